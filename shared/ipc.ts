@@ -1,0 +1,76 @@
+/**
+ * The IPC contract: the only way the renderer reaches the main side. Three kinds, as in Heroic:
+ *  - invoke  (request → response): `InvokeChannels`
+ *  - send    (fire-and-forget):     `SendChannels`
+ *  - push    (main → renderer):     `PushChannels`
+ * The same maps drive the Electron preload bridge and the browser-mode WebSocket, and the api
+ * validates every request at the boundary (src-main/api/validate.ts).
+ * Errors cross as `{ error: { message, code } }` and are rethrown as `ApiError` on the other side.
+ */
+import type {
+  ClassInfo,
+  Collection,
+  ImageDetail,
+  ImagePage,
+  ImageQuery,
+  ImportReport,
+  JobInfo,
+  ReviewStatus,
+  RunSummary,
+  Variant,
+} from './types.ts';
+
+export interface InvokeChannels {
+  'app:info': { req: void; res: { version: string; backend: string; home: string; warnings: string[] } };
+  'collections:list': { req: void; res: Collection[] };
+  'classes:list': { req: { collectionId?: number }; res: ClassInfo[] };
+  'images:query': { req: ImageQuery; res: ImagePage };
+  'images:get': { req: { id: number }; res: ImageDetail };
+  'labels:set': { req: { imageIds: number[]; classId: number | null }; res: { changed: number } };
+  'review:set': { req: { imageIds: number[]; status: ReviewStatus }; res: { changed: number } };
+  'captions:save': { req: { imageId: number; captionId?: number; text: string }; res: ImageDetail };
+  'edits:undo': { req: void; res: { undone: boolean; imageIds: number[] } };
+  'edits:redo': { req: void; res: { redone: boolean; imageIds: number[] } };
+  'import:start': {
+    req: { kind: 'cub' | 'flowers' | 'folder' | 'coco'; path: string; captions?: string };
+    res: { jobId: string };
+  };
+  'jobs:list': { req: void; res: JobInfo[] };
+  'jobs:cancel': { req: { jobId: string }; res: { cancelled: boolean } };
+  'runs:list': { req: void; res: RunSummary[] };
+  'train:start': { req: { variant?: Variant; epochs?: number; warmStart?: boolean }; res: { jobId: string } };
+  'caption:start': { req: { folder: string; runId?: string }; res: { jobId: string } };
+}
+
+export interface SendChannels {
+  'log:renderer': { level: 'info' | 'warn' | 'error'; message: string };
+}
+
+export interface PushChannels {
+  'job:progress': JobInfo;
+  'images:changed': { imageIds: number[] };
+}
+
+export type InvokeChannel = keyof InvokeChannels;
+export type Req<C extends InvokeChannel> = InvokeChannels[C]['req'];
+export type Res<C extends InvokeChannel> = InvokeChannels[C]['res'];
+
+/** What crosses the wire for an invoke: exactly one of result / error. */
+export type Envelope<T> = { result: T; error?: undefined } | { result?: undefined; error: { message: string; code: string } };
+
+/** The renderer's view of the main side (window.plumage in Electron, a WebSocket client in the browser). */
+export interface Api {
+  invoke<C extends InvokeChannel>(channel: C, req: Req<C>): Promise<Res<C>>;
+  send<C extends keyof SendChannels>(channel: C, msg: SendChannels[C]): void;
+  on<C extends keyof PushChannels>(channel: C, listener: (msg: PushChannels[C]) => void): () => void;
+}
+
+export class ApiError extends Error {
+  constructor(
+    message: string,
+    readonly code: string,
+  ) {
+    super(message);
+    this.name = 'ApiError';
+  }
+}

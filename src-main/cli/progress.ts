@@ -1,0 +1,55 @@
+/**
+ * A progress line on stderr with count, rate and ETA. Redraws in place on a TTY and prints at
+ * most every few seconds otherwise, so logs stay readable.
+ */
+export class Progress {
+  private start = Date.now();
+  private lastDraw = 0;
+  private done = 0;
+  constructor(
+    private label: string,
+    private total: number,
+    private unit = 'items',
+    private stream: NodeJS.WriteStream = process.stderr,
+  ) {}
+
+  tick(n = 1, note = ''): void {
+    this.done += n;
+    this.draw(note, false);
+  }
+
+  set(done: number, note = ''): void {
+    this.done = done;
+    this.draw(note, false);
+  }
+
+  finish(note = ''): void {
+    this.draw(note, true);
+  }
+
+  private draw(note: string, final: boolean) {
+    const now = Date.now();
+    const tty = Boolean(this.stream.isTTY);
+    if (!final && now - this.lastDraw < (tty ? 100 : 2000)) return;
+    this.lastDraw = now;
+    const secs = (now - this.start) / 1000;
+    const rate = secs > 0 ? this.done / secs : 0;
+    const left = this.total - this.done;
+    const eta = rate > 0 && left > 0 ? formatDuration(left / rate) : final ? formatDuration(secs) : '?';
+    const pct = this.total > 0 ? Math.floor((100 * this.done) / this.total) : 100;
+    const width = 24;
+    const filled = Math.round((width * pct) / 100);
+    const bar = '#'.repeat(filled) + '-'.repeat(width - filled);
+    const line = `${this.label} [${bar}] ${this.done}/${this.total} ${pct}% ${rate.toFixed(1)} ${this.unit}/s ${final ? 'took' : 'ETA'} ${eta}${note ? ' ' + note : ''}`;
+    if (tty) this.stream.write('\r\x1b[K' + line + (final ? '\n' : ''));
+    else this.stream.write(line + '\n');
+  }
+}
+
+export function formatDuration(s: number): string {
+  if (!isFinite(s)) return '?';
+  if (s < 60) return `${s.toFixed(0)}s`;
+  const m = Math.floor(s / 60);
+  if (m < 60) return `${m}m${String(Math.round(s % 60)).padStart(2, '0')}s`;
+  return `${Math.floor(m / 60)}h${String(m % 60).padStart(2, '0')}m`;
+}

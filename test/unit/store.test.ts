@@ -1,0 +1,85 @@
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import Database from 'better-sqlite3';
+import { afterEach, describe, expect, it } from 'vitest';
+import { MIGRATIONS } from '../../src-main/data/migrations.ts';
+import { migrate, openDb, schemaVersion } from '../../src-main/data/store.ts';
+import { addCaption, reviseCaption, setLabel } from '../../src-main/data/annotations.ts';
+
+const dirs: string[] = [];
+function tmp() {
+  const d = mkdtempSync(join(tmpdir(), 'plumage-store-'));
+  dirs.push(d);
+  return d;
+}
+afterEach(() => dirs.splice(0).forEach((d) => rmSync(d, { recursive: true, force: true })));
+
+describe('store migrations', () => {
+  const latest = MIGRATIONS[MIGRATIONS.length - 1].version;
+
+  it('migrates an empty database file to the latest version with WAL and foreign keys', () => {
+    const db = openDb(join(tmp(), 'a.db'));
+    expect(schemaVersion(db)).toBe(latest);
+    expect(db.pragma('journal_mode', { simple: true })).toBe('wal');
+    expect(db.pragma('foreign_keys', { simple: true })).toBe(1);
+    db.close();
+  });
+
+  for (const from of MIGRATIONS.map((m) => m.version - 1)) {
+    it(`migrates from v${from} to the latest`, () => {
+      const path = join(tmp(), `v${from}.db`);
+      const old = new Database(path);
+      migrate(old, MIGRATIONS, from);
+      expect(schemaVersion(old)).toBe(from);
+      old.close();
+      const db = openDb(path);
+      expect(schemaVersion(db)).toBe(latest);
+      expect(db.prepare("SELECT count(*) n FROM sqlite_master WHERE name = 'captions_fts'").get()).toEqual({ n: 1 });
+      db.close();
+    });
+  }
+
+  it('refuses a database from a newer Plumage', () => {
+    const path = join(tmp(), 'new.db');
+    const d = new Database(path);
+    d.pragma(`user_version = ${latest + 1}`);
+    d.close();
+    expect(() => openDb(path)).toThrow(/newer than this Plumage/);
+  });
+});
+
+describe('annotations', () => {
+  function seeded() {
+    const db = openDb(join(tmp(), 's.db'));
+    db.prepare("INSERT INTO collections(id, name, root, kind) VALUES (1, 'c', '/x', 'folder')").run();
+    db.prepare("INSERT INTO classes(id, collection_id, name) VALUES (1, 1, 'Robin'), (2, 1, 'Wren')").run();
+    db.prepare(
+      `INSERT INTO images(id, collection_id, rel_path, file_name, content_hash, bytes, mtime_ms, width, height)
+       VALUES (1, 1, 'a/b.jpg', 'b.jpg', 'h', 1, 0, 10, 10)`,
+    ).run();
+    return db;
+  }
+
+  it('keeps every caption revision and finds captions by full-text search', () => {
+    const db = seeded();
+    const id = addCaption(db, 1, 'a small bird with a red crown', 'imported');
+    expect(reviseCaption(db, id, 'a small bird with a blue crown', 'human')).toBe('a small bird with a red crown');
+    const revs = db.prepare('SELECT text FROM caption_revisions WHERE caption_id = ? ORDER BY id').all(id);
+    expect(revs).toEqual([{ text: 'a small bird with a red crown' }, { text: 'a small bird with a blue crown' }]);
+    const hit = (q: string) => db.prepare('SELECT rowid FROM captions_fts WHERE captions_fts MATCH ?').all(q);
+    expect(hit('blue')).toEqual([{ rowid: id }]);
+    expect(hit('red')).toEqual([]);
+    db.close();
+  });
+
+  it('records label history and returns the previous label', () => {
+    const db = seeded();
+    expect(setLabel(db, 1, 1, 'imported')).toBeNull();
+    expect(setLabel(db, 1, 2, 'human')).toBe(1);
+    expect(db.prepare('SELECT class_id, provenance FROM labels').all()).toEqual([{ class_id: 2, provenance: 'human' }]);
+    expect(db.prepare('SELECT count(*) n FROM label_history').get()).toEqual({ n: 2 });
+    expect(() => setLabel(db, 1, 99, 'human')).toThrow(/FOREIGN KEY/);
+    db.close();
+  });
+});
