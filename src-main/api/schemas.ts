@@ -1,0 +1,88 @@
+import { z } from 'zod';
+import type { InvokeChannel, SendChannels } from '../../shared/ipc.ts';
+
+/**
+ * One zod schema per channel of shared/ipc.ts: every request is checked here, at the boundary,
+ * before any handler runs. Objects are strict (unknown keys are refused) and every string and
+ * array has a bound so a hostile or buggy renderer cannot make the main side allocate without limit.
+ */
+
+export const LIMITS = {
+  text: 10_000,
+  path: 4_096,
+  search: 500,
+  name: 200,
+  /** Bulk edits: a whole large gallery selected with Ctrl-A. */
+  ids: 100_000,
+  page: 500,
+} as const;
+
+const id = z.number().int().positive().max(Number.MAX_SAFE_INTEGER);
+const none = z.union([z.undefined(), z.null(), z.strictObject({})]).transform(() => undefined);
+const reviewStatus = z.enum(['unreviewed', 'accepted', 'fixed', 'rejected']);
+const variant = z.enum(['cnn', 'lrcn', 'medi', 'cam']);
+const path = z.string().min(1).max(LIMITS.path).refine((s) => !s.includes('\u0000'), 'NUL byte in path');
+
+export const INVOKE_SCHEMAS = {
+  'app:info': none,
+  'collections:list': none,
+  'classes:list': z.union([z.undefined(), z.null(), z.strictObject({ collectionId: id.optional() })]).transform((v) => v ?? {}),
+  'images:query': z.strictObject({
+    collectionId: id.optional(),
+    classId: id.optional(),
+    split: z.string().max(LIMITS.name).optional(),
+    provenance: z.string().max(LIMITS.name).optional(),
+    reviewStatus: reviewStatus.optional(),
+    search: z.string().max(LIMITS.search).optional(),
+    sort: z.enum(['path', 'disagreement', 'confidence']).optional(),
+    offset: z.number().int().min(0).max(Number.MAX_SAFE_INTEGER).optional(),
+    limit: z.number().int().min(1).max(LIMITS.page).optional(),
+  }),
+  'images:get': z.strictObject({ id }),
+  'labels:set': z.strictObject({ imageIds: z.array(id).min(1).max(LIMITS.ids), classId: id.nullable() }),
+  'review:set': z.strictObject({ imageIds: z.array(id).min(1).max(LIMITS.ids), status: reviewStatus }),
+  'captions:save': z.strictObject({
+    imageId: id,
+    captionId: id.optional(),
+    text: z.string().trim().min(1).max(LIMITS.text),
+  }),
+  'edits:undo': none,
+  'edits:redo': none,
+  'import:start': z.strictObject({
+    kind: z.enum(['cub', 'flowers', 'folder', 'coco']),
+    path,
+    captions: path.optional(),
+  }),
+  'jobs:list': none,
+  'jobs:cancel': z.strictObject({ jobId: z.string().min(1).max(LIMITS.name) }),
+  'runs:list': none,
+  'train:start': z.strictObject({
+    variant: variant.optional(),
+    epochs: z.number().int().min(1).max(10_000).optional(),
+    warmStart: z.boolean().optional(),
+  }),
+  'caption:start': z.strictObject({ folder: path, runId: z.string().min(1).max(LIMITS.name).optional() }),
+} satisfies Record<InvokeChannel, z.ZodType>;
+
+export const SEND_SCHEMAS = {
+  'log:renderer': z.strictObject({
+    level: z.enum(['info', 'warn', 'error']),
+    message: z.string().max(LIMITS.text),
+  }),
+} satisfies Record<keyof SendChannels, z.ZodType>;
+
+export function isInvokeChannel(c: unknown): c is InvokeChannel {
+  return typeof c === 'string' && Object.prototype.hasOwnProperty.call(INVOKE_SCHEMAS, c);
+}
+
+export function isSendChannel(c: unknown): c is keyof SendChannels {
+  return typeof c === 'string' && Object.prototype.hasOwnProperty.call(SEND_SCHEMAS, c);
+}
+
+/** A short, stack-free description of what was wrong (first few issues only). */
+export function describeIssues(error: z.ZodError): string {
+  return error.issues
+    .slice(0, 3)
+    .map((i) => `${i.path.length ? i.path.join('.') : 'request'}: ${i.message}`)
+    .join('; ');
+}

@@ -1,0 +1,173 @@
+import type { ReviewStatus } from '../../shared/types.ts';
+import { addCaption, reviseCaption, setLabel } from './annotations.ts';
+import { tx, type Db } from './store.ts';
+
+/**
+ * The undo/redo journal (table `edits`). Every user action is one group of edits, each with the
+ * JSON state before and after. Undo re-applies `before` through annotations.ts, so the label and
+ * caption histories keep growing: nothing is ever deleted. `undone`: 0 = applied, 1 = undone
+ * (redo-able), 2 = undone and then superseded by a new action (kept for the record, not redo-able).
+ */
+
+type LabelState = { classId: number | null; provenance: string | null };
+type CaptionState = { text: string; deleted: boolean } | null;
+type ReviewState = { status: ReviewStatus };
+
+interface EditRow {
+  id: number;
+  group_id: number;
+  kind: 'label' | 'caption' | 'review';
+  target_id: number;
+  before: string | null;
+  after: string | null;
+}
+
+const HUMAN = 'human';
+
+function newGroup(db: Db): number {
+  // A new action makes the redo branch unreachable, as in every editor.
+  db.prepare('UPDATE edits SET undone = 2 WHERE undone = 1').run();
+  const { g } = db.prepare('SELECT COALESCE(MAX(group_id), 0) + 1 AS g FROM edits').get() as { g: number };
+  return g;
+}
+
+function journal(db: Db, group: number, kind: EditRow['kind'], target: number, before: unknown, after: unknown) {
+  db.prepare('INSERT INTO edits(group_id, kind, target_id, before, after) VALUES (?, ?, ?, ?, ?)').run(
+    group,
+    kind,
+    target,
+    JSON.stringify(before),
+    JSON.stringify(after),
+  );
+}
+
+export class NotFoundError extends Error {}
+
+function assertImages(db: Db, imageIds: number[]) {
+  const stmt = db.prepare('SELECT 1 FROM images WHERE id = ?');
+  for (const id of imageIds) if (!stmt.get(id)) throw new NotFoundError(`no image ${id}`);
+}
+
+/** Sets the label of several images as one undoable action. Returns how many changed. */
+export function setLabels(db: Db, imageIds: number[], classId: number | null): number {
+  return tx(db, () => {
+    assertImages(db, imageIds);
+    if (classId !== null && !db.prepare('SELECT 1 FROM classes WHERE id = ?').get(classId)) {
+      throw new NotFoundError(`no class ${classId}`);
+    }
+    const current = db.prepare('SELECT class_id, provenance FROM labels WHERE image_id = ?');
+    let group = 0;
+    let changed = 0;
+    for (const id of new Set(imageIds)) {
+      const row = current.get(id) as { class_id: number; provenance: string } | undefined;
+      const before: LabelState = { classId: row?.class_id ?? null, provenance: row?.provenance ?? null };
+      if (before.classId === classId && (classId === null || before.provenance === HUMAN)) continue;
+      if (!group) group = newGroup(db);
+      setLabel(db, id, classId, HUMAN);
+      journal(db, group, 'label', id, before, { classId, provenance: classId === null ? null : HUMAN });
+      changed++;
+    }
+    return changed;
+  });
+}
+
+/** Sets the review status of several images as one undoable action. */
+export function setReview(db: Db, imageIds: number[], status: ReviewStatus): number {
+  return tx(db, () => {
+    assertImages(db, imageIds);
+    const current = db.prepare('SELECT review_status FROM images WHERE id = ?');
+    const update = db.prepare('UPDATE images SET review_status = ? WHERE id = ?');
+    let group = 0;
+    let changed = 0;
+    for (const id of new Set(imageIds)) {
+      const { review_status } = current.get(id) as { review_status: ReviewStatus };
+      if (review_status === status) continue;
+      if (!group) group = newGroup(db);
+      update.run(status, id);
+      journal(db, group, 'review', id, { status: review_status }, { status });
+      changed++;
+    }
+    return changed;
+  });
+}
+
+/** Creates (no captionId) or revises a caption with provenance 'human', as one undoable action. */
+export function saveCaption(db: Db, imageId: number, captionId: number | undefined, text: string): number {
+  return tx(db, () => {
+    assertImages(db, [imageId]);
+    if (captionId === undefined) {
+      const id = addCaption(db, imageId, text, HUMAN, true);
+      journal(db, newGroup(db), 'caption', id, null, { text, deleted: false });
+      return id;
+    }
+    const row = db.prepare('SELECT text, deleted FROM captions WHERE id = ? AND image_id = ?').get(captionId, imageId) as
+      | { text: string; deleted: number }
+      | undefined;
+    if (!row || row.deleted) throw new NotFoundError(`no caption ${captionId} on image ${imageId}`);
+    if (row.text === text) return captionId;
+    const group = newGroup(db);
+    reviseCaption(db, captionId, text, HUMAN);
+    journal(db, group, 'caption', captionId, { text: row.text, deleted: false }, { text, deleted: false });
+    return captionId;
+  });
+}
+
+function applyState(db: Db, e: EditRow, stateJson: string | null): number {
+  if (e.kind === 'label') {
+    const s = JSON.parse(stateJson!) as LabelState;
+    // Restore the earlier provenance too: undoing a fix brings back e.g. the imported label.
+    setLabel(db, e.target_id, s.classId, s.provenance ?? HUMAN);
+    return e.target_id;
+  }
+  if (e.kind === 'review') {
+    const s = JSON.parse(stateJson!) as ReviewState;
+    db.prepare('UPDATE images SET review_status = ? WHERE id = ?').run(s.status, e.target_id);
+    return e.target_id;
+  }
+  const cap = db.prepare('SELECT image_id, text FROM captions WHERE id = ?').get(e.target_id) as
+    | { image_id: number; text: string }
+    | undefined;
+  if (!cap) return -1; // the caption's image was removed since; nothing left to restore
+  const s = JSON.parse(stateJson ?? 'null') as CaptionState;
+  if (s === null) {
+    // Undoing a creation: soft delete, its revisions stay.
+    db.prepare('UPDATE captions SET deleted = 1 WHERE id = ?').run(e.target_id);
+  } else {
+    db.prepare('UPDATE captions SET deleted = ? WHERE id = ?').run(s.deleted ? 1 : 0, e.target_id);
+    if (cap.text !== s.text) reviseCaption(db, e.target_id, s.text, HUMAN);
+  }
+  return cap.image_id;
+}
+
+function walk(db: Db, direction: 'undo' | 'redo'): { ok: boolean; imageIds: number[] } {
+  return tx(db, () => {
+    const g = db
+      .prepare(
+        direction === 'undo'
+          ? 'SELECT MAX(group_id) AS g FROM edits WHERE undone = 0'
+          : 'SELECT MIN(group_id) AS g FROM edits WHERE undone = 1',
+      )
+      .get() as { g: number | null };
+    if (g.g === null) return { ok: false, imageIds: [] };
+    const rows = db
+      .prepare(`SELECT * FROM edits WHERE group_id = ? ORDER BY id ${direction === 'undo' ? 'DESC' : 'ASC'}`)
+      .all(g.g) as EditRow[];
+    const images = new Set<number>();
+    for (const e of rows) {
+      const id = applyState(db, e, direction === 'undo' ? e.before : e.after);
+      if (id >= 0) images.add(id);
+    }
+    db.prepare('UPDATE edits SET undone = ? WHERE group_id = ?').run(direction === 'undo' ? 1 : 0, g.g);
+    return { ok: true, imageIds: [...images] };
+  });
+}
+
+export function undo(db: Db): { undone: boolean; imageIds: number[] } {
+  const r = walk(db, 'undo');
+  return { undone: r.ok, imageIds: r.imageIds };
+}
+
+export function redo(db: Db): { redone: boolean; imageIds: number[] } {
+  const r = walk(db, 'redo');
+  return { redone: r.ok, imageIds: r.imageIds };
+}

@@ -1,0 +1,260 @@
+import type {
+  Caption,
+  ClassInfo,
+  Collection,
+  ImageDetail,
+  ImagePage,
+  ImageQuery,
+  ImageSummary,
+  ReviewStatus,
+  RunSummary,
+} from '../../shared/types.ts';
+import type { Db } from './store.ts';
+
+/**
+ * Read-side queries of the workbench: gallery paging with filters, caption full-text search,
+ * image detail with its label and caption history. Everything here is read-only.
+ */
+
+export const MAX_PAGE = 500;
+
+/**
+ * Turns free text typed by a user into a safe FTS5 query: every word becomes a quoted phrase
+ * (so FTS operators, column filters and stray quotes are inert), words are ANDed, and the last
+ * word is a prefix so results follow the typing. Returns null when nothing searchable is left.
+ */
+export function ftsQuery(input: string): string | null {
+  const words = input
+    // Control characters and quotes are never meaningful here; drop them before quoting.
+    .replace(/[\u0000-\u001f\u007f"]/g, ' ')
+    .split(/\s+/)
+    .filter((w) => /[\p{L}\p{N}]/u.test(w))
+    .slice(0, 32);
+  if (words.length === 0) return null;
+  return words.map((w, i) => `"${w}"${i === words.length - 1 ? '*' : ''}`).join(' ');
+}
+
+interface Where {
+  sql: string;
+  params: Record<string, unknown>;
+}
+
+function whereOf(q: ImageQuery): Where | null {
+  const clauses: string[] = [];
+  const params: Record<string, unknown> = {};
+  if (q.collectionId !== undefined) {
+    clauses.push('i.collection_id = @collectionId');
+    params.collectionId = q.collectionId;
+  }
+  if (q.classId !== undefined) {
+    clauses.push('l.class_id = @classId');
+    params.classId = q.classId;
+  }
+  if (q.split !== undefined) {
+    if (q.split === 'none') clauses.push('s.part IS NULL');
+    else {
+      clauses.push('s.part = @split');
+      params.split = q.split;
+    }
+  }
+  if (q.provenance !== undefined) {
+    if (q.provenance === 'model') clauses.push("l.provenance LIKE 'model:%'");
+    else if (q.provenance === 'unlabeled') clauses.push('l.image_id IS NULL');
+    else {
+      clauses.push('l.provenance = @provenance');
+      params.provenance = q.provenance;
+    }
+  }
+  if (q.reviewStatus !== undefined) {
+    clauses.push('i.review_status = @reviewStatus');
+    params.reviewStatus = q.reviewStatus;
+  }
+  if (q.search !== undefined) {
+    const match = ftsQuery(q.search);
+    if (match === null && q.search.trim() !== '') return null; // only punctuation: matches nothing
+    if (match !== null) {
+      clauses.push(`i.id IN (SELECT c.image_id FROM captions_fts f JOIN captions c ON c.id = f.rowid
+                     WHERE captions_fts MATCH @match AND c.deleted = 0)`);
+      params.match = match;
+    }
+  }
+  return { sql: clauses.length ? 'WHERE ' + clauses.join(' AND ') : '', params };
+}
+
+const FROM = `FROM images i
+  LEFT JOIN labels l ON l.image_id = i.id
+  LEFT JOIN classes k ON k.id = l.class_id
+  LEFT JOIN splits s ON s.image_id = i.id AND s.scheme = 'default'`;
+
+const SUMMARY_COLUMNS = `i.id, i.collection_id, i.file_name, i.rel_path, i.width, i.height,
+  l.class_id, k.name AS class_name, l.provenance AS label_provenance, s.part AS split, i.review_status,
+  (SELECT c.text FROM captions c WHERE c.image_id = i.id AND c.deleted = 0 AND c.accepted = 1
+     ORDER BY c.ord LIMIT 1) AS caption`;
+
+interface SummaryRow {
+  id: number;
+  collection_id: number;
+  file_name: string;
+  rel_path: string;
+  width: number;
+  height: number;
+  class_id: number | null;
+  class_name: string | null;
+  label_provenance: string | null;
+  split: string | null;
+  review_status: ReviewStatus;
+  caption: string | null;
+}
+
+function toSummary(r: SummaryRow): ImageSummary {
+  return {
+    id: r.id,
+    collectionId: r.collection_id,
+    fileName: r.file_name,
+    relPath: r.rel_path,
+    width: r.width,
+    height: r.height,
+    classId: r.class_id,
+    className: r.class_name,
+    labelProvenance: r.label_provenance,
+    split: r.split,
+    reviewStatus: r.review_status,
+    caption: r.caption,
+    // No per-image disagreement is stored by the schema yet (runs keep aggregate metrics only).
+    disagreement: null,
+  };
+}
+
+/** One gallery page. Sorting by disagreement/confidence falls back to path until runs store per-image scores. */
+export function queryImages(db: Db, q: ImageQuery): ImagePage {
+  const offset = q.offset ?? 0;
+  const limit = Math.min(q.limit ?? 100, MAX_PAGE);
+  const where = whereOf(q);
+  if (!where) return { total: 0, offset, items: [] };
+  const { total } = db.prepare(`SELECT count(*) AS total ${FROM} ${where.sql}`).get(where.params) as { total: number };
+  const rows = db
+    .prepare(
+      `SELECT ${SUMMARY_COLUMNS} ${FROM} ${where.sql}
+       ORDER BY i.collection_id, i.rel_path LIMIT @limit OFFSET @offset`,
+    )
+    .all({ ...where.params, limit, offset }) as SummaryRow[];
+  return { total, offset, items: rows.map(toSummary) };
+}
+
+export function getImageDetail(db: Db, id: number): ImageDetail | null {
+  const row = db
+    .prepare(`SELECT ${SUMMARY_COLUMNS}, i.taken_at, i.gps_lat, i.gps_lon ${FROM} WHERE i.id = ?`)
+    .get(id) as (SummaryRow & { taken_at: string | null; gps_lat: number | null; gps_lon: number | null }) | undefined;
+  if (!row) return null;
+  const captions = db
+    .prepare('SELECT id, ord, text, provenance, accepted FROM captions WHERE image_id = ? AND deleted = 0 ORDER BY ord')
+    .all(id) as { id: number; ord: number; text: string; provenance: string; accepted: number }[];
+  const revisions = db.prepare(
+    'SELECT text, provenance, at FROM caption_revisions WHERE caption_id = ? ORDER BY id',
+  );
+  const labelHistory = db
+    .prepare(
+      `SELECT h.class_id, k.name AS class_name, h.provenance, h.at FROM label_history h
+       LEFT JOIN classes k ON k.id = h.class_id WHERE h.image_id = ? ORDER BY h.id`,
+    )
+    .all(id) as { class_id: number | null; class_name: string | null; provenance: string; at: string }[];
+  return {
+    ...toSummary(row),
+    takenAt: row.taken_at,
+    gps: row.gps_lat !== null && row.gps_lon !== null ? { lat: row.gps_lat, lon: row.gps_lon } : null,
+    captions: captions.map(
+      (c): Caption => ({
+        id: c.id,
+        ord: c.ord,
+        text: c.text,
+        provenance: c.provenance,
+        accepted: c.accepted === 1,
+        revisions: revisions.all(c.id) as Caption['revisions'],
+      }),
+    ),
+    labelHistory: labelHistory.map((h) => ({
+      classId: h.class_id,
+      className: h.class_name,
+      provenance: h.provenance,
+      at: h.at,
+    })),
+    // Model suggestions need a per-image prediction table, which no run writes yet.
+    suggestions: [],
+  };
+}
+
+export function listCollections(db: Db): Collection[] {
+  return db
+    .prepare(
+      `SELECT c.id, c.name, c.root, c.kind, (SELECT count(*) FROM images i WHERE i.collection_id = c.id) AS images
+       FROM collections c ORDER BY c.id`,
+    )
+    .all() as Collection[];
+}
+
+export function listClasses(db: Db, collectionId?: number): ClassInfo[] {
+  return db
+    .prepare(
+      `SELECT k.id, k.collection_id AS collectionId, k.name,
+         (SELECT count(*) FROM labels l WHERE l.class_id = k.id) AS count
+       FROM classes k ${collectionId !== undefined ? 'WHERE k.collection_id = ?' : ''} ORDER BY k.collection_id, k.name`,
+    )
+    .all(...(collectionId !== undefined ? [collectionId] : [])) as ClassInfo[];
+}
+
+function parseJson<T>(text: string | null, fallback: T): T {
+  if (text === null) return fallback;
+  try {
+    return JSON.parse(text) as T;
+  } catch {
+    return fallback;
+  }
+}
+
+export function listRuns(db: Db): RunSummary[] {
+  const rows = db
+    .prepare(
+      'SELECT id, created_at, variant, encoder, backend, status, metrics, epochs, warnings FROM runs ORDER BY created_at DESC, id',
+    )
+    .all() as {
+    id: string;
+    created_at: string;
+    variant: RunSummary['variant'];
+    encoder: string;
+    backend: string;
+    status: RunSummary['status'];
+    metrics: string | null;
+    epochs: string;
+    warnings: string;
+  }[];
+  return rows.map((r) => ({
+    id: r.id,
+    createdAt: r.created_at,
+    variant: r.variant,
+    encoder: r.encoder,
+    backend: r.backend,
+    status: r.status,
+    metrics: parseJson(r.metrics, null),
+    epochs: parseJson(r.epochs, []),
+    warnings: parseJson(r.warnings, []),
+  }));
+}
+
+/** Where an image lives: its collection root and path relative to it (for the image routes). */
+export function imageLocation(
+  db: Db,
+  id: number,
+): { collectionId: number; root: string; relPath: string; contentHash: string } | null {
+  const row = db
+    .prepare(
+      `SELECT i.collection_id AS collectionId, c.root, i.rel_path AS relPath, i.content_hash AS contentHash
+       FROM images i JOIN collections c ON c.id = i.collection_id WHERE i.id = ?`,
+    )
+    .get(id) as { collectionId: number; root: string; relPath: string; contentHash: string } | undefined;
+  return row ?? null;
+}
+
+export function collectionRoot(db: Db, collectionId: number): string | null {
+  const row = db.prepare('SELECT root FROM collections WHERE id = ?').get(collectionId) as { root: string } | undefined;
+  return row?.root ?? null;
+}
