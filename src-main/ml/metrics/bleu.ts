@@ -1,0 +1,80 @@
+/**
+ * BLEU-1..4 exactly as coco-caption's bleu_scorer.py (option "closest"): clipped n-gram
+ * matches against the per-n-gram maximum reference count, the reference length closest to
+ * the candidate's (ties → the shorter), statistics summed over the corpus, and the same
+ * 1e-15 / 1e-9 smoothing constants (they decide the value of a zero-match corpus).
+ */
+import { ngramCounts } from './tokenize.ts';
+
+const TINY = 1e-15;
+const SMALL = 1e-9;
+export const BLEU_N = 4;
+
+/** Sufficient statistics of one candidate against its references. */
+export interface BleuStats {
+  testlen: number;
+  reflen: number;
+  guess: number[];
+  correct: number[];
+}
+
+export function bleuStats(cand: readonly string[], refs: readonly (readonly string[])[]): BleuStats {
+  const maxRef: Map<string, number>[] = Array.from({ length: BLEU_N }, () => new Map());
+  for (const r of refs) {
+    const counts = ngramCounts(r, BLEU_N);
+    for (let k = 0; k < BLEU_N; k++) {
+      for (const [g, c] of counts[k]) if (c > (maxRef[k].get(g) ?? 0)) maxRef[k].set(g, c);
+    }
+  }
+  const testlen = cand.length;
+  // Closest reference length; on a tie the shorter wins (Python's min over (|diff|, len)).
+  let reflen = 0;
+  let best = Infinity;
+  for (const r of refs) {
+    const d = Math.abs(r.length - testlen);
+    if (d < best || (d === best && r.length < reflen)) {
+      best = d;
+      reflen = r.length;
+    }
+  }
+  const counts = ngramCounts(cand, BLEU_N);
+  const guess: number[] = [];
+  const correct: number[] = [];
+  for (let k = 0; k < BLEU_N; k++) {
+    guess.push(Math.max(0, testlen - k));
+    let c = 0;
+    for (const [g, n] of counts[k]) c += Math.min(n, maxRef[k].get(g) ?? 0);
+    correct.push(c);
+  }
+  return { testlen, reflen, guess, correct };
+}
+
+/** BLEU-1..n from (summed) statistics, with the brevity penalty. */
+export function bleuFromStats(s: BleuStats): number[] {
+  const out: number[] = [];
+  let prod = 1;
+  for (let k = 0; k < BLEU_N; k++) {
+    prod *= (s.correct[k] + TINY) / (s.guess[k] + SMALL);
+    out.push(prod ** (1 / (k + 1)));
+  }
+  const ratio = (s.testlen + TINY) / (s.reflen + SMALL);
+  if (ratio < 1) {
+    const bp = Math.exp(1 - 1 / ratio);
+    for (let k = 0; k < BLEU_N; k++) out[k] *= bp;
+  }
+  return out;
+}
+
+/** Corpus BLEU: statistics are summed over images before the ratios are taken. */
+export function sumBleuStats(all: readonly BleuStats[]): BleuStats {
+  const s: BleuStats = { testlen: 0, reflen: 0, guess: [0, 0, 0, 0], correct: [0, 0, 0, 0] };
+  for (const x of all) {
+    s.testlen += x.testlen;
+    s.reflen += x.reflen;
+    for (let k = 0; k < BLEU_N; k++) {
+      s.guess[k] += x.guess[k];
+      s.correct[k] += x.correct[k];
+    }
+  }
+  return s;
+}
