@@ -1,0 +1,41 @@
+import { existsSync } from 'node:fs';
+import { dirname, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { createApi } from '../../api/service.ts';
+import { startServer } from '../../serve/server.ts';
+import type { Command } from '../context.ts';
+import { parseCommandArgs } from '../context.ts';
+import { UserError } from '../errors.ts';
+
+/**
+ * `plumage serve --home H [--port N] [--json]`: browser mode. Prints the URL with the session
+ * token once listening (`{"url": …}` with --json, one line) and runs until SIGINT/SIGTERM.
+ */
+export const run: Command = async (ctx) => {
+  const { values } = parseCommandArgs(ctx.argv, { port: { type: 'string', default: '0' } }, false);
+  const port = Number(values.port);
+  if (!Number.isInteger(port) || port < 0 || port > 65535) throw new UserError(`--port must be 0..65535, got '${values.port}'`, 2);
+  const staticDir = resolve(dirname(fileURLToPath(import.meta.url)), '../../../src-renderer/dist');
+  if (!existsSync(resolve(staticDir, 'index.html'))) {
+    ctx.err('plumage serve: the renderer is not built (npm run build:renderer); serving a notice page');
+  }
+  const api = createApi({ home: ctx.home, log: ctx.err });
+  let server;
+  try {
+    server = await startServer({ api, staticDir, port, log: ctx.err });
+  } catch (e) {
+    api.close();
+    const code = (e as { code?: string }).code;
+    throw new UserError(code === 'EADDRINUSE' ? `port ${port} is already in use` : `cannot listen: ${(e as Error).message}`);
+  }
+  if (ctx.json) process.stdout.write(JSON.stringify({ url: server.url }) + '\n');
+  else process.stdout.write(`Plumage is listening at ${server.url}\n`);
+  await new Promise<void>((done) => {
+    process.once('SIGINT', done);
+    process.once('SIGTERM', done);
+  });
+  await server.close();
+  api.close();
+  // Exit here: the single JSON line has been printed already, so the dispatcher must not print another.
+  process.exit(0);
+};

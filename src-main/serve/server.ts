@@ -1,0 +1,197 @@
+import { createReadStream, existsSync, readFileSync, statSync } from 'node:fs';
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { extname } from 'node:path';
+import { WebSocketServer, type WebSocket } from 'ws';
+import type { PushChannels } from '../../shared/ipc.ts';
+import { decodeUrlPath, resolveInsideRoot } from '../api/image-paths.ts';
+import type { PlumageApi } from '../api/service.ts';
+import {
+  CSP,
+  SECURITY_HEADERS,
+  TOKEN_COOKIE,
+  hostAllowed,
+  newToken,
+  originAllowed,
+  requestToken,
+  tokenMatches,
+} from './security.ts';
+
+/**
+ * Browser mode: the built renderer, the image routes and the api over one WebSocket, on
+ * 127.0.0.1 only, every request authenticated by a random session token (wire protocol in
+ * docs/app.md).
+ */
+
+export interface ServeOptions {
+  api: PlumageApi;
+  /** The built renderer (src-renderer/dist). A notice page is served when it is missing. */
+  staticDir: string;
+  port?: number;
+  /** Fixed token (tests); a fresh 32-byte random one otherwise. */
+  token?: string;
+  log?: (line: string) => void;
+}
+
+export interface RunningServer {
+  url: string;
+  port: number;
+  token: string;
+  server: Server;
+  close(): Promise<void>;
+}
+
+const STATIC_TYPES: Record<string, string> = {
+  '.html': 'text/html; charset=utf-8',
+  '.js': 'text/javascript; charset=utf-8',
+  '.mjs': 'text/javascript; charset=utf-8',
+  '.css': 'text/css; charset=utf-8',
+  '.json': 'application/json',
+  '.svg': 'image/svg+xml',
+  '.png': 'image/png',
+  '.jpg': 'image/jpeg',
+  '.ico': 'image/x-icon',
+  '.woff2': 'font/woff2',
+  '.woff': 'font/woff',
+  '.wasm': 'application/wasm',
+  '.txt': 'text/plain; charset=utf-8',
+};
+
+const NOT_BUILT = `<!doctype html><html lang="en"><head><meta charset="utf-8"><title>Plumage</title></head>
+<body><h1>Plumage</h1><p>The renderer is not built. Run <code>npm run build:renderer</code> and restart
+<code>plumage serve</code>.</p></body></html>`;
+
+/** Maximum WebSocket frame: a bulk edit of 100,000 ids fits comfortably. */
+const MAX_FRAME = 4 * 1024 * 1024;
+
+export function startServer(opts: ServeOptions): Promise<RunningServer> {
+  const { api } = opts;
+  const token = opts.token ?? newToken();
+  const log = opts.log ?? (() => {});
+
+  function headers(res: ServerResponse, extra: Record<string, string | number> = {}) {
+    for (const [k, v] of Object.entries({ ...SECURITY_HEADERS, 'Content-Security-Policy': CSP, ...extra })) {
+      res.setHeader(k, v);
+    }
+  }
+
+  function fail(res: ServerResponse, status: number, text: string) {
+    if (res.headersSent) return res.destroy();
+    headers(res, { 'Content-Type': 'text/plain; charset=utf-8', 'Cache-Control': 'no-store' });
+    res.writeHead(status);
+    res.end(text + '\n');
+  }
+
+  function sendFile(req: IncomingMessage, res: ServerResponse, path: string, type: string, cache: string) {
+    const size = statSync(path).size;
+    headers(res, { 'Content-Type': type, 'Content-Length': size, 'Cache-Control': cache });
+    res.writeHead(200);
+    if (req.method === 'HEAD') return res.end();
+    createReadStream(path)
+      .on('error', () => res.destroy())
+      .pipe(res);
+  }
+
+  function serveIndex(req: IncomingMessage, res: ServerResponse) {
+    const index = `${opts.staticDir}/index.html`;
+    const body = existsSync(index) ? readFileSync(index) : Buffer.from(NOT_BUILT);
+    headers(res, {
+      'Content-Type': 'text/html; charset=utf-8',
+      'Content-Length': body.length,
+      'Cache-Control': 'no-store',
+      // Lets <img> and asset requests authenticate even without ?token in their URL.
+      'Set-Cookie': `${TOKEN_COOKIE}=${token}; HttpOnly; SameSite=Strict; Path=/`,
+    });
+    res.writeHead(200);
+    res.end(req.method === 'HEAD' ? undefined : body);
+  }
+
+  async function handle(req: IncomingMessage, res: ServerResponse) {
+    if (!hostAllowed(req)) return fail(res, 403, 'forbidden host');
+    const url = new URL(req.url ?? '/', 'http://127.0.0.1');
+    if (!tokenMatches(token, requestToken(req, url))) return fail(res, 403, 'forbidden: missing or wrong session token');
+    if (req.method !== 'GET' && req.method !== 'HEAD') return fail(res, 405, 'method not allowed');
+    // Work on the raw path: image routes decode their own segments exactly once.
+    const rawPath = (req.url ?? '/').split('?')[0];
+    if (rawPath === '/' || rawPath === '/index.html') return serveIndex(req, res);
+    if (/^\/(image|thumb|file)\//.test(rawPath)) {
+      const r = await api.resolveImage(rawPath.slice(1));
+      if (!r.ok) return fail(res, r.status, r.status === 404 ? 'not found' : 'bad request');
+      return sendFile(req, res, r.path, r.contentType, 'private, max-age=3600');
+    }
+    const rel = decodeUrlPath(rawPath.slice(1));
+    if (rel === null) return fail(res, 400, 'bad request');
+    const safe = resolveInsideRoot(opts.staticDir, rel);
+    if (!safe.ok) return fail(res, 404, 'not found');
+    const type = STATIC_TYPES[extname(safe.path).toLowerCase()] ?? 'application/octet-stream';
+    return sendFile(req, res, safe.path, type, 'no-cache');
+  }
+
+  const server = createServer((req, res) => {
+    handle(req, res).catch((e) => {
+      log(`plumage serve: ${req.method} ${req.url?.split('?')[0]} failed: ${(e as Error)?.message}`);
+      fail(res, 500, 'internal error');
+    });
+  });
+
+  const wss = new WebSocketServer({ noServer: true, maxPayload: MAX_FRAME });
+  server.on('upgrade', (req, socket, head) => {
+    const url = new URL(req.url ?? '/', 'http://127.0.0.1');
+    const ok =
+      url.pathname === '/ws' && hostAllowed(req) && originAllowed(req) && tokenMatches(token, requestToken(req, url));
+    if (!ok) {
+      socket.end('HTTP/1.1 403 Forbidden\r\nConnection: close\r\nContent-Length: 0\r\n\r\n');
+      return;
+    }
+    wss.handleUpgrade(req, socket, head, (ws) => wss.emit('connection', ws, req));
+  });
+
+  wss.on('connection', (ws: WebSocket) => {
+    const send = (msg: unknown) => {
+      if (ws.readyState === ws.OPEN) ws.send(JSON.stringify(msg));
+    };
+    const subscriptions = (['job:progress', 'images:changed'] as (keyof PushChannels)[]).map((channel) =>
+      api.on(channel, (msg) => send({ kind: 'push', channel, msg })),
+    );
+    ws.on('close', () => subscriptions.forEach((off) => off()));
+    ws.on('message', async (data, isBinary) => {
+      let frame: { kind?: unknown; id?: unknown; channel?: unknown; req?: unknown; msg?: unknown };
+      try {
+        if (isBinary) throw new Error('binary');
+        frame = JSON.parse(data.toString());
+        if (typeof frame !== 'object' || frame === null || Array.isArray(frame)) throw new Error('not an object');
+      } catch {
+        return send({ kind: 'result', id: null, error: { message: 'malformed frame', code: 'invalid_request' } });
+      }
+      if (frame.kind === 'invoke') {
+        if (typeof frame.id !== 'number' || !Number.isSafeInteger(frame.id)) {
+          return send({ kind: 'result', id: null, error: { message: 'invoke needs a numeric id', code: 'invalid_request' } });
+        }
+        const env = await api.invoke(frame.channel, frame.req);
+        return send(env.error ? { kind: 'result', id: frame.id, error: env.error } : { kind: 'result', id: frame.id, result: env.result });
+      }
+      if (frame.kind === 'send') return api.send(frame.channel, frame.msg);
+      send({ kind: 'result', id: null, error: { message: 'unknown frame kind', code: 'invalid_request' } });
+    });
+  });
+
+  return new Promise((resolvePromise, reject) => {
+    server.once('error', reject);
+    server.listen(opts.port ?? 0, '127.0.0.1', () => {
+      const port = (server.address() as AddressInfo).port;
+      resolvePromise({
+        url: `http://127.0.0.1:${port}/?token=${token}`,
+        port,
+        token,
+        server,
+        close: () =>
+          new Promise<void>((done) => {
+            for (const c of wss.clients) c.terminate();
+            wss.close();
+            server.closeAllConnections?.();
+            server.close(() => done());
+          }),
+      });
+    });
+  });
+}
