@@ -1,0 +1,150 @@
+/**
+ * Feature extraction job: every image of the workspace (or one collection) through the frozen
+ * encoder once, into the float16 feature cache. Resumable by construction: images whose
+ * (content hash, encoder) entry exists are skipped. Undecodable images are reported and skipped.
+ */
+import { join } from 'node:path';
+import { openDb } from '../data/store.ts';
+import { workspace } from '../data/workspace.ts';
+import { initBackend } from '../ml/backend.ts';
+import { resolveEncoder, type DownloadProgress, type LoadedEncoder } from '../ml/encoders/load.ts';
+import { decodeRgb, toInputBatch } from '../ml/encoders/preprocess.ts';
+import { FeatureCache } from '../ml/feature-cache.ts';
+
+export interface ExtractOptions {
+  home: string;
+  encoder?: string;
+  encoderPath?: string;
+  featureNode?: string;
+  collectionId?: number;
+  batchSize?: number;
+  /** An encoder already loaded by the caller (demo, tests): skips resolution. */
+  loaded?: LoadedEncoder;
+  onProgress?: (done: number, total: number, note?: string) => void;
+  onDownload?: DownloadProgress;
+  onWarning?: (w: string) => void;
+  signal?: AbortSignal;
+}
+
+export interface ExtractResult {
+  encoder: string;
+  encoder_title: string;
+  encoder_origin: string;
+  shape: [number, number, number];
+  backend: string;
+  images: number;
+  extracted: number;
+  cached: number;
+  errors: { path: string; reason: string }[];
+  seconds: number;
+  images_per_s: number;
+  cancelled: boolean;
+  warnings: string[];
+}
+
+interface Row {
+  id: number;
+  hash: string;
+  path: string;
+}
+
+/** Images to extract: unique content hashes with one readable path each. */
+export function imagesToExtract(home: string, collectionId?: number): Row[] {
+  const db = openDb(workspace(home).dbPath);
+  try {
+    const rows = db
+      .prepare(
+        `SELECT i.id, i.content_hash AS hash, c.root AS root, i.rel_path AS rel
+           FROM images i JOIN collections c ON c.id = i.collection_id
+          WHERE (? IS NULL OR i.collection_id = ?)
+          ORDER BY i.id`,
+      )
+      .all(collectionId ?? null, collectionId ?? null) as { id: number; hash: string; root: string; rel: string }[];
+    const seen = new Set<string>();
+    const out: Row[] = [];
+    for (const r of rows) {
+      if (seen.has(r.hash)) continue;
+      seen.add(r.hash);
+      out.push({ id: r.id, hash: r.hash, path: join(r.root, ...r.rel.split('/')) });
+    }
+    return out;
+  } finally {
+    db.close();
+  }
+}
+
+export async function runExtract(opts: ExtractOptions): Promise<ExtractResult> {
+  const ws = workspace(opts.home);
+  const backend = await initBackend();
+  const warnings: string[] = [];
+  const warn = (w: string) => {
+    warnings.push(w);
+    opts.onWarning?.(w);
+  };
+  const enc =
+    opts.loaded ??
+    (await resolveEncoder(ws.encoders, {
+      encoder: opts.encoder,
+      encoderPath: opts.encoderPath,
+      featureNode: opts.featureNode,
+      onProgress: opts.onDownload,
+      onWarning: warn,
+    }));
+  if (opts.loaded) for (const w of enc.warnings) warn(w);
+  const cache = new FeatureCache(ws.features, enc.id);
+  const all = imagesToExtract(opts.home, opts.collectionId);
+  const todo = all.filter((r) => !cache.has(r.hash));
+  const cached = all.length - todo.length;
+  const errors: ExtractResult['errors'] = [];
+  const bs = Math.max(1, opts.batchSize ?? 8);
+  const t0 = Date.now();
+  let extracted = 0;
+  let cancelled = false;
+  opts.onProgress?.(0, todo.length);
+  for (let i = 0; i < todo.length; i += bs) {
+    if (opts.signal?.aborted) {
+      cancelled = true;
+      break;
+    }
+    const chunk = todo.slice(i, i + bs);
+    const decoded = await Promise.all(
+      chunk.map(async (r) => {
+        try {
+          return await decodeRgb(r.path, enc.inputSize);
+        } catch (e) {
+          errors.push({ path: r.path, reason: (e as Error).message.split('\n')[0] });
+          return null;
+        }
+      }),
+    );
+    const ok = chunk.filter((_, j) => decoded[j] !== null);
+    if (ok.length) {
+      const x = toInputBatch(decoded.filter((d): d is Uint8Array => d !== null), enc.inputSize, enc.preprocess);
+      const a = enc.embed(x);
+      const data = (await a.data()) as Float32Array;
+      x.dispose();
+      a.dispose();
+      const per = enc.shape[0] * enc.shape[1] * enc.shape[2];
+      ok.forEach((r, j) => cache.put(r.hash, data.subarray(j * per, (j + 1) * per), enc.shape));
+      extracted += ok.length;
+    }
+    opts.onProgress?.(Math.min(todo.length, i + chunk.length), todo.length);
+  }
+  const seconds = (Date.now() - t0) / 1000;
+  if (!opts.loaded) enc.dispose();
+  return {
+    encoder: enc.id,
+    encoder_title: enc.title,
+    encoder_origin: enc.origin,
+    shape: enc.shape,
+    backend: backend.name,
+    images: all.length,
+    extracted,
+    cached,
+    errors,
+    seconds,
+    images_per_s: seconds > 0 ? extracted / seconds : 0,
+    cancelled,
+    warnings,
+  };
+}

@@ -1,0 +1,36 @@
+/**
+ * Image → encoder input. Photos are decoded with sharp (EXIF orientation applied, alpha dropped)
+ * and squashed to size×size without cropping: parts near the edges (a tail, a bill) matter for
+ * the CAMs, so the whole frame is kept; the aspect-ratio distortion is mild for bird photos and
+ * the same at training and inference.
+ */
+import sharp from 'sharp';
+import * as tf from '@tensorflow/tfjs';
+import type { Preprocess } from './registry.ts';
+
+/** Decodes one image file (or buffer) to size×size×3 uint8 RGB. Throws on undecodable input. */
+export async function decodeRgb(input: string | Buffer, size: number): Promise<Uint8Array> {
+  const { data, info } = await sharp(input, { failOn: 'error' })
+    .rotate()
+    .removeAlpha()
+    .toColourspace('srgb')
+    .resize(size, size, { fit: 'fill', kernel: 'lanczos3' })
+    .raw()
+    .toBuffer({ resolveWithObject: true });
+  if (info.channels !== 3 || info.width !== size || info.height !== size) {
+    throw new Error(`unexpected decoded shape ${info.width}x${info.height}x${info.channels}`);
+  }
+  return new Uint8Array(data.buffer, data.byteOffset, data.byteLength);
+}
+
+/** Stacks decoded images into a float batch [B, size, size, 3] scaled as the encoder expects. */
+export function toInputBatch(images: Uint8Array[], size: number, preprocess: Preprocess): tf.Tensor4D {
+  const n = images.length;
+  const out = new Float32Array(n * size * size * 3);
+  const [scale, offset] = preprocess === 'minus1to1' ? [1 / 127.5, -1] : [1 / 255, 0];
+  let o = 0;
+  for (const img of images) {
+    for (let i = 0; i < img.length; i++) out[o++] = img[i] * scale + offset;
+  }
+  return tf.tensor4d(out, [n, size, size, 3]);
+}
