@@ -1,0 +1,71 @@
+import { resolve } from 'node:path';
+import type { Db } from './store.ts';
+
+/** A collection: a set of photos under one root folder, imported with one importer. */
+export interface CollectionRow {
+  id: number;
+  name: string;
+  root: string;
+  kind: string;
+  created_at: string;
+}
+
+/** Finds the collection keyed by its absolute root folder, creating it if needed. */
+export function getOrCreateCollection(db: Db, root: string, kind: string, name: string): CollectionRow {
+  const abs = resolve(root);
+  const row = db.prepare('SELECT * FROM collections WHERE root = ?').get(abs) as CollectionRow | undefined;
+  if (row) {
+    if (row.kind !== kind || row.name !== name) {
+      db.prepare('UPDATE collections SET kind = ?, name = ? WHERE id = ?').run(kind, name, row.id);
+    }
+    return { ...row, kind, name };
+  }
+  const id = Number(
+    db.prepare('INSERT INTO collections(name, root, kind) VALUES (?, ?, ?)').run(name, abs, kind).lastInsertRowid,
+  );
+  return db.prepare('SELECT * FROM collections WHERE id = ?').get(id) as CollectionRow;
+}
+
+export function listCollections(db: Db): CollectionRow[] {
+  return db.prepare('SELECT * FROM collections ORDER BY id').all() as CollectionRow[];
+}
+
+/** Looks a collection up by id or by name; throws a readable error when absent. */
+export function findCollection(db: Db, idOrName: string | number): CollectionRow {
+  const row = (
+    /^\d+$/.test(String(idOrName))
+      ? db.prepare('SELECT * FROM collections WHERE id = ?').get(Number(idOrName))
+      : db.prepare('SELECT * FROM collections WHERE name = ? ORDER BY id LIMIT 1').get(String(idOrName))
+  ) as CollectionRow | undefined;
+  if (!row) throw new Error(`no collection '${idOrName}'`);
+  return row;
+}
+
+/** Returns the id of a class of the collection, creating it (by name) if needed. */
+export function ensureClass(db: Db, collectionId: number, name: string, sourceId: string | null): number {
+  const row = db.prepare('SELECT id, source_id FROM classes WHERE collection_id = ? AND name = ?').get(collectionId, name) as
+    | { id: number; source_id: string | null }
+    | undefined;
+  if (row) {
+    if (sourceId !== null && row.source_id !== sourceId)
+      db.prepare('UPDATE classes SET source_id = ? WHERE id = ?').run(sourceId, row.id);
+    return row.id;
+  }
+  return Number(
+    db
+      .prepare('INSERT INTO classes(collection_id, name, source_id) VALUES (?, ?, ?)')
+      .run(collectionId, name, sourceId).lastInsertRowid,
+  );
+}
+
+/** Totals the import contract reports (DESIGN §8): images, classes and live captions of a collection. */
+export function collectionTotals(db: Db, collectionId: number) {
+  const one = (sql: string) => (db.prepare(sql).get(collectionId) as { n: number }).n;
+  return {
+    images: one('SELECT count(*) n FROM images WHERE collection_id = ?'),
+    classes: one('SELECT count(*) n FROM classes WHERE collection_id = ?'),
+    captions: one(
+      'SELECT count(*) n FROM captions c JOIN images i ON i.id = c.image_id WHERE i.collection_id = ? AND c.deleted = 0',
+    ),
+  };
+}

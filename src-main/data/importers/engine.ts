@@ -1,0 +1,249 @@
+import { readFile } from 'node:fs/promises';
+import { addCaption, setLabel } from '../annotations.ts';
+import { collectionTotals, ensureClass, getOrCreateCollection } from '../collections.ts';
+import { ensureDefaultSplit } from '../splits.ts';
+import type { Db } from '../store.ts';
+import { ensureThumbnail } from '../thumbnails.ts';
+import type { Workspace } from '../workspace.ts';
+import { probeImage, type ProbeResult } from './probe.ts';
+import { parseCaptionFile } from './text.ts';
+import type { ImportError, ImportItem, ImportOptions, ImportPlan, ImportResult } from './types.ts';
+
+/** At most this many listed-but-absent files are named in `errors`; the rest are summarised in one line. */
+export const MISSING_SAMPLE = 20;
+
+interface Prepared {
+  probe: ProbeResult;
+  captions?: string[];
+  captionError?: ImportError;
+}
+
+/** Reads and validates one item off the database thread: photo probe plus caption file. */
+async function prepare(item: ImportItem, knownHash: string | undefined): Promise<Prepared> {
+  const probe = await probeImage(item.absPath, knownHash);
+  if (!probe.ok) return { probe };
+  if (item.captions) return { probe, captions: item.captions };
+  if (!item.captionFile) return { probe };
+  let bytes: Buffer;
+  try {
+    bytes = await readFile(item.captionFile);
+  } catch (e) {
+    const c = (e as NodeJS.ErrnoException).code;
+    if (c === 'ENOENT') return { probe }; // no caption file: fine, no captions
+    return { probe, captionError: { path: item.captionFile, reason: `caption file unreadable (${c ?? (e as Error).message})` } };
+  }
+  const parsed = parseCaptionFile(bytes);
+  if (!parsed.ok) return { probe, captionError: { path: item.captionFile, reason: parsed.reason } };
+  return { probe, captions: parsed.captions };
+}
+
+/**
+ * Brings an image's imported captions in line with the dataset without losing human work:
+ * captions whose first revision was imported are matched by that original text; unmatched new
+ * texts are added; unmatched old ones are soft-deleted only if nobody ever edited them.
+ */
+export function syncImportedCaptions(db: Db, imageId: number, texts: string[]): number {
+  const rows = db
+    .prepare(
+      `SELECT c.id, c.deleted,
+              (SELECT r.text FROM caption_revisions r WHERE r.caption_id = c.id ORDER BY r.id LIMIT 1) AS original,
+              (SELECT r.provenance FROM caption_revisions r WHERE r.caption_id = c.id ORDER BY r.id LIMIT 1) AS origin,
+              (SELECT count(*) FROM caption_revisions r WHERE r.caption_id = c.id) AS revisions
+         FROM captions c WHERE c.image_id = ? ORDER BY c.ord`,
+    )
+    .all(imageId) as { id: number; deleted: number; original: string; origin: string; revisions: number }[];
+  const pool = rows.filter((r) => r.origin === 'imported' && !r.deleted);
+  const used = new Set<number>();
+  let added = 0;
+  for (const t of texts) {
+    const hit = pool.find((r) => !used.has(r.id) && r.original === t);
+    if (hit) used.add(hit.id);
+    else {
+      addCaption(db, imageId, t, 'imported');
+      added++;
+    }
+  }
+  const drop = db.prepare(
+    `UPDATE captions SET deleted = 1, updated_at = strftime('%Y-%m-%dT%H:%M:%fZ','now') WHERE id = ?`,
+  );
+  for (const r of pool) if (!used.has(r.id) && r.revisions === 1) drop.run(r.id);
+  return added;
+}
+
+/**
+ * Writes an import plan into the store. Files are probed in parallel (a small sliding window:
+ * sharp decodes on the libuv pool), results are written strictly in plan order, one transaction
+ * per image (row + label + captions + parts + official split), so a crash never half-writes one.
+ */
+export async function runImport(db: Db, ws: Workspace, plan: ImportPlan, opts: ImportOptions = {}): Promise<ImportResult> {
+  const t0 = Date.now();
+  const collection = db.transaction(() => getOrCreateCollection(db, plan.root, plan.kind, plan.name))();
+  const errors: ImportError[] = [...plan.errors];
+  const missingPaths: string[] = [];
+  let added = 0;
+  let updated = 0;
+  let unchanged = 0;
+  let failed = 0;
+
+  const existing = new Map<string, { id: number; hash: string }>();
+  for (const r of db
+    .prepare('SELECT id, rel_path, content_hash FROM images WHERE collection_id = ?')
+    .iterate(collection.id) as IterableIterator<{ id: number; rel_path: string; content_hash: string }>) {
+    existing.set(r.rel_path, { id: r.id, hash: r.content_hash });
+  }
+
+  // Part definitions first (they are shared by all images).
+  const partIds = new Map<number, number>();
+  if (plan.parts?.length) {
+    db.transaction(() => {
+      const up = db.prepare(
+        `INSERT INTO parts(collection_id, source_id, name) VALUES (?, ?, ?)
+         ON CONFLICT(collection_id, source_id) DO UPDATE SET name = excluded.name`,
+      );
+      for (const p of plan.parts!) up.run(collection.id, p.sourceId, p.name);
+    })();
+    for (const r of db.prepare('SELECT id, source_id FROM parts WHERE collection_id = ?').all(collection.id) as {
+      id: number;
+      source_id: number;
+    }[])
+      partIds.set(r.source_id, r.id);
+  }
+
+  const classIds = new Map<string, number>();
+  const classId = (key: string) => {
+    let id = classIds.get(key);
+    if (id === undefined) {
+      const c = plan.classes.get(key)!;
+      id = ensureClass(db, collection.id, c.name, c.sourceId);
+      classIds.set(key, id);
+    }
+    return id;
+  };
+
+  const st = {
+    find: db.prepare('SELECT id, content_hash FROM images WHERE collection_id = ? AND rel_path = ?'),
+    insert: db.prepare(
+      `INSERT INTO images(collection_id, rel_path, file_name, content_hash, bytes, mtime_ms, width, height,
+                          taken_at, gps_lat, gps_lon, source_id, bbox_x, bbox_y, bbox_w, bbox_h)
+       VALUES (@collection, @rel, @file, @hash, @bytes, @mtime, @w, @h, @taken, @lat, @lon, @source,
+               @bx, @by, @bw, @bh)`,
+    ),
+    update: db.prepare(
+      `UPDATE images SET file_name = @file, content_hash = @hash, bytes = @bytes, mtime_ms = @mtime, width = @w,
+              height = @h, taken_at = @taken, gps_lat = @lat, gps_lon = @lon, source_id = @source,
+              bbox_x = @bx, bbox_y = @by, bbox_w = @bw, bbox_h = @bh
+        WHERE id = @id`,
+    ),
+    label: db.prepare('SELECT class_id, provenance FROM labels WHERE image_id = ?'),
+    partLoc: db.prepare('INSERT OR REPLACE INTO part_locations(image_id, part_id, x, y, visible) VALUES (?, ?, ?, ?, ?)'),
+    split: db.prepare("INSERT OR REPLACE INTO splits(scheme, image_id, part) VALUES ('official', ?, ?)"),
+  };
+
+  const writeOne = db.transaction((item: ImportItem, p: Prepared) => {
+    if (!p.probe.ok) return;
+    const img = p.probe.image;
+    const fileName = item.relPath.split('/').pop()!;
+    const row = {
+      collection: collection.id,
+      rel: item.relPath,
+      file: fileName,
+      hash: img.contentHash,
+      bytes: img.bytes,
+      mtime: img.mtimeMs,
+      w: img.width,
+      h: img.height,
+      taken: img.exif.takenAt,
+      lat: img.exif.gpsLat,
+      lon: img.exif.gpsLon,
+      source: item.sourceId ?? null,
+      bx: item.bbox?.[0] ?? null,
+      by: item.bbox?.[1] ?? null,
+      bw: item.bbox?.[2] ?? null,
+      bh: item.bbox?.[3] ?? null,
+    };
+    const prev = st.find.get(collection.id, item.relPath) as { id: number; content_hash: string } | undefined;
+    let id: number;
+    if (!prev) {
+      id = Number(st.insert.run(row).lastInsertRowid);
+      added++;
+    } else {
+      id = prev.id;
+      st.update.run({ ...row, id });
+      if (prev.content_hash !== img.contentHash) updated++;
+      else unchanged++;
+    }
+    if (item.classKey !== undefined) {
+      const cid = classId(item.classKey);
+      const cur = st.label.get(id) as { class_id: number; provenance: string } | undefined;
+      // A curator's label always wins over the dataset's.
+      if (!cur || (cur.provenance === 'imported' && cur.class_id !== cid)) setLabel(db, id, cid, 'imported');
+    }
+    if (p.captions) syncImportedCaptions(db, id, p.captions);
+    if (item.parts) {
+      for (const loc of item.parts) {
+        const pid = partIds.get(loc.part);
+        if (pid !== undefined) st.partLoc.run(id, pid, loc.x, loc.y, loc.visible ? 1 : 0);
+      }
+    }
+    if (item.officialPart) st.split.run(id, item.officialPart);
+  });
+
+  const window = Math.max(1, opts.concurrency ?? 4);
+  const items = plan.items;
+  const pending: Promise<Prepared>[] = [];
+  const start = (i: number) => {
+    if (i < items.length) pending[i] = prepare(items[i], existing.get(items[i].relPath)?.hash);
+  };
+  for (let i = 0; i < window; i++) start(i);
+  for (let i = 0; i < items.length; i++) {
+    const p = await pending[i];
+    delete pending[i];
+    start(i + window);
+    const item = items[i];
+    if (!p.probe.ok) {
+      if (p.probe.missing && item.listed) missingPaths.push(item.absPath);
+      else {
+        failed++;
+        errors.push({ path: item.absPath, reason: p.probe.reason });
+      }
+    } else {
+      if (p.captionError) errors.push(p.captionError);
+      try {
+        writeOne(item, p);
+        if (opts.thumbnails) await ensureThumbnail(ws, item.absPath, p.probe.image.contentHash);
+      } catch (e) {
+        failed++;
+        errors.push({ path: item.absPath, reason: `not written: ${(e as Error).message.split('\n')[0]}` });
+      }
+    }
+    opts.onProgress?.(i + 1, items.length);
+  }
+
+  if (plan.missingInErrors && missingPaths.length) {
+    for (const m of missingPaths.slice(0, MISSING_SAMPLE)) errors.push({ path: m, reason: 'listed but not found' });
+    if (missingPaths.length > MISSING_SAMPLE) {
+      errors.push({
+        path: plan.root,
+        reason: `${missingPaths.length - MISSING_SAMPLE} more listed images not found (${missingPaths.length} missing in all)`,
+      });
+    }
+  }
+
+  ensureDefaultSplit(db, collection.id);
+  const totals = collectionTotals(db, collection.id);
+  return {
+    ...totals,
+    added,
+    updated,
+    unchanged,
+    missing: missingPaths.length,
+    failed,
+    errors,
+    collection: collection.id,
+    name: collection.name,
+    root: collection.root,
+    kind: plan.kind,
+    captions_dir: plan.captionsDir ?? null,
+    seconds: (Date.now() - t0) / 1000,
+  };
+}

@@ -1,0 +1,61 @@
+/**
+ * Text helpers shared by the importers: caption cleaning and line-oriented metadata files with
+ * line numbers for error reports.
+ */
+
+// C0/C1 control characters except tab/newline (handled as whitespace), the Unicode replacement
+// character (the Reed files have `this\ufffd\ufffdbird`), zero-width characters and the BOM.
+const JUNK = /[\u0000-\u0008\u000b\u000c\u000e-\u001f\u007f-\u009f\ufffd\u200b-\u200d\u2060\ufeff]/g;
+
+/** One caption line → clean text: junk characters removed, whitespace collapsed, trimmed. */
+export function cleanCaption(line: string): string {
+  return line.normalize('NFC').replace(JUNK, '').replace(/\s+/g, ' ').trim();
+}
+
+export type CaptionFileResult = { ok: true; captions: string[] } | { ok: false; reason: string };
+
+/**
+ * Decodes a caption file (one caption per line, raw or tokenized). Lines that are empty after
+ * cleaning, or hold no letter or digit, are skipped. A file that is mostly not text (NUL bytes, or
+ * a high share of invalid UTF-8 / control characters) is rejected as a whole: better no captions
+ * than garbage ones.
+ */
+export function parseCaptionFile(bytes: Uint8Array): CaptionFileResult {
+  if (bytes.length === 0) return { ok: true, captions: [] };
+  if (bytes.includes(0)) return { ok: false, reason: 'caption file is binary (contains NUL bytes); captions skipped' };
+  const text = new TextDecoder('utf-8', { fatal: false }).decode(bytes);
+  const junk = (text.match(JUNK) ?? []).length;
+  if (junk > 8 && junk / text.length > 0.1) {
+    return { ok: false, reason: `caption file is not text (${junk} invalid or control characters); captions skipped` };
+  }
+  const captions = text
+    .split(/\r\n|\r|\n/)
+    .map(cleanCaption)
+    .filter((l) => /[\p{L}\p{N}]/u.test(l));
+  return { ok: true, captions };
+}
+
+/** A non-empty, non-comment line of a metadata file with its 1-based line number. */
+export interface NumberedLine {
+  line: number;
+  fields: string[];
+  raw: string;
+}
+
+/** Splits a whitespace-separated metadata file into lines; blank lines and '#' comments are skipped. */
+export function metadataLines(text: string): NumberedLine[] {
+  const out: NumberedLine[] = [];
+  const lines = text.replace(/^\ufeff/, '').split(/\r\n|\r|\n/);
+  for (let i = 0; i < lines.length; i++) {
+    const raw = lines[i].trim();
+    if (!raw || raw.startsWith('#')) continue;
+    out.push({ line: i + 1, fields: raw.split(/\s+/), raw });
+  }
+  return out;
+}
+
+/** Shortens a line for an error message. */
+export function excerpt(s: string, n = 60): string {
+  const clean = s.replace(JUNK, '?');
+  return clean.length > n ? clean.slice(0, n) + '…' : clean;
+}
