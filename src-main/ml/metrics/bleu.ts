@@ -4,7 +4,6 @@
  * the candidate's (ties → the shorter), statistics summed over the corpus, and the same
  * 1e-15 / 1e-9 smoothing constants (they decide the value of a zero-match corpus).
  */
-import { ngramCounts } from './tokenize.ts';
 
 const TINY = 1e-15;
 const SMALL = 1e-9;
@@ -18,14 +17,14 @@ export interface BleuStats {
   correct: number[];
 }
 
-export function bleuStats(cand: readonly string[], refs: readonly (readonly string[])[]): BleuStats {
-  const maxRef: Map<string, number>[] = Array.from({ length: BLEU_N }, () => new Map());
-  for (const r of refs) {
-    const counts = ngramCounts(r, BLEU_N);
-    for (let k = 0; k < BLEU_N; k++) {
-      for (const [g, c] of counts[k]) if (c > (maxRef[k].get(g) ?? 0)) maxRef[k].set(g, c);
-    }
-  }
+/**
+ * Statistics of one candidate against its references, from their n-gram counts (orders 1..4,
+ * see ngrams.ts) and token lengths.
+ */
+export function bleuStats(
+  cand: { counts: Map<number, number>[]; length: number },
+  refs: readonly { counts: Map<number, number>[]; length: number }[],
+): BleuStats {
   const testlen = cand.length;
   // Closest reference length; on a tie the shorter wins (Python's min over (|diff|, len)).
   let reflen = 0;
@@ -37,13 +36,20 @@ export function bleuStats(cand: readonly string[], refs: readonly (readonly stri
       reflen = r.length;
     }
   }
-  const counts = ngramCounts(cand, BLEU_N);
   const guess: number[] = [];
   const correct: number[] = [];
   for (let k = 0; k < BLEU_N; k++) {
     guess.push(Math.max(0, testlen - k));
     let c = 0;
-    for (const [g, n] of counts[k]) c += Math.min(n, maxRef[k].get(g) ?? 0);
+    for (const [g, n] of cand.counts[k]) {
+      // Clip by the largest count of g in any one reference.
+      let max = 0;
+      for (const r of refs) {
+        const x = r.counts[k].get(g);
+        if (x !== undefined && x > max) max = x;
+      }
+      c += Math.min(n, max);
+    }
     correct.push(c);
   }
   return { testlen, reflen, guess, correct };

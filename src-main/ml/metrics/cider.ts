@@ -7,61 +7,91 @@
  * four orders. Candidate n-grams absent from every reference get the full weight tf * log N,
  * which enlarges the candidate norm — kept on purpose, it is what the published numbers use.
  */
-import { ngramCounts } from './tokenize.ts';
 
 const N = 4;
 const SIGMA = 6;
 
 interface Vec {
-  w: Map<string, number>[];
+  /** Per order: distinct n-gram ids and their tf-idf weights. */
+  ids: Int32Array[];
+  w: Float64Array[];
   norm: number[];
   /** Number of bigrams of the sentence (coco-caption's "length"). */
   length: number;
 }
 
-/** CIDEr-D of every image; `refs[i]` are image i's tokenised references. */
-export function ciderD(cands: readonly (readonly string[])[], refs: readonly (readonly (readonly string[])[])[]): number[] {
-  const refCounts = refs.map((rs) => rs.map((r) => ngramCounts(r, N)));
-  // df(g): number of images whose reference set contains g.
-  const df = new Map<string, number>();
-  for (const rs of refCounts) {
-    const seen = new Set<string>();
-    for (const c of rs) for (let k = 0; k < N; k++) for (const g of c[k].keys()) seen.add(k + '|' + g);
-    for (const g of seen) df.set(g, (df.get(g) ?? 0) + 1);
-  }
-  const logN = Math.log(refs.length);
-  const toVec = (counts: Map<string, number>[]): Vec => {
-    const w: Map<string, number>[] = [];
+/**
+ * CIDEr-D of every image from n-gram counts (orders 1..4, dense ids below `idSpace`, see
+ * ngrams.ts): `candCounts[i]` is image i's candidate, `refCounts[i]` its references.
+ */
+export function ciderD(
+  candCounts: readonly Map<number, number>[][],
+  refCounts: readonly Map<number, number>[][][],
+  idSpace: number,
+): number[] {
+  // df(g): number of images whose reference set contains g (ids are dense).
+  const df = new Int32Array(idSpace);
+  const lastImage = new Int32Array(idSpace).fill(-1);
+  refCounts.forEach((rs, img) => {
+    for (const c of rs)
+      for (const m of c)
+        for (const g of m.keys())
+          if (lastImage[g] !== img) {
+            lastImage[g] = img;
+            df[g]++;
+          }
+  });
+  const logN = Math.log(refCounts.length);
+  const idf = new Float64Array(idSpace);
+  for (let g = 0; g < idf.length; g++) idf[g] = logN - Math.log(Math.max(1, df[g]));
+
+  const toVec = (counts: Map<number, number>[]): Vec => {
+    const ids: Int32Array[] = [];
+    const w: Float64Array[] = [];
     const norm: number[] = [];
     for (let k = 0; k < N; k++) {
-      const m = new Map<string, number>();
+      const m = counts[k];
+      const gi = new Int32Array(m.size);
+      const gw = new Float64Array(m.size);
       let sq = 0;
-      for (const [g, tf] of counts[k]) {
-        const v = tf * (logN - Math.log(Math.max(1, df.get(k + '|' + g) ?? 0)));
-        m.set(g, v);
+      let j = 0;
+      for (const [g, tf] of m) {
+        const v = tf * idf[g];
+        gi[j] = g;
+        gw[j++] = v;
         sq += v * v;
       }
-      w.push(m);
+      ids.push(gi);
+      w.push(gw);
       norm.push(Math.sqrt(sq));
     }
     let length = 0;
     for (const tf of counts[1].values()) length += tf;
-    return { w, norm, length };
+    return { ids, w, norm, length };
   };
+
+  // Scratch: the reference's weight per n-gram id, filled and cleared per reference.
+  const refW = new Float64Array(idSpace);
   const scores: number[] = [];
-  for (let i = 0; i < cands.length; i++) {
-    const vc = toVec(ngramCounts(cands[i], N));
+  for (let i = 0; i < candCounts.length; i++) {
+    const vc = toVec(candCounts[i]);
     const val = [0, 0, 0, 0];
     for (const rc of refCounts[i]) {
       const vr = toVec(rc);
       const delta = vc.length - vr.length;
       const pen = Math.exp(-(delta * delta) / (2 * SIGMA * SIGMA));
       for (let k = 0; k < N; k++) {
+        const rid = vr.ids[k];
+        const rw = vr.w[k];
+        for (let j = 0; j < rid.length; j++) refW[rid[j]] = rw[j];
         let s = 0;
-        for (const [g, wc] of vc.w[k]) {
-          const wr = vr.w[k].get(g) ?? 0;
-          s += Math.min(wc, wr) * wr;
+        const cid = vc.ids[k];
+        const cw = vc.w[k];
+        for (let j = 0; j < cid.length; j++) {
+          const wr = refW[cid[j]];
+          s += Math.min(cw[j], wr) * wr;
         }
+        for (let j = 0; j < rid.length; j++) refW[rid[j]] = 0;
         if (vc.norm[k] !== 0 && vr.norm[k] !== 0) s /= vc.norm[k] * vr.norm[k];
         val[k] += s * pen;
       }

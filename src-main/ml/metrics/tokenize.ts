@@ -35,17 +35,3 @@ export function tokenize(text: string): string[] {
 export function normalizeCaption(text: string): string {
   return tokenize(text).join(' ');
 }
-
-/** Counts of all n-grams of orders 1..n, keyed by order then by the space-joined n-gram. */
-export function ngramCounts(words: readonly string[], n: number): Map<string, number>[] {
-  const out: Map<string, number>[] = [];
-  for (let k = 1; k <= n; k++) {
-    const m = new Map<string, number>();
-    for (let i = 0; i + k <= words.length; i++) {
-      const g = k === 1 ? words[i] : words.slice(i, i + k).join(' ');
-      m.set(g, (m.get(g) ?? 0) + 1);
-    }
-    out.push(m);
-  }
-  return out;
-}
