@@ -1,0 +1,178 @@
+/**
+ * Paper Algorithm 1 gradients for one batch:
+ *   cls.* ← ∇L_class,  cap.* ← ∇L_caption,  medi.* ← ∇(L_class + L_caption + λ·L_cam [+ μ·L_mask]).
+ *
+ * One backward pass gives all of them: the CAM terms are computed with DETACHED copies of the
+ * classifier and captioner weights (tf.clone outside the tape shares the data but is a different
+ * tensor, so the tape sees no path from the cls / cap weights to L_cam), while f_medi is the live one. The
+ * Grad-CAM alphas are an inner tf.grad inside the outer one, so ∇L_cam w.r.t. medi.* is the exact
+ * second-order gradient (see gradcam.ts and the finite-difference tests).
+ */
+import * as tf from '@tensorflow/tfjs';
+import { camMap, gradCamAlphas, type ScoreRequest } from './gradcam.ts';
+import { camLoss, maskLoss } from './losses.ts';
+import {
+  type ParamView,
+  type Variant,
+  capPrep,
+  captionLoss,
+  classLoss,
+  classify,
+  feature,
+  greedyDecode,
+  hasCap,
+  hasCls,
+  hasMedi,
+  pooled,
+} from './model.ts';
+
+export interface Batch {
+  /** NHWC feature maps [B,H,W,K]; needed for CAM terms (cam variant, masks). */
+  A?: tf.Tensor4D;
+  /** pooled features [B,K]; enough for cnn/lrcn/medi (computed from A when absent). */
+  v?: tf.Tensor2D;
+  /** [B] int32 class ids */
+  labels: tf.Tensor1D;
+  /** [B,T] int32: BOS words EOS PAD… */
+  captions: tf.Tensor2D;
+  /** painted masks [B,H,W] (rows without a mask are ignored, see maskRows) */
+  masks?: tf.Tensor3D;
+  /** [B] 1 where the image has a mask, else 0 */
+  maskRows?: tf.Tensor1D;
+}
+
+export interface StepOptions {
+  /** weight of L_cam (cam variant only); default 1 */
+  lambda?: number;
+  /** weight of the mask term (medi/cam with masks); default 0 */
+  mu?: number;
+  /** hold pred class / pred caption fixed (tests, inspect); default argmax / greedy decode */
+  classPred?: tf.Tensor1D;
+  predCaptions?: tf.Tensor2D;
+  /** 'all' (Algorithm 1, default) or 'cam': only λ·L_cam + μ·L_mask, gradients of medi.* only */
+  terms?: 'all' | 'cam';
+}
+
+export interface Losses {
+  class: number;
+  caption: number;
+  cam: number;
+  mask: number;
+  /** L_class + L_caption + λ·L_cam + μ·L_mask (the f_medi objective) */
+  total: number;
+}
+
+export interface StepResult {
+  losses: Losses;
+  /** per parameter name; the caller disposes them */
+  grads: Record<string, tf.Tensor>;
+  classPred?: tf.Tensor1D;
+  predCaptions?: tf.Tensor2D;
+}
+
+function needsCams(variant: Variant, batch: Batch, o: StepOptions): { cam: boolean; mask: boolean } {
+  const cam = variant === 'cam' && (o.lambda ?? 1) !== 0;
+  const mask = hasMedi(variant) && (o.mu ?? 0) !== 0 && !!batch.masks && !!batch.maskRows;
+  if ((cam || mask) && !batch.A) throw new Error('the CAM terms need the feature maps (batch.A)');
+  return { cam, mask };
+}
+
+/** The objective as a function of the parameters; the scalars are kept for reporting. */
+function objective(
+  P: ParamView,
+  Pdet: ParamView,
+  variant: Variant,
+  batch: Batch,
+  o: StepOptions,
+  fixed: { classPred?: tf.Tensor1D; predCaptions?: tf.Tensor2D },
+  need: { cam: boolean; mask: boolean },
+  keep: Record<string, tf.Scalar>,
+): tf.Scalar {
+  const v = batch.v ?? pooled(batch.A!);
+  const feat = feature(P, variant, v);
+  const terms: tf.Scalar[] = [];
+  const onlyCam = o.terms === 'cam';
+  if (hasCls(variant) && !onlyCam) {
+    keep.class = classLoss(classify(P, feat), batch.labels);
+    terms.push(keep.class);
+  }
+  if (hasCap(variant) && !onlyCam) {
+    keep.caption = captionLoss(capPrep(P), feat, batch.captions);
+    terms.push(keep.caption);
+  }
+  if (need.cam || need.mask) {
+    const reqs: ScoreRequest[] = [{ kind: 'cls', classes: batch.labels }, { kind: 'cap', captions: batch.captions }];
+    if (need.cam) reqs.push({ kind: 'cls', classes: fixed.classPred! }, { kind: 'cap', captions: fixed.predCaptions! });
+    const alphas = gradCamAlphas(P, Pdet, variant, v, reqs);
+    const [clsGt, capGt, clsPred, capPred] = alphas.map((a) => camMap(batch.A!, a));
+    if (need.cam) {
+      keep.cam = camLoss({ cam_cls_pred: clsPred, cam_cls_gt: clsGt, cam_cap_gt: capGt, cam_cap_pred: capPred });
+      terms.push(tf.mul(keep.cam, o.lambda ?? 1));
+    }
+    if (need.mask) {
+      keep.mask = maskLoss(clsGt, capGt, batch.masks!, batch.maskRows!);
+      terms.push(tf.mul(keep.mask, o.mu ?? 0));
+    }
+  }
+  for (const k of Object.keys(keep)) tf.keep(keep[k]);
+  return (terms.length === 1 ? terms[0] : tf.addN(terms)) as tf.Scalar;
+}
+
+/** pred class (argmax) and pred caption (greedy) as constants, computed off the tape. */
+function predictions(P: ParamView, variant: Variant, batch: Batch, o: StepOptions) {
+  return tf.tidy(() => {
+    const feat = feature(P, variant, batch.v ?? pooled(batch.A!));
+    const classPred = o.classPred ?? (tf.argMax(classify(P, feat), 1).toInt() as tf.Tensor1D);
+    const predCaptions = o.predCaptions ?? greedyDecode(P, feat, batch.captions.shape[1]);
+    return { classPred, predCaptions };
+  });
+}
+
+function gradNames(P: ParamView, o: StepOptions): string[] {
+  const names = Object.keys(P);
+  return o.terms === 'cam' ? names.filter((n) => n.startsWith('medi.')) : names;
+}
+
+function readLosses(keep: Record<string, tf.Scalar>, o: StepOptions): Losses {
+  const num = (k: string) => (keep[k] ? keep[k].dataSync()[0] : 0);
+  const l = { class: num('class'), caption: num('caption'), cam: num('cam'), mask: num('mask'), total: 0 };
+  l.total = l.class + l.caption + (o.lambda ?? 1) * l.cam + (o.mu ?? 0) * l.mask;
+  for (const t of Object.values(keep)) t.dispose();
+  return l;
+}
+
+/** Algorithm 1 gradients and losses for one batch (see the file comment). */
+export function algorithm1Grads(P: ParamView, variant: Variant, batch: Batch, opts: StepOptions = {}): StepResult {
+  const need = needsCams(variant, batch, opts);
+  if (opts.terms === 'cam' && !need.cam && !need.mask) throw new Error(`no CAM term to differentiate for ${variant}`);
+  const fixed = need.cam ? predictions(P, variant, batch, opts) : {};
+  // detached heads: same data, different tensors, so no gradient path from L_cam to the cls / cap weights
+  const Pdet: ParamView = {};
+  for (const [n, t] of Object.entries(P)) Pdet[n] = n.startsWith('medi.') ? t : tf.clone(t);
+  const names = gradNames(P, opts);
+  const keep: Record<string, tf.Scalar> = {};
+  try {
+    const gs = tf.grads(() => objective(P, Pdet, variant, batch, opts, fixed, need, keep))(names.map((n) => P[n]));
+    const grads: Record<string, tf.Tensor> = {};
+    names.forEach((n, i) => (grads[n] = gs[i]));
+    return { losses: readLosses(keep, opts), grads, ...fixed };
+  } finally {
+    for (const [n, t] of Object.entries(Pdet)) if (!n.startsWith('medi.')) t.dispose();
+  }
+}
+
+/** The same losses without gradients (finite-difference checks, validation). */
+export function algorithm1Losses(P: ParamView, variant: Variant, batch: Batch, opts: StepOptions = {}): Losses & {
+  classPred?: tf.Tensor1D;
+  predCaptions?: tf.Tensor2D;
+} {
+  const need = needsCams(variant, batch, opts);
+  const fixed = need.cam ? predictions(P, variant, batch, opts) : {};
+  const keep: Record<string, tf.Scalar> = {};
+  tf.tidy(() => {
+    objective(P, P, variant, batch, opts, fixed, need, keep);
+  });
+  const l = readLosses(keep, opts);
+  if (opts.terms === 'cam') l.total = (opts.lambda ?? 1) * l.cam + (opts.mu ?? 0) * l.mask;
+  return { ...l, ...fixed };
+}

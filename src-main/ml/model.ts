@@ -1,0 +1,338 @@
+/**
+ * The joint model of DESIGN §4 in TF.js, parameter names and layouts as PyTorch (DESIGN §5):
+ *   v = mean_{h,w} A;  f_medi: h = relu(v W_m^T + b_m);  f_class: logits = h W_c^T + b_c;
+ *   f_caption (LRCN): x_t = [embed(w_t); feat], one LSTM layer (gates i,f,g,o, bias_ih + bias_hh),
+ *   h0 = c0 = 0, p_t = softmax(s_t W_o^T + b_o).
+ * Variants: cnn (v → f_class), lrcn (captioner fed v), medi (full, no L_cam), cam (full + λ·L_cam).
+ *
+ * Layout here: feature maps A are NHWC [B,H,W,K] (TF.js's native layout); weights are exactly the
+ * PyTorch tensors. Every function takes a parameter view `P` (name → tensor), so the same code runs
+ * on tf.Variables, on imported tensors, or on detached copies (see algorithm1.ts).
+ */
+import * as tf from '@tensorflow/tfjs';
+import { embed, linear, logSoftmax, mm, sigmoid, t2, tanh } from './ops.ts';
+
+export const PAD = 0;
+export const BOS = 1;
+export const EOS = 2;
+export const UNK = 3;
+export const FIRST_WORD = 4;
+
+export interface ModelDims {
+  /** encoder channels */ K: number;
+  /** f_medi width */ D: number;
+  /** word embedding */ E: number;
+  /** LSTM units */ Hd: number;
+  /** vocabulary */ V: number;
+  /** classes */ C: number;
+}
+export type Variant = 'cnn' | 'lrcn' | 'medi' | 'cam';
+export const VARIANTS: Variant[] = ['cnn', 'lrcn', 'medi', 'cam'];
+/** Parameters by PyTorch name. */
+export type Params = Record<string, tf.Variable>;
+/** Any name → tensor view of the parameters (Variables, imported tensors, detached copies). */
+export type ParamView = Record<string, tf.Tensor>;
+
+export const hasMedi = (v: Variant) => v === 'medi' || v === 'cam';
+export const hasCls = (v: Variant) => v !== 'lrcn';
+export const hasCap = (v: Variant) => v !== 'cnn';
+/** Width of the feature the classifier and captioner see: D with f_medi, else K. */
+export const featWidth = (v: Variant, d: ModelDims) => (hasMedi(v) ? d.D : d.K);
+
+/** Parameter shapes of a variant, PyTorch names and layout (DESIGN §5). */
+export function paramShapes(variant: Variant, d: ModelDims): Record<string, number[]> {
+  const F = featWidth(variant, d);
+  const s: Record<string, number[]> = {};
+  if (hasMedi(variant)) {
+    s['medi.weight'] = [d.D, d.K];
+    s['medi.bias'] = [d.D];
+  }
+  if (hasCls(variant)) {
+    s['cls.weight'] = [d.C, F];
+    s['cls.bias'] = [d.C];
+  }
+  if (hasCap(variant)) {
+    s['cap.embed.weight'] = [d.V, d.E];
+    s['cap.lstm.weight_ih_l0'] = [4 * d.Hd, d.E + F];
+    s['cap.lstm.weight_hh_l0'] = [4 * d.Hd, d.Hd];
+    s['cap.lstm.bias_ih_l0'] = [4 * d.Hd];
+    s['cap.lstm.bias_hh_l0'] = [4 * d.Hd];
+    s['cap.out.weight'] = [d.V, d.Hd];
+    s['cap.out.bias'] = [d.V];
+  }
+  return s;
+}
+
+/** Deterministic PRNG (mulberry32) so a seed gives the same weights on every backend. */
+export function rng(seed: number): () => number {
+  let a = seed >>> 0 || 0x9e3779b9;
+  return () => {
+    a = (a + 0x6d2b79f5) >>> 0;
+    let t = a;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
+
+/**
+ * PyTorch-like initialisation, seeded: Linear U(±1/√fan_in), nn.LSTM U(±1/√Hd), Embedding N(0,1).
+ * Names follow paramShapes order, so the same seed always gives the same values.
+ */
+export function initParams(variant: Variant, dims: ModelDims, seed: number): Params {
+  const r = rng(seed);
+  const shapes = paramShapes(variant, dims);
+  const F = featWidth(variant, dims);
+  const out: Params = {};
+  for (const [name, shape] of Object.entries(shapes)) {
+    const n = shape.reduce((a, b) => a * b, 1);
+    const data = new Float32Array(n);
+    if (name === 'cap.embed.weight') {
+      for (let i = 0; i < n; i += 2) {
+        // Box–Muller: two normals per two uniforms
+        const u1 = Math.max(r(), 1e-12);
+        const u2 = r();
+        const m = Math.sqrt(-2 * Math.log(u1));
+        data[i] = m * Math.cos(2 * Math.PI * u2);
+        if (i + 1 < n) data[i + 1] = m * Math.sin(2 * Math.PI * u2);
+      }
+    } else {
+      const fanIn = name.startsWith('cap.') ? dims.Hd : name.startsWith('medi.') ? dims.K : F;
+      const bound = 1 / Math.sqrt(fanIn);
+      for (let i = 0; i < n; i++) data[i] = (r() * 2 - 1) * bound;
+    }
+    out[name] = tf.variable(tf.tensor(data, shape, 'float32'), true);
+  }
+  return out;
+}
+
+/** Which variant a set of tensor names is: medi.* present → cam (the full model). */
+export function inferVariant(names: Iterable<string>): Variant {
+  const s = new Set(names);
+  const medi = s.has('medi.weight');
+  const cls = s.has('cls.weight');
+  const cap = s.has('cap.embed.weight');
+  if (medi && cls && cap) return 'cam';
+  if (!medi && cls && !cap) return 'cnn';
+  if (!medi && !cls && cap) return 'lrcn';
+  throw new Error(`cannot infer the model variant from tensors: ${[...s].sort().join(', ')}`);
+}
+
+/** Dimensions read off the parameter shapes (K/D/E/Hd/V/C; absent ones are 0). */
+export function inferDims(P: ParamView, variant: Variant): ModelDims {
+  const sh = (n: string): number[] => (P[n]?.shape as number[]) ?? [];
+  const d: ModelDims = { K: 0, D: 0, E: 0, Hd: 0, V: 0, C: 0 };
+  if (hasMedi(variant)) [d.D, d.K] = sh('medi.weight');
+  if (hasCls(variant)) {
+    d.C = sh('cls.weight')[0];
+    if (!hasMedi(variant)) d.K = sh('cls.weight')[1];
+  }
+  if (hasCap(variant)) {
+    [d.V, d.E] = sh('cap.embed.weight');
+    d.Hd = sh('cap.lstm.weight_hh_l0')[1];
+    if (!hasMedi(variant)) d.K = sh('cap.lstm.weight_ih_l0')[1] - d.E;
+  }
+  return d;
+}
+
+/** Checks that every parameter of the variant is present with the contract's shape. */
+export function checkParams(P: ParamView, variant: Variant, dims: ModelDims): void {
+  for (const [name, shape] of Object.entries(paramShapes(variant, dims))) {
+    const t = P[name];
+    if (!t) throw new Error(`missing parameter ${name}`);
+    if (t.shape.join(',') !== shape.join(','))
+      throw new Error(`parameter ${name} has shape [${t.shape}], expected [${shape}]`);
+  }
+}
+
+/** Variables from plain tensors (e.g. read from safetensors). */
+export function paramsFromTensors(tensors: Record<string, tf.Tensor>, variant?: Variant) {
+  const v = variant ?? inferVariant(Object.keys(tensors));
+  const dims = inferDims(tensors, v);
+  checkParams(tensors, v, dims);
+  const params: Params = {};
+  for (const name of Object.keys(paramShapes(v, dims))) params[name] = tf.variable(tensors[name].toFloat(), true);
+  return { params, variant: v, dims };
+}
+
+// ---------------------------------------------------------------------------------------------
+// forward pieces
+
+/** v = spatial mean of NHWC maps [B,H,W,K] → [B,K]. */
+export function pooled(A: tf.Tensor): tf.Tensor2D {
+  return tf.mean(A, [1, 2]) as tf.Tensor2D;
+}
+
+/** f_medi: returns the pre-activation too (its ReLU pattern matters to Grad-CAM). */
+export function medi(P: ParamView, v: tf.Tensor): { pre: tf.Tensor2D; h: tf.Tensor2D } {
+  const pre = linear(v, P['medi.weight'], P['medi.bias']);
+  return { pre, h: tf.relu(pre) };
+}
+
+/** The feature the heads see: h = f_medi(v) for medi/cam, v itself for cnn/lrcn. */
+export function feature(P: ParamView, variant: Variant, v: tf.Tensor): tf.Tensor2D {
+  return hasMedi(variant) ? medi(P, v).h : (v as tf.Tensor2D);
+}
+
+export function classify(P: ParamView, feat: tf.Tensor): tf.Tensor2D {
+  return linear(feat, P['cls.weight'], P['cls.bias']);
+}
+
+/** Captioner weights rearranged once per call: transposes for fast matMuls, summed biases. */
+export interface CapPrep {
+  E: number;
+  Hd: number;
+  V: number;
+  WeT: tf.Tensor2D; // [E, 4Hd]   embedding columns of W_ih, transposed
+  WfT: tf.Tensor2D; // [F, 4Hd]   feature columns of W_ih, transposed
+  bias: tf.Tensor1D; // [4Hd]     b_ih + b_hh
+  WhhT: tf.Tensor2D; // [Hd, 4Hd]
+  WoT: tf.Tensor2D; // [Hd, V]
+  embedW: tf.Tensor2D; // [V, E]
+  outB: tf.Tensor1D; // [V]
+}
+
+export function capPrep(P: ParamView): CapPrep {
+  const Wemb = P['cap.embed.weight'] as tf.Tensor2D;
+  const [V, E] = Wemb.shape;
+  const Wih = P['cap.lstm.weight_ih_l0'] as tf.Tensor2D;
+  const Hd = P['cap.lstm.weight_hh_l0'].shape[1] as number;
+  const F = Wih.shape[1] - E;
+  return {
+    E,
+    Hd,
+    V,
+    WeT: t2(tf.slice(Wih, [0, 0], [4 * Hd, E])),
+    WfT: t2(tf.slice(Wih, [0, E], [4 * Hd, F])),
+    bias: tf.add(P['cap.lstm.bias_ih_l0'], P['cap.lstm.bias_hh_l0']) as tf.Tensor1D,
+    WhhT: t2(P['cap.lstm.weight_hh_l0']),
+    WoT: t2(P['cap.out.weight']),
+    embedW: Wemb,
+    outB: P['cap.out.bias'] as tf.Tensor1D,
+  };
+}
+
+/** The part of the gates that is the same at every step: feat W_f^T + b_ih + b_hh  [B,4Hd]. */
+export function featureGates(cp: CapPrep, feat: tf.Tensor): tf.Tensor2D {
+  return tf.add(mm(feat, cp.WfT), cp.bias);
+}
+
+/** One LSTM step (PyTorch nn.LSTM gate order i, f, g, o). xg = input part of the gates. */
+export function lstmStep(cp: CapPrep, xg: tf.Tensor, s: tf.Tensor | null, c: tf.Tensor | null) {
+  const g = s ? tf.add(xg, mm(s, cp.WhhT)) : xg;
+  const [gi, gf, gg, go] = tf.split(g, 4, 1);
+  const i = sigmoid(gi);
+  const f = sigmoid(gf);
+  const gc = tanh(gg);
+  const o = sigmoid(go);
+  const c2 = c ? tf.add(tf.mul(f, c), tf.mul(i, gc)) : tf.mul(i, gc);
+  const s2 = tf.mul(o, tanh(c2));
+  return { s: s2, c: c2 };
+}
+
+/**
+ * Teacher forcing: input captions[:, t], predicting captions[:, t+1], t = 0..T-2.
+ * Returns word logits [B*(T-1), V] (row b*(T-1)+t).
+ */
+export function teacherForced(cp: CapPrep, feat: tf.Tensor, caps: tf.Tensor2D): tf.Tensor2D {
+  const [B, T] = caps.shape;
+  const inTok = tf.slice(caps, [0, 0], [B, T - 1]);
+  const xe = mm(embed(cp.embedW, inTok), cp.WeT).reshape([B, T - 1, 4 * cp.Hd]);
+  const fg = featureGates(cp, feat);
+  const steps = tf.unstack(xe, 1);
+  let s: tf.Tensor | null = null;
+  let c: tf.Tensor | null = null;
+  const states: tf.Tensor[] = [];
+  for (const xt of steps) {
+    ({ s, c } = lstmStep(cp, tf.add(xt, fg), s, c));
+    states.push(s);
+  }
+  const S = tf.stack(states, 1).reshape([B * (T - 1), cp.Hd]);
+  return tf.add(mm(S, cp.WoT), cp.outB);
+}
+
+/** Target-token log-probs [B,T-1] and the non-PAD mask [B,T-1] for word logits [B*(T-1),V]. */
+export function tokenLogprobs(wordLogits: tf.Tensor2D, caps: tf.Tensor2D) {
+  const [B, T] = caps.shape;
+  const V = wordLogits.shape[1];
+  const tgt = tf.slice(caps, [0, 1], [B, T - 1]).reshape([-1]).toInt();
+  // one-hot pick instead of gather: gather's gradient (UnsortedSegmentSum) is missing on wasm
+  const tok = tf.sum(tf.mul(logSoftmax(wordLogits), tf.oneHot(tgt, V)), 1).reshape([B, T - 1]);
+  const mask = tf.notEqual(tgt, PAD).toFloat().reshape([B, T - 1]);
+  return { tok, mask };
+}
+
+/** Captioner score per image: Σ of target-token log-probs under teacher forcing, pads excluded. */
+export function captionScores(cp: CapPrep, feat: tf.Tensor, caps: tf.Tensor2D, weights?: tf.Tensor): tf.Tensor1D {
+  const { tok, mask } = tokenLogprobs(teacherForced(cp, feat, caps), caps);
+  return tf.sum(tf.mul(tok, weights ? tf.mul(mask, weights) : mask), 1) as tf.Tensor1D;
+}
+
+/** Classifier score per image: the logit of the given class. */
+export function classScores(P: ParamView, feat: tf.Tensor, classes: tf.Tensor): tf.Tensor1D {
+  const logits = classify(P, feat);
+  return tf.sum(tf.mul(logits, tf.oneHot(classes.toInt(), logits.shape[1])), 1) as tf.Tensor1D;
+}
+
+/** L_class: mean softmax cross-entropy. */
+export function classLoss(logits: tf.Tensor2D, labels: tf.Tensor): tf.Scalar {
+  const lp = logSoftmax(logits);
+  return tf.neg(tf.mean(tf.sum(tf.mul(lp, tf.oneHot(labels.toInt(), logits.shape[1])), 1)));
+}
+
+/** L_caption: mean cross-entropy over all non-PAD target tokens of the batch. */
+export function captionLoss(cp: CapPrep, feat: tf.Tensor, caps: tf.Tensor2D): tf.Scalar {
+  const { tok, mask } = tokenLogprobs(teacherForced(cp, feat, caps), caps);
+  return tf.neg(tf.div(tf.sum(tf.mul(tok, mask)), tf.maximum(tf.sum(mask), 1)));
+}
+
+/** Greedy decode (contract): from BOS, T−1 steps, argmax without PAD/BOS, PAD after EOS. [B,T] int32. */
+export function greedyDecode(P: ParamView, feat: tf.Tensor, T: number): tf.Tensor2D {
+  return tf.tidy(() => {
+    const cp = capPrep(P);
+    const B = feat.shape[0];
+    const fg = featureGates(cp, feat);
+    const ban = tf.tensor1d(
+      Array.from({ length: cp.V }, (_, i) => (i === PAD || i === BOS ? -Infinity : 0)),
+      'float32',
+    );
+    let tok = tf.fill([B], BOS, 'int32') as tf.Tensor1D;
+    let done = tf.zeros([B], 'bool') as tf.Tensor1D;
+    const out: tf.Tensor1D[] = [tok];
+    let s: tf.Tensor | null = null;
+    let c: tf.Tensor | null = null;
+    for (let t = 0; t < T - 1; t++) {
+      const xg = tf.add(mm(embed(cp.embedW, tok), cp.WeT), fg);
+      ({ s, c } = lstmStep(cp, xg, s, c));
+      const logits = tf.add(tf.add(mm(s, cp.WoT), cp.outB), ban);
+      const next = tf.where(done, tf.zerosLike(tok), tf.argMax(logits, 1).toInt()) as tf.Tensor1D;
+      out.push(next);
+      done = tf.logicalOr(done, tf.equal(next, EOS)) as tf.Tensor1D;
+      tok = next;
+    }
+    return tf.stack(out, 1) as tf.Tensor2D;
+  });
+}
+
+export interface Prediction {
+  /** [B,C] (absent for lrcn) */ logits?: tf.Tensor2D;
+  /** [B,C] softmax */ probs?: tf.Tensor2D;
+  /** [B,T] int32 greedy captions incl. BOS (absent for cnn) */ captions?: tf.Tensor2D;
+}
+
+/** Inference: logits/probs and greedy captions from NHWC maps [B,H,W,K] or pooled v [B,K]. */
+export function predict(P: ParamView, variant: Variant, input: tf.Tensor, opts: { T?: number } = {}): Prediction {
+  return tf.tidy(() => {
+    const v = input.rank === 4 ? pooled(input) : (input as tf.Tensor2D);
+    const feat = feature(P, variant, v);
+    const out: Prediction = {};
+    if (hasCls(variant)) {
+      out.logits = classify(P, feat);
+      out.probs = tf.softmax(out.logits);
+    }
+    if (hasCap(variant)) out.captions = greedyDecode(P, feat, opts.T ?? 20);
+    return out as unknown as tf.TensorContainer;
+  }) as unknown as Prediction;
+}
+
+export { algorithm1Grads } from './algorithm1.ts';
