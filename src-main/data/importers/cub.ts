@@ -13,8 +13,12 @@ import type { ImportItem, ImportOptions, ImportPlan } from './types.ts';
  * dataset folder (PATH/../text_c10) or inside it (PATH/text_c10).
  */
 export function planCub(path: string, opts: ImportOptions): ImportPlan {
-  const root = resolve(path);
+  let root = resolve(path);
   if (!isDir(root)) throw new Error(`not a folder: ${path}`);
+  // Accept the folder that holds CUB_200_2011/ (the tarball's top level, and what `plumage synth` writes).
+  if (!existsSync(join(root, 'images.txt')) && existsSync(join(root, 'CUB_200_2011', 'images.txt'))) {
+    root = join(root, 'CUB_200_2011');
+  }
   if (!existsSync(join(root, 'images.txt'))) {
     throw new Error(`${path} does not look like CUB-200-2011 (no images.txt)`);
   }

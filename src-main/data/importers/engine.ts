@@ -75,7 +75,7 @@ export function syncImportedCaptions(db: Db, imageId: number, texts: string[]): 
  * sharp decodes on the libuv pool), results are written strictly in plan order, one transaction
  * per image (row + label + captions + parts + official split), so a crash never half-writes one.
  */
-export async function runImport(db: Db, ws: Workspace, plan: ImportPlan, opts: ImportOptions = {}): Promise<ImportResult> {
+export async function writePlan(db: Db, ws: Workspace, plan: ImportPlan, opts: ImportOptions = {}): Promise<ImportResult> {
   const t0 = Date.now();
   const collection = db.transaction(() => getOrCreateCollection(db, plan.root, plan.kind, plan.name))();
   const errors: ImportError[] = [...plan.errors];
@@ -195,7 +195,14 @@ export async function runImport(db: Db, ws: Workspace, plan: ImportPlan, opts: I
     if (i < items.length) pending[i] = prepare(items[i], existing.get(items[i].relPath)?.hash);
   };
   for (let i = 0; i < window; i++) start(i);
+  let cancelled = false;
   for (let i = 0; i < items.length; i++) {
+    // Cancelling stops between images: everything written so far is whole (one transaction each).
+    if (opts.signal?.aborted) {
+      cancelled = true;
+      await Promise.allSettled(pending.filter(Boolean));
+      break;
+    }
     const p = await pending[i];
     delete pending[i];
     start(i + window);
@@ -245,5 +252,6 @@ export async function runImport(db: Db, ws: Workspace, plan: ImportPlan, opts: I
     kind: plan.kind,
     captions_dir: plan.captionsDir ?? null,
     seconds: (Date.now() - t0) / 1000,
+    ...(cancelled ? { cancelled: true } : {}),
   };
 }

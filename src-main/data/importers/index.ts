@@ -2,7 +2,7 @@ import type { Db } from '../store.ts';
 import type { Workspace } from '../workspace.ts';
 import { planCoco } from './coco.ts';
 import { planCub } from './cub.ts';
-import { runImport } from './engine.ts';
+import { writePlan } from './engine.ts';
 import { planFlowers } from './flowers.ts';
 import { planFolder } from './folder.ts';
 import type { ImporterKind, ImportOptions, ImportPlan, ImportResult } from './types.ts';
@@ -29,5 +29,31 @@ export async function importDataset(
   opts: ImportOptions = {},
 ): Promise<ImportResult> {
   const plan = IMPORTERS[kind](path, opts);
-  return runImport(db, ws, plan, opts);
+  return writePlan(db, ws, plan, opts);
+}
+
+/** The job-shaped entry point the api layer calls ('import:start'): progress callback and AbortSignal. */
+export function runImport(
+  db: Db,
+  ws: Workspace,
+  req: {
+    kind: ImporterKind;
+    path: string;
+    captions?: string;
+    name?: string;
+    images?: string;
+    thumbnails?: boolean;
+    progress?: (done: number, total: number, message?: string) => void;
+    signal?: AbortSignal;
+  },
+): Promise<ImportResult> {
+  if (!isImporterKind(req.kind)) throw new Error(`unknown import format '${String(req.kind)}'`);
+  return importDataset(db, ws, req.kind, req.path, {
+    captions: req.captions,
+    name: req.name,
+    images: req.images,
+    thumbnails: req.thumbnails,
+    signal: req.signal,
+    onProgress: req.progress ? (done, total) => req.progress!(done, total, `import ${req.kind}`) : undefined,
+  });
 }

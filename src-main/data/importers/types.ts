@@ -56,6 +56,8 @@ export interface ImportOptions {
   thumbnails?: boolean;
   concurrency?: number;
   onProgress?: (done: number, total: number) => void;
+  /** Stops the import between two images. */
+  signal?: AbortSignal;
 }
 
 export interface ImportResult {
@@ -74,4 +76,6 @@ export interface ImportResult {
   kind: ImporterKind;
   captions_dir: string | null;
   seconds: number;
+  /** Present when the import was cancelled part-way (what was written is whole). */
+  cancelled?: boolean;
 }
