@@ -335,4 +335,5 @@ export function predict(P: ParamView, variant: Variant, input: tf.Tensor, opts: 
   }) as unknown as Prediction;
 }
 
-export { algorithm1Grads } from './algorithm1.ts';
+export { algorithm1Grads, algorithm1Losses } from './algorithm1.ts';
+export type { Batch, StepOptions, Losses, StepResult } from './algorithm1.ts';

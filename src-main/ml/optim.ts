@@ -1,0 +1,86 @@
+/**
+ * Optimisers over Params + gradients (by parameter name): SGD (the paper's: lr 0.1), SGD with
+ * momentum, Adam. The update is applied in place to the tf.Variables; the optimiser state is a
+ * plain record of tensors so a checkpoint can store it (optimStateTensors) and resume exactly.
+ */
+import * as tf from '@tensorflow/tfjs';
+import type { Params } from './model.ts';
+
+export interface OptimConfig {
+  kind: 'sgd' | 'momentum' | 'adam';
+  lr: number;
+  /** momentum coefficient (default 0.9) */
+  momentum?: number;
+  beta1?: number;
+  beta2?: number;
+  eps?: number;
+  /** L2 weight decay added to the gradient (default 0) */
+  weightDecay?: number;
+}
+
+export interface OptimState {
+  step: number;
+  /** name → momentum buffer (momentum) or [m, v] (adam) */
+  slots: Record<string, tf.Tensor[]>;
+}
+
+export function createOptimState(): OptimState {
+  return { step: 0, slots: {} };
+}
+
+/** One update of every parameter that has a gradient. Gradients are not disposed. */
+export function applyGrads(params: Params, grads: Record<string, tf.Tensor>, cfg: OptimConfig, state: OptimState): void {
+  state.step += 1;
+  const t = state.step;
+  for (const [name, g0] of Object.entries(grads)) {
+    const p = params[name];
+    if (!p) throw new Error(`gradient for unknown parameter ${name}`);
+    tf.tidy(() => {
+      const g = cfg.weightDecay ? tf.add(g0, tf.mul(p, cfg.weightDecay)) : g0;
+      if (cfg.kind === 'sgd') {
+        p.assign(tf.sub(p, tf.mul(g, cfg.lr)));
+      } else if (cfg.kind === 'momentum') {
+        const prev = state.slots[name]?.[0];
+        const buf = prev ? tf.add(tf.mul(prev, cfg.momentum ?? 0.9), g) : tf.clone(g);
+        p.assign(tf.sub(p, tf.mul(buf, cfg.lr)));
+        prev?.dispose();
+        state.slots[name] = [tf.keep(buf)];
+      } else {
+        const b1 = cfg.beta1 ?? 0.9;
+        const b2 = cfg.beta2 ?? 0.999;
+        const eps = cfg.eps ?? 1e-8;
+        const [m0, v0] = state.slots[name] ?? [tf.zerosLike(p), tf.zerosLike(p)];
+        const m = tf.add(tf.mul(m0, b1), tf.mul(g, 1 - b1));
+        const v = tf.add(tf.mul(v0, b2), tf.mul(tf.square(g), 1 - b2));
+        const mHat = tf.div(m, 1 - Math.pow(b1, t));
+        const vHat = tf.div(v, 1 - Math.pow(b2, t));
+        p.assign(tf.sub(p, tf.mul(tf.div(mHat, tf.add(tf.sqrt(vHat), eps)), cfg.lr)));
+        m0.dispose();
+        v0.dispose();
+        state.slots[name] = [tf.keep(m), tf.keep(v)];
+      }
+    });
+  }
+}
+
+/** Flat name → tensor view of the state (for a checkpoint): `<param>#<slot>`, plus `#step`. */
+export function optimStateTensors(state: OptimState): Record<string, tf.Tensor> {
+  const out: Record<string, tf.Tensor> = { '#step': tf.scalar(state.step, 'int32') };
+  for (const [n, slots] of Object.entries(state.slots)) slots.forEach((s, i) => (out[`${n}#${i}`] = s));
+  return out;
+}
+
+export function optimStateFromTensors(t: Record<string, tf.Tensor>): OptimState {
+  const state: OptimState = { step: t['#step'] ? t['#step'].dataSync()[0] : 0, slots: {} };
+  for (const [k, v] of Object.entries(t)) {
+    const m = /^(.*)#(\d+)$/.exec(k);
+    if (!m) continue;
+    (state.slots[m[1]] ??= [])[Number(m[2])] = tf.clone(v);
+  }
+  return state;
+}
+
+export function disposeOptimState(state: OptimState): void {
+  for (const s of Object.values(state.slots)) s.forEach((x) => x.dispose());
+  state.slots = {};
+}
