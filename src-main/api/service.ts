@@ -205,6 +205,7 @@ export function createApi(opts: ApiOptions): PlumageApi {
     const parsed = SEND_SCHEMAS[channel].safeParse(msg);
     if (!parsed.success) return;
     const m = parsed.data as SendChannels['log:renderer'];
+    // eslint-disable-next-line no-control-regex
     log(`renderer ${m.level}: ${m.message.replace(/[\u0000-\u001f]/g, ' ')}`);
   }
 

@@ -26,6 +26,7 @@ export const MAX_PAGE = 500;
 export function ftsQuery(input: string): string | null {
   const words = input
     // Control characters and quotes are never meaningful here; drop them before quoting.
+    // eslint-disable-next-line no-control-regex
     .replace(/[\u0000-\u001f\u007f"]/g, ' ')
     .split(/\s+/)
     .filter((w) => /[\p{L}\p{N}]/u.test(w))

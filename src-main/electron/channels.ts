@@ -1,0 +1,31 @@
+import type { InvokeChannel, PushChannels, SendChannels } from '../../shared/ipc.ts';
+
+/**
+ * Runtime lists of the channels of shared/ipc.ts, for the preload and the ipc bridge: only these
+ * names are ever registered or forwarded. The Record types make the compiler reject a list that
+ * misses or invents a channel.
+ */
+const invoke: Record<InvokeChannel, true> = {
+  'app:info': true,
+  'collections:list': true,
+  'classes:list': true,
+  'images:query': true,
+  'images:get': true,
+  'labels:set': true,
+  'review:set': true,
+  'captions:save': true,
+  'edits:undo': true,
+  'edits:redo': true,
+  'import:start': true,
+  'jobs:list': true,
+  'jobs:cancel': true,
+  'runs:list': true,
+  'train:start': true,
+  'caption:start': true,
+};
+const send: Record<keyof SendChannels, true> = { 'log:renderer': true };
+const push: Record<keyof PushChannels, true> = { 'job:progress': true, 'images:changed': true };
+
+export const INVOKE_CHANNELS = Object.keys(invoke) as InvokeChannel[];
+export const SEND_CHANNELS = Object.keys(send) as (keyof SendChannels)[];
+export const PUSH_CHANNELS = Object.keys(push) as (keyof PushChannels)[];
