@@ -5,6 +5,7 @@
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
+import { deflateSync } from 'node:zlib';
 import sharp from 'sharp';
 
 /** A small JPEG whose colour depends on `seed`, so every file has distinct bytes. */
@@ -71,4 +72,85 @@ export async function makeCub(species = 3, perSpecies = 4, extra?: { captions?: 
     images.flatMap((m) => [`${m.id} 1 10.0 5.0 1`, `${m.id} 2 12.0 6.0 1`, `${m.id} 3 0.0 0.0 0`]).join('\n') + '\n',
   );
   return { out, root, classes, images };
+}
+
+// ---------------------------------------------------------------------------------------------
+// A MAT-5 writer, byte by byte per the MathWorks "MAT-File Format" spec, to test the reader and the
+// Oxford-102 importer without the original imagelabels.mat / setid.mat.
+
+export const MI = { INT8: 1, UINT8: 2, INT16: 3, UINT16: 4, INT32: 5, UINT32: 6, SINGLE: 7, DOUBLE: 9, MATRIX: 14, COMPRESSED: 15 };
+export const MX = { CELL: 1, CHAR: 4, DOUBLE: 6, UINT8: 9 };
+
+export class MatWriter {
+  constructor(readonly littleEndian = true) {}
+
+  header(text = 'MATLAB 5.0 MAT-file, written by the Plumage tests'): Buffer {
+    const b = Buffer.alloc(128, 0x20);
+    b.write(text, 0, 'latin1');
+    b.fill(0, 116, 124); // subsystem data offset
+    if (this.littleEndian) {
+      b.writeUInt16LE(0x0100, 124);
+      b.write('IM', 126, 'latin1');
+    } else {
+      b.writeUInt16BE(0x0100, 124);
+      b.write('MI', 126, 'latin1');
+    }
+    return b;
+  }
+
+  u32(n: number): Buffer {
+    const b = Buffer.alloc(4);
+    if (this.littleEndian) b.writeUInt32LE(n);
+    else b.writeUInt32BE(n);
+    return b;
+  }
+
+  /** A data element: 8-byte tag + data padded to a multiple of 8 (or the small format for ≤ 4 bytes). */
+  element(type: number, data: Buffer, small = false): Buffer {
+    if (small && data.length <= 4) {
+      const word = this.u32((data.length << 16) | type);
+      return Buffer.concat([word, data, Buffer.alloc(4 - data.length)]);
+    }
+    const pad = (8 - (data.length % 8)) % 8;
+    return Buffer.concat([this.u32(type), this.u32(data.length), data, Buffer.alloc(pad)]);
+  }
+
+  values(type: number, xs: number[]): Buffer {
+    const size = { 1: 1, 2: 1, 3: 2, 4: 2, 5: 4, 6: 4, 7: 4, 9: 8 }[type as 1]!;
+    const b = Buffer.alloc(xs.length * size);
+    xs.forEach((x, i) => {
+      const o = i * size;
+      const le = this.littleEndian;
+      switch (type) {
+        case MI.INT8: b.writeInt8(x, o); break;
+        case MI.UINT8: b.writeUInt8(x, o); break;
+        case MI.INT16: le ? b.writeInt16LE(x, o) : b.writeInt16BE(x, o); break;
+        case MI.UINT16: le ? b.writeUInt16LE(x, o) : b.writeUInt16BE(x, o); break;
+        case MI.INT32: le ? b.writeInt32LE(x, o) : b.writeInt32BE(x, o); break;
+        case MI.UINT32: le ? b.writeUInt32LE(x, o) : b.writeUInt32BE(x, o); break;
+        case MI.SINGLE: le ? b.writeFloatLE(x, o) : b.writeFloatBE(x, o); break;
+        case MI.DOUBLE: le ? b.writeDoubleLE(x, o) : b.writeDoubleBE(x, o); break;
+      }
+    });
+    return b;
+  }
+
+  /** miMATRIX: array flags, dimensions, name, real part (stored as `dataType`). */
+  matrix(name: string, mxClass: number, dims: number[], dataType: number, data: number[], smallName = false): Buffer {
+    const flags = this.element(MI.UINT32, Buffer.concat([this.u32(mxClass), this.u32(0)]));
+    const dimsEl = this.element(MI.INT32, this.values(MI.INT32, dims));
+    const nameEl = this.element(MI.INT8, Buffer.from(name, 'latin1'), smallName);
+    const real = this.element(dataType, this.values(dataType, data));
+    return this.element(MI.MATRIX, Buffer.concat([flags, dimsEl, nameEl, real]));
+  }
+
+  /** miCOMPRESSED: a zlib stream of one whole element (not padded). */
+  compressed(element: Buffer): Buffer {
+    const z = deflateSync(element);
+    return Buffer.concat([this.u32(MI.COMPRESSED), this.u32(z.length), z]);
+  }
+
+  file(...elements: Buffer[]): Buffer {
+    return Buffer.concat([this.header(), ...elements]);
+  }
 }

@@ -139,8 +139,9 @@ export async function writePlan(db: Db, ws: Workspace, plan: ImportPlan, opts: I
     split: db.prepare("INSERT OR REPLACE INTO splits(scheme, image_id, part) VALUES ('official', ?, ?)"),
   };
 
-  const writeOne = db.transaction((item: ImportItem, p: Prepared) => {
-    if (!p.probe.ok) return;
+  // Returns what happened to the row; counted by the caller only once the transaction committed.
+  const writeOne = db.transaction((item: ImportItem, p: Prepared): 'added' | 'updated' | 'unchanged' => {
+    if (!p.probe.ok) throw new Error('not a probed image');
     const img = p.probe.image;
     const fileName = item.relPath.split('/').pop()!;
     const row = {
@@ -163,14 +164,14 @@ export async function writePlan(db: Db, ws: Workspace, plan: ImportPlan, opts: I
     };
     const prev = st.find.get(collection.id, item.relPath) as { id: number; content_hash: string } | undefined;
     let id: number;
+    let outcome: 'added' | 'updated' | 'unchanged';
     if (!prev) {
       id = Number(st.insert.run(row).lastInsertRowid);
-      added++;
+      outcome = 'added';
     } else {
       id = prev.id;
       st.update.run({ ...row, id });
-      if (prev.content_hash !== img.contentHash) updated++;
-      else unchanged++;
+      outcome = prev.content_hash !== img.contentHash ? 'updated' : 'unchanged';
     }
     if (item.classKey !== undefined) {
       const cid = classId(item.classKey);
@@ -186,6 +187,7 @@ export async function writePlan(db: Db, ws: Workspace, plan: ImportPlan, opts: I
       }
     }
     if (item.officialPart) st.split.run(id, item.officialPart);
+    return outcome;
   });
 
   const window = Math.max(1, opts.concurrency ?? 4);
@@ -216,9 +218,13 @@ export async function writePlan(db: Db, ws: Workspace, plan: ImportPlan, opts: I
     } else {
       if (p.captionError) errors.push(p.captionError);
       try {
-        writeOne(item, p);
+        const outcome = writeOne(item, p);
+        if (outcome === 'added') added++;
+        else if (outcome === 'updated') updated++;
+        else unchanged++;
         if (opts.thumbnails) await ensureThumbnail(ws, item.absPath, p.probe.image.contentHash);
       } catch (e) {
+        classIds.clear(); // a class created inside the rolled-back transaction is gone too
         failed++;
         errors.push({ path: item.absPath, reason: `not written: ${(e as Error).message.split('\n')[0]}` });
       }
