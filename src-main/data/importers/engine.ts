@@ -217,16 +217,24 @@ export async function writePlan(db: Db, ws: Workspace, plan: ImportPlan, opts: I
       }
     } else {
       if (p.captionError) errors.push(p.captionError);
+      let written = false;
       try {
         const outcome = writeOne(item, p);
+        written = true;
         if (outcome === 'added') added++;
         else if (outcome === 'updated') updated++;
         else unchanged++;
-        if (opts.thumbnails) await ensureThumbnail(ws, item.absPath, p.probe.image.contentHash);
       } catch (e) {
         classIds.clear(); // a class created inside the rolled-back transaction is gone too
         failed++;
         errors.push({ path: item.absPath, reason: `not written: ${(e as Error).message.split('\n')[0]}` });
+      }
+      if (written && opts.thumbnails) {
+        try {
+          await ensureThumbnail(ws, item.absPath, p.probe.image.contentHash);
+        } catch (e) {
+          errors.push({ path: item.absPath, reason: `imported, but no thumbnail: ${(e as Error).message.split('\n')[0]}` });
+        }
       }
     }
     opts.onProgress?.(i + 1, items.length);
