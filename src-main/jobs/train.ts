@@ -1,0 +1,892 @@
+/**
+ * Training job (paper Algorithm 1, DESIGN §4): features come from the float16 cache, one random
+ * caption per image per step, per-module updates from ml/algorithm1.ts, validation every epoch
+ * with early stopping and best-checkpoint selection, a resumable checkpoint on cancel, and every
+ * run recorded in the `runs` table.
+ *
+ * Determinism: all randomness (epoch permutations, caption choice) comes from one seeded
+ * mulberry32 stream whose 32-bit state is saved in the resume checkpoint together with the current
+ * permutation, the optimizer state and the weights, so a cancelled run resumed from its checkpoint
+ * replays exactly the steps an uninterrupted run would have taken.
+ *
+ * Checkpoints in ws.checkpoints (PyTorch names, DESIGN §5):
+ *   <run>.safetensors       best weights (by the validation score, see selectionScore)
+ *   <run>.json              sidecar: variant, dims, vocab, classes, encoder, config, best epoch
+ *   <run>.resume.safetensors  latest weights + optimizer state ("opt.<slot>.<param>")
+ *   <run>.resume.json       position: epoch, step, RNG state, permutation, best score, patience
+ */
+import { createHash } from 'node:crypto';
+import { existsSync, readFileSync, readdirSync, renameSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import * as tf from '@tensorflow/tfjs';
+import { openDb, type Db } from '../data/store.ts';
+import { appendEpoch, createRun, getRun, updateRun, type RunRecord } from '../data/runs.ts';
+import { workspace, type Workspace } from '../data/workspace.ts';
+import { initBackend } from '../ml/backend.ts';
+import { algorithm1Grads } from '../ml/algorithm1.ts';
+import { FALLBACK_ID, FALLBACK_WARNING } from '../ml/encoders/registry.ts';
+import { loadLocalEncoder } from '../ml/encoders/load.ts';
+import { FeatureCache } from '../ml/feature-cache.ts';
+import {
+  BOS,
+  EOS,
+  FIRST_WORD,
+  PAD,
+  UNK,
+  capPrep,
+  captionLoss,
+  classify,
+  feature,
+  hasCap,
+  hasCls,
+  initParams,
+  pooled,
+  type ModelDims,
+  type Params,
+  type Variant,
+} from '../ml/model.ts';
+import { readSafetensors, writeSafetensors } from '../ml/safetensors.ts';
+import { runExtract } from './extract.ts';
+
+// ---------------------------------------------------------------------------------------------
+// Configuration
+
+export type OptimizerName = 'sgd' | 'momentum' | 'adam';
+export type DimsPreset = 'paper' | 'small' | 'tiny';
+
+export interface TrainConfig {
+  variant: Variant;
+  /** Registry id of the encoder whose cached features to train on. */
+  encoder?: string;
+  /** Local TF.js model folder (its fingerprint gives the encoder id). */
+  encoderPath?: string;
+  epochs: number;
+  batch: number;
+  lr: number;
+  optimizer: OptimizerName;
+  lambda: number;
+  mu: number;
+  seed: number;
+  dims: DimsPreset;
+  /** Split scheme (default: 'default'); a missing val part is carved from train (10%, seeded). */
+  split: string;
+  collectionId?: number;
+  /** Caption length T including <bos>/<eos>. */
+  maxLen: number;
+  /** Words seen fewer times in the training captions become <unk>. */
+  minCount: number;
+  /** Early stopping: epochs without a better validation score. */
+  patience: number;
+  /** Gradient clipping by global norm per module (0 = off). */
+  clip: number;
+  warmStart?: string;
+}
+
+export const DEFAULT_CONFIG: Omit<TrainConfig, 'variant'> = {
+  epochs: 30,
+  batch: 128,
+  lr: 0.1,
+  optimizer: 'sgd',
+  lambda: 1,
+  mu: 0,
+  seed: 1,
+  dims: 'paper',
+  split: 'default',
+  maxLen: 20,
+  minCount: 1,
+  patience: 5,
+  clip: 0,
+};
+
+/** D, E, Hd per preset: the paper's sizes, a demo size for 2 cores, a test size. */
+export const DIMS: Record<DimsPreset, { D: number; E: number; Hd: number }> = {
+  paper: { D: 1024, E: 512, Hd: 1024 },
+  small: { D: 256, E: 128, Hd: 256 },
+  tiny: { D: 16, E: 8, Hd: 16 },
+};
+
+// ---------------------------------------------------------------------------------------------
+// Seeded randomness with a serialisable state
+
+export class Rng {
+  constructor(public state: number) {
+    this.state = state >>> 0;
+  }
+  next(): number {
+    this.state = (this.state + 0x6d2b79f5) >>> 0;
+    let t = this.state;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  }
+  int(n: number): number {
+    return Math.floor(this.next() * n);
+  }
+  shuffle<T>(xs: T[]): T[] {
+    const a = [...xs];
+    for (let i = a.length - 1; i > 0; i--) {
+      const j = this.int(i + 1);
+      [a[i], a[j]] = [a[j], a[i]];
+    }
+    return a;
+  }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Vocabulary and tokens
+
+/** Lower-case words; punctuation splits words (the COCO evaluation strips it too). */
+export function tokenize(text: string): string[] {
+  return text
+    .toLowerCase()
+    .replace(/[^a-z0-9'\s-]/g, ' ')
+    .replace(/['-]/g, ' ')
+    .split(/\s+/)
+    .filter(Boolean);
+}
+
+/** Words (ids FIRST_WORD…) by decreasing count, ties alphabetical; the four specials first. */
+export function buildVocab(captions: string[], minCount = 1): string[] {
+  const counts = new Map<string, number>();
+  for (const c of captions) for (const w of tokenize(c)) counts.set(w, (counts.get(w) ?? 0) + 1);
+  const words = [...counts.entries()]
+    .filter(([, n]) => n >= minCount)
+    .sort((a, b) => b[1] - a[1] || (a[0] < b[0] ? -1 : a[0] > b[0] ? 1 : 0))
+    .map(([w]) => w);
+  const vocab = ['<pad>', '<bos>', '<eos>', '<unk>', ...words];
+  if (vocab.length !== FIRST_WORD + words.length) throw new Error('special tokens out of sync with the model');
+  return vocab;
+}
+
+/** <bos> words… <eos> <pad>…, length T (words truncated to T − 2). */
+export function encodeCaption(text: string, index: Map<string, number>, T: number): Int32Array {
+  const ids = new Int32Array(T).fill(PAD);
+  ids[0] = BOS;
+  const words = tokenize(text).slice(0, T - 2);
+  words.forEach((w, i) => (ids[i + 1] = index.get(w) ?? UNK));
+  ids[words.length + 1] = EOS;
+  return ids;
+}
+
+/** Token ids → text: stops at <eos>, skips specials. */
+export function decodeCaption(ids: ArrayLike<number>, vocab: string[]): string {
+  const out: string[] = [];
+  for (let i = 0; i < ids.length; i++) {
+    const id = ids[i];
+    if (id === EOS) break;
+    if (id === PAD || id === BOS) continue;
+    out.push(vocab[id] ?? '<unk>');
+  }
+  return out.join(' ');
+}
+
+// ---------------------------------------------------------------------------------------------
+// Dataset
+
+export interface Example {
+  imageId: number;
+  hash: string;
+  label: number;
+  captions: string[];
+}
+
+export interface Dataset {
+  classes: { id: number; name: string }[];
+  train: Example[];
+  val: Example[];
+  test: Example[];
+  /** sha256 over the training + validation contents (image hashes, labels, captions). */
+  version: string;
+  splitNote: string;
+}
+
+export function loadDataset(db: Db, cfg: Pick<TrainConfig, 'split' | 'collectionId' | 'seed'>): Dataset {
+  const rows = db
+    .prepare(
+      `SELECT i.id, i.content_hash AS hash, l.class_id AS classId, c.name AS className, s.part AS part
+         FROM images i
+         JOIN labels l ON l.image_id = i.id
+         JOIN classes c ON c.id = l.class_id
+         LEFT JOIN splits s ON s.image_id = i.id AND s.scheme = ?
+        WHERE (? IS NULL OR i.collection_id = ?)
+        ORDER BY i.id`,
+    )
+    .all(cfg.split, cfg.collectionId ?? null, cfg.collectionId ?? null) as {
+    id: number;
+    hash: string;
+    classId: number;
+    className: string;
+    part: string | null;
+  }[];
+  if (!rows.length) throw new Error('no labelled images in the workspace (import a dataset first)');
+  const caps = new Map<number, string[]>();
+  for (const r of db
+    .prepare(`SELECT image_id, text FROM captions WHERE deleted = 0 AND accepted = 1 ORDER BY image_id, ord`)
+    .all() as { image_id: number; text: string }[]) {
+    if (!caps.has(r.image_id)) caps.set(r.image_id, []);
+    caps.get(r.image_id)!.push(r.text);
+  }
+  const classIds = [...new Set(rows.map((r) => r.classId))].sort((a, b) => a - b);
+  const classIndex = new Map(classIds.map((id, i) => [id, i]));
+  const names = new Map(rows.map((r) => [r.classId, r.className]));
+  const classes = classIds.map((id) => ({ id, name: names.get(id)! }));
+  const ex = (r: (typeof rows)[number]): Example => ({ imageId: r.id, hash: r.hash, label: classIndex.get(r.classId)!, captions: caps.get(r.id) ?? [] });
+  let train = rows.filter((r) => r.part === 'train').map(ex);
+  let val = rows.filter((r) => r.part === 'val').map(ex);
+  const test = rows.filter((r) => r.part === 'test').map(ex);
+  let splitNote = `scheme '${cfg.split}'`;
+  if (!train.length && !val.length && !test.length) {
+    throw new Error(`no images in split scheme '${cfg.split}' (run plumage split, or pass --split)`);
+  }
+  if (!val.length) {
+    // Carve 10% of each class's training images (at least one where a class has 3+) for validation.
+    const rng = new Rng(cfg.seed ^ 0x5eed);
+    const byClass = new Map<number, Example[]>();
+    for (const e of train) {
+      if (!byClass.has(e.label)) byClass.set(e.label, []);
+      byClass.get(e.label)!.push(e);
+    }
+    const keep: Example[] = [];
+    for (const [, xs] of [...byClass.entries()].sort((a, b) => a[0] - b[0])) {
+      const s = rng.shuffle(xs);
+      const n = xs.length >= 3 ? Math.max(1, Math.round(xs.length * 0.1)) : 0;
+      val.push(...s.slice(0, n));
+      keep.push(...s.slice(n));
+    }
+    train = keep.sort((a, b) => a.imageId - b.imageId);
+    val.sort((a, b) => a.imageId - b.imageId);
+    splitNote += ` (validation: 10% of train, seeded)`;
+  }
+  if (!train.length) throw new Error(`split '${cfg.split}' has no training images`);
+  const h = createHash('sha256');
+  for (const e of [...train, ...val]) h.update(`${e.hash}\t${classes[e.label].name}\t${e.captions.join('\u0001')}\n`);
+  return { classes, train, val, test, version: h.digest('hex').slice(0, 16), splitNote };
+}
+
+// ---------------------------------------------------------------------------------------------
+// Optimizers (state as named tensors so it can be checkpointed)
+
+export class Optimizer {
+  /** slot name → param name → tensor */
+  slots: Record<string, Record<string, tf.Tensor>> = {};
+  t = 0;
+  constructor(
+    readonly name: OptimizerName,
+    readonly lr: number,
+  ) {}
+
+  apply(params: Params, grads: Record<string, tf.Tensor>): void {
+    this.t++;
+    const b1 = 0.9;
+    const b2 = 0.999;
+    for (const [n, g] of Object.entries(grads)) {
+      const p = params[n];
+      if (this.name === 'sgd') {
+        tf.tidy(() => p.assign(tf.sub(p, tf.mul(g, this.lr))));
+      } else if (this.name === 'momentum') {
+        const m0 = this.slot('m', n, p);
+        const m = tf.tidy(() => tf.add(tf.mul(m0, 0.9), g));
+        m0.dispose();
+        this.slots.m[n] = m;
+        tf.tidy(() => p.assign(tf.sub(p, tf.mul(m, this.lr))));
+      } else {
+        const m0 = this.slot('m', n, p);
+        const v0 = this.slot('v', n, p);
+        const m = tf.tidy(() => tf.add(tf.mul(m0, b1), tf.mul(g, 1 - b1)));
+        const v = tf.tidy(() => tf.add(tf.mul(v0, b2), tf.mul(tf.square(g), 1 - b2)));
+        m0.dispose();
+        v0.dispose();
+        this.slots.m[n] = m;
+        this.slots.v[n] = v;
+        const c1 = 1 - b1 ** this.t;
+        const c2 = 1 - b2 ** this.t;
+        tf.tidy(() => p.assign(tf.sub(p, tf.mul(tf.div(tf.div(m, c1), tf.add(tf.sqrt(tf.div(v, c2)), 1e-8)), this.lr))));
+      }
+    }
+  }
+
+  private slot(s: string, n: string, like: tf.Tensor): tf.Tensor {
+    this.slots[s] ??= {};
+    return (this.slots[s][n] ??= tf.zerosLike(like));
+  }
+
+  dispose(): void {
+    for (const s of Object.values(this.slots)) for (const t of Object.values(s)) t.dispose();
+    this.slots = {};
+  }
+}
+
+/** Scales each module's gradients (medi / cls / cap) to at most `maxNorm` (global norm). */
+function clipByModule(grads: Record<string, tf.Tensor>, maxNorm: number): void {
+  if (!(maxNorm > 0)) return;
+  const groups = new Map<string, string[]>();
+  for (const n of Object.keys(grads)) {
+    const g = n.split('.')[0];
+    if (!groups.has(g)) groups.set(g, []);
+    groups.get(g)!.push(n);
+  }
+  for (const names of groups.values()) {
+    const norm = Math.sqrt(names.reduce((s, n) => s + tf.tidy(() => tf.sum(tf.square(grads[n])).dataSync()[0]), 0));
+    if (norm > maxNorm) {
+      for (const n of names) {
+        const old = grads[n];
+        grads[n] = tf.mul(old, maxNorm / norm);
+        old.dispose();
+      }
+    }
+  }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Checkpoints
+
+export interface Sidecar {
+  run: string;
+  variant: Variant;
+  dims: ModelDims;
+  vocab: string[];
+  classes: { id: number; name: string }[];
+  encoder: string;
+  encoderPath: string | null;
+  featureShape: [number, number, number];
+  maxLen: number;
+  config: TrainConfig;
+  epoch: number;
+  bestScore: number | null;
+}
+
+interface ResumeState {
+  epoch: number;
+  stepInEpoch: number;
+  globalStep: number;
+  rng: number;
+  perm: number[];
+  bestScore: number | null;
+  bestEpoch: number;
+  badEpochs: number;
+  optimizerT: number;
+  elapsedMs: number;
+  finished: boolean;
+}
+
+export function checkpointPaths(ws: Workspace, run: string) {
+  return {
+    weights: join(ws.checkpoints, `${run}.safetensors`),
+    sidecar: join(ws.checkpoints, `${run}.json`),
+    resumeWeights: join(ws.checkpoints, `${run}.resume.safetensors`),
+    resumeState: join(ws.checkpoints, `${run}.resume.json`),
+  };
+}
+
+function atomicWrite(path: string, write: (tmp: string) => void): void {
+  const tmp = `${path}.${process.pid}.tmp`;
+  write(tmp);
+  renameSync(tmp, path);
+}
+
+function tensorsOf(params: Record<string, tf.Tensor>, prefix = '') {
+  const out: Record<string, { dtype: 'F32'; shape: number[]; data: Float32Array }> = {};
+  for (const [n, t] of Object.entries(params)) out[prefix + n] = { dtype: 'F32', shape: t.shape, data: t.dataSync() as Float32Array };
+  return out;
+}
+
+function saveWeights(path: string, params: Params, meta: Record<string, string>): void {
+  atomicWrite(path, (tmp) => writeSafetensors(tmp, tensorsOf(params), { format: 'pt', ...meta }));
+}
+
+function saveResume(ws: Workspace, run: string, params: Params, opt: Optimizer, state: ResumeState): void {
+  const p = checkpointPaths(ws, run);
+  const all = { ...tensorsOf(params) };
+  for (const [slot, ts] of Object.entries(opt.slots)) Object.assign(all, tensorsOf(ts, `opt.${slot}.`));
+  atomicWrite(p.resumeWeights, (tmp) => writeSafetensors(tmp, all, { format: 'pt' }));
+  atomicWrite(p.resumeState, (tmp) => writeFileSync(tmp, JSON.stringify({ ...state, optimizerT: opt.t })));
+}
+
+export function readSidecar(ws: Workspace, run: string): Sidecar {
+  const p = checkpointPaths(ws, run).sidecar;
+  if (!existsSync(p)) throw new Error(`run ${run} has no checkpoint sidecar (${p})`);
+  return JSON.parse(readFileSync(p, 'utf8')) as Sidecar;
+}
+
+/** The best weights of a run as plain tensors (the caller disposes them). */
+export function loadRunWeights(ws: Workspace, run: string): Record<string, tf.Tensor> {
+  const f = readSafetensors(checkpointPaths(ws, run).weights);
+  const out: Record<string, tf.Tensor> = {};
+  for (const [n, t] of Object.entries(f.tensors)) out[n] = tf.tensor(t.data, t.shape, t.dtype === 'F32' ? 'float32' : 'int32');
+  return out;
+}
+
+/**
+ * Warm start: copies the parent run's tensors into the new parameters. Rows of class-indexed
+ * tensors (cls.*) are matched by class name and rows of word-indexed tensors (cap.embed,
+ * cap.out) by word, so a retrain after adding classes or words keeps everything it can; other
+ * tensors are copied when their shapes agree.
+ */
+export function warmStart(ws: Workspace, parent: string, params: Params, vocab: string[], classes: { name: string }[]): string[] {
+  const side = readSidecar(ws, parent);
+  const f = readSafetensors(checkpointPaths(ws, parent).weights);
+  const reused: string[] = [];
+  const rowMap = (name: string): number[] | null => {
+    if (name.startsWith('cls.')) {
+      const old = new Map(side.classes.map((c, i) => [c.name, i]));
+      return classes.map((c) => old.get(c.name) ?? -1);
+    }
+    if (name === 'cap.embed.weight' || name.startsWith('cap.out.')) {
+      const old = new Map(side.vocab.map((w, i) => [w, i]));
+      return vocab.map((w) => old.get(w) ?? -1);
+    }
+    return null;
+  };
+  for (const [n, p] of Object.entries(params)) {
+    const src = f.tensors[n];
+    if (!src) continue;
+    const map = rowMap(n);
+    if (map) {
+      const rowLen = p.shape.slice(1).reduce((a, b) => a * b, 1);
+      const srcRowLen = src.shape.slice(1).reduce((a, b) => a * b, 1);
+      if (rowLen !== srcRowLen) continue;
+      const data = (p.dataSync() as Float32Array).slice();
+      let hit = 0;
+      map.forEach((j, i) => {
+        if (j >= 0) {
+          data.set((src.data as Float32Array).subarray(j * rowLen, (j + 1) * rowLen), i * rowLen);
+          hit++;
+        }
+      });
+      if (hit) {
+        p.assign(tf.tensor(data, p.shape));
+        reused.push(`${n} (${hit}/${map.length} rows)`);
+      }
+    } else if (src.shape.join() === p.shape.join()) {
+      p.assign(tf.tensor(src.data, src.shape, 'float32'));
+      reused.push(n);
+    }
+  }
+  return reused;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Evaluation helpers (validation during training; test top-1/top-5 at the end)
+
+export interface EvalResult {
+  top1: number | null;
+  top5: number | null;
+  captionLoss: number | null;
+}
+
+export function evaluateSplit(
+  params: Params | Record<string, tf.Tensor>,
+  variant: Variant,
+  data: Example[],
+  cache: FeatureCache,
+  index: Map<string, number>,
+  T: number,
+  batch = 64,
+): EvalResult {
+  if (!data.length) return { top1: null, top5: null, captionLoss: null };
+  let c1 = 0;
+  let c5 = 0;
+  let capSum = 0;
+  let capN = 0;
+  for (let i = 0; i < data.length; i += batch) {
+    const chunk = data.slice(i, i + batch);
+    const { data: A, shape } = cache.getBatch(chunk.map((e) => e.hash));
+    tf.tidy(() => {
+      const v = pooled(tf.tensor4d(A, shape));
+      const feat = feature(params, variant, v);
+      if (hasCls(variant)) {
+        const logits = classify(params, feat).arraySync() as number[][];
+        logits.forEach((row, j) => {
+          const y = chunk[j].label;
+          const rank = row.filter((x) => x > row[y]).length;
+          if (rank === 0) c1++;
+          if (rank < 5) c5++;
+        });
+      }
+      if (hasCap(variant)) {
+        // Up to 5 references per image, the same ones every epoch.
+        const rows: number[] = [];
+        const caps: Int32Array[] = [];
+        chunk.forEach((e, j) => e.captions.slice(0, 5).forEach((c) => (rows.push(j), caps.push(encodeCaption(c, index, T)))));
+        if (caps.length) {
+          const f = tf.gather(feat, tf.tensor1d(rows, 'int32'));
+          const flat = new Int32Array(caps.length * T);
+          caps.forEach((c, k) => flat.set(c, k * T));
+          const l = captionLoss(capPrep(params), f, tf.tensor2d(flat, [caps.length, T], 'int32')).dataSync()[0];
+          capSum += l * caps.length;
+          capN += caps.length;
+        }
+      }
+    });
+  }
+  return {
+    top1: hasCls(variant) ? c1 / data.length : null,
+    top5: hasCls(variant) ? c5 / data.length : null,
+    captionLoss: hasCap(variant) && capN ? capSum / capN : null,
+  };
+}
+
+/**
+ * Model selection score (higher is better): cnn → val top-1; lrcn → −(val caption loss)/ln V;
+ * medi/cam → top-1 − (caption loss)/ln V. Dividing by ln V (the loss of a uniform guess) puts the
+ * caption term on the same 0–1 scale as accuracy, so neither head is ignored.
+ */
+export function selectionScore(r: EvalResult, V: number): number {
+  const cap = r.captionLoss !== null ? r.captionLoss / Math.log(Math.max(V, 2)) : 0;
+  return (r.top1 ?? 0) - cap;
+}
+
+// ---------------------------------------------------------------------------------------------
+// The training loop
+
+export interface TrainEvent {
+  type: 'start' | 'step' | 'epoch' | 'log';
+  run?: string;
+  epoch?: number;
+  epochs?: number;
+  step?: number;
+  steps?: number;
+  globalStep?: number;
+  totalSteps?: number;
+  losses?: { class: number; caption: number; cam: number; mask: number; total: number };
+  pairsPerSec?: number;
+  etaSec?: number;
+  val?: EvalResult & { score: number };
+  message?: string;
+}
+
+export interface TrainOptions {
+  home: string;
+  config: Partial<TrainConfig> & { variant: Variant };
+  /** Resume this run from its checkpoint (the config comes from the run). */
+  resume?: string;
+  signal?: AbortSignal;
+  onEvent?: (e: TrainEvent) => void;
+  /** Test hook: behave as if cancelled after this many global steps. */
+  stopAfterSteps?: number;
+}
+
+export interface TrainResult {
+  run: string;
+  variant: Variant;
+  status: 'done' | 'cancelled' | 'failed';
+  encoder: string;
+  backend: string;
+  dataset_version: string;
+  epochs_run: number;
+  best_epoch: number;
+  steps: number;
+  val: (EvalResult & { score: number }) | null;
+  test: EvalResult | null;
+  checkpoint: string | null;
+  seconds: number;
+  pairs_per_s: number;
+  warnings: string[];
+  reused?: string[];
+  error?: string;
+}
+
+/** Which encoder id to train on: explicit, from a local folder, or the one with the most cached features. */
+async function chooseEncoder(ws: Workspace, cfg: TrainConfig, hashes: string[], warn: (w: string) => void) {
+  if (cfg.encoderPath) {
+    const enc = await loadLocalEncoder(cfg.encoderPath);
+    const id = enc.id;
+    enc.dispose();
+    return id;
+  }
+  if (cfg.encoder) return cfg.encoder;
+  if (existsSync(ws.features)) {
+    let best: { id: string; n: number } | null = null;
+    for (const id of readdirSync(ws.features)) {
+      const c = new FeatureCache(ws.features, id);
+      const n = hashes.filter((h) => c.has(h)).length;
+      if (n && (!best || n > best.n)) best = { id, n };
+    }
+    if (best) return best.id;
+  }
+  warn('no cached features yet: extracting with the best available encoder first');
+  return null;
+}
+
+export async function runTraining(opts: TrainOptions): Promise<TrainResult> {
+  const ws = workspace(opts.home);
+  const backend = await initBackend();
+  const db = openDb(ws.dbPath);
+  const emit = (e: TrainEvent) => opts.onEvent?.(e);
+  const warnings: string[] = [];
+  const warn = (w: string) => {
+    if (!warnings.includes(w)) warnings.push(w);
+    emit({ type: 'log', message: `WARNING: ${w}` });
+  };
+  let run: RunRecord | null = null;
+  let resume: ResumeState | null = null;
+  let cfg: TrainConfig;
+  try {
+    if (opts.resume) {
+      run = getRun(db, opts.resume);
+      if (!run) throw new Error(`no run ${opts.resume}`);
+      const p = checkpointPaths(ws, run.id);
+      if (!existsSync(p.resumeState)) throw new Error(`run ${run.id} has no resume checkpoint`);
+      resume = JSON.parse(readFileSync(p.resumeState, 'utf8')) as ResumeState;
+      if (resume.finished) throw new Error(`run ${run.id} already finished`);
+      cfg = run.config as unknown as TrainConfig;
+      // Allow extending the epoch budget on resume; nothing else may change.
+      if (opts.config.epochs !== undefined) cfg.epochs = opts.config.epochs;
+      for (const w of run.warnings) warn(w);
+    } else {
+      cfg = { ...DEFAULT_CONFIG, ...Object.fromEntries(Object.entries(opts.config).filter(([, v]) => v !== undefined)) } as TrainConfig;
+    }
+    const data = loadDataset(db, cfg);
+    const allHashes = [...data.train, ...data.val, ...data.test].map((e) => e.hash);
+    let encoderId = run?.encoder ?? (await chooseEncoder(ws, cfg, allHashes, warn));
+    // Features missing for some images: extract them now (resumable, cached for next time).
+    const needExtract = encoderId === null || allHashes.some((h) => !new FeatureCache(ws.features, encoderId!).has(h));
+    if (needExtract) {
+      emit({ type: 'log', message: 'extracting missing features…' });
+      const ex = await runExtract({
+        home: opts.home,
+        encoder: encoderId && !cfg.encoderPath ? encoderId : undefined,
+        encoderPath: cfg.encoderPath,
+        collectionId: cfg.collectionId,
+        onWarning: warn,
+        signal: opts.signal,
+      });
+      encoderId = ex.encoder;
+      for (const e of ex.errors) warn(`no features for ${e.path}: ${e.reason}`);
+    }
+    if (encoderId === FALLBACK_ID) warn(FALLBACK_WARNING);
+    const cache = new FeatureCache(ws.features, encoderId!);
+    const usable = (xs: Example[]) => xs.filter((e) => cache.has(e.hash));
+    data.train = usable(data.train);
+    data.val = usable(data.val);
+    data.test = usable(data.test);
+    if (!data.train.length) throw new Error('no training image has cached features');
+    const featureShape = cache.get(data.train[0].hash).shape;
+    const hasCaps = data.train.some((e) => e.captions.length);
+    if (hasCap(cfg.variant) && !hasCaps) throw new Error(`variant ${cfg.variant} needs captions and the training images have none`);
+
+    // Vocabulary and classes: from the sidecar when resuming (identical ids), else from the data.
+    let vocab: string[];
+    if (resume) vocab = readSidecar(ws, run!.id).vocab;
+    else vocab = buildVocab(data.train.flatMap((e) => e.captions), cfg.minCount);
+    const index = new Map(vocab.map((w, i) => [w, i]));
+    const dims: ModelDims = { K: featureShape[2], ...DIMS[cfg.dims], V: vocab.length, C: data.classes.length };
+
+    if (!run) {
+      run = createRun(db, {
+        collectionId: cfg.collectionId ?? null,
+        variant: cfg.variant,
+        encoder: encoderId!,
+        backend: backend.name,
+        config: cfg as unknown as Record<string, unknown>,
+        datasetVersion: data.version,
+        status: 'running',
+        parentRun: cfg.warmStart ?? null,
+        warnings,
+      });
+    } else {
+      updateRun(db, run.id, { status: 'running', backend: backend.name, config: cfg as unknown as Record<string, unknown> });
+    }
+    const runId = run.id;
+    const paths = checkpointPaths(ws, runId);
+    const sidecar: Sidecar = {
+      run: runId,
+      variant: cfg.variant,
+      dims,
+      vocab,
+      classes: data.classes,
+      encoder: encoderId!,
+      encoderPath: cfg.encoderPath ?? null,
+      featureShape,
+      maxLen: cfg.maxLen,
+      config: cfg,
+      epoch: -1,
+      bestScore: null,
+    };
+
+    // Parameters and optimizer: fresh (seeded), warm-started, or restored exactly.
+    const params = initParams(cfg.variant, dims, cfg.seed);
+    const opt = new Optimizer(cfg.optimizer, cfg.lr);
+    let reused: string[] | undefined;
+    if (resume) {
+      const f = readSafetensors(paths.resumeWeights);
+      for (const [n, t] of Object.entries(f.tensors)) {
+        if (n.startsWith('opt.')) {
+          const [, slot, ...rest] = n.split('.');
+          opt.slots[slot] ??= {};
+          opt.slots[slot][rest.join('.')] = tf.tensor(t.data, t.shape, 'float32');
+        } else if (params[n]) params[n].assign(tf.tensor(t.data, t.shape, 'float32'));
+      }
+      opt.t = resume.optimizerT;
+      if (existsSync(paths.sidecar)) Object.assign(sidecar, { epoch: readSidecar(ws, runId).epoch, bestScore: resume.bestScore });
+    } else if (cfg.warmStart) {
+      reused = warmStart(ws, cfg.warmStart, params, vocab, data.classes);
+      emit({ type: 'log', message: `warm start from ${cfg.warmStart}: reused ${reused.length} tensors` });
+    }
+
+    const rng = new Rng(resume ? resume.rng : cfg.seed);
+    const trainIdx = data.train.map((_, i) => i);
+    const stepsPerEpoch = Math.ceil(data.train.length / cfg.batch);
+    const totalSteps = stepsPerEpoch * cfg.epochs;
+    const state: ResumeState = resume ?? {
+      epoch: 0,
+      stepInEpoch: 0,
+      globalStep: 0,
+      rng: rng.state,
+      perm: [],
+      bestScore: null,
+      bestEpoch: -1,
+      badEpochs: 0,
+      optimizerT: 0,
+      elapsedMs: 0,
+      finished: false,
+    };
+    emit({ type: 'start', run: runId, epochs: cfg.epochs, steps: stepsPerEpoch, totalSteps });
+    const t0 = Date.now() - state.elapsedMs;
+    let sessionPairs = 0;
+    const sessionStart = Date.now();
+    let cancelled = false;
+    let lastVal: (EvalResult & { score: number }) | null = null;
+    const T = cfg.maxLen;
+
+    outer: while (state.epoch < cfg.epochs) {
+      if (state.stepInEpoch === 0) state.perm = rng.shuffle(trainIdx);
+      const sums = { class: 0, caption: 0, cam: 0, mask: 0, total: 0 };
+      let nSteps = 0;
+      while (state.stepInEpoch < stepsPerEpoch) {
+        if (opts.signal?.aborted || (opts.stopAfterSteps !== undefined && state.globalStep >= opts.stopAfterSteps)) {
+          cancelled = true;
+          break outer;
+        }
+        const idx = state.perm.slice(state.stepInEpoch * cfg.batch, (state.stepInEpoch + 1) * cfg.batch);
+        const exs = idx.map((i) => data.train[i]);
+        const feats = cache.getBatch(exs.map((e) => e.hash));
+        const caps = new Int32Array(exs.length * T);
+        exs.forEach((e, j) => {
+          // One random caption per image per step; images without captions get <bos><eos>.
+          const text = e.captions.length ? e.captions[rng.int(e.captions.length)] : '';
+          caps.set(encodeCaption(text, index, T), j * T);
+        });
+        const A = tf.tensor4d(feats.data, feats.shape);
+        const labels = tf.tensor1d(exs.map((e) => e.label), 'int32');
+        const captions = tf.tensor2d(caps, [exs.length, T], 'int32');
+        const res = algorithm1Grads(params, cfg.variant, { A, labels, captions }, { lambda: cfg.lambda, mu: cfg.mu });
+        clipByModule(res.grads, cfg.clip);
+        opt.apply(params, res.grads);
+        for (const g of Object.values(res.grads)) g.dispose();
+        res.classPred?.dispose();
+        res.predCaptions?.dispose();
+        A.dispose();
+        labels.dispose();
+        captions.dispose();
+        for (const k of Object.keys(sums) as (keyof typeof sums)[]) sums[k] += res.losses[k];
+        nSteps++;
+        state.stepInEpoch++;
+        state.globalStep++;
+        sessionPairs += exs.length;
+        const secs = (Date.now() - sessionStart) / 1000;
+        const rate = secs > 0 ? sessionPairs / secs : 0;
+        const leftPairs = (totalSteps - state.globalStep) * cfg.batch;
+        emit({
+          type: 'step',
+          run: runId,
+          epoch: state.epoch,
+          epochs: cfg.epochs,
+          step: state.stepInEpoch,
+          steps: stepsPerEpoch,
+          globalStep: state.globalStep,
+          totalSteps,
+          losses: res.losses,
+          pairsPerSec: rate,
+          etaSec: rate > 0 ? leftPairs / rate : undefined,
+        });
+        if (!Number.isFinite(res.losses.total)) throw new Error(`loss diverged at step ${state.globalStep} (try a lower --lr or --clip 5)`);
+      }
+      // End of epoch: validation, best checkpoint, early stopping.
+      const ev = evaluateSplit(params, cfg.variant, data.val, cache, index, T);
+      const score = selectionScore(ev, dims.V);
+      lastVal = { ...ev, score };
+      const improved = state.bestScore === null || score > state.bestScore;
+      const mean = Object.fromEntries(Object.entries(sums).map(([k, v]) => [k, nSteps ? v / nSteps : 0]));
+      appendEpoch(db, runId, { epoch: state.epoch, loss: mean, val: lastVal, improved, seconds: (Date.now() - t0) / 1000 });
+      emit({ type: 'epoch', run: runId, epoch: state.epoch, epochs: cfg.epochs, losses: mean as TrainEvent['losses'], val: lastVal });
+      if (improved) {
+        state.bestScore = score;
+        state.bestEpoch = state.epoch;
+        state.badEpochs = 0;
+        saveWeights(paths.weights, params, { run: runId, variant: cfg.variant, epoch: String(state.epoch) });
+        sidecar.epoch = state.epoch;
+        sidecar.bestScore = score;
+        atomicWrite(paths.sidecar, (tmp) => writeFileSync(tmp, JSON.stringify(sidecar)));
+        updateRun(db, runId, { checkpoint: `${runId}.safetensors` });
+      } else state.badEpochs++;
+      state.epoch++;
+      state.stepInEpoch = 0;
+      state.rng = rng.state;
+      if (state.badEpochs >= cfg.patience) {
+        emit({ type: 'log', message: `early stop: no better validation score for ${cfg.patience} epochs` });
+        break;
+      }
+    }
+    state.rng = rng.state;
+    state.elapsedMs = Date.now() - t0;
+    state.finished = !cancelled;
+    saveResume(ws, runId, params, opt, state);
+    if (state.bestEpoch < 0) {
+      // Cancelled before the first epoch ended: keep the current weights as the run's model.
+      saveWeights(paths.weights, params, { run: runId, variant: cfg.variant, epoch: '-1' });
+      atomicWrite(paths.sidecar, (tmp) => writeFileSync(tmp, JSON.stringify(sidecar)));
+      updateRun(db, runId, { checkpoint: `${runId}.safetensors` });
+    }
+    // Test accuracy of the best checkpoint (the full report is `plumage eval`).
+    let test: EvalResult | null = null;
+    if (!cancelled && data.test.length) {
+      const best = loadRunWeights(ws, runId);
+      test = evaluateSplit(best, cfg.variant, data.test, cache, index, T);
+      for (const t of Object.values(best)) t.dispose();
+    }
+    const seconds = state.elapsedMs / 1000;
+    const pairs = state.globalStep * cfg.batch;
+    updateRun(db, runId, {
+      status: cancelled ? 'cancelled' : 'done',
+      timings: { seconds, steps: state.globalStep, pairs_per_s: seconds ? Math.min(pairs, state.globalStep * data.train.length) / seconds : 0, backend: backend.detail },
+      warnings,
+      ...(test ? { metrics: { top1: test.top1, top5: test.top5, test_caption_loss: test.captionLoss, source: 'train' } } : {}),
+    });
+    for (const p of Object.values(params)) p.dispose();
+    opt.dispose();
+    return {
+      run: runId,
+      variant: cfg.variant,
+      status: cancelled ? 'cancelled' : 'done',
+      encoder: encoderId!,
+      backend: backend.name,
+      dataset_version: data.version,
+      epochs_run: state.epoch,
+      best_epoch: state.bestEpoch,
+      steps: state.globalStep,
+      val: lastVal,
+      test,
+      checkpoint: `${runId}.safetensors`,
+      seconds,
+      pairs_per_s: seconds > 0 ? sessionPairs / ((Date.now() - sessionStart) / 1000) : 0,
+      warnings,
+      reused,
+    };
+  } catch (e) {
+    const msg = (e as Error).message.split('\n')[0];
+    if (run) updateRun(db, run.id, { status: 'failed', error: msg, warnings });
+    throw e;
+  } finally {
+    db.close();
+  }
+}
+
+/** Runs the training job in a worker thread (progress events, cancel → resumable checkpoint). */
+export async function startTrainingWorker(
+  opts: Omit<TrainOptions, 'signal' | 'onEvent'>,
+  onEvent: (e: TrainEvent) => void,
+) {
+  const { runInWorker } = await import('./worker-host.ts');
+  return runInWorker<TrainResult, TrainEvent>(new URL('./worker-train.ts', import.meta.url), opts, onEvent);
+}

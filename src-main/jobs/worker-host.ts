@@ -1,0 +1,59 @@
+/**
+ * Runs a job module in a worker_thread so long work (training) never blocks the caller's event
+ * loop (the Electron main process, the serve shell, the CLI's Ctrl-C handling). Messages:
+ * worker → host {type:'event', event} | {type:'done', result} | {type:'error', message};
+ * host → worker {type:'cancel'}.
+ *
+ * The sources are TypeScript run through tsx; a worker does not inherit the tsx loader that
+ * bin/plumage.js registered, and on Node 20 `execArgv: ['--import', tsx]` is not honoured for a
+ * .ts entry ("Unknown file extension"), so a .ts module is started through a tiny eval'd
+ * bootstrap that registers tsx's ESM hooks in the worker and then imports the module.
+ */
+import { createRequire } from 'node:module';
+import { pathToFileURL } from 'node:url';
+import { Worker } from 'node:worker_threads';
+
+export interface WorkerHandle<R> {
+  result: Promise<R>;
+  cancel(): void;
+  worker: Worker;
+}
+
+/** tsx's ESM API (the `import` condition of tsx/esm/api, which require.resolve cannot pick). */
+function tsxEsmApi(): string {
+  const require = createRequire(import.meta.url);
+  return pathToFileURL(require.resolve('tsx/package.json').replace(/package\.json$/, 'dist/esm/api/index.mjs')).href;
+}
+
+export function runInWorker<R, E = unknown>(
+  moduleUrl: URL,
+  data: unknown,
+  onEvent: (e: E) => void = () => {},
+): WorkerHandle<R> {
+  const isTs = moduleUrl.pathname.endsWith('.ts');
+  const boot = `import(${JSON.stringify(tsxEsmApi())}).then((m) => { m.register(); return import(${JSON.stringify(moduleUrl.href)}); });`;
+  const worker = isTs ? new Worker(boot, { eval: true, workerData: data }) : new Worker(moduleUrl, { workerData: data });
+  let settled = false;
+  const result = new Promise<R>((resolve, reject) => {
+    worker.on('message', (m: { type: string; event?: E; result?: R; message?: string }) => {
+      if (m.type === 'event') onEvent(m.event as E);
+      else if (m.type === 'done') {
+        settled = true;
+        resolve(m.result as R);
+      } else if (m.type === 'error') {
+        settled = true;
+        reject(new Error(m.message));
+      }
+    });
+    worker.on('error', (e) => {
+      settled = true;
+      reject(e);
+    });
+    worker.on('exit', (code) => {
+      if (!settled) reject(new Error(`worker exited with code ${code} before finishing`));
+    });
+  });
+  // The worker has nothing left to do after its result: let it exit.
+  result.finally(() => void worker.terminate()).catch(() => {});
+  return { result, cancel: () => worker.postMessage({ type: 'cancel' }), worker };
+}
