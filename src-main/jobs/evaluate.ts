@@ -1,0 +1,418 @@
+/**
+ * Evaluation of a trained run (DESIGN §6): classification (top-1, top-5, per-class accuracy,
+ * confusion matrix) and captioning (BLEU-1..4, METEOR, ROUGE-L, CIDEr-D of the model's greedy
+ * caption against all the image's captions) on the test part of the run's split, plus the
+ * explanation metrics `cam_agreement` and `pointing`. The result is stored in runs.metrics.
+ *
+ * Runs on cached encoder features (the CNN is never run again), in batches.
+ */
+import * as tf from '@tensorflow/tfjs';
+import { existsSync, readFileSync } from 'node:fs';
+import { isAbsolute, join } from 'node:path';
+import { getRun, updateRun, type RunRecord } from '../data/runs.ts';
+import { openDb, type Db } from '../data/store.ts';
+import { workspace, type Workspace } from '../data/workspace.ts';
+import { initBackend } from '../ml/backend.ts';
+import { FeatureCache } from '../ml/feature-cache.ts';
+import { camsFor } from '../ml/gradcam.ts';
+import { scoreCaptions } from '../ml/metrics/index.ts';
+import { BOS, EOS, hasCap, hasCls, PAD, paramsFromTensors, predict, type ParamView, type Variant } from '../ml/model.ts';
+import { readSafetensors } from '../ml/safetensors.ts';
+
+export interface EvalOptions {
+  home: string;
+  runId: string;
+  /** Split scheme (default: the run's config.split, else 'default'). */
+  scheme?: string;
+  /** Part of the scheme evaluated (default 'test'). */
+  part?: string;
+  batchSize?: number;
+  /** How many worst-captioned images to list (default 10). */
+  worst?: number;
+  /** How many CAM examples to keep for the report (default 6). */
+  camExamples?: number;
+  onProgress?: (done: number, total: number) => void;
+}
+
+export interface PerClass {
+  class_id: number;
+  name: string;
+  n: number;
+  correct: number;
+  top1: number;
+}
+
+export interface CamExample {
+  image_id: number;
+  file: string;
+  path: string | null;
+  true_class: string | null;
+  pred_class: string | null;
+  caption: string | null;
+  /** [H][W] classifier CAM of the predicted class and captioner CAM of the generated caption. */
+  cam_cls: number[][] | null;
+  cam_cap: number[][] | null;
+  /** Peak of the classifier CAM in image pixels and whether it hit the part region. */
+  peak: [number, number] | null;
+  hit: boolean | null;
+}
+
+export interface EvalResult {
+  run: string;
+  variant: Variant;
+  top1: number | null;
+  top5: number | null;
+  bleu1: number | null;
+  bleu2: number | null;
+  bleu3: number | null;
+  bleu4: number | null;
+  meteor: number | null;
+  rougeL: number | null;
+  cider: number | null;
+  cam_agreement: number | null;
+  pointing: number | null;
+  decode: 'greedy';
+  split: { scheme: string; part: string };
+  n_images: number;
+  n_captioned: number;
+  n_pointing: number;
+  per_class: PerClass[];
+  confusion: { classes: string[]; matrix: number[][] } | null;
+  worst: { image_id: number; file: string; candidate: string; references: string[]; cider: number; meteor: number }[];
+  cam_examples: CamExample[];
+  evaluated_at: string;
+}
+
+/** A run's weights plus what is needed to read its outputs (vocabulary, class order). */
+export interface RunModel {
+  P: ParamView;
+  variant: Variant;
+  /** Token id → word (ids 0..3 are the specials). Empty for cnn. */
+  words: string[];
+  /** Classifier output index → classes.id. Empty for lrcn. */
+  classIds: number[];
+  /** Caption length incl. <bos>/<eos> used for decoding. */
+  T: number;
+}
+
+const asRecord = (x: unknown): Record<string, unknown> | null =>
+  typeof x === 'object' && x !== null && !Array.isArray(x) ? (x as Record<string, unknown>) : null;
+
+/**
+ * Reads the checkpoint's sidecar JSON (vocabulary, classes, caption length). The training job
+ * writes it beside the safetensors file; the safetensors metadata may carry the same fields.
+ */
+function readSidecar(ckpt: string, metadata: Record<string, string>): Record<string, unknown> {
+  for (const p of [ckpt.replace(/\.safetensors$/, '.json'), `${ckpt}.json`]) {
+    if (p !== ckpt && existsSync(p)) return JSON.parse(readFileSync(p, 'utf8')) as Record<string, unknown>;
+  }
+  const out: Record<string, unknown> = {};
+  for (const [k, v] of Object.entries(metadata)) {
+    try {
+      out[k] = JSON.parse(v);
+    } catch {
+      out[k] = v;
+    }
+  }
+  return out;
+}
+
+function vocabWords(v: unknown): string[] {
+  if (Array.isArray(v)) return v.map(String);
+  const r = asRecord(v);
+  if (r) for (const k of ['itos', 'words', 'idToWord', 'tokens']) if (Array.isArray(r[k])) return (r[k] as unknown[]).map(String);
+  return [];
+}
+
+function classIdsOf(db: Db, collectionId: number | null, v: unknown): number[] {
+  const list = Array.isArray(v) ? v : (asRecord(v)?.ids as unknown[] | undefined) ?? [];
+  const byName = new Map<string, number>();
+  if (collectionId !== null)
+    for (const r of db.prepare('SELECT id, name FROM classes WHERE collection_id = ?').all(collectionId) as { id: number; name: string }[])
+      byName.set(r.name, r.id);
+  return list.map((c, i) => {
+    if (typeof c === 'number') return c;
+    if (typeof c === 'string') {
+      const id = byName.get(c);
+      if (id === undefined) throw new Error(`class '${c}' of the checkpoint is not in the run's collection`);
+      return id;
+    }
+    const r = asRecord(c);
+    const id = r?.id ?? r?.class_id ?? r?.classId;
+    if (typeof id === 'number') return id;
+    if (typeof r?.name === 'string' && byName.has(r.name)) return byName.get(r.name)!;
+    throw new Error(`cannot read class ${i} of the checkpoint's class list`);
+  });
+}
+
+/** Loads the run's checkpoint (DESIGN §5 names) and its sidecar. */
+export function loadRunModel(db: Db, ws: Workspace, run: RunRecord): RunModel {
+  if (!run.checkpoint) throw new Error(`run ${run.id} has no checkpoint (status ${run.status})`);
+  const ckpt = isAbsolute(run.checkpoint) ? run.checkpoint : join(ws.checkpoints, run.checkpoint);
+  if (!existsSync(ckpt)) throw new Error(`checkpoint of run ${run.id} is missing: ${ckpt}`);
+  const file = readSafetensors(ckpt);
+  const side = readSidecar(ckpt, file.metadata);
+  const tensors: Record<string, tf.Tensor> = {};
+  for (const [name, t] of Object.entries(file.tensors)) tensors[name] = tf.tensor(t.data, t.shape, 'float32');
+  const { params } = paramsFromTensors(tensors, run.variant);
+  for (const t of Object.values(tensors)) t.dispose();
+  const words = vocabWords(side.vocab ?? side.words ?? side.itos);
+  const classIds = classIdsOf(db, run.collectionId, side.classes ?? side.class_ids ?? side.classIds);
+  if (hasCap(run.variant) && words.length !== params['cap.embed.weight'].shape[0])
+    throw new Error(`run ${run.id}: vocabulary has ${words.length} words, the model ${params['cap.embed.weight'].shape[0]}`);
+  if (hasCls(run.variant) && classIds.length !== params['cls.weight'].shape[0])
+    throw new Error(`run ${run.id}: class list has ${classIds.length} classes, the model ${params['cls.weight'].shape[0]}`);
+  const cfg = run.config;
+  const T = Number(side.T ?? side.maxLen ?? side.max_len ?? cfg.T ?? cfg.maxLen ?? cfg.max_len ?? 20);
+  return { P: params, variant: run.variant, words, classIds, T: Number.isFinite(T) && T >= 2 ? T : 20 };
+}
+
+/** Token ids → caption text: stops at <eos>, drops <bos>/<pad>. */
+export function idsToText(ids: ArrayLike<number>, words: string[]): string {
+  const out: string[] = [];
+  for (let i = 0; i < ids.length; i++) {
+    const id = ids[i];
+    if (id === EOS) break;
+    if (id === BOS || id === PAD) continue;
+    out.push(words[id] ?? '<unk>');
+  }
+  return out.join(' ');
+}
+
+interface TestImage {
+  id: number;
+  file_name: string;
+  rel_path: string;
+  root: string;
+  content_hash: string;
+  width: number;
+  height: number;
+  class_id: number | null;
+  bbox: [number, number, number, number] | null;
+}
+
+function testImages(db: Db, collectionId: number | null, scheme: string, part: string): TestImage[] {
+  const rows = db
+    .prepare(
+      `SELECT i.id, i.file_name, i.rel_path, c.root, i.content_hash, i.width, i.height, l.class_id,
+              i.bbox_x, i.bbox_y, i.bbox_w, i.bbox_h
+         FROM splits s JOIN images i ON i.id = s.image_id JOIN collections c ON c.id = i.collection_id
+         LEFT JOIN labels l ON l.image_id = i.id
+        WHERE s.scheme = ? AND s.part = ? AND (? IS NULL OR i.collection_id = ?)
+        ORDER BY i.id`,
+    )
+    .all(scheme, part, collectionId, collectionId) as (Omit<TestImage, 'bbox'> & Record<'bbox_x' | 'bbox_y' | 'bbox_w' | 'bbox_h', number | null>)[];
+  return rows.map((r) => ({
+    id: r.id,
+    file_name: r.file_name,
+    rel_path: r.rel_path,
+    root: r.root,
+    content_hash: r.content_hash,
+    width: r.width,
+    height: r.height,
+    class_id: r.class_id,
+    bbox: r.bbox_w ? [r.bbox_x!, r.bbox_y!, r.bbox_w, r.bbox_h!] : null,
+  }));
+}
+
+/**
+ * Pointing game hit test. The classifier-CAM peak is the centre of the arg-max cell of the
+ * H×W map, mapped to image pixels (the encoder sees the whole image resized). It is a hit when
+ * a visible ground-truth part location lies inside that cell's image rectangle grown by
+ * POINTING_TOLERANCE_PX on every side (the 15 px tolerance of Zhang et al.'s pointing game):
+ * a CAM cannot localise more finely than one cell. An all-zero CAM has no peak: a miss.
+ */
+export const POINTING_TOLERANCE_PX = 15;
+export function pointingHit(
+  cam: Float32Array | number[],
+  H: number,
+  W: number,
+  width: number,
+  height: number,
+  parts: [number, number][],
+): { hit: boolean; peak: [number, number] | null } {
+  let best = -Infinity;
+  let at = -1;
+  for (let i = 0; i < H * W; i++) if (cam[i] > best) [best, at] = [cam[i], i];
+  if (!(best > 0)) return { hit: false, peak: null };
+  const r = Math.floor(at / W);
+  const c = at % W;
+  const cw = width / W;
+  const ch = height / H;
+  const x0 = c * cw - POINTING_TOLERANCE_PX;
+  const x1 = (c + 1) * cw + POINTING_TOLERANCE_PX;
+  const y0 = r * ch - POINTING_TOLERANCE_PX;
+  const y1 = (r + 1) * ch + POINTING_TOLERANCE_PX;
+  const hit = parts.some(([x, y]) => x >= x0 && x <= x1 && y >= y0 && y <= y1);
+  return { hit, peak: [(c + 0.5) * cw, (r + 0.5) * ch] };
+}
+
+const to2d = (a: ArrayLike<number>, H: number, W: number, at: number) =>
+  Array.from({ length: H }, (_, r) => Array.from({ length: W }, (_, c) => Number(a[at + r * W + c].toPrecision(5))));
+
+export async function evaluateRun(opts: EvalOptions): Promise<EvalResult> {
+  const ws = workspace(opts.home);
+  const db = openDb(ws.dbPath);
+  try {
+    const run = getRun(db, opts.runId);
+    if (!run) throw new Error(`no run '${opts.runId}'`);
+    await initBackend();
+    const model = loadRunModel(db, ws, run);
+    try {
+      const result = evaluateWith(db, ws, run, model, opts);
+      updateRun(db, run.id, { metrics: result as unknown as Record<string, unknown> });
+      return result;
+    } finally {
+      for (const t of Object.values(model.P)) t.dispose();
+    }
+  } finally {
+    db.close();
+  }
+}
+
+/** The evaluation itself, on an already loaded model (exported for tests and the demo). */
+export function evaluateWith(db: Db, ws: Workspace, run: RunRecord, model: RunModel, opts: Omit<EvalOptions, 'home' | 'runId'> = {}): EvalResult {
+  const scheme = opts.scheme ?? (typeof run.config.split === 'string' ? run.config.split : 'default');
+  const part = opts.part ?? 'test';
+  const images = testImages(db, run.collectionId, scheme, part);
+  if (images.length === 0) throw new Error(`split '${scheme}' has no '${part}' images${run.collectionId !== null ? ` in collection ${run.collectionId}` : ''}`);
+  const cache = new FeatureCache(ws.features, run.encoder);
+  const missing = images.filter((im) => !cache.has(im.content_hash));
+  if (missing.length) throw new Error(`${missing.length} test image(s) have no cached '${run.encoder}' features (run plumage extract first), e.g. ${missing[0].rel_path}`);
+
+  const capsOf = db.prepare('SELECT text FROM captions WHERE image_id = ? AND deleted = 0 AND accepted = 1 ORDER BY ord');
+  const partsOf = db.prepare('SELECT x, y FROM part_locations WHERE image_id = ? AND visible = 1');
+  const className = new Map(
+    (db.prepare('SELECT id, name FROM classes').all() as { id: number; name: string }[]).map((r) => [r.id, r.name]),
+  );
+  const { variant, classIds, words, T } = model;
+  const C = classIds.length;
+  const classIndex = new Map(classIds.map((id, i) => [id, i]));
+  const confusion = hasCls(variant) ? Array.from({ length: C }, () => new Array<number>(C).fill(0)) : null;
+  let nCls = 0;
+  let top1 = 0;
+  let top5 = 0;
+  const refs: Record<string, string[]> = {};
+  const cands: Record<string, string> = {};
+  let agreeSum = 0;
+  let agreeN = 0;
+  let pointN = 0;
+  let pointHits = 0;
+  const examples: CamExample[] = [];
+  const nExamples = opts.camExamples ?? 6;
+  const B = opts.batchSize ?? 32;
+
+  for (let s = 0; s < images.length; s += B) {
+    const batch = images.slice(s, s + B);
+    const { data, shape } = cache.getBatch(batch.map((im) => im.content_hash));
+    const [, H, W] = shape;
+    const A = tf.tensor4d(data, shape);
+    const pred = predict(model.P, variant, A, { T });
+    const logits = pred.logits ? (pred.logits.arraySync() as number[][]) : null;
+    const capIds = pred.captions ? (pred.captions.arraySync() as number[][]) : null;
+    const classPred = pred.logits ? (tf.tidy(() => tf.argMax(pred.logits!, 1).toInt()) as tf.Tensor1D) : undefined;
+    const cams = camsFor(model.P, variant, A, null, null, { T, classPred, predCaptions: pred.captions });
+    const camCls = cams.cam_cls_pred ? (cams.cam_cls_pred.dataSync() as Float32Array) : null;
+    const camCap = cams.cam_cap_pred ? (cams.cam_cap_pred.dataSync() as Float32Array) : null;
+    const agree = cams.cam_agreement ? cams.cam_agreement.dataSync() : null;
+    batch.forEach((im, b) => {
+      let predClass: number | null = null;
+      if (logits && im.class_id !== null && classIndex.has(im.class_id)) {
+        const row = logits[b];
+        const order = row.map((v, i) => [v, i] as const).sort((x, y) => y[0] - x[0] || x[1] - y[1]);
+        const gt = classIndex.get(im.class_id)!;
+        predClass = order[0][1];
+        nCls++;
+        if (predClass === gt) top1++;
+        if (order.slice(0, 5).some(([, i]) => i === gt)) top5++;
+        confusion![gt][predClass]++;
+      } else if (logits) {
+        predClass = logits[b].indexOf(Math.max(...logits[b]));
+      }
+      const caption = capIds ? idsToText(capIds[b], words) : null;
+      const imageRefs = (capsOf.all(im.id) as { text: string }[]).map((r) => r.text);
+      if (caption !== null && imageRefs.length) {
+        refs[String(im.id)] = imageRefs;
+        cands[String(im.id)] = caption;
+      }
+      if (agree) {
+        agreeSum += agree[b];
+        agreeN++;
+      }
+      let peak: [number, number] | null = null;
+      let hit: boolean | null = null;
+      if (camCls) {
+        const partsXY = (partsOf.all(im.id) as { x: number; y: number }[]).map((p) => [p.x, p.y] as [number, number]);
+        if (partsXY.length) {
+          const cell = camCls.subarray(b * H * W, (b + 1) * H * W);
+          ({ hit, peak } = pointingHit(cell, H, W, im.width, im.height, partsXY));
+          pointN++;
+          if (hit) pointHits++;
+        }
+      }
+      if (examples.length < nExamples) {
+        examples.push({
+          image_id: im.id,
+          file: im.file_name,
+          path: join(im.root, im.rel_path),
+          true_class: im.class_id !== null ? (className.get(im.class_id) ?? null) : null,
+          pred_class: predClass !== null ? (className.get(classIds[predClass]) ?? null) : null,
+          caption,
+          cam_cls: camCls ? to2d(camCls, H, W, b * H * W) : null,
+          cam_cap: camCap ? to2d(camCap, H, W, b * H * W) : null,
+          peak,
+          hit,
+        });
+      }
+    });
+    tf.dispose([A, classPred ?? [], pred as unknown as tf.TensorContainer, cams as unknown as tf.TensorContainer]);
+    opts.onProgress?.(Math.min(s + B, images.length), images.length);
+  }
+
+  const nCap = Object.keys(cands).length;
+  const caps = nCap ? scoreCaptions(refs, cands) : null;
+  const per_class: PerClass[] = [];
+  if (confusion)
+    classIds.forEach((id, i) => {
+      const n = confusion[i].reduce((a, b) => a + b, 0);
+      if (n) per_class.push({ class_id: id, name: className.get(id) ?? String(id), n, correct: confusion[i][i], top1: confusion[i][i] / n });
+    });
+  const worst = caps
+    ? Object.entries(caps.per_image)
+        .sort((a, b) => a[1].cider - b[1].cider || Number(a[0]) - Number(b[0]))
+        .slice(0, opts.worst ?? 10)
+        .map(([id, s]) => ({
+          image_id: Number(id),
+          file: images.find((im) => String(im.id) === id)!.file_name,
+          candidate: cands[id],
+          references: refs[id],
+          cider: s.cider,
+          meteor: s.meteor,
+        }))
+    : [];
+  return {
+    run: run.id,
+    variant,
+    top1: nCls ? top1 / nCls : null,
+    top5: nCls ? top5 / nCls : null,
+    bleu1: caps?.bleu1 ?? null,
+    bleu2: caps?.bleu2 ?? null,
+    bleu3: caps?.bleu3 ?? null,
+    bleu4: caps?.bleu4 ?? null,
+    meteor: caps?.meteor ?? null,
+    rougeL: caps?.rougeL ?? null,
+    cider: caps?.cider ?? null,
+    cam_agreement: agreeN ? agreeSum / agreeN : null,
+    pointing: pointN ? pointHits / pointN : null,
+    decode: 'greedy',
+    split: { scheme, part },
+    n_images: images.length,
+    n_captioned: nCap,
+    n_pointing: pointN,
+    per_class,
+    confusion: confusion ? { classes: classIds.map((id) => className.get(id) ?? String(id)), matrix: confusion } : null,
+    worst,
+    cam_examples: examples,
+    evaluated_at: new Date().toISOString(),
+  };
+}
