@@ -203,7 +203,11 @@ function buildBird(a: BirdAttributes, f: BirdFrame, rng: Rng, perchSlope: number
   ops.push({ shapes: [f.ellipse(0.62, -0.1, 0.16, 0.13, 0.4)], color: breastC, clip: head, bird: true });
   const crownC = PALETTE[a.crown_color];
   if (a.crest === 'yes')
-    ops.push({ shapes: [f.poly([[0.56, -0.42], [0.14, -0.68], [0.24, -0.56], [0.1, -0.55], [0.36, -0.34]])], color: crownC, bird: true });
+    ops.push({
+      shapes: [f.poly([[0.6, -0.44], [0.3, -0.86], [0.34, -0.66], [0.12, -0.8], [0.22, -0.58], [0.04, -0.62], [0.3, -0.36]])],
+      color: crownC,
+      bird: true,
+    });
   ops.push({ shapes: [f.ellipse(0.49, -0.4, 0.22, 0.13, 0.1)], color: crownC, clip: head, bird: true });
 
   // Eye (with optional ring) and bill.
@@ -215,11 +219,11 @@ function buildBird(a: BirdAttributes, f: BirdFrame, rng: Rng, perchSlope: number
   let billPts: Vec[];
   let billMid: Vec;
   if (a.bill_shape === 'short') {
-    billPts = [[0.67, -0.34], [0.86, -0.275], [0.67, -0.2]];
+    billPts = [[0.66, -0.35], [0.83, -0.28], [0.66, -0.19]];
     billMid = [0.76, -0.27];
   } else if (a.bill_shape === 'long') {
-    billPts = [[0.68, -0.32], [1.1, -0.27], [1.1, -0.258], [0.68, -0.225]];
-    billMid = [0.88, -0.27];
+    billPts = [[0.67, -0.335], [1.22, -0.275], [1.22, -0.255], [0.67, -0.21]];
+    billMid = [0.92, -0.27];
   } else {
     billPts = [[0.67, -0.34], [0.8, -0.33], [0.88, -0.28], [0.87, -0.18], [0.82, -0.235], [0.67, -0.21]];
     billMid = [0.77, -0.27];
@@ -364,7 +368,8 @@ function drawLeaves(cv: Canvas, rng: Rng, a: Vec, b: Vec, n: number): void {
 
 /** Draws one image of a bird with the given attributes; everything random comes from `rng`. */
 export function drawBird(a: BirdAttributes, size: number, rng: Rng): DrawnImage {
-  const cv = new Canvas(size, size, size <= 256 ? 3 : 2);
+  // 3×3 supersampling keeps thin parts (legs, bills) smooth at small sizes; 2×2 is enough above.
+  const cv = new Canvas(size, size, size <= 192 ? 3 : 2);
   drawBackground(cv, rng);
 
   const [lo, hi] = SIZE_SCALE[a.size];
