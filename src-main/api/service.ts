@@ -13,6 +13,7 @@ import {
 } from '../data/queries.ts';
 import { openDb, type Db } from '../data/store.ts';
 import { workspace, type Workspace } from '../data/workspace.ts';
+import { runImport } from '../data/importers/index.ts';
 import { JobRegistry } from '../jobs/registry.ts';
 import { ApiFailure, toWireError } from './errors.ts';
 import { resolveImageRoute, type ImageRouteResult } from './image-routes.ts';
@@ -84,6 +85,7 @@ export function createApi(opts: ApiOptions): PlumageApi {
   const listeners = new Map<keyof PushChannels, Set<(msg: unknown) => void>>();
   const version = packageVersion();
   let closed = false;
+  let lastBackend: string | null = null;
 
   function push<C extends keyof PushChannels>(channel: C, msg: PushChannels[C]) {
     for (const l of listeners.get(channel) ?? []) {
@@ -103,15 +105,9 @@ export function createApi(opts: ApiOptions): PlumageApi {
   const handlers: Handlers = {
     'app:info': async () => {
       const warnings: string[] = [];
-      let backend = 'not loaded';
-      const mod = await optionalModule('../ml/backend.ts').catch(() => null);
-      if (mod && typeof mod.currentBackend === 'function') {
-        try {
-          backend = String((mod.currentBackend as () => unknown)() ?? backend);
-        } catch {
-          warnings.push('backend could not be queried');
-        }
-      }
+      // The TF.js backend is resolved inside the training/extraction workers, not in this process
+      // (loading TF.js here would stall every request): report the last one a job used, else the policy.
+      const backend = lastBackend ?? (process.env.PLUMAGE_BACKEND ? `${process.env.PLUMAGE_BACKEND} (forced)` : 'auto: gpu → node → wasm → cpu');
       return { version, backend, home: ws.home, warnings };
     },
     'collections:list': () => listCollections(db),
@@ -147,14 +143,11 @@ export function createApi(opts: ApiOptions): PlumageApi {
       changed(r.imageIds);
       return r;
     },
-    'import:start': async (req) => {
-      const mod = await optionalModule('../data/importers/index.ts');
-      const runImport = mod?.runImport;
-      if (typeof runImport !== 'function') {
-        throw new ApiFailure('unavailable', 'the importers are not available in this build');
-      }
+    'import:start': (req) => {
       const job = jobs.startJob('import', `import ${req.kind} ${req.path}`, async (progress, signal) => {
-        return runImport(db, ws, { kind: req.kind, path: req.path, captions: req.captions, progress, signal });
+        const result = await runImport(db, ws, { kind: req.kind, path: req.path, captions: req.captions, progress, signal });
+        push('images:changed', { imageIds: [] }); // "many images changed": the gallery reloads its page
+        return result;
       });
       return { jobId: job.id };
     },
@@ -162,12 +155,35 @@ export function createApi(opts: ApiOptions): PlumageApi {
     'jobs:cancel': (req) => ({ cancelled: jobs.cancel(req.jobId) }),
     'runs:list': () => listRuns(db),
     'train:start': async (req) => {
-      const mod = await optionalModule('../jobs/train.ts');
-      const start = mod?.trainJob;
-      if (typeof start !== 'function') throw new ApiFailure('unavailable', 'training is not available in this build yet');
-      const job = jobs.startJob('train', `train ${req.variant ?? 'cam'}`, (progress, signal) =>
-        start({ db, ws, ...req, progress, signal }),
-      );
+      const { startTrainingWorker } = await import('../jobs/train.ts');
+      const variant = req.variant ?? 'cam';
+      // Warm start from the latest finished run of the same variant, when asked and one exists.
+      const parent = req.warmStart
+        ? (db
+            .prepare("SELECT id FROM runs WHERE variant = ? AND status = 'done' ORDER BY created_at DESC LIMIT 1")
+            .get(variant) as { id: string } | undefined)
+        : undefined;
+      if (req.warmStart && !parent) throw new ApiFailure('not_found', `no finished ${variant} run to warm-start from`);
+      const job = jobs.startJob('train', `train ${variant}`, async (progress, signal) => {
+        let done = 0;
+        let total = 0;
+        // Training runs in a worker thread so the window (and browser mode) stay responsive.
+        const handle = await startTrainingWorker(
+          { home: ws.home, config: { variant, ...(req.epochs ? { epochs: req.epochs } : {}), ...(parent ? { warmStart: parent.id } : {}) } },
+          (e) => {
+            if (e.type === 'step' && e.totalSteps) {
+              done = e.globalStep ?? done;
+              total = e.totalSteps;
+              progress(done, total, e.run ? `run ${e.run}` : null);
+            } else if (e.type === 'log' && e.message) progress(done, total, e.message);
+          },
+        );
+        signal.addEventListener('abort', () => handle.cancel(), { once: true });
+        const result = await handle.result;
+        lastBackend = result.backend;
+        if (result.status === 'failed') throw new Error(result.error ?? 'training failed');
+        return result;
+      });
       return { jobId: job.id };
     },
     'caption:start': async (req) => {

@@ -1,3 +1,6 @@
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import sharp from 'sharp';
 import { afterEach, describe, expect, it } from 'vitest';
 import { createApi, type PlumageApi } from '../../src-main/api/service.ts';
 import { ftsQuery } from '../../src-main/data/queries.ts';
@@ -71,16 +74,41 @@ describe('api validation at the boundary', () => {
     expect((await api.invoke('labels:set', { imageIds: [1], classId: 999 })).error?.code).toBe('not_found');
   });
 
-  it('answers unavailable for work whose module has not landed', async () => {
+  it('answers structured errors for training and captioning it cannot start', async () => {
     const { api } = await setup(1);
-    for (const [channel, req] of [
-      ['train:start', { variant: 'cam' }],
-      ['caption:start', { folder: '/tmp' }],
-    ] as const) {
-      const env = await api.invoke(channel, req);
-      if (env.error) expect(env.error.code).toBe('unavailable');
-      else expect((env.result as { jobId: string }).jobId).toMatch(/-/);
+    // no finished run to warm-start from: refused before any worker starts
+    expect((await api.invoke('train:start', { variant: 'cam', warmStart: true })).error?.code).toBe('not_found');
+    // batch captioning has no job module yet
+    expect((await api.invoke('caption:start', { folder: '/tmp' })).error?.code).toBe('unavailable');
+  });
+
+  it('imports a folder as a job with progress pushes', async () => {
+    const { fx, api } = await setup(1);
+    const src = join(fx.dir, 'incoming');
+    const png = await sharp({ create: { width: 16, height: 12, channels: 3, background: '#3060a0' } }).png().toBuffer();
+    for (const [cls, n] of [['Robin', 2], ['Wren', 1]] as const) {
+      mkdirSync(join(src, cls), { recursive: true });
+      for (let i = 0; i < n; i++) writeFileSync(join(src, cls, `${cls}${i}.png`), png);
     }
+    const events: string[] = [];
+    api.on('job:progress', (j) => events.push(j.status));
+    const { jobId } = await ok<{ jobId: string }>(api, 'import:start', { kind: 'folder', path: src });
+    const end = await api.jobs.wait(jobId);
+    expect(end.status, end.message ?? '').toBe('done');
+    expect(end.result).toMatchObject({ images: 3, added: 3, errors: [] });
+    expect(events.at(-1)).toBe('done');
+    const cols = await ok<{ id: number; images: number }[]>(api, 'collections:list');
+    expect(cols.map((c) => c.images)).toEqual([1, 3]);
+    expect((await ok<ImagePage>(api, 'images:query', { collectionId: cols[1].id })).items.map((i) => i.className)).toEqual([
+      'Robin',
+      'Robin',
+      'Wren',
+    ]);
+    // a failing import is a failed job with a one-line reason, not a crash
+    const bad = await ok<{ jobId: string }>(api, 'import:start', { kind: 'cub', path: join(fx.dir, 'nowhere') });
+    const f = await api.jobs.wait(bad.jobId);
+    expect(f.status).toBe('failed');
+    expect(f.message).not.toContain('\n');
   });
 });
 
