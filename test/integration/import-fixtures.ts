@@ -118,20 +118,18 @@ export class MatWriter {
   values(type: number, xs: number[]): Buffer {
     const size = { 1: 1, 2: 1, 3: 2, 4: 2, 5: 4, 6: 4, 7: 4, 9: 8 }[type as 1]!;
     const b = Buffer.alloc(xs.length * size);
-    xs.forEach((x, i) => {
-      const o = i * size;
-      const le = this.littleEndian;
-      switch (type) {
-        case MI.INT8: b.writeInt8(x, o); break;
-        case MI.UINT8: b.writeUInt8(x, o); break;
-        case MI.INT16: le ? b.writeInt16LE(x, o) : b.writeInt16BE(x, o); break;
-        case MI.UINT16: le ? b.writeUInt16LE(x, o) : b.writeUInt16BE(x, o); break;
-        case MI.INT32: le ? b.writeInt32LE(x, o) : b.writeInt32BE(x, o); break;
-        case MI.UINT32: le ? b.writeUInt32LE(x, o) : b.writeUInt32BE(x, o); break;
-        case MI.SINGLE: le ? b.writeFloatLE(x, o) : b.writeFloatBE(x, o); break;
-        case MI.DOUBLE: le ? b.writeDoubleLE(x, o) : b.writeDoubleBE(x, o); break;
-      }
-    });
+    const le = this.littleEndian;
+    const writers: Record<number, (x: number, o: number) => number> = {
+      [MI.INT8]: (x, o) => b.writeInt8(x, o),
+      [MI.UINT8]: (x, o) => b.writeUInt8(x, o),
+      [MI.INT16]: (x, o) => (le ? b.writeInt16LE(x, o) : b.writeInt16BE(x, o)),
+      [MI.UINT16]: (x, o) => (le ? b.writeUInt16LE(x, o) : b.writeUInt16BE(x, o)),
+      [MI.INT32]: (x, o) => (le ? b.writeInt32LE(x, o) : b.writeInt32BE(x, o)),
+      [MI.UINT32]: (x, o) => (le ? b.writeUInt32LE(x, o) : b.writeUInt32BE(x, o)),
+      [MI.SINGLE]: (x, o) => (le ? b.writeFloatLE(x, o) : b.writeFloatBE(x, o)),
+      [MI.DOUBLE]: (x, o) => (le ? b.writeDoubleLE(x, o) : b.writeDoubleBE(x, o)),
+    };
+    xs.forEach((x, i) => writers[type](x, i * size));
     return b;
   }
 

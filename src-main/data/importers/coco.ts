@@ -26,7 +26,7 @@ export function planCoco(path: string, opts: ImportOptions): ImportPlan {
   try {
     doc = JSON.parse(readFileSync(file, 'utf8'));
   } catch (e) {
-    throw new Error(`${path} is not valid JSON (${(e as Error).message.split('\n')[0]})`);
+    throw new Error(`${path} is not valid JSON (${(e as Error).message.split("\n")[0]})`, { cause: e });
   }
   if (!doc || typeof doc !== 'object' || !Array.isArray(doc.images)) {
     throw new Error(`${path} is not COCO-captions JSON (no "images" list)`);

@@ -78,8 +78,8 @@ export async function probeImage(path: string, knownHash?: string): Promise<Prob
     return { ok: false, reason: `unreadable: ${code(e) || (e as Error).message}` };
   }
   const contentHash = sha256(buf);
-  let width = 0;
-  let height = 0;
+  let width: number;
+  let height: number;
   try {
     const meta = await sharp(buf, { limitInputPixels: false }).metadata();
     if (!meta.format || !DECODABLE_FORMATS.has(meta.format) || (meta.format === 'heif' && meta.compression !== 'av1')) {

@@ -5,6 +5,7 @@
 
 // C0/C1 control characters except tab/newline (handled as whitespace), the Unicode replacement
 // character (the Reed files have `this\ufffd\ufffdbird`), zero-width characters and the BOM.
+// eslint-disable-next-line no-control-regex -- matching control characters is the point
 const JUNK = /[\u0000-\u0008\u000b\u000c\u000e-\u001f\u007f-\u009f\ufffd\u200b-\u200d\u2060\ufeff]/g;
 
 /** One caption line → clean text: junk characters removed, whitespace collapsed, trimmed. */
