@@ -21,7 +21,8 @@ export function getOrCreateCollection(db: Db, root: string, kind: string, name: 
     return { ...row, kind, name };
   }
   const id = Number(
-    db.prepare('INSERT INTO collections(name, root, kind) VALUES (?, ?, ?)').run(name, abs, kind).lastInsertRowid,
+    db.prepare('INSERT INTO collections(name, root, kind) VALUES (?, ?, ?)').run(name, abs, kind)
+      .lastInsertRowid,
   );
   return db.prepare('SELECT * FROM collections WHERE id = ?').get(id) as CollectionRow;
 }
@@ -43,9 +44,9 @@ export function findCollection(db: Db, idOrName: string | number): CollectionRow
 
 /** Returns the id of a class of the collection, creating it (by name) if needed. */
 export function ensureClass(db: Db, collectionId: number, name: string, sourceId: string | null): number {
-  const row = db.prepare('SELECT id, source_id FROM classes WHERE collection_id = ? AND name = ?').get(collectionId, name) as
-    | { id: number; source_id: string | null }
-    | undefined;
+  const row = db
+    .prepare('SELECT id, source_id FROM classes WHERE collection_id = ? AND name = ?')
+    .get(collectionId, name) as { id: number; source_id: string | null } | undefined;
   if (row) {
     if (sourceId !== null && row.source_id !== sourceId)
       db.prepare('UPDATE classes SET source_id = ? WHERE id = ?').run(sourceId, row.id);

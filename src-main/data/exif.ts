@@ -16,7 +16,14 @@ const NONE: PhotoExif = { takenAt: null, gpsLat: null, gpsLon: null };
 export async function readExif(bytes: Uint8Array): Promise<PhotoExif> {
   let data: Record<string, unknown> | undefined;
   try {
-    data = await exifr.parse(bytes, { tiff: true, exif: true, gps: true, xmp: false, icc: false, iptc: false });
+    data = await exifr.parse(bytes, {
+      tiff: true,
+      exif: true,
+      gps: true,
+      xmp: false,
+      icc: false,
+      iptc: false,
+    });
   } catch {
     return NONE;
   }

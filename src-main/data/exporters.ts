@@ -60,15 +60,27 @@ function writeAtomic(file: string, text: string) {
 export function exportCoco(db: Db, collection: CollectionRow, file: string, scheme = 'default') {
   const imgs = images(db, [collection.id], scheme);
   const caps = captionsByImage(db, [collection.id]);
-  const classes = db.prepare('SELECT id, name FROM classes WHERE collection_id = ? ORDER BY id').all(collection.id) as {
+  const classes = db
+    .prepare('SELECT id, name FROM classes WHERE collection_id = ? ORDER BY id')
+    .all(collection.id) as {
     id: number;
     name: string;
   }[];
   const annotations: { id: number; image_id: number; caption: string }[] = [];
-  for (const im of imgs) for (const c of caps.get(im.id) ?? []) annotations.push({ id: annotations.length + 1, image_id: im.id, caption: c });
+  for (const im of imgs)
+    for (const c of caps.get(im.id) ?? [])
+      annotations.push({ id: annotations.length + 1, image_id: im.id, caption: c });
   const doc = {
-    info: { description: `Plumage export of collection '${collection.name}'`, date_created: new Date().toISOString() },
-    plumage: { collection: collection.name, kind: collection.kind, images_root: collection.root, split_scheme: scheme },
+    info: {
+      description: `Plumage export of collection '${collection.name}'`,
+      date_created: new Date().toISOString(),
+    },
+    plumage: {
+      collection: collection.name,
+      kind: collection.kind,
+      images_root: collection.root,
+      split_scheme: scheme,
+    },
     images: imgs.map((im) => ({
       id: im.id,
       file_name: im.rel_path,
@@ -102,7 +114,14 @@ export function exportCsv(db: Db, collections: CollectionRow[], file: string, sc
   const lines = ['collection,path,class,split,review_status,captions'];
   for (const im of imgs) {
     lines.push(
-      [im.collection_id, join(im.root, ...im.rel_path.split('/')), im.class_name, im.split, im.review_status, (caps.get(im.id) ?? []).join(CSV_CAPTION_SEPARATOR)]
+      [
+        im.collection_id,
+        join(im.root, ...im.rel_path.split('/')),
+        im.class_name,
+        im.split,
+        im.review_status,
+        (caps.get(im.id) ?? []).join(CSV_CAPTION_SEPARATOR),
+      ]
         .map(csvField)
         .join(','),
     );

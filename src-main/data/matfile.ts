@@ -119,7 +119,8 @@ class Reader {
   numbers(type: number, body: Buffer): number[] {
     const size = ELEMENT_SIZE[type];
     if (!size) throw new MatFileError(`unsupported numeric data type ${type}`);
-    if (body.length % size !== 0) throw new MatFileError(`data length ${body.length} is not a multiple of ${size}`);
+    if (body.length % size !== 0)
+      throw new MatFileError(`data length ${body.length} is not a multiple of ${size}`);
     const out = new Array<number>(body.length / size);
     const le = this.le;
     for (let i = 0, o = 0; i < out.length; i++, o += size) {
@@ -167,7 +168,8 @@ class Reader {
 function parseMatrix(r: Reader, body: Buffer): MatVariable {
   const sub = new Reader(body, r.le);
   const flags = sub.element(0, body.length);
-  if (flags.type !== MI.UINT32 || flags.body.length < 8) throw new MatFileError('miMATRIX without array flags');
+  if (flags.type !== MI.UINT32 || flags.body.length < 8)
+    throw new MatFileError('miMATRIX without array flags');
   const flagWord = sub.u32(flags.body.byteOffset - body.byteOffset);
   const cls = flagWord & 0xff;
   const complex = (flagWord & 0x0800) !== 0;

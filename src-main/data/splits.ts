@@ -92,7 +92,11 @@ function collectionImages(db: Db, collectionId: number): ImageRow[] {
 }
 
 /** Stratified assignment: within each class (unlabelled images form their own group). */
-export function stratify(rows: ImageRow[], f: SplitFractions, seed: number): Map<number, 'train' | 'val' | 'test'> {
+export function stratify(
+  rows: ImageRow[],
+  f: SplitFractions,
+  seed: number,
+): Map<number, 'train' | 'val' | 'test'> {
   const groups = new Map<string, ImageRow[]>();
   for (const r of rows) {
     const key = r.class_name ?? '\u0000unlabelled';
@@ -112,13 +116,18 @@ export function stratify(rows: ImageRow[], f: SplitFractions, seed: number): Map
   return out;
 }
 
-function writeScheme(db: Db, collectionId: number, scheme: string, parts: Map<number, string>, replace: boolean) {
+function writeScheme(
+  db: Db,
+  collectionId: number,
+  scheme: string,
+  parts: Map<number, string>,
+  replace: boolean,
+) {
   db.transaction(() => {
     if (replace) {
-      db.prepare('DELETE FROM splits WHERE scheme = ? AND image_id IN (SELECT id FROM images WHERE collection_id = ?)').run(
-        scheme,
-        collectionId,
-      );
+      db.prepare(
+        'DELETE FROM splits WHERE scheme = ? AND image_id IN (SELECT id FROM images WHERE collection_id = ?)',
+      ).run(scheme, collectionId);
     }
     const ins = db.prepare('INSERT OR REPLACE INTO splits(scheme, image_id, part) VALUES (?, ?, ?)');
     for (const [id, part] of parts) ins.run(scheme, id, part);
@@ -127,15 +136,26 @@ function writeScheme(db: Db, collectionId: number, scheme: string, parts: Map<nu
 
 function checkFractions(f: SplitFractions) {
   if (!(f.val >= 0 && f.test >= 0 && f.val + f.test < 1)) {
-    throw new RangeError(`split fractions must be ≥ 0 with val + test < 1 (got val ${f.val}, test ${f.test})`);
+    throw new RangeError(
+      `split fractions must be ≥ 0 with val + test < 1 (got val ${f.val}, test ${f.test})`,
+    );
   }
 }
 
 /** Scheme 'default': seeded stratified random train/val/test over the whole collection. */
-export function makeDefaultSplit(db: Db, collectionId: number, seed = 0, f: SplitFractions = DEFAULT_FRACTIONS): SplitSummary {
+export function makeDefaultSplit(
+  db: Db,
+  collectionId: number,
+  seed = 0,
+  f: SplitFractions = DEFAULT_FRACTIONS,
+): SplitSummary {
   checkFractions(f);
   writeScheme(db, collectionId, 'default', stratify(collectionImages(db, collectionId), f, seed), true);
-  return { ...summarise(db, collectionId, 'default'), seed, source: `stratified random (val ${f.val}, test ${f.test})` };
+  return {
+    ...summarise(db, collectionId, 'default'),
+    seed,
+    source: `stratified random (val ${f.val}, test ${f.test})`,
+  };
 }
 
 /**
@@ -148,7 +168,9 @@ export function ensureDefaultSplit(db: Db, collectionId: number): void {
   const placed = new Set(
     (
       db
-        .prepare("SELECT s.image_id FROM splits s JOIN images i ON i.id = s.image_id WHERE s.scheme = 'default' AND i.collection_id = ?")
+        .prepare(
+          "SELECT s.image_id FROM splits s JOIN images i ON i.id = s.image_id WHERE s.scheme = 'default' AND i.collection_id = ?",
+        )
         .all(collectionId) as { image_id: number }[]
     ).map((r) => r.image_id),
   );
@@ -188,9 +210,17 @@ function listHas(list: string[], name: string, sourceId: string | null): boolean
 }
 
 /** The paper's Table 1 protocol: schemes 'paper-caption' (by class) and 'paper' (classification). */
-export function makePaperSplit(db: Db, collectionId: number, seed = 0, f: SplitFractions = DEFAULT_FRACTIONS): SplitSummary {
+export function makePaperSplit(
+  db: Db,
+  collectionId: number,
+  seed = 0,
+  f: SplitFractions = DEFAULT_FRACTIONS,
+): SplitSummary {
   checkFractions(f);
-  const col = db.prepare('SELECT root, kind FROM collections WHERE id = ?').get(collectionId) as { root: string; kind: string };
+  const col = db.prepare('SELECT root, kind FROM collections WHERE id = ?').get(collectionId) as {
+    root: string;
+    kind: string;
+  };
   const rows = collectionImages(db, collectionId).filter((r) => r.class_id !== null);
   const classes = [...new Map(rows.map((r) => [r.class_name!, r.source_id])).entries()].sort((a, b) =>
     a[0] < b[0] ? -1 : 1,
@@ -203,18 +233,23 @@ export function makePaperSplit(db: Db, collectionId: number, seed = 0, f: SplitF
     source = `class lists in ${lists.dir}`;
   } else {
     const share = PAPER_TEST_CLASS_SHARE[col.kind] ?? PAPER_TEST_CLASS_SHARE.cub;
-    const n = classes.length >= 2 ? Math.min(classes.length - 1, Math.max(1, Math.round(classes.length * share))) : 0;
-    for (const [name] of shuffled(classes, prng(hash32(`${seed}:paper-classes`))).slice(0, n)) testClasses.add(name);
+    const n =
+      classes.length >= 2 ? Math.min(classes.length - 1, Math.max(1, Math.round(classes.length * share))) : 0;
+    for (const [name] of shuffled(classes, prng(hash32(`${seed}:paper-classes`))).slice(0, n))
+      testClasses.add(name);
     source = `seeded class split (${Math.round(share * 1000) / 10}% of classes for caption_test)`;
   }
   const captionParts = new Map<number, string>();
-  for (const r of rows) captionParts.set(r.id, testClasses.has(r.class_name!) ? 'caption_test' : 'caption_train');
+  for (const r of rows)
+    captionParts.set(r.id, testClasses.has(r.class_name!) ? 'caption_test' : 'caption_train');
 
   const trainRows = rows.filter((r) => !testClasses.has(r.class_name!));
   const official = new Map(
     (
       db
-        .prepare("SELECT s.image_id, s.part FROM splits s JOIN images i ON i.id = s.image_id WHERE s.scheme = 'official' AND i.collection_id = ?")
+        .prepare(
+          "SELECT s.image_id, s.part FROM splits s JOIN images i ON i.id = s.image_id WHERE s.scheme = 'official' AND i.collection_id = ?",
+        )
         .all(collectionId) as { image_id: number; part: string }[]
     ).map((r) => [r.image_id, r.part]),
   );
@@ -253,8 +288,11 @@ export function summarise(db: Db, collectionId: number, scheme: string): SplitSu
 
 /** Table 1 as text lines. */
 export function formatSummary(s: SplitSummary): string[] {
-  const lines = [`split '${s.scheme}' of collection ${s.collection}${s.seed !== null ? ` (seed ${s.seed})` : ''}: ${s.source}`];
+  const lines = [
+    `split '${s.scheme}' of collection ${s.collection}${s.seed !== null ? ` (seed ${s.seed})` : ''}: ${s.source}`,
+  ];
   lines.push(`  ${'part'.padEnd(14)}${'classes'.padStart(8)}${'images'.padStart(9)}`);
-  for (const p of s.parts) lines.push(`  ${p.part.padEnd(14)}${String(p.classes).padStart(8)}${String(p.images).padStart(9)}`);
+  for (const p of s.parts)
+    lines.push(`  ${p.part.padEnd(14)}${String(p.classes).padStart(8)}${String(p.images).padStart(9)}`);
   return lines;
 }

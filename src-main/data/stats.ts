@@ -22,7 +22,9 @@ export function workspaceStats(db: Db) {
     )
     .all();
   const splits: Record<string, Record<string, number>> = {};
-  for (const r of db.prepare('SELECT scheme, part, count(*) n FROM splits GROUP BY scheme, part ORDER BY scheme, part').all() as {
+  for (const r of db
+    .prepare('SELECT scheme, part, count(*) n FROM splits GROUP BY scheme, part ORDER BY scheme, part')
+    .all() as {
     scheme: string;
     part: string;
     n: number;
@@ -49,8 +51,14 @@ export function workspaceStats(db: Db) {
     },
     review: countBy(db, 'SELECT review_status k, count(*) n FROM images GROUP BY k'),
     splits,
-    parts: { definitions: n('SELECT count(*) n FROM parts'), locations: n('SELECT count(*) n FROM part_locations') },
+    parts: {
+      definitions: n('SELECT count(*) n FROM parts'),
+      locations: n('SELECT count(*) n FROM part_locations'),
+    },
     masks: n('SELECT count(*) n FROM masks'),
-    runs: { total: n('SELECT count(*) n FROM runs'), by_status: countBy(db, 'SELECT status k, count(*) n FROM runs GROUP BY k') },
+    runs: {
+      total: n('SELECT count(*) n FROM runs'),
+      by_status: countBy(db, 'SELECT status k, count(*) n FROM runs GROUP BY k'),
+    },
   };
 }

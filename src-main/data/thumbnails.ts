@@ -16,7 +16,11 @@ export function thumbnailPath(ws: Workspace, contentHash: string): string {
  * so an edited file gets a new thumbnail and identical files share one. Written to a temporary
  * name and renamed, so a crash or a concurrent request never leaves a half-written file.
  */
-export async function ensureThumbnail(ws: Workspace, imagePath: string, contentHash: string): Promise<string> {
+export async function ensureThumbnail(
+  ws: Workspace,
+  imagePath: string,
+  contentHash: string,
+): Promise<string> {
   const out = thumbnailPath(ws, contentHash);
   if (existsSync(out)) return out;
   mkdirSync(join(ws.thumbnails, contentHash.slice(0, 2)), { recursive: true });

@@ -43,7 +43,9 @@ function hugePng(): Buffer {
 function noisyJpeg(): Promise<Buffer> {
   const raw = Buffer.alloc(96 * 96 * 3);
   for (let i = 0; i < raw.length; i++) raw[i] = (i * 2654435761) >>> 24;
-  return sharp(raw, { raw: { width: 96, height: 96, channels: 3 } }).jpeg({ quality: 90 }).toBuffer();
+  return sharp(raw, { raw: { width: 96, height: 96, channels: 3 } })
+    .jpeg({ quality: 90 })
+    .toBuffer();
 }
 
 let root: string;
@@ -51,7 +53,8 @@ let ws: Workspace;
 let db: Db;
 let first: ImportResult;
 let second: ImportResult;
-const reasonOf = (r: ImportResult, rel: string) => r.errors.filter((e) => e.path === join(root, rel)).map((e) => e.reason);
+const reasonOf = (r: ImportResult, rel: string) =>
+  r.errors.filter((e) => e.path === join(root, rel)).map((e) => e.reason);
 
 beforeAll(async () => {
   root = tempDir('broken');
@@ -66,7 +69,10 @@ beforeAll(async () => {
   await ok('Wren/fffd.jpg', 5);
   write(join(root, 'Wren/fffd.txt'), 'this\ufffd\ufffdbird has\u0007 a   brown back\n\ufffd\n');
   await ok('Wren/junk captions.jpg', 6);
-  write(join(root, 'Wren/junk captions.txt'), Buffer.from([0x62, 0x69, 0x72, 0x64, 0, 0xff, 0xfe, 0x00, 0x13, 0x88, 0xc3]));
+  write(
+    join(root, 'Wren/junk captions.txt'),
+    Buffer.from([0x62, 0x69, 0x72, 0x64, 0, 0xff, 0xfe, 0x00, 0x13, 0x88, 0xc3]),
+  );
   // Broken photos.
   const good = await noisyJpeg();
   const corrupt = Buffer.from(good);
@@ -74,10 +80,16 @@ beforeAll(async () => {
   write(join(root, 'Bad/corrupt.jpg'), corrupt);
   write(join(root, 'Bad/truncated.jpg'), good.subarray(0, Math.floor(good.length / 2)));
   write(join(root, 'Bad/zero.jpg'), Buffer.alloc(0));
-  write(join(root, 'Bad/pdf.jpg'), Buffer.concat([Buffer.from('%PDF-1.4\n%\xe2\xe3\xcf\xd3\n', 'latin1'), Buffer.alloc(300, 0x9c)]));
+  write(
+    join(root, 'Bad/pdf.jpg'),
+    Buffer.concat([Buffer.from('%PDF-1.4\n%\xe2\xe3\xcf\xd3\n', 'latin1'), Buffer.alloc(300, 0x9c)]),
+  );
   write(join(root, 'Bad/text.jpg'), 'this is just a text file pretending to be a photo\n'.repeat(5));
   write(join(root, 'Bad/layers.psd'), Buffer.concat([Buffer.from('8BPS'), Buffer.alloc(100, 1)]));
-  write(join(root, 'Bad/phone.heic'), Buffer.concat([Buffer.from('\0\0\0\x18ftypheic', 'latin1'), Buffer.alloc(100, 2)]));
+  write(
+    join(root, 'Bad/phone.heic'),
+    Buffer.concat([Buffer.from('\0\0\0\x18ftypheic', 'latin1'), Buffer.alloc(100, 2)]),
+  );
   mkdirSync(join(root, 'Bad/folder.jpg'), { recursive: true });
   symlinkSync(join(root, 'Bad/does-not-exist.jpg'), join(root, 'Bad/dangling.jpg'));
   symlinkSync(join(root, 'Bad/loop-b.jpg'), join(root, 'Bad/loop-a.jpg'));
@@ -100,7 +112,9 @@ afterAll(() => {
 describe('broken input: folder import', () => {
   it('imports every good file (unicode and space paths included) and reports the counts', () => {
     expect(first).toMatchObject({ images: 6, added: 6, failed: 12, classes: 3 });
-    const paths = (db.prepare('SELECT rel_path FROM images ORDER BY rel_path').all() as { rel_path: string }[]).map((r) => r.rel_path);
+    const paths = (
+      db.prepare('SELECT rel_path FROM images ORDER BY rel_path').all() as { rel_path: string }[]
+    ).map((r) => r.rel_path);
     expect(paths).toEqual([
       'Robin/good 1.jpg',
       'Rotkehlchen ü/Vogel é 2.jpg',
@@ -109,7 +123,11 @@ describe('broken input: folder import', () => {
       'Wren/junk captions.jpg',
       'Wren/no captions.jpg',
     ]);
-    const cls = db.prepare("SELECT k.name FROM images i JOIN labels l ON l.image_id = i.id JOIN classes k ON k.id = l.class_id WHERE i.rel_path LIKE 'Rotk%'").get();
+    const cls = db
+      .prepare(
+        "SELECT k.name FROM images i JOIN labels l ON l.image_id = i.id JOIN classes k ON k.id = l.class_id WHERE i.rel_path LIKE 'Rotk%'",
+      )
+      .get();
     expect(cls).toEqual({ name: 'Rotkehlchen ü' });
   });
 
@@ -145,9 +163,15 @@ describe('broken input: folder import', () => {
 
   it('cleans captions: U+FFFD and control characters stripped, empty lines skipped; junk and empty files give none', () => {
     const caps = (rel: string) =>
-      (db.prepare('SELECT c.text FROM captions c JOIN images i ON i.id = c.image_id WHERE i.rel_path = ? ORDER BY c.ord').all(rel) as {
-        text: string;
-      }[]).map((c) => c.text);
+      (
+        db
+          .prepare(
+            'SELECT c.text FROM captions c JOIN images i ON i.id = c.image_id WHERE i.rel_path = ? ORDER BY c.ord',
+          )
+          .all(rel) as {
+          text: string;
+        }[]
+      ).map((c) => c.text);
     expect(caps('Robin/good 1.jpg')).toEqual(['a small bird with a red breast', 'perched on a branch']);
     expect(caps('Wren/fffd.jpg')).toEqual(['thisbird has a brown back']);
     expect(caps('Wren/junk captions.jpg')).toEqual([]);
@@ -206,14 +230,24 @@ describe('broken input: CUB metadata', () => {
               BEGIN SELECT RAISE(ABORT, 'simulated crash'); END`);
     const r = await importDataset(db3, ws3, 'cub', fx.out);
     expect(r).toMatchObject({ images: 2, added: 2, failed: 1 });
-    expect(r.errors[0]).toEqual({ path: join(fx.root, 'images', fx.images[0].rel), reason: 'not written: simulated crash' });
+    expect(r.errors[0]).toEqual({
+      path: join(fx.root, 'images', fx.images[0].rel),
+      reason: 'not written: simulated crash',
+    });
     expect(db3.prepare("SELECT id FROM images WHERE source_id = '1'").get()).toBeUndefined();
     expect(db3.prepare('SELECT count(*) n FROM labels').get()).toEqual({ n: 2 });
     expect(db3.prepare('SELECT count(*) n FROM part_locations').get()).toEqual({ n: 6 });
-    expect(db3.prepare("SELECT count(*) n FROM captions WHERE text = 'fine caption'").get()).toEqual({ n: 0 });
+    expect(db3.prepare("SELECT count(*) n FROM captions WHERE text = 'fine caption'").get()).toEqual({
+      n: 0,
+    });
     // Once the cause is gone, a rerun completes the collection.
     db3.exec('DROP TRIGGER boom');
-    expect(await importDataset(db3, ws3, 'cub', fx.out)).toMatchObject({ images: 3, added: 1, failed: 0, captions: 22 });
+    expect(await importDataset(db3, ws3, 'cub', fx.out)).toMatchObject({
+      images: 3,
+      added: 1,
+      failed: 0,
+      captions: 22,
+    });
     db3.close();
   });
 });

@@ -37,17 +37,22 @@ describe('export coco → import coco', () => {
     const a = home();
     await importDataset(a.db, a.ws, 'cub', fx.out);
     await importDataset(a.db, a.ws, 'folder', join(fx.root, 'images', 'unsorted')); // a second collection
-    const img = (n: string) => (a.db.prepare('SELECT id FROM images WHERE source_id = ?').get(n) as { id: number }).id;
+    const img = (n: string) =>
+      (a.db.prepare('SELECT id FROM images WHERE source_id = ?').get(n) as { id: number }).id;
     const wren = (a.db.prepare('SELECT id FROM classes ORDER BY id DESC LIMIT 1').get() as { id: number }).id;
     setLabel(a.db, img('1'), wren, 'human');
-    const cap = a.db.prepare('SELECT id FROM captions WHERE image_id = ? ORDER BY ord LIMIT 1').get(img('2')) as { id: number };
+    const cap = a.db
+      .prepare('SELECT id FROM captions WHERE image_id = ? ORDER BY ord LIMIT 1')
+      .get(img('2')) as { id: number };
     reviseCaption(a.db, cap.id, 'edited: "a bird", with commas, ünïcödé', 'human');
     addCaption(a.db, img('3'), 'a caption added by a curator', 'human');
     const cub = findCollection(a.db, 1);
     const file = join(tempDir('export'), 'cub.json');
     const out = exportCoco(a.db, cub, file);
     expect(out).toEqual({ images: 9, captions: 91, categories: 3 });
-    const before = snapshot(a.db).filter((r) => !String((r as { rel_path: string }).rel_path).startsWith('stray'));
+    const before = snapshot(a.db).filter(
+      (r) => !String((r as { rel_path: string }).rel_path).startsWith('stray'),
+    );
 
     const b = home();
     const r = await importDataset(b.db, b.ws, 'coco', file);
@@ -55,11 +60,23 @@ describe('export coco → import coco', () => {
     expect(r.root).toBe(fx.root);
     expect(snapshot(b.db)).toEqual(before);
     // The exported split comes back as the collection's 'official' split.
-    const splitsA = a.db.prepare("SELECT i.rel_path, s.part FROM splits s JOIN images i ON i.id = s.image_id WHERE s.scheme = 'default' AND i.collection_id = 1 ORDER BY 1").all();
-    const splitsB = b.db.prepare("SELECT i.rel_path, s.part FROM splits s JOIN images i ON i.id = s.image_id WHERE s.scheme = 'official' ORDER BY 1").all();
+    const splitsA = a.db
+      .prepare(
+        "SELECT i.rel_path, s.part FROM splits s JOIN images i ON i.id = s.image_id WHERE s.scheme = 'default' AND i.collection_id = 1 ORDER BY 1",
+      )
+      .all();
+    const splitsB = b.db
+      .prepare(
+        "SELECT i.rel_path, s.part FROM splits s JOIN images i ON i.id = s.image_id WHERE s.scheme = 'official' ORDER BY 1",
+      )
+      .all();
     expect(splitsB).toEqual(splitsA);
     // Idempotent: importing the same export again changes nothing.
-    expect(await importDataset(b.db, b.ws, 'coco', file)).toMatchObject({ images: 9, captions: 91, added: 0 });
+    expect(await importDataset(b.db, b.ws, 'coco', file)).toMatchObject({
+      images: 9,
+      captions: 91,
+      added: 0,
+    });
     a.db.close();
     b.db.close();
   });
@@ -75,7 +92,11 @@ describe('export coco → import coco', () => {
     const lines = readFileSync(file, 'utf8').trimEnd().split('\r\n');
     expect(lines[0]).toBe('collection,path,class,split,review_status,captions');
     expect(lines).toHaveLength(3);
-    const split = (a.db.prepare("SELECT part FROM splits WHERE scheme = 'default' AND image_id = 1").get() as { part: string }).part;
+    const split = (
+      a.db.prepare("SELECT part FROM splits WHERE scheme = 'default' AND image_id = 1").get() as {
+        part: string;
+      }
+    ).part;
     expect(lines[1]).toBe(
       `1,${join(fx.root, 'images', fx.images[0].rel)},${fx.classes[0]},${split},unreviewed,"says ""hi"", twice | ` +
         Array.from({ length: 9 }, (_, j) => `bird 1 of species A caption ${j + 2}`).join(' | ') +
@@ -96,17 +117,34 @@ describe('export coco → import coco', () => {
           stdio: ['ignore', 'pipe', 'pipe'],
         }),
       );
-    expect(cli('import', 'cub', fx.out, '--home', h1)).toMatchObject({ images: 12, classes: 4, captions: 120 });
+    expect(cli('import', 'cub', fx.out, '--home', h1)).toMatchObject({
+      images: 12,
+      classes: 4,
+      captions: 120,
+    });
     const split = cli('split', '--scheme', 'paper', '--seed', '3', '--home', h1);
     const parts = Object.fromEntries(split.splits[0].parts.map((p: { part: string }) => [p.part, p]));
     expect(parts.caption_train).toEqual({ part: 'caption_train', classes: 3, images: 9 });
     expect(parts.caption_test).toEqual({ part: 'caption_test', classes: 1, images: 3 });
     expect(parts.train.images + parts.test.images).toBe(9); // official split within caption-train classes
     const stats = cli('stats', '--home', h1);
-    expect(stats).toMatchObject({ images: 12, classes: 4, captions: { total: 120, by_provenance: { imported: 120 } } });
+    expect(stats).toMatchObject({
+      images: 12,
+      classes: 4,
+      captions: { total: 120, by_provenance: { imported: 120 } },
+    });
     expect(stats.splits['paper-caption']).toEqual({ caption_test: 3, caption_train: 9 });
     const file = join(tempDir('cliexp'), 'x.json');
-    expect(cli('export', 'coco', file, '--home', h1)).toMatchObject({ images: 12, captions: 120, categories: 4 });
-    expect(cli('import', 'coco', file, '--home', h2)).toMatchObject({ images: 12, classes: 4, captions: 120, added: 12 });
+    expect(cli('export', 'coco', file, '--home', h1)).toMatchObject({
+      images: 12,
+      captions: 120,
+      categories: 4,
+    });
+    expect(cli('import', 'coco', file, '--home', h2)).toMatchObject({
+      images: 12,
+      classes: 4,
+      captions: 120,
+      added: 12,
+    });
   });
 });

@@ -43,10 +43,17 @@ export interface CubFixture {
 }
 
 /** A CUB-layout dataset: `species` classes × `perSpecies` JPEGs, 10 captions each, parts and boxes. */
-export async function makeCub(species = 3, perSpecies = 4, extra?: { captions?: boolean }): Promise<CubFixture> {
+export async function makeCub(
+  species = 3,
+  perSpecies = 4,
+  extra?: { captions?: boolean },
+): Promise<CubFixture> {
   const out = tempDir('cub');
   const root = join(out, 'CUB_200_2011');
-  const classes = Array.from({ length: species }, (_, i) => `${String(i + 1).padStart(3, '0')}.Species_${String.fromCharCode(65 + i)}`);
+  const classes = Array.from(
+    { length: species },
+    (_, i) => `${String(i + 1).padStart(3, '0')}.Species_${String.fromCharCode(65 + i)}`,
+  );
   const images: CubFixture['images'] = [];
   let id = 1;
   for (let c = 0; c < species; c++) {
@@ -55,7 +62,10 @@ export async function makeCub(species = 3, perSpecies = 4, extra?: { captions?: 
       images.push({ id, rel, cls: c });
       write(join(root, 'images', rel), await jpeg(id));
       if (extra?.captions !== false) {
-        const caps = Array.from({ length: 10 }, (_, j) => `bird ${id} of species ${String.fromCharCode(65 + c)} caption ${j + 1}`);
+        const caps = Array.from(
+          { length: 10 },
+          (_, j) => `bird ${id} of species ${String.fromCharCode(65 + c)} caption ${j + 1}`,
+        );
         write(join(out, 'text_c10', rel.replace(/\.jpg$/, '.txt')), caps.join('\n') + '\n');
       }
       id++;
@@ -69,7 +79,9 @@ export async function makeCub(species = 3, perSpecies = 4, extra?: { captions?: 
   write(join(root, 'parts', 'parts.txt'), '1 crown\n2 left eye\n3 tail\n');
   write(
     join(root, 'parts', 'part_locs.txt'),
-    images.flatMap((m) => [`${m.id} 1 10.0 5.0 1`, `${m.id} 2 12.0 6.0 1`, `${m.id} 3 0.0 0.0 0`]).join('\n') + '\n',
+    images
+      .flatMap((m) => [`${m.id} 1 10.0 5.0 1`, `${m.id} 2 12.0 6.0 1`, `${m.id} 3 0.0 0.0 0`])
+      .join('\n') + '\n',
   );
   return { out, root, classes, images };
 }
@@ -78,7 +90,18 @@ export async function makeCub(species = 3, perSpecies = 4, extra?: { captions?: 
 // A MAT-5 writer, byte by byte per the MathWorks "MAT-File Format" spec, to test the reader and the
 // Oxford-102 importer without the original imagelabels.mat / setid.mat.
 
-export const MI = { INT8: 1, UINT8: 2, INT16: 3, UINT16: 4, INT32: 5, UINT32: 6, SINGLE: 7, DOUBLE: 9, MATRIX: 14, COMPRESSED: 15 };
+export const MI = {
+  INT8: 1,
+  UINT8: 2,
+  INT16: 3,
+  UINT16: 4,
+  INT32: 5,
+  UINT32: 6,
+  SINGLE: 7,
+  DOUBLE: 9,
+  MATRIX: 14,
+  COMPRESSED: 15,
+};
 export const MX = { CELL: 1, CHAR: 4, DOUBLE: 6, UINT8: 9 };
 
 export class MatWriter {
@@ -134,7 +157,14 @@ export class MatWriter {
   }
 
   /** miMATRIX: array flags, dimensions, name, real part (stored as `dataType`). */
-  matrix(name: string, mxClass: number, dims: number[], dataType: number, data: number[], smallName = false): Buffer {
+  matrix(
+    name: string,
+    mxClass: number,
+    dims: number[],
+    dataType: number,
+    data: number[],
+    smallName = false,
+  ): Buffer {
     const flags = this.element(MI.UINT32, Buffer.concat([this.u32(mxClass), this.u32(0)]));
     const dimsEl = this.element(MI.INT32, this.values(MI.INT32, dims));
     const nameEl = this.element(MI.INT8, Buffer.from(name, 'latin1'), smallName);

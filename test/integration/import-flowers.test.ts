@@ -22,7 +22,10 @@ describe('import flowers', () => {
     for (let n = 1; n <= 6; n++) write(join(root, 'jpg', `image_0000${n}.jpg`), await jpeg(n));
     write(join(root, 'jpg', 'image_00009.jpg'), await jpeg(9));
     const w = new MatWriter();
-    write(join(root, 'imagelabels.mat'), w.file(w.compressed(w.matrix('labels', MX.DOUBLE, [1, 8], MI.UINT8, labels))));
+    write(
+      join(root, 'imagelabels.mat'),
+      w.file(w.compressed(w.matrix('labels', MX.DOUBLE, [1, 8], MI.UINT8, labels))),
+    );
     write(
       join(root, 'setid.mat'),
       w.file(
@@ -31,12 +34,26 @@ describe('import flowers', () => {
         w.compressed(w.matrix('tstid', MX.DOUBLE, [1, 3], MI.UINT16, [6, 7, 8])),
       ),
     );
-    write(join(root, 'cat_to_name.json'), JSON.stringify({ 1: 'pink primrose', 2: 'hard-leaved pocket orchid' }));
+    write(
+      join(root, 'cat_to_name.json'),
+      JSON.stringify({ 1: 'pink primrose', 2: 'hard-leaved pocket orchid' }),
+    );
     // Reed-style captions for one image.
-    write(join(root, 'text_c10', 'class_00002', 'image_00003.txt'), 'petals are purple\nthe flower has a yellow center\n');
+    write(
+      join(root, 'text_c10', 'class_00002', 'image_00003.txt'),
+      'petals are purple\nthe flower has a yellow center\n',
+    );
     const { ws, db } = home();
     const r = await importDataset(db, ws, 'flowers', root);
-    expect(r).toMatchObject({ images: 7, classes: 3, captions: 2, added: 7, missing: 2, failed: 0, errors: [] });
+    expect(r).toMatchObject({
+      images: 7,
+      classes: 3,
+      captions: 2,
+      added: 7,
+      missing: 2,
+      failed: 0,
+      errors: [],
+    });
     const rows = db
       .prepare(
         `SELECT i.file_name f, k.name c, s.part p FROM images i LEFT JOIN labels l ON l.image_id = i.id
@@ -61,7 +78,10 @@ describe('import flowers', () => {
     const root = tempDir('flowers-txt');
     for (let n = 1; n <= 3; n++) write(join(root, 'jpg', `image_0000${n}.jpg`), await jpeg(n));
     write(join(root, 'imagelabels.mat'), Buffer.from('<html>404 Not Found</html>'));
-    write(join(root, 'imagelabels.txt'), '# comment\nimage_00001.jpg 5\nimage_00002.jpg 5\nbad line here\nimage_00003.jpg 7\n');
+    write(
+      join(root, 'imagelabels.txt'),
+      '# comment\nimage_00001.jpg 5\nimage_00002.jpg 5\nbad line here\nimage_00003.jpg 7\n',
+    );
     const { ws, db } = home();
     const r = await importDataset(db, ws, 'flowers', root);
     expect(r).toMatchObject({ images: 3, classes: 2, added: 3 });
@@ -74,7 +94,14 @@ describe('import flowers', () => {
     const root = join(shared, 'ref-data/oxford-flowers-102');
     const { ws, db } = home();
     const r = await importDataset(db, ws, 'flowers', root);
-    expect(r).toMatchObject({ images: 2040, classes: 102, added: 2040, missing: 8189 - 2040, failed: 0, errors: [] });
+    expect(r).toMatchObject({
+      images: 2040,
+      classes: 102,
+      added: 2040,
+      missing: 8189 - 2040,
+      failed: 0,
+      errors: [],
+    });
     // Labels agree with the subset list shipped with the data.
     const expected = new Map(
       readFileSync(join(root, 'jpg_subset_list.txt'), 'utf8')
@@ -85,7 +112,9 @@ describe('import flowers', () => {
     );
     expect(expected.size).toBe(2040);
     const got = db
-      .prepare('SELECT i.file_name f, k.source_id s, k.name n FROM images i JOIN labels l ON l.image_id = i.id JOIN classes k ON k.id = l.class_id')
+      .prepare(
+        'SELECT i.file_name f, k.source_id s, k.name n FROM images i JOIN labels l ON l.image_id = i.id JOIN classes k ON k.id = l.class_id',
+      )
       .all() as { f: string; s: string; n: string }[];
     expect(got).toHaveLength(2040);
     expect(got.filter((g) => expected.get(g.f) !== g.s)).toEqual([]);

@@ -48,12 +48,24 @@ describe('MAT-5 reader', () => {
 
   it('reads big-endian files', () => {
     const be = new MatWriter(false);
-    const vars = readMat(be.file(be.compressed(be.matrix('labels', MX.DOUBLE, [1, 3], MI.DOUBLE, [10, 20, 30]))));
+    const vars = readMat(
+      be.file(be.compressed(be.matrix('labels', MX.DOUBLE, [1, 3], MI.DOUBLE, [10, 20, 30]))),
+    );
     expect(vars.get('labels')!.data).toEqual([10, 20, 30]);
   });
 
   it('reads char arrays as text', () => {
-    const v = readMat(w.file(w.matrix('s', MX.CHAR, [1, 5], MI.UINT16, [...'iris!'].map((c) => c.charCodeAt(0))))).get('s')!;
+    const v = readMat(
+      w.file(
+        w.matrix(
+          's',
+          MX.CHAR,
+          [1, 5],
+          MI.UINT16,
+          [...'iris!'].map((c) => c.charCodeAt(0)),
+        ),
+      ),
+    ).get('s')!;
     expect(v.text).toBe('iris!');
   });
 
@@ -65,7 +77,9 @@ describe('MAT-5 reader', () => {
     const z = w.file(w.compressed(w.matrix('x', MX.DOUBLE, [1, 1], MI.DOUBLE, [1])));
     z.fill(0xff, 140, 150); // damage the zlib stream
     expect(() => readMat(z)).toThrow(/compressed/);
-    expect(() => readMat(w.file(w.matrix('c', MX.CELL, [1, 1], MI.DOUBLE, [1])))).toThrow(/cell arrays are not supported/);
+    expect(() => readMat(w.file(w.matrix('c', MX.CELL, [1, 1], MI.DOUBLE, [1])))).toThrow(
+      /cell arrays are not supported/,
+    );
     const v73 = Buffer.alloc(200);
     v73.write('MATLAB 7.3 MAT-file, Platform: GLNXA64, HDF5');
     expect(() => readMat(v73)).toThrow(/7\.3/);

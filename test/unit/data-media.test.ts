@@ -32,14 +32,21 @@ describe('exif', () => {
       .jpeg()
       .withExif({
         IFD2: { DateTimeOriginal: '2024:05:17 08:30:00' },
-        IFD3: { GPSLatitudeRef: 'N', GPSLatitude: '51/1 30/1 0/1', GPSLongitudeRef: 'W', GPSLongitude: '0/1 7/1 30/1' },
+        IFD3: {
+          GPSLatitudeRef: 'N',
+          GPSLatitude: '51/1 30/1 0/1',
+          GPSLongitudeRef: 'W',
+          GPSLongitude: '0/1 7/1 30/1',
+        },
       })
       .toBuffer();
     expect(await readExif(b)).toEqual({ takenAt: '2024-05-17T08:30:00', gpsLat: 51.5, gpsLon: -0.125 });
   });
 
   it('returns nulls for photos without EXIF and for garbage', async () => {
-    const plain = await sharp({ create: { width: 8, height: 8, channels: 3, background: '#000' } }).png().toBuffer();
+    const plain = await sharp({ create: { width: 8, height: 8, channels: 3, background: '#000' } })
+      .png()
+      .toBuffer();
     const none = { takenAt: null, gpsLat: null, gpsLon: null };
     expect(await readExif(plain)).toEqual(none);
     expect(await readExif(Buffer.from('not an image at all'))).toEqual(none);
@@ -50,7 +57,9 @@ describe('thumbnails', () => {
   it('writes a JPEG with longest side 256 once, cached by content hash', async () => {
     const ws = workspace(tmp());
     const src = join(tmp(), 'big.png');
-    await sharp({ create: { width: 600, height: 300, channels: 3, background: '#f00' } }).png().toFile(src);
+    await sharp({ create: { width: 600, height: 300, channels: 3, background: '#f00' } })
+      .png()
+      .toFile(src);
     const out = await ensureThumbnail(ws, src, 'abcdef0123');
     expect(out).toBe(thumbnailPath(ws, 'abcdef0123'));
     const m = await sharp(out).metadata();
@@ -66,7 +75,9 @@ describe('thumbnails', () => {
   it('does not enlarge small images', async () => {
     const ws = workspace(tmp());
     const src = join(tmp(), 'small.jpg');
-    await sharp({ create: { width: 40, height: 30, channels: 3, background: '#0f0' } }).jpeg().toFile(src);
+    await sharp({ create: { width: 40, height: 30, channels: 3, background: '#0f0' } })
+      .jpeg()
+      .toFile(src);
     const m = await sharp(await ensureThumbnail(ws, src, '00aa')).metadata();
     expect([m.width, m.height]).toEqual([40, 30]);
   });
@@ -74,17 +85,24 @@ describe('thumbnails', () => {
 
 describe('caption text', () => {
   it('cleans U+FFFD, control characters and whitespace', () => {
-    expect(cleanCaption('  this\ufffd\ufffdbird\u0000 has\t a  red\u200b crown \r')).toBe('thisbird has a red crown');
+    expect(cleanCaption('  this\ufffd\ufffdbird\u0000 has\t a  red\u200b crown \r')).toBe(
+      'thisbird has a red crown',
+    );
   });
 
   it('parses raw and tokenized caption files, skipping empty lines', () => {
-    const r = parseCaptionFile(Buffer.from('\ufeffA bird, small.\r\n\r\n  \nthe bird is red\n\ufffd\ufffd\n'));
+    const r = parseCaptionFile(
+      Buffer.from('\ufeffA bird, small.\r\n\r\n  \nthe bird is red\n\ufffd\ufffd\n'),
+    );
     expect(r).toEqual({ ok: true, captions: ['A bird, small.', 'the bird is red'] });
     expect(parseCaptionFile(Buffer.alloc(0))).toEqual({ ok: true, captions: [] });
   });
 
   it('rejects binary junk', () => {
-    expect(parseCaptionFile(Buffer.from([0x61, 0x00, 0x62]))).toMatchObject({ ok: false, reason: expect.stringMatching(/binary/) });
+    expect(parseCaptionFile(Buffer.from([0x61, 0x00, 0x62]))).toMatchObject({
+      ok: false,
+      reason: expect.stringMatching(/binary/),
+    });
     const junk = Buffer.alloc(200);
     for (let i = 0; i < junk.length; i++) junk[i] = 0x80 + (i % 100);
     expect(parseCaptionFile(junk)).toMatchObject({ ok: false, reason: expect.stringMatching(/not text/) });

@@ -3,7 +3,14 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { setLabel } from '../../src-main/data/annotations.ts';
-import { ensureDefaultSplit, makeDefaultSplit, makePaperSplit, partSizes, prng, shuffled } from '../../src-main/data/splits.ts';
+import {
+  ensureDefaultSplit,
+  makeDefaultSplit,
+  makePaperSplit,
+  partSizes,
+  prng,
+  shuffled,
+} from '../../src-main/data/splits.ts';
 import { openDb, type Db } from '../../src-main/data/store.ts';
 
 const dirs: string[] = [];
@@ -35,9 +42,12 @@ function seeded(perClass: number[], kind = 'cub'): { db: Db; root: string } {
 
 const parts = (db: Db, scheme: string) =>
   Object.fromEntries(
-    (db.prepare('SELECT image_id, part FROM splits WHERE scheme = ? ORDER BY image_id').all(scheme) as { image_id: number; part: string }[]).map(
-      (r) => [r.image_id, r.part],
-    ),
+    (
+      db.prepare('SELECT image_id, part FROM splits WHERE scheme = ? ORDER BY image_id').all(scheme) as {
+        image_id: number;
+        part: string;
+      }[]
+    ).map((r) => [r.image_id, r.part]),
   );
 
 describe('splits', () => {
@@ -68,9 +78,15 @@ describe('splits', () => {
       )
       .all();
     expect(perClass).toEqual([
-      { c: 1, p: 'test', n: 4 }, { c: 1, p: 'train', n: 14 }, { c: 1, p: 'val', n: 2 },
-      { c: 2, p: 'test', n: 2 }, { c: 2, p: 'train', n: 7 }, { c: 2, p: 'val', n: 1 },
-      { c: 3, p: 'test', n: 6 }, { c: 3, p: 'train', n: 21 }, { c: 3, p: 'val', n: 3 },
+      { c: 1, p: 'test', n: 4 },
+      { c: 1, p: 'train', n: 14 },
+      { c: 1, p: 'val', n: 2 },
+      { c: 2, p: 'test', n: 2 },
+      { c: 2, p: 'train', n: 7 },
+      { c: 2, p: 'val', n: 1 },
+      { c: 3, p: 'test', n: 6 },
+      { c: 3, p: 'train', n: 21 },
+      { c: 3, p: 'val', n: 3 },
     ]);
     const a = parts(db, 'default');
     makeDefaultSplit(db, 1, 5, { val: 0.1, test: 0.2 });
@@ -101,7 +117,11 @@ describe('splits', () => {
   it("'paper': seeded class split with CUB proportions (150/50), then the official split within caption-train classes", () => {
     const { db } = seeded(Array.from({ length: 8 }, () => 4));
     // Official split: even image ids train, odd test.
-    for (let i = 1; i <= 32; i++) db.prepare("INSERT INTO splits(scheme, image_id, part) VALUES ('official', ?, ?)").run(i, i % 2 ? 'test' : 'train');
+    for (let i = 1; i <= 32; i++)
+      db.prepare("INSERT INTO splits(scheme, image_id, part) VALUES ('official', ?, ?)").run(
+        i,
+        i % 2 ? 'test' : 'train',
+      );
     const s = makePaperSplit(db, 1, 1);
     const byPart = Object.fromEntries(s.parts.map((p) => [p.part, p]));
     expect(byPart.caption_test).toEqual({ part: 'caption_test', classes: 2, images: 8 }); // 8 × 50/200
@@ -137,9 +157,15 @@ describe('splits', () => {
     expect(s.source).toMatch(/stratified/);
     db.close();
 
-    const f = seeded(Array.from({ length: 102 }, () => 1), 'flowers');
+    const f = seeded(
+      Array.from({ length: 102 }, () => 1),
+      'flowers',
+    );
     const sf = makePaperSplit(f.db, 1, 0);
-    expect(Object.fromEntries(sf.parts.map((p) => [p.part, p.classes]))).toMatchObject({ caption_train: 82, caption_test: 20 });
+    expect(Object.fromEntries(sf.parts.map((p) => [p.part, p.classes]))).toMatchObject({
+      caption_train: 82,
+      caption_test: 20,
+    });
     f.db.close();
   });
 });

@@ -14,7 +14,10 @@ export const run: Command = async (ctx) => {
   });
   const [format, file, ...extra] = positionals;
   if (!format || !file || extra.length || (format !== 'coco' && format !== 'csv')) {
-    throw new UserError('usage: plumage export <coco|csv> FILE [--collection ID] [--scheme default|official|paper]', 2);
+    throw new UserError(
+      'usage: plumage export <coco|csv> FILE [--collection ID] [--scheme default|official|paper]',
+      2,
+    );
   }
   const ws = workspace(ctx.home);
   const db = openDb(ws.dbPath);
@@ -32,7 +35,9 @@ export const run: Command = async (ctx) => {
     const out = resolve(file);
     if (format === 'coco') {
       if (chosen.length > 1) {
-        throw new UserError(`the workspace has ${chosen.length} collections: pick one with --collection ID (${all.map((c) => `${c.id} ${c.name}`).join(', ')})`);
+        throw new UserError(
+          `the workspace has ${chosen.length} collections: pick one with --collection ID (${all.map((c) => `${c.id} ${c.name}`).join(', ')})`,
+        );
       }
       const r = exportCoco(db, chosen[0], out, values.scheme);
       ctx.log(`wrote ${out}: ${r.images} images, ${r.captions} captions, ${r.categories} categories`);

@@ -20,9 +20,13 @@ export const run: Command = async (ctx) => {
   });
   const [kind, path, ...extra] = positionals;
   if (!kind || !path || extra.length) {
-    throw new UserError('usage: plumage import <cub|flowers|folder|coco> PATH [--captions DIR] [--images DIR] [--name N] [--thumbnails]', 2);
+    throw new UserError(
+      'usage: plumage import <cub|flowers|folder|coco> PATH [--captions DIR] [--images DIR] [--name N] [--thumbnails]',
+      2,
+    );
   }
-  if (!isImporterKind(kind)) throw new UserError(`unknown import format '${kind}' (use cub, flowers, folder or coco)`, 2);
+  if (!isImporterKind(kind))
+    throw new UserError(`unknown import format '${kind}' (use cub, flowers, folder or coco)`, 2);
   const concurrency = values.concurrency ? Number(values.concurrency) : 4;
   if (!(Number.isInteger(concurrency) && concurrency >= 1 && concurrency <= 64)) {
     throw new UserError('--concurrency must be an integer from 1 to 64', 2);

@@ -21,12 +21,14 @@ export const run: Command = async (ctx) => {
     },
     false,
   );
-  if (values.scheme !== 'default' && values.scheme !== 'paper') throw new UserError("--scheme must be 'default' or 'paper'", 2);
+  if (values.scheme !== 'default' && values.scheme !== 'paper')
+    throw new UserError("--scheme must be 'default' or 'paper'", 2);
   const seed = Number(values.seed);
   if (!Number.isInteger(seed) || seed < 0) throw new UserError('--seed must be a non-negative integer', 2);
   const val = Number(values.val);
   const test = Number(values.test);
-  if (!(val >= 0 && test >= 0 && val + test < 1)) throw new UserError('--val and --test must be fractions ≥ 0 with val + test < 1', 2);
+  if (!(val >= 0 && test >= 0 && val + test < 1))
+    throw new UserError('--val and --test must be fractions ≥ 0 with val + test < 1', 2);
   const ws = workspace(ctx.home);
   const db = openDb(ws.dbPath);
   try {
@@ -41,7 +43,10 @@ export const run: Command = async (ctx) => {
     if (!cols.length) throw new UserError('the workspace has no collections: import one first');
     const splits: SplitSummary[] = [];
     for (const c of cols) {
-      const s = values.scheme === 'paper' ? makePaperSplit(db, c.id, seed, { val, test }) : makeDefaultSplit(db, c.id, seed, { val, test });
+      const s =
+        values.scheme === 'paper'
+          ? makePaperSplit(db, c.id, seed, { val, test })
+          : makeDefaultSplit(db, c.id, seed, { val, test });
       splits.push(s);
       for (const line of formatSummary(s)) ctx.log(line);
     }

@@ -11,11 +11,24 @@ export const run: Command = async (ctx) => {
   try {
     const s = workspaceStats(db);
     ctx.log(`workspace ${ws.home}`);
-    for (const c of s.collections as { id: number; name: string; kind: string; images: number; classes: number; captions: number }[]) {
-      ctx.log(`  [${c.id}] ${c.name} (${c.kind}): ${c.images} images, ${c.classes} classes, ${c.captions} captions`);
+    for (const c of s.collections as {
+      id: number;
+      name: string;
+      kind: string;
+      images: number;
+      classes: number;
+      captions: number;
+    }[]) {
+      ctx.log(
+        `  [${c.id}] ${c.name} (${c.kind}): ${c.images} images, ${c.classes} classes, ${c.captions} captions`,
+      );
     }
-    ctx.log(`images ${s.images}, classes ${s.classes}, labels ${s.labels.total} (${fmt(s.labels.by_provenance)})`);
-    ctx.log(`captions ${s.captions.total} (${fmt(s.captions.by_provenance)}), revisions ${s.captions.revisions}`);
+    ctx.log(
+      `images ${s.images}, classes ${s.classes}, labels ${s.labels.total} (${fmt(s.labels.by_provenance)})`,
+    );
+    ctx.log(
+      `captions ${s.captions.total} (${fmt(s.captions.by_provenance)}), revisions ${s.captions.revisions}`,
+    );
     for (const [scheme, parts] of Object.entries(s.splits)) ctx.log(`split ${scheme}: ${fmt(parts)}`);
     ctx.log(`runs ${s.runs.total}${s.runs.total ? ` (${fmt(s.runs.by_status)})` : ''}`);
     return s;
@@ -25,7 +38,9 @@ export const run: Command = async (ctx) => {
 };
 
 function fmt(o: Record<string, number>): string {
-  return Object.entries(o)
-    .map(([k, v]) => `${k} ${v}`)
-    .join(', ') || 'none';
+  return (
+    Object.entries(o)
+      .map(([k, v]) => `${k} ${v}`)
+      .join(', ') || 'none'
+  );
 }

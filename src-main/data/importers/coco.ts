@@ -22,11 +22,16 @@ interface CocoImage {
 export function planCoco(path: string, opts: ImportOptions): ImportPlan {
   const file = resolve(path);
   if (!isFile(file)) throw new Error(`not a file: ${path}`);
-  let doc: { images?: unknown; annotations?: unknown; categories?: unknown; plumage?: { images_root?: unknown } };
+  let doc: {
+    images?: unknown;
+    annotations?: unknown;
+    categories?: unknown;
+    plumage?: { images_root?: unknown };
+  };
   try {
     doc = JSON.parse(readFileSync(file, 'utf8'));
   } catch (e) {
-    throw new Error(`${path} is not valid JSON (${(e as Error).message.split("\n")[0]})`, { cause: e });
+    throw new Error(`${path} is not valid JSON (${(e as Error).message.split('\n')[0]})`, { cause: e });
   }
   if (!doc || typeof doc !== 'object' || !Array.isArray(doc.images)) {
     throw new Error(`${path} is not COCO-captions JSON (no "images" list)`);
@@ -36,7 +41,8 @@ export function planCoco(path: string, opts: ImportOptions): ImportPlan {
   const firstName = images.find((i) => typeof i?.file_name === 'string')?.file_name as string | undefined;
   let root: string;
   if (opts.images) root = resolve(opts.images);
-  else if (exported && firstName && !isFile(join(dirname(file), firstName)) && isDir(exported)) root = resolve(exported);
+  else if (exported && firstName && !isFile(join(dirname(file), firstName)) && isDir(exported))
+    root = resolve(exported);
   else root = dirname(file);
   if (!isDir(root)) throw new Error(`images folder not found: ${root}`);
 
@@ -52,14 +58,22 @@ export function planCoco(path: string, opts: ImportOptions): ImportPlan {
   const catName = new Map<string, string>();
   if (Array.isArray(doc.categories)) {
     for (const c of doc.categories as { id?: unknown; name?: unknown }[]) {
-      if (c && (typeof c.id === 'number' || typeof c.id === 'string') && typeof c.name === 'string') catName.set(String(c.id), c.name);
+      if (c && (typeof c.id === 'number' || typeof c.id === 'string') && typeof c.name === 'string')
+        catName.set(String(c.id), c.name);
     }
   }
   const captionsOf = new Map<string, string[]>();
   if (Array.isArray(doc.annotations)) {
     (doc.annotations as { image_id?: unknown; caption?: unknown }[]).forEach((a, i) => {
-      if (!a || (typeof a.image_id !== 'number' && typeof a.image_id !== 'string') || typeof a.caption !== 'string') {
-        plan.errors.push({ path: `${file}#annotations[${i}]`, reason: 'annotation without image_id or caption; skipped' });
+      if (
+        !a ||
+        (typeof a.image_id !== 'number' && typeof a.image_id !== 'string') ||
+        typeof a.caption !== 'string'
+      ) {
+        plan.errors.push({
+          path: `${file}#annotations[${i}]`,
+          reason: 'annotation without image_id or caption; skipped',
+        });
         return;
       }
       const text = cleanCaption(a.caption);
@@ -74,7 +88,11 @@ export function planCoco(path: string, opts: ImportOptions): ImportPlan {
   const seenPaths = new Set<string>();
   images.forEach((img, i) => {
     const where = `${file}#images[${i}]`;
-    if (!img || typeof img.file_name !== 'string' || (typeof img.id !== 'number' && typeof img.id !== 'string')) {
+    if (
+      !img ||
+      typeof img.file_name !== 'string' ||
+      (typeof img.id !== 'number' && typeof img.id !== 'string')
+    ) {
       plan.errors.push({ path: where, reason: 'image entry without id or file_name; skipped' });
       return;
     }
@@ -82,7 +100,10 @@ export function planCoco(path: string, opts: ImportOptions): ImportPlan {
     const abs = resolve(root, img.file_name);
     const rel = relPosix(root, abs);
     if (rel.startsWith('..')) {
-      plan.errors.push({ path: where, reason: `file_name '${excerpt(img.file_name)}' is outside the images folder` });
+      plan.errors.push({
+        path: where,
+        reason: `file_name '${excerpt(img.file_name)}' is outside the images folder`,
+      });
       return;
     }
     if (seen.has(id) || seenPaths.has(rel)) {
@@ -94,9 +115,14 @@ export function planCoco(path: string, opts: ImportOptions): ImportPlan {
     let className: string | undefined;
     if (img.category_id !== undefined && img.category_id !== null) {
       className = catName.get(String(img.category_id));
-      if (className === undefined) plan.errors.push({ path: where, reason: `unknown category_id ${String(img.category_id)}; imported without a label` });
+      if (className === undefined)
+        plan.errors.push({
+          path: where,
+          reason: `unknown category_id ${String(img.category_id)}; imported without a label`,
+        });
     } else if (typeof img.category === 'string' && img.category.trim()) className = img.category.trim();
-    if (className !== undefined && !plan.classes.has(className)) plan.classes.set(className, { name: className, sourceId: null });
+    if (className !== undefined && !plan.classes.has(className))
+      plan.classes.set(className, { name: className, sourceId: null });
     const part = img.split === 'train' || img.split === 'val' || img.split === 'test' ? img.split : undefined;
     plan.items.push({
       absPath: abs,

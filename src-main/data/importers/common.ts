@@ -17,7 +17,8 @@ export class LineErrors {
   }
   finish() {
     for (const [file, n] of this.counts) {
-      if (n > MAX_LINE_ERRORS) this.out.push({ path: file, reason: `${n - MAX_LINE_ERRORS} more bad lines (${n} in all)` });
+      if (n > MAX_LINE_ERRORS)
+        this.out.push({ path: file, reason: `${n - MAX_LINE_ERRORS} more bad lines (${n} in all)` });
     }
   }
 }
@@ -47,7 +48,10 @@ export function readLines(path: string, errors: ImportError[], required: boolean
   try {
     return metadataLines(readFileSync(path, 'utf8'));
   } catch (e) {
-    errors.push({ path, reason: `cannot read (${(e as NodeJS.ErrnoException).code ?? (e as Error).message})` });
+    errors.push({
+      path,
+      reason: `cannot read (${(e as NodeJS.ErrnoException).code ?? (e as Error).message})`,
+    });
     return null;
   }
 }

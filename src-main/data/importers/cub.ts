@@ -32,7 +32,8 @@ export function planCub(path: string, opts: ImportOptions): ImportPlan {
     missingInErrors: true,
   };
   const bad = new LineErrors(plan.errors);
-  const num = (s: string | undefined) => (s !== undefined && /^-?\d+(\.\d+)?(e-?\d+)?$/i.test(s) ? Number(s) : NaN);
+  const num = (s: string | undefined) =>
+    s !== undefined && /^-?\d+(\.\d+)?(e-?\d+)?$/i.test(s) ? Number(s) : NaN;
 
   // classes.txt
   const classNames = new Map<string, string>();
@@ -53,11 +54,19 @@ export function planCub(path: string, opts: ImportOptions): ImportPlan {
   const labelOf = new Map<string, string>();
   for (const l of readLines(join(root, 'image_class_labels.txt'), plan.errors, false) ?? []) {
     if (l.fields.length !== 2 || !/^\d+$/.test(l.fields[0]) || !/^\d+$/.test(l.fields[1])) {
-      bad.add('image_class_labels.txt', l.line, `malformed line '${excerpt(l.raw)}' (expected: <image id> <class id>)`);
+      bad.add(
+        'image_class_labels.txt',
+        l.line,
+        `malformed line '${excerpt(l.raw)}' (expected: <image id> <class id>)`,
+      );
       continue;
     }
     if (!classNames.has(l.fields[1])) {
-      bad.add('image_class_labels.txt', l.line, `unknown class id ${l.fields[1]} for image ${l.fields[0]}; imported without a label`);
+      bad.add(
+        'image_class_labels.txt',
+        l.line,
+        `unknown class id ${l.fields[1]} for image ${l.fields[0]}; imported without a label`,
+      );
       continue;
     }
     labelOf.set(l.fields[0], l.fields[1]);
@@ -67,7 +76,11 @@ export function planCub(path: string, opts: ImportOptions): ImportPlan {
   const splitOf = new Map<string, 'train' | 'test'>();
   for (const l of readLines(join(root, 'train_test_split.txt'), plan.errors, false) ?? []) {
     if (l.fields.length !== 2 || !/^\d+$/.test(l.fields[0]) || !/^[01]$/.test(l.fields[1])) {
-      bad.add('train_test_split.txt', l.line, `malformed line '${excerpt(l.raw)}' (expected: <image id> 1|0)`);
+      bad.add(
+        'train_test_split.txt',
+        l.line,
+        `malformed line '${excerpt(l.raw)}' (expected: <image id> 1|0)`,
+      );
       continue;
     }
     splitOf.set(l.fields[0], l.fields[1] === '1' ? 'train' : 'test');
@@ -78,7 +91,11 @@ export function planCub(path: string, opts: ImportOptions): ImportPlan {
   for (const l of readLines(join(root, 'bounding_boxes.txt'), plan.errors, false) ?? []) {
     const v = l.fields.slice(1).map(num);
     if (l.fields.length !== 5 || v.some((x) => !Number.isFinite(x))) {
-      bad.add('bounding_boxes.txt', l.line, `malformed line '${excerpt(l.raw)}' (expected: <image id> x y w h)`);
+      bad.add(
+        'bounding_boxes.txt',
+        l.line,
+        `malformed line '${excerpt(l.raw)}' (expected: <image id> x y w h)`,
+      );
       continue;
     }
     boxOf.set(l.fields[0], [v[0], v[1], v[2], v[3]]);
@@ -101,7 +118,11 @@ export function planCub(path: string, opts: ImportOptions): ImportPlan {
   for (const l of readLines(join(root, 'parts', 'part_locs.txt'), plan.errors, false) ?? []) {
     const v = l.fields.map(num);
     if (l.fields.length !== 5 || v.some((x) => !Number.isFinite(x)) || !partIds.has(v[1])) {
-      bad.add('parts/part_locs.txt', l.line, `malformed line '${excerpt(l.raw)}' (expected: <image id> <part id> x y visible)`);
+      bad.add(
+        'parts/part_locs.txt',
+        l.line,
+        `malformed line '${excerpt(l.raw)}' (expected: <image id> <part id> x y visible)`,
+      );
       continue;
     }
     let list = partsOf.get(l.fields[0]);
@@ -113,7 +134,8 @@ export function planCub(path: string, opts: ImportOptions): ImportPlan {
   const captionsDir = firstDir(
     opts.captions ? [opts.captions] : [join(root, '..', 'text_c10'), join(root, 'text_c10')],
   );
-  if (opts.captions && !captionsDir) plan.errors.push({ path: opts.captions, reason: 'captions folder not found; imported without captions' });
+  if (opts.captions && !captionsDir)
+    plan.errors.push({ path: opts.captions, reason: 'captions folder not found; imported without captions' });
   plan.captionsDir = captionsDir;
 
   // images.txt drives the import.
@@ -126,29 +148,43 @@ export function planCub(path: string, opts: ImportOptions): ImportPlan {
     }
     const id = l.fields[0];
     // File names may contain spaces: the path is the rest of the line.
-    const rel = l.raw.replace(/^\S+\s+/, '').trim().replace(/\\/g, '/');
+    const rel = l.raw
+      .replace(/^\S+\s+/, '')
+      .trim()
+      .replace(/\\/g, '/');
     if (rel.split('/').includes('..') || rel.startsWith('/')) {
       bad.add('images.txt', l.line, `path '${excerpt(rel)}' leaves the images folder`);
       continue;
     }
     if (seenIds.has(id)) {
-      bad.add('images.txt', l.line, `duplicate image id ${id} (first on line ${seenIds.get(id)}); line ignored`);
+      bad.add(
+        'images.txt',
+        l.line,
+        `duplicate image id ${id} (first on line ${seenIds.get(id)}); line ignored`,
+      );
       continue;
     }
     if (seenPaths.has(rel)) {
-      bad.add('images.txt', l.line, `duplicate image path '${excerpt(rel)}' (first on line ${seenPaths.get(rel)}); line ignored`);
+      bad.add(
+        'images.txt',
+        l.line,
+        `duplicate image path '${excerpt(rel)}' (first on line ${seenPaths.get(rel)}); line ignored`,
+      );
       continue;
     }
     seenIds.set(id, l.line);
     seenPaths.set(rel, l.line);
     const cls = labelOf.get(id);
-    if (cls !== undefined && !plan.classes.has(cls)) plan.classes.set(cls, { name: classNames.get(cls)!, sourceId: cls });
+    if (cls !== undefined && !plan.classes.has(cls))
+      plan.classes.set(cls, { name: classNames.get(cls)!, sourceId: cls });
     plan.items.push({
       absPath: join(root, 'images', ...rel.split('/')),
       relPath: `images/${rel}`,
       sourceId: id,
       classKey: cls,
-      captionFile: captionsDir ? join(captionsDir, ...rel.replace(/\.[^./]+$/, '.txt').split('/')) : undefined,
+      captionFile: captionsDir
+        ? join(captionsDir, ...rel.replace(/\.[^./]+$/, '.txt').split('/'))
+        : undefined,
       bbox: boxOf.get(id),
       parts: partsOf.get(id),
       officialPart: splitOf.get(id),

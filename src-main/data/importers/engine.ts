@@ -30,7 +30,13 @@ async function prepare(item: ImportItem, knownHash: string | undefined): Promise
   } catch (e) {
     const c = (e as NodeJS.ErrnoException).code;
     if (c === 'ENOENT') return { probe }; // no caption file: fine, no captions
-    return { probe, captionError: { path: item.captionFile, reason: `caption file unreadable (${c ?? (e as Error).message})` } };
+    return {
+      probe,
+      captionError: {
+        path: item.captionFile,
+        reason: `caption file unreadable (${c ?? (e as Error).message})`,
+      },
+    };
   }
   const parsed = parseCaptionFile(bytes);
   if (!parsed.ok) return { probe, captionError: { path: item.captionFile, reason: parsed.reason } };
@@ -75,7 +81,12 @@ export function syncImportedCaptions(db: Db, imageId: number, texts: string[]): 
  * sharp decodes on the libuv pool), results are written strictly in plan order, one transaction
  * per image (row + label + captions + parts + official split), so a crash never half-writes one.
  */
-export async function writePlan(db: Db, ws: Workspace, plan: ImportPlan, opts: ImportOptions = {}): Promise<ImportResult> {
+export async function writePlan(
+  db: Db,
+  ws: Workspace,
+  plan: ImportPlan,
+  opts: ImportOptions = {},
+): Promise<ImportResult> {
   const t0 = Date.now();
   const collection = db.transaction(() => getOrCreateCollection(db, plan.root, plan.kind, plan.name))();
   const errors: ImportError[] = [...plan.errors];
@@ -102,7 +113,9 @@ export async function writePlan(db: Db, ws: Workspace, plan: ImportPlan, opts: I
       );
       for (const p of plan.parts!) up.run(collection.id, p.sourceId, p.name);
     })();
-    for (const r of db.prepare('SELECT id, source_id FROM parts WHERE collection_id = ?').all(collection.id) as {
+    for (const r of db
+      .prepare('SELECT id, source_id FROM parts WHERE collection_id = ?')
+      .all(collection.id) as {
       id: number;
       source_id: number;
     }[])
@@ -135,7 +148,9 @@ export async function writePlan(db: Db, ws: Workspace, plan: ImportPlan, opts: I
         WHERE id = @id`,
     ),
     label: db.prepare('SELECT class_id, provenance FROM labels WHERE image_id = ?'),
-    partLoc: db.prepare('INSERT OR REPLACE INTO part_locations(image_id, part_id, x, y, visible) VALUES (?, ?, ?, ?, ?)'),
+    partLoc: db.prepare(
+      'INSERT OR REPLACE INTO part_locations(image_id, part_id, x, y, visible) VALUES (?, ?, ?, ?, ?)',
+    ),
     split: db.prepare("INSERT OR REPLACE INTO splits(scheme, image_id, part) VALUES ('official', ?, ?)"),
   };
 
@@ -233,7 +248,10 @@ export async function writePlan(db: Db, ws: Workspace, plan: ImportPlan, opts: I
         try {
           await ensureThumbnail(ws, item.absPath, p.probe.image.contentHash);
         } catch (e) {
-          errors.push({ path: item.absPath, reason: `imported, but no thumbnail: ${(e as Error).message.split('\n')[0]}` });
+          errors.push({
+            path: item.absPath,
+            reason: `imported, but no thumbnail: ${(e as Error).message.split('\n')[0]}`,
+          });
         }
       }
     }
@@ -241,7 +259,8 @@ export async function writePlan(db: Db, ws: Workspace, plan: ImportPlan, opts: I
   }
 
   if (plan.missingInErrors && missingPaths.length) {
-    for (const m of missingPaths.slice(0, MISSING_SAMPLE)) errors.push({ path: m, reason: 'listed but not found' });
+    for (const m of missingPaths.slice(0, MISSING_SAMPLE))
+      errors.push({ path: m, reason: 'listed but not found' });
     if (missingPaths.length > MISSING_SAMPLE) {
       errors.push({
         path: plan.root,

@@ -45,14 +45,22 @@ export function planFlowers(path: string, opts: ImportOptions): ImportPlan {
     for (const l of readLines(txtPath, plan.errors, false) ?? []) {
       const m = /^image_(\d+)\.jpg$/i.exec(l.fields[0] ?? '');
       if (l.fields.length !== 2 || !m || !/^\d+$/.test(l.fields[1])) {
-        bad.add('imagelabels.txt', l.line, `malformed line '${excerpt(l.raw)}' (expected: image_XXXXX.jpg <label>)`);
+        bad.add(
+          'imagelabels.txt',
+          l.line,
+          `malformed line '${excerpt(l.raw)}' (expected: image_XXXXX.jpg <label>)`,
+        );
         continue;
       }
       labels.set(Number(m[1]), Number(l.fields[1]));
     }
     labelsRead = true;
   }
-  if (!labelsRead) plan.errors.push({ path: root, reason: 'no imagelabels.mat or imagelabels.txt: images imported without labels' });
+  if (!labelsRead)
+    plan.errors.push({
+      path: root,
+      reason: 'no imagelabels.mat or imagelabels.txt: images imported without labels',
+    });
 
   // Official split.
   const splitOf = new Map<number, 'train' | 'val' | 'test'>();
@@ -60,11 +68,18 @@ export function planFlowers(path: string, opts: ImportOptions): ImportPlan {
   if (existsSync(setPath)) {
     try {
       const vars = readMat(readFileSync(setPath));
-      for (const [name, part] of [['trnid', 'train'], ['valid', 'val'], ['tstid', 'test']] as const) {
+      for (const [name, part] of [
+        ['trnid', 'train'],
+        ['valid', 'val'],
+        ['tstid', 'test'],
+      ] as const) {
         for (const n of vars.get(name)?.data ?? []) splitOf.set(n, part);
       }
     } catch (e) {
-      plan.errors.push({ path: setPath, reason: `unreadable MAT-file (${(e as Error).message}); no official split` });
+      plan.errors.push({
+        path: setPath,
+        reason: `unreadable MAT-file (${(e as Error).message}); no official split`,
+      });
     }
   }
 
@@ -77,20 +92,29 @@ export function planFlowers(path: string, opts: ImportOptions): ImportPlan {
       if (parsed && typeof parsed === 'object' && !Array.isArray(parsed)) names = parsed;
       else throw new Error('not an object');
     } catch (e) {
-      plan.errors.push({ path: namesPath, reason: `ignored (${(e as Error).message}); classes named "class N"` });
+      plan.errors.push({
+        path: namesPath,
+        reason: `ignored (${(e as Error).message}); classes named "class N"`,
+      });
     }
   }
   const classKey = (label: number) => {
     const key = String(label);
     if (!plan.classes.has(key)) {
       const n = names[key];
-      plan.classes.set(key, { name: typeof n === 'string' && n.trim() ? n.trim() : `class ${label}`, sourceId: key });
+      plan.classes.set(key, {
+        name: typeof n === 'string' && n.trim() ? n.trim() : `class ${label}`,
+        sourceId: key,
+      });
     }
     return key;
   };
 
-  const captionsDir = firstDir(opts.captions ? [opts.captions] : [join(root, 'text_c10'), join(root, '..', 'text_c10')]);
-  if (opts.captions && !captionsDir) plan.errors.push({ path: opts.captions, reason: 'captions folder not found; imported without captions' });
+  const captionsDir = firstDir(
+    opts.captions ? [opts.captions] : [join(root, 'text_c10'), join(root, '..', 'text_c10')],
+  );
+  if (opts.captions && !captionsDir)
+    plan.errors.push({ path: opts.captions, reason: 'captions folder not found; imported without captions' });
   plan.captionsDir = captionsDir;
 
   // Listed images, then any other photos in jpg/ (imported unlabelled).

@@ -30,7 +30,10 @@ export function planFolder(path: string, opts: ImportOptions): ImportPlan {
     try {
       entries = readdirSync(dir, { withFileTypes: true });
     } catch (e) {
-      plan.errors.push({ path: dir, reason: `folder unreadable (${(e as NodeJS.ErrnoException).code ?? (e as Error).message})` });
+      plan.errors.push({
+        path: dir,
+        reason: `folder unreadable (${(e as NodeJS.ErrnoException).code ?? (e as Error).message})`,
+      });
       return;
     }
     entries.sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
@@ -45,10 +48,15 @@ export function planFolder(path: string, opts: ImportOptions): ImportPlan {
         walk(full, cls ?? e.name);
         continue;
       }
-      if (IMAGE_EXTENSIONS.has(ext) || UNSUPPORTED_IMAGE_EXTENSIONS.has(ext) || e.isSymbolicLink()) photos.push(e);
+      if (IMAGE_EXTENSIONS.has(ext) || UNSUPPORTED_IMAGE_EXTENSIONS.has(ext) || e.isSymbolicLink())
+        photos.push(e);
       else if (ext === '.txt') {
         if (!sidecars.has(e.name)) sidecars.add(e.name);
-      } else plan.errors.push({ path: full, reason: `not an image (unsupported file type ${ext || 'without extension'})` });
+      } else
+        plan.errors.push({
+          path: full,
+          reason: `not an image (unsupported file type ${ext || 'without extension'})`,
+        });
     }
     const claimed = new Set<string>();
     for (const e of photos) {
@@ -57,12 +65,21 @@ export function planFolder(path: string, opts: ImportOptions): ImportPlan {
       if (e.isSymbolicLink() && !IMAGE_EXTENSIONS.has(ext) && !UNSUPPORTED_IMAGE_EXTENSIONS.has(ext)) {
         // A link with a non-photo name: only a photo if it points at one (a link to a folder is not followed).
         if (isDir(full)) plan.errors.push({ path: full, reason: 'symbolic link to a folder: not followed' });
-        else if (!existsSync(full)) plan.errors.push({ path: full, reason: 'broken symbolic link or link loop' });
-        else plan.errors.push({ path: full, reason: `not an image (unsupported file type ${ext || 'without extension'})` });
+        else if (!existsSync(full))
+          plan.errors.push({ path: full, reason: 'broken symbolic link or link loop' });
+        else
+          plan.errors.push({
+            path: full,
+            reason: `not an image (unsupported file type ${ext || 'without extension'})`,
+          });
         continue;
       }
       const stem = e.name.slice(0, e.name.length - ext.length);
-      const sidecar = names.has(`${e.name}.txt`) ? `${e.name}.txt` : names.has(`${stem}.txt`) ? `${stem}.txt` : undefined;
+      const sidecar = names.has(`${e.name}.txt`)
+        ? `${e.name}.txt`
+        : names.has(`${stem}.txt`)
+          ? `${stem}.txt`
+          : undefined;
       if (sidecar) claimed.add(sidecar);
       if (cls !== undefined && !plan.classes.has(cls)) plan.classes.set(cls, { name: cls, sourceId: cls });
       plan.items.push({
@@ -73,7 +90,11 @@ export function planFolder(path: string, opts: ImportOptions): ImportPlan {
       });
     }
     for (const s of sidecars) {
-      if (!claimed.has(s)) plan.errors.push({ path: join(dir, s), reason: 'text file without a matching photo (not a caption sidecar)' });
+      if (!claimed.has(s))
+        plan.errors.push({
+          path: join(dir, s),
+          reason: 'text file without a matching photo (not a caption sidecar)',
+        });
     }
   };
   walk(root, undefined);

@@ -8,7 +8,21 @@ import { sha256 } from '../hashing.ts';
 export const IMAGE_EXTENSIONS = new Set(['.jpg', '.jpeg', '.png', '.webp', '.tif', '.tiff', '.gif', '.avif']);
 /** Image formats people will have but that cannot be decoded here: reported, not silently skipped. */
 export const UNSUPPORTED_IMAGE_EXTENSIONS = new Set([
-  '.heic', '.heif', '.psd', '.bmp', '.raw', '.cr2', '.cr3', '.nef', '.arw', '.dng', '.orf', '.rw2', '.svg', '.ico', '.jp2',
+  '.heic',
+  '.heif',
+  '.psd',
+  '.bmp',
+  '.raw',
+  '.cr2',
+  '.cr3',
+  '.nef',
+  '.arw',
+  '.dng',
+  '.orf',
+  '.rw2',
+  '.svg',
+  '.ico',
+  '.jp2',
 ]);
 const DECODABLE_FORMATS = new Set(['jpeg', 'png', 'webp', 'tiff', 'gif', 'heif']);
 
@@ -74,7 +88,8 @@ export async function probeImage(path: string, knownHash?: string): Promise<Prob
   try {
     buf = await readFile(path);
   } catch (e) {
-    if (code(e) === 'EACCES' || code(e) === 'EPERM') return { ok: false, reason: 'unreadable: permission denied' };
+    if (code(e) === 'EACCES' || code(e) === 'EPERM')
+      return { ok: false, reason: 'unreadable: permission denied' };
     return { ok: false, reason: `unreadable: ${code(e) || (e as Error).message}` };
   }
   const contentHash = sha256(buf);
@@ -82,7 +97,11 @@ export async function probeImage(path: string, knownHash?: string): Promise<Prob
   let height: number;
   try {
     const meta = await sharp(buf, { limitInputPixels: false }).metadata();
-    if (!meta.format || !DECODABLE_FORMATS.has(meta.format) || (meta.format === 'heif' && meta.compression !== 'av1')) {
+    if (
+      !meta.format ||
+      !DECODABLE_FORMATS.has(meta.format) ||
+      (meta.format === 'heif' && meta.compression !== 'av1')
+    ) {
       return { ok: false, reason: `unsupported image format ${meta.compression ?? meta.format ?? ext}` };
     }
     // Stored pixel dimensions (not EXIF-rotated): bounding boxes and part locations refer to them.
@@ -94,7 +113,10 @@ export async function probeImage(path: string, knownHash?: string): Promise<Prob
   }
   if (!(width > 0 && height > 0)) return { ok: false, reason: 'image has no dimensions' };
   if (width * height > MAX_PIXELS) {
-    return { ok: false, reason: `image too large: ${width}×${height} px exceeds the ${MAX_PIXELS / 1e6} MP limit` };
+    return {
+      ok: false,
+      reason: `image too large: ${width}×${height} px exceeds the ${MAX_PIXELS / 1e6} MP limit`,
+    };
   }
   let decoded = false;
   if (contentHash !== knownHash) {
@@ -109,7 +131,10 @@ export async function probeImage(path: string, knownHash?: string): Promise<Prob
     }
   }
   const exif = await readExif(buf);
-  return { ok: true, image: { bytes: st.size, mtimeMs: Math.round(st.mtimeMs), contentHash, width, height, exif, decoded } };
+  return {
+    ok: true,
+    image: { bytes: st.size, mtimeMs: Math.round(st.mtimeMs), contentHash, width, height, exif, decoded },
+  };
 }
 
 function firstLine(e: unknown): string {

@@ -23,11 +23,15 @@ export type CaptionFileResult = { ok: true; captions: string[] } | { ok: false; 
  */
 export function parseCaptionFile(bytes: Uint8Array): CaptionFileResult {
   if (bytes.length === 0) return { ok: true, captions: [] };
-  if (bytes.includes(0)) return { ok: false, reason: 'caption file is binary (contains NUL bytes); captions skipped' };
+  if (bytes.includes(0))
+    return { ok: false, reason: 'caption file is binary (contains NUL bytes); captions skipped' };
   const text = new TextDecoder('utf-8', { fatal: false }).decode(bytes);
   const junk = (text.match(JUNK) ?? []).length;
   if (junk > 8 && junk / text.length > 0.1) {
-    return { ok: false, reason: `caption file is not text (${junk} invalid or control characters); captions skipped` };
+    return {
+      ok: false,
+      reason: `caption file is not text (${junk} invalid or control characters); captions skipped`,
+    };
   }
   const captions = text
     .split(/\r\n|\r|\n/)
