@@ -754,6 +754,8 @@ export async function runTraining(opts: TrainOptions): Promise<TrainResult> {
       const sums = { class: 0, caption: 0, cam: 0, mask: 0, total: 0 };
       let nSteps = 0;
       while (state.stepInEpoch < stepsPerEpoch) {
+        // Yield to the event loop so a cancel message (worker) or SIGINT can arrive between steps.
+        await new Promise<void>((r) => setImmediate(r));
         if (opts.signal?.aborted || (opts.stopAfterSteps !== undefined && state.globalStep >= opts.stopAfterSteps)) {
           cancelled = true;
           break outer;
