@@ -304,20 +304,7 @@ function drawBackground(cv: Canvas, rng: Rng): void {
   const wave = rng.range(0.01, 0.05) * H;
   const waveK = rng.range(2, 8) / W;
   const [g0, g1] = rng.pick(GROUNDS).map((c) => jitter(rng, c, 12)) as [RGB, RGB];
-  cv.paint((x, y, out) => {
-    const hz = horizon + wave * Math.sin(x * waveK);
-    if (hasGround && y > hz) {
-      const t = Math.min(1, (y - hz) / Math.max(1, H - hz));
-      out[0] = g0[0] + (g1[0] - g0[0]) * t;
-      out[1] = g0[1] + (g1[1] - g0[1]) * t;
-      out[2] = g0[2] + (g1[2] - g0[2]) * t;
-    } else {
-      const t = y / H;
-      out[0] = skyTop[0] + (skyBottom[0] - skyTop[0]) * t;
-      out[1] = skyTop[1] + (skyBottom[1] - skyTop[1]) * t;
-      out[2] = skyTop[2] + (skyBottom[2] - skyTop[2]) * t;
-    }
-  });
+  cv.sky(skyTop, skyBottom, hasGround ? (x) => horizon + wave * Math.sin(x * waveK) : undefined, [g0, g1]);
   // Out-of-focus foliage and random blobs.
   const blobs = 5 + rng.int(10);
   for (let k = 0; k < blobs; k++) {
@@ -407,8 +394,7 @@ export function drawBird(a: BirdAttributes, size: number, rng: Rng): DrawnImage 
   const t = cv.tracked;
 
   const b = pose.brightness;
-  const noiseRng = new Rng(rng.u32());
-  const rgb = cv.resolve([b * (1 + pose.tint), b, b * (1 - pose.tint)], [0, 0, 0], () => noiseRng.next() * 2 - 1, 4);
+  const rgb = cv.resolve([b * (1 + pose.tint), b, b * (1 - pose.tint)], [0, 0, 0], rng.u32(), 4);
 
   // Lighting and rounding can move a part by a fraction of a pixel; report one decimal like CUB.
   const parts = {} as Record<PartName, PartLoc>;

@@ -135,7 +135,8 @@ function intersectSpans(a: number[], b: number[]): number[] {
 export class Canvas {
   readonly sw: number;
   readonly sh: number;
-  readonly data: Uint8ClampedArray;
+  /** Samples, RGB interleaved. Plain bytes: every value written is rounded and in range first. */
+  readonly data: Uint8Array;
   /** Extent of everything filled while `track` is on (for bounding boxes), in output pixels. */
   tracked: [number, number, number, number] = [Infinity, Infinity, -Infinity, -Infinity];
   track = false;
@@ -149,7 +150,11 @@ export class Canvas {
   ) {
     this.sw = width * ss;
     this.sh = height * ss;
-    this.data = new Uint8ClampedArray(this.sw * this.sh * 3);
+    // Reusing one buffer per size avoids a large allocation (and GC pause) per image; the canvas
+    // is always painted in full by sky() before anything else reads it.
+    const n = this.sw * this.sh * 3;
+    if (!scratch || scratch.length !== n) scratch = new Uint8Array(n);
+    this.data = scratch;
   }
 
   /** Fills a shape with a colour at opacity alpha, optionally only where `clip` also covers. */
@@ -158,7 +163,9 @@ export class Canvas {
     const [bx0, by0, bx1, by1] = shape.bbox;
     const j0 = Math.max(0, Math.ceil(by0 * ss - 0.5));
     const j1 = Math.min(this.sh - 1, Math.floor(by1 * ss - 0.5));
-    const [r, g, b] = color;
+    const r = toByte(color[0]);
+    const g = toByte(color[1]);
+    const b = toByte(color[2]);
     const d = this.data;
     for (let j = j0; j <= j1; j++) {
       const y = (j + 0.5) / ss;
@@ -195,7 +202,7 @@ export class Canvas {
           }
         } else {
           const keep = 1 - alpha;
-          const ar = r * alpha, ag = g * alpha, ab = b * alpha;
+          const ar = r * alpha + 0.5, ag = g * alpha + 0.5, ab = b * alpha + 0.5;
           for (let i = i0; i <= i1; i++, p += 3) {
             d[p] = d[p] * keep + ar;
             d[p + 1] = d[p + 1] * keep + ag;
@@ -211,33 +218,52 @@ export class Canvas {
     for (const s of shapes) this.fill(s, color, alpha, clip);
   }
 
-  /** Paints every sample from a function of its output-pixel position (backgrounds, gradients). */
-  paint(fn: (x: number, y: number, out: number[]) => void): void {
+  /**
+   * Background in one pass: a vertical sky gradient, and below the curve `horizon(x)` (when given)
+   * a ground gradient from `ground[0]` at the horizon to `ground[1]` at the bottom edge.
+   */
+  sky(top: RGB, bottom: RGB, horizon?: (x: number) => number, ground?: readonly [RGB, RGB]): void {
     const ss = this.ss;
     const d = this.data;
-    const px = [0, 0, 0];
+    const H = this.height;
+    const hz = new Float64Array(this.sw).fill(Infinity);
+    if (horizon && ground) for (let i = 0; i < this.sw; i++) hz[i] = horizon((i + 0.5) / ss);
     let p = 0;
     for (let j = 0; j < this.sh; j++) {
       const y = (j + 0.5) / ss;
+      const t = y / H;
+      const sr = toByte(top[0] + (bottom[0] - top[0]) * t);
+      const sg = toByte(top[1] + (bottom[1] - top[1]) * t);
+      const sb = toByte(top[2] + (bottom[2] - top[2]) * t);
       for (let i = 0; i < this.sw; i++, p += 3) {
-        fn((i + 0.5) / ss, y, px);
-        d[p] = px[0];
-        d[p + 1] = px[1];
-        d[p + 2] = px[2];
+        if (y > hz[i]) {
+          const g = ground!;
+          const u = Math.min(1, (y - hz[i]) / Math.max(1, H - hz[i]));
+          d[p] = toByte(g[0][0] + (g[1][0] - g[0][0]) * u);
+          d[p + 1] = toByte(g[0][1] + (g[1][1] - g[0][1]) * u);
+          d[p + 2] = toByte(g[0][2] + (g[1][2] - g[0][2]) * u);
+        } else {
+          d[p] = sr;
+          d[p + 1] = sg;
+          d[p + 2] = sb;
+        }
       }
     }
   }
 
   /**
    * Averages each ss×ss block into one output pixel, applying a per-channel gain and offset
-   * (lighting) and a little deterministic noise (`noise(i)` in [-1, 1], scaled by `noiseAmp`).
+   * (lighting) and a little deterministic sensor noise of amplitude `noiseAmp` seeded by `noiseSeed`.
    */
-  resolve(gain: RGB = [1, 1, 1], offset: RGB = [0, 0, 0], noise?: () => number, noiseAmp = 0): Uint8Array {
+  resolve(gain: RGB = [1, 1, 1], offset: RGB = [0, 0, 0], noiseSeed = 1, noiseAmp = 0): Uint8Array {
     const ss = this.ss;
     const out = new Uint8Array(this.width * this.height * 3);
     const d = this.data;
     const norm = 1 / (ss * ss);
     const g0 = gain[0] * norm, g1 = gain[1] * norm, g2 = gain[2] * norm;
+    // xorshift32 inline: a closure call per pixel costs more than the whole average.
+    let ns = noiseSeed >>> 0 || 1;
+    const nk = (2 * noiseAmp) / 4294967296;
     let q = 0;
     for (let y = 0; y < this.height; y++) {
       for (let x = 0; x < this.width; x++, q += 3) {
@@ -250,7 +276,10 @@ export class Canvas {
             b += d[p + 2];
           }
         }
-        const n = noise ? noise() * noiseAmp : 0;
+        ns ^= ns << 13;
+        ns ^= ns >>> 17;
+        ns ^= ns << 5;
+        const n = (ns >>> 0) * nk - noiseAmp;
         out[q] = clampByte(r * g0 + offset[0] + n);
         out[q + 1] = clampByte(g * g1 + offset[1] + n);
         out[q + 2] = clampByte(b * g2 + offset[2] + n);
@@ -260,6 +289,13 @@ export class Canvas {
   }
 }
 
+let scratch: Uint8Array | undefined;
+
+/** Rounds and clamps a channel value to 0..255. */
+function toByte(v: number): number {
+  return v <= 0 ? 0 : v >= 255 ? 255 : (v + 0.5) | 0;
+}
+
 function clampByte(v: number): number {
-  return v <= 0 ? 0 : v >= 255 ? 255 : Math.round(v);
+  return v <= 0 ? 0 : v >= 255 ? 255 : (v + 0.5) | 0;
 }
