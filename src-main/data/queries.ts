@@ -47,22 +47,24 @@ function whereOf(q: ImageQuery): Where | null {
     clauses.push('i.collection_id = @collectionId');
     params.collectionId = q.collectionId;
   }
+  // Filters are id subqueries: each uses its own index (labels_class, splits_part) and leaves
+  // the (collection_id, rel_path) index free to give the page order without a sort.
   if (q.classId !== undefined) {
-    clauses.push('l.class_id = @classId');
+    clauses.push('i.id IN (SELECT image_id FROM labels WHERE class_id = @classId)');
     params.classId = q.classId;
   }
   if (q.split !== undefined) {
-    if (q.split === 'none') clauses.push('s.part IS NULL');
+    if (q.split === 'none') clauses.push("i.id NOT IN (SELECT image_id FROM splits WHERE scheme = 'default')");
     else {
-      clauses.push('s.part = @split');
+      clauses.push("i.id IN (SELECT image_id FROM splits WHERE scheme = 'default' AND part = @split)");
       params.split = q.split;
     }
   }
   if (q.provenance !== undefined) {
-    if (q.provenance === 'model') clauses.push("l.provenance LIKE 'model:%'");
-    else if (q.provenance === 'unlabeled') clauses.push('l.image_id IS NULL');
+    if (q.provenance === 'model') clauses.push("i.id IN (SELECT image_id FROM labels WHERE provenance LIKE 'model:%')");
+    else if (q.provenance === 'unlabeled') clauses.push('i.id NOT IN (SELECT image_id FROM labels)');
     else {
-      clauses.push('l.provenance = @provenance');
+      clauses.push('i.id IN (SELECT image_id FROM labels WHERE provenance = @provenance)');
       params.provenance = q.provenance;
     }
   }
@@ -132,11 +134,21 @@ export function queryImages(db: Db, q: ImageQuery): ImagePage {
   const limit = Math.min(q.limit ?? 100, MAX_PAGE);
   const where = whereOf(q);
   if (!where) return { total: 0, offset, items: [] };
-  const { total } = db.prepare(`SELECT count(*) AS total ${FROM} ${where.sql}`).get(where.params) as { total: number };
+  const { total } = db.prepare(`SELECT count(*) AS total FROM images i ${where.sql}`).get(where.params) as {
+    total: number;
+  };
+  // Pick the page's ids first (an index walk over (collection_id, rel_path)), then join the
+  // details for those rows only, so a deep offset does not pay for the joins of skipped rows.
   const rows = db
     .prepare(
-      `SELECT ${SUMMARY_COLUMNS} ${FROM} ${where.sql}
-       ORDER BY i.collection_id, i.rel_path LIMIT @limit OFFSET @offset`,
+      `WITH page AS (
+         SELECT i.id FROM images i ${where.sql}
+         ORDER BY i.collection_id, i.rel_path LIMIT @limit OFFSET @offset)
+       SELECT ${SUMMARY_COLUMNS} FROM page JOIN images i ON i.id = page.id
+         LEFT JOIN labels l ON l.image_id = i.id
+         LEFT JOIN classes k ON k.id = l.class_id
+         LEFT JOIN splits s ON s.image_id = i.id AND s.scheme = 'default'
+       ORDER BY i.collection_id, i.rel_path`,
     )
     .all({ ...where.params, limit, offset }) as SummaryRow[];
   return { total, offset, items: rows.map(toSummary) };
