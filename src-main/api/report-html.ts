@@ -138,7 +138,8 @@ export function lineChart(title: string, series: { name: string; points: [number
   const xs = pts.map((p) => p[0]);
   const ys = pts.map((p) => p[1]);
   let [x0, x1] = [Math.min(...xs), Math.max(...xs)];
-  let [y0, y1] = [Math.min(0, ...ys), Math.max(...ys)];
+  const y0 = Math.min(0, ...ys);
+  let y1 = Math.max(...ys);
   if (x1 === x0) [x0, x1] = [x0 - 1, x1 + 1];
   if (y1 === y0) y1 = y0 + 1;
   const X = (x: number) => m.l + ((x - x0) / (x1 - x0)) * (w - m.l - m.r);
