@@ -28,11 +28,6 @@ import { FALLBACK_ID, FALLBACK_WARNING } from '../ml/encoders/registry.ts';
 import { loadLocalEncoder } from '../ml/encoders/load.ts';
 import { FeatureCache } from '../ml/feature-cache.ts';
 import {
-  BOS,
-  EOS,
-  FIRST_WORD,
-  PAD,
-  UNK,
   capPrep,
   captionLoss,
   classify,
@@ -46,6 +41,8 @@ import {
   type Variant,
 } from '../ml/model.ts';
 import { readSafetensors, writeSafetensors } from '../ml/safetensors.ts';
+import { applyGrads, createOptimState, disposeOptimState, optimStateFromTensors, optimStateTensors, type OptimState } from '../ml/optim.ts';
+import { buildVocab as vocabBuild, decode as vocabDecode, encode as vocabEncode } from '../ml/vocab.ts';
 import { runExtract } from './extract.ts';
 
 // ---------------------------------------------------------------------------------------------
@@ -135,49 +132,19 @@ export class Rng {
 // ---------------------------------------------------------------------------------------------
 // Vocabulary and tokens
 
-/** Lower-case words; punctuation splits words (the COCO evaluation strips it too). */
-export function tokenize(text: string): string[] {
-  return text
-    .toLowerCase()
-    .replace(/[^a-z0-9'\s-]/g, ' ')
-    .replace(/['-]/g, ' ')
-    .split(/\s+/)
-    .filter(Boolean);
-}
-
-/** Words (ids FIRST_WORD…) by decreasing count, ties alphabetical; the four specials first. */
+/** The model's vocabulary rules (ml/vocab.ts): words by decreasing count, ties alphabetical. */
 export function buildVocab(captions: string[], minCount = 1): string[] {
-  const counts = new Map<string, number>();
-  for (const c of captions) for (const w of tokenize(c)) counts.set(w, (counts.get(w) ?? 0) + 1);
-  const words = [...counts.entries()]
-    .filter(([, n]) => n >= minCount)
-    .sort((a, b) => b[1] - a[1] || (a[0] < b[0] ? -1 : a[0] > b[0] ? 1 : 0))
-    .map(([w]) => w);
-  const vocab = ['<pad>', '<bos>', '<eos>', '<unk>', ...words];
-  if (vocab.length !== FIRST_WORD + words.length) throw new Error('special tokens out of sync with the model');
-  return vocab;
+  return vocabBuild(captions, { minCount }).words;
 }
 
 /** <bos> words… <eos> <pad>…, length T (words truncated to T − 2). */
 export function encodeCaption(text: string, index: Map<string, number>, T: number): Int32Array {
-  const ids = new Int32Array(T).fill(PAD);
-  ids[0] = BOS;
-  const words = tokenize(text).slice(0, T - 2);
-  words.forEach((w, i) => (ids[i + 1] = index.get(w) ?? UNK));
-  ids[words.length + 1] = EOS;
-  return ids;
+  return vocabEncode({ words: [], index, minCount: 1 }, text, T);
 }
 
-/** Token ids → text: stops at <eos>, skips specials. */
+/** Token ids → text: stops at <eos>, skips <bos>/<pad>. */
 export function decodeCaption(ids: ArrayLike<number>, vocab: string[]): string {
-  const out: string[] = [];
-  for (let i = 0; i < ids.length; i++) {
-    const id = ids[i];
-    if (id === EOS) break;
-    if (id === PAD || id === BOS) continue;
-    out.push(vocab[id] ?? '<unk>');
-  }
-  return out.join(' ');
+  return vocabDecode({ words: vocab, index: new Map(), minCount: 1 }, ids);
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -264,57 +231,7 @@ export function loadDataset(db: Db, cfg: Pick<TrainConfig, 'split' | 'collection
 }
 
 // ---------------------------------------------------------------------------------------------
-// Optimizers (state as named tensors so it can be checkpointed)
-
-export class Optimizer {
-  /** slot name → param name → tensor */
-  slots: Record<string, Record<string, tf.Tensor>> = {};
-  t = 0;
-  constructor(
-    readonly name: OptimizerName,
-    readonly lr: number,
-  ) {}
-
-  apply(params: Params, grads: Record<string, tf.Tensor>): void {
-    this.t++;
-    const b1 = 0.9;
-    const b2 = 0.999;
-    for (const [n, g] of Object.entries(grads)) {
-      const p = params[n];
-      if (this.name === 'sgd') {
-        tf.tidy(() => p.assign(tf.sub(p, tf.mul(g, this.lr))));
-      } else if (this.name === 'momentum') {
-        const m0 = this.slot('m', n, p);
-        const m = tf.tidy(() => tf.add(tf.mul(m0, 0.9), g));
-        m0.dispose();
-        this.slots.m[n] = m;
-        tf.tidy(() => p.assign(tf.sub(p, tf.mul(m, this.lr))));
-      } else {
-        const m0 = this.slot('m', n, p);
-        const v0 = this.slot('v', n, p);
-        const m = tf.tidy(() => tf.add(tf.mul(m0, b1), tf.mul(g, 1 - b1)));
-        const v = tf.tidy(() => tf.add(tf.mul(v0, b2), tf.mul(tf.square(g), 1 - b2)));
-        m0.dispose();
-        v0.dispose();
-        this.slots.m[n] = m;
-        this.slots.v[n] = v;
-        const c1 = 1 - b1 ** this.t;
-        const c2 = 1 - b2 ** this.t;
-        tf.tidy(() => p.assign(tf.sub(p, tf.mul(tf.div(tf.div(m, c1), tf.add(tf.sqrt(tf.div(v, c2)), 1e-8)), this.lr))));
-      }
-    }
-  }
-
-  private slot(s: string, n: string, like: tf.Tensor): tf.Tensor {
-    this.slots[s] ??= {};
-    return (this.slots[s][n] ??= tf.zerosLike(like));
-  }
-
-  dispose(): void {
-    for (const s of Object.values(this.slots)) for (const t of Object.values(s)) t.dispose();
-    this.slots = {};
-  }
-}
+// Optimizer: ml/optim.ts (SGD, momentum, Adam); its state is checkpointed as "opt.<name>".
 
 /** Scales each module's gradients (medi / cls / cap) to at most `maxNorm` (global norm). */
 function clipByModule(grads: Record<string, tf.Tensor>, maxNorm: number): void {
@@ -385,8 +302,10 @@ function atomicWrite(path: string, write: (tmp: string) => void): void {
 }
 
 function tensorsOf(params: Record<string, tf.Tensor>, prefix = '') {
-  const out: Record<string, { dtype: 'F32'; shape: number[]; data: Float32Array }> = {};
-  for (const [n, t] of Object.entries(params)) out[prefix + n] = { dtype: 'F32', shape: t.shape, data: t.dataSync() as Float32Array };
+  const out: Record<string, { dtype: 'F32' | 'I32'; shape: number[]; data: Float32Array | Int32Array }> = {};
+  for (const [n, t] of Object.entries(params)) {
+    out[prefix + n] = { dtype: t.dtype === 'int32' ? 'I32' : 'F32', shape: t.shape, data: t.dataSync() as Float32Array | Int32Array };
+  }
   return out;
 }
 
@@ -394,12 +313,13 @@ function saveWeights(path: string, params: Params, meta: Record<string, string>)
   atomicWrite(path, (tmp) => writeSafetensors(tmp, tensorsOf(params), { format: 'pt', ...meta }));
 }
 
-function saveResume(ws: Workspace, run: string, params: Params, opt: Optimizer, state: ResumeState): void {
+function saveResume(ws: Workspace, run: string, params: Params, opt: OptimState, state: ResumeState): void {
   const p = checkpointPaths(ws, run);
-  const all = { ...tensorsOf(params) };
-  for (const [slot, ts] of Object.entries(opt.slots)) Object.assign(all, tensorsOf(ts, `opt.${slot}.`));
+  const optTensors = optimStateTensors(opt);
+  const all = { ...tensorsOf(params), ...tensorsOf(optTensors, 'opt.') };
+  optTensors['#step'].dispose();
   atomicWrite(p.resumeWeights, (tmp) => writeSafetensors(tmp, all, { format: 'pt' }));
-  atomicWrite(p.resumeState, (tmp) => writeFileSync(tmp, JSON.stringify({ ...state, optimizerT: opt.t })));
+  atomicWrite(p.resumeState, (tmp) => writeFileSync(tmp, JSON.stringify({ ...state, optimizerT: opt.step })));
 }
 
 export function readSidecar(ws: Workspace, run: string): Sidecar {
@@ -706,18 +626,22 @@ export async function runTraining(opts: TrainOptions): Promise<TrainResult> {
 
     // Parameters and optimizer: fresh (seeded), warm-started, or restored exactly.
     const params = initParams(cfg.variant, dims, cfg.seed);
-    const opt = new Optimizer(cfg.optimizer, cfg.lr);
+    const optCfg = { kind: cfg.optimizer, lr: cfg.lr };
+    let opt: OptimState = createOptimState();
     let reused: string[] | undefined;
     if (resume) {
       const f = readSafetensors(paths.resumeWeights);
+      const optTensors: Record<string, tf.Tensor> = {};
       for (const [n, t] of Object.entries(f.tensors)) {
-        if (n.startsWith('opt.')) {
-          const [, slot, ...rest] = n.split('.');
-          opt.slots[slot] ??= {};
-          opt.slots[slot][rest.join('.')] = tf.tensor(t.data, t.shape, 'float32');
-        } else if (params[n]) params[n].assign(tf.tensor(t.data, t.shape, 'float32'));
+        const x = tf.tensor(t.data, t.shape, t.dtype === 'F32' ? 'float32' : 'int32');
+        if (n.startsWith('opt.')) optTensors[n.slice(4)] = x;
+        else if (params[n]) {
+          params[n].assign(x);
+          x.dispose();
+        } else x.dispose();
       }
-      opt.t = resume.optimizerT;
+      opt = optimStateFromTensors(optTensors);
+      for (const x of Object.values(optTensors)) x.dispose();
       if (existsSync(paths.sidecar)) Object.assign(sidecar, { epoch: readSidecar(ws, runId).epoch, bestScore: resume.bestScore });
     } else if (cfg.warmStart) {
       reused = warmStart(ws, cfg.warmStart, params, vocab, data.classes);
@@ -774,7 +698,7 @@ export async function runTraining(opts: TrainOptions): Promise<TrainResult> {
         const captions = tf.tensor2d(caps, [exs.length, T], 'int32');
         const res = algorithm1Grads(params, cfg.variant, { A, labels, captions }, { lambda: cfg.lambda, mu: cfg.mu });
         clipByModule(res.grads, cfg.clip);
-        opt.apply(params, res.grads);
+        applyGrads(params, res.grads, optCfg, opt);
         for (const g of Object.values(res.grads)) g.dispose();
         res.classPred?.dispose();
         res.predCaptions?.dispose();
@@ -856,7 +780,7 @@ export async function runTraining(opts: TrainOptions): Promise<TrainResult> {
       ...(test ? { metrics: { top1: test.top1, top5: test.top5, test_caption_loss: test.captionLoss, source: 'train' } } : {}),
     });
     for (const p of Object.values(params)) p.dispose();
-    opt.dispose();
+    disposeOptimState(opt);
     return {
       run: runId,
       variant: cfg.variant,

@@ -109,7 +109,7 @@ describe('training: cancel then resume', () => {
     const wa = weights(homeA, a.run);
     const wb = weights(homeB, b1.run);
     expect(Object.keys(wb).sort()).toEqual(Object.keys(wa).sort());
-    expect(Object.keys(wa).some((n) => n.startsWith('opt.m.'))).toBe(true);
+    expect(Object.keys(wa).some((n) => n.startsWith('opt.medi.weight#'))).toBe(true);
     for (const n of Object.keys(wa)) {
       expect(Array.from(wb[n].data), n).toEqual(Array.from(wa[n].data));
     }
