@@ -25,7 +25,8 @@ export function planCub(path: string, opts: ImportOptions): ImportPlan {
   const plan: ImportPlan = {
     kind: 'cub',
     root,
-    name: opts.name || defaultName(root),
+    // Name after the folder the user pointed at (the synth output folder rather than 'CUB_200_2011').
+    name: opts.name || defaultName(path),
     classes: new Map(),
     items: [],
     errors: [],
