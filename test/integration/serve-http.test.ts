@@ -1,4 +1,4 @@
-import { spawn, type ChildProcess } from 'node:child_process';
+import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { mkdirSync, symlinkSync, writeFileSync } from 'node:fs';
 import { request } from 'node:http';
 import { join, resolve } from 'node:path';
@@ -21,6 +21,7 @@ let base: string; // http://127.0.0.1:PORT
 let token: string;
 let evilImageId: number;
 const SECRET = 'TOP-SECRET-OUTSIDE-ROOT';
+let stdoutText = '';
 
 /** GET with the path sent byte for byte as given. */
 function get(path: string, headers: Record<string, string> = {}): Promise<{ status: number; headers: Record<string, unknown>; body: Buffer }> {
@@ -90,6 +91,7 @@ beforeAll(async () => {
   });
   let stderr = '';
   child.stderr!.on('data', (d) => (stderr += d));
+  child.stdout!.on('data', (d) => (stdoutText += d));
   const line = await new Promise<string>((done, fail) => {
     createInterface({ input: child.stdout! }).once('line', done);
     child.once('exit', (code) => fail(new Error(`serve exited ${code}: ${stderr}`)));
@@ -255,5 +257,21 @@ describe('plumage serve: WebSocket api', () => {
     const info = await api.invoke('app:info');
     expect(info.result.home).toBe(resolve(fx.home));
     ws.close();
+  });
+});
+
+describe('plumage serve: command line', () => {
+  it('refuses a bad --port with a one-line reason and exit code 2', () => {
+    const r = spawnSync(process.execPath, ['bin/plumage.js', 'serve', '--home', fx.home, '--port', '70000'], { cwd: repo, encoding: 'utf8' });
+    expect(r.status).toBe(2);
+    expect(r.stderr.trim().split('\n')).toEqual(["plumage: --port must be 0..65535, got '70000'"]);
+  });
+
+  it('printed exactly one JSON line and stops cleanly on SIGTERM', async () => {
+    const exited = new Promise<number | null>((r) => child.once('exit', (code) => r(code)));
+    child.kill('SIGTERM');
+    expect(await exited).toBe(0);
+    expect(stdoutText.trim().split('\n')).toHaveLength(1);
+    expect(Object.keys(JSON.parse(stdoutText))).toEqual(['url']);
   });
 });
