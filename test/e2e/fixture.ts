@@ -22,7 +22,7 @@ export const SPECIES = [
   '029.American_Crow',
 ];
 const COLOURS = ['#3b6ea5', '#c44536', '#2a9d8f', '#e9c46a', '#8e6c8a', '#5c8a3c'];
-const WORDS = ['albatross', 'bunting', 'cardinal', 'cowbird', 'crow', 'gull'];
+const WORDS = ['albatross', 'albatross', 'bunting', 'cardinal', 'cowbird', 'crow'];
 
 /** A small, recognisable picture: a coloured sky, a ground band and a "bird" ellipse. */
 async function drawPhoto(path: string, i: number, w = 320, h = 240): Promise<void> {
@@ -49,7 +49,7 @@ function sha256(path: string): string {
 export interface SmallCollection {
   root: string;
   collectionId: number;
-  images: { id: number; fileName: string; caption: string; classId: number }[];
+  images: { id: number; fileName: string; relPath: string; caption: string; classId: number }[];
   classIds: number[];
 }
 
@@ -88,7 +88,7 @@ export async function makeSmallCollection(home: string, n = 30): Promise<SmallCo
         setLabel(db, id, classIds[f.cls], 'imported');
         const caption = `a small ${WORDS[f.cls]} perched on a branch number ${i + 1}`;
         addCaption(db, id, caption, 'imported');
-        images.push({ id, fileName: f.name, caption, classId: classIds[f.cls] });
+        images.push({ id, fileName: f.name, relPath: f.rel, caption, classId: classIds[f.cls] });
       });
       return { root, collectionId, images, classIds };
     })();

@@ -40,13 +40,28 @@ export class PagedImages {
     return { ...this.query };
   }
 
-  /** Drops every cached page and reloads the ones given (after an edit or undo). */
+  /**
+   * Re-reads the given pages (after an edit or undo) and then swaps them in at once: the old
+   * tiles stay on screen until the new ones arrive, so an edit never makes the view flicker.
+   */
   async refresh(keep: number[] = [0]): Promise<void> {
-    this.generation++;
-    this.pages.clear();
+    const gen = ++this.generation;
     this.inflight.clear();
+    const pages = keep.length ? keep : [0];
+    try {
+      const results = await Promise.all(
+        pages.map((p) => this.fetchPage({ ...this.query, offset: p * this.pageSize, limit: this.pageSize })),
+      );
+      if (gen !== this.generation) return;
+      this.pages = new Map(pages.map((p, i) => [p, results[i].items]));
+      this.total = results[0]?.total ?? this.total;
+      this.ready = true;
+      this.error = null;
+    } catch (err) {
+      if (gen !== this.generation) return;
+      this.error = err instanceof Error ? err.message : String(err);
+    }
     this.onChange();
-    await this.ensure(keep.length ? keep : [0]);
   }
 
   at(index: number): ImageSummary | undefined {
@@ -65,6 +80,11 @@ export class PagedImages {
 
   loadedPages(): number[] {
     return [...this.pages.keys()].sort((a, b) => a - b);
+  }
+
+  /** Every item currently cached, in no particular order. */
+  *loadedItems(): Iterable<ImageSummary> {
+    for (const items of this.pages.values()) yield* items;
   }
 
   has(page: number): boolean {

@@ -1,0 +1,229 @@
+/**
+ * End-to-end: the built renderer in headless Chromium against `plumage serve` on a fixture
+ * collection. Open, scroll, search, open a photo, edit a caption (→ reload → persisted, history
+ * lists both texts), undo, bulk-label with Shift-click (→ reload → persisted), keyboard, dialogs.
+ * Screenshots of each main screen go to test-artifacts/.
+ */
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import type { Browser, Page } from 'playwright-core';
+import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { makeSmallCollection, type SmallCollection } from './fixture.ts';
+import { ARTIFACTS, launchChromium, startServe, type Served } from './serve.ts';
+import { GalleryPage } from './pages/GalleryPage.ts';
+import { PhotoPage } from './pages/PhotoPage.ts';
+import { ImportDialogPage } from './pages/ImportDialogPage.ts';
+
+const N = 96;
+let home: string;
+let fixture: SmallCollection;
+let served: Served;
+let browser: Browser;
+let page: Page;
+let gallery: GalleryPage;
+let photo: PhotoPage;
+const pageErrors: string[] = [];
+/** Fixture photos in gallery order (sorted by path). */
+let ordered: SmallCollection['images'];
+
+beforeAll(async () => {
+  home = mkdtempSync(join(tmpdir(), 'plumage-e2e-'));
+  fixture = await makeSmallCollection(home, N);
+  ordered = [...fixture.images].sort((a, b) => (a.relPath < b.relPath ? -1 : 1));
+  [served, browser] = await Promise.all([startServe(home), launchChromium()]);
+  page = await browser.newPage({ viewport: { width: 1280, height: 800 } });
+  page.setDefaultTimeout(10_000);
+  page.on('pageerror', (e) => pageErrors.push(e.message));
+  gallery = new GalleryPage(page);
+  photo = new PhotoPage(page);
+  mkdirSync(ARTIFACTS, { recursive: true });
+});
+
+afterAll(async () => {
+  await browser?.close();
+  await served?.stop();
+  if (home) rmSync(home, { recursive: true, force: true });
+});
+
+/** expect.poll with a timeout that suits a loaded 2-core machine (vitest's default is 1 s). */
+const poll = <T>(fn: () => T | Promise<T>) => expect.poll(fn, { timeout: 15_000, interval: 100 });
+
+async function reload() {
+  await page.reload();
+  await gallery.images.first().waitFor();
+}
+
+describe('gallery in browser mode', () => {
+  // Each spec starts from a freshly loaded page, so specs do not lean on each other's UI state
+  // (database changes made by earlier specs are real and stay).
+  beforeEach(async () => {
+    await gallery.goto(served.url);
+  });
+
+  it('shows the collection with alt = file name, virtualised', async () => {
+    await gallery.goto(served.url);
+    const alts = await gallery.altTexts();
+    expect(alts.length).toBeGreaterThan(10);
+    // Every image in the region is a fixture photo, in path order from the first one.
+    expect(alts.slice(0, 10)).toEqual(ordered.slice(0, 10).map((x) => x.fileName));
+    // Only the rows in view (plus overscan) are in the DOM.
+    expect(alts.length).toBeLessThan(N);
+    expect(await gallery.photoCount()).toBe(N);
+    // Thumbnails really load (token-authenticated /thumb route).
+    const loaded = await gallery.images.first().evaluate((img: HTMLImageElement) =>
+      img.decode().then(() => img.naturalWidth),
+    );
+    expect(loaded).toBeGreaterThan(0);
+    await page.screenshot({ path: join(ARTIFACTS, 'gallery.png') });
+  });
+
+  it('scrolls to the end and shows the last photos', async () => {
+    const last = ordered[N - 1].fileName;
+    await expect(gallery.image(last).count()).resolves.toBe(0);
+    await gallery.scrollToEnd();
+    await gallery.image(last).waitFor();
+    expect(await gallery.image(ordered[0].fileName).count()).toBe(0); // scrolled out of the DOM
+    await gallery.scrollTo(0);
+    await gallery.image(ordered[0].fileName).waitFor();
+  });
+
+  it('searches captions (FTS)', async () => {
+    await gallery.searchFor('cardinal');
+    const cardinals = fixture.images.filter((x) => x.caption.includes('cardinal')).length;
+    await poll(() => gallery.photoCount()).toBe(cardinals);
+    const alts = await gallery.altTexts();
+    expect(alts.length).toBe(cardinals);
+    for (const a of alts) expect(a).toMatch(/^Cardinal_/);
+    await gallery.searchFor('');
+    await poll(() => gallery.photoCount()).toBe(N);
+  });
+
+  it('edits a caption: saved on blur, survives a reload, history lists both texts; undo restores it', async () => {
+    const target = ordered[2];
+    await gallery.open(target.fileName);
+    await expect(photo.title.textContent()).resolves.toBe(target.fileName);
+    expect(await photo.caption.inputValue()).toBe(target.caption);
+    const edited = 'a dark albatross gliding low over grey waves';
+    await photo.editCaption(edited);
+    await page.screenshot({ path: join(ARTIFACTS, 'photo-view.png') });
+
+    await reload();
+    await gallery.open(target.fileName);
+    expect(await photo.caption.inputValue()).toBe(edited);
+    const history = await photo.historyTexts();
+    expect(history).toContain(edited);
+    expect(history).toContain(target.caption);
+    expect(history[0]).toBe(edited); // newest first
+
+    // Undo from the gallery (Ctrl-Z), then check the photo and a reload.
+    await photo.back();
+    await page.keyboard.press('Control+z');
+    await page.getByText(/Undid an edit/).waitFor();
+    await gallery.open(target.fileName);
+    await poll(() => photo.caption.inputValue()).toBe(target.caption);
+    await reload();
+    await gallery.open(target.fileName);
+    expect(await photo.caption.inputValue()).toBe(target.caption);
+    // Redo (Ctrl-Shift-Z) brings the edit back.
+    await page.keyboard.press('Control+Shift+Z');
+    await poll(() => photo.caption.inputValue()).toBe(edited);
+    await photo.back();
+  });
+
+  it('saves a caption with Ctrl-Enter and navigates photos with the arrow keys', async () => {
+    await gallery.open(ordered[5].fileName);
+    await photo.caption.click();
+    await photo.caption.fill('perched on a fence post in the rain');
+    await page.keyboard.press('Control+Enter');
+    await photo.details.getByText('Saved', { exact: true }).waitFor();
+    await photo.caption.blur();
+    await page.keyboard.press('ArrowRight');
+    await poll(() => photo.title.textContent()).toBe(ordered[6].fileName);
+    await page.keyboard.press('ArrowLeft');
+    await poll(() => photo.title.textContent()).toBe(ordered[5].fileName);
+    expect(await photo.caption.inputValue()).toBe('perched on a fence post in the rain');
+    await photo.back();
+  });
+
+  it('bulk-labels a Shift-click range with the Species combobox; persisted after reload', async () => {
+    const range = ordered.slice(10, 14);
+    expect(new Set(range.map((x) => x.classId)).size).toBeGreaterThanOrEqual(1);
+    await gallery.image(range[0].fileName).click();
+    await gallery.image(range[3].fileName).click({ modifiers: ['Shift'] });
+    await poll(() => gallery.status.textContent()).toMatch(/4 selected/);
+    // Ctrl-click toggles one out and back in
+    await gallery.image(range[1].fileName).click({ modifiers: ['Control'] });
+    await poll(() => gallery.status.textContent()).toMatch(/3 selected/);
+    await gallery.image(range[1].fileName).click({ modifiers: ['Control'] });
+    await poll(() => gallery.status.textContent()).toMatch(/4 selected/);
+
+    await gallery.bulkSpecies.fill('crow');
+    await page.getByRole('listbox', { name: 'Species choices' }).getByRole('option', { name: /American_Crow/ }).waitFor();
+    await gallery.bulkSpecies.press('Enter');
+    await page.getByText(/Set 029\.American_Crow on 4 photos/).waitFor();
+    await reload();
+    for (const x of range) expect(await gallery.tileSpecies(x.fileName)).toBe('029.American_Crow');
+    // A neighbour outside the range is untouched.
+    expect(await gallery.tileSpecies(ordered[14].fileName)).not.toBe('029.American_Crow');
+  });
+
+  it('selects everything with Ctrl-A and clears with Esc', async () => {
+    await gallery.scroller.focus();
+    await page.keyboard.press('Control+a');
+    await poll(() => gallery.status.textContent()).toMatch(new RegExp(`${N} selected`));
+    await page.keyboard.press('Escape');
+    await poll(() => gallery.status.textContent()).not.toMatch(/selected/);
+  });
+
+  it('opens with Enter from the keyboard and shows the shortcut sheet with ?', async () => {
+    await gallery.scroller.focus();
+    await page.keyboard.press('Home');
+    await page.keyboard.press('ArrowRight');
+    await page.keyboard.press('Enter');
+    await poll(() => photo.title.textContent()).toBe(ordered[1].fileName);
+    await page.keyboard.press('Escape');
+    await gallery.region.waitFor();
+
+    await page.keyboard.press('?');
+    const sheet = page.getByRole('dialog', { name: 'Keyboard shortcuts' });
+    await sheet.waitFor();
+    for (const text of ['Undo the last label', 'Next photo', 'Apply model suggestion 1', 'Select every photo']) {
+      expect(await sheet.getByText(text).count()).toBeGreaterThan(0);
+    }
+    await page.screenshot({ path: join(ARTIFACTS, 'shortcut-sheet.png') });
+    await page.keyboard.press('Escape');
+    await poll(() => sheet.count()).toBe(0);
+  });
+
+  it('imports a folder with a bad file and shows progress and the bad-file report', async () => {
+    const incoming = join(home, 'incoming');
+    mkdirSync(join(incoming, 'Sparrow'), { recursive: true });
+    const sharp = (await import('sharp')).default;
+    await sharp({ create: { width: 64, height: 48, channels: 3, background: '#a0522d' } }).jpeg().toFile(join(incoming, 'Sparrow', 'good.jpg'));
+    writeFileSync(join(incoming, 'Sparrow', 'broken.jpg'), 'this is not a jpeg');
+    const dlg = new ImportDialogPage(page);
+    await dlg.open();
+    await dlg.start('Plain folder', incoming);
+    await dlg.report.waitFor({ timeout: 30_000 });
+    const report = (await dlg.report.textContent()) ?? '';
+    expect(report).toMatch(/broken\.jpg/);
+    await page.screenshot({ path: join(ARTIFACTS, 'import-dialog.png') });
+    await page.keyboard.press('Escape');
+    await poll(() => dlg.dialog.count()).toBe(0);
+    await poll(() => gallery.photoCount()).toBe(N + 1);
+  });
+
+  it('Retrain and Caption folder answer with progress or a structured error, never a crash', async () => {
+    await page.getByRole('button', { name: 'Retrain' }).click();
+    await poll(() => gallery.status.textContent()).toMatch(/Retrain|train/);
+    await page.getByRole('button', { name: 'Caption folder' }).click();
+    const dlg = page.getByRole('dialog', { name: 'Caption a folder' });
+    await dlg.getByRole('textbox', { name: 'Folder' }).fill(join(home, 'incoming'));
+    await dlg.getByRole('button', { name: 'Start' }).click();
+    await poll(async () => (await dlg.getByRole('alert').count()) + (await dlg.getByRole('progressbar').count()))
+      .toBeGreaterThan(0);
+    await page.keyboard.press('Escape');
+    expect(pageErrors).toEqual([]);
+  });
+});
