@@ -65,6 +65,16 @@ export interface Api {
   on<C extends keyof PushChannels>(channel: C, listener: (msg: PushChannels[C]) => void): () => void;
 }
 
+/**
+ * What the Electron preload exposes as `window.plumage`: the `Api`, plus `invokeEnvelope`, which
+ * resolves to the raw envelope. Electron's contextBridge copies a rejected Error with its message
+ * only (custom properties such as `code` are lost), so a renderer that needs the code in Electron
+ * should call `invokeEnvelope` and unwrap it itself.
+ */
+export interface ElectronBridge extends Api {
+  invokeEnvelope<C extends InvokeChannel>(channel: C, req: Req<C>): Promise<Envelope<Res<C>>>;
+}
+
 export class ApiError extends Error {
   constructor(
     message: string,

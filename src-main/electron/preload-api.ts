@@ -1,4 +1,4 @@
-import { ApiError, type Api, type Envelope, type PushChannels } from '../../shared/ipc.ts';
+import { ApiError, type ElectronBridge, type Envelope, type PushChannels } from '../../shared/ipc.ts';
 import { INVOKE_CHANNELS, PUSH_CHANNELS, SEND_CHANNELS } from './channels.ts';
 
 /**
@@ -18,15 +18,21 @@ const invokeOk = new Set<string>(INVOKE_CHANNELS);
 const sendOk = new Set<string>(SEND_CHANNELS);
 const pushOk = new Set<string>(PUSH_CHANNELS);
 
-export function createPreloadApi(ipc: IpcRendererLike): Api {
+export function createPreloadApi(ipc: IpcRendererLike): ElectronBridge {
+  async function invokeEnvelope(channel: string, req: unknown): Promise<Envelope<unknown>> {
+    if (!invokeOk.has(channel)) return { error: { message: `unknown channel ${String(channel)}`, code: 'invalid_request' } };
+    const env = (await ipc.invoke(channel, req)) as Envelope<unknown> | undefined;
+    if (!env || typeof env !== 'object') return { error: { message: 'no answer from the main process', code: 'internal' } };
+    // Rebuild a plain object: only these fields cross the bridge.
+    return env.error ? { error: { message: String(env.error.message), code: String(env.error.code) } } : { result: env.result };
+  }
   return {
     async invoke(channel, req) {
-      if (!invokeOk.has(channel)) throw new ApiError(`unknown channel ${String(channel)}`, 'invalid_request');
-      const env = (await ipc.invoke(channel, req)) as Envelope<unknown> | undefined;
-      if (!env || typeof env !== 'object') throw new ApiError('no answer from the main process', 'internal');
-      if (env.error) throw new ApiError(String(env.error.message), String(env.error.code));
+      const env = await invokeEnvelope(channel, req);
+      if (env.error) throw new ApiError(env.error.message, env.error.code);
       return env.result as never;
     },
+    invokeEnvelope: invokeEnvelope as ElectronBridge['invokeEnvelope'],
     send(channel, msg) {
       if (sendOk.has(channel)) ipc.send(channel, msg);
     },

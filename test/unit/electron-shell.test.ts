@@ -293,9 +293,14 @@ describe('ipc bridge and preload', () => {
     const err = await plumage.invoke('images:get', { id: -1 }).catch((e) => e);
     expect(err).toBeInstanceOf(ApiError);
     expect(err.code).toBe('invalid_request');
+    // the envelope form carries the code across contextBridge (which drops Error properties)
+    expect(await plumage.invokeEnvelope('images:get', { id: 424242 })).toEqual({
+      error: { message: 'no image 424242', code: 'not_found' },
+    });
+    expect(await plumage.invokeEnvelope('edits:redo', undefined)).toEqual({ result: { redone: false, imageIds: [] } });
     const unknown = await plumage.invoke('shell:exec' as any, {} as any).catch((e) => e);
     expect(unknown.code).toBe('invalid_request');
-    expect(ipcRenderer.invoke).toHaveBeenCalledTimes(2);
+    expect(ipcRenderer.invoke).toHaveBeenCalledTimes(4);
     plumage.send('log:renderer', { level: 'info', message: 'hi' });
     plumage.send('evil' as any, {} as any);
     expect(ipcRenderer.send).toHaveBeenCalledTimes(1);
