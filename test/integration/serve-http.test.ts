@@ -1,5 +1,5 @@
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
-import { mkdirSync, symlinkSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readFileSync, symlinkSync, writeFileSync } from 'node:fs';
 import { request } from 'node:http';
 import { join, resolve } from 'node:path';
 import { createInterface } from 'node:readline';
@@ -249,6 +249,19 @@ describe('plumage serve: WebSocket api', () => {
     expect(api.pushes).toContainEqual({ kind: 'push', channel: 'images:changed', msg: { imageIds: [fx.imageIds[0]] } });
     const undo = await api.invoke('edits:undo');
     expect(undo.result.undone).toBe(true);
+
+    // a job started over the socket reports its progress as pushes until it is done
+    const incoming = join(fx.dir, 'incoming', 'Robin');
+    mkdirSync(incoming, { recursive: true });
+    writeFileSync(join(incoming, 'r1.png'), readFileSync(join(fx.root, 'a', 'img00000.png')));
+    const started = await api.invoke('import:start', { kind: 'folder', path: join(fx.dir, 'incoming') });
+    const jobId = started.result.jobId;
+    for (let i = 0; i < 100 && !api.pushes.some((p) => p.channel === 'job:progress' && p.msg.id === jobId && p.msg.status !== 'running'); i++) {
+      await new Promise((r) => setTimeout(r, 50));
+    }
+    const progress = api.pushes.filter((p) => p.channel === 'job:progress' && p.msg.id === jobId);
+    expect(progress[0].msg).toMatchObject({ kind: 'import', status: 'running' });
+    expect(progress.at(-1).msg).toMatchObject({ status: 'done', result: { images: 1, added: 1 } });
 
     // fire-and-forget and garbage frames do not break the connection
     ws.send(JSON.stringify({ kind: 'send', channel: 'log:renderer', msg: { level: 'info', message: 'hello' } }));
