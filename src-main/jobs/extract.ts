@@ -73,6 +73,28 @@ export function imagesToExtract(home: string, collectionId?: number): Row[] {
   }
 }
 
+const localKey = (id: string) => `encoder_path:${id}`;
+
+/** Remembers where a local encoder came from, so captioning a folder later can load it again. */
+export function rememberLocalEncoder(home: string, id: string, path: string): void {
+  const db = openDb(workspace(home).dbPath);
+  try {
+    db.prepare(`INSERT OR REPLACE INTO settings (key, value) VALUES (?, ?)`).run(localKey(id), JSON.stringify(path));
+  } finally {
+    db.close();
+  }
+}
+
+export function rememberedEncoderPath(home: string, id: string): string | null {
+  const db = openDb(workspace(home).dbPath);
+  try {
+    const r = db.prepare(`SELECT value FROM settings WHERE key = ?`).get(localKey(id)) as { value: string } | undefined;
+    return r ? (JSON.parse(r.value) as string) : null;
+  } finally {
+    db.close();
+  }
+}
+
 export async function runExtract(opts: ExtractOptions): Promise<ExtractResult> {
   const ws = workspace(opts.home);
   const backend = await initBackend();
@@ -91,6 +113,7 @@ export async function runExtract(opts: ExtractOptions): Promise<ExtractResult> {
       onWarning: warn,
     }));
   if (opts.loaded) for (const w of enc.warnings) warn(w);
+  if (enc.origin === 'local' && enc.path) rememberLocalEncoder(opts.home, enc.id, enc.path);
   const cache = new FeatureCache(ws.features, enc.id);
   const all = imagesToExtract(opts.home, opts.collectionId);
   const todo = all.filter((r) => !cache.has(r.hash));

@@ -1,0 +1,245 @@
+/**
+ * Batch captioning: every file under a folder that sharp can decode goes through the run's
+ * encoder and model; each gets a caption (beam search, width 3 by default), the top-5 species
+ * with probabilities and the run id. Progress is recorded per file in batch_jobs/batch_results,
+ * so a rerun of the same folder with the same run skips the files already done (resumable);
+ * undecodable files are recorded with their reason and listed.
+ */
+import { existsSync, readdirSync, statSync, writeFileSync } from 'node:fs';
+import { extname, join, relative, resolve, sep } from 'node:path';
+import * as tf from '@tensorflow/tfjs';
+import { openDb } from '../data/store.ts';
+import { getRun } from '../data/runs.ts';
+import { workspace } from '../data/workspace.ts';
+import { initBackend } from '../ml/backend.ts';
+import { beamSearch } from '../ml/decode.ts';
+import { isCached, resolveEncoder, type LoadedEncoder } from '../ml/encoders/load.ts';
+import { encoderEntry } from '../ml/encoders/registry.ts';
+import { decodeRgb, toInputBatch } from '../ml/encoders/preprocess.ts';
+import { classify, feature, hasCap, hasCls, paramsFromTensors, pooled, type Variant } from '../ml/model.ts';
+import { rememberedEncoderPath } from './extract.ts';
+import { decodeCaption, loadRunWeights, readSidecar } from './train.ts';
+
+export interface CaptionOptions {
+  home: string;
+  folder: string;
+  run: string;
+  out?: string;
+  beam?: number;
+  batchSize?: number;
+  encoderPath?: string;
+  /** An encoder already loaded (bench, tests). */
+  loaded?: LoadedEncoder;
+  onProgress?: (done: number, total: number) => void;
+  onWarning?: (w: string) => void;
+  signal?: AbortSignal;
+}
+
+export interface CaptionRow {
+  path: string;
+  caption: string | null;
+  top5: { class: string; p: number }[];
+  run: string;
+}
+
+export interface CaptionResult {
+  job: number;
+  run: string;
+  folder: string;
+  out: string | null;
+  files: number;
+  captioned: number;
+  skipped_done: number;
+  errors: { path: string; reason: string }[];
+  seconds: number;
+  images_per_s: number;
+  status: 'done' | 'cancelled';
+  results: CaptionRow[];
+}
+
+const SKIP_EXT = new Set(['.txt', '.json', '.csv', '.md', '.db', '.ini']);
+
+/** Every regular file under the folder (hidden entries skipped), sorted, as '/'-separated relative paths. */
+export function listFiles(root: string): string[] {
+  const out: string[] = [];
+  const walk = (dir: string) => {
+    for (const name of readdirSync(dir).sort()) {
+      if (name.startsWith('.')) continue;
+      const p = join(dir, name);
+      const st = statSync(p, { throwIfNoEntry: false });
+      if (!st) continue;
+      if (st.isDirectory()) walk(p);
+      else if (st.isFile() && !SKIP_EXT.has(extname(name).toLowerCase())) out.push(relative(root, p).split(sep).join('/'));
+    }
+  };
+  walk(root);
+  return out;
+}
+
+function csvCell(s: string): string {
+  return /[",\n\r]/.test(s) ? `"${s.replace(/"/g, '""')}"` : s;
+}
+
+export function writeCaptionOutput(file: string, rows: CaptionRow[], errors: { path: string; reason: string }[], meta: { run: string; folder: string }) {
+  if (file.toLowerCase().endsWith('.json')) {
+    writeFileSync(file, JSON.stringify({ run: meta.run, folder: meta.folder, results: rows, errors }, null, 2));
+    return;
+  }
+  const head = ['path', 'caption', ...[1, 2, 3, 4, 5].flatMap((k) => [`species_${k}`, `p_${k}`]), 'run'];
+  const lines = [head.join(',')];
+  for (const r of rows) {
+    const cells = [r.path, r.caption ?? ''];
+    for (let k = 0; k < 5; k++) cells.push(r.top5[k]?.class ?? '', r.top5[k] ? r.top5[k].p.toFixed(4) : '');
+    cells.push(r.run);
+    lines.push(cells.map(csvCell).join(','));
+  }
+  writeFileSync(file, lines.join('\n') + '\n');
+}
+
+export async function runCaption(opts: CaptionOptions): Promise<CaptionResult> {
+  const ws = workspace(opts.home);
+  await initBackend();
+  const folder = resolve(opts.folder);
+  const db = openDb(ws.dbPath);
+  let enc: LoadedEncoder | null = null;
+  let params: Record<string, tf.Variable> | null = null;
+  try {
+    const run = getRun(db, opts.run);
+    if (!run) throw new Error(`no run ${opts.run}`);
+    if (!run.checkpoint) throw new Error(`run ${run.id} has no checkpoint (status ${run.status})`);
+    const side = readSidecar(ws, run.id);
+    const variant = run.variant as Variant;
+    const weights = loadRunWeights(ws, run.id);
+    params = paramsFromTensors(weights, variant).params;
+    for (const t of Object.values(weights)) t.dispose();
+    // Encoder: --encoder-path, else the registry entry when cached, else the folder the run was
+    // trained from (if it still exists), else the registry entry (downloaded once).
+    const local = side.encoderPath ?? rememberedEncoderPath(opts.home, run.encoder);
+    const localOk = local !== null && existsSync(local);
+    const encoderPath =
+      opts.encoderPath ??
+      (encoderEntry(run.encoder) && (isCached(ws.encoders, run.encoder) || !localOk) ? undefined : local ?? undefined);
+    enc =
+      opts.loaded ??
+      (await resolveEncoder(ws.encoders, {
+        encoder: encoderPath ? undefined : run.encoder,
+        encoderPath,
+        onWarning: opts.onWarning,
+      }));
+    if (enc.id !== run.encoder) {
+      throw new Error(`run ${run.id} was trained on encoder ${run.encoder} features, but ${enc.id} was loaded (pass --encoder-path)`);
+    }
+
+    // The job: reuse the latest one for this folder and run (resume), else a new one.
+    const prev = db
+      .prepare(`SELECT id FROM batch_jobs WHERE folder = ? AND run_id = ? ORDER BY id DESC LIMIT 1`)
+      .get(folder, run.id) as { id: number } | undefined;
+    const job = prev
+      ? prev.id
+      : Number(db.prepare(`INSERT INTO batch_jobs (folder, run_id, status) VALUES (?, ?, 'running')`).run(folder, run.id).lastInsertRowid);
+    db.prepare(`UPDATE batch_jobs SET status = 'running', finished_at = NULL WHERE id = ?`).run(job);
+    const done = new Set(
+      (db.prepare(`SELECT rel_path FROM batch_results WHERE job_id = ?`).all(job) as { rel_path: string }[]).map((r) => r.rel_path),
+    );
+    const files = listFiles(folder);
+    const todo = files.filter((f) => !done.has(f));
+    const insert = db.prepare(
+      `INSERT OR REPLACE INTO batch_results (job_id, rel_path, caption, top5, error) VALUES (?, ?, ?, ?, ?)`,
+    );
+    const bs = Math.max(1, opts.batchSize ?? 8);
+    const t0 = Date.now();
+    let captioned = 0;
+    let cancelled = false;
+    opts.onProgress?.(0, todo.length);
+    for (let i = 0; i < todo.length; i += bs) {
+      if (opts.signal?.aborted) {
+        cancelled = true;
+        break;
+      }
+      const chunk = todo.slice(i, i + bs);
+      const decoded = await Promise.all(
+        chunk.map(async (rel) => {
+          try {
+            return await decodeRgb(join(folder, ...rel.split('/')), enc!.inputSize);
+          } catch (e) {
+            return (e as Error).message.split('\n')[0] || 'cannot decode';
+          }
+        }),
+      );
+      const okIdx = decoded.map((d, j) => (typeof d === 'string' ? -1 : j)).filter((j) => j >= 0);
+      const rows = new Map<number, { caption: string | null; top5: CaptionRow['top5'] }>();
+      if (okIdx.length) {
+        const x = toInputBatch(okIdx.map((j) => decoded[j] as Uint8Array), enc.inputSize, enc.preprocess);
+        const A = enc.embed(x);
+        x.dispose();
+        const feat = tf.tidy(() => feature(params!, variant, pooled(A)));
+        A.dispose();
+        let probs: number[][] | null = null;
+        if (hasCls(variant)) probs = tf.tidy(() => tf.softmax(classify(params!, feat))).arraySync() as number[][];
+        let caps: number[][] | null = null;
+        if (hasCap(variant)) {
+          const ids = beamSearch(params, feat, side.maxLen ?? 20, opts.beam ?? 3);
+          caps = ids.arraySync() as number[][];
+          ids.dispose();
+        }
+        feat.dispose();
+        okIdx.forEach((j, k) => {
+          const top5 = probs
+            ? probs[k]
+                .map((p, c) => ({ class: side.classes[c]?.name ?? String(c), p }))
+                .sort((a, b) => b.p - a.p)
+                .slice(0, 5)
+            : [];
+          rows.set(j, { caption: caps ? decodeCaption(caps[k], side.vocab) : null, top5 });
+        });
+      }
+      db.transaction(() => {
+        chunk.forEach((rel, j) => {
+          const r = rows.get(j);
+          if (r) insert.run(job, rel, r.caption, JSON.stringify(r.top5), null);
+          else insert.run(job, rel, null, null, decoded[j] as string);
+        });
+      })();
+      captioned += rows.size;
+      opts.onProgress?.(Math.min(todo.length, i + chunk.length), todo.length);
+    }
+    const seconds = (Date.now() - t0) / 1000;
+    db.prepare(`UPDATE batch_jobs SET status = ?, finished_at = strftime('%Y-%m-%dT%H:%M:%fZ','now') WHERE id = ?`).run(
+      cancelled ? 'cancelled' : 'done',
+      job,
+    );
+    // The output lists every file of the job (this session's and earlier ones).
+    const present = new Set(files);
+    const all = (
+      db.prepare(`SELECT rel_path, caption, top5, error FROM batch_results WHERE job_id = ? ORDER BY rel_path`).all(job) as {
+        rel_path: string;
+        caption: string | null;
+        top5: string | null;
+        error: string | null;
+      }[]
+    ).filter((r) => present.has(r.rel_path));
+    const results: CaptionRow[] = all
+      .filter((r) => r.error === null)
+      .map((r) => ({ path: r.rel_path, caption: r.caption, top5: r.top5 ? JSON.parse(r.top5) : [], run: run.id }));
+    const errors = all.filter((r) => r.error !== null).map((r) => ({ path: r.rel_path, reason: r.error! }));
+    if (opts.out) writeCaptionOutput(resolve(opts.out), results, errors, { run: run.id, folder });
+    return {
+      job,
+      run: run.id,
+      folder,
+      out: opts.out ? resolve(opts.out) : null,
+      files: files.length,
+      captioned,
+      skipped_done: files.length - todo.length,
+      errors,
+      seconds,
+      images_per_s: seconds > 0 ? captioned / seconds : 0,
+      status: cancelled ? 'cancelled' : 'done',
+      results,
+    };
+  } finally {
+    if (params) for (const p of Object.values(params)) p.dispose();
+    if (enc && !opts.loaded) enc.dispose();
+    db.close();
+  }
+}
