@@ -73,6 +73,8 @@ export interface EvalResult {
   pointing: number | null;
   decode: 'greedy';
   split: { scheme: string; part: string };
+  /** Where the caption metrics come from (the paper protocol holds out caption classes). */
+  caption_split: { scheme: string; part: string };
   n_images: number;
   n_captioned: number;
   n_pointing: number;
@@ -274,8 +276,22 @@ export async function evaluateRun(opts: EvalOptions): Promise<EvalResult> {
 export function evaluateWith(db: Db, ws: Workspace, run: RunRecord, model: RunModel, opts: Omit<EvalOptions, 'home' | 'runId'> = {}): EvalResult {
   const scheme = opts.scheme ?? (typeof run.config.split === 'string' ? run.config.split : 'default');
   const part = opts.part ?? 'test';
-  const images = testImages(db, run.collectionId, scheme, part);
-  if (images.length === 0) throw new Error(`split '${scheme}' has no '${part}' images${run.collectionId !== null ? ` in collection ${run.collectionId}` : ''}`);
+  const clsImages = testImages(db, run.collectionId, scheme, part);
+  if (clsImages.length === 0)
+    throw new Error(`split '${scheme}' has no '${part}' images${run.collectionId !== null ? ` in collection ${run.collectionId}` : ''}`);
+  // Paper protocol (Table 1): captions are evaluated on the held-out caption classes.
+  let captionSplit = { scheme, part };
+  let capImages = clsImages;
+  if (scheme === 'paper' && opts.part === undefined) {
+    const held = testImages(db, run.collectionId, 'paper-caption', 'caption_test');
+    if (held.length) {
+      capImages = held;
+      captionSplit = { scheme: 'paper-caption', part: 'caption_test' };
+    }
+  }
+  const isCls = new Set(clsImages.map((im) => im.id));
+  const isCap = new Set(capImages.map((im) => im.id));
+  const images = [...new Map([...clsImages, ...capImages].map((im) => [im.id, im])).values()].sort((a, b) => a.id - b.id);
   const cache = new FeatureCache(ws.features, run.encoder);
   const missing = images.filter((im) => !cache.has(im.content_hash));
   if (missing.length) throw new Error(`${missing.length} test image(s) have no cached '${run.encoder}' features (run plumage extract first), e.g. ${missing[0].rel_path}`);
@@ -317,7 +333,9 @@ export function evaluateWith(db: Db, ws: Workspace, run: RunRecord, model: RunMo
     const agree = cams.cam_agreement ? cams.cam_agreement.dataSync() : null;
     batch.forEach((im, b) => {
       let predClass: number | null = null;
-      if (logits && im.class_id !== null && classIndex.has(im.class_id)) {
+      if (!isCls.has(im.id)) {
+        if (logits) predClass = logits[b].indexOf(Math.max(...logits[b]));
+      } else if (logits && im.class_id !== null && classIndex.has(im.class_id)) {
         const row = logits[b];
         const order = row.map((v, i) => [v, i] as const).sort((x, y) => y[0] - x[0] || x[1] - y[1]);
         const gt = classIndex.get(im.class_id)!;
@@ -330,18 +348,18 @@ export function evaluateWith(db: Db, ws: Workspace, run: RunRecord, model: RunMo
         predClass = logits[b].indexOf(Math.max(...logits[b]));
       }
       const caption = capIds ? idsToText(capIds[b], words) : null;
-      const imageRefs = (capsOf.all(im.id) as { text: string }[]).map((r) => r.text);
+      const imageRefs = isCap.has(im.id) ? (capsOf.all(im.id) as { text: string }[]).map((r) => r.text) : [];
       if (caption !== null && imageRefs.length) {
         refs[String(im.id)] = imageRefs;
         cands[String(im.id)] = caption;
       }
-      if (agree) {
+      if (agree && isCls.has(im.id)) {
         agreeSum += agree[b];
         agreeN++;
       }
       let peak: [number, number] | null = null;
       let hit: boolean | null = null;
-      if (camCls) {
+      if (camCls && isCls.has(im.id)) {
         const partsXY = (partsOf.all(im.id) as { x: number; y: number }[]).map((p) => [p.x, p.y] as [number, number]);
         if (partsXY.length) {
           const cell = camCls.subarray(b * H * W, (b + 1) * H * W);
@@ -350,7 +368,7 @@ export function evaluateWith(db: Db, ws: Workspace, run: RunRecord, model: RunMo
           if (hit) pointHits++;
         }
       }
-      if (examples.length < nExamples) {
+      if (examples.length < nExamples && isCls.has(im.id)) {
         examples.push({
           image_id: im.id,
           file: im.file_name,
@@ -406,7 +424,8 @@ export function evaluateWith(db: Db, ws: Workspace, run: RunRecord, model: RunMo
     pointing: pointN ? pointHits / pointN : null,
     decode: 'greedy',
     split: { scheme, part },
-    n_images: images.length,
+    caption_split: captionSplit,
+    n_images: clsImages.length,
     n_captioned: nCap,
     n_pointing: pointN,
     per_class,

@@ -65,6 +65,29 @@ describe('plumage eval', () => {
     expect(res.worst[0].cider).toBeLessThanOrEqual(res.worst[res.worst.length - 1].cider);
   });
 
+  it('paper protocol: classification on paper/test, captions on the held-out paper-caption/caption_test classes', async () => {
+    await initBackend();
+    const ws = workspace(fx.home);
+    const db = openDb(ws.dbPath);
+    const ins = db.prepare('INSERT OR REPLACE INTO splits(scheme, image_id, part) VALUES (?, ?, ?)');
+    for (const im of fx.images) {
+      if (im.trueClass < 2) ins.run('paper', im.id, 'test');
+      ins.run('paper-caption', im.id, im.trueClass < 2 ? 'caption_train' : 'caption_test');
+    }
+    const run = getRun(db, fx.runs.cam)!;
+    const res = evaluateWith(db, ws, run, loadRunModel(db, ws, run), { scheme: 'paper', worst: 100 });
+    db.close();
+    expect(res.split).toEqual({ scheme: 'paper', part: 'test' });
+    expect(res.caption_split).toEqual({ scheme: 'paper-caption', part: 'caption_test' });
+    expect(res.n_images).toBe(8);
+    expect(res.n_captioned).toBe(4);
+    const heldOut = new Set(fx.images.filter((im) => im.trueClass === 2).map((im) => im.id));
+    expect(res.worst.every((w) => heldOut.has(w.image_id))).toBe(true);
+    const clsImages = fx.images.filter((im) => im.trueClass < 2);
+    expect(res.top1).toBeCloseTo(clsImages.filter((im) => im.featureClass === im.trueClass).length / 8, 12);
+    expect(res.pointing).toBeCloseTo(clsImages.filter((im) => im.partHit).length / 8, 12);
+  });
+
   it('fails with one line for an unknown run', () => {
     const r = cli('eval', '--run', 'nope', '--home', fx.home);
     expect(r.status).not.toBe(0);

@@ -13,7 +13,8 @@ const num = (x: number | null, d = 4) => (x === null ? '—' : x.toFixed(d));
 
 export function formatEval(r: EvalResult): string[] {
   const lines = [
-    `run ${r.run} (${r.variant}) on split '${r.split.scheme}' part '${r.split.part}': ${r.n_images} images, ${r.n_captioned} captioned, ${r.n_pointing} with parts`,
+    `run ${r.run} (${r.variant}) on split '${r.split.scheme}' part '${r.split.part}': ${r.n_images} images, ${r.n_pointing} with parts; ` +
+      `${r.n_captioned} captioned${r.caption_split.scheme !== r.split.scheme ? ` (split '${r.caption_split.scheme}' part '${r.caption_split.part}')` : ''}`,
     `  top-1 ${pct(r.top1)}   top-5 ${pct(r.top5)}`,
     `  BLEU-1 ${num(r.bleu1)}  BLEU-2 ${num(r.bleu2)}  BLEU-3 ${num(r.bleu3)}  BLEU-4 ${num(r.bleu4)}`,
     `  METEOR ${num(r.meteor)}  ROUGE-L ${num(r.rougeL)}  CIDEr-D ${num(r.cider)}   (captions: ${r.decode} decoding)`,
