@@ -43,8 +43,8 @@ export interface DrawnImage {
 type Op = { shapes: Shape[]; color: RGB; alpha?: number; clip?: Shape; bird?: boolean };
 
 const SIZE_SCALE: Record<BirdAttributes['size'], [number, number]> = {
-  small: [0.5, 0.66],
-  medium: [0.6, 0.77],
+  small: [0.55, 0.7],
+  medium: [0.62, 0.78],
   large: [0.72, 0.9],
 };
 
@@ -204,11 +204,11 @@ function buildBird(a: BirdAttributes, f: BirdFrame, rng: Rng, perchSlope: number
   const crownC = PALETTE[a.crown_color];
   if (a.crest === 'yes')
     ops.push({
-      shapes: [f.poly([[0.6, -0.44], [0.3, -0.86], [0.34, -0.66], [0.12, -0.8], [0.22, -0.58], [0.04, -0.62], [0.3, -0.36]])],
+      shapes: [f.poly([[0.62, -0.44], [0.36, -0.94], [0.36, -0.7], [0.14, -0.9], [0.2, -0.64], [-0.02, -0.7], [0.28, -0.36]])],
       color: crownC,
       bird: true,
     });
-  ops.push({ shapes: [f.ellipse(0.49, -0.4, 0.22, 0.13, 0.1)], color: crownC, clip: head, bird: true });
+  ops.push({ shapes: [f.ellipse(0.49, -0.41, 0.24, 0.15, 0.1)], color: crownC, clip: head, bird: true });
 
   // Eye (with optional ring) and bill.
   const eye: Vec = [0.6, -0.28];
