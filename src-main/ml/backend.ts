@@ -62,6 +62,19 @@ async function tryBackend(name: BackendName): Promise<BackendInfo> {
  * it — it has its own scatter-add gradient — but other code using tf.gather does.)
  */
 function registerWasmGaps(): void {
+  // The wasm Identity kernel copies its input, and TF.js clones (Identity) every tensor it saves
+  // for a backward pass: a 16 MB weight copy per LSTM step and gigabytes per training step.
+  // Tensors are immutable, so share the buffer with a reference count, as the cpu backend does.
+  tf.unregisterKernel('Identity', 'wasm');
+  tf.registerKernel({
+    kernelName: 'Identity',
+    backendName: 'wasm',
+    kernelFunc: ({ inputs, backend }) => {
+      const x = (inputs as { x: tf.TensorInfo }).x;
+      (backend as unknown as { incRef(d: unknown): void }).incRef(x.dataId);
+      return { dataId: x.dataId, shape: x.shape, dtype: x.dtype };
+    },
+  });
   const have = new Set(tf.getKernelsForBackend('wasm').map((k) => k.kernelName));
   if (have.has('UnsortedSegmentSum')) return;
   tf.registerKernel({

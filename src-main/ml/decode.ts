@@ -6,7 +6,7 @@
  */
 import * as tf from '@tensorflow/tfjs';
 import { BOS, EOS, PAD, type ParamView, capPrep, featureGates, greedyDecode, lstmStep } from './model.ts';
-import { embed, logSoftmax, mm } from './ops.ts';
+import { embed, logSoftmax, mmNT } from './ops.ts';
 
 export { greedyDecode };
 
@@ -34,9 +34,9 @@ export function beamSearch(P: ParamView, feat: tf.Tensor2D, T: number, width = 3
       for (let t = 0; t < T - 1 && alive.length > 0 && finished.length < width; t++) {
         const last = tf.tensor1d(alive.map((h) => h.tokens[h.tokens.length - 1]), 'int32');
         const step = tf.tidy(() => {
-          const xg = tf.add(mm(embed(cp.embedW, last), cp.WeT), fg);
+          const xg = tf.add(mmNT(embed(cp.embedW, last), cp.We, cp.WeT), fg);
           const r = lstmStep(cp, xg, s, c);
-          const lp = logSoftmax(tf.add(mm(r.s, cp.WoT), cp.outB));
+          const lp = logSoftmax(tf.add(mmNT(r.s, cp.Wo, cp.WoT), cp.outB));
           return { s: r.s, c: r.c, lp };
         });
         last.dispose();
@@ -97,7 +97,7 @@ export function beamSearch(P: ParamView, feat: tf.Tensor2D, T: number, width = 3
       rows.push(row);
     }
   } finally {
-    for (const k of ['WeT', 'WfT', 'bias', 'WhhT', 'WoT'] as const) cp[k].dispose();
+    for (const k of ['We', 'Wf', 'WeT', 'WfT', 'bias', 'WhhT', 'WoT'] as const) cp[k].dispose();
   }
   return tf.tensor2d(rows, [B, T], 'int32');
 }

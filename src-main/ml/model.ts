@@ -10,7 +10,7 @@
  * on tf.Variables, on imported tensors, or on detached copies (see algorithm1.ts).
  */
 import * as tf from '@tensorflow/tfjs';
-import { embed, linear, logSoftmax, mm, sigmoid, t2, tanh } from './ops.ts';
+import { embed, linear, logSoftmax, mmNT, sigmoid, tanh, untrackedTranspose } from './ops.ts';
 
 export const PAD = 0;
 export const BOS = 1;
@@ -178,16 +178,23 @@ export function classify(P: ParamView, feat: tf.Tensor): tf.Tensor2D {
   return linear(feat, P['cls.weight'], P['cls.bias']);
 }
 
-/** Captioner weights rearranged once per call: transposes for fast matMuls, summed biases. */
+/**
+ * Captioner weights prepared once per call: the W_ih column blocks, their transposes (as
+ * tape-invisible constants for mmNT, see ops.ts), summed biases.
+ */
 export interface CapPrep {
   E: number;
   Hd: number;
   V: number;
-  WeT: tf.Tensor2D; // [E, 4Hd]   embedding columns of W_ih, transposed
-  WfT: tf.Tensor2D; // [F, 4Hd]   feature columns of W_ih, transposed
-  bias: tf.Tensor1D; // [4Hd]     b_ih + b_hh
-  WhhT: tf.Tensor2D; // [Hd, 4Hd]
-  WoT: tf.Tensor2D; // [Hd, V]
+  We: tf.Tensor2D; // [4Hd, E]  embedding columns of W_ih
+  WeT: tf.Tensor2D;
+  Wf: tf.Tensor2D; // [4Hd, F]  feature columns of W_ih
+  WfT: tf.Tensor2D;
+  bias: tf.Tensor1D; // [4Hd]   b_ih + b_hh
+  Whh: tf.Tensor2D; // [4Hd, Hd]
+  WhhT: tf.Tensor2D;
+  Wo: tf.Tensor2D; // [V, Hd]
+  WoT: tf.Tensor2D;
   embedW: tf.Tensor2D; // [V, E]
   outB: tf.Tensor1D; // [V]
 }
@@ -198,15 +205,23 @@ export function capPrep(P: ParamView): CapPrep {
   const Wih = P['cap.lstm.weight_ih_l0'] as tf.Tensor2D;
   const Hd = P['cap.lstm.weight_hh_l0'].shape[1] as number;
   const F = Wih.shape[1] - E;
+  const We = tf.slice(Wih, [0, 0], [4 * Hd, E]);
+  const Wf = tf.slice(Wih, [0, E], [4 * Hd, F]);
+  const Whh = P['cap.lstm.weight_hh_l0'] as tf.Tensor2D;
+  const Wo = P['cap.out.weight'] as tf.Tensor2D;
   return {
     E,
     Hd,
     V,
-    WeT: t2(tf.slice(Wih, [0, 0], [4 * Hd, E])),
-    WfT: t2(tf.slice(Wih, [0, E], [4 * Hd, F])),
+    We,
+    WeT: untrackedTranspose(We),
+    Wf,
+    WfT: untrackedTranspose(Wf),
     bias: tf.add(P['cap.lstm.bias_ih_l0'], P['cap.lstm.bias_hh_l0']) as tf.Tensor1D,
-    WhhT: t2(P['cap.lstm.weight_hh_l0']),
-    WoT: t2(P['cap.out.weight']),
+    Whh,
+    WhhT: untrackedTranspose(Whh),
+    Wo,
+    WoT: untrackedTranspose(Wo),
     embedW: Wemb,
     outB: P['cap.out.bias'] as tf.Tensor1D,
   };
@@ -214,12 +229,12 @@ export function capPrep(P: ParamView): CapPrep {
 
 /** The part of the gates that is the same at every step: feat W_f^T + b_ih + b_hh  [B,4Hd]. */
 export function featureGates(cp: CapPrep, feat: tf.Tensor): tf.Tensor2D {
-  return tf.add(mm(feat, cp.WfT), cp.bias);
+  return tf.add(mmNT(feat, cp.Wf, cp.WfT), cp.bias);
 }
 
 /** One LSTM step (PyTorch nn.LSTM gate order i, f, g, o). xg = input part of the gates. */
 export function lstmStep(cp: CapPrep, xg: tf.Tensor, s: tf.Tensor | null, c: tf.Tensor | null) {
-  const g = s ? tf.add(xg, mm(s, cp.WhhT)) : xg;
+  const g = s ? tf.add(xg, mmNT(s, cp.Whh, cp.WhhT)) : xg;
   const [gi, gf, gg, go] = tf.split(g, 4, 1);
   const i = sigmoid(gi);
   const f = sigmoid(gf);
@@ -237,7 +252,7 @@ export function lstmStep(cp: CapPrep, xg: tf.Tensor, s: tf.Tensor | null, c: tf.
 export function teacherForced(cp: CapPrep, feat: tf.Tensor, caps: tf.Tensor2D): tf.Tensor2D {
   const [B, T] = caps.shape;
   const inTok = tf.slice(caps, [0, 0], [B, T - 1]);
-  const xe = mm(embed(cp.embedW, inTok), cp.WeT).reshape([B, T - 1, 4 * cp.Hd]);
+  const xe = mmNT(embed(cp.embedW, inTok), cp.We, cp.WeT).reshape([B, T - 1, 4 * cp.Hd]);
   const fg = featureGates(cp, feat);
   const steps = tf.unstack(xe, 1);
   let s: tf.Tensor | null = null;
@@ -248,7 +263,7 @@ export function teacherForced(cp: CapPrep, feat: tf.Tensor, caps: tf.Tensor2D): 
     states.push(s);
   }
   const S = tf.stack(states, 1).reshape([B * (T - 1), cp.Hd]);
-  return tf.add(mm(S, cp.WoT), cp.outB);
+  return tf.add(mmNT(S, cp.Wo, cp.WoT), cp.outB);
 }
 
 /** Target-token log-probs [B,T-1] and the non-PAD mask [B,T-1] for word logits [B*(T-1),V]. */
@@ -302,9 +317,9 @@ export function greedyDecode(P: ParamView, feat: tf.Tensor, T: number): tf.Tenso
     let s: tf.Tensor | null = null;
     let c: tf.Tensor | null = null;
     for (let t = 0; t < T - 1; t++) {
-      const xg = tf.add(mm(embed(cp.embedW, tok), cp.WeT), fg);
+      const xg = tf.add(mmNT(embed(cp.embedW, tok), cp.We, cp.WeT), fg);
       ({ s, c } = lstmStep(cp, xg, s, c));
-      const logits = tf.add(tf.add(mm(s, cp.WoT), cp.outB), ban);
+      const logits = tf.add(tf.add(mmNT(s, cp.Wo, cp.WoT), cp.outB), ban);
       const next = tf.where(done, tf.zerosLike(tok), tf.argMax(logits, 1).toInt()) as tf.Tensor1D;
       out.push(next);
       done = tf.logicalOr(done, tf.equal(next, EOS)) as tf.Tensor1D;

@@ -78,9 +78,127 @@ export function mm(a: tf.Tensor, b: tf.Tensor): tf.Tensor2D {
   return out.reshape([n, m]);
 }
 
-/** Dense layer in PyTorch layout: y = x W^T + b, W [out,in]. Pass `WT` = W^T if it is reused. */
+/**
+ * W^T as a tensor the tape does not see (the Transpose kernel is called on the backend directly).
+ * Only for use as the `WT` argument of mmNT, whose gradient is declared in terms of W itself.
+ * Tracked by the enclosing tf.tidy like any other tensor.
+ */
+export function untrackedTranspose(W: tf.Tensor): tf.Tensor2D {
+  const k = tf.getKernel('Transpose', tf.getBackend());
+  if (!k) throw new Error('backend has no Transpose kernel');
+  const info = k.kernelFunc({ inputs: { x: W }, backend: tf.backend(), attrs: { perm: [1, 0] } }) as tf.TensorInfo;
+  return tf.engine().makeTensorFromTensorInfo(info) as tf.Tensor2D;
+}
+
+const MMNT = 'PlumageMatMulNT';
+const mmntBackends = new Set<string>();
+let mmntGradRegistered = false;
+
+function ensureMmNTKernel(): void {
+  const backendName = tf.getBackend();
+  if (mmntBackends.has(backendName)) return;
+  const base = tf.getKernel('BatchMatMul', backendName)!;
+  tf.registerKernel({
+    kernelName: MMNT,
+    backendName,
+    // inputs a [1,n,k], w [m,k] (only saved for the gradient), wt [1,k,m] = w^T
+    kernelFunc: ({ inputs, backend }) =>
+      base.kernelFunc({ inputs: { a: inputs.a, b: inputs.wt }, backend, attrs: { transposeA: false, transposeB: false } }) as tf.TensorInfo,
+  });
+  mmntBackends.add(backendName);
+  if (!mmntGradRegistered) {
+    tf.registerGradient({
+      kernelName: MMNT,
+      inputsToSave: ['a', 'w', 'wt'],
+      // y = a w^T: da = dy w (mmNN: no transpose at all), dw = dy^T a (transposes the small dy).
+      // wt is a constant to the tape (untrackedTranspose), so it never asks for a gradient.
+      gradFunc: (dy: tf.Tensor | tf.Tensor[], saved: tf.Tensor[]) => {
+        const d = dy as tf.Tensor;
+        const g = d.reshape([d.shape[1] as number, d.shape[2] as number]);
+        const [a, w, wt] = saved;
+        const a2 = a.reshape([a.shape[1] as number, a.shape[2] as number]);
+        const wt2 = wt.reshape([wt.shape[1] as number, wt.shape[2] as number]);
+        return {
+          a: () => mmNN(g, w, wt2).reshape(a.shape),
+          w: () => mm(t2(g), a2),
+          wt: () => {
+            throw new Error('mmNT: WT must come from untrackedTranspose');
+          },
+        };
+      },
+    });
+    mmntGradRegistered = true;
+  }
+}
+
+/**
+ * a [n,k] @ W^T for W [m,k] (PyTorch Linear layout). The forward multiplies by WT = W^T (pass a
+ * precomputed untrackedTranspose(W) when W is reused, e.g. every LSTM step); the gradient is
+ * written in terms of W, so it needs no transpose of the big matrix and is differentiable again.
+ */
+export function mmNT(a: tf.Tensor, W: tf.Tensor, WT?: tf.Tensor): tf.Tensor2D {
+  ensureMmNTKernel();
+  const [n, k] = a.shape;
+  const [m, k2] = W.shape;
+  if (a.rank !== 2 || W.rank !== 2 || k !== k2) throw new Error(`mmNT: bad shapes [${a.shape}] x [${W.shape}]^T`);
+  const wt = WT ?? untrackedTranspose(W);
+  const out = tf.engine().runKernel(MMNT, { a: a.reshape([1, n, k]), w: W, wt: wt.reshape([1, k, m]) }) as tf.Tensor;
+  return out.reshape([n, m]);
+}
+
+const MMNN = 'PlumageMatMulNN';
+const mmnnBackends = new Set<string>();
+let mmnnGradRegistered = false;
+
+function ensureMmNNKernel(): void {
+  const backendName = tf.getBackend();
+  if (mmnnBackends.has(backendName)) return;
+  const base = tf.getKernel('BatchMatMul', backendName)!;
+  tf.registerKernel({
+    kernelName: MMNN,
+    backendName,
+    // inputs g [1,n,m], w [1,m,k], wt [k,m] = w^T (only saved for the gradient)
+    kernelFunc: ({ inputs, backend }) =>
+      base.kernelFunc({ inputs: { a: inputs.g, b: inputs.w }, backend, attrs: { transposeA: false, transposeB: false } }) as tf.TensorInfo,
+  });
+  mmnnBackends.add(backendName);
+  if (!mmnnGradRegistered) {
+    tf.registerGradient({
+      kernelName: MMNN,
+      inputsToSave: ['g', 'w', 'wt'],
+      // z = g w: dg = dz w^T = mmNT(dz, w, wt) (uses the kept transpose), dw = g^T dz (small g).
+      gradFunc: (dy: tf.Tensor | tf.Tensor[], saved: tf.Tensor[]) => {
+        const d = dy as tf.Tensor;
+        const dz = d.reshape([d.shape[1] as number, d.shape[2] as number]);
+        const [g, w, wt] = saved;
+        const g2 = g.reshape([g.shape[1] as number, g.shape[2] as number]);
+        const w2 = w.reshape([w.shape[1] as number, w.shape[2] as number]);
+        return {
+          g: () => mmNT(dz, w2, wt).reshape(g.shape),
+          w: () => mm(t2(g2), dz).reshape(w.shape),
+          wt: () => {
+            throw new Error('mmNN: WT must come from untrackedTranspose');
+          },
+        };
+      },
+    });
+    mmnnGradRegistered = true;
+  }
+}
+
+/** g [n,m] @ W [m,k] where WT = W^T is also at hand (tape-invisible): the pair of mmNT. */
+export function mmNN(g: tf.Tensor, W: tf.Tensor, WT: tf.Tensor): tf.Tensor2D {
+  ensureMmNNKernel();
+  const [n, m] = g.shape;
+  const [m2, k] = W.shape;
+  if (g.rank !== 2 || W.rank !== 2 || m !== m2) throw new Error(`mmNN: bad shapes [${g.shape}] x [${W.shape}]`);
+  const out = tf.engine().runKernel(MMNN, { g: g.reshape([1, n, m]), w: W.reshape([1, m, k]), wt: WT }) as tf.Tensor;
+  return out.reshape([n, k]);
+}
+
+/** Dense layer in PyTorch layout: y = x W^T + b, W [out,in]. Pass `WT` = untrackedTranspose(W) if reused. */
 export function linear(x: tf.Tensor, W: tf.Tensor, b?: tf.Tensor, WT?: tf.Tensor): tf.Tensor2D {
-  const y = mm(x, WT ?? t2(W));
+  const y = mmNT(x, W, WT);
   return b ? tf.add(y, b) : y;
 }
 
