@@ -188,12 +188,17 @@ export function createApi(opts: ApiOptions): PlumageApi {
     },
     'caption:start': async (req) => {
       const mod = await optionalModule('../jobs/caption.ts');
-      const start = mod?.captionJob;
-      if (typeof start !== 'function') {
+      const runCaption = mod?.runCaption;
+      if (typeof runCaption !== 'function') {
         throw new ApiFailure('unavailable', 'batch captioning is not available in this build yet');
       }
+      const run =
+        req.runId ??
+        (db.prepare("SELECT id FROM runs WHERE status = 'done' ORDER BY created_at DESC LIMIT 1").get() as { id: string } | undefined)
+          ?.id;
+      if (!run) throw new ApiFailure('not_found', 'no finished run to caption with: train one first');
       const job = jobs.startJob('caption', `caption ${req.folder}`, (progress, signal) =>
-        start({ db, ws, ...req, progress, signal }),
+        runCaption({ home: ws.home, folder: req.folder, run, signal, onProgress: (d: number, t: number) => progress(d, t) }),
       );
       return { jobId: job.id };
     },
