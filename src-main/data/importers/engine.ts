@@ -147,6 +147,12 @@ export async function writePlan(
               bbox_x = @bx, bbox_y = @by, bbox_w = @bw, bbox_h = @bh
         WHERE id = @id`,
     ),
+    // Unchanged bytes: dimensions and EXIF stay; only file facts and dataset metadata are refreshed.
+    touch: db.prepare(
+      `UPDATE images SET file_name = @file, bytes = @bytes, mtime_ms = @mtime, source_id = @source,
+              bbox_x = @bx, bbox_y = @by, bbox_w = @bw, bbox_h = @bh
+        WHERE id = @id`,
+    ),
     label: db.prepare('SELECT class_id, provenance FROM labels WHERE image_id = ?'),
     partLoc: db.prepare(
       'INSERT OR REPLACE INTO part_locations(image_id, part_id, x, y, visible) VALUES (?, ?, ?, ?, ?)',
@@ -183,6 +189,10 @@ export async function writePlan(
     if (!prev) {
       id = Number(st.insert.run(row).lastInsertRowid);
       outcome = 'added';
+    } else if (img.known && prev.content_hash === img.contentHash) {
+      id = prev.id;
+      st.touch.run({ ...row, id });
+      outcome = 'unchanged';
     } else {
       id = prev.id;
       st.update.run({ ...row, id });

@@ -2,6 +2,8 @@ import { lstat, readFile, stat } from 'node:fs/promises';
 import { extname } from 'node:path';
 import sharp from 'sharp';
 import { readExif, type PhotoExif } from '../exif.ts';
+
+const NO_EXIF: PhotoExif = { takenAt: null, gpsLat: null, gpsLon: null };
 import { sha256 } from '../hashing.ts';
 
 /** Formats an import accepts (what sharp decodes in this build). */
@@ -38,6 +40,8 @@ export interface ProbedImage {
   exif: PhotoExif;
   /** False when the hash matched a known row and decoding was skipped. */
   decoded: boolean;
+  /** The bytes are those of the row already imported: width, height and exif were not read (0 / nulls). */
+  known: boolean;
 }
 
 export type ProbeResult = { ok: true; image: ProbedImage } | { ok: false; missing?: boolean; reason: string };
@@ -93,6 +97,22 @@ export async function probeImage(path: string, knownHash?: string): Promise<Prob
     return { ok: false, reason: `unreadable: ${code(e) || (e as Error).message}` };
   }
   const contentHash = sha256(buf);
+  // Same bytes as the row already imported: it was validated then, and nothing derived can differ.
+  if (contentHash === knownHash) {
+    return {
+      ok: true,
+      image: {
+        bytes: st.size,
+        mtimeMs: Math.round(st.mtimeMs),
+        contentHash,
+        width: 0,
+        height: 0,
+        exif: NO_EXIF,
+        decoded: false,
+        known: true,
+      },
+    };
+  }
   let width: number;
   let height: number;
   try {
@@ -118,22 +138,27 @@ export async function probeImage(path: string, knownHash?: string): Promise<Prob
       reason: `image too large: ${width}×${height} px exceeds the ${MAX_PIXELS / 1e6} MP limit`,
     };
   }
-  let decoded = false;
-  if (contentHash !== knownHash) {
-    try {
-      await sharp(buf, { limitInputPixels: MAX_PIXELS, failOn: 'warning' })
-        .resize(8, 8, { fit: 'inside' })
-        .raw()
-        .toBuffer();
-      decoded = true;
-    } catch (e) {
-      return { ok: false, reason: `corrupt or truncated image (${firstLine(e)})` };
-    }
+  try {
+    await sharp(buf, { limitInputPixels: MAX_PIXELS, failOn: 'warning' })
+      .resize(8, 8, { fit: 'inside' })
+      .raw()
+      .toBuffer();
+  } catch (e) {
+    return { ok: false, reason: `corrupt or truncated image (${firstLine(e)})` };
   }
   const exif = await readExif(buf);
   return {
     ok: true,
-    image: { bytes: st.size, mtimeMs: Math.round(st.mtimeMs), contentHash, width, height, exif, decoded },
+    image: {
+      bytes: st.size,
+      mtimeMs: Math.round(st.mtimeMs),
+      contentHash,
+      width,
+      height,
+      exif,
+      decoded: true,
+      known: false,
+    },
   };
 }
 
