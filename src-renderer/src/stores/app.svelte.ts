@@ -67,17 +67,17 @@ class AppState {
   async start(): Promise<void> {
     api.on('job:progress', (job) => this.onJob(job));
     api.on('images:changed', (m) => void this.afterEdit(m.imageIds, null));
-    const [info, collections] = await Promise.all([
-      api.invoke('app:info', undefined).catch(() => null),
-      api.invoke('collections:list', undefined).catch(() => [] as Collection[]),
+    // The first page of photos goes out first and alone on the critical path to first paint;
+    // the rest (backend name, collections, species, jobs) follows in parallel.
+    performance.mark('plumage:start');
+    const first = this.applyFilters().then(() => performance.mark('plumage:first-page'));
+    const rest = Promise.all([
+      api.invoke('app:info', undefined).then((i) => (this.info = i)).catch(() => {}),
+      api.invoke('collections:list', undefined).then((c) => (this.collections = c)).catch(() => {}),
+      this.loadClasses(),
+      api.invoke('jobs:list', undefined).then((jobs) => (this.jobs = jobs)).catch(() => {}),
     ]);
-    this.info = info;
-    this.collections = collections;
-    await Promise.all([this.loadClasses(), this.applyFilters()]);
-    api
-      .invoke('jobs:list', undefined)
-      .then((jobs) => (this.jobs = jobs))
-      .catch(() => {});
+    await Promise.all([first, rest]);
   }
 
   async loadClasses(): Promise<void> {
