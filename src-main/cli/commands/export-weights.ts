@@ -1,0 +1,57 @@
+import { copyFileSync, writeFileSync } from 'node:fs';
+import { resolve } from 'node:path';
+import type { Command } from '../context.ts';
+import { parseCommandArgs } from '../context.ts';
+import { UserError } from '../errors.ts';
+import { openDb } from '../../data/store.ts';
+import { getRun } from '../../data/runs.ts';
+import { workspace } from '../../data/workspace.ts';
+import { checkpointPaths, readSidecar } from '../../jobs/train.ts';
+import { readSafetensors } from '../../ml/safetensors.ts';
+
+/**
+ * `plumage export weights --run ID --out W.safetensors [--json]`: the run's best weights in the
+ * PyTorch layout of DESIGN §5, plus W.json beside it (vocabulary, classes, dims, encoder) that
+ * `plumage import-weights` and PyTorch users need to read the outputs.
+ */
+export const run: Command = async (ctx) => {
+  const { values } = parseCommandArgs(ctx.argv, { run: { type: 'string' }, out: { type: 'string' } }, false);
+  if (!values.run || !values.out) throw new UserError('usage: plumage export weights --run ID --out W.safetensors', 2);
+  if (!values.out.endsWith('.safetensors')) throw new UserError('--out must end in .safetensors', 2);
+  const ws = workspace(ctx.home);
+  const db = openDb(ws.dbPath);
+  try {
+    const r = getRun(db, values.run);
+    if (!r) throw new UserError(`no run ${values.run}`);
+    if (!r.checkpoint) throw new UserError(`run ${r.id} has no checkpoint (status ${r.status})`);
+    const src = checkpointPaths(ws, r.id).weights;
+    const file = readSafetensors(src); // validates the file before handing it out
+    const out = resolve(values.out);
+    copyFileSync(src, out);
+    const side = readSidecar(ws, r.id);
+    const sideOut = out.replace(/\.safetensors$/, '.json');
+    writeFileSync(
+      sideOut,
+      JSON.stringify(
+        {
+          format: 'plumage-weights-sidecar/1',
+          run: r.id,
+          variant: r.variant,
+          dims: side.dims,
+          vocab: side.vocab,
+          classes: side.classes.map((c) => c.name),
+          encoder: r.encoder,
+          feature_shape: side.featureShape,
+          max_len: side.maxLen,
+        },
+        null,
+        2,
+      ),
+    );
+    const tensors = Object.keys(file.tensors).sort();
+    ctx.log(`wrote ${out} (${tensors.length} tensors: ${tensors.join(', ')}) and ${sideOut}`);
+    return { run: r.id, variant: r.variant, out, sidecar: sideOut, tensors };
+  } finally {
+    db.close();
+  }
+};
