@@ -1,0 +1,171 @@
+/**
+ * Greedy decoding per contract (checked against an independent plain-JS float64 LSTM), beam
+ * search (width 1 = greedy), and the vocabulary.
+ */
+import * as tf from '@tensorflow/tfjs';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { initBackend } from '../../src-main/ml/backend.ts';
+import { beamSearch } from '../../src-main/ml/decode.ts';
+import { BOS, EOS, PAD, type ModelDims, type Params, capPrep, captionScores, feature, greedyDecode, initParams, rng } from '../../src-main/ml/model.ts';
+import { buildVocab, decode, encode, tokenize, vocabFromJSON, vocabToJSON } from '../../src-main/ml/vocab.ts';
+
+const dims: ModelDims = { K: 6, D: 8, E: 5, Hd: 7, V: 9, C: 3 };
+const T = 7;
+
+beforeAll(async () => {
+  await initBackend();
+});
+
+/** Plain-JS greedy decode straight from the PyTorch-layout weights (float64). */
+function jsGreedy(P: Params, feat: number[][]): number[][] {
+  const get = (n: string) => ({ d: Array.from(P[n].dataSync()), s: P[n].shape });
+  const emb = get('cap.embed.weight');
+  const wih = get('cap.lstm.weight_ih_l0');
+  const whh = get('cap.lstm.weight_hh_l0');
+  const bih = get('cap.lstm.bias_ih_l0').d;
+  const bhh = get('cap.lstm.bias_hh_l0').d;
+  const wo = get('cap.out.weight');
+  const bo = get('cap.out.bias').d;
+  const { E, Hd, V } = dims;
+  const In = wih.s[1];
+  const sig = (x: number) => 1 / (1 + Math.exp(-x));
+  return feat.map((f) => {
+    let s = new Array(Hd).fill(0);
+    let c = new Array(Hd).fill(0);
+    let tok = BOS;
+    let done = false;
+    const out = [BOS];
+    for (let t = 0; t < T - 1; t++) {
+      const x = [...emb.d.slice(tok * E, tok * E + E), ...f];
+      const g = Array.from({ length: 4 * Hd }, (_, r) => {
+        let z = bih[r] + bhh[r];
+        for (let k = 0; k < In; k++) z += wih.d[r * In + k] * x[k];
+        for (let k = 0; k < Hd; k++) z += whh.d[r * Hd + k] * s[k];
+        return z;
+      });
+      const i = g.slice(0, Hd).map(sig);
+      const fg = g.slice(Hd, 2 * Hd).map(sig);
+      const gg = g.slice(2 * Hd, 3 * Hd).map(Math.tanh);
+      const o = g.slice(3 * Hd).map(sig);
+      c = c.map((cv, k) => fg[k] * cv + i[k] * gg[k]);
+      s = c.map((cv, k) => o[k] * Math.tanh(cv));
+      let best = -1;
+      let bestV = -Infinity;
+      for (let w = 0; w < V; w++) {
+        if (w === PAD || w === BOS) continue;
+        let z = bo[w];
+        for (let k = 0; k < Hd; k++) z += wo.d[w * Hd + k] * s[k];
+        if (z > bestV) [best, bestV] = [w, z];
+      }
+      const next = done ? PAD : best;
+      out.push(next);
+      if (next === EOS) done = true;
+      tok = next;
+    }
+    return out;
+  });
+}
+
+function setBias(P: Params, values: Record<number, number>) {
+  const b = P['cap.out.bias'].dataSync().slice();
+  for (const [k, v] of Object.entries(values)) b[Number(k)] = v;
+  P['cap.out.bias'].assign(tf.tensor1d(b));
+}
+
+describe('greedy decode (contract)', () => {
+  it('matches an independent float64 implementation on random weights', () => {
+    for (const seed of [1, 2, 3]) {
+      const P = initParams('cam', dims, seed);
+      const r = rng(seed + 50);
+      const v = tf.tensor2d(Float32Array.from({ length: 4 * dims.K }, () => r()), [4, dims.K]);
+      const feat = feature(P, 'cam', v);
+      const got = greedyDecode(P, feat, T).arraySync();
+      expect(got).toEqual(jsGreedy(P, feat.arraySync()));
+    }
+  });
+
+  it('never emits PAD or BOS, even when they have the highest logits, and runs T−1 steps', () => {
+    const P = initParams('lrcn', dims, 4);
+    setBias(P, { [PAD]: 50, [BOS]: 40, [EOS]: -50 });
+    const feat = tf.ones([2, dims.K]);
+    const caps = greedyDecode(P, feat, T).arraySync();
+    for (const row of caps) {
+      expect(row).toHaveLength(T);
+      expect(row[0]).toBe(BOS);
+      expect(row.slice(1).every((t) => t !== PAD && t !== BOS && t !== EOS)).toBe(true);
+    }
+  });
+
+  it('emits PAD after EOS', () => {
+    const P = initParams('lrcn', dims, 5);
+    setBias(P, { [EOS]: 50 });
+    const caps = greedyDecode(P, tf.ones([2, dims.K]), T).arraySync();
+    for (const row of caps) expect(row).toEqual([BOS, EOS, ...new Array(T - 2).fill(PAD)]);
+  });
+});
+
+describe('beam search', () => {
+  it('with width 1 returns exactly the greedy caption', () => {
+    for (const seed of [1, 7]) {
+      const P = initParams('medi', dims, seed);
+      const r = rng(seed + 99);
+      const feat = feature(P, 'medi', tf.tensor2d(Float32Array.from({ length: 5 * dims.K }, () => r()), [5, dims.K]));
+      expect(beamSearch(P, feat, T, 1).arraySync()).toEqual(greedyDecode(P, feat, T).arraySync());
+    }
+  });
+
+  it('with width 3 returns well-formed captions (BOS first, no PAD/BOS inside, PAD after EOS)', () => {
+    const P = initParams('lrcn', dims, 8);
+    const r = rng(3);
+    const caps = beamSearch(P, tf.tensor2d(Float32Array.from({ length: 4 * dims.K }, () => r()), [4, dims.K]), T, 3).arraySync();
+    for (const row of caps) {
+      expect(row[0]).toBe(BOS);
+      const e = row.indexOf(EOS);
+      const body = e < 0 ? row.slice(1) : row.slice(1, e);
+      expect(body.every((t) => t !== PAD && t !== BOS)).toBe(true);
+      if (e >= 0) expect(row.slice(e + 1).every((t) => t === PAD)).toBe(true);
+    }
+  });
+
+  it('finds captions at least as likely (length-normalised) as greedy, scored independently by teacher forcing', () => {
+    for (const seed of [11, 12, 13]) {
+      const P = initParams('lrcn', dims, seed);
+      const r = rng(seed);
+      const feat = tf.tensor2d(Float32Array.from({ length: 3 * dims.K }, () => r()), [3, dims.K]);
+      const norm = (caps: tf.Tensor2D) => {
+        const s = captionScores(capPrep(P), feat, caps).arraySync();
+        const len = caps.arraySync().map((row) => { const e = row.indexOf(EOS); return e < 0 ? T - 1 : e; });
+        return s.map((x, i) => x / len[i]);
+      };
+      const g = norm(greedyDecode(P, feat, T));
+      const b = norm(beamSearch(P, feat, T, 3));
+      b.forEach((x, i) => expect(x).toBeGreaterThanOrEqual(g[i] - 1e-5));
+    }
+  });
+});
+
+describe('vocabulary', () => {
+  const caps = ['A small bird, with a RED crown.', "The bird's wing is red", 'a tiny bird!', 'zebra'];
+
+  it('tokenizes: lower-case, punctuation stripped', () => {
+    expect(tokenize("The bird's wing, is RED!")).toEqual(['the', 'birds', 'wing', 'is', 'red']);
+  });
+
+  it('assigns specials 0..3 and words by count, then alphabetically; min count drops rare words', () => {
+    const v = buildVocab(caps, { minCount: 2 });
+    expect(v.words.slice(0, 4)).toEqual(['<pad>', '<bos>', '<eos>', '<unk>']);
+    expect(v.words.slice(4)).toEqual(['a', 'bird', 'red']);
+    const all = buildVocab(caps);
+    expect(all.words.length).toBe(4 + new Set(caps.flatMap(tokenize)).size);
+  });
+
+  it('encodes BOS words EOS PAD, <unk> for unknown words, truncates, and decodes back', () => {
+    const v = buildVocab(caps, { minCount: 2 });
+    const ids = encode(v, 'A red zebra bird', 7);
+    expect(Array.from(ids)).toEqual([BOS, v.index.get('a')!, v.index.get('red')!, 3, v.index.get('bird')!, EOS, PAD]);
+    expect(decode(v, ids)).toBe('a red <unk> bird');
+    const long = encode(v, 'a a a a a a a a', 5);
+    expect(Array.from(long)).toEqual([BOS, 4, 4, 4, EOS]);
+    expect(decode(vocabFromJSON(JSON.parse(JSON.stringify(vocabToJSON(v)))), ids)).toBe('a red <unk> bird');
+  });
+});

@@ -1,0 +1,69 @@
+import { readFileSync } from 'node:fs';
+import { resolve } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { parseSafetensors, serializeSafetensors } from '../../src-main/ml/safetensors.ts';
+
+const ref = resolve(import.meta.dirname, '../../../shared/ref/interop_public');
+
+/** Hand-build a file from a header object and a data buffer (for malformed cases). */
+function build(header: object, data: Uint8Array): Uint8Array {
+  let json = JSON.stringify(header);
+  json += ' '.repeat((8 - (json.length % 8)) % 8);
+  const hb = new TextEncoder().encode(json);
+  const out = new Uint8Array(8 + hb.length + data.length);
+  new DataView(out.buffer).setBigUint64(0, BigInt(hb.length), true);
+  out.set(hb, 8);
+  out.set(data, 8 + hb.length);
+  return out;
+}
+
+describe('safetensors', () => {
+  it('round-trips F32 and I32 tensors with metadata, header padded to 8 bytes', () => {
+    const a = Float32Array.from([1.5, -2, 3.25, 0, 1e-7, -1e30]);
+    const b = Int32Array.from([0, 1, -5, 2147483647]);
+    const buf = serializeSafetensors({ a: { shape: [2, 3], data: a }, b: { dtype: 'I32', shape: [4], data: b } }, { format: 'pt', note: 'x' });
+    const n = Number(new DataView(buf.buffer).getBigUint64(0, true));
+    expect(n % 8).toBe(0);
+    const f = parseSafetensors(buf);
+    expect(f.metadata).toEqual({ format: 'pt', note: 'x' });
+    expect(f.tensors.a.shape).toEqual([2, 3]);
+    expect(Array.from(f.tensors.a.data)).toEqual(Array.from(a));
+    expect(f.tensors.b.dtype).toBe('I32');
+    expect(Array.from(f.tensors.b.data)).toEqual(Array.from(b));
+  });
+
+  it('reads the PyTorch reference files by name with the contract shapes', () => {
+    const w = parseSafetensors(readFileSync(resolve(ref, 'weights.safetensors')));
+    const cfg = JSON.parse(readFileSync(resolve(ref, 'expected.json'), 'utf8')).config;
+    for (const [name, shape] of Object.entries(cfg.param_shapes)) expect(w.tensors[name].shape, name).toEqual(shape);
+    const i = parseSafetensors(readFileSync(resolve(ref, 'inputs.safetensors')));
+    expect(i.tensors.features.shape).toEqual([cfg.B, cfg.K, cfg.H, cfg.W]);
+    expect(i.tensors.captions.data[0]).toBe(1); // BOS
+  });
+
+  it('does not depend on tensor order and reads I64', () => {
+    const data = new Uint8Array(8 + 4);
+    const dv = new DataView(data.buffer);
+    dv.setFloat32(0, 2.5, true); // "x" stored first
+    dv.setBigInt64(4, -7n, true); // "y" (I64) right after it
+    const f = parseSafetensors(
+      build({ y: { dtype: 'I64', shape: [1], data_offsets: [4, 12] }, x: { dtype: 'F32', shape: [1], data_offsets: [0, 4] } }, data),
+    );
+    expect(f.tensors.x.data[0]).toBe(2.5);
+    expect(f.tensors.y.data[0]).toBe(-7);
+  });
+
+  it('rejects holes, overlaps, wrong sizes, trailing bytes and unknown dtypes', () => {
+    const d8 = new Uint8Array(8);
+    expect(() => parseSafetensors(build({ x: { dtype: 'F32', shape: [1], data_offsets: [4, 8] } }, d8))).toThrow(/hole|starts/);
+    expect(() => parseSafetensors(build({ x: { dtype: 'F32', shape: [2], data_offsets: [0, 4] } }, d8))).toThrow(/bytes/);
+    expect(() => parseSafetensors(build({ x: { dtype: 'F32', shape: [1], data_offsets: [0, 4] } }, d8))).toThrow(/trailing/);
+    expect(() =>
+      parseSafetensors(
+        build({ x: { dtype: 'F32', shape: [2], data_offsets: [0, 8] }, y: { dtype: 'F32', shape: [1], data_offsets: [4, 8] } }, d8),
+      ),
+    ).toThrow(/overlap|starts/);
+    expect(() => parseSafetensors(build({ x: { dtype: 'F16', shape: [4], data_offsets: [0, 8] } }, d8))).toThrow(/dtype/);
+    expect(() => parseSafetensors(new Uint8Array(4))).toThrow();
+  });
+});
