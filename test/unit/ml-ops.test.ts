@@ -1,0 +1,153 @@
+/**
+ * The custom-gradient primitives (ops.ts) and the backend choice (backend.ts). Second-order
+ * gradients through nested tf.grad are compared with analytic values (float64) or with central
+ * differences of the first-order gradient.
+ */
+import * as tf from '@tensorflow/tfjs';
+import { execFileSync } from 'node:child_process';
+import { resolve } from 'node:path';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { backendInfo, initBackend } from '../../src-main/ml/backend.ts';
+import { embed, logSoftmax, logSumExp, mm, mmNN, mmNT, sigmoid, tanh, untrackedTranspose } from '../../src-main/ml/ops.ts';
+import { rng } from '../../src-main/ml/model.ts';
+
+const repo = resolve(import.meta.dirname, '../..');
+const close = (a: ArrayLike<number>, b: ArrayLike<number>, tol: number) => {
+  const s = Math.max(1e-12, ...Array.from(b, Math.abs));
+  return Math.max(...Array.from(a, (x, i) => Math.abs(x - b[i]))) / s < tol;
+};
+const rand = (shape: number[], seed: number) => {
+  const r = rng(seed);
+  return tf.tensor(Float32Array.from({ length: shape.reduce((a, b) => a * b, 1) }, () => r() * 2 - 1), shape);
+};
+
+beforeAll(async () => {
+  await initBackend();
+});
+
+describe('backend', () => {
+  it('resolves once to wasm here and reports it', async () => {
+    const info = await initBackend();
+    expect(info.name).toBe(process.env.PLUMAGE_BACKEND || 'wasm');
+    expect(backendInfo()).toEqual(info);
+    expect(tf.getBackend()).toBe(info.name === 'wasm' ? 'wasm' : info.name === 'cpu' ? 'cpu' : 'tensorflow');
+  });
+
+  it('fails clearly when a forced backend is unavailable, and honours PLUMAGE_BACKEND=cpu', () => {
+    const code = `import { initBackend } from './src-main/ml/backend.ts';
+      initBackend().then((i) => console.log(JSON.stringify(i)), (e) => { console.log('ERR ' + e.message); });`;
+    const run = (b: string) =>
+      execFileSync(process.execPath, ['--import', 'tsx', '--input-type=module', '-e', code], {
+        cwd: repo,
+        env: { ...process.env, PLUMAGE_BACKEND: b },
+        encoding: 'utf8',
+      }).trim();
+    expect(run('node')).toMatch(/^ERR PLUMAGE_BACKEND=node is not available/);
+    expect(JSON.parse(run('cpu')).name).toBe('cpu');
+  });
+
+  it('gather has a gradient on wasm (UnsortedSegmentSum), summing duplicate indices', () => {
+    const g = tf.grad((w: tf.Tensor) => tf.gather(w, tf.tensor1d([0, 2, 2], 'int32')).sum())(tf.ones([3, 2]));
+    expect(g.arraySync()).toEqual([
+      [1, 1],
+      [0, 0],
+      [2, 2],
+    ]);
+  });
+});
+
+describe('matMul primitives', () => {
+  it('mm, mmNT and mmNN compute the products of tf.matMul', () => {
+    const a = rand([5, 4], 1);
+    const b = rand([4, 3], 2);
+    const W = rand([3, 4], 3);
+    expect(close(mm(a, b).dataSync(), tf.matMul(a, b).dataSync(), 1e-6)).toBe(true);
+    expect(close(mmNT(a, W).dataSync(), tf.matMul(a, W, false, true).dataSync(), 1e-6)).toBe(true);
+    const g = rand([5, 3], 4);
+    expect(close(mmNN(g, W, untrackedTranspose(W)).dataSync(), tf.matMul(g, W).dataSync(), 1e-6)).toBe(true);
+  });
+
+  it('first- and second-order gradients through mmNT / mmNN match finite differences', () => {
+    const W = rand([3, 4], 5);
+    const a0 = rand([2, 4], 6);
+    // s(a, W) = Σ tanh(a W^T); q(W) = Σ (∂s/∂a)² — the shape of a Grad-CAM loss
+    const q = (w: tf.Tensor) =>
+      tf.tidy(() => tf.grad((a: tf.Tensor) => tanh(mmNT(a, w, untrackedTranspose(w))).sum())(a0).square().sum());
+    const dq = tf.grad(q)(W).dataSync();
+    const base = W.dataSync().slice();
+    const h = 1e-2;
+    for (const i of [0, 5, 11]) {
+      const at = (d: number) => {
+        const x = base.slice();
+        x[i] += d;
+        return q(tf.tensor(x, W.shape)).dataSync()[0];
+      };
+      const fd = (at(h) - at(-h)) / (2 * h);
+      expect(Math.abs(fd - dq[i])).toBeLessThan(2e-3 * Math.max(1, Math.abs(dq[i])));
+    }
+  });
+});
+
+describe('activations: nested tf.grad gives exact second derivatives', () => {
+  const xs = [-2.3, -0.4, 0.1, 0.9, 3.1];
+  const x = tf.tensor1d(xs);
+  const second = (f: (t: tf.Tensor) => tf.Tensor) =>
+    tf.grad((z: tf.Tensor) => tf.grad((y: tf.Tensor) => f(y).sum())(z).sum())(x).dataSync();
+
+  it('sigmoid', () => {
+    const want = xs.map((v) => {
+      const s = 1 / (1 + Math.exp(-v));
+      return s * (1 - s) * (1 - 2 * s);
+    });
+    expect(close(second(sigmoid), want, 1e-5)).toBe(true);
+  });
+
+  it('tanh', () => {
+    const want = xs.map((v) => -2 * Math.tanh(v) * (1 - Math.tanh(v) ** 2));
+    expect(close(second(tanh), want, 1e-5)).toBe(true);
+  });
+
+  it('logSoftmax / logSumExp: Hessian-vector products', () => {
+    // d/dx_j of Σ_i (∂ lse/∂x_i)·c_i = Σ_i c_i (p_i δ_ij − p_i p_j)
+    const c = [0.3, -1, 2, 0.5, -0.2];
+    const e = xs.map(Math.exp);
+    const Z = e.reduce((a, b) => a + b);
+    const p = e.map((v) => v / Z);
+    const cp = c.reduce((a, ci, i) => a + ci * p[i], 0);
+    const want = p.map((pj, j) => c[j] * pj - pj * cp);
+    const ct = tf.tensor1d(c);
+    const got = tf.grad((z: tf.Tensor) => tf.grad((y: tf.Tensor) => logSumExp(y).sum())(z).mul(ct).sum())(x).dataSync();
+    expect(close(got, want, 1e-5)).toBe(true);
+    const got2 = tf.grad((z: tf.Tensor) => tf.grad((y: tf.Tensor) => logSoftmax(y).mul(ct).sum())(z).square().sum())(x);
+    expect(Array.from(got2.dataSync()).every(Number.isFinite)).toBe(true);
+  });
+
+  it('TF.js built-in sigmoid cannot do this (why ops.ts exists)', () => {
+    let builtin: number[] | null = null;
+    try {
+      builtin = Array.from(second(tf.sigmoid));
+    } catch {
+      builtin = null;
+    }
+    const want = xs.map((v) => {
+      const s = 1 / (1 + Math.exp(-v));
+      return s * (1 - s) * (1 - 2 * s);
+    });
+    expect(builtin === null || !close(builtin, want, 1e-3)).toBe(true);
+  });
+});
+
+describe('embedding lookup', () => {
+  it('gathers rows and scatter-adds the gradient (duplicates summed)', () => {
+    const W = rand([4, 3], 9);
+    const ids = tf.tensor1d([3, 1, 3], 'int32');
+    expect(close(embed(W as tf.Tensor2D, ids).dataSync(), tf.gather(W, ids).dataSync(), 1e-9)).toBe(true);
+    const g = tf.grad((w: tf.Tensor) => embed(w as tf.Tensor2D, ids).mul(tf.tensor2d([[1, 1, 1], [2, 2, 2], [3, 3, 3]])).sum())(W);
+    expect(g.arraySync()).toEqual([
+      [0, 0, 0],
+      [2, 2, 2],
+      [0, 0, 0],
+      [4, 4, 4],
+    ]);
+  });
+});
