@@ -396,7 +396,7 @@ export function drawBird(a: BirdAttributes, size: number, rng: Rng): DrawnImage 
   const b = pose.brightness;
   const rgb = cv.resolve([b * (1 + pose.tint), b, b * (1 - pose.tint)], [0, 0, 0], rng.u32(), 4);
 
-  // Lighting and rounding can move a part by a fraction of a pixel; report one decimal like CUB.
+  // Part centres lie on the bird, which is inside the frame; clamp only against float round-off.
   const parts = {} as Record<PartName, PartLoc>;
   for (const name of PART_NAMES) {
     const [x, y, v] = bird.parts[name];

@@ -130,7 +130,8 @@ function intersectSpans(a: number[], b: number[]): number[] {
 
 /**
  * An RGB image rendered at `ss`× supersampling. Coordinates given to shapes are in output pixels;
- * sample (i, j) sits at ((i + 0.5) / ss, (j + 0.5) / ss).
+ * sample (i, j) sits at ((i + 0.5) / ss, (j + 0.5) / ss). All canvases share one sample buffer
+ * (reallocated when the size changes): draw one image at a time, from sky() to resolve().
  */
 export class Canvas {
   readonly sw: number;
