@@ -2,6 +2,7 @@
 // Bundles the Electron main process and the preload with esbuild into dist/electron/.
 //  - main.js: ESM (package.json is "type": "module"), Node platform; native and heavy packages stay
 //    external and are loaded from node_modules (asarUnpack in electron-builder.yml).
+//  - worker-train.js: the training worker thread (same format as main.js).
 //  - preload.js: CommonJS, because sandboxed preloads run as plain scripts with a restricted
 //    `require` that only provides 'electron' (no Node modules, no ESM).
 import { build } from 'esbuild';
@@ -19,8 +20,12 @@ export async function buildMain({ quiet = false } = {}) {
   await Promise.all([
     build({
       ...common,
-      entryPoints: [resolve(root, 'src-main/electron/main.ts')],
-      outfile: resolve(outdir, 'main.js'),
+      // The training worker thread gets its own entry: a bundle cannot point a Worker at a .ts file.
+      entryPoints: [
+        { in: resolve(root, 'src-main/electron/main.ts'), out: 'main' },
+        { in: resolve(root, 'src-main/jobs/worker-train.ts'), out: 'worker-train' },
+      ],
+      outdir,
       platform: 'node',
       format: 'esm',
       target: 'node20',
@@ -38,7 +43,7 @@ export async function buildMain({ quiet = false } = {}) {
       external: ['electron'],
     }),
   ]);
-  return { main: resolve(outdir, 'main.js'), preload: resolve(outdir, 'preload.js') };
+  return { main: resolve(outdir, 'main.js'), preload: resolve(outdir, 'preload.js'), worker: resolve(outdir, 'worker-train.js') };
 }
 
 if (process.argv[1] && resolve(process.argv[1]) === fileURLToPath(import.meta.url)) {

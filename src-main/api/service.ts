@@ -1,6 +1,6 @@
 import { readFileSync } from 'node:fs';
-import { dirname, join, resolve } from 'node:path';
-import { fileURLToPath, pathToFileURL } from 'node:url';
+import { dirname, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import type { Envelope, InvokeChannel, PushChannels, Req, Res, SendChannels } from '../../shared/ipc.ts';
 import type { JobInfo } from '../../shared/types.ts';
 import { NotFoundError, redo, saveCaption, setLabels, setReview, undo } from '../data/edits.ts';
@@ -60,21 +60,6 @@ function packageVersion(): string {
     }
   }
   return '0.0.0';
-}
-
-/**
- * Loads a module written by another part of the project that may not exist yet (importers,
- * training jobs). Returns null when absent so the channel can answer 'unavailable'.
- */
-async function optionalModule(rel: string): Promise<Record<string, unknown> | null> {
-  const file = join(here, rel);
-  try {
-    return (await import(pathToFileURL(file).href)) as Record<string, unknown>;
-  } catch (e) {
-    const code = (e as { code?: string }).code;
-    if (code === 'ERR_MODULE_NOT_FOUND' || code === 'MODULE_NOT_FOUND') return null;
-    throw e;
-  }
 }
 
 export function createApi(opts: ApiOptions): PlumageApi {
@@ -187,18 +172,15 @@ export function createApi(opts: ApiOptions): PlumageApi {
       return { jobId: job.id };
     },
     'caption:start': async (req) => {
-      const mod = await optionalModule('../jobs/caption.ts');
-      const runCaption = mod?.runCaption;
-      if (typeof runCaption !== 'function') {
-        throw new ApiFailure('unavailable', 'batch captioning is not available in this build yet');
-      }
+      // Loaded on demand: it pulls in TF.js, which the rest of the api never needs.
+      const { runCaption } = await import('../jobs/caption.ts');
       const run =
         req.runId ??
         (db.prepare("SELECT id FROM runs WHERE status = 'done' ORDER BY created_at DESC LIMIT 1").get() as { id: string } | undefined)
           ?.id;
       if (!run) throw new ApiFailure('not_found', 'no finished run to caption with: train one first');
       const job = jobs.startJob('caption', `caption ${req.folder}`, (progress, signal) =>
-        runCaption({ home: ws.home, folder: req.folder, run, signal, onProgress: (d: number, t: number) => progress(d, t) }),
+        runCaption({ home: ws.home, folder: req.folder, run, signal, onProgress: (d, t) => progress(d, t) }),
       );
       return { jobId: job.id };
     },

@@ -19,7 +19,7 @@ const require = createRequire(import.meta.url);
 const yaml = require('js-yaml') as { load(s: string): any };
 const config = yaml.load(readFileSync(join(repo, 'electron-builder.yml'), 'utf8'));
 
-let built: { main: string; preload: string };
+let built: { main: string; preload: string; worker: string };
 beforeAll(async () => {
   const { buildMain } = await import(pathToFileURL(join(repo, 'scripts/build-main.mjs')).href);
   built = await buildMain({ quiet: true });
@@ -86,12 +86,17 @@ describe('npm run build:main', () => {
     const required = [...preload.matchAll(/require\(["']([^"']+)["']\)/g)].map((m) => m[1]);
     expect([...new Set(required)]).toEqual(['electron']); // a sandboxed preload can require nothing else
     expect(preload).toContain('exposeInMainWorld("plumage"');
-    const main = readFileSync(built.main, 'utf8');
-    const imported = new Set([...main.matchAll(/^import .* from ["']([^"']+)["'];?$/gm)].map((m) => m[1]));
     const allowed = (s: string) =>
       s.startsWith('node:') || builtinModules.includes(s) || ['electron', 'better-sqlite3', 'sharp'].includes(s) || s.startsWith('@tensorflow/');
+    const importsOf = (file: string) =>
+      new Set([...readFileSync(file, 'utf8').matchAll(/^import .* from ["']([^"']+)["'];?$/gm)].map((m) => m[1]));
+    const imported = importsOf(built.main);
     expect([...imported].filter((s) => !allowed(s))).toEqual([]);
     expect(imported.has('electron')).toBe(true);
+    // the training worker is its own bundle (a Worker cannot start from a .ts file in a package)
+    const worker = importsOf(built.worker);
+    expect([...worker].filter((s) => !allowed(s))).toEqual([]);
+    expect(worker.has('electron')).toBe(false);
   });
 
   it('leaves every `files` glob of the package matching real files', () => {
