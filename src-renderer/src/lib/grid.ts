@@ -65,7 +65,7 @@ export function scrollToReveal(m: GridMetrics, index: number, scrollTop: number,
 export function moveIndex(index: number, key: string, columns: number, total: number, pageRows = 1): number {
   if (total <= 0) return -1;
   const i = index < 0 ? 0 : index;
-  let next = i;
+  let next: number;
   switch (key) {
     case 'ArrowLeft':
       next = i - 1;
