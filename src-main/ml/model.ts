@@ -155,6 +155,13 @@ export function paramsFromTensors(tensors: Record<string, tf.Tensor>, variant?: 
   return { params, variant: v, dims };
 }
 
+/** Parameters as plain arrays in PyTorch layout, ready for writeSafetensors (export). */
+export function paramsToArrays(P: ParamView): Record<string, { dtype: 'F32'; shape: number[]; data: Float32Array }> {
+  const out: Record<string, { dtype: 'F32'; shape: number[]; data: Float32Array }> = {};
+  for (const [n, t] of Object.entries(P)) out[n] = { dtype: 'F32', shape: [...t.shape], data: t.dataSync() as Float32Array };
+  return out;
+}
+
 // ---------------------------------------------------------------------------------------------
 // forward pieces
 

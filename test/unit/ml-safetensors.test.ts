@@ -1,6 +1,9 @@
 import { readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { describe, expect, it } from 'vitest';
+import * as tf from '@tensorflow/tfjs';
+import { initBackend } from '../../src-main/ml/backend.ts';
+import { type Variant, initParams, paramShapes, paramsFromTensors, paramsToArrays } from '../../src-main/ml/model.ts';
 import { parseSafetensors, serializeSafetensors } from '../../src-main/ml/safetensors.ts';
 
 const ref = resolve(import.meta.dirname, '../../../shared/ref/interop_public');
@@ -65,5 +68,17 @@ describe('safetensors', () => {
     ).toThrow(/overlap|starts/);
     expect(() => parseSafetensors(build({ x: { dtype: 'F16', shape: [4], data_offsets: [0, 8] } }, d8))).toThrow(/dtype/);
     expect(() => parseSafetensors(new Uint8Array(4))).toThrow();
+  });
+
+  it.each(['cnn', 'lrcn', 'medi'] as Variant[])('exports and re-imports %s parameters (variant inferred, medi → cam)', async (variant) => {
+    await initBackend();
+    const dims = { K: 6, D: 8, E: 5, Hd: 7, V: 11, C: 4 };
+    const P = initParams(variant, dims, 3);
+    const f = parseSafetensors(serializeSafetensors(paramsToArrays(P)));
+    const back = paramsFromTensors(Object.fromEntries(Object.entries(f.tensors).map(([n, t]) => [n, tf.tensor(t.data, t.shape)])));
+    expect(back.variant).toBe(variant === 'medi' ? 'cam' : variant);
+    expect(back.dims).toEqual({ ...dims, ...(variant === 'cnn' ? { D: 0, E: 0, Hd: 0, V: 0 } : variant === 'lrcn' ? { D: 0, C: 0 } : {}) });
+    expect(Object.keys(back.params).sort()).toEqual(Object.keys(paramShapes(variant, dims)).sort());
+    for (const [n, p] of Object.entries(P)) expect(Array.from(back.params[n].dataSync())).toEqual(Array.from(p.dataSync()));
   });
 });
