@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { ApiError } from '../../shared/ipc.ts';
-import { createWsApi, mediaUrls, unwrapResult, wsUrlFor, type SocketLike } from '../../src-renderer/src/lib/api.ts';
+import { createWsApi, fromElectronBridge, mediaUrls, unwrapResult, wsUrlFor, type SocketLike } from '../../src-renderer/src/lib/api.ts';
 import { UndoClient } from '../../src-renderer/src/lib/undo.ts';
 import { PagedImages } from '../../src-renderer/src/lib/pages.ts';
 import type { ImageQuery, ImageSummary } from '../../shared/types.ts';
@@ -108,6 +108,30 @@ describe('Api client envelope handling', () => {
   });
 });
 
+describe('Electron bridge', () => {
+  it('unwraps invokeEnvelope so ApiError keeps its code across contextBridge', async () => {
+    const calls: string[] = [];
+    const bridge = {
+      invoke: async () => {
+        throw new Error('plain invoke must not be used when invokeEnvelope exists');
+      },
+      invokeEnvelope: async (channel: string, req: any) => {
+        calls.push(channel);
+        return req?.id === 1 ? { result: { id: 1 } } : { error: { message: 'no image 2', code: 'not_found' } };
+      },
+      send: () => {},
+      on: () => () => {},
+    } as any;
+    const api = fromElectronBridge(bridge);
+    await expect(api.invoke('images:get', { id: 1 })).resolves.toEqual({ id: 1 });
+    await expect(api.invoke('images:get', { id: 2 })).rejects.toMatchObject({ name: 'ApiError', code: 'not_found' });
+    expect(calls).toEqual(['images:get', 'images:get']);
+    // A bridge without invokeEnvelope is used as is.
+    const plain = fromElectronBridge({ invoke: async () => 42, send: () => {}, on: () => () => {} } as any);
+    await expect(plain.invoke('app:info', undefined)).resolves.toBe(42);
+  });
+});
+
 describe('undo client', () => {
   it('serialises undo/redo and reports which photos changed', async () => {
     const calls: string[] = [];
@@ -186,6 +210,24 @@ describe('paged gallery list', () => {
     expect(p.at(0)?.fileName).toBe('f99.jpg');
     expect(p.has(5)).toBe(false);
     expect(await p.allIds()).toHaveLength(11);
+  });
+
+  it('refresh keeps the old tiles until the new page arrives, then swaps them in', async () => {
+    let label = 'old';
+    let release: () => void = () => {};
+    const fetch = async (q: ImageQuery) => {
+      if (label === 'new') await new Promise<void>((r) => (release = r));
+      return { total: 3, offset: q.offset ?? 0, items: [1, 2, 3].map((id) => ({ id, fileName: `${label}${id}` }) as ImageSummary) };
+    };
+    const p = new PagedImages(fetch, {}, 10);
+    await p.setQuery({});
+    label = 'new';
+    const done = p.refresh([0]);
+    await new Promise((r) => setTimeout(r, 5));
+    expect(p.at(0)?.fileName).toBe('old1'); // still on screen while the refresh is in flight
+    release();
+    await done;
+    expect(p.at(0)?.fileName).toBe('new1');
   });
 
   it('records an error instead of throwing', async () => {

@@ -6,7 +6,7 @@
  * Errors come back as `{ message, code }` and are rethrown as `ApiError` so callers can show them.
  */
 import { ApiError } from '../../../shared/ipc.ts';
-import type { Api, InvokeChannel, PushChannels, Req, Res, SendChannels } from '../../../shared/ipc.ts';
+import type { Api, ElectronBridge, InvokeChannel, PushChannels, Req, Res, SendChannels } from '../../../shared/ipc.ts';
 
 export { ApiError };
 
@@ -170,13 +170,29 @@ export function wsUrlFor(href: string, token: string): string {
 
 declare global {
   interface Window {
-    plumage?: Api;
+    plumage?: Api | ElectronBridge;
   }
+}
+
+/**
+ * The Api over Electron's preload bridge. contextBridge drops custom error properties, so when the
+ * bridge offers `invokeEnvelope` the envelope is unwrapped here and ApiError keeps its code.
+ */
+export function fromElectronBridge(bridge: Api | ElectronBridge): Api {
+  const withEnvelope = 'invokeEnvelope' in bridge && typeof bridge.invokeEnvelope === 'function' ? bridge : null;
+  return {
+    invoke: <C extends InvokeChannel>(channel: C, req: Req<C>) =>
+      withEnvelope
+        ? withEnvelope.invokeEnvelope(channel, req).then((env) => unwrapResult(env) as Res<C>)
+        : bridge.invoke(channel, req),
+    send: (channel, msg) => bridge.send(channel, msg),
+    on: (channel, listener) => bridge.on(channel, listener),
+  };
 }
 
 function detect(): { api: Api; media: MediaUrls } {
   if (typeof window !== 'undefined' && window.plumage) {
-    return { api: window.plumage, media: mediaUrls('electron') };
+    return { api: fromElectronBridge(window.plumage), media: mediaUrls('electron') };
   }
   const token = new URLSearchParams(location.search).get('token') ?? '';
   return { api: createWsApi(wsUrlFor(location.href, token)), media: mediaUrls('browser', token) };
