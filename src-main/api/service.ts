@@ -3,7 +3,7 @@ import { dirname, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { Envelope, InvokeChannel, PushChannels, Req, Res, SendChannels } from '../../shared/ipc.ts';
 import type { JobInfo } from '../../shared/types.ts';
-import { NotFoundError, redo, saveCaption, setLabels, setReview, undo } from '../data/edits.ts';
+import { InvalidEditError, NotFoundError, redo, saveCaption, setLabels, setReview, undo } from '../data/edits.ts';
 import {
   getImageDetail,
   listClasses,
@@ -198,6 +198,7 @@ export function createApi(opts: ApiOptions): PlumageApi {
       return { result: await handler(parsed.data) };
     } catch (e) {
       if (e instanceof NotFoundError) return { error: { message: e.message, code: 'not_found' } };
+      if (e instanceof InvalidEditError) return { error: { message: e.message, code: 'invalid_request' } };
       if (!(e instanceof ApiFailure)) log(`plumage api: ${String(channel)} failed: ${(e as Error)?.stack ?? e}`);
       return { error: toWireError(e) };
     }

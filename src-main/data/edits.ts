@@ -42,6 +42,7 @@ function journal(db: Db, group: number, kind: EditRow['kind'], target: number, b
 }
 
 export class NotFoundError extends Error {}
+export class InvalidEditError extends Error {}
 
 function assertImages(db: Db, imageIds: number[]) {
   const stmt = db.prepare('SELECT 1 FROM images WHERE id = ?');
@@ -52,8 +53,14 @@ function assertImages(db: Db, imageIds: number[]) {
 export function setLabels(db: Db, imageIds: number[], classId: number | null): number {
   return tx(db, () => {
     assertImages(db, imageIds);
-    if (classId !== null && !db.prepare('SELECT 1 FROM classes WHERE id = ?').get(classId)) {
-      throw new NotFoundError(`no class ${classId}`);
+    if (classId !== null) {
+      const cls = db.prepare('SELECT collection_id FROM classes WHERE id = ?').get(classId) as { collection_id: number } | undefined;
+      if (!cls) throw new NotFoundError(`no class ${classId}`);
+      // A species list belongs to one collection: a class from another one would be meaningless.
+      const foreign = db.prepare('SELECT id FROM images WHERE id = ? AND collection_id != ?');
+      for (const id of imageIds) {
+        if (foreign.get(id, cls.collection_id)) throw new InvalidEditError(`class ${classId} is not in the collection of image ${id}`);
+      }
     }
     const current = db.prepare('SELECT class_id, provenance FROM labels WHERE image_id = ?');
     let group = 0;

@@ -72,6 +72,12 @@ describe('api validation at the boundary', () => {
     expect((await api.invoke('images:get', { id: 999 })).error?.code).toBe('not_found');
     expect((await api.invoke('labels:set', { imageIds: [999], classId: null })).error?.code).toBe('not_found');
     expect((await api.invoke('labels:set', { imageIds: [1], classId: 999 })).error?.code).toBe('not_found');
+    // a class of another collection cannot label this image
+    const db = api.db;
+    const other = Number(db.prepare("INSERT INTO collections(name, root, kind) VALUES ('x', '/nonexistent-x', 'folder')").run().lastInsertRowid);
+    const foreignClass = Number(db.prepare("INSERT INTO classes(collection_id, name) VALUES (?, 'Kiwi')").run(other).lastInsertRowid);
+    const env = await api.invoke('labels:set', { imageIds: [1], classId: foreignClass });
+    expect(env.error).toEqual({ message: `class ${foreignClass} is not in the collection of image 1`, code: 'invalid_request' });
   });
 
   it('answers structured errors for training and captioning it cannot start', async () => {
