@@ -1,10 +1,11 @@
 import { execFileSync } from 'node:child_process';
-import { writeFileSync } from 'node:fs';
+import { existsSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { reviseCaption, setLabel } from '../../src-main/data/annotations.ts';
 import { importDataset } from '../../src-main/data/importers/index.ts';
 import { openDb } from '../../src-main/data/store.ts';
+import { thumbnailPath } from '../../src-main/data/thumbnails.ts';
 import { workspace } from '../../src-main/data/workspace.ts';
 import { cleanTemps, jpeg, makeCub, tempDir } from './import-fixtures.ts';
 
@@ -69,6 +70,16 @@ describe('import cub', () => {
     });
     expect(db.prepare('SELECT count(*) n FROM caption_revisions').get()).toEqual({ n: 120 });
     expect(db.prepare('SELECT count(*) n FROM label_history').get()).toEqual({ n: 12 });
+    db.close();
+  });
+
+  it('--thumbnails makes one cached thumbnail per imported photo', async () => {
+    const fx = await makeCub(2, 2);
+    const { ws, db } = home();
+    const r = await importDataset(db, ws, 'cub', fx.out, { thumbnails: true });
+    expect(r).toMatchObject({ images: 4, errors: [] });
+    const hashes = db.prepare('SELECT content_hash h FROM images').all() as { h: string }[];
+    for (const { h } of hashes) expect(existsSync(thumbnailPath(ws, h))).toBe(true);
     db.close();
   });
 

@@ -16,12 +16,32 @@ interface Prepared {
   probe: ProbeResult;
   captions?: string[];
   captionError?: ImportError;
+  thumbnailError?: ImportError;
 }
 
-/** Reads and validates one item off the database thread: photo probe plus caption file. */
-async function prepare(item: ImportItem, knownHash: string | undefined): Promise<Prepared> {
+/**
+ * Reads and validates one item off the database thread: photo probe, optional thumbnail (a cache
+ * keyed by content hash, so making it before the row is committed is harmless), caption file.
+ */
+async function prepare(
+  item: ImportItem,
+  knownHash: string | undefined,
+  ws: Workspace | null,
+): Promise<Prepared> {
   const probe = await probeImage(item.absPath, knownHash);
   if (!probe.ok) return { probe };
+  if (ws) {
+    try {
+      await ensureThumbnail(ws, item.absPath, probe.image.contentHash);
+    } catch (e) {
+      const reason = `imported, but no thumbnail: ${(e as Error).message.split('\n')[0]}`;
+      return { ...(await readCaptions(item, probe)), thumbnailError: { path: item.absPath, reason } };
+    }
+  }
+  return readCaptions(item, probe);
+}
+
+async function readCaptions(item: ImportItem, probe: ProbeResult): Promise<Prepared> {
   if (item.captions) return { probe, captions: item.captions };
   if (!item.captionFile) return { probe };
   let bytes: Buffer;
@@ -219,7 +239,8 @@ export async function writePlan(
   const items = plan.items;
   const pending: Promise<Prepared>[] = [];
   const start = (i: number) => {
-    if (i < items.length) pending[i] = prepare(items[i], existing.get(items[i].relPath)?.hash);
+    if (i < items.length)
+      pending[i] = prepare(items[i], existing.get(items[i].relPath)?.hash, opts.thumbnails ? ws : null);
   };
   for (let i = 0; i < window; i++) start(i);
   let cancelled = false;
@@ -254,16 +275,7 @@ export async function writePlan(
         failed++;
         errors.push({ path: item.absPath, reason: `not written: ${(e as Error).message.split('\n')[0]}` });
       }
-      if (written && opts.thumbnails) {
-        try {
-          await ensureThumbnail(ws, item.absPath, p.probe.image.contentHash);
-        } catch (e) {
-          errors.push({
-            path: item.absPath,
-            reason: `imported, but no thumbnail: ${(e as Error).message.split('\n')[0]}`,
-          });
-        }
-      }
+      if (written && p.thumbnailError) errors.push(p.thumbnailError);
     }
     opts.onProgress?.(i + 1, items.length);
   }
