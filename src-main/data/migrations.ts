@@ -195,4 +195,25 @@ CREATE TABLE settings (
 );
 `,
   },
+  {
+    version: 2,
+    name: 'per-image predictions of a run',
+    sql: `
+-- What a run says about each image (filled by jobs/predict.ts from the feature cache): the review
+-- queue sorts by these, the photo view shows the top-5 as suggestions.
+CREATE TABLE predictions (
+  run_id        TEXT NOT NULL REFERENCES runs(id) ON DELETE CASCADE,
+  image_id      INTEGER NOT NULL REFERENCES images(id) ON DELETE CASCADE,
+  class_id      INTEGER REFERENCES classes(id) ON DELETE SET NULL,  -- predicted class (NULL for lrcn)
+  confidence    REAL,                        -- top-1 softmax probability
+  top5          TEXT NOT NULL DEFAULT '[]',  -- JSON [{classId, p}]
+  caption       TEXT,                        -- greedy caption (NULL for cnn)
+  likelihood    REAL,                        -- mean per-token log-prob of that caption
+  disagreement  REAL,                        -- 1 − cos(cam_cls(pred), cam_cap(pred caption))
+  created_at    TEXT NOT NULL DEFAULT (strftime('%Y-%m-%dT%H:%M:%fZ','now')),
+  PRIMARY KEY (run_id, image_id)
+);
+CREATE INDEX predictions_image ON predictions(image_id);
+`,
+  },
 ];
