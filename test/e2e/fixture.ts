@@ -1,16 +1,16 @@
 /**
- * Test collections for the e2e specs, written straight into a workspace with the data layer
- * (store + annotations, so histories are real) and sharp-generated JPEGs.
- *  - `makeSmallCollection`: a few dozen distinct photos with species, captions and EXIF-free files.
+ * Test collections for the e2e specs.
+ *  - `makeSynthCollection`: `plumage synth` + `plumage import cub`, as a user would.
  *  - `makeLargeCollection`: 12,000 rows for the performance spec; the files are hard links to a
  *    handful of real JPEGs and share content hashes, so thumbnails are made only once each.
  */
+import { spawnSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { linkSync, mkdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
-import { join } from 'node:path';
+import { join, resolve } from 'node:path';
+import Database from 'better-sqlite3';
 import sharp from 'sharp';
 import { openDb } from '../../src-main/data/store.ts';
-import { addCaption, setLabel } from '../../src-main/data/annotations.ts';
 import { workspace } from '../../src-main/data/workspace.ts';
 
 export const SPECIES = [
@@ -21,8 +21,8 @@ export const SPECIES = [
   '026.Bronzed_Cowbird',
   '029.American_Crow',
 ];
+const REPO_ROOT = resolve(import.meta.dirname, '../..');
 const COLOURS = ['#3b6ea5', '#c44536', '#2a9d8f', '#e9c46a', '#8e6c8a', '#5c8a3c'];
-const WORDS = ['albatross', 'albatross', 'bunting', 'cardinal', 'cowbird', 'crow'];
 
 /** A small, recognisable picture: a coloured sky, a ground band and a "bird" ellipse. */
 async function drawPhoto(path: string, i: number, w = 320, h = 240): Promise<void> {
@@ -46,55 +46,86 @@ function sha256(path: string): string {
   return createHash('sha256').update(readFileSync(path)).digest('hex');
 }
 
-export interface SmallCollection {
-  root: string;
-  collectionId: number;
-  images: { id: number; fileName: string; relPath: string; caption: string; classId: number }[];
-  classIds: number[];
+export interface SynthPhoto {
+  id: number;
+  fileName: string;
+  relPath: string;
+  classId: number;
+  className: string;
+  /** Captions in their order (the photo view edits the first). */
+  captions: string[];
 }
 
-/** `n` distinct photos over the six species, each with one imported caption. */
-export async function makeSmallCollection(home: string, n = 30): Promise<SmallCollection> {
-  const ws = workspace(home);
-  const root = join(home, 'photos');
-  mkdirSync(root, { recursive: true });
-  const files: { rel: string; name: string; cls: number }[] = [];
-  for (let i = 0; i < n; i++) {
-    const cls = i % SPECIES.length;
-    const dir = join(root, SPECIES[cls]);
-    mkdirSync(dir, { recursive: true });
-    const name = `${SPECIES[cls].split('.')[1]}_${String(i + 1).padStart(4, '0')}.jpg`;
-    await drawPhoto(join(dir, name), i);
-    files.push({ rel: `${SPECIES[cls]}/${name}`, name, cls });
-  }
-  const db = openDb(ws.dbPath);
+export interface SynthCollection {
+  /** In gallery order (by path). */
+  images: SynthPhoto[];
+  classes: { id: number; name: string }[];
+}
+
+function plumage(args: string[]): string {
+  const r = spawnSync(process.execPath, ['bin/plumage.js', ...args], { cwd: REPO_ROOT, encoding: 'utf8' });
+  if (r.status !== 0) throw new Error(`plumage ${args.join(' ')} failed (${r.status}):\n${r.stderr}`);
+  return r.stdout;
+}
+
+/**
+ * A synthetic collection made the way a user would: `plumage synth` (CUB-200-2011 layout with
+ * text_c10 captions) then `plumage import cub`; what was imported is read back from the database.
+ */
+export function makeSynthCollection(home: string, species = 4, perSpecies = 24): SynthCollection {
+  const out = join(home, 'synth');
+  plumage(['synth', '--out', out, '--species', String(species), '--per-species', String(perSpecies), '--size', '128', '--seed', '5', '--json']);
+  const report = JSON.parse(plumage(['--home', home, 'import', 'cub', out, '--json']));
+  if (report.images !== species * perSpecies) throw new Error(`import gave ${JSON.stringify(report)}`);
+  const db = new Database(workspace(home).dbPath, { readonly: true });
   try {
-    return db.transaction(() => {
-      const collectionId = Number(
-        db.prepare("INSERT INTO collections(name, root, kind) VALUES ('Fixture birds', ?, 'folder')").run(root).lastInsertRowid,
-      );
-      const classIds = SPECIES.map((s, k) =>
-        Number(db.prepare('INSERT INTO classes(collection_id, name, source_id) VALUES (?, ?, ?)').run(collectionId, s, String(k + 1)).lastInsertRowid),
-      );
-      const ins = db.prepare(
-        `INSERT INTO images(collection_id, rel_path, file_name, content_hash, bytes, mtime_ms, width, height)
-         VALUES (?, ?, ?, ?, ?, ?, 320, 240)`,
-      );
-      const images: SmallCollection['images'] = [];
-      files.forEach((f, i) => {
-        const abs = join(root, f.rel);
-        const st = statSync(abs);
-        const id = Number(ins.run(collectionId, f.rel, f.name, sha256(abs), st.size, Math.round(st.mtimeMs)).lastInsertRowid);
-        setLabel(db, id, classIds[f.cls], 'imported');
-        const caption = `a small ${WORDS[f.cls]} perched on a branch number ${i + 1}`;
-        addCaption(db, id, caption, 'imported');
-        images.push({ id, fileName: f.name, relPath: f.rel, caption, classId: classIds[f.cls] });
-      });
-      return { root, collectionId, images, classIds };
-    })();
+    const rows = db
+      .prepare(
+        `SELECT i.id, i.file_name, i.rel_path, l.class_id, k.name AS class_name
+         FROM images i JOIN labels l ON l.image_id = i.id JOIN classes k ON k.id = l.class_id ORDER BY i.rel_path`,
+      )
+      .all() as { id: number; file_name: string; rel_path: string; class_id: number; class_name: string }[];
+    const caps = db.prepare('SELECT text FROM captions WHERE image_id = ? AND deleted = 0 ORDER BY ord');
+    const images = rows.map((r) => ({
+      id: r.id,
+      fileName: r.file_name,
+      relPath: r.rel_path,
+      classId: r.class_id,
+      className: r.class_name,
+      captions: (caps.all(r.id) as { text: string }[]).map((c) => c.text),
+    }));
+    const classes = db.prepare('SELECT id, name FROM classes ORDER BY name').all() as { id: number; name: string }[];
+    return { images, classes };
   } finally {
     db.close();
   }
+}
+
+/** Words of a caption as a full-text index sees them. */
+export function words(text: string): string[] {
+  return text.toLowerCase().match(/[\p{L}\p{N}]+/gu) ?? [];
+}
+
+/**
+ * A search word that hits some photos but not most, and the photos whose captions contain a word
+ * starting with it (the gallery search treats the last word as a prefix) — computed here from the
+ * caption texts, independently of the app's FTS index.
+ */
+export function pickSearchWord(images: SynthPhoto[]): { word: string; hits: Set<string> } {
+  const byWord = new Map<string, Set<string>>();
+  for (const im of images) for (const c of im.captions) for (const w of words(c)) {
+    if (w.length < 5) continue;
+    if (!byWord.has(w)) byWord.set(w, new Set());
+  }
+  const candidates = [...byWord.keys()].sort();
+  let best: { word: string; hits: Set<string> } | null = null;
+  for (const w of candidates) {
+    const hits = new Set(images.filter((im) => im.captions.some((c) => words(c).some((x) => x.startsWith(w)))).map((im) => im.fileName));
+    const share = hits.size / images.length;
+    if (share >= 0.1 && share <= 0.5 && (!best || hits.size > best.hits.size)) best = { word: w, hits };
+  }
+  if (!best) throw new Error('no suitable search word in the synthetic captions');
+  return best;
 }
 
 /** `n` gallery rows (default 12,000) over `distinct` real JPEGs, linked under unique names. */
