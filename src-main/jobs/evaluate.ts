@@ -16,8 +16,9 @@ import { initBackend } from '../ml/backend.ts';
 import { FeatureCache } from '../ml/feature-cache.ts';
 import { camsFor } from '../ml/gradcam.ts';
 import { scoreCaptions } from '../ml/metrics/index.ts';
-import { BOS, EOS, hasCap, hasCls, PAD, paramsFromTensors, predict, type ParamView, type Variant } from '../ml/model.ts';
+import { hasCap, hasCls, paramsFromTensors, predict, type ParamView, type Variant } from '../ml/model.ts';
 import { readSafetensors } from '../ml/safetensors.ts';
+import { decode as decodeIds, vocabFromJSON } from '../ml/vocab.ts';
 
 export interface EvalOptions {
   home: string;
@@ -169,18 +170,6 @@ export function loadRunModel(db: Db, ws: Workspace, run: RunRecord): RunModel {
   return { P: params, variant: run.variant, words, classIds, T: Number.isFinite(T) && T >= 2 ? T : 20 };
 }
 
-/** Token ids → caption text: stops at <eos>, drops <bos>/<pad>. */
-export function idsToText(ids: ArrayLike<number>, words: string[]): string {
-  const out: string[] = [];
-  for (let i = 0; i < ids.length; i++) {
-    const id = ids[i];
-    if (id === EOS) break;
-    if (id === BOS || id === PAD) continue;
-    out.push(words[id] ?? '<unk>');
-  }
-  return out.join(' ');
-}
-
 interface TestImage {
   id: number;
   file_name: string;
@@ -301,7 +290,8 @@ export function evaluateWith(db: Db, ws: Workspace, run: RunRecord, model: RunMo
   const className = new Map(
     (db.prepare('SELECT id, name FROM classes').all() as { id: number; name: string }[]).map((r) => [r.id, r.name]),
   );
-  const { variant, classIds, words, T } = model;
+  const { variant, classIds, T } = model;
+  const vocab = hasCap(variant) ? vocabFromJSON({ words: model.words }) : null;
   const C = classIds.length;
   const classIndex = new Map(classIds.map((id, i) => [id, i]));
   const confusion = hasCls(variant) ? Array.from({ length: C }, () => new Array<number>(C).fill(0)) : null;
@@ -347,7 +337,7 @@ export function evaluateWith(db: Db, ws: Workspace, run: RunRecord, model: RunMo
       } else if (logits) {
         predClass = logits[b].indexOf(Math.max(...logits[b]));
       }
-      const caption = capIds ? idsToText(capIds[b], words) : null;
+      const caption = capIds && vocab ? decodeIds(vocab, capIds[b]) : null;
       const imageRefs = isCap.has(im.id) ? (capsOf.all(im.id) as { text: string }[]).map((r) => r.text) : [];
       if (caption !== null && imageRefs.length) {
         refs[String(im.id)] = imageRefs;
