@@ -107,7 +107,7 @@ describe('gallery in browser mode', () => {
     await expect(photo.title.textContent()).resolves.toBe(target.fileName);
     const original = target.captions[0];
     expect(await photo.caption.inputValue()).toBe(original);
-    const edited = 'a dark albatross gliding low over grey waves';
+    const edited = 'a small shrike with a green cap perched on a mossy twig';
     await photo.editCaption(edited);
     await page.screenshot({ path: join(ARTIFACTS, 'photo-view.png') });
 

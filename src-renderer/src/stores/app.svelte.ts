@@ -19,6 +19,8 @@ export interface Filters {
   provenance: string;
   reviewStatus: ReviewStatus | '';
   search: string;
+  /** Gallery order: by path, most CAM disagreement first, or least confident first. */
+  sort: 'path' | 'disagreement' | 'confidence';
 }
 
 export interface AppInfo {
@@ -36,7 +38,7 @@ class AppState {
   /** Index (in the current query) of the focused / opened photo. */
   focusIndex = $state(0);
   selection = $state.raw<Selection>(emptySelection());
-  filters = $state<Filters>({ collectionId: null, classId: null, split: '', provenance: '', reviewStatus: '', search: '' });
+  filters = $state<Filters>({ collectionId: null, classId: null, split: '', provenance: '', reviewStatus: '', search: '', sort: 'path' });
   /** Bumped whenever the paged list changes, so derived views re-read it. */
   version = $state(0);
   classes = $state.raw<ClassInfo[]>([]);
@@ -91,7 +93,7 @@ class AppState {
 
   query(): ImageQuery {
     const f = this.filters;
-    const q: ImageQuery = { sort: 'path' };
+    const q: ImageQuery = { sort: f.sort };
     if (f.collectionId != null) q.collectionId = f.collectionId;
     if (f.classId != null) q.classId = f.classId;
     if (f.split) q.split = f.split;
