@@ -81,8 +81,11 @@ function registerWasmGaps(): void {
     kernelName: 'UnsortedSegmentSum',
     backendName: 'wasm',
     kernelFunc: ({ inputs, backend, attrs }) => {
-      // eslint-disable-next-line @typescript-eslint/no-explicit-any
-      const b = backend as any;
+      const b = backend as unknown as {
+        readSync(d: unknown): Float32Array | Int32Array;
+        makeOutput(s: number[], d: string): tf.TensorInfo;
+        typedArrayFromHeap(t: tf.TensorInfo): Float32Array;
+      };
       const { x, segmentIds } = inputs as { x: tf.TensorInfo; segmentIds: tf.TensorInfo };
       const numSegments = (attrs as { numSegments: number }).numSegments;
       if (x.dtype !== 'float32') throw new Error('UnsortedSegmentSum (wasm shim): float32 only');
@@ -116,7 +119,9 @@ export function initBackend(): Promise<BackendInfo> {
         try {
           resolved = await tryBackend(forced as BackendName);
         } catch (e) {
-          throw new Error(`PLUMAGE_BACKEND=${forced} is not available here: ${(e as Error).message.split('\n')[0]}`);
+          throw new Error(`PLUMAGE_BACKEND=${forced} is not available here: ${(e as Error).message.split('\n')[0]}`, {
+            cause: e,
+          });
         }
         return resolved;
       }

@@ -96,11 +96,11 @@ export function serializeSafetensors(
     off += 4 * count;
     return { dtype, t, count };
   });
-  let json = JSON.stringify(header);
+  const json = JSON.stringify(header);
   const enc = new TextEncoder();
   let hb = enc.encode(json);
   const pad = (8 - (hb.byteLength % 8)) % 8;
-  if (pad) hb = enc.encode((json += ' '.repeat(pad)));
+  if (pad) hb = enc.encode(json + ' '.repeat(pad));
   const out = new Uint8Array(8 + hb.byteLength + off);
   const dv = new DataView(out.buffer);
   dv.setBigUint64(0, BigInt(hb.byteLength), true);

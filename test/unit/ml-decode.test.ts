@@ -27,7 +27,7 @@ function jsGreedy(P: Params, feat: number[][]): number[][] {
   const wo = get('cap.out.weight');
   const bo = get('cap.out.bias').d;
   const { E, Hd, V } = dims;
-  const In = wih.s[1];
+  const In = wih.s[1] as number;
   const sig = (x: number) => 1 / (1 + Math.exp(-x));
   return feat.map((f) => {
     let s = new Array(Hd).fill(0);

@@ -123,7 +123,7 @@ describe('activations: nested tf.grad gives exact second derivatives', () => {
   });
 
   it('TF.js built-in sigmoid cannot do this (why ops.ts exists)', () => {
-    let builtin: number[] | null = null;
+    let builtin: number[] | null;
     try {
       builtin = Array.from(second(tf.sigmoid));
     } catch {
