@@ -144,7 +144,13 @@ export async function probeImage(path: string, knownHash?: string): Promise<Prob
       .raw()
       .toBuffer();
   } catch (e) {
-    return { ok: false, reason: `corrupt or truncated image (${firstLine(e)})` };
+    // libvips reports the same damage either as the warning text or as a generic failOn message,
+    // depending on thread timing: one stable reason so reruns list identical problems.
+    const msg = firstLine(e);
+    const detail = /premature end|truncat|failOn|treated as error/i.test(msg)
+      ? 'damaged or missing image data'
+      : msg;
+    return { ok: false, reason: `corrupt or truncated image (${detail})` };
   }
   const exif = await readExif(buf);
   return {
