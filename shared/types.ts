@@ -74,7 +74,8 @@ export interface ImageQuery {
   reviewStatus?: ReviewStatus;
   /** Full-text search over captions (FTS5 syntax, words are ANDed). */
   search?: string;
-  sort?: 'path' | 'disagreement' | 'confidence';
+  /** Review-queue orders: most disputed, least confident, least likely caption first (latest done run's predictions). */
+  sort?: 'path' | 'disagreement' | 'confidence' | 'likelihood';
   offset?: number;
   limit?: number;
 }

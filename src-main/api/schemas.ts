@@ -34,7 +34,7 @@ export const INVOKE_SCHEMAS = {
     provenance: z.string().max(LIMITS.name).optional(),
     reviewStatus: reviewStatus.optional(),
     search: z.string().max(LIMITS.search).optional(),
-    sort: z.enum(['path', 'disagreement', 'confidence']).optional(),
+    sort: z.enum(['path', 'disagreement', 'confidence', 'likelihood']).optional(),
     offset: z.number().int().min(0).max(Number.MAX_SAFE_INTEGER).optional(),
     limit: z.number().int().min(1).max(LIMITS.page).optional(),
   }),

@@ -10,6 +10,7 @@ import type {
   RunSummary,
 } from '../../shared/types.ts';
 import type { Db } from './store.ts';
+import { currentPredictionRun, getPrediction } from './predictions.ts';
 
 /**
  * Read-side queries of the workbench: gallery paging with filters, caption full-text search,
@@ -123,12 +124,22 @@ function toSummary(r: SummaryRow): ImageSummary {
     split: r.split,
     reviewStatus: r.review_status,
     caption: r.caption,
-    // No per-image disagreement is stored by the schema yet (runs keep aggregate metrics only).
+    // Filled from the current run's predictions by the callers (predictions.ts).
     disagreement: null,
   };
 }
 
-/** One gallery page. Sorting by disagreement/confidence falls back to path until runs store per-image scores. */
+/**
+ * Review-queue orders over the current run's predictions (predictions.ts): most disputed first,
+ * least confident first, least likely caption first. Images the run did not score come last.
+ */
+const PRED_ORDER: Record<'disagreement' | 'confidence' | 'likelihood', string> = {
+  disagreement: '(p.disagreement IS NULL), p.disagreement DESC',
+  confidence: '(p.confidence IS NULL), p.confidence ASC',
+  likelihood: '(p.likelihood IS NULL), p.likelihood ASC',
+};
+
+/** One gallery page. Sorting by disagreement/confidence/likelihood uses the latest done run's predictions. */
 export function queryImages(db: Db, q: ImageQuery): ImagePage {
   const offset = q.offset ?? 0;
   const limit = Math.min(q.limit ?? 100, MAX_PAGE);
@@ -137,21 +148,41 @@ export function queryImages(db: Db, q: ImageQuery): ImagePage {
   const { total } = db.prepare(`SELECT count(*) AS total FROM images i ${where.sql}`).get(where.params) as {
     total: number;
   };
-  // Pick the page's ids first (an index walk over (collection_id, rel_path)), then join the
-  // details for those rows only, so a deep offset does not pay for the joins of skipped rows.
+  const predRun = currentPredictionRun(db, q.collectionId);
+  const byPrediction = predRun !== null && q.sort !== undefined && q.sort !== 'path';
+  // Pick the page's ids first (an index walk over (collection_id, rel_path), or the prediction
+  // order), then join the details for those rows only, so a deep offset does not pay for the
+  // joins of skipped rows.
   const rows = db
     .prepare(
-      `WITH page AS (
-         SELECT i.id FROM images i ${where.sql}
-         ORDER BY i.collection_id, i.rel_path LIMIT @limit OFFSET @offset)
-       SELECT ${SUMMARY_COLUMNS} FROM page JOIN images i ON i.id = page.id
-         LEFT JOIN labels l ON l.image_id = i.id
-         LEFT JOIN classes k ON k.id = l.class_id
-         LEFT JOIN splits s ON s.image_id = i.id AND s.scheme = 'default'
-       ORDER BY i.collection_id, i.rel_path`,
+      byPrediction
+        ? `WITH page AS (
+             SELECT i.id,
+                    row_number() OVER (ORDER BY ${PRED_ORDER[q.sort as keyof typeof PRED_ORDER]}, i.collection_id, i.rel_path) AS n
+               FROM images i LEFT JOIN predictions p ON p.image_id = i.id AND p.run_id = @predRun
+               ${where.sql}
+               ORDER BY n LIMIT @limit OFFSET @offset)
+           SELECT ${SUMMARY_COLUMNS} FROM page JOIN images i ON i.id = page.id
+             LEFT JOIN labels l ON l.image_id = i.id
+             LEFT JOIN classes k ON k.id = l.class_id
+             LEFT JOIN splits s ON s.image_id = i.id AND s.scheme = 'default'
+           ORDER BY page.n`
+        : `WITH page AS (
+             SELECT i.id FROM images i ${where.sql}
+             ORDER BY i.collection_id, i.rel_path LIMIT @limit OFFSET @offset)
+           SELECT ${SUMMARY_COLUMNS} FROM page JOIN images i ON i.id = page.id
+             LEFT JOIN labels l ON l.image_id = i.id
+             LEFT JOIN classes k ON k.id = l.class_id
+             LEFT JOIN splits s ON s.image_id = i.id AND s.scheme = 'default'
+           ORDER BY i.collection_id, i.rel_path`,
     )
-    .all({ ...where.params, limit, offset }) as SummaryRow[];
-  return { total, offset, items: rows.map(toSummary) };
+    .all({ ...where.params, limit, offset, ...(byPrediction ? { predRun } : {}) }) as SummaryRow[];
+  const items = rows.map(toSummary);
+  if (predRun !== null && items.length) {
+    const d = db.prepare('SELECT disagreement FROM predictions WHERE run_id = ? AND image_id = ?');
+    for (const it of items) it.disagreement = (d.get(predRun, it.id) as { disagreement: number | null } | undefined)?.disagreement ?? null;
+  }
+  return { total, offset, items };
 }
 
 export function getImageDetail(db: Db, id: number): ImageDetail | null {
@@ -159,6 +190,8 @@ export function getImageDetail(db: Db, id: number): ImageDetail | null {
     .prepare(`SELECT ${SUMMARY_COLUMNS}, i.taken_at, i.gps_lat, i.gps_lon ${FROM} WHERE i.id = ?`)
     .get(id) as (SummaryRow & { taken_at: string | null; gps_lat: number | null; gps_lon: number | null }) | undefined;
   if (!row) return null;
+  const prediction = getPrediction(db, id);
+  const className = db.prepare('SELECT name FROM classes WHERE id = ?');
   const captions = db
     .prepare('SELECT id, ord, text, provenance, accepted FROM captions WHERE image_id = ? AND deleted = 0 ORDER BY ord')
     .all(id) as { id: number; ord: number; text: string; provenance: string; accepted: number }[];
@@ -173,6 +206,7 @@ export function getImageDetail(db: Db, id: number): ImageDetail | null {
     .all(id) as { class_id: number | null; class_name: string | null; provenance: string; at: string }[];
   return {
     ...toSummary(row),
+    disagreement: prediction?.disagreement ?? null,
     takenAt: row.taken_at,
     gps: row.gps_lat !== null && row.gps_lon !== null ? { lat: row.gps_lat, lon: row.gps_lon } : null,
     captions: captions.map(
@@ -191,8 +225,11 @@ export function getImageDetail(db: Db, id: number): ImageDetail | null {
       provenance: h.provenance,
       at: h.at,
     })),
-    // Model suggestions need a per-image prediction table, which no run writes yet.
-    suggestions: [],
+    // The latest done run's top-5 for this image (predictions.ts), when it has scored it.
+    suggestions: (prediction?.top5 ?? []).flatMap((t) => {
+      const k = className.get(t.classId) as { name: string } | undefined;
+      return k ? [{ classId: t.classId, className: k.name, p: t.p }] : [];
+    }),
   };
 }
 
