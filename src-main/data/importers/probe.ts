@@ -147,10 +147,8 @@ export async function probeImage(path: string, knownHash?: string): Promise<Prob
     // libvips reports the same damage either as the warning text or as a generic failOn message,
     // depending on thread timing: one stable reason so reruns list identical problems.
     const msg = firstLine(e);
-    const detail = /premature end|truncat|failOn|treated as error/i.test(msg)
-      ? 'damaged or missing image data'
-      : msg;
-    return { ok: false, reason: `corrupt or truncated image (${detail})` };
+    if (/pixel limit/i.test(msg)) return { ok: false, reason: `image too large (${msg})` };
+    return { ok: false, reason: 'corrupt or truncated image (damaged or missing image data)' };
   }
   const exif = await readExif(buf);
   return {
