@@ -3,7 +3,7 @@ import { existsSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { reviseCaption, setLabel } from '../../src-main/data/annotations.ts';
-import { importDataset } from '../../src-main/data/importers/index.ts';
+import { importDataset, runImport } from '../../src-main/data/importers/index.ts';
 import { openDb } from '../../src-main/data/store.ts';
 import { thumbnailPath } from '../../src-main/data/thumbnails.ts';
 import { workspace } from '../../src-main/data/workspace.ts';
@@ -80,6 +80,32 @@ describe('import cub', () => {
     expect(r).toMatchObject({ images: 4, errors: [] });
     const hashes = db.prepare('SELECT content_hash h FROM images').all() as { h: string }[];
     for (const { h } of hashes) expect(existsSync(thumbnailPath(ws, h))).toBe(true);
+    db.close();
+  });
+
+  it('runImport (the api job entry) reports progress and stops cleanly when cancelled', async () => {
+    const fx = await makeCub(2, 3);
+    const { ws, db } = home();
+    const ac = new AbortController();
+    const seen: number[] = [];
+    const r = await runImport(db, ws, {
+      kind: 'cub',
+      path: fx.out,
+      signal: ac.signal,
+      progress: (done, total) => {
+        seen.push(done);
+        expect(total).toBe(6);
+        if (done === 2) ac.abort();
+      },
+    });
+    expect(seen).toEqual([1, 2]);
+    expect(r).toMatchObject({ images: 2, added: 2, captions: 20, cancelled: true });
+    // Resuming is just importing again.
+    expect(await runImport(db, ws, { kind: 'cub', path: fx.out })).toMatchObject({
+      images: 6,
+      added: 4,
+      captions: 60,
+    });
     db.close();
   });
 
