@@ -3,10 +3,13 @@
  * `cam`, SGD update) at the paper's sizes, per variant, with the ratio to the PyTorch reference
  * (../shared/ref/torch_timing.txt, median ms at the same variant and batch). One JSON line each:
  *   {"bench":"train_step","variant":"cam","batch":32,"backend":"wasm","ms":…,"torch_ms":…,"ratio":…}
+ * `cpu_ms` is this process's CPU time per step (TF.js wasm runs one thread), a fairer figure when
+ * other processes compete for the two cores (`loadavg`).
  * `--quick`: B=32 only and fewer steps. `--variant cam` / `--batch 32` restrict the configs.
  */
 import * as tf from '@tensorflow/tfjs';
 import { existsSync, readFileSync } from 'node:fs';
+import { loadavg } from 'node:os';
 import { dirname, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { initBackend } from '../src-main/ml/backend.ts';
@@ -28,7 +31,9 @@ export interface TrainStepBench {
 }
 
 /** Median ms of `steps` timed training steps after `warmup` untimed ones. */
-export async function benchTrainStep(o: TrainStepBench): Promise<{ ms: number; min: number; max: number; losses: Record<string, number> }> {
+export async function benchTrainStep(
+  o: TrainStepBench,
+): Promise<{ ms: number; min: number; max: number; cpuMs: number; otherLoad: number; losses: Record<string, number> }> {
   const dims = o.dims ?? PAPER_DIMS;
   const HW = o.HW ?? 8;
   const T = o.T ?? 20;
@@ -47,24 +52,32 @@ export async function benchTrainStep(o: TrainStepBench): Promise<{ ms: number; m
   const captions = tf.tensor2d(caps, [B, T], 'int32');
   const state = createOptimState();
   const times: number[] = [];
+  const cpus: number[] = [];
   let losses: Record<string, number> = {};
   for (let s = 0; s < (o.warmup ?? 1) + (o.steps ?? 3); s++) {
     const t0 = performance.now();
+    const c0 = process.cpuUsage();
     const res = algorithm1Grads(P, o.variant, { A, labels, captions }, { lambda: 1 });
     applyGrads(P, res.grads, { kind: 'sgd', lr: 0.1 }, state);
     Object.values(res.grads).forEach((g) => g.dispose());
     res.classPred?.dispose();
     res.predCaptions?.dispose();
     const dt = performance.now() - t0;
-    if (s >= (o.warmup ?? 1)) times.push(dt);
+    const c = process.cpuUsage(c0);
+    if (s >= (o.warmup ?? 1)) {
+      times.push(dt);
+      cpus.push((c.user + c.system) / 1000);
+    }
     losses = { ...res.losses };
   }
   A.dispose();
   labels.dispose();
   captions.dispose();
   Object.values(P).forEach((p) => p.dispose());
+  const med = (x: number[]) => [...x].sort((a, b) => a - b)[Math.floor(x.length / 2)];
+  const load = loadavg()[0];
   times.sort((a, b) => a - b);
-  return { ms: times[Math.floor(times.length / 2)], min: times[0], max: times[times.length - 1], losses };
+  return { ms: med(times), min: times[0], max: times[times.length - 1], cpuMs: med(cpus), otherLoad: load, losses };
 }
 
 /** Median over the reference runs of the median ms per (torch variant, batch). */
@@ -109,6 +122,10 @@ async function main() {
           backend: backend.name,
           ms: Number(r.ms.toFixed(1)),
           min_ms: Number(r.min.toFixed(1)),
+          // CPU time of this (single-threaded wasm) process: what the step costs when it has a core
+          cpu_ms: Number(r.cpuMs.toFixed(1)),
+          // 1-minute load average at the end: timings on a busy machine are inflated
+          loadavg: Number(r.otherLoad.toFixed(2)),
           torch_ms,
           ratio: torch_ms ? Number((r.ms / torch_ms).toFixed(2)) : null,
           losses: Object.fromEntries(Object.entries(r.losses).map(([k, v]) => [k, Number(v.toFixed(4))])),
