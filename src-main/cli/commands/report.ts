@@ -65,7 +65,10 @@ export const run: Command = async (ctx) => {
   const table1: SplitSummary[] = [];
   const db2 = openDb(ws.dbPath);
   try {
-    for (const col of [...new Set(runs.map((r) => r.run.collectionId).filter((c): c is number => c !== null))]) {
+    // A run trained on the whole workspace has no collection: then every collection counts.
+    const allCollections = () => (db2.prepare('SELECT id FROM collections ORDER BY id').all() as { id: number }[]).map((r) => r.id);
+    const cols = new Set(runs.flatMap((r) => (r.run.collectionId !== null ? [r.run.collectionId] : allCollections())));
+    for (const col of cols) {
       const schemes = ['paper-caption', 'paper'];
       let found = schemes.map((s) => summarise(db2, col, s)).filter((s) => s.parts.length);
       if (!found.length) found = [...new Set(runs.map((r) => r.metrics.split.scheme))].map((s) => summarise(db2, col, s)).filter((s) => s.parts.length);
