@@ -12,11 +12,13 @@ import { tx, type Db } from './store.ts';
 type LabelState = { classId: number | null; provenance: string | null };
 type CaptionState = { text: string; deleted: boolean } | null;
 type ReviewState = { status: ReviewStatus };
+/** A painted mask (masks.ts): the PNG bytes as base64, or null for "no mask". */
+export type MaskState = { width: number; height: number; png: string } | null;
 
 interface EditRow {
   id: number;
   group_id: number;
-  kind: 'label' | 'caption' | 'review';
+  kind: 'label' | 'caption' | 'review' | 'mask';
   target_id: number;
   before: string | null;
   after: string | null;
@@ -39,6 +41,13 @@ function journal(db: Db, group: number, kind: EditRow['kind'], target: number, b
     JSON.stringify(before),
     JSON.stringify(after),
   );
+}
+
+/** Journals one single-edit action (masks.ts uses it for painted masks) and returns its group. */
+export function recordEdit(db: Db, kind: EditRow['kind'], target: number, before: unknown, after: unknown): number {
+  const group = newGroup(db);
+  journal(db, group, kind, target, before, after);
+  return group;
 }
 
 export class NotFoundError extends Error {}
@@ -124,6 +133,17 @@ function applyState(db: Db, e: EditRow, stateJson: string | null): number {
     const s = JSON.parse(stateJson!) as LabelState;
     // Restore the earlier provenance too: undoing a fix brings back e.g. the imported label.
     setLabel(db, e.target_id, s.classId, s.provenance ?? HUMAN);
+    return e.target_id;
+  }
+  if (e.kind === 'mask') {
+    if (!db.prepare('SELECT 1 FROM images WHERE id = ?').get(e.target_id)) return -1; // image removed since
+    const s = JSON.parse(stateJson ?? 'null') as MaskState;
+    if (s === null) db.prepare('DELETE FROM masks WHERE image_id = ?').run(e.target_id);
+    else
+      db.prepare(
+        `INSERT OR REPLACE INTO masks(image_id, width, height, png, updated_at)
+         VALUES (?, ?, ?, ?, strftime('%Y-%m-%dT%H:%M:%fZ','now'))`,
+      ).run(e.target_id, s.width, s.height, Buffer.from(s.png, 'base64'));
     return e.target_id;
   }
   if (e.kind === 'review') {
