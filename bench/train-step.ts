@@ -86,6 +86,8 @@ export function torchTimings(path = resolve(dirname(fileURLToPath(import.meta.ur
   if (!existsSync(path)) return out;
   const seen = new Map<string, number[]>();
   for (const line of readFileSync(path, 'utf8').split('\n')) {
+    // the Notes section quotes a superseded draft's output: not reference timings
+    if (line.startsWith('== Notes')) break;
     const m = /^\s*([1-4])\s+(\d+)\s+([\d.]+)\s+[\d.]+\s+[\d.]+\s+[\d.]+\s+L_/.exec(line);
     if (!m) continue;
     const k = `${m[1]}/${m[2]}`;
@@ -113,7 +115,8 @@ async function main() {
     for (const variant of variants) {
       const slow = variant !== 'cnn';
       const r = await benchTrainStep({ variant, batch, warmup: 1, steps: quick ? (slow ? 1 : 5) : slow ? 3 : 20 });
-      const torch_ms = torch.get(`${TORCH_VARIANT[variant]}/${batch}`) ?? null;
+      const t = torch.get(`${TORCH_VARIANT[variant]}/${batch}`);
+      const torch_ms = t === undefined ? null : Number(t.toFixed(1));
       process.stdout.write(
         JSON.stringify({
           bench: 'train_step',
