@@ -99,7 +99,7 @@ export const DEFAULT_CONFIG: Omit<TrainConfig, 'variant'> = {
 /** D, E, Hd per preset: the paper's sizes, a demo size for 2 cores, a test size. */
 export const DIMS: Record<DimsPreset, { D: number; E: number; Hd: number }> = {
   paper: { D: 1024, E: 512, Hd: 1024 },
-  small: { D: 256, E: 128, Hd: 256 },
+  small: { D: 128, E: 64, Hd: 128 },
   tiny: { D: 16, E: 8, Hd: 16 },
 };
 
