@@ -216,4 +216,12 @@ CREATE TABLE predictions (
 CREATE INDEX predictions_image ON predictions(image_id);
 `,
   },
+  {
+    version: 3,
+    name: 'batch-caption review: the curator\'s edited caption',
+    sql: `
+-- batch_results.caption stays the model's output; an 'edited' review keeps the curator's text here.
+ALTER TABLE batch_results ADD COLUMN edited_caption TEXT;
+`,
+  },
 ];
