@@ -8,6 +8,7 @@ describe('tokenize', () => {
     expect(tokenize("The bird's beak (short) -- isn't long!")).toEqual(['the', 'bird', "'s", 'beak', 'short', 'is', "n't", 'long']);
     expect(tokenize('  black-and-white   wings ')).toEqual(['black-and-white', 'wings']);
     expect(tokenize('...')).toEqual([]);
+    expect(tokenize('A 3.5 inch bill, 1,000 birds.')).toEqual(['a', '3.5', 'inch', 'bill', '1,000', 'birds']);
   });
 });
 

@@ -11,7 +11,9 @@
 // Clitics the PTB tokenizer splits off a word (lower-case input).
 const CLITIC = /^(.+?)('s|'m|'d|'re|'ve|'ll|n't)$/;
 // Characters that are never part of a word token.
-const PUNCT = /[.,!?;:"“”‘’()[\]{}<>`…\u2013\u2014/\\|*#~^+=@$%&_]+/g;
+const PUNCT = /[!?;:"“”‘’()[\]{}<>`…\u2013\u2014/\\|*#~^+=@$%&_]+/g;
+// Periods and commas, except inside a number ("3.5", "1,000"), as PTB keeps those.
+const STOP = /[.,](?!\d)|(?<!\d)[.,]/g;
 
 /** Tokens of one caption. */
 export function tokenize(text: string): string[] {
@@ -19,7 +21,8 @@ export function tokenize(text: string): string[] {
   const cleaned = String(text)
     .toLowerCase()
     .replace(/’/g, "'")
-    .replace(PUNCT, ' ');
+    .replace(PUNCT, ' ')
+    .replace(STOP, ' ');
   for (const raw of cleaned.split(/\s+/)) {
     // Hyphens and apostrophes only survive inside a word.
     const w = raw.replace(/^[-']+|[-']+$/g, '');
