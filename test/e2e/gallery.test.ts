@@ -146,6 +146,21 @@ describe('gallery in browser mode', () => {
     await page.keyboard.press('ArrowLeft');
     await poll(() => photo.title.textContent()).toBe(ordered[5].fileName);
     expect(await photo.caption.inputValue()).toBe('perched on a fence post in the rain');
+
+    // Review status by button and by key; zoom with + and 0.
+    const review = photo.details.getByRole('group', { name: 'Review status' });
+    await review.getByRole('button', { name: 'accepted' }).click();
+    await poll(() => review.getByRole('button', { name: 'accepted' }).getAttribute('aria-pressed')).toBe('true');
+    await page.keyboard.press('r');
+    await poll(() => review.getByRole('button', { name: 'rejected' }).getAttribute('aria-pressed')).toBe('true');
+    await page.keyboard.press('+');
+    await page.getByText('125%').waitFor();
+    await page.keyboard.press('0');
+    await page.getByText('100%').waitFor();
+    await photo.back();
+    await reload();
+    await gallery.open(ordered[5].fileName);
+    expect(await review.getByRole('button', { name: 'rejected' }).getAttribute('aria-pressed')).toBe('true');
     await photo.back();
   });
 
@@ -177,6 +192,13 @@ describe('gallery in browser mode', () => {
     for (const x of range) expect(await gallery.tileSpecies(x.fileName)).toBe(species.name);
     // A neighbour outside the range is untouched.
     expect(await gallery.tileSpecies(ordered[14].fileName)).toBe(ordered[14].className);
+
+    // One Ctrl-Z undoes the whole bulk edit (one group), and that persists too.
+    await gallery.scroller.focus();
+    await page.keyboard.press('Control+z');
+    await page.getByText('Undid an edit on 4 photos').waitFor();
+    await reload();
+    for (const x of range) expect(await gallery.tileSpecies(x.fileName)).toBe(x.className);
   });
 
   it('selects everything with Ctrl-A and clears with Esc', async () => {
