@@ -63,6 +63,8 @@ export interface DemoResult {
   collection: number;
   encoder: string;
   backend: string;
+  /** Images newly extracted vs found in the feature cache. */
+  extract: { extracted: number; cached: number; images_per_s: number };
   rows: DemoRow[];
   seconds: number;
   timings: Record<string, number>;
@@ -198,6 +200,7 @@ export async function runDemo(o: DemoOptions): Promise<DemoResult> {
     collection,
     encoder: ex.encoder,
     backend: ex.backend,
+    extract: { extracted: ex.extracted, cached: ex.cached, images_per_s: ex.images_per_s },
     rows,
     seconds: (Date.now() - t0) / 1000,
     timings,
