@@ -10,15 +10,26 @@ export interface CollectionRow {
   created_at: string;
 }
 
-/** Finds the collection keyed by its absolute root folder, creating it if needed. */
-export function getOrCreateCollection(db: Db, root: string, kind: string, name: string): CollectionRow {
+/**
+ * Finds the collection keyed by its absolute root folder, creating it if needed. An existing
+ * collection keeps its kind (it decides the paper-split proportions) and its name unless
+ * `rename` is set (an explicit --name).
+ */
+export function getOrCreateCollection(
+  db: Db,
+  root: string,
+  kind: string,
+  name: string,
+  rename = false,
+): CollectionRow {
   const abs = resolve(root);
   const row = db.prepare('SELECT * FROM collections WHERE root = ?').get(abs) as CollectionRow | undefined;
   if (row) {
-    if (row.kind !== kind || row.name !== name) {
-      db.prepare('UPDATE collections SET kind = ?, name = ? WHERE id = ?').run(kind, name, row.id);
+    if (rename && row.name !== name) {
+      db.prepare('UPDATE collections SET name = ? WHERE id = ?').run(name, row.id);
+      return { ...row, name };
     }
-    return { ...row, kind, name };
+    return row;
   }
   const id = Number(
     db.prepare('INSERT INTO collections(name, root, kind) VALUES (?, ?, ?)').run(name, abs, kind)

@@ -77,6 +77,23 @@ describe('export coco → import coco', () => {
       captions: 91,
       added: 0,
     });
+    const officialA = a.db
+      .prepare("SELECT image_id, part FROM splits WHERE scheme = 'official' ORDER BY 1")
+      .all();
+    // Importing the export back into the original workspace (same root = same collection) adds
+    // nothing and duplicates no edited or human caption; the collection keeps its kind.
+    expect(await importDataset(a.db, a.ws, 'coco', file)).toMatchObject({
+      images: 9,
+      captions: 91,
+      added: 0,
+    });
+    expect(
+      snapshot(a.db).filter((r) => !String((r as { rel_path: string }).rel_path).startsWith('stray')),
+    ).toEqual(before);
+    expect(findCollection(a.db, 1).kind).toBe('cub');
+    expect(
+      a.db.prepare("SELECT image_id, part FROM splits WHERE scheme = 'official' ORDER BY 1").all(),
+    ).toEqual(officialA);
     a.db.close();
     b.db.close();
   });

@@ -64,36 +64,37 @@ async function readCaptions(item: ImportItem, probe: ProbeResult): Promise<Prepa
 }
 
 /**
- * Brings an image's imported captions in line with the dataset without losing human work:
- * captions whose first revision was imported are matched by that original text; unmatched new
- * texts are added; unmatched old ones are soft-deleted only if nobody ever edited them.
+ * Brings an image's imported captions in line with the dataset without losing human work or
+ * duplicating it. A dataset caption matches a live caption with the same current text (so
+ * re-importing our own export adds nothing), else an imported caption whose original text it is
+ * (so an edited caption is not re-added in its old form). Unmatched dataset captions are added;
+ * unmatched imported captions are soft-deleted (history kept) only if nobody ever edited them.
  */
 export function syncImportedCaptions(db: Db, imageId: number, texts: string[]): number {
   const rows = db
     .prepare(
-      `SELECT c.id, c.deleted,
+      `SELECT c.id, c.text,
               (SELECT r.text FROM caption_revisions r WHERE r.caption_id = c.id ORDER BY r.id LIMIT 1) AS original,
               (SELECT r.provenance FROM caption_revisions r WHERE r.caption_id = c.id ORDER BY r.id LIMIT 1) AS origin,
               (SELECT count(*) FROM caption_revisions r WHERE r.caption_id = c.id) AS revisions
-         FROM captions c WHERE c.image_id = ? ORDER BY c.ord`,
+         FROM captions c WHERE c.image_id = ? AND c.deleted = 0 ORDER BY c.ord`,
     )
-    .all(imageId) as { id: number; deleted: number; original: string; origin: string; revisions: number }[];
-  const pool = rows.filter((r) => r.origin === 'imported' && !r.deleted);
+    .all(imageId) as { id: number; text: string; original: string; origin: string; revisions: number }[];
   const used = new Set<number>();
-  let added = 0;
+  const toAdd: string[] = [];
   for (const t of texts) {
-    const hit = pool.find((r) => !used.has(r.id) && r.original === t);
+    const hit =
+      rows.find((r) => !used.has(r.id) && r.text === t) ??
+      rows.find((r) => !used.has(r.id) && r.origin === 'imported' && r.original === t);
     if (hit) used.add(hit.id);
-    else {
-      addCaption(db, imageId, t, 'imported');
-      added++;
-    }
+    else toAdd.push(t);
   }
   const drop = db.prepare(
     `UPDATE captions SET deleted = 1, updated_at = strftime('%Y-%m-%dT%H:%M:%fZ','now') WHERE id = ?`,
   );
-  for (const r of pool) if (!used.has(r.id) && r.revisions === 1) drop.run(r.id);
-  return added;
+  for (const r of rows) if (!used.has(r.id) && r.origin === 'imported' && r.revisions === 1) drop.run(r.id);
+  for (const t of toAdd) addCaption(db, imageId, t, 'imported');
+  return toAdd.length;
 }
 
 /**
@@ -108,8 +109,11 @@ export async function writePlan(
   opts: ImportOptions = {},
 ): Promise<ImportResult> {
   const t0 = Date.now();
-  const collection = db.transaction(() => getOrCreateCollection(db, plan.root, plan.kind, plan.name))();
+  const collection = db.transaction(() =>
+    getOrCreateCollection(db, plan.root, plan.kind, plan.name, Boolean(opts.name)),
+  )();
   const errors: ImportError[] = [...plan.errors];
+  const ownsSplit = collection.kind === plan.kind;
   const missingPaths: string[] = [];
   let added = 0;
   let updated = 0;
@@ -231,7 +235,9 @@ export async function writePlan(
         if (pid !== undefined) st.partLoc.run(id, pid, loc.x, loc.y, loc.visible ? 1 : 0);
       }
     }
-    if (item.officialPart) st.split.run(id, item.officialPart);
+    // The dataset's own split belongs to the importer that created the collection: importing a
+    // COCO export back into a CUB collection must not overwrite CUB's train_test_split.
+    if (item.officialPart && ownsSplit) st.split.run(id, item.officialPart);
     return outcome;
   });
 
