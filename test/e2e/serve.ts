@@ -23,6 +23,10 @@ export async function startServe(home: string, timeoutMs = 30_000): Promise<Serv
     stdio: ['ignore', 'pipe', 'pipe'],
     env: { ...process.env, PLUMAGE_HOME: home },
   });
+  // Never leave a server behind if the test process ends early.
+  const reap = () => child.kill('SIGKILL');
+  process.once('exit', reap);
+  child.once('exit', () => process.off('exit', reap));
   let out = '';
   let err = '';
   child.stderr!.on('data', (d) => (err += d));
