@@ -1,0 +1,95 @@
+/**
+ * Batch captioning and weights interop on a tiny trained run: a folder (nested, with a file that
+ * is not an image) → CSV and JSON with caption, top-5 species and run id per photo; a rerun skips
+ * the files already done; export weights → import-weights gives a run with identical outputs.
+ */
+import { execFileSync } from 'node:child_process';
+import { copyFileSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import { beforeAll, describe, expect, it } from 'vitest';
+
+const TM = resolve(process.cwd(), '../shared/encoders/mobilenet_v2_035_tm');
+const bin = resolve(process.cwd(), 'bin/plumage.js');
+const env = { ...process.env, PLUMAGE_BACKEND: 'wasm' };
+
+function cli(args: string[]) {
+  const out = execFileSync(process.execPath, [bin, ...args, '--json'], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'], env });
+  return JSON.parse(out.trim().split('\n').pop()!);
+}
+
+let home = '';
+let run = '';
+let photos = '';
+
+beforeAll(() => {
+  home = mkdtempSync(join(tmpdir(), 'plumage-cap-'));
+  const demo = cli(['demo', '--home', home, '--encoder-path', TM, '--species', '3', '--per-species', '5', '--size', '64', '--epochs', '2', '--dims', 'tiny', '--batch', '8', '--variants', 'medi']);
+  run = demo.rows[0].run;
+  // A folder to caption: photos from the synthetic set, one nested, plus junk.
+  const images = join(home, 'demo', readdirSync(join(home, 'demo'))[0], 'CUB_200_2011', 'images');
+  photos = join(home, 'incoming');
+  mkdirSync(join(photos, 'day2'), { recursive: true });
+  const dirs = readdirSync(images).sort();
+  copyFileSync(join(images, dirs[0], readdirSync(join(images, dirs[0]))[0]), join(photos, 'a.jpg'));
+  copyFileSync(join(images, dirs[1], readdirSync(join(images, dirs[1]))[0]), join(photos, 'day2', 'b.jpg'));
+  writeFileSync(join(photos, 'notes.jpg'), 'this is not a photo');
+});
+
+describe('plumage caption', () => {
+  it('writes caption, top-5 and run id per photo, lists bad files, and resumes', () => {
+    const out = join(home, 'captions.csv');
+    const r1 = cli(['caption', photos, '--run', run, '--out', out, '--home', home]);
+    expect(r1.files).toBe(3);
+    expect(r1.captioned).toBe(2);
+    expect(r1.errors.map((e: { path: string }) => e.path)).toEqual(['notes.jpg']);
+    const lines = readFileSync(out, 'utf8').trim().split('\n');
+    expect(lines[0]).toBe('path,caption,species_1,p_1,species_2,p_2,species_3,p_3,species_4,p_4,species_5,p_5,run');
+    expect(lines.slice(1).map((l) => l.split(',')[0])).toEqual(['a.jpg', 'day2/b.jpg']);
+    for (const l of lines.slice(1)) {
+      const cells = l.split(',');
+      expect(cells[cells.length - 1]).toBe(run);
+      const ps = [3, 5, 7].map((i) => Number(cells[i]));
+      expect(ps[0]).toBeGreaterThanOrEqual(ps[1]);
+      expect(ps[1]).toBeGreaterThanOrEqual(ps[2]);
+      expect(cells[8]).toBe(''); // only 3 species exist: slots 4 and 5 stay empty
+      expect(cells[10]).toBe('');
+    }
+    // Rerun: nothing new to do, same results, JSON this time.
+    const outJson = join(home, 'captions.json');
+    const r2 = cli(['caption', photos, '--run', run, '--out', outJson, '--home', home]);
+    expect(r2.captioned).toBe(0);
+    expect(r2.skipped_done).toBe(3);
+    const j = JSON.parse(readFileSync(outJson, 'utf8'));
+    expect(j.results).toHaveLength(2);
+    expect(j.results[0].top5[0].p).toBeGreaterThan(0);
+    expect(typeof j.results[0].caption).toBe('string');
+    expect(j.errors).toHaveLength(1);
+    // A new photo added later is the only one processed.
+    copyFileSync(join(photos, 'a.jpg'), join(photos, 'c.jpg'));
+    const r3 = cli(['caption', photos, '--run', run, '--out', outJson, '--home', home]);
+    expect(r3.captioned).toBe(1);
+  });
+
+  it('export weights → import-weights round-trips to identical captions and probabilities', () => {
+    const w = join(home, 'w.safetensors');
+    const ex = cli(['export', 'weights', '--run', run, '--out', w, '--home', home]);
+    expect(ex.tensors).toContain('medi.weight');
+    expect(ex.tensors).toContain('cap.lstm.weight_ih_l0');
+    const im = cli(['import-weights', w, '--variant', 'medi', '--home', home]);
+    expect(im.status).toBe('done');
+    expect(im.run).not.toBe(run);
+    const a = join(home, 'a.json');
+    const b = join(home, 'b.json');
+    cli(['caption', photos, '--run', run, '--out', a, '--home', home]);
+    cli(['caption', photos, '--run', im.run, '--out', b, '--home', home]);
+    const ra = JSON.parse(readFileSync(a, 'utf8')).results;
+    const rb = JSON.parse(readFileSync(b, 'utf8')).results;
+    expect(rb.map((r: { caption: string }) => r.caption)).toEqual(ra.map((r: { caption: string }) => r.caption));
+    expect(rb.map((r: { top5: unknown }) => r.top5)).toEqual(ra.map((r: { top5: unknown }) => r.top5));
+    // Missing vocabulary: a clear one-line error.
+    const bare = join(home, 'bare.safetensors');
+    copyFileSync(w, bare);
+    expect(() => cli(['import-weights', bare, '--home', home])).toThrow(/vocabulary/);
+  });
+});
