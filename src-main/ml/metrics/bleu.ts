@@ -4,6 +4,7 @@
  * the candidate's (ties → the shorter), statistics summed over the corpus, and the same
  * 1e-15 / 1e-9 smoothing constants (they decide the value of a zero-match corpus).
  */
+import type { NgramBag } from './ngrams.ts';
 
 const TINY = 1e-15;
 const SMALL = 1e-9;
@@ -18,13 +19,10 @@ export interface BleuStats {
 }
 
 /**
- * Statistics of one candidate against its references, from their n-gram counts (orders 1..4,
- * see ngrams.ts) and token lengths.
+ * Statistics of one candidate against its references, from their n-gram bags (orders 1..4,
+ * see ngrams.ts). `scratch` is an all-zero array indexed by n-gram id (left all-zero).
  */
-export function bleuStats(
-  cand: { counts: Map<number, number>[]; length: number },
-  refs: readonly { counts: Map<number, number>[]; length: number }[],
-): BleuStats {
+export function bleuStats(cand: NgramBag, refs: readonly NgramBag[], scratch: Int32Array): BleuStats {
   const testlen = cand.length;
   // Closest reference length; on a tie the shorter wins (Python's min over (|diff|, len)).
   let reflen = 0;
@@ -36,22 +34,17 @@ export function bleuStats(
       reflen = r.length;
     }
   }
+  // scratch[g] = the largest count of g in any one reference (the clipping bound).
+  for (const r of refs) for (let j = 0; j < r.ids.length; j++) if (r.counts[j] > scratch[r.ids[j]]) scratch[r.ids[j]] = r.counts[j];
   const guess: number[] = [];
   const correct: number[] = [];
   for (let k = 0; k < BLEU_N; k++) {
     guess.push(Math.max(0, testlen - k));
     let c = 0;
-    for (const [g, n] of cand.counts[k]) {
-      // Clip by the largest count of g in any one reference.
-      let max = 0;
-      for (const r of refs) {
-        const x = r.counts[k].get(g);
-        if (x !== undefined && x > max) max = x;
-      }
-      c += Math.min(n, max);
-    }
+    for (let j = cand.start[k]; j < cand.start[k + 1]; j++) c += Math.min(cand.counts[j], scratch[cand.ids[j]]);
     correct.push(c);
   }
+  for (const r of refs) for (let j = 0; j < r.ids.length; j++) scratch[r.ids[j]] = 0;
   return { testlen, reflen, guess, correct };
 }
 

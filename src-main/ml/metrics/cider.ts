@@ -8,96 +8,82 @@
  * which enlarges the candidate norm — kept on purpose, it is what the published numbers use.
  */
 
+import type { NgramBag } from './ngrams.ts';
+
 const N = 4;
 const SIGMA = 6;
 
+/** tf-idf weights of a bag (aligned with bag.ids) and the norm of each order. */
 interface Vec {
-  /** Per order: distinct n-gram ids and their tf-idf weights. */
-  ids: Int32Array[];
-  w: Float64Array[];
-  norm: number[];
-  /** Number of bigrams of the sentence (coco-caption's "length"). */
-  length: number;
+  w: Float64Array;
+  norm: Float64Array;
 }
 
 /**
- * CIDEr-D of every image from n-gram counts (orders 1..4, dense ids below `idSpace`, see
- * ngrams.ts): `candCounts[i]` is image i's candidate, `refCounts[i]` its references.
+ * CIDEr-D of every image from n-gram bags (orders 1..4, dense ids below `idSpace`, see
+ * ngrams.ts): `cands[i]` is image i's candidate, `refs[i]` its references.
  */
-export function ciderD(
-  candCounts: readonly Map<number, number>[][],
-  refCounts: readonly Map<number, number>[][][],
-  idSpace: number,
-): number[] {
-  // df(g): number of images whose reference set contains g (ids are dense).
+export function ciderD(cands: readonly NgramBag[], refs: readonly (readonly NgramBag[])[], idSpace: number): number[] {
+  // df(g): number of images whose reference set contains g.
   const df = new Int32Array(idSpace);
   const lastImage = new Int32Array(idSpace).fill(-1);
-  refCounts.forEach((rs, img) => {
-    for (const c of rs)
-      for (const m of c)
-        for (const g of m.keys())
-          if (lastImage[g] !== img) {
-            lastImage[g] = img;
-            df[g]++;
-          }
+  refs.forEach((rs, img) => {
+    for (const r of rs)
+      for (let j = 0; j < r.ids.length; j++) {
+        const g = r.ids[j];
+        if (lastImage[g] !== img) {
+          lastImage[g] = img;
+          df[g]++;
+        }
+      }
   });
-  const logN = Math.log(refCounts.length);
+  const logN = Math.log(refs.length);
   const idf = new Float64Array(idSpace);
-  for (let g = 0; g < idf.length; g++) idf[g] = logN - Math.log(Math.max(1, df[g]));
+  for (let g = 0; g < idSpace; g++) idf[g] = logN - Math.log(Math.max(1, df[g]));
 
-  const toVec = (counts: Map<number, number>[]): Vec => {
-    const ids: Int32Array[] = [];
-    const w: Float64Array[] = [];
-    const norm: number[] = [];
+  const toVec = (b: NgramBag): Vec => {
+    const w = new Float64Array(b.ids.length);
+    const norm = new Float64Array(N);
     for (let k = 0; k < N; k++) {
-      const m = counts[k];
-      const gi = new Int32Array(m.size);
-      const gw = new Float64Array(m.size);
       let sq = 0;
-      let j = 0;
-      for (const [g, tf] of m) {
-        const v = tf * idf[g];
-        gi[j] = g;
-        gw[j++] = v;
+      for (let j = b.start[k]; j < b.start[k + 1]; j++) {
+        const v = b.counts[j] * idf[b.ids[j]];
+        w[j] = v;
         sq += v * v;
       }
-      ids.push(gi);
-      w.push(gw);
-      norm.push(Math.sqrt(sq));
+      norm[k] = Math.sqrt(sq);
     }
-    let length = 0;
-    for (const tf of counts[1].values()) length += tf;
-    return { ids, w, norm, length };
+    return { w, norm };
   };
+  // coco-caption's "length" is the number of bigrams: the sum of the order-2 counts.
+  const bigrams = (b: NgramBag) => Math.max(0, b.length - 1);
 
   // Scratch: the reference's weight per n-gram id, filled and cleared per reference.
   const refW = new Float64Array(idSpace);
   const scores: number[] = [];
-  for (let i = 0; i < candCounts.length; i++) {
-    const vc = toVec(candCounts[i]);
-    const val = [0, 0, 0, 0];
-    for (const rc of refCounts[i]) {
-      const vr = toVec(rc);
-      const delta = vc.length - vr.length;
+  const val = new Float64Array(N);
+  for (let i = 0; i < cands.length; i++) {
+    const c = cands[i];
+    const vc = toVec(c);
+    val.fill(0);
+    for (const r of refs[i]) {
+      const vr = toVec(r);
+      const delta = bigrams(c) - bigrams(r);
       const pen = Math.exp(-(delta * delta) / (2 * SIGMA * SIGMA));
+      for (let j = 0; j < r.ids.length; j++) refW[r.ids[j]] = vr.w[j];
       for (let k = 0; k < N; k++) {
-        const rid = vr.ids[k];
-        const rw = vr.w[k];
-        for (let j = 0; j < rid.length; j++) refW[rid[j]] = rw[j];
         let s = 0;
-        const cid = vc.ids[k];
-        const cw = vc.w[k];
-        for (let j = 0; j < cid.length; j++) {
-          const wr = refW[cid[j]];
-          s += Math.min(cw[j], wr) * wr;
+        for (let j = c.start[k]; j < c.start[k + 1]; j++) {
+          const wr = refW[c.ids[j]];
+          s += Math.min(vc.w[j], wr) * wr;
         }
-        for (let j = 0; j < rid.length; j++) refW[rid[j]] = 0;
         if (vc.norm[k] !== 0 && vr.norm[k] !== 0) s /= vc.norm[k] * vr.norm[k];
         val[k] += s * pen;
       }
+      for (let j = 0; j < r.ids.length; j++) refW[r.ids[j]] = 0;
     }
     const mean = (val[0] + val[1] + val[2] + val[3]) / N;
-    scores.push(refCounts[i].length ? (mean / refCounts[i].length) * 10 : 0);
+    scores.push(refs[i].length ? (mean / refs[i].length) * 10 : 0);
   }
   return scores;
 }

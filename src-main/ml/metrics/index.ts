@@ -6,7 +6,7 @@
 import { bleuFromStats, bleuStats, sumBleuStats } from './bleu.ts';
 import { ciderD } from './cider.ts';
 import { meteor } from './meteor.ts';
-import { countIds, NgramInterner } from './ngrams.ts';
+import { NgramInterner } from './ngrams.ts';
 import { rougeL } from './rouge.ts';
 import { tokenize } from './tokenize.ts';
 import { loadWordNet, type WordNet } from './wordnet.ts';
@@ -61,19 +61,15 @@ export function scoreCaptions(
   const candToks = ids.map((id) => tok(cands[id]));
   const refToks = ids.map((id) => refs[id].map(tok));
 
-  // Cut every sentence into n-grams once; BLEU and CIDEr-D share the counts.
+  // Cut every sentence into n-grams once; BLEU and CIDEr-D share the bags.
   const interner = new NgramInterner();
-  const candCounts = candToks.map((c) => countIds(interner.sentence(c, 4)));
-  const refCounts = refToks.map((rs) => rs.map((r) => countIds(interner.sentence(r, 4))));
-  const bleu = candToks.map((c, i) =>
-    bleuStats(
-      { counts: candCounts[i], length: c.length },
-      refToks[i].map((r, j) => ({ counts: refCounts[i][j], length: r.length })),
-    ),
-  );
+  const candBags = candToks.map((c) => interner.bag(c, 4));
+  const refBags = refToks.map((rs) => rs.map((r) => interner.bag(r, 4)));
+  const scratch = new Int32Array(interner.size);
+  const bleu = candBags.map((c, i) => bleuStats(c, refBags[i], scratch));
   const corpusBleu = bleuFromStats(sumBleuStats(bleu));
   const rouge = candToks.map((c, i) => rougeL(c, refToks[i]));
-  const cider = ciderD(candCounts, refCounts, interner.size);
+  const cider = ciderD(candBags, refBags, interner.size);
   const mode = opts.meteor ?? 'wordnet';
   const wn = mode === 'wordnet' ? (opts.wordnet ?? loadWordNet()) : null;
   const met = candToks.map((c, i) => (mode === false ? NaN : meteor(refToks[i], c, { wordnet: wn })));

@@ -1,12 +1,23 @@
 /**
- * Dense integer ids for n-grams, shared by BLEU and CIDEr-D so each sentence is cut into
- * n-grams once and counting uses number-keyed maps and typed arrays instead of joined strings
- * (the difference between ~4 s and ~1 s for 10,000 images × 10 references).
+ * N-gram bags with dense integer ids, shared by BLEU and CIDEr-D: each sentence is cut into
+ * n-grams once, and counting works on typed arrays and id-indexed scratch arrays instead of
+ * joined strings and per-sentence maps (10,000 images × 10 references: ~4 s → ~1.5 s, most of
+ * the difference being garbage collection).
  *
  * An n-gram's id is interned from (id of its first n−1 words, id of its last word); ids of all
  * orders share one dense space, so per-id arrays (document frequencies, weights) work.
  */
 const WORD_SPACE = 2 ** 21;
+
+/** The distinct n-grams of one sentence and their counts, orders 1..n packed in one array. */
+export interface NgramBag {
+  /** Distinct n-gram ids; order k occupies [start[k−1], start[k]). */
+  ids: Int32Array;
+  counts: Int32Array;
+  start: Int32Array;
+  /** Number of tokens of the sentence. */
+  length: number;
+}
 
 export class NgramInterner {
   private words = new Map<string, number>();
@@ -35,27 +46,37 @@ export class NgramInterner {
     return id;
   }
 
-  /** For k = 1..n, the ids of the sentence's k-grams in order (length max(0, len−k+1)). */
-  sentence(words: readonly string[], n: number): Int32Array[] {
-    const w = words.map((x) => this.wordId(x));
-    const out: Int32Array[] = [];
-    let prev: Int32Array | null = null;
+  /** The sentence's n-grams of orders 1..n with their counts. */
+  bag(words: readonly string[], n: number): NgramBag {
+    const L = words.length;
+    const w = new Int32Array(L);
+    for (let i = 0; i < L; i++) w[i] = this.wordId(words[i]);
+    let total = 0;
+    for (let k = 1; k <= n; k++) total += Math.max(0, L - k + 1);
+    const raw = new Int32Array(total);
+    const ids = new Int32Array(total);
+    const counts = new Int32Array(total);
+    const start = new Int32Array(n + 1);
+    let rawOff = 0;
+    let prevOff = 0;
+    let out = 0;
     for (let k = 1; k <= n; k++) {
-      const len = Math.max(0, w.length - k + 1);
-      const ids = new Int32Array(len);
-      for (let i = 0; i < len; i++) ids[i] = this.gramId(prev ? prev[i] : -1, w[i + k - 1]);
-      out.push(ids);
-      prev = ids;
+      const len = Math.max(0, L - k + 1);
+      for (let i = 0; i < len; i++) raw[rawOff + i] = this.gramId(k === 1 ? -1 : raw[prevOff + i], w[i + k - 1]);
+      // Sorted copy of this order's ids → distinct ids with counts.
+      const sorted = raw.slice(rawOff, rawOff + len).sort();
+      start[k - 1] = out;
+      for (let i = 0; i < len; i++) {
+        if (i > 0 && sorted[i] === sorted[i - 1]) counts[out - 1]++;
+        else {
+          ids[out] = sorted[i];
+          counts[out++] = 1;
+        }
+      }
+      prevOff = rawOff;
+      rawOff += len;
     }
-    return out;
+    start[n] = out;
+    return { ids: ids.subarray(0, out), counts: counts.subarray(0, out), start, length: L };
   }
-}
-
-/** id → count for each order. */
-export function countIds(grams: Int32Array[]): Map<number, number>[] {
-  return grams.map((ids) => {
-    const m = new Map<number, number>();
-    for (const g of ids) m.set(g, (m.get(g) ?? 0) + 1);
-    return m;
-  });
 }
