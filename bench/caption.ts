@@ -1,0 +1,37 @@
+/**
+ * Batch-caption speed (decode → encoder → f_medi → top-5 + beam-3 caption → batch_results):
+ * trains a small medi run on synthetic photos first (not timed), then captions the photo folder.
+ * Prints {"bench":"caption","images_per_s":…}. --quick: 16 photos instead of 64.
+ */
+import { existsSync } from 'node:fs';
+import { backendInfo } from '../src-main/ml/backend.ts';
+import { runCaption } from '../src-main/jobs/caption.ts';
+import { runExtract } from '../src-main/jobs/extract.ts';
+import { runTraining } from '../src-main/jobs/train.ts';
+import { benchWorkspace, SHARED_TM } from './extract.ts';
+
+export async function benchCaption(opts: { quick?: boolean } = {}) {
+  const n = opts.quick ? 16 : 64;
+  const { home, collection, root } = await benchWorkspace(n);
+  const encoderPath = existsSync(SHARED_TM) ? SHARED_TM : undefined;
+  const ex = await runExtract({ home, encoderPath, collectionId: collection });
+  const tr = await runTraining({
+    home,
+    config: { variant: 'medi', encoder: ex.encoder, encoderPath, collectionId: collection, epochs: 1, batch: 16, dims: 'small', optimizer: 'adam', lr: 0.002 },
+  });
+  const res = await runCaption({ home, folder: root, run: tr.run, encoderPath, beam: 3 });
+  return {
+    bench: 'caption',
+    encoder: ex.encoder,
+    backend: backendInfo()?.detail ?? '',
+    images: res.captioned,
+    beam: 3,
+    dims: 'small',
+    images_per_s: Number(res.images_per_s.toFixed(2)),
+  };
+}
+
+if (import.meta.url === `file://${process.argv[1]}`) {
+  const quick = process.argv.includes('--quick');
+  process.stdout.write(JSON.stringify(await benchCaption({ quick })) + '\n');
+}
