@@ -24,6 +24,7 @@ export async function buildMain({ quiet = false } = {}) {
       entryPoints: [
         { in: resolve(root, 'src-main/electron/main.ts'), out: 'main' },
         { in: resolve(root, 'src-main/jobs/worker-train.ts'), out: 'worker-train' },
+        { in: resolve(root, 'src-main/jobs/worker-insights.ts'), out: 'worker-insights' },
       ],
       outdir,
       platform: 'node',

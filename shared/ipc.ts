@@ -8,6 +8,9 @@
  * Errors cross as `{ error: { message, code } }` and are rethrown as `ApiError` on the other side.
  */
 import type {
+  BatchJobInfo,
+  BatchResultItem,
+  CamsView,
   ClassInfo,
   Collection,
   ImageDetail,
@@ -15,9 +18,14 @@ import type {
   ImageQuery,
   ImportReport,
   JobInfo,
+  MaskData,
+  ResumableRun,
   ReviewStatus,
+  RunComparison,
+  RunDetail,
   RunSummary,
   Variant,
+  WordCamView,
 } from './types.ts';
 
 export interface InvokeChannels {
@@ -38,8 +46,52 @@ export interface InvokeChannels {
   'jobs:list': { req: void; res: JobInfo[] };
   'jobs:cancel': { req: { jobId: string }; res: { cancelled: boolean } };
   'runs:list': { req: void; res: RunSummary[] };
-  'train:start': { req: { variant?: Variant; epochs?: number; warmStart?: boolean }; res: { jobId: string } };
+  /**
+   * Retrain: every field optional. Defaults: variant cam, the collection of the latest finished
+   * run, warm start from the latest finished run of that collection (warmStart false: from
+   * scratch; true: fail when there is none). When training finishes the job scores the collection.
+   */
+  'train:start': {
+    req: { variant?: Variant; epochs?: number; warmStart?: boolean; collectionId?: number };
+    res: { jobId: string };
+  };
   'caption:start': { req: { folder: string; runId?: string }; res: { jobId: string } };
+  // ---- issue 6 ----
+  /** Scores the run's collection (default: the latest finished run) for the review queue. */
+  'predict:start': { req: { runId?: string }; res: { jobId: string } };
+  /** The next image in "most disputed first" order after afterId (null at the end / no predictions). */
+  'images:nextDisputed': { req: { afterId?: number; collectionId?: number }; res: { imageId: number | null } };
+  /** Grad-CAMs of one image (default run: the one whose predictions the gallery shows). */
+  'cams:get': { req: { imageId: number; runId?: string }; res: CamsView };
+  /** The CAM of one word of the model's caption (wordIndex into CamsView.words). */
+  'cams:word': { req: { imageId: number; runId?: string; wordIndex: number }; res: WordCamView };
+  'masks:get': { req: { imageId: number }; res: MaskData | null };
+  /** png: base64 PNG (grey, or RGBA whose alpha is the mask), at most 4096×4096 and 2 MB. Undoable. */
+  'masks:save': { req: { imageId: number; width: number; height: number; png: string }; res: MaskData };
+  'masks:clear': { req: { imageId: number }; res: { cleared: boolean } };
+  'train:resumable': { req: void; res: ResumableRun[] };
+  'train:resume': { req: { runId: string; epochs?: number }; res: { jobId: string } };
+  'runs:get': { req: { id: string }; res: RunDetail };
+  /** Table 2 rows with relative improvements over the cnn / lrcn runs among `ids`. */
+  'runs:compare': { req: { ids: string[] }; res: RunComparison };
+  /** Class ids or names. */
+  'runs:confusionCell': {
+    req: { runId: string; trueClass: number | string; predClass: number | string };
+    res: { imageIds: number[] };
+  };
+  /** Evaluates the run (metrics stored in the run) and scores its collection. */
+  'eval:start': { req: { runId: string }; res: { jobId: string } };
+  'batch:list': { req: void; res: BatchJobInfo[] };
+  'batch:results': { req: { jobId: number }; res: BatchResultItem[] };
+  'batch:review': {
+    req: { jobId: number; relPath: string; review: 'accepted' | 'edited' | 'rejected'; caption?: string };
+    res: BatchResultItem;
+  };
+  'batch:importAccepted': {
+    req: { jobId: number; collectionId?: number };
+    res: { collectionId: number; imported: number; captions: number; skipped: number };
+  };
+  'batch:export': { req: { jobId: number; format: 'csv' | 'coco'; path: string }; res: { path: string; rows: number } };
 }
 
 export interface SendChannels {

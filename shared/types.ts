@@ -98,7 +98,7 @@ export interface RunSummary {
   warnings: string[];
 }
 
-export type JobKind = 'import' | 'extract' | 'train' | 'evaluate' | 'caption';
+export type JobKind = 'import' | 'extract' | 'train' | 'evaluate' | 'caption' | 'predict';
 
 export interface JobInfo {
   id: string;
@@ -111,6 +111,23 @@ export interface JobInfo {
   eta: number | null;
   message: string | null;
   result: unknown;
+  /** Kind-specific live detail (training: step, epoch k of N, losses, pairs/s, ETA). */
+  detail?: JobDetail;
+}
+
+/** Live training progress carried by job:progress pushes of a 'train' job. */
+export interface JobDetail {
+  run?: string;
+  phase?: 'extract' | 'train' | 'predict' | 'evaluate' | 'caption';
+  step?: number;
+  totalSteps?: number;
+  epoch?: number;
+  epochs?: number;
+  losses?: { class: number; caption: number; cam: number; mask: number; total: number };
+  pairsPerSec?: number;
+  etaSec?: number;
+  /** Validation results of the epochs finished so far (live curves). */
+  history?: { epoch: number; losses?: Record<string, number>; val?: Record<string, number | null> }[];
 }
 
 export interface ImportReport {
@@ -119,4 +136,94 @@ export interface ImportReport {
   captions: number;
   added: number;
   errors: { path: string; reason: string }[];
+}
+
+// ---- issue 6: heat maps, masks, review queue, runs dashboard, batch-caption review ---------------
+
+/** Grad-CAMs of one image by one run, each a row-major H×W map normalised to [0,1]. */
+export interface CamsView {
+  runId: string;
+  H: number;
+  W: number;
+  /** classifier CAM of the predicted class (empty for lrcn runs) */
+  cls: number[];
+  /** captioner CAM of the model's caption (empty for cnn runs) */
+  cap: number[];
+  /** |cls − cap| (empty unless both exist) */
+  disagreement: number[];
+  /** the model caption's words; cams:word takes an index into this list */
+  words: string[];
+  predClass: string | null;
+  caption: string | null;
+}
+
+export interface WordCamView {
+  runId: string;
+  H: number;
+  W: number;
+  word: string;
+  cam: number[];
+}
+
+export interface MaskData {
+  width: number;
+  height: number;
+  /** 8-bit grey PNG (255 = should matter), base64 */
+  png: string;
+}
+
+export interface RunDetail extends RunSummary {
+  collectionId: number | null;
+  config: Record<string, unknown>;
+  parentRun: string | null;
+  startedAt: string | null;
+  finishedAt: string | null;
+  timings: Record<string, unknown> | null;
+  checkpoint: string | null;
+  error: string | null;
+  /** The evaluation's full result (per_class, confusion, worst captions, cam_examples…) when stored. */
+  evaluation: Record<string, unknown> | null;
+  /** How many images the run has scored for the review queue. */
+  predictions: number;
+}
+
+export interface RunComparison {
+  columns: { key: string; label: string; pct: boolean; baseline: 'cnn' | 'lrcn' }[];
+  rows: { run: string; variant: string; values: (number | null)[]; relative: (number | null)[] }[];
+  baselines: { cnn: string | null; lrcn: string | null };
+}
+
+export interface ResumableRun {
+  id: string;
+  variant: Variant;
+  status: RunStatus;
+  createdAt: string;
+  epoch: number;
+  epochs: number;
+  globalStep: number;
+}
+
+export type BatchReview = 'pending' | 'accepted' | 'edited' | 'rejected';
+
+export interface BatchJobInfo {
+  id: number;
+  folder: string;
+  runId: string;
+  status: RunStatus;
+  createdAt: string;
+  finishedAt: string | null;
+  results: number;
+  errors: number;
+  reviewed: number;
+}
+
+export interface BatchResultItem {
+  relPath: string;
+  /** the model's caption */
+  caption: string | null;
+  /** the curator's text when review = 'edited' */
+  editedCaption: string | null;
+  top5: { class: string; p: number }[];
+  review: BatchReview;
+  error: string | null;
 }

@@ -15,12 +15,16 @@ export const LIMITS = {
   /** Bulk edits: a whole large gallery selected with Ctrl-A. */
   ids: 100_000,
   page: 500,
+  maskSide: 4096,
+  maskBytes: 2 * 1024 * 1024,
 } as const;
 
 const id = z.number().int().positive().max(Number.MAX_SAFE_INTEGER);
 const none = z.union([z.undefined(), z.null(), z.strictObject({})]).transform(() => undefined);
 const reviewStatus = z.enum(['unreviewed', 'accepted', 'fixed', 'rejected']);
 const variant = z.enum(['cnn', 'lrcn', 'medi', 'cam']);
+const runId = z.string().min(1).max(LIMITS.name);
+const classRef = z.union([id, z.string().min(1).max(LIMITS.name)]);
 const path = z.string().min(1).max(LIMITS.path).refine((s) => !s.includes('\u0000'), 'NUL byte in path');
 
 export const INVOKE_SCHEMAS = {
@@ -56,12 +60,54 @@ export const INVOKE_SCHEMAS = {
   'jobs:list': none,
   'jobs:cancel': z.strictObject({ jobId: z.string().min(1).max(LIMITS.name) }),
   'runs:list': none,
-  'train:start': z.strictObject({
-    variant: variant.optional(),
-    epochs: z.number().int().min(1).max(10_000).optional(),
-    warmStart: z.boolean().optional(),
+  'train:start': z
+    .union([
+      z.undefined(),
+      z.null(),
+      z.strictObject({
+        variant: variant.optional(),
+        epochs: z.number().int().min(1).max(10_000).optional(),
+        warmStart: z.boolean().optional(),
+        collectionId: id.optional(),
+      }),
+    ])
+    .transform((v) => v ?? {}),
+  'caption:start': z.strictObject({ folder: path, runId: runId.optional() }),
+  'predict:start': z.union([z.undefined(), z.null(), z.strictObject({ runId: runId.optional() })]).transform((v) => v ?? {}),
+  'images:nextDisputed': z
+    .union([z.undefined(), z.null(), z.strictObject({ afterId: id.optional(), collectionId: id.optional() })])
+    .transform((v) => v ?? {}),
+  'cams:get': z.strictObject({ imageId: id, runId: runId.optional() }),
+  'cams:word': z.strictObject({ imageId: id, runId: runId.optional(), wordIndex: z.number().int().min(0).max(1000) }),
+  'masks:get': z.strictObject({ imageId: id }),
+  'masks:save': z.strictObject({
+    imageId: id,
+    width: z.number().int().min(1).max(LIMITS.maskSide),
+    height: z.number().int().min(1).max(LIMITS.maskSide),
+    // base64 of at most LIMITS.maskBytes bytes
+    png: z
+      .string()
+      .min(12)
+      .max(Math.ceil(LIMITS.maskBytes / 3) * 4)
+      .regex(/^[A-Za-z0-9+/]+={0,2}$/, 'not base64'),
   }),
-  'caption:start': z.strictObject({ folder: path, runId: z.string().min(1).max(LIMITS.name).optional() }),
+  'masks:clear': z.strictObject({ imageId: id }),
+  'train:resumable': none,
+  'train:resume': z.strictObject({ runId, epochs: z.number().int().min(1).max(10_000).optional() }),
+  'runs:get': z.strictObject({ id: runId }),
+  'runs:compare': z.strictObject({ ids: z.array(runId).min(1).max(50) }),
+  'runs:confusionCell': z.strictObject({ runId, trueClass: classRef, predClass: classRef }),
+  'eval:start': z.strictObject({ runId }),
+  'batch:list': none,
+  'batch:results': z.strictObject({ jobId: id }),
+  'batch:review': z.strictObject({
+    jobId: id,
+    relPath: z.string().min(1).max(LIMITS.path),
+    review: z.enum(['accepted', 'edited', 'rejected']),
+    caption: z.string().trim().min(1).max(LIMITS.text).optional(),
+  }),
+  'batch:importAccepted': z.strictObject({ jobId: id, collectionId: id.optional() }),
+  'batch:export': z.strictObject({ jobId: id, format: z.enum(['csv', 'coco']), path }),
 } satisfies Record<InvokeChannel, z.ZodType>;
 
 export const SEND_SCHEMAS = {

@@ -2,7 +2,7 @@ import { readFileSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { Envelope, InvokeChannel, PushChannels, Req, Res, SendChannels } from '../../shared/ipc.ts';
-import type { JobInfo } from '../../shared/types.ts';
+import type { JobDetail, JobInfo, Variant } from '../../shared/types.ts';
 import { InvalidEditError, NotFoundError, redo, saveCaption, setLabels, setReview, undo } from '../data/edits.ts';
 import {
   getImageDetail,
@@ -14,7 +14,23 @@ import {
 import { openDb, type Db } from '../data/store.ts';
 import { workspace, type Workspace } from '../data/workspace.ts';
 import { runImport } from '../data/importers/index.ts';
-import { JobRegistry } from '../jobs/registry.ts';
+import { clearMask, getMask, saveMask } from '../data/masks.ts';
+import { getPrediction, nextDisputed } from '../data/predictions.ts';
+import { JobRegistry, type Progress } from '../jobs/registry.ts';
+import { runInWorker } from '../jobs/worker-host.ts';
+import type { InsightTask } from '../jobs/worker-insights.ts';
+import {
+  batchResults,
+  compareRuns,
+  confusionCell,
+  exportBatch,
+  importAccepted,
+  listBatchJobs,
+  planRetrain,
+  resumableRuns,
+  reviewBatchResult,
+  runDetail,
+} from './insights.ts';
 import { ApiFailure, toWireError } from './errors.ts';
 import { resolveImageRoute, type ImageRouteResult } from './image-routes.ts';
 import { describeIssues, INVOKE_SCHEMAS, isInvokeChannel, isSendChannel, SEND_SCHEMAS } from './schemas.ts';
@@ -49,6 +65,11 @@ export interface ApiOptions {
 
 const here = dirname(fileURLToPath(import.meta.url));
 
+/** The TF.js job worker: the .ts source in development, the bundled .js beside main.js in a build. */
+const INSIGHTS_WORKER = import.meta.url.endsWith('.ts')
+  ? new URL('../jobs/worker-insights.ts', import.meta.url)
+  : new URL('./worker-insights.js', import.meta.url);
+
 function packageVersion(): string {
   // src-main/api → repo root in development; in a bundle (dist/electron) two levels up as well.
   for (const p of [resolve(here, '../../package.json'), resolve(here, '../package.json')]) {
@@ -71,6 +92,10 @@ export function createApi(opts: ApiOptions): PlumageApi {
   const version = packageVersion();
   let closed = false;
   let lastBackend: string | null = null;
+  /** Runs a live training job of this api is writing (not offered for resume). */
+  const activeRuns = new Set<string>();
+  /** Loaded on the first heat-map request: it pulls in TF.js, which the rest of the api never needs. */
+  let camModule: typeof import('../jobs/predict.ts') | null = null;
 
   function push<C extends keyof PushChannels>(channel: C, msg: PushChannels[C]) {
     for (const l of listeners.get(channel) ?? []) {
@@ -139,52 +164,202 @@ export function createApi(opts: ApiOptions): PlumageApi {
     'jobs:list': () => jobs.list(),
     'jobs:cancel': (req) => ({ cancelled: jobs.cancel(req.jobId) }),
     'runs:list': () => listRuns(db),
-    'train:start': async (req) => {
-      const { startTrainingWorker } = await import('../jobs/train.ts');
-      const variant = req.variant ?? 'cam';
-      // Warm start from the latest finished run of the same variant, when asked and one exists.
-      const parent = req.warmStart
-        ? (db
-            .prepare("SELECT id FROM runs WHERE variant = ? AND status = 'done' ORDER BY created_at DESC LIMIT 1")
-            .get(variant) as { id: string } | undefined)
-        : undefined;
-      if (req.warmStart && !parent) throw new ApiFailure('not_found', `no finished ${variant} run to warm-start from`);
-      const job = jobs.startJob('train', `train ${variant}`, async (progress, signal) => {
-        let done = 0;
-        let total = 0;
-        // Training runs in a worker thread so the window (and browser mode) stay responsive.
-        const handle = await startTrainingWorker(
-          { home: ws.home, config: { variant, ...(req.epochs ? { epochs: req.epochs } : {}), ...(parent ? { warmStart: parent.id } : {}) } },
-          (e) => {
-            if (e.type === 'step' && e.totalSteps) {
-              done = e.globalStep ?? done;
-              total = e.totalSteps;
-              progress(done, total, e.run ? `run ${e.run}` : null);
-            } else if (e.type === 'log' && e.message) progress(done, total, e.message);
-          },
-        );
-        signal.addEventListener('abort', () => handle.cancel(), { once: true });
-        const result = await handle.result;
-        lastBackend = result.backend;
-        if (result.status === 'failed') throw new Error(result.error ?? 'training failed');
-        return result;
-      });
-      return { jobId: job.id };
+    'train:start': (req) => {
+      const plan = planRetrain(db, req);
+      const from = plan.parent ? ` from ${plan.parent.id}` : '';
+      return { jobId: startTrainJob(`train ${plan.variant}${from}`, { config: plan.config }) };
     },
-    'caption:start': async (req) => {
-      // Loaded on demand: it pulls in TF.js, which the rest of the api never needs.
-      const { runCaption } = await import('../jobs/caption.ts');
+    'train:resumable': () => resumableRuns(db, ws, activeRuns),
+    'train:resume': (req) => {
+      if (!resumableRuns(db, ws, activeRuns).some((r) => r.id === req.runId))
+        throw new ApiFailure('not_found', `run ${req.runId} has no resumable checkpoint (or is training now)`);
+      const run = db.prepare('SELECT variant FROM runs WHERE id = ?').get(req.runId) as { variant: Variant };
+      return {
+        jobId: startTrainJob(`resume ${req.runId}`, {
+          config: { variant: run.variant, ...(req.epochs ? { epochs: req.epochs } : {}) },
+          resume: req.runId,
+        }),
+      };
+    },
+    'caption:start': (req) => {
       const run =
         req.runId ??
         (db.prepare("SELECT id FROM runs WHERE status = 'done' ORDER BY created_at DESC LIMIT 1").get() as { id: string } | undefined)
           ?.id;
       if (!run) throw new ApiFailure('not_found', 'no finished run to caption with: train one first');
+      // In a worker: decoding, the CNN and beam search would otherwise hold the api's event loop.
       const job = jobs.startJob('caption', `caption ${req.folder}`, (progress, signal) =>
-        runCaption({ home: ws.home, folder: req.folder, run, signal, onProgress: (d, t) => progress(d, t) }),
+        inWorker({ task: 'caption', home: ws.home, folder: req.folder, run }, progress, signal, 'caption'),
       );
       return { jobId: job.id };
     },
+    'predict:start': (req) => {
+      const run = req.runId ?? latestDoneRun();
+      if (!run) throw new ApiFailure('not_found', 'no finished run to score with: train one first');
+      assertRun(run);
+      const job = jobs.startJob('predict', `score photos with ${run}`, (progress, signal) =>
+        inWorker({ task: 'predict', home: ws.home, runId: run }, progress, signal, 'predict'),
+      );
+      return { jobId: job.id };
+    },
+    'images:nextDisputed': (req) => ({ imageId: nextDisputed(db, req) }),
+    'cams:get': async (req) => {
+      const run = camRunFor(req.imageId, req.runId);
+      const { imageCams } = (camModule = await import('../jobs/predict.ts'));
+      return mlCall(() => imageCams(db, ws, run, req.imageId));
+    },
+    'cams:word': async (req) => {
+      const run = camRunFor(req.imageId, req.runId);
+      const { imageWordCam } = (camModule = await import('../jobs/predict.ts'));
+      return mlCall(() => imageWordCam(db, ws, run, req.imageId, req.wordIndex));
+    },
+    'masks:get': (req) => getMask(db, req.imageId),
+    'masks:save': async (req) => {
+      const m = await saveMask(db, req.imageId, req.width, req.height, Buffer.from(req.png, 'base64'));
+      changed([req.imageId]);
+      return m;
+    },
+    'masks:clear': (req) => {
+      const cleared = clearMask(db, req.imageId);
+      if (cleared) changed([req.imageId]);
+      return { cleared };
+    },
+    'runs:get': (req) => runDetail(db, req.id),
+    'runs:compare': (req) => compareRuns(db, req.ids),
+    'runs:confusionCell': (req) => confusionCell(db, req.runId, req.trueClass, req.predClass),
+    'eval:start': (req) => {
+      assertRun(req.runId);
+      const job = jobs.startJob('evaluate', `evaluate ${req.runId}`, async (progress, signal) => {
+        const metrics = await inWorker({ task: 'evaluate', home: ws.home, runId: req.runId }, progress, signal, 'evaluate');
+        // The confusion cells open photos through the run's predictions: score the collection too.
+        const scored = await inWorker({ task: 'predict', home: ws.home, runId: req.runId }, progress, signal, 'predict');
+        return { metrics, scored };
+      });
+      return { jobId: job.id };
+    },
+    'batch:list': () => listBatchJobs(db),
+    'batch:results': (req) => batchResults(db, req.jobId),
+    'batch:review': (req) => reviewBatchResult(db, req.jobId, req.relPath, req.review, req.caption),
+    'batch:importAccepted': async (req) => {
+      const r = await importAccepted(db, req.jobId, req.collectionId);
+      if (r.imported || r.captions) push('images:changed', { imageIds: [] });
+      return r;
+    },
+    'batch:export': (req) => exportBatch(db, req.jobId, req.format, req.path),
   };
+
+  function latestDoneRun(): string | undefined {
+    return (db.prepare("SELECT id FROM runs WHERE status = 'done' ORDER BY created_at DESC, id DESC LIMIT 1").get() as { id: string } | undefined)?.id;
+  }
+
+  function assertRun(id: string) {
+    if (!db.prepare('SELECT 1 FROM runs WHERE id = ?').get(id)) throw new ApiFailure('not_found', `no run '${id}'`);
+  }
+
+  /** The run whose CAMs the heat-map view shows: asked for, else the one behind the image's predictions, else the latest finished run with both heads. */
+  function camRunFor(imageId: number, runId?: string): string {
+    if (!db.prepare('SELECT 1 FROM images WHERE id = ?').get(imageId)) throw new ApiFailure('not_found', `no image ${imageId}`);
+    if (runId) {
+      assertRun(runId);
+      return runId;
+    }
+    const p = getPrediction(db, imageId);
+    if (p) return p.runId;
+    const row = db
+      .prepare(
+        `SELECT r.id FROM runs r JOIN images i ON i.id = ? WHERE r.status = 'done' AND r.checkpoint IS NOT NULL
+           AND (r.collection_id IS NULL OR r.collection_id = i.collection_id)
+         ORDER BY (r.variant IN ('cam', 'medi')) DESC, r.created_at DESC, r.id DESC LIMIT 1`,
+      )
+      .get(imageId) as { id: string } | undefined;
+    if (!row) throw new ApiFailure('not_found', 'no finished run to explain this photo with: train one first');
+    return row.id;
+  }
+
+  /** Model errors of a single-image call become structured api errors. */
+  async function mlCall<T>(fn: () => Promise<T>): Promise<T> {
+    try {
+      return await fn();
+    } catch (e) {
+      if (e instanceof ApiFailure) throw e;
+      const msg = (e as Error)?.message?.split('\n')[0] ?? String(e);
+      throw new ApiFailure(e instanceof RangeError ? 'invalid_request' : 'unavailable', msg);
+    }
+  }
+
+  function inWorker<R>(task: InsightTask, progress: Progress, signal: AbortSignal, phase: JobDetail['phase']): Promise<R> {
+    const h = runInWorker<R, { done: number; total: number }>(INSIGHTS_WORKER, task, (e) =>
+      progress(e.done, e.total, null, { phase }),
+    );
+    signal.addEventListener('abort', () => h.cancel(), { once: true });
+    return h.result;
+  }
+
+  /**
+   * A training job (new run or resume) in the training worker, with live detail (step, epoch k of
+   * N, losses, pairs/s, ETA, per-epoch validation), then scoring the collection with the new run
+   * so the review queue and suggestions follow the latest model.
+   */
+  function startTrainJob(label: string, opts: { config: Record<string, unknown> & { variant: Variant }; resume?: string }): string {
+    const job = jobs.startJob('train', label, async (progress, signal) => {
+      const { startTrainingWorker } = await import('../jobs/train.ts');
+      const detail: JobDetail = { phase: 'train', history: [] };
+      let run: string | undefined = opts.resume;
+      if (run) activeRuns.add(run);
+      let done = 0;
+      let total = 0;
+      try {
+        const handle = await startTrainingWorker({ home: ws.home, config: opts.config as never, ...(opts.resume ? { resume: opts.resume } : {}) }, (e) => {
+          if (e.run && !run) {
+            run = e.run;
+            activeRuns.add(run);
+          }
+          if (e.run) detail.run = e.run;
+          if (e.epochs !== undefined) detail.epochs = e.epochs;
+          if (e.epoch !== undefined) detail.epoch = e.epoch;
+          if (e.type === 'step') {
+            if (e.globalStep !== undefined) done = detail.step = e.globalStep;
+            if (e.totalSteps !== undefined) total = detail.totalSteps = e.totalSteps;
+            if (e.losses) detail.losses = e.losses;
+            if (e.pairsPerSec !== undefined) detail.pairsPerSec = e.pairsPerSec;
+            if (e.etaSec !== undefined) detail.etaSec = e.etaSec;
+            progress(done, total, run ? `run ${run}` : null, { ...detail });
+          } else if (e.type === 'epoch') {
+            detail.history = [
+              ...(detail.history ?? []),
+              {
+                epoch: e.epoch ?? (detail.history?.length ?? 0) + 1,
+                ...(e.losses ? { losses: { ...e.losses } } : {}),
+                ...(e.val ? { val: { top1: e.val.top1, top5: e.val.top5, captionLoss: e.val.captionLoss, score: e.val.score } } : {}),
+              },
+            ];
+            progress(done, total, `epoch ${detail.epoch ?? '?'} of ${detail.epochs ?? '?'}`, { ...detail });
+          } else if (e.type === 'log' && e.message) {
+            if (/extract/i.test(e.message)) detail.phase = 'extract';
+            progress(done, total, e.message, { ...detail });
+          } else progress(done, total, undefined, { ...detail });
+        });
+        signal.addEventListener('abort', () => handle.cancel(), { once: true });
+        const result = await handle.result;
+        lastBackend = result.backend;
+        if (result.status === 'failed') throw new Error(result.error ?? 'training failed');
+        if (result.status !== 'done' || signal.aborted) return result;
+        activeRuns.delete(result.run);
+        // Score the collection with the new run (the review queue, suggestions, disagreement).
+        try {
+          const scored = await inWorker<{ images: number }>({ task: 'predict', home: ws.home, runId: result.run }, (d, t) =>
+            progress(d, t, 'scoring the collection with the new run', { ...detail, phase: 'predict' }), signal, 'predict');
+          push('images:changed', { imageIds: [] });
+          return { ...result, scored: scored.images };
+        } catch (e) {
+          return { ...result, warnings: [...result.warnings, `scoring the collection failed: ${(e as Error).message}`] };
+        }
+      } finally {
+        if (run) activeRuns.delete(run);
+      }
+    });
+    return job.id;
+  }
 
   async function invoke(channel: unknown, req: unknown): Promise<Envelope<unknown>> {
     try {
@@ -232,6 +407,8 @@ export function createApi(opts: ApiOptions): PlumageApi {
       closed = true;
       jobs.cancelAll();
       unsubscribeJobs();
+      // Free the heat-map view's cached model, if one was loaded.
+      camModule?.releaseCamModel();
       listeners.clear();
       db.close();
     },

@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import type { JobInfo, JobKind } from '../../shared/types.ts';
+import type { JobDetail, JobInfo, JobKind } from '../../shared/types.ts';
 
 /**
  * A small in-process job registry: long work (import, training, captioning) runs as an async
@@ -9,7 +9,7 @@ import type { JobInfo, JobKind } from '../../shared/types.ts';
 
 export interface Progress {
   /** Reports `done` of `total` units; the ETA comes from the measured speed. */
-  (done: number, total: number, message?: string | null): void;
+  (done: number, total: number, message?: string | null, detail?: JobDetail): void;
 }
 
 export type JobFn = (progress: Progress, signal: AbortSignal) => Promise<unknown>;
@@ -43,13 +43,22 @@ export class JobRegistry {
     const controller = new AbortController();
     const info: JobInfo = { id, kind, status: 'running', label, done: 0, total: 0, eta: null, message: null, result: null };
     const startedAt = Date.now();
-    const progress: Progress = (done, total, message) => {
+    const progress: Progress = (done, total, message, detail) => {
       if (info.status !== 'running') return;
       info.done = done;
       info.total = total;
       if (message !== undefined) info.message = message;
+      if (detail !== undefined) info.detail = detail;
       const elapsed = (Date.now() - startedAt) / 1000;
-      info.eta = done > 0 && total > done ? (elapsed / done) * (total - done) : total > 0 && done >= total ? 0 : null;
+      // A job that measures its own speed (training: pairs/s of the current phase) knows better.
+      info.eta =
+        detail?.etaSec !== undefined
+          ? detail.etaSec
+          : done > 0 && total > done
+            ? (elapsed / done) * (total - done)
+            : total > 0 && done >= total
+              ? 0
+              : null;
       this.emit(info, false);
     };
     const promise = (async () => {
@@ -107,7 +116,7 @@ export class JobRegistry {
     const now = Date.now();
     if (!force && now - (this.lastEmit.get(info.id) ?? 0) < this.minIntervalMs) return;
     this.lastEmit.set(info.id, now);
-    const snapshot = { ...info };
+    const snapshot = { ...info, ...(info.detail ? { detail: { ...info.detail } } : {}) };
     for (const l of this.listeners) {
       try {
         l(snapshot);

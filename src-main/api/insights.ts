@@ -1,0 +1,394 @@
+/**
+ * The read/write logic behind the issue-6 channels that needs no TF.js: runs dashboard data
+ * (detail, Table 2 comparison, confusion cells), one-click retrain configuration and resumable
+ * runs, and the batch-caption review (list, results, review, import accepted, export).
+ * service.ts wires these to channels; the ML work (predict, CAMs, evaluate, caption) lives in
+ * jobs/ and runs in a worker (jobs/worker-insights.ts) or, for one image, in-process.
+ */
+import { existsSync, mkdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import { readFile } from 'node:fs/promises';
+import { basename, dirname, join, relative, resolve, sep } from 'node:path';
+import sharp from 'sharp';
+import type {
+  BatchJobInfo,
+  BatchResultItem,
+  BatchReview,
+  ResumableRun,
+  RunComparison,
+  RunDetail,
+  Variant,
+} from '../../shared/types.ts';
+import { addCaption, setLabel } from '../data/annotations.ts';
+import { ensureClass, getOrCreateCollection } from '../data/collections.ts';
+import { sha256 } from '../data/hashing.ts';
+import { getRun, type RunRecord } from '../data/runs.ts';
+import { tx, type Db } from '../data/store.ts';
+import type { Workspace } from '../data/workspace.ts';
+import { ApiFailure } from './errors.ts';
+import { TABLE2_COLUMNS, table2, type ReportRun } from './report-html.ts';
+
+// ---------------------------------------------------------------------------------------------
+// Runs dashboard
+
+const numericMetrics = (m: Record<string, unknown> | null): Record<string, number> | null => {
+  if (!m) return null;
+  const out: Record<string, number> = {};
+  for (const [k, v] of Object.entries(m)) if (typeof v === 'number') out[k] = v;
+  return out;
+};
+
+function runOr404(db: Db, id: string): RunRecord {
+  const r = getRun(db, id);
+  if (!r) throw new ApiFailure('not_found', `no run '${id}'`);
+  return r;
+}
+
+export function runDetail(db: Db, id: string): RunDetail {
+  const r = runOr404(db, id);
+  const { n } = db.prepare('SELECT count(*) AS n FROM predictions WHERE run_id = ?').get(id) as { n: number };
+  return {
+    id: r.id,
+    createdAt: r.createdAt,
+    variant: r.variant,
+    encoder: r.encoder,
+    backend: r.backend,
+    status: r.status,
+    metrics: numericMetrics(r.metrics),
+    epochs: r.epochs as RunDetail['epochs'],
+    warnings: r.warnings,
+    collectionId: r.collectionId,
+    config: r.config,
+    parentRun: r.parentRun,
+    startedAt: r.startedAt,
+    finishedAt: r.finishedAt,
+    timings: r.timings,
+    checkpoint: r.checkpoint,
+    error: r.error,
+    evaluation: r.metrics,
+    predictions: n,
+  };
+}
+
+/** The paper's Table 2 over the given runs, with relative improvements (report-html.ts's table2). */
+export function compareRuns(db: Db, ids: string[]): RunComparison {
+  const runs: ReportRun[] = ids.map((id) => {
+    const run = runOr404(db, id);
+    // A run not evaluated yet shows as a row of dashes rather than failing the whole table.
+    return { run, metrics: (run.metrics ?? {}) as unknown as ReportRun['metrics'] };
+  });
+  const t = table2(runs);
+  return {
+    columns: TABLE2_COLUMNS.map((c) => ({ key: String(c.key), label: c.label, pct: c.pct, baseline: c.baseline })),
+    rows: t.rows,
+    baselines: t.baselines,
+  };
+}
+
+function classIdOf(db: Db, run: RunRecord, c: number | string): number {
+  if (typeof c === 'number') return c;
+  const row = db
+    .prepare('SELECT id FROM classes WHERE name = ? AND (? IS NULL OR collection_id = ?) ORDER BY id LIMIT 1')
+    .get(c, run.collectionId, run.collectionId) as { id: number } | undefined;
+  if (!row) throw new ApiFailure('not_found', `no class '${c}' in the run's collection`);
+  return row.id;
+}
+
+/**
+ * The images behind one cell of the confusion matrix: labelled `trueClass`, predicted
+ * `predClass` by the run, on the split part the run was evaluated on (the test part by
+ * default). Reads the run's predictions (predict:start / eval:start write them).
+ */
+export function confusionCell(db: Db, runId: string, trueClass: number | string, predClass: number | string): { imageIds: number[] } {
+  const run = runOr404(db, runId);
+  const t = classIdOf(db, run, trueClass);
+  const p = classIdOf(db, run, predClass);
+  const { n } = db.prepare('SELECT count(*) AS n FROM predictions WHERE run_id = ?').get(runId) as { n: number };
+  if (!n) throw new ApiFailure('unavailable', `run ${runId} has not scored the collection yet (start predict:start or eval:start)`);
+  const split = (run.metrics?.split ?? null) as { scheme?: string; part?: string } | null;
+  const scheme = split?.scheme ?? (typeof run.config.split === 'string' ? run.config.split : 'default');
+  const part = split?.part ?? 'test';
+  const rows = db
+    .prepare(
+      `SELECT p.image_id AS id FROM predictions p
+         JOIN labels l ON l.image_id = p.image_id
+         JOIN splits s ON s.image_id = p.image_id AND s.scheme = ? AND s.part = ?
+        WHERE p.run_id = ? AND l.class_id = ? AND p.class_id = ?
+        ORDER BY p.image_id`,
+    )
+    .all(scheme, part, runId, t, p) as { id: number }[];
+  return { imageIds: rows.map((r) => r.id) };
+}
+
+// ---------------------------------------------------------------------------------------------
+// One-click retrain and resume
+
+/** Defaults of the Retrain button: sized for minutes on a laptop (the demo's settings). */
+export const RETRAIN_DEFAULTS = { epochs: 15, batch: 32, optimizer: 'adam', lr: 0.002, dims: 'small' } as const;
+
+export interface RetrainPlan {
+  variant: Variant;
+  parent: RunRecord | null;
+  config: Record<string, unknown> & { variant: Variant };
+}
+
+/**
+ * What train:start trains: the requested variant (default cam), warm-started from the latest
+ * finished run of the collection (the same variant preferred) unless warmStart is false, with
+ * the parent's sizes and optimiser (so its weights fit) or the retrain defaults.
+ */
+export function planRetrain(
+  db: Db,
+  req: { variant?: Variant; epochs?: number; warmStart?: boolean; collectionId?: number },
+): RetrainPlan {
+  const variant = req.variant ?? 'cam';
+  let collectionId = req.collectionId;
+  if (collectionId === undefined) {
+    const last = db.prepare("SELECT collection_id FROM runs WHERE status = 'done' AND collection_id IS NOT NULL ORDER BY created_at DESC LIMIT 1").get() as
+      | { collection_id: number }
+      | undefined;
+    collectionId = last?.collection_id;
+  }
+  if (collectionId !== undefined && !db.prepare('SELECT 1 FROM collections WHERE id = ?').get(collectionId))
+    throw new ApiFailure('not_found', `no collection ${collectionId}`);
+  let parent: RunRecord | null = null;
+  if (req.warmStart !== false) {
+    const row = db
+      .prepare(
+        `SELECT id FROM runs WHERE status = 'done' AND checkpoint IS NOT NULL AND (? IS NULL OR collection_id = ?)
+          ORDER BY (variant = ?) DESC, created_at DESC, id DESC LIMIT 1`,
+      )
+      .get(collectionId ?? null, collectionId ?? null, variant) as { id: string } | undefined;
+    parent = row ? getRun(db, row.id) : null;
+    if (req.warmStart === true && !parent) throw new ApiFailure('not_found', `no finished run to warm-start ${variant} from`);
+  }
+  const inherit: Record<string, unknown> = {};
+  if (parent) for (const k of ['dims', 'batch', 'optimizer', 'lr', 'split', 'maxLen', 'minCount', 'encoder', 'encoderPath', 'lambda', 'mu'])
+    if (parent.config[k] !== undefined) inherit[k] = parent.config[k];
+  const config = {
+    ...RETRAIN_DEFAULTS,
+    ...inherit,
+    variant,
+    ...(collectionId !== undefined ? { collectionId } : {}),
+    ...(req.epochs ? { epochs: req.epochs } : {}),
+    ...(parent ? { warmStart: parent.id } : {}),
+  };
+  return { variant, parent, config };
+}
+
+/**
+ * Runs that can be resumed: left 'running' by a closed app, or cancelled, with a resume
+ * checkpoint that is not finished. `active` are run ids a live job is training right now.
+ */
+export function resumableRuns(db: Db, ws: Workspace, active: Set<string>): ResumableRun[] {
+  const rows = db
+    .prepare("SELECT id, variant, status, created_at, config FROM runs WHERE status IN ('running', 'cancelled', 'queued') ORDER BY created_at DESC")
+    .all() as { id: string; variant: Variant; status: ResumableRun['status']; created_at: string; config: string }[];
+  const out: ResumableRun[] = [];
+  for (const r of rows) {
+    if (active.has(r.id)) continue;
+    const p = join(ws.checkpoints, `${r.id}.resume.json`);
+    if (!existsSync(p)) continue;
+    try {
+      const s = JSON.parse(readFileSync(p, 'utf8')) as { epoch?: number; globalStep?: number; finished?: boolean };
+      if (s.finished) continue;
+      const cfg = JSON.parse(r.config) as { epochs?: number };
+      out.push({ id: r.id, variant: r.variant, status: r.status, createdAt: r.created_at, epoch: s.epoch ?? 0, epochs: cfg.epochs ?? 0, globalStep: s.globalStep ?? 0 });
+    } catch {
+      // a damaged resume state is not offered
+    }
+  }
+  return out;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Batch-caption review
+
+export function listBatchJobs(db: Db): BatchJobInfo[] {
+  return db
+    .prepare(
+      `SELECT j.id, j.folder, j.run_id AS runId, j.status, j.created_at AS createdAt, j.finished_at AS finishedAt,
+              (SELECT count(*) FROM batch_results r WHERE r.job_id = j.id AND r.error IS NULL) AS results,
+              (SELECT count(*) FROM batch_results r WHERE r.job_id = j.id AND r.error IS NOT NULL) AS errors,
+              (SELECT count(*) FROM batch_results r WHERE r.job_id = j.id AND r.review != 'pending') AS reviewed
+         FROM batch_jobs j ORDER BY j.id DESC`,
+    )
+    .all() as BatchJobInfo[];
+}
+
+interface ResultRow {
+  rel_path: string;
+  caption: string | null;
+  edited_caption: string | null;
+  top5: string | null;
+  review: BatchReview;
+  error: string | null;
+}
+
+function jobOr404(db: Db, jobId: number): { id: number; folder: string; run_id: string } {
+  const j = db.prepare('SELECT id, folder, run_id FROM batch_jobs WHERE id = ?').get(jobId) as
+    | { id: number; folder: string; run_id: string }
+    | undefined;
+  if (!j) throw new ApiFailure('not_found', `no batch-caption job ${jobId}`);
+  return j;
+}
+
+const toItem = (r: ResultRow): BatchResultItem => ({
+  relPath: r.rel_path,
+  caption: r.caption,
+  editedCaption: r.edited_caption,
+  top5: r.top5 ? (JSON.parse(r.top5) as BatchResultItem['top5']) : [],
+  review: r.review,
+  error: r.error,
+});
+
+export function batchResults(db: Db, jobId: number): BatchResultItem[] {
+  jobOr404(db, jobId);
+  return (db.prepare('SELECT * FROM batch_results WHERE job_id = ? ORDER BY rel_path').all(jobId) as ResultRow[]).map(toItem);
+}
+
+/** Records the curator's verdict on one result; 'edited' needs the corrected caption. */
+export function reviewBatchResult(
+  db: Db,
+  jobId: number,
+  relPath: string,
+  review: Exclude<BatchReview, 'pending'>,
+  caption?: string,
+): BatchResultItem {
+  jobOr404(db, jobId);
+  const row = db.prepare('SELECT * FROM batch_results WHERE job_id = ? AND rel_path = ?').get(jobId, relPath) as ResultRow | undefined;
+  if (!row) throw new ApiFailure('not_found', `job ${jobId} has no result for '${relPath}'`);
+  if (row.error !== null && review !== 'rejected') throw new ApiFailure('invalid_request', `'${relPath}' failed to caption (${row.error}); it can only be rejected`);
+  if (review === 'edited' && !caption) throw new ApiFailure('invalid_request', "review 'edited' needs the corrected caption");
+  if (review !== 'edited' && caption !== undefined) throw new ApiFailure('invalid_request', `a caption is only taken with review 'edited'`);
+  db.prepare('UPDATE batch_results SET review = ?, edited_caption = ? WHERE job_id = ? AND rel_path = ?').run(
+    review,
+    review === 'edited' ? caption : null,
+    jobId,
+    relPath,
+  );
+  return toItem(db.prepare('SELECT * FROM batch_results WHERE job_id = ? AND rel_path = ?').get(jobId, relPath) as ResultRow);
+}
+
+/**
+ * Accepted and edited results become images of a collection: by default one for the job's
+ * folder (kind 'batch'), or the given collection when the folder lies under its root. Each gets
+ * its caption (provenance model:<run>, or human when edited) and the top-1 species as a model
+ * label. Importing twice adds nothing twice.
+ */
+export async function importAccepted(
+  db: Db,
+  jobId: number,
+  collectionId?: number,
+): Promise<{ collectionId: number; imported: number; captions: number; skipped: number }> {
+  const job = jobOr404(db, jobId);
+  let root: string;
+  let colId: number;
+  if (collectionId !== undefined) {
+    const c = db.prepare('SELECT id, root FROM collections WHERE id = ?').get(collectionId) as { id: number; root: string } | undefined;
+    if (!c) throw new ApiFailure('not_found', `no collection ${collectionId}`);
+    const rel = relative(c.root, job.folder);
+    if (rel.startsWith('..') || resolve(c.root, rel) !== resolve(job.folder))
+      throw new ApiFailure('invalid_request', `the job's folder is not inside collection ${collectionId}'s root`);
+    root = c.root;
+    colId = c.id;
+  } else {
+    const c = getOrCreateCollection(db, job.folder, 'batch', basename(job.folder) || job.folder);
+    root = c.root;
+    colId = c.id;
+  }
+  const rows = db
+    .prepare("SELECT * FROM batch_results WHERE job_id = ? AND review IN ('accepted', 'edited') AND error IS NULL ORDER BY rel_path")
+    .all(jobId) as ResultRow[];
+  // Read the files first (async), then write everything in one transaction.
+  const files: { row: ResultRow; rel: string; hash: string; bytes: number; mtime: number; width: number; height: number }[] = [];
+  let skipped = 0;
+  for (const row of rows) {
+    const abs = join(job.folder, ...row.rel_path.split('/'));
+    try {
+      const buf = await readFile(abs);
+      const meta = await sharp(buf).metadata();
+      const rel = relative(root, abs).split(sep).join('/');
+      files.push({ row, rel, hash: sha256(buf), bytes: buf.length, mtime: Math.round(statSync(abs).mtimeMs), width: meta.width ?? 0, height: meta.height ?? 0 });
+    } catch {
+      skipped++; // moved or unreadable since it was captioned
+    }
+  }
+  return tx(db, () => {
+    let imported = 0;
+    let captions = 0;
+    const find = db.prepare('SELECT id FROM images WHERE collection_id = ? AND rel_path = ?');
+    const insert = db.prepare(
+      `INSERT INTO images(collection_id, rel_path, file_name, content_hash, bytes, mtime_ms, width, height)
+       VALUES (?, ?, ?, ?, ?, ?, ?, ?)`,
+    );
+    const hasCaption = db.prepare('SELECT 1 FROM captions WHERE image_id = ? AND text = ? AND deleted = 0');
+    for (const f of files) {
+      let id = (find.get(colId, f.rel) as { id: number } | undefined)?.id;
+      if (id === undefined) {
+        id = Number(insert.run(colId, f.rel, f.rel.split('/').pop()!, f.hash, f.bytes, f.mtime, f.width, f.height).lastInsertRowid);
+        imported++;
+      }
+      const text = f.row.review === 'edited' ? f.row.edited_caption : f.row.caption;
+      if (text && !hasCaption.get(id, text)) {
+        addCaption(db, id, text, f.row.review === 'edited' ? 'human' : `model:${job.run_id}`, true);
+        captions++;
+      }
+      const top = f.row.top5 ? (JSON.parse(f.row.top5) as { class: string }[])[0] : undefined;
+      const labelled = db.prepare('SELECT 1 FROM labels WHERE image_id = ?').get(id);
+      if (top && !labelled) setLabel(db, id, ensureClass(db, colId, top.class, null), `model:${job.run_id}`);
+    }
+    return { collectionId: colId, imported, captions, skipped };
+  });
+}
+
+/**
+ * Writes the job's results that were not rejected: CSV in the `plumage caption` layout (path,
+ * caption, species_k/p_k, run; an edited caption replaces the model's) or COCO-captions JSON.
+ */
+export async function exportBatch(db: Db, jobId: number, format: 'csv' | 'coco', path: string): Promise<{ path: string; rows: number }> {
+  const job = jobOr404(db, jobId);
+  const rows = (
+    db.prepare("SELECT * FROM batch_results WHERE job_id = ? AND error IS NULL AND review != 'rejected' ORDER BY rel_path").all(jobId) as ResultRow[]
+  ).map((r) => ({ ...toItem(r), text: r.review === 'edited' ? r.edited_caption : r.caption }));
+  const out = resolve(path);
+  mkdirSync(dirname(out), { recursive: true });
+  if (format === 'csv') {
+    // Same columns as `plumage caption --out FILE.csv` (jobs/caption.ts), which this module does
+    // not import: it would load TF.js into the api process.
+    const cell = (s: string) => (/[",\n\r]/.test(s) ? `"${s.replace(/"/g, '""')}"` : s);
+    const lines = [['path', 'caption', ...[1, 2, 3, 4, 5].flatMap((k) => [`species_${k}`, `p_${k}`]), 'run'].join(',')];
+    for (const r of rows) {
+      const cells = [r.relPath, r.text ?? ''];
+      for (let k = 0; k < 5; k++) cells.push(r.top5[k]?.class ?? '', r.top5[k] ? r.top5[k].p.toFixed(4) : '');
+      cells.push(job.run_id);
+      lines.push(cells.map(cell).join(','));
+    }
+    writeFileSync(out, lines.join('\n') + '\n');
+  } else {
+    const images: { id: number; file_name: string; width?: number; height?: number }[] = [];
+    for (const [i, r] of rows.entries()) {
+      const im: { id: number; file_name: string; width?: number; height?: number } = { id: i + 1, file_name: r.relPath };
+      try {
+        const m = await sharp(join(job.folder, ...r.relPath.split('/'))).metadata();
+        im.width = m.width;
+        im.height = m.height;
+      } catch {
+        // the file moved since: the entry keeps its name only
+      }
+      images.push(im);
+    }
+    const doc = {
+      info: { description: `Plumage batch captions of ${job.folder} by run ${job.run_id}`, date_created: new Date().toISOString() },
+      images,
+      annotations: rows.flatMap((r, i) => (r.text ? [{ id: i + 1, image_id: i + 1, caption: r.text }] : [])),
+      plumage: {
+        run: job.run_id,
+        folder: job.folder,
+        top5: Object.fromEntries(rows.map((r, i) => [i + 1, r.top5])),
+        review: Object.fromEntries(rows.map((r, i) => [i + 1, r.review])),
+      },
+    };
+    writeFileSync(out, JSON.stringify(doc));
+  }
+  return { path: out, rows: rows.length };
+}
