@@ -77,6 +77,8 @@ export interface TrainConfig {
   patience: number;
   /** Gradient clipping by global norm per module (0 = off). */
   clip: number;
+  /** Learning-rate schedule over all steps: constant (the paper's) or cosine decay to 0. */
+  schedule: 'constant' | 'cosine';
   warmStart?: string;
 }
 
@@ -94,6 +96,7 @@ export const DEFAULT_CONFIG: Omit<TrainConfig, 'variant'> = {
   minCount: 1,
   patience: 5,
   clip: 0,
+  schedule: 'constant',
 };
 
 /** D, E, Hd per preset: the paper's sizes, a demo size for 2 cores, a test size. */
@@ -699,7 +702,9 @@ export async function runTraining(opts: TrainOptions): Promise<TrainResult> {
         const captions = tf.tensor2d(caps, [exs.length, T], 'int32');
         const res = algorithm1Grads(params, cfg.variant, { A, labels, captions }, { lambda: cfg.lambda, mu: cfg.mu });
         clipByModule(res.grads, cfg.clip);
-        applyGrads(params, res.grads, optCfg, opt);
+        // The schedule depends only on the global step, so a resumed run gets the same rates.
+        const lr = cfg.schedule === 'cosine' ? cfg.lr * 0.5 * (1 + Math.cos((Math.PI * state.globalStep) / totalSteps)) : cfg.lr;
+        applyGrads(params, res.grads, { ...optCfg, lr }, opt);
         for (const g of Object.values(res.grads)) g.dispose();
         res.classPred?.dispose();
         res.predCaptions?.dispose();

@@ -65,6 +65,8 @@ const CFG: Partial<TrainConfig> & { variant: 'cam' } = {
   seed: 3,
   maxLen: 8,
   patience: 10,
+  schedule: 'cosine', // the rate depends on the global step: resuming must restore it too
+  clip: 1,
 };
 
 function weights(home: string, run: string) {

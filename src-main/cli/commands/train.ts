@@ -16,7 +16,8 @@ const num = (v: string | undefined, name: string, int = false): number | undefin
 /**
  * `plumage train --variant cnn|lrcn|medi|cam [--encoder E] [--encoder-path DIR] [--epochs N]
  * [--batch 128] [--lr 0.1] [--optimizer sgd|momentum|adam] [--lambda 1] [--mu 0] [--seed N]
- * [--dims paper|small|tiny] [--split S] [--patience N] [--clip X] [--warm-start RUN] [--resume RUN] --json`
+ * [--dims paper|small|tiny] [--split S] [--patience N] [--clip X] [--schedule constant|cosine]
+ * [--warm-start RUN] [--resume RUN] --json`
  */
 export const run: Command = async (ctx) => {
   const { values } = parseCommandArgs(
@@ -39,6 +40,7 @@ export const run: Command = async (ctx) => {
       'max-len': { type: 'string' },
       'min-count': { type: 'string' },
       clip: { type: 'string' },
+      schedule: { type: 'string' },
       'warm-start': { type: 'string' },
       resume: { type: 'string' },
     },
@@ -47,6 +49,7 @@ export const run: Command = async (ctx) => {
   const variant = values.variant as Variant | undefined;
   if (!values.resume && (!variant || !VARIANTS.includes(variant))) throw new UserError(`--variant must be one of ${VARIANTS.join(', ')}`, 2);
   if (values.optimizer && !['sgd', 'momentum', 'adam'].includes(values.optimizer)) throw new UserError('--optimizer must be sgd, momentum or adam', 2);
+  if (values.schedule && !['constant', 'cosine'].includes(values.schedule)) throw new UserError('--schedule must be constant or cosine', 2);
   if (values.dims && !(values.dims in DIMS)) throw new UserError(`--dims must be one of ${Object.keys(DIMS).join(', ')}`, 2);
   const config: Partial<TrainConfig> & { variant: Variant } = {
     variant: variant ?? 'cam',
@@ -66,6 +69,7 @@ export const run: Command = async (ctx) => {
     maxLen: num(values['max-len'], 'max-len', true),
     minCount: num(values['min-count'], 'min-count', true),
     clip: num(values.clip, 'clip'),
+    schedule: values.schedule as 'constant' | 'cosine' | undefined,
     warmStart: values['warm-start'],
   };
   const backend = await initBackend();
