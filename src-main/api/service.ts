@@ -17,6 +17,8 @@ import { runImport } from '../data/importers/index.ts';
 import { clearMask, getMask, saveMask } from '../data/masks.ts';
 import { getPrediction, nextDisputed } from '../data/predictions.ts';
 import { JobRegistry, type Progress } from '../jobs/registry.ts';
+import { latestRun } from '../data/runs.ts';
+import { encoderWarnings } from '../ml/encoders/registry.ts';
 import { runInWorker } from '../jobs/worker-host.ts';
 import type { InsightTask } from '../jobs/worker-insights.ts';
 import {
@@ -114,7 +116,7 @@ export function createApi(opts: ApiOptions): PlumageApi {
   type Handlers = { [C in InvokeChannel]: (req: Req<C>) => Promise<Res<C>> | Res<C> };
   const handlers: Handlers = {
     'app:info': async () => {
-      const warnings: string[] = [];
+      const warnings: string[] = encoderWarnings(ws.encoders, ws.features, latestRun(db)?.encoder);
       // The TF.js backend is resolved inside the training/extraction workers, not in this process
       // (loading TF.js here would stall every request): report the last one a job used, else the policy.
       const backend = lastBackend ?? (process.env.PLUMAGE_BACKEND ? `${process.env.PLUMAGE_BACKEND} (forced)` : 'auto: gpu → node → wasm → cpu');

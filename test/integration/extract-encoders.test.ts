@@ -15,7 +15,7 @@ import { openDb } from '../../src-main/data/store.ts';
 import { workspace } from '../../src-main/data/workspace.ts';
 import { initBackend } from '../../src-main/ml/backend.ts';
 import { downloadEncoder, isCached, loadLocalEncoder, resolveEncoder } from '../../src-main/ml/encoders/load.ts';
-import { encoderEntry } from '../../src-main/ml/encoders/registry.ts';
+import { encoderEntry, encoderWarnings, FALLBACK_ID } from '../../src-main/ml/encoders/registry.ts';
 import { decodeHalf, encodeHalf, FeatureCache } from '../../src-main/ml/feature-cache.ts';
 import { runExtract } from '../../src-main/jobs/extract.ts';
 
@@ -121,6 +121,39 @@ describe('encoder download, cache and checksum', () => {
     expect(enc.shape).toEqual([7, 7, 1280]);
     expect(enc.preprocess).toBe('minus1to1');
     enc.dispose();
+  });
+});
+
+describe('offline fallback', () => {
+  it('uses the bundled nsfwjs MobileNetV2 with a warning when nothing is cached or downloadable', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'plumage-enc-'));
+    const warnings: string[] = [];
+    process.env.PLUMAGE_ENCODER_MIRROR = 'http://127.0.0.1:9'; // nothing listens: downloads fail
+    try {
+      const enc = await resolveEncoder(dir, { onWarning: (w) => warnings.push(w) });
+      expect(enc.id).toBe(FALLBACK_ID);
+      expect(enc.origin).toBe('bundled');
+      expect(enc.shape).toEqual([7, 7, 1792]);
+      expect(warnings.join(' ')).toMatch(/accuracy will be lower/);
+      const a = tf.tidy(() => enc.embed(tf.zeros([1, 224, 224, 3])));
+      expect(a.shape).toEqual([1, 7, 7, 1792]);
+      a.dispose();
+      enc.dispose();
+    } finally {
+      delete process.env.PLUMAGE_ENCODER_MIRROR;
+    }
+  });
+
+  it('keeps the app warning up while the fallback is what the workspace uses', () => {
+    const enc = mkdtempSync(join(tmpdir(), 'plumage-enc-'));
+    const feat = mkdtempSync(join(tmpdir(), 'plumage-feat-'));
+    expect(encoderWarnings(enc, feat, null)).toEqual([]);
+    expect(encoderWarnings(enc, feat, FALLBACK_ID)).toHaveLength(1);
+    mkdirSync(join(feat, FALLBACK_ID));
+    expect(encoderWarnings(enc, feat, 'mobilenet_v2_035')).toHaveLength(1);
+    mkdirSync(join(enc, 'mobilenet_v2_035'));
+    writeFileSync(join(enc, 'mobilenet_v2_035', 'plumage-encoder.json'), '{}');
+    expect(encoderWarnings(enc, feat, 'mobilenet_v2_035')).toEqual([]);
   });
 });
 

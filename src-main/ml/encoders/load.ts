@@ -511,3 +511,4 @@ export function listEncoders(encodersDir: string): EncoderListing[] {
     };
   });
 }
+

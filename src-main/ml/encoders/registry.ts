@@ -1,3 +1,6 @@
+import { existsSync } from 'node:fs';
+import { join } from 'node:path';
+
 /**
  * The encoder registry (DESIGN §3): frozen ImageNet CNNs whose last convolutional feature map A
  * ([H, W, K]) feeds the joint model. Each entry says how to get the weights, how to preprocess a
@@ -155,6 +158,19 @@ export const REGISTRY: EncoderEntry[] = [
     warning: FALLBACK_WARNING,
   },
 ];
+
+/**
+ * Warnings the app shows persistently (app:info): the offline fallback encoder is in use, i.e.
+ * the latest run was trained on it, or its features exist while no ImageNet encoder is cached.
+ * (Plain fs checks: this module must not load TF.js, the api process calls it.)
+ */
+export function encoderWarnings(encodersDir: string, featuresDir: string, latestRunEncoder?: string | null): string[] {
+  const cached = (id: string) => existsSync(join(encodersDir, id, 'plumage-encoder.json'));
+  const imagenetCached = DEFAULT_PREFERENCE.some(cached);
+  const fallbackFeatures = existsSync(join(featuresDir, FALLBACK_ID));
+  if (latestRunEncoder === FALLBACK_ID || (fallbackFeatures && !imagenetCached)) return [FALLBACK_WARNING];
+  return [];
+}
 
 /** The order in which the default encoder is chosen: cached ImageNet weights, then downloads. */
 export const DEFAULT_PREFERENCE = ['mobilenet_v2_100', 'mobilenet_v2_035'];
