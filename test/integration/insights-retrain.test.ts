@@ -1,0 +1,96 @@
+/**
+ * One-click retrain through the api: train:start with no choices trains the cam variant,
+ * warm-started from the collection's latest finished run, in the training worker, with live
+ * detail in the progress pushes; the new run then scores the collection. Cancel leaves a
+ * resumable run that train:resumable offers and train:resume finishes.
+ */
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createApi, type PlumageApi } from '../../src-main/api/service.ts';
+import { openDb } from '../../src-main/data/store.ts';
+import { workspace } from '../../src-main/data/workspace.ts';
+import type { JobInfo, ResumableRun, RunDetail } from '../../shared/types.ts';
+import { buildFixture, type Fixture } from './report-fixture.ts';
+
+let dir: string;
+let fx: Fixture;
+let api: PlumageApi;
+
+async function ok<T>(channel: string, req?: unknown): Promise<T> {
+  const env = await api.invoke(channel, req);
+  if (env.error) throw new Error(`${channel}: ${env.error.code} ${env.error.message}`);
+  return env.result as T;
+}
+
+beforeAll(() => {
+  // wasm: the training worker's matmuls are several times faster there than on cpu.
+  process.env.PLUMAGE_BACKEND = 'wasm';
+  dir = mkdtempSync(join(tmpdir(), 'plumage-retrain-'));
+  fx = buildFixture(join(dir, 'home'));
+  // Three photos of each class for training, one for testing.
+  const db = openDb(workspace(fx.home).dbPath);
+  fx.images.forEach((im, i) => db.prepare("UPDATE splits SET part = ? WHERE image_id = ? AND scheme = 'default'").run(i % 4 === 3 ? 'test' : 'train', im.id));
+  db.close();
+  api = createApi({ home: fx.home, log: () => {} });
+});
+afterAll(() => {
+  api?.close();
+  rmSync(dir, { recursive: true, force: true });
+});
+
+describe('one-click retrain', () => {
+  it('trains cam warm-started from the latest finished run, pushes live detail, then scores the collection', async () => {
+    const pushes: JobInfo[] = [];
+    const off = api.on('job:progress', (j) => pushes.push(j));
+    const { jobId } = await ok<{ jobId: string }>('train:start', { epochs: 2 });
+    const info = await api.jobs.wait(jobId);
+    off();
+    expect(info.status, info.message ?? '').toBe('done');
+    const result = info.result as { run: string; variant: string; status: string; scored: number };
+    expect(result).toMatchObject({ variant: 'cam', status: 'done', scored: 12 });
+    const withDetail = pushes.filter((p) => p.id === jobId && p.detail?.step !== undefined);
+    expect(withDetail.length).toBeGreaterThan(0);
+    const last = withDetail.at(-1)!.detail!;
+    expect(last.run).toBe(result.run);
+    expect(last.epochs).toBe(2);
+    expect(last.totalSteps).toBeGreaterThan(0);
+    expect(Number.isFinite(last.losses!.total)).toBe(true);
+    expect(last.pairsPerSec).toBeGreaterThan(0);
+    expect(pushes.some((p) => p.id === jobId && p.detail?.phase === 'predict')).toBe(true);
+    const run = await ok<RunDetail>('runs:get', { id: result.run });
+    expect(run.status).toBe('done');
+    expect(run.parentRun).toBe(fx.runs.cam);
+    expect(run.config).toMatchObject({ variant: 'cam', epochs: 2, dims: 'small', optimizer: 'adam', warmStart: fx.runs.cam });
+    expect(run.epochs.length).toBe(2);
+    expect(run.predictions).toBe(12);
+    // the gallery now shows the new run's numbers
+    const d = await ok<{ suggestions: unknown[] }>('images:get', { id: fx.images[0].id });
+    expect(d.suggestions).toHaveLength(3);
+  });
+
+  it('cancel leaves a resumable run; train:resume finishes it', async () => {
+    const { jobId } = await ok<{ jobId: string }>('train:start', { epochs: 3, warmStart: false });
+    // Cancel as soon as the first step has been reported.
+    await new Promise<void>((resolve) => {
+      const off = api.on('job:progress', (j) => {
+        if (j.id === jobId && (j.detail?.step ?? 0) >= 1) {
+          off();
+          void api.invoke('jobs:cancel', { jobId });
+          resolve();
+        }
+      });
+    });
+    const info = await api.jobs.wait(jobId);
+    expect(info.status).toBe('cancelled');
+    const list = await ok<ResumableRun[]>('train:resumable');
+    expect(list).toHaveLength(1);
+    const { jobId: j2 } = await ok<{ jobId: string }>('train:resume', { runId: list[0].id });
+    const done = await api.jobs.wait(j2);
+    expect(done.status, done.message ?? '').toBe('done');
+    expect((done.result as { run: string }).run).toBe(list[0].id);
+    expect(await ok('train:resumable')).toEqual([]);
+    expect((await ok<RunDetail>('runs:get', { id: list[0].id })).status).toBe('done');
+  });
+});
