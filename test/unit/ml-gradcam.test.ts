@@ -93,4 +93,28 @@ describe('Grad-CAM', () => {
     expect(cnn.cam_cap_gt).toBeUndefined();
     expect(cnn.cam_cls_pred!.shape).toEqual([B, 2, 3]);
   });
+
+  it('training steps, CAMs and beam search do not leak tensors', async () => {
+    const { algorithm1Grads } = await import('../../src-main/ml/algorithm1.ts');
+    const { beamSearch } = await import('../../src-main/ml/decode.ts');
+    const P = initParams('cam', dims, 2);
+    const { A, captions, labels } = inputs(4);
+    const once = () => {
+      const r = algorithm1Grads(P, 'cam', { A, labels, captions }, { lambda: 1 });
+      Object.values(r.grads).forEach((g) => g.dispose());
+      r.classPred?.dispose();
+      r.predCaptions?.dispose();
+      const c = camsFor(P, 'cam', A, labels, captions);
+      Object.values(c).forEach((t) => (t as tf.Tensor).dispose());
+      tf.tidy(() => {
+        beamSearch(P, feature(P, 'cam', pooled(A)), 5, 2);
+      });
+      wordCam(P, 'cam', A, captions, 1).dispose();
+    };
+    once();
+    const before = tf.memory().numTensors;
+    once();
+    once();
+    expect(tf.memory().numTensors).toBe(before);
+  });
 });
