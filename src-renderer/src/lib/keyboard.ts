@@ -2,7 +2,9 @@
  * The keyboard map: one table drives both dispatch and the `?` shortcut sheet, so the sheet can
  * never list a shortcut that does not exist (or miss one that does).
  */
-export type Scope = 'global' | 'gallery' | 'photo';
+export type Scope = 'global' | 'gallery' | 'photo' | 'batch';
+/** The screens that dispatch keys (the runs dashboard only has the global ones). */
+export type ViewScope = 'gallery' | 'photo' | 'runs' | 'batch';
 
 export type Action =
   | 'help'
@@ -34,7 +36,19 @@ export type Action =
   | 'reviewAccepted'
   | 'reviewFixed'
   | 'reviewRejected'
-  | 'reviewUnreviewed';
+  | 'reviewUnreviewed'
+  | 'nextDisputed'
+  | 'heatmap'
+  | 'toggleCam'
+  | 'brush'
+  | 'eraser'
+  | 'brushSmaller'
+  | 'brushBigger'
+  | 'batchNext'
+  | 'batchPrev'
+  | 'batchAccept'
+  | 'batchReject'
+  | 'batchEdit';
 
 export interface Shortcut {
   /** Key as in KeyboardEvent.key; 'Mod' = Ctrl on Linux/Windows, Cmd on macOS. */
@@ -79,6 +93,19 @@ export const SHORTCUTS: Shortcut[] = [
   { keys: 'f', action: 'reviewFixed', scope: 'photo', description: 'Review status: fixed' },
   { keys: 'r', action: 'reviewRejected', scope: 'photo', description: 'Review status: rejected' },
   { keys: 'u', action: 'reviewUnreviewed', scope: 'photo', description: 'Review status: unreviewed' },
+  { keys: 'n', action: 'nextDisputed', scope: 'gallery', description: 'Open the most disputed photo (review queue)' },
+  { keys: 'n', action: 'nextDisputed', scope: 'photo', description: 'Next most disputed photo' },
+  { keys: 'h', action: 'heatmap', scope: 'photo', description: 'Heat-map view on / off' },
+  { keys: 't', action: 'toggleCam', scope: 'photo', description: 'Heat map: switch classifier / captioner CAM' },
+  { keys: 'b', action: 'brush', scope: 'photo', description: 'Heat map: brush (paint where it should look)' },
+  { keys: 'e', action: 'eraser', scope: 'photo', description: 'Heat map: eraser' },
+  { keys: '[', action: 'brushSmaller', scope: 'photo', description: 'Smaller brush' },
+  { keys: ']', action: 'brushBigger', scope: 'photo', description: 'Bigger brush' },
+  { keys: 'j', action: 'batchNext', scope: 'batch', description: 'Next result' },
+  { keys: 'k', action: 'batchPrev', scope: 'batch', description: 'Previous result' },
+  { keys: 'a', action: 'batchAccept', scope: 'batch', description: 'Accept the caption' },
+  { keys: 'r', action: 'batchReject', scope: 'batch', description: 'Reject the result' },
+  { keys: 'e', action: 'batchEdit', scope: 'batch', description: 'Edit the caption' },
 ];
 
 export interface KeyLike {
@@ -118,7 +145,7 @@ export function isTyping(target: { tagName?: string; isContentEditable?: boolean
  * The action for a key event in a scope, or null. While typing in a field only Escape and the
  * Mod chords that do not clash with text editing reach the app (Mod+z stays the field's own undo).
  */
-export function resolve(e: KeyLike, scope: 'gallery' | 'photo', typing: boolean, mac = false): Action | null {
+export function resolve(e: KeyLike, scope: ViewScope, typing: boolean, mac = false): Action | null {
   if (e.altKey) return null;
   const c = chord(e, mac);
   const hit =
@@ -151,8 +178,8 @@ export function keyLabel(keys: string, mac = false): string {
 
 /** The sheet: shortcuts grouped by scope, with duplicate action rows merged (e.g. '+' and '='). */
 export function sheet(mac = false): { scope: Scope; title: string; rows: { keys: string[]; description: string }[] }[] {
-  const titles: Record<Scope, string> = { global: 'Everywhere', gallery: 'Gallery', photo: 'Photo view' };
-  return (['global', 'gallery', 'photo'] as Scope[]).map((scope) => {
+  const titles: Record<Scope, string> = { global: 'Everywhere', gallery: 'Gallery', photo: 'Photo view', batch: 'Batch captions' };
+  return (['global', 'gallery', 'photo', 'batch'] as Scope[]).map((scope) => {
     const rows: { keys: string[]; description: string }[] = [];
     for (const s of SHORTCUTS.filter((x) => x.scope === scope)) rows.push({ keys: [keyLabel(s.keys, mac)], description: s.description });
     return { scope, title: titles[scope], rows };

@@ -7,10 +7,16 @@ import { api, errorText } from '../lib/api.ts';
 import { PagedImages } from '../lib/pages.ts';
 import { clickSelect, emptySelection, selectAll, rangeIndices, type ClickMods, type Selection } from '../lib/selection.ts';
 import { UndoClient } from '../lib/undo.ts';
-import type { ClassInfo, Collection, ImageQuery, JobInfo, ReviewStatus } from '../../../shared/types.ts';
+import type { ClassInfo, Collection, ImagePage, ImageQuery, JobInfo, ResumableRun, ReviewStatus } from '../../../shared/types.ts';
 
-export type View = 'gallery' | 'photo';
-export type DialogKind = 'import' | 'help' | 'captionFolder' | null;
+export type View = 'gallery' | 'photo' | 'runs' | 'batch';
+export type DialogKind = 'import' | 'help' | 'captionFolder' | 'retrain' | null;
+
+/** One point of a live training curve (per step, or per finished epoch). */
+export interface CurvePoint {
+  x: number;
+  y: number;
+}
 
 export interface Filters {
   collectionId: number | null;
@@ -19,8 +25,8 @@ export interface Filters {
   provenance: string;
   reviewStatus: ReviewStatus | '';
   search: string;
-  /** Gallery order: by path, most CAM disagreement first, or least confident first. */
-  sort: 'path' | 'disagreement' | 'confidence';
+  /** Gallery order: by path, most CAM disagreement first, least confident, or least likely caption first. */
+  sort: 'path' | 'disagreement' | 'confidence' | 'likelihood';
 }
 
 export interface AppInfo {
@@ -55,7 +61,21 @@ class AppState {
   columns = 1;
   pageRows = 4;
 
-  readonly pages = new PagedImages((q) => api.invoke('images:query', q), {}, PAGE_SIZE, () => this.version++);
+  /** Photo view mode: the Grad-CAM heat maps and the mask brush instead of the plain photo. */
+  heatmap = $state(false);
+  /**
+   * Client-side id filter (a confusion-matrix cell's misclassified photos): the gallery shows
+   * exactly these photos, read one by one with images:get, until the filter is cleared.
+   */
+  idsFilter = $state.raw<{ ids: number[]; label: string } | null>(null);
+  /** Runs that stopped mid-training and can be resumed (train:resumable, read on load). */
+  resumable = $state.raw<ResumableRun[]>([]);
+  /** The training job the Retrain panel follows. */
+  trainJobId = $state<string | null>(null);
+  /** Live curves per training job: step losses and per-epoch validation values. */
+  curves = $state.raw<Record<string, { steps: Record<string, CurvePoint[]>; epochs: Record<string, CurvePoint[]> }>>({});
+
+  readonly pages = new PagedImages((q) => this.fetchPage(q), {}, PAGE_SIZE, () => this.version++);
   readonly undoClient = new UndoClient(api, (o) => this.afterEdit(o.imageIds, o.message));
   private noticeTimer: ReturnType<typeof setTimeout> | undefined;
   /** Set by the caption editor: saves a pending edit before the view changes. */
@@ -78,6 +98,7 @@ class AppState {
       api.invoke('collections:list', undefined).then((c) => (this.collections = c)).catch(() => {}),
       this.loadClasses(),
       api.invoke('jobs:list', undefined).then((jobs) => (this.jobs = jobs)).catch(() => {}),
+      this.loadResumable(),
     ]);
     await Promise.all([first, rest]);
   }
@@ -86,6 +107,68 @@ class AppState {
     const req = this.filters.collectionId != null ? { collectionId: this.filters.collectionId } : {};
     try {
       this.classes = await api.invoke('classes:list', req);
+    } catch (e) {
+      this.say(errorText(e), true);
+    }
+  }
+
+  async loadResumable(): Promise<void> {
+    try {
+      this.resumable = await api.invoke('train:resumable', undefined);
+    } catch {
+      this.resumable = [];
+    }
+  }
+
+  /** images:query, or — under an id filter — the filtered ids read with images:get. */
+  private async fetchPage(q: ImageQuery): Promise<ImagePage> {
+    const f = this.idsFilter;
+    if (!f) return api.invoke('images:query', q);
+    const offset = q.offset ?? 0;
+    const slice = f.ids.slice(offset, offset + (q.limit ?? PAGE_SIZE));
+    const items = await Promise.all(slice.map((id) => api.invoke('images:get', { id })));
+    return { total: f.ids.length, offset, items };
+  }
+
+  async showIds(ids: number[], label: string): Promise<void> {
+    this.idsFilter = { ids, label };
+    this.view = 'gallery';
+    await this.applyFilters();
+  }
+
+  async clearIds(): Promise<void> {
+    this.idsFilter = null;
+    await this.applyFilters();
+  }
+
+  /** Opens one photo by id: its index in the current list, or (not there) in "most disputed" order. */
+  async openId(id: number): Promise<void> {
+    await this.flush();
+    let ids = await this.pages.allIds();
+    let i = ids.indexOf(id);
+    if (i < 0) {
+      this.idsFilter = null;
+      this.filters = { collectionId: null, classId: null, split: '', provenance: '', reviewStatus: '', search: '', sort: 'disagreement' };
+      await this.applyFilters();
+      ids = await this.pages.allIds();
+      i = ids.indexOf(id);
+    }
+    if (i < 0) return this.say(`photo ${id} is not in the gallery`, true);
+    await this.pages.ensureRange(i, i);
+    this.focusIndex = i;
+    this.view = 'photo';
+  }
+
+  /** Review queue: the next photo in "most disputed first" order after the open / focused one. */
+  async nextDisputed(): Promise<void> {
+    const cur = this.pages.at(this.focusIndex)?.id;
+    try {
+      const req: { afterId?: number; collectionId?: number } = {};
+      if (this.view === 'photo' && cur != null) req.afterId = cur;
+      if (this.filters.collectionId != null) req.collectionId = this.filters.collectionId;
+      const { imageId } = await api.invoke('images:nextDisputed', req);
+      if (imageId == null) return this.say('No more disputed photos (score the collection with a run first)');
+      await this.openId(imageId);
     } catch (e) {
       this.say(errorText(e), true);
     }
@@ -216,7 +299,53 @@ class AppState {
       void this.loadClasses();
       void this.pages.refresh([0]);
     }
+    if (job.kind === 'train') this.recordCurves(job);
+    if (job.status === 'done' && (job.kind === 'train' || job.kind === 'predict' || job.kind === 'evaluate')) {
+      void this.loadResumable();
+      void this.pages.refresh(this.pages.loadedPages());
+      this.detailVersion++;
+    }
     if (job.status === 'failed') this.say(`${job.label}: ${job.message ?? 'failed'}`, true);
+  }
+
+  /** Appends a training push to its job's curves (step losses; per-epoch losses and validation). */
+  private recordCurves(job: JobInfo): void {
+    const d = job.detail;
+    if (!d) return;
+    const prev = this.curves[job.id] ?? { steps: {}, epochs: {} };
+    const steps = { ...prev.steps };
+    if (d.losses && d.step != null) {
+      for (const [k, v] of Object.entries(d.losses)) {
+        if (!Number.isFinite(v)) continue;
+        const pts = steps[k] ?? [];
+        if (!pts.length || pts[pts.length - 1].x < d.step) steps[k] = [...pts, { x: d.step, y: v }];
+      }
+    }
+    const epochs: Record<string, CurvePoint[]> = {};
+    for (const h of d.history ?? []) {
+      for (const [k, v] of Object.entries({ ...(h.losses ?? {}), ...Object.fromEntries(Object.entries(h.val ?? {}).map(([a, b]) => [`val ${a}`, b])) })) {
+        if (v == null || !Number.isFinite(v)) continue;
+        (epochs[k] ??= []).push({ x: h.epoch, y: v });
+      }
+    }
+    this.curves = { ...this.curves, [job.id]: { steps, epochs: Object.keys(epochs).length ? epochs : prev.epochs } };
+  }
+
+  async retrain(): Promise<void> {
+    const id = await this.startJob(() => api.invoke('train:start', {}), 'Retrain');
+    if (id) {
+      this.trainJobId = id;
+      this.dialog = 'retrain';
+    }
+  }
+
+  async resume(runId: string): Promise<void> {
+    const id = await this.startJob(() => api.invoke('train:resume', { runId }), `Resume ${runId}`);
+    if (id) {
+      this.trainJobId = id;
+      this.resumable = this.resumable.filter((r) => r.id !== runId);
+      this.dialog = 'retrain';
+    }
   }
 
   async startJob(run: () => Promise<{ jobId: string }>, label: string): Promise<string | null> {
