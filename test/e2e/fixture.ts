@@ -25,7 +25,7 @@ const REPO_ROOT = resolve(import.meta.dirname, '../..');
 const COLOURS = ['#3b6ea5', '#c44536', '#2a9d8f', '#e9c46a', '#8e6c8a', '#5c8a3c'];
 
 /** A small, recognisable picture: a coloured sky, a ground band and a "bird" ellipse. */
-async function drawPhoto(path: string, i: number, w = 320, h = 240): Promise<void> {
+export async function drawPhoto(path: string, i: number, w = 320, h = 240): Promise<void> {
   const c = COLOURS[i % COLOURS.length];
   const x = 60 + ((i * 37) % 180);
   const y = 60 + ((i * 23) % 90);
@@ -164,4 +164,54 @@ export async function makeLargeCollection(home: string, n = 12_000, distinct = 8
   }
   writeFileSync(join(home, 'large-fixture.txt'), `${n}\n`);
   return { root, count: n };
+}
+
+export const ENCODER_PATH = resolve(REPO_ROOT, '../shared/encoders/mobilenet_v2_035_tm');
+
+/**
+ * A small synthetic collection with a trained joint model, made with the CLI as a user would:
+ * synth + import cub (4 species × 6 photos at 96 px), extract with the local MobileNetV2 copy,
+ * then one epoch of the cam variant at the small dimensions (about 20 s on 2 busy cores).
+ */
+export function makeTrainedCollection(home: string): SynthCollection & { runId: string } {
+  const out = join(home, 'synth');
+  plumage(['synth', '--out', out, '--species', '4', '--per-species', '6', '--size', '96', '--seed', '7', '--json']);
+  plumage(['--home', home, 'import', 'cub', out, '--json']);
+  plumage(['--home', home, 'extract', '--encoder-path', ENCODER_PATH, '--json']);
+  const train = JSON.parse(
+    lastLine(plumage(['--home', home, 'train', '--variant', 'cam', '--epochs', '1', '--dims', 'small', '--encoder-path', ENCODER_PATH, '--seed', '1', '--json'])),
+  ) as { run: string; status: string };
+  if (train.status !== 'done') throw new Error(`train gave ${JSON.stringify(train)}`);
+  const db = new Database(workspace(home).dbPath, { readonly: true });
+  try {
+    const images = (
+      db
+        .prepare(
+          `SELECT i.id, i.file_name, i.rel_path, l.class_id, k.name AS class_name
+           FROM images i JOIN labels l ON l.image_id = i.id JOIN classes k ON k.id = l.class_id ORDER BY i.rel_path`,
+        )
+        .all() as { id: number; file_name: string; rel_path: string; class_id: number; class_name: string }[]
+    ).map((r) => ({ id: r.id, fileName: r.file_name, relPath: r.rel_path, classId: r.class_id, className: r.class_name, captions: [] }));
+    const classes = db.prepare('SELECT id, name FROM classes ORDER BY name').all() as { id: number; name: string }[];
+    return { images, classes, runId: train.run };
+  } finally {
+    db.close();
+  }
+}
+
+function lastLine(text: string): string {
+  const lines = text.trim().split('\n');
+  return lines[lines.length - 1];
+}
+
+/** A flat folder of `n` new synthetic photos (not in any collection) for batch captioning. */
+export async function makePhotoFolder(dir: string, n = 20): Promise<string[]> {
+  mkdirSync(dir, { recursive: true });
+  const names: string[] = [];
+  for (let i = 0; i < n; i++) {
+    const name = `field_${String(i).padStart(2, '0')}.jpg`;
+    await drawPhoto(join(dir, name), i, 128, 96);
+    names.push(name);
+  }
+  return names;
 }

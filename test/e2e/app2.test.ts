@@ -1,0 +1,224 @@
+/**
+ * End-to-end, issue 6 screens: heat maps (classifier + captioner CAMs render, per-word CAM),
+ * painting a mask (→ reload → persisted, in the database and on screen), one-click Retrain (live
+ * progress → a new run with metrics in the Runs tab, confusion cell → gallery), batch captioning a
+ * folder of 20 photos (→ 20 results → review keys → CSV export with 20 rows).
+ * Fixture: 4 species × 6 synthetic photos at 96 px, a 1-epoch cam run trained by the CLI.
+ */
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import Database from 'better-sqlite3';
+import sharp from 'sharp';
+import type { Browser, Page } from 'playwright-core';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { workspace } from '../../src-main/data/workspace.ts';
+import { makePhotoFolder, makeTrainedCollection, type SynthPhoto } from './fixture.ts';
+import { ARTIFACTS, launchChromium, startServe, type Served } from './serve.ts';
+import { GalleryPage } from './pages/GalleryPage.ts';
+import { HeatMapPage } from './pages/HeatMapPage.ts';
+import { RunsPage } from './pages/RunsPage.ts';
+import { BatchPage } from './pages/BatchPage.ts';
+
+let home: string;
+let images: SynthPhoto[];
+let firstRun: string;
+let incoming: string;
+let served: Served;
+let browser: Browser;
+let page: Page;
+let gallery: GalleryPage;
+let heat: HeatMapPage;
+const pageErrors: string[] = [];
+
+beforeAll(async () => {
+  home = mkdtempSync(join(tmpdir(), 'plumage-e2e2-'));
+  const fx = makeTrainedCollection(home);
+  images = fx.images;
+  firstRun = fx.runId;
+  incoming = join(home, 'incoming');
+  await makePhotoFolder(incoming, 20);
+  [served, browser] = await Promise.all([startServe(home), launchChromium()]);
+  page = await browser.newPage({ viewport: { width: 1280, height: 800 } });
+  page.setDefaultTimeout(15_000);
+  page.on('pageerror', (e) => pageErrors.push(e.message));
+  gallery = new GalleryPage(page);
+  heat = new HeatMapPage(page);
+  mkdirSync(ARTIFACTS, { recursive: true });
+}, 180_000);
+
+afterAll(async () => {
+  await browser?.close();
+  await served?.stop();
+  if (home) rmSync(home, { recursive: true, force: true });
+});
+
+const poll = <T>(fn: () => T | Promise<T>, timeout = 20_000) => expect.poll(fn, { timeout, interval: 150 });
+
+/** The stored mask of an image, decoded from the database independently of the app. */
+async function storedMask(imageId: number): Promise<{ width: number; height: number; grey: Uint8Array } | null> {
+  const db = new Database(workspace(home).dbPath, { readonly: true });
+  try {
+    const row = db.prepare('SELECT width, height, png FROM masks WHERE image_id = ?').get(imageId) as
+      | { width: number; height: number; png: Buffer }
+      | undefined;
+    if (!row) return null;
+    const { data, info } = await sharp(row.png).greyscale().raw().toBuffer({ resolveWithObject: true });
+    return { width: info.width, height: info.height, grey: new Uint8Array(data.buffer, data.byteOffset, info.width * info.height * info.channels).filter((_, i) => i % info.channels === 0) };
+  } finally {
+    db.close();
+  }
+}
+
+async function openFirstPhotoHeatMap(): Promise<void> {
+  await gallery.goto(served.url);
+  await gallery.open(images[0].fileName);
+  await page.keyboard.press('h');
+  await heat.controls.waitFor();
+}
+
+describe('issue 6 screens in browser mode', () => {
+  it('heat maps: classifier and captioner CAMs render, side by side, and per word', async () => {
+    await openFirstPhotoHeatMap();
+    const cls = heat.stage('Heat map: classifier');
+    await poll(() => heat.paintedPixels(cls, 'heat')).toBeGreaterThan(500);
+    // The photo is drawn under it.
+    expect(await heat.paintedPixels(cls, 'photo')).toBeGreaterThan(500);
+    // `t` switches to the captioner's CAM.
+    await page.keyboard.press('t');
+    const cap = heat.stage('Heat map: captioner');
+    await poll(() => heat.paintedPixels(cap, 'heat')).toBeGreaterThan(500);
+    await page.keyboard.press('t');
+    // Side by side: both stages at once.
+    await heat.controls.getByRole('checkbox', { name: 'Side by side' }).check();
+    await poll(() => heat.paintedPixels(heat.stage('Heat map: classifier'), 'heat')).toBeGreaterThan(500);
+    await poll(() => heat.paintedPixels(heat.stage('Heat map: captioner'), 'heat')).toBeGreaterThan(500);
+    await page.screenshot({ path: join(ARTIFACTS, 'heatmap-side-by-side.png') });
+    await heat.controls.getByRole('checkbox', { name: 'Side by side' }).uncheck();
+    // A threshold of 0.95 hides most of the map: fewer coloured pixels than at the default.
+    const before = await heat.paintedPixels(heat.stage('Heat map: classifier'), 'heat');
+    await heat.controls.getByRole('slider', { name: 'Heat-map threshold' }).fill('0.95');
+    await poll(() => heat.paintedPixels(heat.stage('Heat map: classifier'), 'heat')).toBeLessThan(before);
+    await heat.controls.getByRole('slider', { name: 'Heat-map threshold' }).fill('0');
+    // Per-word CAM: click the first word of the model caption.
+    const words = heat.words.getByRole('button');
+    await poll(() => words.count()).toBeGreaterThan(0);
+    const w = ((await words.first().textContent()) ?? '').trim();
+    await words.first().click();
+    const wordStage = heat.stage(`Heat map: word “${w}”`);
+    await poll(() => heat.paintedPixels(wordStage, 'heat')).toBeGreaterThan(100);
+    await page.screenshot({ path: join(ARTIFACTS, 'heatmap-word.png') });
+    expect(pageErrors).toEqual([]);
+  });
+
+  it('paint a mask stroke → Save → reload → the mask persisted where it was painted', async () => {
+    await openFirstPhotoHeatMap();
+    const stage = heat.stage('Heat map: classifier');
+    await page.keyboard.press('b');
+    expect(await heat.button('Brush').getAttribute('aria-pressed')).toBe('true');
+    // A stroke through the middle of the photo (the photo is centred in the stage), plus one undone with Ctrl-Z.
+    await heat.stroke(stage, [0.35, 0.5], [0.65, 0.5]);
+    await heat.stroke(stage, [0.5, 0.1], [0.5, 0.2]);
+    await page.keyboard.press('Control+z');
+    await poll(() => heat.paintedPixels(stage, 'paint')).toBeGreaterThan(200);
+    await page.screenshot({ path: join(ARTIFACTS, 'heatmap-brush.png') });
+    await heat.button('Save mask').click();
+    await page.getByText('Mask saved').waitFor();
+
+    // In the database: a grey mask with the stroke across the centre row and nothing at the top.
+    const m = await storedMask(images[0].id);
+    expect(m).not.toBeNull();
+    const at = (fx: number, fy: number) => m!.grey[Math.floor(fy * m!.height) * m!.width + Math.floor(fx * m!.width)];
+    expect(at(0.5, 0.5)).toBeGreaterThan(128);
+    expect(at(0.45, 0.5)).toBeGreaterThan(128);
+    expect(at(0.5, 0.15)).toBe(0); // the undone stroke
+    expect(at(0.05, 0.05)).toBe(0);
+
+    // Reload: the saved mask is drawn again on the paint layer.
+    await page.reload();
+    await gallery.images.first().waitFor();
+    await gallery.open(images[0].fileName);
+    await page.keyboard.press('h');
+    const again = heat.stage('Heat map: classifier');
+    await poll(() => heat.paintedPixels(again, 'paint')).toBeGreaterThan(200);
+    const centre = await again.evaluate((el) => {
+      const c = el.querySelector('canvas[data-layer="paint"]') as HTMLCanvasElement;
+      const ctx = c.getContext('2d')!;
+      return ctx.getImageData(Math.floor(c.width / 2), Math.floor(c.height / 2), 1, 1).data[3];
+    });
+    expect(centre).toBeGreaterThan(0);
+    expect(pageErrors).toEqual([]);
+  });
+
+  it('Retrain: live progress, then a new run with metrics in the Runs tab; a confusion cell opens its photos', async () => {
+    await gallery.goto(served.url);
+    await page.getByRole('button', { name: 'Retrain', exact: true }).click();
+    const panel = page.getByRole('dialog', { name: 'Retrain' });
+    await panel.waitFor();
+    // Progress events arrive: epoch k of N and the step-loss curve.
+    await poll(() => panel.getByTestId('epoch').textContent(), 60_000).toMatch(/\d+ of \d+/);
+    await poll(() => panel.getByRole('img', { name: 'Loss per step' }).count(), 60_000).toBe(1);
+    await page.screenshot({ path: join(ARTIFACTS, 'retrain.png') });
+    const runId = ((await panel.locator('dd').first().textContent()) ?? '').trim();
+    expect(runId).toMatch(/^r\d/);
+    expect(runId).not.toBe(firstRun);
+    await panel.getByText('Training finished').waitFor({ timeout: 150_000 });
+    await page.screenshot({ path: join(ARTIFACTS, 'retrain-done.png') });
+    await panel.getByRole('button', { name: 'Open Runs' }).click();
+
+    const runs = new RunsPage(page);
+    await runs.region.waitFor();
+    const btn = runs.runButton(runId);
+    await btn.waitFor();
+    await poll(() => btn.textContent()).toMatch(/top1 \d/);
+    await poll(() => runs.table2.getByRole('row').count()).toBeGreaterThanOrEqual(3); // header + both runs
+    // Evaluate the new run → per-class bars and the confusion matrix.
+    await btn.click();
+    await runs.region.getByRole('button', { name: 'Evaluate' }).click();
+    await runs.confusion.waitFor({ timeout: 120_000 });
+    await page.screenshot({ path: join(ARTIFACTS, 'runs.png'), fullPage: true });
+    const cell = runs.confusion.getByRole('button', { disabled: false }).first();
+    const n = Number(await cell.textContent());
+    expect(n).toBeGreaterThan(0);
+    await cell.click();
+    await gallery.region.waitFor();
+    await poll(() => gallery.photoCount()).toBe(n);
+    expect(pageErrors).toEqual([]);
+  });
+
+  it('Caption folder: 20 photos → 20 reviewable results → export CSV with 20 rows', async () => {
+    await gallery.goto(served.url);
+    await page.getByRole('button', { name: 'Caption folder' }).click();
+    const batch = new BatchPage(page);
+    await batch.region.waitFor();
+    await batch.start(incoming);
+    await batch.region.getByRole('progressbar').waitFor();
+    await poll(() => batch.count(), 120_000).toBe(20);
+    expect(await batch.results.count()).toBe(20);
+    const csv = join(home, 'out', 'captions.csv');
+    const exportCsv = async () => {
+      await batch.region.getByRole('textbox', { name: 'Export path' }).fill(csv);
+      await batch.region.getByRole('button', { name: 'Export CSV' }).click();
+      await batch.region.getByRole('status').filter({ hasText: 'Exported' }).waitFor();
+      expect(existsSync(csv)).toBe(true);
+      return readFileSync(csv, 'utf8').trim().split(/\r?\n/);
+    };
+    const lines = await exportCsv();
+    // One header line, then one row per photo.
+    expect(lines[0]).toMatch(/^path,caption,/);
+    expect(lines.length).toBe(21);
+    expect(lines.slice(1).filter((l) => /^field_\d\d\.jpg,/.test(l)).length).toBe(20);
+    rmSync(csv);
+    // Review keys: a accepts the current result and moves on, r rejects, j / k move.
+    await page.keyboard.press('a');
+    await poll(() => batch.results.nth(0).getAttribute('class')).toMatch(/accepted/);
+    await page.keyboard.press('r');
+    await poll(() => batch.results.nth(1).getAttribute('class')).toMatch(/rejected/);
+    await page.keyboard.press('k');
+    await poll(() => batch.results.nth(1).getAttribute('aria-current')).toBe('true');
+    await page.screenshot({ path: join(ARTIFACTS, 'batch.png') });
+    // A rejected result is left out of the export.
+    expect((await exportCsv()).length).toBe(20);
+    expect(pageErrors).toEqual([]);
+  });
+});
