@@ -115,7 +115,7 @@ function evaluate(P: ReturnType<typeof initParams>) {
     const f = cache.getBatch(exs.map((e) => e.hash));
     const A = tf.tensor4d(f.data, f.shape);
     const c = camsFor(P, 'cam', A, null, null, { T });
-    const cams = c.cam_cls_pred!.dataSync();
+    const cams = c.cam_cls_pred!.dataSync() as Float32Array;
     const pred = c.class_pred!.dataSync();
     exs.forEach((e, j) => {
       if (pred[j] === e.label) correct++;
