@@ -34,6 +34,7 @@ import {
   feature,
   hasCap,
   hasCls,
+  hasMedi,
   initParams,
   paramsFromTensors,
   pooled,
@@ -50,7 +51,7 @@ import { runExtract } from './extract.ts';
 // Configuration
 
 export type OptimizerName = 'sgd' | 'momentum' | 'adam';
-export type DimsPreset = 'paper' | 'small' | 'tiny';
+export type DimsPreset = 'paper' | 'medium' | 'small' | 'tiny';
 
 export interface TrainConfig {
   variant: Variant;
@@ -102,6 +103,7 @@ export const DEFAULT_CONFIG: Omit<TrainConfig, 'variant'> = {
 /** D, E, Hd per preset: the paper's sizes, a demo size for 2 cores, a test size. */
 export const DIMS: Record<DimsPreset, { D: number; E: number; Hd: number }> = {
   paper: { D: 1024, E: 512, Hd: 1024 },
+  medium: { D: 256, E: 128, Hd: 256 },
   small: { D: 128, E: 64, Hd: 128 },
   tiny: { D: 16, E: 8, Hd: 16 },
 };
@@ -510,6 +512,24 @@ export interface TrainResult {
   error?: string;
 }
 
+/**
+ * Curator-painted masks of the training images, resized to the feature map (H×W, values 0–1),
+ * for the μ·L_mask term (DESIGN §4, beyond the paper). Only read when μ > 0.
+ */
+async function loadMasks(db: Db, imageIds: number[], H: number, W: number): Promise<Map<number, Float32Array>> {
+  const out = new Map<number, Float32Array>();
+  if (!imageIds.length) return out;
+  const want = new Set(imageIds);
+  const rows = db.prepare(`SELECT image_id, png FROM masks`).all() as { image_id: number; png: Buffer }[];
+  const sharp = (await import('sharp')).default;
+  for (const r of rows) {
+    if (!want.has(r.image_id)) continue;
+    const { data } = await sharp(r.png).greyscale().resize(W, H, { fit: 'fill' }).raw().toBuffer({ resolveWithObject: true });
+    out.set(r.image_id, Float32Array.from(data, (x) => x / 255));
+  }
+  return out;
+}
+
 /** Which encoder id to train on: explicit, from a local folder, or the one with the most cached features. */
 async function chooseEncoder(ws: Workspace, cfg: TrainConfig, hashes: string[], warn: (w: string) => void) {
   if (cfg.encoderPath) {
@@ -652,6 +672,8 @@ export async function runTraining(opts: TrainOptions): Promise<TrainResult> {
       emit({ type: 'log', message: `warm start from ${cfg.warmStart}: reused ${reused.length} tensors` });
     }
 
+    const masks = cfg.mu > 0 && hasMedi(cfg.variant) ? await loadMasks(db, data.train.map((e) => e.imageId), featureShape[0], featureShape[1]) : new Map<number, Float32Array>();
+    if (cfg.mu > 0 && !masks.size) warn('--mu is set but no training image has a painted mask');
     const rng = new Rng(resume ? resume.rng : cfg.seed);
     const trainIdx = data.train.map((_, i) => i);
     const stepsPerEpoch = Math.ceil(data.train.length / cfg.batch);
@@ -700,7 +722,21 @@ export async function runTraining(opts: TrainOptions): Promise<TrainResult> {
         const A = tf.tensor4d(feats.data, feats.shape);
         const labels = tf.tensor1d(exs.map((e) => e.label), 'int32');
         const captions = tf.tensor2d(caps, [exs.length, T], 'int32');
-        const res = algorithm1Grads(params, cfg.variant, { A, labels, captions }, { lambda: cfg.lambda, mu: cfg.mu });
+        let maskT: tf.Tensor3D | undefined;
+        let maskRows: tf.Tensor1D | undefined;
+        if (masks.size && exs.some((e) => masks.has(e.imageId))) {
+          const [, H, W] = feats.shape;
+          const m = new Float32Array(exs.length * H * W);
+          exs.forEach((e, j) => {
+            const x = masks.get(e.imageId);
+            if (x) m.set(x, j * H * W);
+          });
+          maskT = tf.tensor3d(m, [exs.length, H, W]);
+          maskRows = tf.tensor1d(exs.map((e) => (masks.has(e.imageId) ? 1 : 0)), 'float32');
+        }
+        const res = algorithm1Grads(params, cfg.variant, { A, labels, captions, masks: maskT, maskRows }, { lambda: cfg.lambda, mu: cfg.mu });
+        maskT?.dispose();
+        maskRows?.dispose();
         clipByModule(res.grads, cfg.clip);
         // The schedule depends only on the global step, so a resumed run gets the same rates.
         const lr = cfg.schedule === 'cosine' ? cfg.lr * 0.5 * (1 + Math.cos((Math.PI * state.globalStep) / totalSteps)) : cfg.lr;

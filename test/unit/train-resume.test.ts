@@ -136,6 +136,26 @@ describe('training: cancel then resume', () => {
     expect(side.classes.map((x: { name: string }) => x.name)).toEqual(['species 0', 'species 1', 'species 2']);
   });
 
+  it('uses painted masks for the μ term when μ > 0', async () => {
+    const home = fixture();
+    const sharp = (await import('sharp')).default;
+    const png = await sharp({ create: { width: 8, height: 8, channels: 3, background: { r: 0, g: 0, b: 0 } } })
+      .composite([{ input: { create: { width: 4, height: 4, channels: 3, background: { r: 255, g: 255, b: 255 } } }, left: 0, top: 0 }])
+      .png()
+      .toBuffer();
+    const db = openDb(workspace(home).dbPath);
+    const ids = (db.prepare(`SELECT image_id FROM splits WHERE part = 'train'`).all() as { image_id: number }[]).map((r) => r.image_id);
+    for (const id of ids) db.prepare(`INSERT INTO masks (image_id, width, height, png) VALUES (?, 8, 8, ?)`).run(id, png);
+    db.close();
+    const r = await runTraining({ home, config: { ...CFG, variant: 'medi', epochs: 1, mu: 1 } });
+    const db2 = openDb(workspace(home).dbPath);
+    const rec = getRun(db2, r.run)!;
+    db2.close();
+    const loss = (rec.epochs[0] as { loss: { mask: number } }).loss;
+    expect(loss.mask).toBeGreaterThan(0);
+    expect(r.warnings.join(' ')).not.toMatch(/no training image has a painted mask/);
+  });
+
   it('warm start reuses the parent run’s tensors', async () => {
     const home = fixture();
     const parent = await runTraining({ home, config: { ...CFG, epochs: 1 } });
