@@ -52,9 +52,15 @@ const ws = workspace(values.home);
 const db = openDb(ws.dbPath);
 const data = loadDataset(db, { split: 'default', seed });
 const encoders = readdirSync(ws.features);
-const cache = new FeatureCache(ws.features, encoders.find((e) => data.train.every((x) => new FeatureCache(ws.features, e).has(x.hash))) ?? encoders[0]);
+const cache = new FeatureCache(
+  ws.features,
+  encoders.find((e) => data.train.every((x) => new FeatureCache(ws.features, e).has(x.hash))) ?? encoders[0],
+);
 const [H, W, K] = cache.get(data.train[0].hash).shape;
-const vocab = buildVocab(data.train.flatMap((e) => e.captions), 1);
+const vocab = buildVocab(
+  data.train.flatMap((e) => e.captions),
+  1,
+);
 const index = new Map(vocab.map((w, i) => [w, i]));
 const dims = { K, ...DIMS[values.dims as keyof typeof DIMS], V: vocab.length, C: data.classes.length };
 
@@ -77,9 +83,17 @@ function train(withMasks: boolean) {
       const exs = perm.slice(s, s + B).map((i) => data.train[i]);
       const f = cache.getBatch(exs.map((e) => e.hash));
       const caps = new Int32Array(exs.length * T);
-      exs.forEach((e, j) => caps.set(encodeCaption(e.captions.length ? e.captions[Math.floor(r() * e.captions.length)] : '', index, T), j * T));
+      exs.forEach((e, j) =>
+        caps.set(
+          encodeCaption(e.captions.length ? e.captions[Math.floor(r() * e.captions.length)] : '', index, T),
+          j * T,
+        ),
+      );
       const A = tf.tensor4d(f.data, f.shape);
-      const labels = tf.tensor1d(exs.map((e) => e.label), 'int32');
+      const labels = tf.tensor1d(
+        exs.map((e) => e.label),
+        'int32',
+      );
       const captions = tf.tensor2d(caps, [exs.length, T], 'int32');
       let masks: tf.Tensor3D | undefined;
       let maskRows: tf.Tensor1D | undefined;
@@ -94,7 +108,12 @@ function train(withMasks: boolean) {
         masks = tf.tensor3d(m, [exs.length, H, W]);
         maskRows = tf.tensor1d(rows, 'float32');
       }
-      const res = algorithm1Grads(P, 'cam', { A, labels, captions, masks, maskRows }, { lambda: 1, mu: withMasks ? mu : 0 });
+      const res = algorithm1Grads(
+        P,
+        'cam',
+        { A, labels, captions, masks, maskRows },
+        { lambda: 1, mu: withMasks ? mu : 0 },
+      );
       applyGrads(P, res.grads, { kind: 'adam', lr }, opt);
       tf.dispose([A, labels, captions, ...(masks ? [masks, maskRows!] : []), ...Object.values(res.grads)]);
       res.classPred?.dispose();
@@ -119,7 +138,9 @@ function evaluate(P: ReturnType<typeof initParams>) {
     const pred = c.class_pred!.dataSync();
     exs.forEach((e, j) => {
       if (pred[j] === e.label) correct++;
-      const parts = (partsOf.all(e.imageId) as { x: number; y: number }[]).map((p) => [p.x, p.y] as [number, number]);
+      const parts = (partsOf.all(e.imageId) as { x: number; y: number }[]).map(
+        (p) => [p.x, p.y] as [number, number],
+      );
       if (!parts.length) return;
       const { width, height } = sizeOf.get(e.imageId) as { width: number; height: number };
       n++;
@@ -127,7 +148,11 @@ function evaluate(P: ReturnType<typeof initParams>) {
     });
     tf.dispose([A, ...(Object.values(c) as tf.Tensor[])]);
   }
-  return { pointing: n ? hits / n : null, top1: data.test.length ? correct / data.test.length : null, n_pointing: n };
+  return {
+    pointing: n ? hits / n : null,
+    top1: data.test.length ? correct / data.test.length : null,
+    n_pointing: n,
+  };
 }
 
 const base = train(false);

@@ -78,7 +78,12 @@ export function compareRuns(db: Db, ids: string[]): RunComparison {
   });
   const t = table2(runs);
   return {
-    columns: TABLE2_COLUMNS.map((c) => ({ key: String(c.key), label: c.label, pct: c.pct, baseline: c.baseline })),
+    columns: TABLE2_COLUMNS.map((c) => ({
+      key: String(c.key),
+      label: c.label,
+      pct: c.pct,
+      baseline: c.baseline,
+    })),
     rows: t.rows,
     baselines: t.baselines,
   };
@@ -98,12 +103,23 @@ function classIdOf(db: Db, run: RunRecord, c: number | string): number {
  * `predClass` by the run, on the split part the run was evaluated on (the test part by
  * default). Reads the run's predictions (predict:start / eval:start write them).
  */
-export function confusionCell(db: Db, runId: string, trueClass: number | string, predClass: number | string): { imageIds: number[] } {
+export function confusionCell(
+  db: Db,
+  runId: string,
+  trueClass: number | string,
+  predClass: number | string,
+): { imageIds: number[] } {
   const run = runOr404(db, runId);
   const t = classIdOf(db, run, trueClass);
   const p = classIdOf(db, run, predClass);
-  const { n } = db.prepare('SELECT count(*) AS n FROM predictions WHERE run_id = ?').get(runId) as { n: number };
-  if (!n) throw new ApiFailure('unavailable', `run ${runId} has not scored the collection yet (start predict:start or eval:start)`);
+  const { n } = db.prepare('SELECT count(*) AS n FROM predictions WHERE run_id = ?').get(runId) as {
+    n: number;
+  };
+  if (!n)
+    throw new ApiFailure(
+      'unavailable',
+      `run ${runId} has not scored the collection yet (start predict:start or eval:start)`,
+    );
   const split = (run.metrics?.split ?? null) as { scheme?: string; part?: string } | null;
   const scheme = split?.scheme ?? (typeof run.config.split === 'string' ? run.config.split : 'default');
   const part = split?.part ?? 'test';
@@ -123,7 +139,13 @@ export function confusionCell(db: Db, runId: string, trueClass: number | string,
 // One-click retrain and resume
 
 /** Defaults of the Retrain button: sized for minutes on a laptop (the demo's settings). */
-export const RETRAIN_DEFAULTS = { epochs: 15, batch: 32, optimizer: 'adam', lr: 0.002, dims: 'small' } as const;
+export const RETRAIN_DEFAULTS = {
+  epochs: 15,
+  batch: 32,
+  optimizer: 'adam',
+  lr: 0.002,
+  dims: 'small',
+} as const;
 
 export interface RetrainPlan {
   variant: Variant;
@@ -143,9 +165,11 @@ export function planRetrain(
   const variant = req.variant ?? 'cam';
   let collectionId = req.collectionId;
   if (collectionId === undefined) {
-    const last = db.prepare("SELECT collection_id FROM runs WHERE status = 'done' AND collection_id IS NOT NULL ORDER BY created_at DESC LIMIT 1").get() as
-      | { collection_id: number }
-      | undefined;
+    const last = db
+      .prepare(
+        "SELECT collection_id FROM runs WHERE status = 'done' AND collection_id IS NOT NULL ORDER BY created_at DESC LIMIT 1",
+      )
+      .get() as { collection_id: number } | undefined;
     collectionId = last?.collection_id;
   }
   if (collectionId !== undefined && !db.prepare('SELECT 1 FROM collections WHERE id = ?').get(collectionId))
@@ -159,11 +183,25 @@ export function planRetrain(
       )
       .get(collectionId ?? null, collectionId ?? null, variant) as { id: string } | undefined;
     parent = row ? getRun(db, row.id) : null;
-    if (req.warmStart === true && !parent) throw new ApiFailure('not_found', `no finished run to warm-start ${variant} from`);
+    if (req.warmStart === true && !parent)
+      throw new ApiFailure('not_found', `no finished run to warm-start ${variant} from`);
   }
   const inherit: Record<string, unknown> = {};
-  if (parent) for (const k of ['dims', 'batch', 'optimizer', 'lr', 'split', 'maxLen', 'minCount', 'encoder', 'encoderPath', 'lambda', 'mu'])
-    if (parent.config[k] !== undefined) inherit[k] = parent.config[k];
+  if (parent)
+    for (const k of [
+      'dims',
+      'batch',
+      'optimizer',
+      'lr',
+      'split',
+      'maxLen',
+      'minCount',
+      'encoder',
+      'encoderPath',
+      'lambda',
+      'mu',
+    ])
+      if (parent.config[k] !== undefined) inherit[k] = parent.config[k];
   const config = {
     ...RETRAIN_DEFAULTS,
     ...inherit,
@@ -181,18 +219,38 @@ export function planRetrain(
  */
 export function resumableRuns(db: Db, ws: Workspace, active: Set<string>): ResumableRun[] {
   const rows = db
-    .prepare("SELECT id, variant, status, created_at, config FROM runs WHERE status IN ('running', 'cancelled', 'queued') ORDER BY created_at DESC")
-    .all() as { id: string; variant: Variant; status: ResumableRun['status']; created_at: string; config: string }[];
+    .prepare(
+      "SELECT id, variant, status, created_at, config FROM runs WHERE status IN ('running', 'cancelled', 'queued') ORDER BY created_at DESC",
+    )
+    .all() as {
+    id: string;
+    variant: Variant;
+    status: ResumableRun['status'];
+    created_at: string;
+    config: string;
+  }[];
   const out: ResumableRun[] = [];
   for (const r of rows) {
     if (active.has(r.id)) continue;
     const p = join(ws.checkpoints, `${r.id}.resume.json`);
     if (!existsSync(p)) continue;
     try {
-      const s = JSON.parse(readFileSync(p, 'utf8')) as { epoch?: number; globalStep?: number; finished?: boolean };
+      const s = JSON.parse(readFileSync(p, 'utf8')) as {
+        epoch?: number;
+        globalStep?: number;
+        finished?: boolean;
+      };
       if (s.finished) continue;
       const cfg = JSON.parse(r.config) as { epochs?: number };
-      out.push({ id: r.id, variant: r.variant, status: r.status, createdAt: r.created_at, epoch: s.epoch ?? 0, epochs: cfg.epochs ?? 0, globalStep: s.globalStep ?? 0 });
+      out.push({
+        id: r.id,
+        variant: r.variant,
+        status: r.status,
+        createdAt: r.created_at,
+        epoch: s.epoch ?? 0,
+        epochs: cfg.epochs ?? 0,
+        globalStep: s.globalStep ?? 0,
+      });
     } catch {
       // a damaged resume state is not offered
     }
@@ -226,8 +284,7 @@ interface ResultRow {
 
 function jobOr404(db: Db, jobId: number): { id: number; folder: string; run_id: string } {
   const j = db.prepare('SELECT id, folder, run_id FROM batch_jobs WHERE id = ?').get(jobId) as
-    | { id: number; folder: string; run_id: string }
-    | undefined;
+    { id: number; folder: string; run_id: string } | undefined;
   if (!j) throw new ApiFailure('not_found', `no batch-caption job ${jobId}`);
   return j;
 }
@@ -243,7 +300,9 @@ const toItem = (r: ResultRow): BatchResultItem => ({
 
 export function batchResults(db: Db, jobId: number): BatchResultItem[] {
   jobOr404(db, jobId);
-  return (db.prepare('SELECT * FROM batch_results WHERE job_id = ? ORDER BY rel_path').all(jobId) as ResultRow[]).map(toItem);
+  return (
+    db.prepare('SELECT * FROM batch_results WHERE job_id = ? ORDER BY rel_path').all(jobId) as ResultRow[]
+  ).map(toItem);
 }
 
 /** Records the curator's verdict on one result; 'edited' needs the corrected caption. */
@@ -255,18 +314,30 @@ export function reviewBatchResult(
   caption?: string,
 ): BatchResultItem {
   jobOr404(db, jobId);
-  const row = db.prepare('SELECT * FROM batch_results WHERE job_id = ? AND rel_path = ?').get(jobId, relPath) as ResultRow | undefined;
+  const row = db
+    .prepare('SELECT * FROM batch_results WHERE job_id = ? AND rel_path = ?')
+    .get(jobId, relPath) as ResultRow | undefined;
   if (!row) throw new ApiFailure('not_found', `job ${jobId} has no result for '${relPath}'`);
-  if (row.error !== null && review !== 'rejected') throw new ApiFailure('invalid_request', `'${relPath}' failed to caption (${row.error}); it can only be rejected`);
-  if (review === 'edited' && !caption) throw new ApiFailure('invalid_request', "review 'edited' needs the corrected caption");
-  if (review !== 'edited' && caption !== undefined) throw new ApiFailure('invalid_request', `a caption is only taken with review 'edited'`);
+  if (row.error !== null && review !== 'rejected')
+    throw new ApiFailure(
+      'invalid_request',
+      `'${relPath}' failed to caption (${row.error}); it can only be rejected`,
+    );
+  if (review === 'edited' && !caption)
+    throw new ApiFailure('invalid_request', "review 'edited' needs the corrected caption");
+  if (review !== 'edited' && caption !== undefined)
+    throw new ApiFailure('invalid_request', `a caption is only taken with review 'edited'`);
   db.prepare('UPDATE batch_results SET review = ?, edited_caption = ? WHERE job_id = ? AND rel_path = ?').run(
     review,
     review === 'edited' ? caption : null,
     jobId,
     relPath,
   );
-  return toItem(db.prepare('SELECT * FROM batch_results WHERE job_id = ? AND rel_path = ?').get(jobId, relPath) as ResultRow);
+  return toItem(
+    db
+      .prepare('SELECT * FROM batch_results WHERE job_id = ? AND rel_path = ?')
+      .get(jobId, relPath) as ResultRow,
+  );
 }
 
 /**
@@ -284,11 +355,15 @@ export async function importAccepted(
   let root: string;
   let colId: number;
   if (collectionId !== undefined) {
-    const c = db.prepare('SELECT id, root FROM collections WHERE id = ?').get(collectionId) as { id: number; root: string } | undefined;
+    const c = db.prepare('SELECT id, root FROM collections WHERE id = ?').get(collectionId) as
+      { id: number; root: string } | undefined;
     if (!c) throw new ApiFailure('not_found', `no collection ${collectionId}`);
     const rel = relative(c.root, job.folder);
     if (rel.startsWith('..') || resolve(c.root, rel) !== resolve(job.folder))
-      throw new ApiFailure('invalid_request', `the job's folder is not inside collection ${collectionId}'s root`);
+      throw new ApiFailure(
+        'invalid_request',
+        `the job's folder is not inside collection ${collectionId}'s root`,
+      );
     root = c.root;
     colId = c.id;
   } else {
@@ -297,10 +372,20 @@ export async function importAccepted(
     colId = c.id;
   }
   const rows = db
-    .prepare("SELECT * FROM batch_results WHERE job_id = ? AND review IN ('accepted', 'edited') AND error IS NULL ORDER BY rel_path")
+    .prepare(
+      "SELECT * FROM batch_results WHERE job_id = ? AND review IN ('accepted', 'edited') AND error IS NULL ORDER BY rel_path",
+    )
     .all(jobId) as ResultRow[];
   // Read the files first (async), then write everything in one transaction.
-  const files: { row: ResultRow; rel: string; hash: string; bytes: number; mtime: number; width: number; height: number }[] = [];
+  const files: {
+    row: ResultRow;
+    rel: string;
+    hash: string;
+    bytes: number;
+    mtime: number;
+    width: number;
+    height: number;
+  }[] = [];
   let skipped = 0;
   for (const row of rows) {
     const abs = join(job.folder, ...row.rel_path.split('/'));
@@ -308,7 +393,15 @@ export async function importAccepted(
       const buf = await readFile(abs);
       const meta = await sharp(buf).metadata();
       const rel = relative(root, abs).split(sep).join('/');
-      files.push({ row, rel, hash: sha256(buf), bytes: buf.length, mtime: Math.round(statSync(abs).mtimeMs), width: meta.width ?? 0, height: meta.height ?? 0 });
+      files.push({
+        row,
+        rel,
+        hash: sha256(buf),
+        bytes: buf.length,
+        mtime: Math.round(statSync(abs).mtimeMs),
+        width: meta.width ?? 0,
+        height: meta.height ?? 0,
+      });
     } catch {
       skipped++; // moved or unreadable since it was captioned
     }
@@ -325,7 +418,10 @@ export async function importAccepted(
     for (const f of files) {
       let id = (find.get(colId, f.rel) as { id: number } | undefined)?.id;
       if (id === undefined) {
-        id = Number(insert.run(colId, f.rel, f.rel.split('/').pop()!, f.hash, f.bytes, f.mtime, f.width, f.height).lastInsertRowid);
+        id = Number(
+          insert.run(colId, f.rel, f.rel.split('/').pop()!, f.hash, f.bytes, f.mtime, f.width, f.height)
+            .lastInsertRowid,
+        );
         imported++;
       }
       const text = f.row.review === 'edited' ? f.row.edited_caption : f.row.caption;
@@ -345,10 +441,19 @@ export async function importAccepted(
  * Writes the job's results that were not rejected: CSV in the `plumage caption` layout (path,
  * caption, species_k/p_k, run; an edited caption replaces the model's) or COCO-captions JSON.
  */
-export async function exportBatch(db: Db, jobId: number, format: 'csv' | 'coco', path: string): Promise<{ path: string; rows: number }> {
+export async function exportBatch(
+  db: Db,
+  jobId: number,
+  format: 'csv' | 'coco',
+  path: string,
+): Promise<{ path: string; rows: number }> {
   const job = jobOr404(db, jobId);
   const rows = (
-    db.prepare("SELECT * FROM batch_results WHERE job_id = ? AND error IS NULL AND review != 'rejected' ORDER BY rel_path").all(jobId) as ResultRow[]
+    db
+      .prepare(
+        "SELECT * FROM batch_results WHERE job_id = ? AND error IS NULL AND review != 'rejected' ORDER BY rel_path",
+      )
+      .all(jobId) as ResultRow[]
   ).map((r) => ({ ...toItem(r), text: r.review === 'edited' ? r.edited_caption : r.caption }));
   const out = resolve(path);
   mkdirSync(dirname(out), { recursive: true });
@@ -356,7 +461,9 @@ export async function exportBatch(db: Db, jobId: number, format: 'csv' | 'coco',
     // Same columns as `plumage caption --out FILE.csv` (jobs/caption.ts), which this module does
     // not import: it would load TF.js into the api process.
     const cell = (s: string) => (/[",\n\r]/.test(s) ? `"${s.replace(/"/g, '""')}"` : s);
-    const lines = [['path', 'caption', ...[1, 2, 3, 4, 5].flatMap((k) => [`species_${k}`, `p_${k}`]), 'run'].join(',')];
+    const lines = [
+      ['path', 'caption', ...[1, 2, 3, 4, 5].flatMap((k) => [`species_${k}`, `p_${k}`]), 'run'].join(','),
+    ];
     for (const r of rows) {
       const cells = [r.relPath, r.text ?? ''];
       for (let k = 0; k < 5; k++) cells.push(r.top5[k]?.class ?? '', r.top5[k] ? r.top5[k].p.toFixed(4) : '');
@@ -367,7 +474,10 @@ export async function exportBatch(db: Db, jobId: number, format: 'csv' | 'coco',
   } else {
     const images: { id: number; file_name: string; width?: number; height?: number }[] = [];
     for (const [i, r] of rows.entries()) {
-      const im: { id: number; file_name: string; width?: number; height?: number } = { id: i + 1, file_name: r.relPath };
+      const im: { id: number; file_name: string; width?: number; height?: number } = {
+        id: i + 1,
+        file_name: r.relPath,
+      };
       try {
         const m = await sharp(join(job.folder, ...r.relPath.split('/'))).metadata();
         im.width = m.width;
@@ -378,7 +488,10 @@ export async function exportBatch(db: Db, jobId: number, format: 'csv' | 'coco',
       images.push(im);
     }
     const doc = {
-      info: { description: `Plumage batch captions of ${job.folder} by run ${job.run_id}`, date_created: new Date().toISOString() },
+      info: {
+        description: `Plumage batch captions of ${job.folder} by run ${job.run_id}`,
+        date_created: new Date().toISOString(),
+      },
       images,
       annotations: rows.flatMap((r, i) => (r.text ? [{ id: i + 1, image_id: i + 1, caption: r.text }] : [])),
       plumage: {

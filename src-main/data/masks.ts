@@ -22,13 +22,13 @@ export interface StoredMask {
 }
 
 function assertImage(db: Db, imageId: number) {
-  if (!db.prepare('SELECT 1 FROM images WHERE id = ?').get(imageId)) throw new NotFoundError(`no image ${imageId}`);
+  if (!db.prepare('SELECT 1 FROM images WHERE id = ?').get(imageId))
+    throw new NotFoundError(`no image ${imageId}`);
 }
 
 function currentState(db: Db, imageId: number): MaskState {
   const r = db.prepare('SELECT width, height, png FROM masks WHERE image_id = ?').get(imageId) as
-    | { width: number; height: number; png: Buffer }
-    | undefined;
+    { width: number; height: number; png: Buffer } | undefined;
   return r ? { width: r.width, height: r.height, png: r.png.toString('base64') } : null;
 }
 
@@ -43,9 +43,12 @@ export function getMask(db: Db, imageId: number): StoredMask | null {
  * other colour PNGs are converted to grey. Throws InvalidEditError on anything else.
  */
 export async function normaliseMaskPng(png: Buffer, width: number, height: number): Promise<Buffer> {
-  if (png.length > MASK_MAX_BYTES) throw new InvalidEditError(`mask PNG is ${png.length} bytes, at most ${MASK_MAX_BYTES}`);
-  if (png.length < 8 || !png.subarray(0, 8).equals(PNG_SIGNATURE)) throw new InvalidEditError('mask is not a PNG (bad signature)');
-  if (width > MASK_MAX_SIDE || height > MASK_MAX_SIDE) throw new InvalidEditError(`mask is larger than ${MASK_MAX_SIDE}×${MASK_MAX_SIDE}`);
+  if (png.length > MASK_MAX_BYTES)
+    throw new InvalidEditError(`mask PNG is ${png.length} bytes, at most ${MASK_MAX_BYTES}`);
+  if (png.length < 8 || !png.subarray(0, 8).equals(PNG_SIGNATURE))
+    throw new InvalidEditError('mask is not a PNG (bad signature)');
+  if (width > MASK_MAX_SIDE || height > MASK_MAX_SIDE)
+    throw new InvalidEditError(`mask is larger than ${MASK_MAX_SIDE}×${MASK_MAX_SIDE}`);
   let meta: Awaited<ReturnType<ReturnType<typeof sharp>['metadata']>>;
   try {
     meta = await sharp(png).metadata();
@@ -54,20 +57,31 @@ export async function normaliseMaskPng(png: Buffer, width: number, height: numbe
   }
   if (meta.format !== 'png') throw new InvalidEditError('mask is not a PNG');
   if (meta.width !== width || meta.height !== height)
-    throw new InvalidEditError(`mask PNG is ${meta.width}×${meta.height}, the request says ${width}×${height}`);
+    throw new InvalidEditError(
+      `mask PNG is ${meta.width}×${meta.height}, the request says ${width}×${height}`,
+    );
   try {
     const img = sharp(png);
     const channel = meta.hasAlpha ? img.extractChannel('alpha') : img.greyscale().extractChannel(0);
     const raw = await channel.raw().toBuffer();
     if (raw.length !== width * height) throw new Error('unexpected channel size');
-    return await sharp(raw, { raw: { width, height, channels: 1 } }).toColourspace('b-w').png().toBuffer();
+    return await sharp(raw, { raw: { width, height, channels: 1 } })
+      .toColourspace('b-w')
+      .png()
+      .toBuffer();
   } catch {
     throw new InvalidEditError('mask PNG cannot be decoded');
   }
 }
 
 /** Saves (replaces) the mask of an image as one undoable edit. */
-export async function saveMask(db: Db, imageId: number, width: number, height: number, png: Buffer): Promise<StoredMask> {
+export async function saveMask(
+  db: Db,
+  imageId: number,
+  width: number,
+  height: number,
+  png: Buffer,
+): Promise<StoredMask> {
   assertImage(db, imageId);
   const stored = await normaliseMaskPng(png, width, height);
   return tx(db, () => {
@@ -117,7 +131,8 @@ export function decodeGreyPng(png: Buffer): { width: number; height: number; dat
       const depth = body[8];
       const colour = body[9];
       const interlace = body[12];
-      if (depth !== 8 || colour !== 0 || interlace !== 0) throw new Error(`mask PNG is not 8-bit grey non-interlaced (${depth}/${colour}/${interlace})`);
+      if (depth !== 8 || colour !== 0 || interlace !== 0)
+        throw new Error(`mask PNG is not 8-bit grey non-interlaced (${depth}/${colour}/${interlace})`);
     } else if (type === 'IDAT') idat.push(body);
     else if (type === 'IEND') break;
     off += 12 + len;
@@ -137,10 +152,18 @@ export function decodeGreyPng(png: Buffer): { width: number; height: number; dat
       const c = x > 0 && y > 0 ? data[prev + x - 1] : 0;
       let p: number;
       switch (filter) {
-        case 0: p = 0; break;
-        case 1: p = a; break;
-        case 2: p = b; break;
-        case 3: p = (a + b) >> 1; break;
+        case 0:
+          p = 0;
+          break;
+        case 1:
+          p = a;
+          break;
+        case 2:
+          p = b;
+          break;
+        case 3:
+          p = (a + b) >> 1;
+          break;
         case 4: {
           const pa = Math.abs(b - c);
           const pb = Math.abs(a - c);
@@ -173,7 +196,13 @@ function overlaps(size: number, n: number): { px: number; w: number }[][] {
 }
 
 /** Area-average downsample of an 8-bit map to H×W, values scaled to [0,1] (row-major). */
-export function areaAverage(data: Uint8Array, width: number, height: number, H: number, W: number): Float32Array {
+export function areaAverage(
+  data: Uint8Array,
+  width: number,
+  height: number,
+  H: number,
+  W: number,
+): Float32Array {
   const cols = overlaps(width, W);
   const rows = overlaps(height, H);
   // Columns first: [height, W], then rows: [H, W].
@@ -196,7 +225,8 @@ export function areaAverage(data: Uint8Array, width: number, height: number, H: 
 
 /** The painted mask of an image at the CAM grid (H×W, [0,1]), or null when it has none. */
 export function maskGrid(db: Db, imageId: number, H: number, W: number): Float32Array | null {
-  const r = db.prepare('SELECT png FROM masks WHERE image_id = ?').get(imageId) as { png: Buffer } | undefined;
+  const r = db.prepare('SELECT png FROM masks WHERE image_id = ?').get(imageId) as
+    { png: Buffer } | undefined;
   if (!r) return null;
   const m = decodeGreyPng(r.png);
   return areaAverage(m.data, m.width, m.height, H, W);
@@ -211,10 +241,19 @@ export const PART_SIGMA = 0.08;
  * exp(−d²/2σ²) with σ = PART_SIGMA × the longer image side, evaluated at cell centres. Null when
  * the image has no visible part.
  */
-export function partMaskGrid(db: Db, imageId: number, H: number, W: number, sigma = PART_SIGMA): Float32Array | null {
-  const im = db.prepare('SELECT width, height FROM images WHERE id = ?').get(imageId) as { width: number; height: number } | undefined;
+export function partMaskGrid(
+  db: Db,
+  imageId: number,
+  H: number,
+  W: number,
+  sigma = PART_SIGMA,
+): Float32Array | null {
+  const im = db.prepare('SELECT width, height FROM images WHERE id = ?').get(imageId) as
+    { width: number; height: number } | undefined;
   if (!im) return null;
-  const parts = db.prepare('SELECT x, y FROM part_locations WHERE image_id = ? AND visible = 1').all(imageId) as { x: number; y: number }[];
+  const parts = db
+    .prepare('SELECT x, y FROM part_locations WHERE image_id = ? AND visible = 1')
+    .all(imageId) as { x: number; y: number }[];
   if (!parts.length) return null;
   const s = sigma * Math.max(im.width, im.height);
   const out = new Float32Array(H * W);

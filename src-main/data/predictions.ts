@@ -25,7 +25,16 @@ export function savePredictions(db: Db, rows: PredictionRow[]): void {
   );
   db.transaction(() => {
     for (const r of rows)
-      stmt.run(r.runId, r.imageId, r.classId, r.confidence, JSON.stringify(r.top5), r.caption, r.likelihood, r.disagreement);
+      stmt.run(
+        r.runId,
+        r.imageId,
+        r.classId,
+        r.confidence,
+        JSON.stringify(r.top5),
+        r.caption,
+        r.likelihood,
+        r.disagreement,
+      );
   })();
 }
 
@@ -99,14 +108,14 @@ export function nextDisputed(db: Db, opts: { afterId?: number; collectionId?: nu
      WHERE p.run_id = @run AND p.disagreement IS NOT NULL AND (@c IS NULL OR i.collection_id = @c)`;
   const params = { run, c: opts.collectionId ?? null };
   if (opts.afterId === undefined) {
-    const r = db.prepare(`SELECT p.image_id AS id ${base} ORDER BY p.disagreement DESC, p.image_id LIMIT 1`).get(params) as
-      | { id: number }
-      | undefined;
+    const r = db
+      .prepare(`SELECT p.image_id AS id ${base} ORDER BY p.disagreement DESC, p.image_id LIMIT 1`)
+      .get(params) as { id: number } | undefined;
     return r?.id ?? null;
   }
-  const cur = db.prepare('SELECT disagreement FROM predictions WHERE run_id = ? AND image_id = ?').get(run, opts.afterId) as
-    | { disagreement: number | null }
-    | undefined;
+  const cur = db
+    .prepare('SELECT disagreement FROM predictions WHERE run_id = ? AND image_id = ?')
+    .get(run, opts.afterId) as { disagreement: number | null } | undefined;
   if (!cur || cur.disagreement === null) return nextDisputed(db, { collectionId: opts.collectionId });
   const r = db
     .prepare(

@@ -16,7 +16,20 @@ import { workspace, type Workspace } from '../data/workspace.ts';
 import { initBackend } from '../ml/backend.ts';
 import { FeatureCache } from '../ml/feature-cache.ts';
 import { camsFor, wordCam } from '../ml/gradcam.ts';
-import { BOS, EOS, PAD, capPrep, classify, feature, greedyDecode, hasCap, hasCls, pooled, teacherForced, tokenLogprobs } from '../ml/model.ts';
+import {
+  BOS,
+  EOS,
+  PAD,
+  capPrep,
+  classify,
+  feature,
+  greedyDecode,
+  hasCap,
+  hasCls,
+  pooled,
+  teacherForced,
+  tokenLogprobs,
+} from '../ml/model.ts';
 import { loadRunModel, type RunModel } from './evaluate.ts';
 
 export interface PredictOptions {
@@ -87,7 +100,11 @@ function scoreBatch(model: RunModel, A: tf.Tensor4D) {
   }
 }
 
-export async function predictCollection(home: string, runId: string, opts: PredictOptions = {}): Promise<PredictResult> {
+export async function predictCollection(
+  home: string,
+  runId: string,
+  opts: PredictOptions = {},
+): Promise<PredictResult> {
   const ws = workspace(home);
   const db = openDb(ws.dbPath);
   const t0 = Date.now();
@@ -120,7 +137,9 @@ export async function predictCollection(home: string, runId: string, opts: Predi
           let confidence: number | null = null;
           let top5: PredictionRow['top5'] = [];
           if (s.probs) {
-            const order = s.probs[j].map((p, i) => [p, i] as const).sort((a, b) => b[0] - a[0] || a[1] - b[1]);
+            const order = s.probs[j]
+              .map((p, i) => [p, i] as const)
+              .sort((a, b) => b[0] - a[0] || a[1] - b[1]);
             classId = model.classIds[order[0][1]];
             confidence = order[0][0];
             top5 = order.slice(0, 5).map(([p, i]) => ({ classId: model.classIds[i], p }));
@@ -141,7 +160,12 @@ export async function predictCollection(home: string, runId: string, opts: Predi
         opts.onProgress?.(Math.min(start + B, images.length), images.length);
         await yieldToLoop();
       }
-      return { run: run.id, images: images.length, skipped: all.length - images.length, seconds: (Date.now() - t0) / 1000 };
+      return {
+        run: run.id,
+        images: images.length,
+        skipped: all.length - images.length,
+        seconds: (Date.now() - t0) / 1000,
+      };
     } finally {
       tf.dispose(Object.values(model.P));
     }
@@ -197,10 +221,12 @@ export function releaseCamModel(): void {
 }
 
 function featureMap(db: Db, ws: Workspace, run: RunRecord, imageId: number): tf.Tensor4D {
-  const im = db.prepare('SELECT content_hash FROM images WHERE id = ?').get(imageId) as { content_hash: string } | undefined;
+  const im = db.prepare('SELECT content_hash FROM images WHERE id = ?').get(imageId) as
+    { content_hash: string } | undefined;
   if (!im) throw new Error(`no image ${imageId}`);
   const cache = new FeatureCache(ws.features, run.encoder);
-  if (!cache.has(im.content_hash)) throw new Error(`image ${imageId} has no cached '${run.encoder}' features (run extract first)`);
+  if (!cache.has(im.content_hash))
+    throw new Error(`image ${imageId} has no cached '${run.encoder}' features (run extract first)`);
   const { data, shape } = cache.get(im.content_hash);
   return tf.tensor4d(data, [1, ...shape]);
 }
@@ -218,7 +244,8 @@ export async function imageCams(db: Db, ws: Workspace, runId: string, imageId: n
     const ci = cams.class_pred ? cams.class_pred.dataSync()[0] : null;
     let predClass: string | null = null;
     if (ci !== null) {
-      const row = db.prepare('SELECT name FROM classes WHERE id = ?').get(model.classIds[ci]) as { name: string } | undefined;
+      const row = db.prepare('SELECT name FROM classes WHERE id = ?').get(model.classIds[ci]) as
+        { name: string } | undefined;
       predClass = row?.name ?? null;
     }
     return {
@@ -255,7 +282,8 @@ export async function imageWordCam(
     const caps = tf.tidy(() => greedyDecode(model.P, feature(model.P, model.variant, pooled(A)), model.T));
     try {
       const words = captionWords(caps.dataSync(), model.words);
-      if (wordIndex >= words.length) throw new RangeError(`word ${wordIndex} outside the caption's ${words.length} words`);
+      if (wordIndex >= words.length)
+        throw new RangeError(`word ${wordIndex} outside the caption's ${words.length} words`);
       // The caption tensor starts with <bos>: word i is the target at position i + 1.
       const cam = wordCam(model.P, model.variant, A, caps as tf.Tensor2D, wordIndex + 1);
       const out = normaliseMap(cam.dataSync());

@@ -16,7 +16,8 @@ const ac = new AbortController();
 port.on('message', (m: { type: string }) => {
   if (m.type === 'cancel') ac.abort();
 });
-const onProgress = (done: number, total: number) => port.postMessage({ type: 'event', event: { done, total } });
+const onProgress = (done: number, total: number) =>
+  port.postMessage({ type: 'event', event: { done, total } });
 
 async function main(t: InsightTask): Promise<unknown> {
   if (t.task === 'predict') {
@@ -27,7 +28,9 @@ async function main(t: InsightTask): Promise<unknown> {
     const { evaluateRun } = await import('./evaluate.ts');
     const r = await evaluateRun({ home: t.home, runId: t.runId, onProgress });
     // The stored metrics are the full result; the job result only needs the headline numbers.
-    return Object.fromEntries(Object.entries(r).filter(([, v]) => typeof v === 'number' || typeof v === 'string' || v === null));
+    return Object.fromEntries(
+      Object.entries(r).filter(([, v]) => typeof v === 'number' || typeof v === 'string' || v === null),
+    );
   }
   const { runCaption } = await import('./caption.ts');
   const r = await runCaption({ home: t.home, folder: t.folder, run: t.run, signal: ac.signal, onProgress });

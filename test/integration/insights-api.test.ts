@@ -7,7 +7,15 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createApi, type PlumageApi } from '../../src-main/api/service.ts';
-import type { CamsView, ImageDetail, ImagePage, JobInfo, RunComparison, RunDetail, WordCamView } from '../../shared/types.ts';
+import type {
+  CamsView,
+  ImageDetail,
+  ImagePage,
+  JobInfo,
+  RunComparison,
+  RunDetail,
+  WordCamView,
+} from '../../shared/types.ts';
 import { buildFixture, type Fixture } from './report-fixture.ts';
 
 let dir: string;
@@ -50,7 +58,10 @@ describe('runs dashboard', () => {
     expect(d.metrics!.top1).toBeCloseTo(fx.expected.top1, 10);
     expect(d.metrics!.pointing).toBeCloseTo(fx.expected.pointing, 10);
     expect(d.predictions).toBe(12);
-    const ev = d.evaluation as { per_class: { top1: number }[]; confusion: { classes: string[]; matrix: number[][] } };
+    const ev = d.evaluation as {
+      per_class: { top1: number }[];
+      confusion: { classes: string[]; matrix: number[][] };
+    };
     expect(ev.per_class.map((c) => c.top1)).toEqual(fx.expected.perClass);
     expect(ev.confusion.matrix[0][1]).toBe(1);
     expect(d.epochs).toHaveLength(5);
@@ -60,17 +71,47 @@ describe('runs dashboard', () => {
   it('runs:confusionCell opens the misclassified photos (by class id or name)', async () => {
     const wrong = fx.images.filter((im) => im.trueClass !== im.featureClass);
     expect(wrong).toHaveLength(1);
-    const byName = await ok<{ imageIds: number[] }>('runs:confusionCell', { runId: fx.runs.cam, trueClass: 'red bird', predClass: 'blue bird' });
+    const byName = await ok<{ imageIds: number[] }>('runs:confusionCell', {
+      runId: fx.runs.cam,
+      trueClass: 'red bird',
+      predClass: 'blue bird',
+    });
     expect(byName.imageIds).toEqual(wrong.map((w) => w.id));
     const d = await ok<ImageDetail>('images:get', { id: wrong[0].id });
     const blue = d.suggestions[0].classId;
-    const byId = await ok<{ imageIds: number[] }>('runs:confusionCell', { runId: fx.runs.cam, trueClass: d.classId, predClass: blue });
+    const byId = await ok<{ imageIds: number[] }>('runs:confusionCell', {
+      runId: fx.runs.cam,
+      trueClass: d.classId,
+      predClass: blue,
+    });
     expect(byId.imageIds).toEqual(byName.imageIds);
-    const diag = await ok<{ imageIds: number[] }>('runs:confusionCell', { runId: fx.runs.cam, trueClass: 'red bird', predClass: 'red bird' });
-    expect(diag.imageIds).toEqual(fx.images.filter((im) => im.trueClass === 0 && im.featureClass === 0).map((im) => im.id));
+    const diag = await ok<{ imageIds: number[] }>('runs:confusionCell', {
+      runId: fx.runs.cam,
+      trueClass: 'red bird',
+      predClass: 'red bird',
+    });
+    expect(diag.imageIds).toEqual(
+      fx.images.filter((im) => im.trueClass === 0 && im.featureClass === 0).map((im) => im.id),
+    );
     // a run that never scored the collection
-    expect((await api.invoke('runs:confusionCell', { runId: fx.runs.medi, trueClass: 'red bird', predClass: 'red bird' })).error?.code).toBe('unavailable');
-    expect((await api.invoke('runs:confusionCell', { runId: fx.runs.cam, trueClass: 'purple bird', predClass: 'red bird' })).error?.code).toBe('not_found');
+    expect(
+      (
+        await api.invoke('runs:confusionCell', {
+          runId: fx.runs.medi,
+          trueClass: 'red bird',
+          predClass: 'red bird',
+        })
+      ).error?.code,
+    ).toBe('unavailable');
+    expect(
+      (
+        await api.invoke('runs:confusionCell', {
+          runId: fx.runs.cam,
+          trueClass: 'purple bird',
+          predClass: 'red bird',
+        })
+      ).error?.code,
+    ).toBe('not_found');
   });
 
   it('runs:compare gives Table 2 rows with relative improvements over the cnn baseline', async () => {
@@ -121,8 +162,12 @@ describe('review queue and heat maps', () => {
     const cnn = await ok<CamsView>('cams:get', { imageId: im.id, runId: fx.runs.cnn });
     expect(cnn.cap).toEqual([]);
     expect(cnn.disagreement).toEqual([]);
-    expect((await api.invoke('cams:word', { imageId: im.id, runId: fx.runs.cnn, wordIndex: 0 })).error?.code).toBe('invalid_request');
-    expect((await api.invoke('cams:word', { imageId: im.id, wordIndex: 999 })).error?.code).toBe('invalid_request');
+    expect(
+      (await api.invoke('cams:word', { imageId: im.id, runId: fx.runs.cnn, wordIndex: 0 })).error?.code,
+    ).toBe('invalid_request');
+    expect((await api.invoke('cams:word', { imageId: im.id, wordIndex: 999 })).error?.code).toBe(
+      'invalid_request',
+    );
     expect((await api.invoke('cams:get', { imageId: im.id, runId: 'nope' })).error?.code).toBe('not_found');
   });
 });

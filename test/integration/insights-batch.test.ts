@@ -30,7 +30,29 @@ beforeAll(() => {
   home = mkdtempSync(join(tmpdir(), 'plumage-batch-'));
   const out = execFileSync(
     process.execPath,
-    [bin, 'demo', '--home', home, '--encoder-path', TM, '--species', '4', '--per-species', '5', '--size', '64', '--epochs', '2', '--dims', 'tiny', '--batch', '8', '--variants', 'cam', '--json'],
+    [
+      bin,
+      'demo',
+      '--home',
+      home,
+      '--encoder-path',
+      TM,
+      '--species',
+      '4',
+      '--per-species',
+      '5',
+      '--size',
+      '64',
+      '--epochs',
+      '2',
+      '--dims',
+      'tiny',
+      '--batch',
+      '8',
+      '--variants',
+      'cam',
+      '--json',
+    ],
     { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'], env: process.env },
   );
   run = JSON.parse(out.trim().split('\n').pop()!).rows[0].run;
@@ -39,7 +61,8 @@ beforeAll(() => {
   mkdirSync(photos, { recursive: true });
   let n = 0;
   for (const d of readdirSync(images).sort())
-    for (const f of readdirSync(join(images, d)).sort()) copyFileSync(join(images, d, f), join(photos, `p${String(n++).padStart(2, '0')}.jpg`));
+    for (const f of readdirSync(join(images, d)).sort())
+      copyFileSync(join(images, d, f), join(photos, `p${String(n++).padStart(2, '0')}.jpg`));
   api = createApi({ home, log: () => {} });
 }, 120_000);
 afterAll(() => {
@@ -70,11 +93,21 @@ describe('batch caption a folder through the api', () => {
       expect(r.top5[0].p).toBeGreaterThanOrEqual(r.top5[1].p);
     }
     await ok('batch:review', { jobId: jobs[0].id, relPath: results[0].relPath, review: 'accepted' });
-    await ok('batch:review', { jobId: jobs[0].id, relPath: results[1].relPath, review: 'edited', caption: 'a small bird with a brown crown' });
-    const imp = await ok<{ imported: number; captions: number }>('batch:importAccepted', { jobId: jobs[0].id });
+    await ok('batch:review', {
+      jobId: jobs[0].id,
+      relPath: results[1].relPath,
+      review: 'edited',
+      caption: 'a small bird with a brown crown',
+    });
+    const imp = await ok<{ imported: number; captions: number }>('batch:importAccepted', {
+      jobId: jobs[0].id,
+    });
     expect(imp).toMatchObject({ imported: 2, captions: 2 });
     const csv = join(home, 'out.csv');
-    expect(await ok('batch:export', { jobId: jobs[0].id, format: 'csv', path: csv })).toEqual({ path: csv, rows: 20 });
+    expect(await ok('batch:export', { jobId: jobs[0].id, format: 'csv', path: csv })).toEqual({
+      path: csv,
+      rows: 20,
+    });
     const lines = readFileSync(csv, 'utf8').trim().split('\n');
     expect(lines).toHaveLength(21);
     expect(lines[2]).toContain('a small bird with a brown crown');
@@ -88,7 +121,11 @@ describe('batch caption a folder through the api', () => {
     expect(Math.max(...c.cls)).toBe(1);
     expect(c.cap).toHaveLength(c.H * c.W);
     for (let i = 0; i < c.words.length; i++) {
-      const w = await ok<{ cam: number[]; word: string }>('cams:word', { imageId: page.items[0].id, runId: run, wordIndex: i });
+      const w = await ok<{ cam: number[]; word: string }>('cams:word', {
+        imageId: page.items[0].id,
+        runId: run,
+        wordIndex: i,
+      });
       expect(w.word).toBe(c.words[i]);
       expect(w.cam).toHaveLength(c.H * c.W);
     }

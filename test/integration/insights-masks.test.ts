@@ -2,7 +2,15 @@
 import sharp from 'sharp';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { redo, undo } from '../../src-main/data/edits.ts';
-import { areaAverage, clearMask, decodeGreyPng, getMask, maskGrid, partMaskGrid, saveMask } from '../../src-main/data/masks.ts';
+import {
+  areaAverage,
+  clearMask,
+  decodeGreyPng,
+  getMask,
+  maskGrid,
+  partMaskGrid,
+  saveMask,
+} from '../../src-main/data/masks.ts';
 import { openDb, type Db } from '../../src-main/data/store.ts';
 import { workspace } from '../../src-main/data/workspace.ts';
 import { makeFixture, type Fixture } from '../unit/api-fixture.ts';
@@ -14,7 +22,9 @@ let db: Db;
 async function brush(cols: number, w = 8, h = 8): Promise<Buffer> {
   const px = Buffer.alloc(w * h * 4);
   for (let y = 0; y < h; y++) for (let x = 0; x < cols; x++) px.set([255, 0, 0, 255], (y * w + x) * 4);
-  return sharp(px, { raw: { width: w, height: h, channels: 4 } }).png().toBuffer();
+  return sharp(px, { raw: { width: w, height: h, channels: 4 } })
+    .png()
+    .toBuffer();
 }
 
 beforeAll(async () => {
@@ -82,7 +92,9 @@ describe('masks', () => {
     await expect(saveMask(db, id, 8, 8, Buffer.from('GIF89a......'))).rejects.toThrow(/signature/);
     await expect(saveMask(db, id, 9, 8, await brush(2))).rejects.toThrow(/8×8/);
     await expect(saveMask(db, id, 5000, 8, await brush(2))).rejects.toThrow(/larger/);
-    await expect(saveMask(db, id, 8, 8, Buffer.concat([await brush(2), Buffer.alloc(2 * 1024 * 1024)]))).rejects.toThrow(/bytes/);
+    await expect(
+      saveMask(db, id, 8, 8, Buffer.concat([await brush(2), Buffer.alloc(2 * 1024 * 1024)])),
+    ).rejects.toThrow(/bytes/);
     const broken = Buffer.concat([(await brush(2)).subarray(0, 8), Buffer.from('garbage-garbage-garbage')]);
     await expect(saveMask(db, id, 8, 8, broken)).rejects.toThrow(/decoded/);
     await expect(saveMask(db, 99999, 8, 8, await brush(2))).rejects.toThrow(/no image/);
@@ -92,9 +104,16 @@ describe('masks', () => {
   it('partMaskGrid puts a Gaussian on each visible part', () => {
     const id = fx.imageIds[3];
     expect(partMaskGrid(db, id, 4, 4)).toBeNull();
-    const part = Number(db.prepare("INSERT INTO parts(collection_id, source_id, name) VALUES (?, 1, 'crown')").run(fx.collectionId).lastInsertRowid);
+    const part = Number(
+      db
+        .prepare("INSERT INTO parts(collection_id, source_id, name) VALUES (?, 1, 'crown')")
+        .run(fx.collectionId).lastInsertRowid,
+    );
     // 8×8 image: a part at (7, 1) is in the top-right cell of a 4×4 grid.
-    db.prepare('INSERT INTO part_locations(image_id, part_id, x, y, visible) VALUES (?, ?, 7, 1, 1)').run(id, part);
+    db.prepare('INSERT INTO part_locations(image_id, part_id, x, y, visible) VALUES (?, ?, 7, 1, 1)').run(
+      id,
+      part,
+    );
     const g = partMaskGrid(db, id, 4, 4)!;
     expect(g.indexOf(Math.max(...g))).toBe(3);
     // cell centre (7,1) → exactly on the part

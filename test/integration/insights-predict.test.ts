@@ -10,7 +10,14 @@ import { getPrediction, nextDisputed } from '../../src-main/data/predictions.ts'
 import { getImageDetail, queryImages } from '../../src-main/data/queries.ts';
 import { openDb, type Db } from '../../src-main/data/store.ts';
 import { workspace } from '../../src-main/data/workspace.ts';
-import { captionWords, imageCams, imageWordCam, normaliseMap, predictCollection, releaseCamModel } from '../../src-main/jobs/predict.ts';
+import {
+  captionWords,
+  imageCams,
+  imageWordCam,
+  normaliseMap,
+  predictCollection,
+  releaseCamModel,
+} from '../../src-main/jobs/predict.ts';
 import { buildFixture, type Fixture } from './report-fixture.ts';
 
 let dir: string;
@@ -32,10 +39,15 @@ afterAll(() => {
 describe('predictCollection', () => {
   it('scores every image with the run: class, confidence, top-5, caption, likelihood, disagreement', async () => {
     const seen: number[] = [];
-    const r = await predictCollection(fx.home, fx.runs.cam, { batchSize: 5, onProgress: (d) => seen.push(d) });
+    const r = await predictCollection(fx.home, fx.runs.cam, {
+      batchSize: 5,
+      onProgress: (d) => seen.push(d),
+    });
     expect(r).toMatchObject({ run: fx.runs.cam, images: 12, skipped: 0 });
     expect(seen.at(-1)).toBe(12);
-    const classIds = (db.prepare('SELECT id FROM classes ORDER BY id').all() as { id: number }[]).map((c) => c.id);
+    const classIds = (db.prepare('SELECT id FROM classes ORDER BY id').all() as { id: number }[]).map(
+      (c) => c.id,
+    );
     // v_c = (8·1 + 5)/9 for the image's feature class, 0 elsewhere; medi is the identity, cls picks channel c.
     const vc = 13 / 9;
     const pTop = Math.exp(vc) / (Math.exp(vc) + 2);
@@ -70,7 +82,9 @@ describe('predictCollection', () => {
   it('gallery sorts, disagreement, suggestions and next-disputed come from the latest done run with predictions', async () => {
     // Make the cam run the newest so it is "the current run" whatever the fixture's timestamps.
     db.prepare("UPDATE runs SET created_at = '2999-01-01T00:00:00.000Z' WHERE id = ?").run(fx.runs.cam);
-    const rows = db.prepare('SELECT image_id, disagreement, confidence, likelihood FROM predictions WHERE run_id = ?').all(fx.runs.cam) as {
+    const rows = db
+      .prepare('SELECT image_id, disagreement, confidence, likelihood FROM predictions WHERE run_id = ?')
+      .all(fx.runs.cam) as {
       image_id: number;
       disagreement: number;
       confidence: number;
@@ -133,13 +147,18 @@ describe('CAMs of one image', () => {
     expect(w.word).toBe(c.words[0]);
     expect(w.cam).toHaveLength(9);
     for (const x of w.cam) expect(x >= 0 && x <= 1).toBe(true);
-    await expect(imageWordCam(db, ws, fx.runs.cam, fx.images[0].id, c.words.length)).rejects.toThrow(/outside/);
+    await expect(imageWordCam(db, ws, fx.runs.cam, fx.images[0].id, c.words.length)).rejects.toThrow(
+      /outside/,
+    );
     await expect(imageWordCam(db, ws, fx.runs.cnn, fx.images[0].id, 0)).rejects.toThrow(/no captioner/);
   });
 
   it('helpers', () => {
     expect(normaliseMap([0, 2, 4])).toEqual([0, 0.5, 1]);
     expect(normaliseMap([0, 0])).toEqual([0, 0]);
-    expect(captionWords([1, 4, 5, 2, 0], ['<pad>', '<bos>', '<eos>', '<unk>', 'a', 'bird'])).toEqual(['a', 'bird']);
+    expect(captionWords([1, 4, 5, 2, 0], ['<pad>', '<bos>', '<eos>', '<unk>', 'a', 'bird'])).toEqual([
+      'a',
+      'bird',
+    ]);
   });
 });

@@ -31,7 +31,11 @@ beforeAll(() => {
   fx = buildFixture(join(dir, 'home'));
   // Three photos of each class for training, one for testing.
   const db = openDb(workspace(fx.home).dbPath);
-  fx.images.forEach((im, i) => db.prepare("UPDATE splits SET part = ? WHERE image_id = ? AND scheme = 'default'").run(i % 4 === 3 ? 'test' : 'train', im.id));
+  fx.images.forEach((im, i) =>
+    db
+      .prepare("UPDATE splits SET part = ? WHERE image_id = ? AND scheme = 'default'")
+      .run(i % 4 === 3 ? 'test' : 'train', im.id),
+  );
   db.close();
   api = createApi({ home: fx.home, log: () => {} });
 });
@@ -62,7 +66,13 @@ describe('one-click retrain', () => {
     const run = await ok<RunDetail>('runs:get', { id: result.run });
     expect(run.status).toBe('done');
     expect(run.parentRun).toBe(fx.runs.cam);
-    expect(run.config).toMatchObject({ variant: 'cam', epochs: 2, dims: 'small', optimizer: 'adam', warmStart: fx.runs.cam });
+    expect(run.config).toMatchObject({
+      variant: 'cam',
+      epochs: 2,
+      dims: 'small',
+      optimizer: 'adam',
+      warmStart: fx.runs.cam,
+    });
     expect(run.epochs.length).toBe(2);
     expect(run.predictions).toBe(12);
     // the gallery now shows the new run's numbers

@@ -10,7 +10,13 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { createApi, type PlumageApi } from '../../src-main/api/service.ts';
 import { openDb } from '../../src-main/data/store.ts';
 import { workspace } from '../../src-main/data/workspace.ts';
-import type { BatchJobInfo, BatchResultItem, ImageDetail, MaskData, ResumableRun } from '../../shared/types.ts';
+import type {
+  BatchJobInfo,
+  BatchResultItem,
+  ImageDetail,
+  MaskData,
+  ResumableRun,
+} from '../../shared/types.ts';
 import { makeFixture, type Fixture } from './api-fixture.ts';
 
 let fx: Fixture | null = null;
@@ -37,7 +43,11 @@ async function ok<T>(a: PlumageApi, channel: string, req?: unknown): Promise<T> 
 const maskPng = async (w: number, h: number, cols: number) => {
   const px = Buffer.alloc(w * h * 4);
   for (let y = 0; y < h; y++) for (let x = 0; x < cols; x++) px.set([255, 255, 255, 255], (y * w + x) * 4);
-  return (await sharp(px, { raw: { width: w, height: h, channels: 4 } }).png().toBuffer()).toString('base64');
+  return (
+    await sharp(px, { raw: { width: w, height: h, channels: 4 } })
+      .png()
+      .toBuffer()
+  ).toString('base64');
 };
 
 describe('issue-6 channels: validation', () => {
@@ -96,7 +106,12 @@ describe('masks through the api', () => {
     const pushed: number[][] = [];
     api.on('images:changed', (m) => pushed.push(m.imageIds));
     expect(await ok(api, 'masks:get', { imageId: id })).toBeNull();
-    const saved = await ok<MaskData>(api, 'masks:save', { imageId: id, width: 8, height: 8, png: await maskPng(8, 8, 3) });
+    const saved = await ok<MaskData>(api, 'masks:save', {
+      imageId: id,
+      width: 8,
+      height: 8,
+      png: await maskPng(8, 8, 3),
+    });
     expect(saved).toMatchObject({ width: 8, height: 8 });
     expect(await ok(api, 'masks:get', { imageId: id })).toEqual(saved);
     expect(pushed).toContainEqual([id]);
@@ -106,9 +121,19 @@ describe('masks through the api', () => {
     expect(await ok(api, 'masks:get', { imageId: id })).toEqual(saved);
     expect(await ok(api, 'masks:clear', { imageId: id })).toEqual({ cleared: true });
     expect(await ok(api, 'masks:get', { imageId: id })).toBeNull();
-    const wrong = await api.invoke('masks:save', { imageId: id, width: 9, height: 8, png: await maskPng(8, 8, 3) });
+    const wrong = await api.invoke('masks:save', {
+      imageId: id,
+      width: 9,
+      height: 8,
+      png: await maskPng(8, 8, 3),
+    });
     expect(wrong.error?.code).toBe('invalid_request');
-    const gif = await api.invoke('masks:save', { imageId: id, width: 8, height: 8, png: Buffer.from('GIF89a-not-a-png').toString('base64') });
+    const gif = await api.invoke('masks:save', {
+      imageId: id,
+      width: 8,
+      height: 8,
+      png: Buffer.from('GIF89a-not-a-png').toString('base64'),
+    });
     expect(gif.error).toEqual({ code: 'invalid_request', message: 'mask is not a PNG (bad signature)' });
   });
 });
@@ -121,15 +146,36 @@ describe('batch-caption review', () => {
     mkdirSync(join(folder, 'sub'), { recursive: true });
     const names = ['p0.png', 'p1.png', 'p2.png', 'sub/p3.png', 'bad.png'];
     for (const [i, n] of names.entries())
-      writeFileSync(join(folder, n), await sharp({ create: { width: 10 + i, height: 6, channels: 3, background: '#406080' } }).png().toBuffer());
+      writeFileSync(
+        join(folder, n),
+        await sharp({ create: { width: 10 + i, height: 6, channels: 3, background: '#406080' } })
+          .png()
+          .toBuffer(),
+      );
     const db = openDb(workspace(fx.home).dbPath);
-    db.prepare("INSERT INTO runs(id, variant, encoder, backend, config, dataset_version, status) VALUES ('r1', 'cam', 'e', 'cpu', '{}', 'v', 'done')").run();
-    const job = Number(db.prepare("INSERT INTO batch_jobs(folder, run_id, status) VALUES (?, 'r1', 'done')").run(folder).lastInsertRowid);
-    const ins = db.prepare('INSERT INTO batch_results(job_id, rel_path, caption, top5, error) VALUES (?, ?, ?, ?, ?)');
+    db.prepare(
+      "INSERT INTO runs(id, variant, encoder, backend, config, dataset_version, status) VALUES ('r1', 'cam', 'e', 'cpu', '{}', 'v', 'done')",
+    ).run();
+    const job = Number(
+      db.prepare("INSERT INTO batch_jobs(folder, run_id, status) VALUES (?, 'r1', 'done')").run(folder)
+        .lastInsertRowid,
+    );
+    const ins = db.prepare(
+      'INSERT INTO batch_results(job_id, rel_path, caption, top5, error) VALUES (?, ?, ?, ?, ?)',
+    );
     names.forEach((n, i) =>
       n === 'bad.png'
         ? ins.run(job, n, null, null, 'cannot decode')
-        : ins.run(job, n, `a bird number ${i}, small`, JSON.stringify([{ class: i % 2 ? 'Wren' : 'Robin', p: 0.7 }, { class: 'Jay', p: 0.2 }]), null),
+        : ins.run(
+            job,
+            n,
+            `a bird number ${i}, small`,
+            JSON.stringify([
+              { class: i % 2 ? 'Wren' : 'Robin', p: 0.7 },
+              { class: 'Jay', p: 0.2 },
+            ]),
+            null,
+          ),
     );
     db.close();
     return { fx, api, folder, job };
@@ -142,44 +188,99 @@ describe('batch-caption review', () => {
     expect(jobs[0]).toMatchObject({ id: job, runId: 'r1', results: 4, errors: 1, reviewed: 0 });
     const res = await ok<BatchResultItem[]>(api, 'batch:results', { jobId: job });
     expect(res.map((r) => r.relPath)).toEqual(['bad.png', 'p0.png', 'p1.png', 'p2.png', 'sub/p3.png']);
-    expect(res[1]).toMatchObject({ caption: 'a bird number 0, small', review: 'pending', top5: [{ class: 'Robin', p: 0.7 }, { class: 'Jay', p: 0.2 }] });
+    expect(res[1]).toMatchObject({
+      caption: 'a bird number 0, small',
+      review: 'pending',
+      top5: [
+        { class: 'Robin', p: 0.7 },
+        { class: 'Jay', p: 0.2 },
+      ],
+    });
     await ok(api, 'batch:review', { jobId: job, relPath: 'p0.png', review: 'accepted' });
-    const edited = await ok<BatchResultItem>(api, 'batch:review', { jobId: job, relPath: 'p1.png', review: 'edited', caption: 'a wren on a fence' });
-    expect(edited).toMatchObject({ review: 'edited', editedCaption: 'a wren on a fence', caption: 'a bird number 1, small' });
+    const edited = await ok<BatchResultItem>(api, 'batch:review', {
+      jobId: job,
+      relPath: 'p1.png',
+      review: 'edited',
+      caption: 'a wren on a fence',
+    });
+    expect(edited).toMatchObject({
+      review: 'edited',
+      editedCaption: 'a wren on a fence',
+      caption: 'a bird number 1, small',
+    });
     await ok(api, 'batch:review', { jobId: job, relPath: 'p2.png', review: 'rejected' });
     await ok(api, 'batch:review', { jobId: job, relPath: 'sub/p3.png', review: 'accepted' });
-    expect((await api.invoke('batch:review', { jobId: job, relPath: 'p0.png', review: 'edited' })).error?.code).toBe('invalid_request');
-    expect((await api.invoke('batch:review', { jobId: job, relPath: 'bad.png', review: 'accepted' })).error?.code).toBe('invalid_request');
-    expect((await api.invoke('batch:review', { jobId: job, relPath: 'nope.png', review: 'accepted' })).error?.code).toBe('not_found');
+    expect(
+      (await api.invoke('batch:review', { jobId: job, relPath: 'p0.png', review: 'edited' })).error?.code,
+    ).toBe('invalid_request');
+    expect(
+      (await api.invoke('batch:review', { jobId: job, relPath: 'bad.png', review: 'accepted' })).error?.code,
+    ).toBe('invalid_request');
+    expect(
+      (await api.invoke('batch:review', { jobId: job, relPath: 'nope.png', review: 'accepted' })).error?.code,
+    ).toBe('not_found');
     expect((await ok<BatchJobInfo[]>(api, 'batch:list'))[0].reviewed).toBe(4);
 
     // Export: every result that was not rejected (and did not fail), the edit replacing the model's caption.
     const csv = join(fx!.dir, 'out', 'batch.csv');
-    expect(await ok(api, 'batch:export', { jobId: job, format: 'csv', path: csv })).toEqual({ path: csv, rows: 3 });
+    expect(await ok(api, 'batch:export', { jobId: job, format: 'csv', path: csv })).toEqual({
+      path: csv,
+      rows: 3,
+    });
     const lines = readFileSync(csv, 'utf8').trim().split('\n');
-    expect(lines[0]).toBe('path,caption,species_1,p_1,species_2,p_2,species_3,p_3,species_4,p_4,species_5,p_5,run');
+    expect(lines[0]).toBe(
+      'path,caption,species_1,p_1,species_2,p_2,species_3,p_3,species_4,p_4,species_5,p_5,run',
+    );
     expect(lines.slice(1)).toEqual([
       'p0.png,"a bird number 0, small",Robin,0.7000,Jay,0.2000,,,,,,,r1',
       'p1.png,a wren on a fence,Wren,0.7000,Jay,0.2000,,,,,,,r1',
       'sub/p3.png,"a bird number 3, small",Wren,0.7000,Jay,0.2000,,,,,,,r1',
     ]);
     const coco = join(fx!.dir, 'out', 'batch.json');
-    expect((await ok<{ rows: number }>(api, 'batch:export', { jobId: job, format: 'coco', path: coco })).rows).toBe(3);
+    expect(
+      (await ok<{ rows: number }>(api, 'batch:export', { jobId: job, format: 'coco', path: coco })).rows,
+    ).toBe(3);
     const doc = JSON.parse(readFileSync(coco, 'utf8'));
-    expect(doc.images.map((i: { file_name: string; width: number }) => [i.file_name, i.width])).toEqual([['p0.png', 10], ['p1.png', 11], ['sub/p3.png', 13]]);
-    expect(doc.annotations.map((a: { caption: string }) => a.caption)).toEqual(['a bird number 0, small', 'a wren on a fence', 'a bird number 3, small']);
+    expect(doc.images.map((i: { file_name: string; width: number }) => [i.file_name, i.width])).toEqual([
+      ['p0.png', 10],
+      ['p1.png', 11],
+      ['sub/p3.png', 13],
+    ]);
+    expect(doc.annotations.map((a: { caption: string }) => a.caption)).toEqual([
+      'a bird number 0, small',
+      'a wren on a fence',
+      'a bird number 3, small',
+    ]);
   });
 
   it('imports accepted and edited results into a collection for the folder, once', async () => {
     const { api, job, folder } = await batchFixture();
     await ok(api, 'batch:review', { jobId: job, relPath: 'p0.png', review: 'accepted' });
-    await ok(api, 'batch:review', { jobId: job, relPath: 'p1.png', review: 'edited', caption: 'a wren on a fence' });
+    await ok(api, 'batch:review', {
+      jobId: job,
+      relPath: 'p1.png',
+      review: 'edited',
+      caption: 'a wren on a fence',
+    });
     await ok(api, 'batch:review', { jobId: job, relPath: 'p2.png', review: 'rejected' });
-    const r = await ok<{ collectionId: number; imported: number; captions: number }>(api, 'batch:importAccepted', { jobId: job });
+    const r = await ok<{ collectionId: number; imported: number; captions: number }>(
+      api,
+      'batch:importAccepted',
+      { jobId: job },
+    );
     expect(r).toMatchObject({ imported: 2, captions: 2, skipped: 0 });
-    const cols = await ok<{ id: number; root: string; kind: string; images: number }[]>(api, 'collections:list');
-    expect(cols.find((c) => c.id === r.collectionId)).toMatchObject({ root: folder, kind: 'batch', images: 2 });
-    const page = await ok<{ items: { id: number; relPath: string }[] }>(api, 'images:query', { collectionId: r.collectionId });
+    const cols = await ok<{ id: number; root: string; kind: string; images: number }[]>(
+      api,
+      'collections:list',
+    );
+    expect(cols.find((c) => c.id === r.collectionId)).toMatchObject({
+      root: folder,
+      kind: 'batch',
+      images: 2,
+    });
+    const page = await ok<{ items: { id: number; relPath: string }[] }>(api, 'images:query', {
+      collectionId: r.collectionId,
+    });
     expect(page.items.map((i) => i.relPath)).toEqual(['p0.png', 'p1.png']);
     const d0 = await ok<ImageDetail>(api, 'images:get', { id: page.items[0].id });
     expect(d0.captions.map((c) => [c.text, c.provenance])).toEqual([['a bird number 0, small', 'model:r1']]);
@@ -189,7 +290,9 @@ describe('batch-caption review', () => {
     // again: nothing new
     expect(await ok(api, 'batch:importAccepted', { jobId: job })).toMatchObject({ imported: 0, captions: 0 });
     // into another collection whose root does not contain the folder: refused
-    expect((await api.invoke('batch:importAccepted', { jobId: job, collectionId: fx!.collectionId })).error?.code).toBe('invalid_request');
+    expect(
+      (await api.invoke('batch:importAccepted', { jobId: job, collectionId: fx!.collectionId })).error?.code,
+    ).toBe('invalid_request');
   });
 });
 
@@ -200,18 +303,38 @@ describe('resumable runs', () => {
     const db = openDb(ws.dbPath);
     const add = (id: string, status: string) =>
       db
-        .prepare("INSERT INTO runs(id, variant, encoder, backend, config, dataset_version, status) VALUES (?, 'cam', 'e', 'cpu', '{\"epochs\":7}', 'v', ?)")
+        .prepare(
+          "INSERT INTO runs(id, variant, encoder, backend, config, dataset_version, status) VALUES (?, 'cam', 'e', 'cpu', '{\"epochs\":7}', 'v', ?)",
+        )
         .run(id, status);
     add('r-left', 'running');
     add('r-done', 'done');
     add('r-nockpt', 'running');
     add('r-finished', 'cancelled');
     db.close();
-    writeFileSync(join(ws.checkpoints, 'r-left.resume.json'), JSON.stringify({ epoch: 2, globalStep: 40, finished: false }));
-    writeFileSync(join(ws.checkpoints, 'r-done.resume.json'), JSON.stringify({ epoch: 7, globalStep: 99, finished: false }));
-    writeFileSync(join(ws.checkpoints, 'r-finished.resume.json'), JSON.stringify({ epoch: 7, globalStep: 99, finished: true }));
+    writeFileSync(
+      join(ws.checkpoints, 'r-left.resume.json'),
+      JSON.stringify({ epoch: 2, globalStep: 40, finished: false }),
+    );
+    writeFileSync(
+      join(ws.checkpoints, 'r-done.resume.json'),
+      JSON.stringify({ epoch: 7, globalStep: 99, finished: false }),
+    );
+    writeFileSync(
+      join(ws.checkpoints, 'r-finished.resume.json'),
+      JSON.stringify({ epoch: 7, globalStep: 99, finished: true }),
+    );
     const list = await ok<ResumableRun[]>(api, 'train:resumable');
-    expect(list).toEqual([expect.objectContaining({ id: 'r-left', variant: 'cam', status: 'running', epoch: 2, epochs: 7, globalStep: 40 })]);
+    expect(list).toEqual([
+      expect.objectContaining({
+        id: 'r-left',
+        variant: 'cam',
+        status: 'running',
+        epoch: 2,
+        epochs: 7,
+        globalStep: 40,
+      }),
+    ]);
     expect((await api.invoke('train:resume', { runId: 'r-done' })).error?.code).toBe('not_found');
   });
 });
