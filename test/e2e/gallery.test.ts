@@ -250,11 +250,18 @@ describe('gallery in browser mode', () => {
   it('Retrain and Caption folder answer with progress or a structured error, never a crash', async () => {
     await page.getByRole('button', { name: 'Retrain' }).click();
     await poll(() => gallery.status.textContent()).toMatch(/Retrain|train/);
+    // A started job opens the Retrain panel (a modal): close it before the next button.
+    const panel = page.getByRole('dialog', { name: 'Retrain' });
+    if (await panel.count()) {
+      await page.keyboard.press('Escape');
+      await poll(() => panel.count()).toBe(0);
+    }
     await page.getByRole('button', { name: 'Caption folder' }).click();
-    const dlg = page.getByRole('dialog', { name: 'Caption a folder' });
-    await dlg.getByRole('textbox', { name: 'Folder' }).fill(join(home, 'incoming'));
-    await dlg.getByRole('button', { name: 'Start' }).click();
-    await poll(async () => (await dlg.getByRole('alert').count()) + (await dlg.getByRole('progressbar').count()))
+    const form = page.getByRole('region', { name: 'Batch captions' }).getByRole('form', { name: 'Caption a folder' });
+    await form.getByRole('textbox', { name: 'Folder' }).fill(join(home, 'incoming'));
+    await form.getByRole('button', { name: 'Start' }).click();
+    const batch = page.getByRole('region', { name: 'Batch captions' });
+    await poll(async () => (await batch.getByRole('alert').count()) + (await batch.getByRole('progressbar').count()))
       .toBeGreaterThan(0);
     await page.keyboard.press('Escape');
     expect(pageErrors).toEqual([]);

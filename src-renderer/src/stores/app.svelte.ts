@@ -325,7 +325,7 @@ class AppState {
     for (const h of d.history ?? []) {
       for (const [k, v] of Object.entries({ ...(h.losses ?? {}), ...Object.fromEntries(Object.entries(h.val ?? {}).map(([a, b]) => [`val ${a}`, b])) })) {
         if (v == null || !Number.isFinite(v)) continue;
-        (epochs[k] ??= []).push({ x: h.epoch, y: v });
+        (epochs[k] ??= []).push({ x: h.epoch + 1, y: v }); // the trainer counts epochs from 0
       }
     }
     this.curves = { ...this.curves, [job.id]: { steps, epochs: Object.keys(epochs).length ? epochs : prev.epochs } };
