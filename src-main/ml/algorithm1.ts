@@ -51,6 +51,8 @@ export interface StepOptions {
   predCaptions?: tf.Tensor2D;
   /** 'all' (Algorithm 1, default) or 'cam': only λ·L_cam + μ·L_mask, gradients of medi.* only */
   terms?: 'all' | 'cam';
+  /** process the batch in slices of this many rows (exact same gradients, less memory) */
+  microBatch?: number;
 }
 
 export interface Losses {
@@ -77,6 +79,19 @@ function needsCams(variant: Variant, batch: Batch, o: StepOptions): { cam: boole
   return { cam, mask };
 }
 
+/**
+ * Weights of each term when a batch is processed in slices (micro-batches): a slice's mean losses
+ * are weighted by its share of the batch (rows for L_class/L_cam/L_mask, non-PAD target tokens
+ * for L_caption), so the summed slice gradients are exactly the full-batch gradient.
+ */
+interface TermWeights {
+  cls: number;
+  cap: number;
+  rows: number;
+}
+const UNIT: TermWeights = { cls: 1, cap: 1, rows: 1 };
+const scaled = (x: tf.Scalar, k: number): tf.Scalar => (k === 1 ? x : (tf.mul(x, k) as tf.Scalar));
+
 /** The objective as a function of the parameters; the scalars are kept for reporting. */
 function objective(
   P: ParamView,
@@ -87,6 +102,7 @@ function objective(
   fixed: { classPred?: tf.Tensor1D; predCaptions?: tf.Tensor2D },
   need: { cam: boolean; mask: boolean },
   keep: Record<string, tf.Scalar>,
+  w: TermWeights = UNIT,
 ): tf.Scalar {
   const v = batch.v ?? pooled(batch.A!);
   const feat = feature(P, variant, v);
@@ -94,11 +110,11 @@ function objective(
   const onlyCam = o.terms === 'cam';
   if (hasCls(variant) && !onlyCam) {
     keep.class = classLoss(classify(P, feat), batch.labels);
-    terms.push(keep.class);
+    terms.push(scaled(keep.class, w.cls));
   }
   if (hasCap(variant) && !onlyCam) {
     keep.caption = captionLoss(capPrep(P), feat, batch.captions);
-    terms.push(keep.caption);
+    terms.push(scaled(keep.caption, w.cap));
   }
   if (need.cam || need.mask) {
     const reqs: ScoreRequest[] = [{ kind: 'cls', classes: batch.labels }, { kind: 'cap', captions: batch.captions }];
@@ -107,11 +123,11 @@ function objective(
     const [clsGt, capGt, clsPred, capPred] = alphas.map((a) => camMap(batch.A!, a));
     if (need.cam) {
       keep.cam = camLoss({ cam_cls_pred: clsPred, cam_cls_gt: clsGt, cam_cap_gt: capGt, cam_cap_pred: capPred });
-      terms.push(tf.mul(keep.cam, o.lambda ?? 1));
+      terms.push(scaled(keep.cam, (o.lambda ?? 1) * w.rows));
     }
     if (need.mask) {
       keep.mask = maskLoss(clsGt, capGt, batch.masks!, batch.maskRows!);
-      terms.push(tf.mul(keep.mask, o.mu ?? 0));
+      terms.push(scaled(keep.mask, (o.mu ?? 0) * w.rows));
     }
   }
   for (const k of Object.keys(keep)) tf.keep(keep[k]);
@@ -141,24 +157,105 @@ function readLosses(keep: Record<string, tf.Scalar>, o: StepOptions): Losses {
   return l;
 }
 
-/** Algorithm 1 gradients and losses for one batch (see the file comment). */
-export function algorithm1Grads(P: ParamView, variant: Variant, batch: Batch, opts: StepOptions = {}): StepResult {
-  const need = needsCams(variant, batch, opts);
-  if (opts.terms === 'cam' && !need.cam && !need.mask) throw new Error(`no CAM term to differentiate for ${variant}`);
-  const fixed = need.cam ? predictions(P, variant, batch, opts) : {};
+/**
+ * Rows per slice when a step is split: the CAM terms keep the inner and outer backward passes of
+ * the whole captioner on the tape, which at the paper's sizes does not fit the wasm heap (4 GB) at
+ * B=128. Other backends and variants run the batch in one piece unless asked.
+ */
+function defaultMicroBatch(need: { cam: boolean; mask: boolean }): number {
+  return (need.cam || need.mask) && tf.getBackend() === 'wasm' ? 32 : Infinity;
+}
+
+function sliceBatch(b: Batch, start: number, size: number): Batch {
+  const rows = <T extends tf.Tensor>(t: T | undefined) =>
+    t ? (tf.slice(t, [start, ...t.shape.slice(1).map(() => 0)], [size, ...t.shape.slice(1)]) as T) : undefined;
+  return {
+    A: rows(b.A),
+    v: rows(b.v),
+    labels: rows(b.labels)!,
+    captions: rows(b.captions)!,
+    masks: rows(b.masks),
+    maskRows: rows(b.maskRows),
+  };
+}
+
+function oneStep(
+  P: ParamView,
+  variant: Variant,
+  batch: Batch,
+  opts: StepOptions,
+  need: { cam: boolean; mask: boolean },
+  fixed: { classPred?: tf.Tensor1D; predCaptions?: tf.Tensor2D },
+  names: string[],
+  w: TermWeights,
+) {
   // detached heads: same data, different tensors, so no gradient path from L_cam to the cls / cap weights
   const Pdet: ParamView = {};
   for (const [n, t] of Object.entries(P)) Pdet[n] = n.startsWith('medi.') ? t : tf.clone(t);
-  const names = gradNames(P, opts);
   const keep: Record<string, tf.Scalar> = {};
   try {
-    const gs = tf.grads(() => objective(P, Pdet, variant, batch, opts, fixed, need, keep))(names.map((n) => P[n]));
-    const grads: Record<string, tf.Tensor> = {};
-    names.forEach((n, i) => (grads[n] = gs[i]));
-    return { losses: readLosses(keep, opts), grads, ...fixed };
+    const gs = tf.grads(() => objective(P, Pdet, variant, batch, opts, fixed, need, keep, w))(names.map((n) => P[n]));
+    return { gs, keep };
   } finally {
     for (const [n, t] of Object.entries(Pdet)) if (!n.startsWith('medi.')) t.dispose();
   }
+}
+
+/**
+ * Algorithm 1 gradients and losses for one batch (see the file comment). `opts.microBatch` splits
+ * the batch into slices whose gradients are summed with exact weights (same result, less memory);
+ * by default only CAM steps on wasm are split, into slices of 32.
+ */
+export function algorithm1Grads(P: ParamView, variant: Variant, batch: Batch, opts: StepOptions = {}): StepResult {
+  const need = needsCams(variant, batch, opts);
+  if (opts.terms === 'cam' && !need.cam && !need.mask) throw new Error(`no CAM term to differentiate for ${variant}`);
+  const fixed: { classPred?: tf.Tensor1D; predCaptions?: tf.Tensor2D } = need.cam ? predictions(P, variant, batch, opts) : {};
+  const names = gradNames(P, opts);
+  const B = batch.labels.shape[0];
+  const mb = Math.max(1, Math.min(B, opts.microBatch ?? defaultMicroBatch(need)));
+  if (mb >= B) {
+    const { gs, keep } = oneStep(P, variant, batch, opts, need, fixed, names, UNIT);
+    const grads: Record<string, tf.Tensor> = {};
+    names.forEach((n, i) => (grads[n] = gs[i]));
+    return { losses: readLosses(keep, opts), grads, ...fixed };
+  }
+  // token counts per slice for L_caption's weights
+  const tgtTokens = tf.tidy(() =>
+    Array.from(tf.sum(tf.notEqual(tf.slice(batch.captions, [0, 1], [-1, -1]), 0).toInt(), 1).dataSync() as Int32Array),
+  );
+  const totalTokens = Math.max(1, tgtTokens.reduce((a, b) => a + b, 0));
+  const grads: Record<string, tf.Tensor> = {};
+  const acc = { class: 0, caption: 0, cam: 0, mask: 0 };
+  for (let start = 0; start < B; start += mb) {
+    const size = Math.min(mb, B - start);
+    const tok = Math.max(1, tgtTokens.slice(start, start + size).reduce((a, b) => a + b, 0));
+    const w: TermWeights = { cls: size / B, cap: tok / totalTokens, rows: size / B };
+    const part = sliceBatch(batch, start, size);
+    const pf = {
+      classPred: fixed.classPred ? (tf.slice(fixed.classPred, [start], [size]) as tf.Tensor1D) : undefined,
+      predCaptions: fixed.predCaptions ? (tf.slice(fixed.predCaptions, [start, 0], [size, -1]) as tf.Tensor2D) : undefined,
+    };
+    try {
+      const { gs, keep } = oneStep(P, variant, part, opts, need, pf, names, w);
+      names.forEach((n, i) => {
+        const prev = grads[n];
+        grads[n] = prev ? tf.add(prev, gs[i]) : gs[i];
+        if (prev) {
+          prev.dispose();
+          gs[i].dispose();
+        }
+      });
+      const l = readLosses(keep, opts);
+      acc.class += w.cls * l.class;
+      acc.caption += w.cap * l.caption;
+      acc.cam += w.rows * l.cam;
+      acc.mask += w.rows * l.mask;
+    } finally {
+      for (const t of [...Object.values(part), ...Object.values(pf)]) (t as tf.Tensor | undefined)?.dispose();
+    }
+  }
+  const total = acc.class + acc.caption + (opts.lambda ?? 1) * acc.cam + (opts.mu ?? 0) * acc.mask;
+  return { losses: { ...acc, total }, grads, ...fixed };
 }
 
 /** The same losses without gradients (finite-difference checks, validation). */

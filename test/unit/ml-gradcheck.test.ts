@@ -167,3 +167,24 @@ describe('second-order gradients of the CAM terms w.r.t. f_medi', () => {
     }
   });
 });
+
+describe('micro-batches', () => {
+  it.each([
+    ['cam', 2, 0],
+    ['cam', 1, 1],
+    ['medi', 2, 1],
+    ['lrcn', 2, 0],
+  ] as [Variant, number, number][])('%s in slices of %i (μ = %i) gives the full-batch gradients and losses', (variant, mb, mu) => {
+    const P = initParams(variant, dims, 23);
+    const batch = makeBatch(29, true);
+    const full = algorithm1Grads(P, variant, batch, { mu, microBatch: Infinity });
+    const parts = algorithm1Grads(P, variant, batch, { mu, microBatch: mb });
+    for (const k of ['class', 'caption', 'cam', 'mask', 'total'] as const) expect(parts.losses[k]).toBeCloseTo(full.losses[k], 5);
+    for (const [n, g] of Object.entries(full.grads)) {
+      const a = g.dataSync();
+      const b = parts.grads[n].dataSync();
+      const scale = Math.max(1e-6, ...Array.from(a, Math.abs));
+      expect(Math.max(...Array.from(a, (x, i) => Math.abs(x - b[i]))) / scale, n).toBeLessThan(1e-4);
+    }
+  });
+});
