@@ -186,6 +186,42 @@ describe('issue 6 screens in browser mode', () => {
     expect(pageErrors).toEqual([]);
   });
 
+  it('review queue: sort by disagreement and "next most disputed" (n) follow the scored predictions', async () => {
+    // Expected order, read from the database: the latest done run's predictions, most disputed first.
+    const db = new Database(workspace(home).dbPath, { readonly: true });
+    let order: { id: number; file: string }[];
+    try {
+      order = db
+        .prepare(
+          `SELECT p.image_id AS id, i.file_name AS file FROM predictions p JOIN images i ON i.id = p.image_id
+            WHERE p.run_id = (SELECT r.id FROM runs r WHERE r.status = 'done' AND EXISTS (SELECT 1 FROM predictions q WHERE q.run_id = r.id)
+                              ORDER BY r.created_at DESC, r.id DESC LIMIT 1)
+              AND p.disagreement IS NOT NULL
+            ORDER BY p.disagreement DESC, p.image_id`,
+        )
+        .all() as { id: number; file: string }[];
+    } finally {
+      db.close();
+    }
+    expect(order.length).toBe(images.length);
+    await gallery.goto(served.url);
+    await page.getByRole('combobox', { name: 'Sort' }).selectOption('disagreement');
+    await poll(async () => (await gallery.altTexts())[0]).toBe(order[0].file);
+    expect((await gallery.altTexts()).slice(0, 5)).toEqual(order.slice(0, 5).map((o) => o.file));
+    await page.screenshot({ path: join(ARTIFACTS, 'review-queue.png') });
+    await page.getByRole('combobox', { name: 'Sort' }).selectOption('path');
+    await poll(async () => (await gallery.altTexts())[0]).toBe(images[0].fileName);
+    // n from the gallery opens the most disputed photo; n again goes to the next one.
+    const title = page.getByRole('complementary', { name: 'Photo details' }).getByRole('heading', { level: 2 });
+    await page.keyboard.press('n');
+    await poll(() => title.textContent()).toBe(order[0].file);
+    await page.keyboard.press('n');
+    await poll(() => title.textContent()).toBe(order[1].file);
+    await page.getByRole('button', { name: 'Next disputed' }).click();
+    await poll(() => title.textContent()).toBe(order[2].file);
+    expect(pageErrors).toEqual([]);
+  });
+
   it('Caption folder: 20 photos → 20 reviewable results → export CSV with 20 rows', async () => {
     await gallery.goto(served.url);
     await page.getByRole('button', { name: 'Caption folder' }).click();

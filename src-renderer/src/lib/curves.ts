@@ -18,9 +18,9 @@ export interface Plot {
 export function plot(series: Series[], width: number, height: number, pad = 4): Plot {
   const all = series.flatMap((s) => s.points).filter((p) => Number.isFinite(p.x) && Number.isFinite(p.y));
   if (!all.length) return { xMin: 0, xMax: 1, yMin: 0, yMax: 1, paths: series.map((s) => ({ name: s.name, d: '' })) };
-  let xMin = Math.min(...all.map((p) => p.x));
+  const xMin = Math.min(...all.map((p) => p.x));
   let xMax = Math.max(...all.map((p) => p.x));
-  let yMin = Math.min(0, ...all.map((p) => p.y));
+  const yMin = Math.min(0, ...all.map((p) => p.y));
   let yMax = Math.max(...all.map((p) => p.y));
   if (xMax === xMin) xMax = xMin + 1;
   if (yMax === yMin) yMax = yMin + 1;
