@@ -14,7 +14,7 @@
  */
 import { parseArgs } from 'node:util';
 import * as tf from '@tensorflow/tfjs';
-import { maskGrid, partMaskGrid } from '../src-main/data/masks.ts';
+import { maskGrid, PART_SIGMA, partMaskGrid } from '../src-main/data/masks.ts';
 import { openDb } from '../src-main/data/store.ts';
 import { workspace } from '../src-main/data/workspace.ts';
 import { pointingHit } from '../src-main/jobs/evaluate.ts';
@@ -36,6 +36,7 @@ const { values } = parseArgs({
     batch: { type: 'string', default: '16' },
     lr: { type: 'string', default: '0.002' },
     dims: { type: 'string', default: 'small' },
+    sigma: { type: 'string', default: String(PART_SIGMA) },
     json: { type: 'boolean', default: false },
   },
 });
@@ -65,7 +66,8 @@ const index = new Map(vocab.map((w, i) => [w, i]));
 const dims = { K, ...DIMS[values.dims as keyof typeof DIMS], V: vocab.length, C: data.classes.length };
 
 /** The mask of an image at the CAM grid: painted if any, else from its parts. */
-const maskOf = (e: Example) => maskGrid(db, e.imageId, H, W) ?? partMaskGrid(db, e.imageId, H, W);
+const maskOf = (e: Example) =>
+  maskGrid(db, e.imageId, H, W) ?? partMaskGrid(db, e.imageId, H, W, Number(values.sigma));
 
 function train(withMasks: boolean) {
   const P = initParams('cam', dims, seed);
@@ -171,6 +173,7 @@ const out = {
   test: data.test.length,
   epochs,
   mu,
+  sigma: Number(values.sigma),
   seed,
   without_masks: { ...baseEval, seconds: base.seconds },
   with_masks: { ...maskEval, seconds: withM.seconds, masked_pairs: withM.maskedPairs },
