@@ -257,4 +257,25 @@ describe('issue 6 screens in browser mode', () => {
     expect((await exportCsv()).length).toBe(20);
     expect(pageErrors).toEqual([]);
   });
+  it('Retrain → Cancel → reload: the stopped run is offered for Resume, which continues the same run', async () => {
+    await gallery.goto(served.url);
+    await page.getByRole('button', { name: 'Retrain', exact: true }).click();
+    const panel = page.getByRole('dialog', { name: 'Retrain' });
+    await panel.waitFor();
+    await poll(() => panel.getByTestId('epoch').textContent(), 60_000).toMatch(/^[3-9]\d* of \d+/);
+    const runId = ((await panel.locator('dd').first().textContent()) ?? '').trim();
+    await panel.getByRole('button', { name: 'Cancel' }).click();
+    await poll(() => panel.textContent(), 30_000).toMatch(/cancelled/);
+    await page.reload();
+    await gallery.images.first().waitFor();
+    const resume = page.getByRole('button', { name: /^Resume cam/ });
+    await resume.waitFor();
+    expect(await resume.getAttribute('title')).toContain(runId);
+    await page.screenshot({ path: join(ARTIFACTS, 'resume.png') });
+    await resume.click();
+    await panel.waitFor();
+    await poll(() => panel.locator('dd').first().textContent(), 30_000).toBe(runId);
+    await panel.getByText('Training finished').waitFor({ timeout: 150_000 });
+    expect(pageErrors).toEqual([]);
+  });
 });
