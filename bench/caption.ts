@@ -17,7 +17,17 @@ export async function benchCaption(opts: { quick?: boolean } = {}) {
   const ex = await runExtract({ home, encoderPath, collectionId: collection });
   const tr = await runTraining({
     home,
-    config: { variant: 'medi', encoder: ex.encoder, encoderPath, collectionId: collection, epochs: 1, batch: 16, dims: 'small', optimizer: 'adam', lr: 0.002 },
+    config: {
+      variant: 'medi',
+      encoder: ex.encoder,
+      encoderPath,
+      collectionId: collection,
+      epochs: 1,
+      batch: 16,
+      dims: 'small',
+      optimizer: 'adam',
+      lr: 0.002,
+    },
   });
   const res = await runCaption({ home, folder: root, run: tr.run, encoderPath, beam: 3 });
   return {

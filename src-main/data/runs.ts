@@ -163,7 +163,8 @@ export function updateRun(db: Db, id: string, u: RunUpdate): void {
     if (u.status === 'running') {
       put('started_at', now());
       put('finished_at', null);
-    } else if (u.status === 'done' || u.status === 'failed' || u.status === 'cancelled') put('finished_at', now());
+    } else if (u.status === 'done' || u.status === 'failed' || u.status === 'cancelled')
+      put('finished_at', now());
   }
   if (u.backend !== undefined) put('backend', u.backend);
   if (u.config !== undefined) put('config', JSON.stringify(u.config));

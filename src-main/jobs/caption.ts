@@ -69,7 +69,8 @@ export function listFiles(root: string): string[] {
       const st = statSync(p, { throwIfNoEntry: false });
       if (!st) continue;
       if (st.isDirectory()) walk(p);
-      else if (st.isFile() && !SKIP_EXT.has(extname(name).toLowerCase())) out.push(relative(root, p).split(sep).join('/'));
+      else if (st.isFile() && !SKIP_EXT.has(extname(name).toLowerCase()))
+        out.push(relative(root, p).split(sep).join('/'));
     }
   };
   walk(root);
@@ -80,9 +81,17 @@ function csvCell(s: string): string {
   return /[",\n\r]/.test(s) ? `"${s.replace(/"/g, '""')}"` : s;
 }
 
-export function writeCaptionOutput(file: string, rows: CaptionRow[], errors: { path: string; reason: string }[], meta: { run: string; folder: string }) {
+export function writeCaptionOutput(
+  file: string,
+  rows: CaptionRow[],
+  errors: { path: string; reason: string }[],
+  meta: { run: string; folder: string },
+) {
   if (file.toLowerCase().endsWith('.json')) {
-    writeFileSync(file, JSON.stringify({ run: meta.run, folder: meta.folder, results: rows, errors }, null, 2));
+    writeFileSync(
+      file,
+      JSON.stringify({ run: meta.run, folder: meta.folder, results: rows, errors }, null, 2),
+    );
     return;
   }
   const head = ['path', 'caption', ...[1, 2, 3, 4, 5].flatMap((k) => [`species_${k}`, `p_${k}`]), 'run'];
@@ -118,7 +127,9 @@ export async function runCaption(opts: CaptionOptions): Promise<CaptionResult> {
     const localOk = local !== null && existsSync(local);
     const encoderPath =
       opts.encoderPath ??
-      (encoderEntry(run.encoder) && (isCached(ws.encoders, run.encoder) || !localOk) ? undefined : local ?? undefined);
+      (encoderEntry(run.encoder) && (isCached(ws.encoders, run.encoder) || !localOk)
+        ? undefined
+        : (local ?? undefined));
     enc =
       opts.loaded ??
       (await resolveEncoder(ws.encoders, {
@@ -127,7 +138,9 @@ export async function runCaption(opts: CaptionOptions): Promise<CaptionResult> {
         onWarning: opts.onWarning,
       }));
     if (enc.id !== run.encoder) {
-      throw new Error(`run ${run.id} was trained on encoder ${run.encoder} features, but ${enc.id} was loaded (pass --encoder-path)`);
+      throw new Error(
+        `run ${run.id} was trained on encoder ${run.encoder} features, but ${enc.id} was loaded (pass --encoder-path)`,
+      );
     }
 
     // The job: reuse the latest one for this folder and run (resume), else a new one.
@@ -136,10 +149,16 @@ export async function runCaption(opts: CaptionOptions): Promise<CaptionResult> {
       .get(folder, run.id) as { id: number } | undefined;
     const job = prev
       ? prev.id
-      : Number(db.prepare(`INSERT INTO batch_jobs (folder, run_id, status) VALUES (?, ?, 'running')`).run(folder, run.id).lastInsertRowid);
+      : Number(
+          db
+            .prepare(`INSERT INTO batch_jobs (folder, run_id, status) VALUES (?, ?, 'running')`)
+            .run(folder, run.id).lastInsertRowid,
+        );
     db.prepare(`UPDATE batch_jobs SET status = 'running', finished_at = NULL WHERE id = ?`).run(job);
     const done = new Set(
-      (db.prepare(`SELECT rel_path FROM batch_results WHERE job_id = ?`).all(job) as { rel_path: string }[]).map((r) => r.rel_path),
+      (
+        db.prepare(`SELECT rel_path FROM batch_results WHERE job_id = ?`).all(job) as { rel_path: string }[]
+      ).map((r) => r.rel_path),
     );
     const files = listFiles(folder);
     const todo = files.filter((f) => !done.has(f));
@@ -169,13 +188,18 @@ export async function runCaption(opts: CaptionOptions): Promise<CaptionResult> {
       const okIdx = decoded.map((d, j) => (typeof d === 'string' ? -1 : j)).filter((j) => j >= 0);
       const rows = new Map<number, { caption: string | null; top5: CaptionRow['top5'] }>();
       if (okIdx.length) {
-        const x = toInputBatch(okIdx.map((j) => decoded[j] as Uint8Array), enc.inputSize, enc.preprocess);
+        const x = toInputBatch(
+          okIdx.map((j) => decoded[j] as Uint8Array),
+          enc.inputSize,
+          enc.preprocess,
+        );
         const A = enc.embed(x);
         x.dispose();
         const feat = tf.tidy(() => feature(params!, variant, pooled(A)));
         A.dispose();
         let probs: number[][] | null = null;
-        if (hasCls(variant)) probs = tf.tidy(() => tf.softmax(classify(params!, feat))).arraySync() as number[][];
+        if (hasCls(variant))
+          probs = tf.tidy(() => tf.softmax(classify(params!, feat))).arraySync() as number[][];
         let caps: number[][] | null = null;
         if (hasCap(variant)) {
           const ids = beamSearch(params, feat, side.maxLen ?? 20, opts.beam ?? 3);
@@ -204,14 +228,17 @@ export async function runCaption(opts: CaptionOptions): Promise<CaptionResult> {
       opts.onProgress?.(Math.min(todo.length, i + chunk.length), todo.length);
     }
     const seconds = (Date.now() - t0) / 1000;
-    db.prepare(`UPDATE batch_jobs SET status = ?, finished_at = strftime('%Y-%m-%dT%H:%M:%fZ','now') WHERE id = ?`).run(
-      cancelled ? 'cancelled' : 'done',
-      job,
-    );
+    db.prepare(
+      `UPDATE batch_jobs SET status = ?, finished_at = strftime('%Y-%m-%dT%H:%M:%fZ','now') WHERE id = ?`,
+    ).run(cancelled ? 'cancelled' : 'done', job);
     // The output lists every file of the job (this session's and earlier ones).
     const present = new Set(files);
     const all = (
-      db.prepare(`SELECT rel_path, caption, top5, error FROM batch_results WHERE job_id = ? ORDER BY rel_path`).all(job) as {
+      db
+        .prepare(
+          `SELECT rel_path, caption, top5, error FROM batch_results WHERE job_id = ? ORDER BY rel_path`,
+        )
+        .all(job) as {
         rel_path: string;
         caption: string | null;
         top5: string | null;
@@ -220,7 +247,12 @@ export async function runCaption(opts: CaptionOptions): Promise<CaptionResult> {
     ).filter((r) => present.has(r.rel_path));
     const results: CaptionRow[] = all
       .filter((r) => r.error === null)
-      .map((r) => ({ path: r.rel_path, caption: r.caption, top5: r.top5 ? JSON.parse(r.top5) : [], run: run.id }));
+      .map((r) => ({
+        path: r.rel_path,
+        caption: r.caption,
+        top5: r.top5 ? JSON.parse(r.top5) : [],
+        run: run.id,
+      }));
     const errors = all.filter((r) => r.error !== null).map((r) => ({ path: r.rel_path, reason: r.error! }));
     if (opts.out) writeCaptionOutput(resolve(opts.out), results, errors, { run: run.id, folder });
     return {

@@ -116,7 +116,9 @@ export async function runDemo(o: DemoOptions): Promise<DemoResult> {
   const db = openDb(ws.dbPath);
   let collection: number;
   try {
-    const r = await importDataset(db, ws, 'cub', join(out, 'CUB_200_2011'), { onProgress: (d, n) => o.onProgress?.(d, n, 'img') });
+    const r = await importDataset(db, ws, 'cub', join(out, 'CUB_200_2011'), {
+      onProgress: (d, n) => o.onProgress?.(d, n, 'img'),
+    });
     collection = r.collection;
     for (const e of r.errors.slice(0, 5)) warn(`import: ${e.path}: ${e.reason}`);
   } finally {
@@ -146,7 +148,9 @@ export async function runDemo(o: DemoOptions): Promise<DemoResult> {
   try {
     evaluate = (await import('./evaluate.ts')).evaluateRun;
   } catch {
-    warn('caption metrics unavailable (evaluation module failed to load): showing top-1/top-5 from training only');
+    warn(
+      'caption metrics unavailable (evaluation module failed to load): showing top-1/top-5 from training only',
+    );
   }
   for (const variant of variants) {
     t = Date.now();
@@ -177,7 +181,11 @@ export async function runDemo(o: DemoOptions): Promise<DemoResult> {
     let metrics: DemoMetrics = { ...EMPTY, top1: res.test?.top1 ?? null, top5: res.test?.top5 ?? null };
     if (evaluate) {
       o.onStage?.(`evaluate ${variant}`);
-      const ev = await evaluate({ home: o.home, runId: res.run, onProgress: (d, n) => o.onProgress?.(d, n, 'img') });
+      const ev = await evaluate({
+        home: o.home,
+        runId: res.run,
+        onProgress: (d, n) => o.onProgress?.(d, n, 'img'),
+      });
       metrics = {
         top1: ev.top1,
         top5: ev.top5,

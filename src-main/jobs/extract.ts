@@ -59,7 +59,12 @@ export function imagesToExtract(home: string, collectionId?: number): Row[] {
           WHERE (? IS NULL OR i.collection_id = ?)
           ORDER BY i.id`,
       )
-      .all(collectionId ?? null, collectionId ?? null) as { id: number; hash: string; root: string; rel: string }[];
+      .all(collectionId ?? null, collectionId ?? null) as {
+      id: number;
+      hash: string;
+      root: string;
+      rel: string;
+    }[];
     const seen = new Set<string>();
     const out: Row[] = [];
     for (const r of rows) {
@@ -79,7 +84,10 @@ const localKey = (id: string) => `encoder_path:${id}`;
 export function rememberLocalEncoder(home: string, id: string, path: string): void {
   const db = openDb(workspace(home).dbPath);
   try {
-    db.prepare(`INSERT OR REPLACE INTO settings (key, value) VALUES (?, ?)`).run(localKey(id), JSON.stringify(path));
+    db.prepare(`INSERT OR REPLACE INTO settings (key, value) VALUES (?, ?)`).run(
+      localKey(id),
+      JSON.stringify(path),
+    );
   } finally {
     db.close();
   }
@@ -88,7 +96,8 @@ export function rememberLocalEncoder(home: string, id: string, path: string): vo
 export function rememberedEncoderPath(home: string, id: string): string | null {
   const db = openDb(workspace(home).dbPath);
   try {
-    const r = db.prepare(`SELECT value FROM settings WHERE key = ?`).get(localKey(id)) as { value: string } | undefined;
+    const r = db.prepare(`SELECT value FROM settings WHERE key = ?`).get(localKey(id)) as
+      { value: string } | undefined;
     return r ? (JSON.parse(r.value) as string) : null;
   } finally {
     db.close();
@@ -142,7 +151,11 @@ export async function runExtract(opts: ExtractOptions): Promise<ExtractResult> {
     );
     const ok = chunk.filter((_, j) => decoded[j] !== null);
     if (ok.length) {
-      const x = toInputBatch(decoded.filter((d): d is Uint8Array => d !== null), enc.inputSize, enc.preprocess);
+      const x = toInputBatch(
+        decoded.filter((d): d is Uint8Array => d !== null),
+        enc.inputSize,
+        enc.preprocess,
+      );
       const a = enc.embed(x);
       const data = (await a.data()) as Float32Array;
       x.dispose();

@@ -43,7 +43,14 @@ import {
   type Variant,
 } from '../ml/model.ts';
 import { readSafetensors, writeSafetensors } from '../ml/safetensors.ts';
-import { applyGrads, createOptimState, disposeOptimState, optimStateFromTensors, optimStateTensors, type OptimState } from '../ml/optim.ts';
+import {
+  applyGrads,
+  createOptimState,
+  disposeOptimState,
+  optimStateFromTensors,
+  optimStateTensors,
+  type OptimState,
+} from '../ml/optim.ts';
 import { buildVocab as vocabBuild, decode as vocabDecode, encode as vocabEncode } from '../ml/vocab.ts';
 import { runExtract } from './extract.ts';
 
@@ -203,9 +210,14 @@ export function loadDataset(db: Db, cfg: Pick<TrainConfig, 'split' | 'collection
   const classIndex = new Map(classIds.map((id, i) => [id, i]));
   const names = new Map(rows.map((r) => [r.classId, r.className]));
   const classes = classIds.map((id) => ({ id, name: names.get(id)! }));
-  const ex = (r: (typeof rows)[number]): Example => ({ imageId: r.id, hash: r.hash, label: classIndex.get(r.classId)!, captions: caps.get(r.id) ?? [] });
+  const ex = (r: (typeof rows)[number]): Example => ({
+    imageId: r.id,
+    hash: r.hash,
+    label: classIndex.get(r.classId)!,
+    captions: caps.get(r.id) ?? [],
+  });
   let train = rows.filter((r) => r.part === 'train').map(ex);
-  let val = rows.filter((r) => r.part === 'val').map(ex);
+  const val = rows.filter((r) => r.part === 'val').map(ex);
   const test = rows.filter((r) => r.part === 'test').map(ex);
   let splitNote = `scheme '${cfg.split}'`;
   if (!train.length && !val.length && !test.length) {
@@ -232,7 +244,8 @@ export function loadDataset(db: Db, cfg: Pick<TrainConfig, 'split' | 'collection
   }
   if (!train.length) throw new Error(`split '${cfg.split}' has no training images`);
   const h = createHash('sha256');
-  for (const e of [...train, ...val]) h.update(`${e.hash}\t${classes[e.label].name}\t${e.captions.join('\u0001')}\n`);
+  for (const e of [...train, ...val])
+    h.update(`${e.hash}\t${classes[e.label].name}\t${e.captions.join('\u0001')}\n`);
   return { classes, train, val, test, version: h.digest('hex').slice(0, 16), splitNote };
 }
 
@@ -249,7 +262,9 @@ function clipByModule(grads: Record<string, tf.Tensor>, maxNorm: number): void {
     groups.get(g)!.push(n);
   }
   for (const names of groups.values()) {
-    const norm = Math.sqrt(names.reduce((s, n) => s + tf.tidy(() => tf.sum(tf.square(grads[n])).dataSync()[0]), 0));
+    const norm = Math.sqrt(
+      names.reduce((s, n) => s + tf.tidy(() => tf.sum(tf.square(grads[n])).dataSync()[0]), 0),
+    );
     if (norm > maxNorm) {
       for (const n of names) {
         const old = grads[n];
@@ -310,7 +325,11 @@ function atomicWrite(path: string, write: (tmp: string) => void): void {
 function tensorsOf(params: Record<string, tf.Tensor>, prefix = '') {
   const out: Record<string, { dtype: 'F32' | 'I32'; shape: number[]; data: Float32Array | Int32Array }> = {};
   for (const [n, t] of Object.entries(params)) {
-    out[prefix + n] = { dtype: t.dtype === 'int32' ? 'I32' : 'F32', shape: t.shape, data: t.dataSync() as Float32Array | Int32Array };
+    out[prefix + n] = {
+      dtype: t.dtype === 'int32' ? 'I32' : 'F32',
+      shape: t.shape,
+      data: t.dataSync() as Float32Array | Int32Array,
+    };
   }
   return out;
 }
@@ -338,7 +357,8 @@ export function readSidecar(ws: Workspace, run: string): Sidecar {
 export function loadRunWeights(ws: Workspace, run: string): Record<string, tf.Tensor> {
   const f = readSafetensors(checkpointPaths(ws, run).weights);
   const out: Record<string, tf.Tensor> = {};
-  for (const [n, t] of Object.entries(f.tensors)) out[n] = tf.tensor(t.data, t.shape, t.dtype === 'F32' ? 'float32' : 'int32');
+  for (const [n, t] of Object.entries(f.tensors))
+    out[n] = tf.tensor(t.data, t.shape, t.dtype === 'F32' ? 'float32' : 'int32');
   return out;
 }
 
@@ -348,7 +368,13 @@ export function loadRunWeights(ws: Workspace, run: string): Record<string, tf.Te
  * cap.out) by word, so a retrain after adding classes or words keeps everything it can; other
  * tensors are copied when their shapes agree.
  */
-export function warmStart(ws: Workspace, parent: string, params: Params, vocab: string[], classes: { name: string }[]): string[] {
+export function warmStart(
+  ws: Workspace,
+  parent: string,
+  params: Params,
+  vocab: string[],
+  classes: { name: string }[],
+): string[] {
   const side = readSidecar(ws, parent);
   const f = readSafetensors(checkpointPaths(ws, parent).weights);
   const reused: string[] = [];
@@ -433,12 +459,18 @@ export function evaluateSplit(
         // Up to 5 references per image, the same ones every epoch.
         const rows: number[] = [];
         const caps: Int32Array[] = [];
-        chunk.forEach((e, j) => e.captions.slice(0, 5).forEach((c) => (rows.push(j), caps.push(encodeCaption(c, index, T)))));
+        chunk.forEach((e, j) =>
+          e.captions.slice(0, 5).forEach((c) => (rows.push(j), caps.push(encodeCaption(c, index, T)))),
+        );
         if (caps.length) {
           const f = tf.gather(feat, tf.tensor1d(rows, 'int32'));
           const flat = new Int32Array(caps.length * T);
           caps.forEach((c, k) => flat.set(c, k * T));
-          const l = captionLoss(capPrep(params), f, tf.tensor2d(flat, [caps.length, T], 'int32')).dataSync()[0];
+          const l = captionLoss(
+            capPrep(params),
+            f,
+            tf.tensor2d(flat, [caps.length, T], 'int32'),
+          ).dataSync()[0];
           capSum += l * caps.length;
           capN += caps.length;
         }
@@ -516,7 +548,12 @@ export interface TrainResult {
  * Curator-painted masks of the training images, resized to the feature map (H×W, values 0–1),
  * for the μ·L_mask term (DESIGN §4, beyond the paper). Only read when μ > 0.
  */
-async function loadMasks(db: Db, imageIds: number[], H: number, W: number): Promise<Map<number, Float32Array>> {
+async function loadMasks(
+  db: Db,
+  imageIds: number[],
+  H: number,
+  W: number,
+): Promise<Map<number, Float32Array>> {
   const out = new Map<number, Float32Array>();
   if (!imageIds.length) return out;
   const want = new Set(imageIds);
@@ -524,8 +561,15 @@ async function loadMasks(db: Db, imageIds: number[], H: number, W: number): Prom
   const sharp = (await import('sharp')).default;
   for (const r of rows) {
     if (!want.has(r.image_id)) continue;
-    const { data } = await sharp(r.png).greyscale().resize(W, H, { fit: 'fill' }).raw().toBuffer({ resolveWithObject: true });
-    out.set(r.image_id, Float32Array.from(data, (x) => x / 255));
+    const { data } = await sharp(r.png)
+      .greyscale()
+      .resize(W, H, { fit: 'fill' })
+      .raw()
+      .toBuffer({ resolveWithObject: true });
+    out.set(
+      r.image_id,
+      Float32Array.from(data, (x) => x / 255),
+    );
   }
   return out;
 }
@@ -578,13 +622,17 @@ export async function runTraining(opts: TrainOptions): Promise<TrainResult> {
       if (opts.config.epochs !== undefined) cfg.epochs = opts.config.epochs;
       for (const w of run.warnings) warn(w);
     } else {
-      cfg = { ...DEFAULT_CONFIG, ...Object.fromEntries(Object.entries(opts.config).filter(([, v]) => v !== undefined)) } as TrainConfig;
+      cfg = {
+        ...DEFAULT_CONFIG,
+        ...Object.fromEntries(Object.entries(opts.config).filter(([, v]) => v !== undefined)),
+      } as TrainConfig;
     }
     const data = loadDataset(db, cfg);
     const allHashes = [...data.train, ...data.val, ...data.test].map((e) => e.hash);
     let encoderId = run?.encoder ?? (await chooseEncoder(ws, cfg, allHashes, warn));
     // Features missing for some images: extract them now (resumable, cached for next time).
-    const needExtract = encoderId === null || allHashes.some((h) => !new FeatureCache(ws.features, encoderId!).has(h));
+    const needExtract =
+      encoderId === null || allHashes.some((h) => !new FeatureCache(ws.features, encoderId!).has(h));
     if (needExtract) {
       emit({ type: 'log', message: 'extracting missing features…' });
       const ex = await runExtract({
@@ -607,14 +655,24 @@ export async function runTraining(opts: TrainOptions): Promise<TrainResult> {
     if (!data.train.length) throw new Error('no training image has cached features');
     const featureShape = cache.get(data.train[0].hash).shape;
     const hasCaps = data.train.some((e) => e.captions.length);
-    if (hasCap(cfg.variant) && !hasCaps) throw new Error(`variant ${cfg.variant} needs captions and the training images have none`);
+    if (hasCap(cfg.variant) && !hasCaps)
+      throw new Error(`variant ${cfg.variant} needs captions and the training images have none`);
 
     // Vocabulary and classes: from the sidecar when resuming (identical ids), else from the data.
     let vocab: string[];
     if (resume) vocab = readSidecar(ws, run!.id).vocab;
-    else vocab = buildVocab(data.train.flatMap((e) => e.captions), cfg.minCount);
+    else
+      vocab = buildVocab(
+        data.train.flatMap((e) => e.captions),
+        cfg.minCount,
+      );
     const index = new Map(vocab.map((w, i) => [w, i]));
-    const dims: ModelDims = { K: featureShape[2], ...DIMS[cfg.dims], V: vocab.length, C: data.classes.length };
+    const dims: ModelDims = {
+      K: featureShape[2],
+      ...DIMS[cfg.dims],
+      V: vocab.length,
+      C: data.classes.length,
+    };
 
     if (!run) {
       run = createRun(db, {
@@ -629,7 +687,11 @@ export async function runTraining(opts: TrainOptions): Promise<TrainResult> {
         warnings,
       });
     } else {
-      updateRun(db, run.id, { status: 'running', backend: backend.name, config: cfg as unknown as Record<string, unknown> });
+      updateRun(db, run.id, {
+        status: 'running',
+        backend: backend.name,
+        config: cfg as unknown as Record<string, unknown>,
+      });
     }
     const runId = run.id;
     const paths = checkpointPaths(ws, runId);
@@ -666,13 +728,22 @@ export async function runTraining(opts: TrainOptions): Promise<TrainResult> {
       }
       opt = optimStateFromTensors(optTensors);
       for (const x of Object.values(optTensors)) x.dispose();
-      if (existsSync(paths.sidecar)) Object.assign(sidecar, { epoch: readSidecar(ws, runId).epoch, bestScore: resume.bestScore });
+      if (existsSync(paths.sidecar))
+        Object.assign(sidecar, { epoch: readSidecar(ws, runId).epoch, bestScore: resume.bestScore });
     } else if (cfg.warmStart) {
       reused = warmStart(ws, cfg.warmStart, params, vocab, data.classes);
       emit({ type: 'log', message: `warm start from ${cfg.warmStart}: reused ${reused.length} tensors` });
     }
 
-    const masks = cfg.mu > 0 && hasMedi(cfg.variant) ? await loadMasks(db, data.train.map((e) => e.imageId), featureShape[0], featureShape[1]) : new Map<number, Float32Array>();
+    const masks =
+      cfg.mu > 0 && hasMedi(cfg.variant)
+        ? await loadMasks(
+            db,
+            data.train.map((e) => e.imageId),
+            featureShape[0],
+            featureShape[1],
+          )
+        : new Map<number, Float32Array>();
     if (cfg.mu > 0 && !masks.size) warn('--mu is set but no training image has a painted mask');
     const rng = new Rng(resume ? resume.rng : cfg.seed);
     const trainIdx = data.train.map((_, i) => i);
@@ -706,7 +777,10 @@ export async function runTraining(opts: TrainOptions): Promise<TrainResult> {
       while (state.stepInEpoch < stepsPerEpoch) {
         // Yield to the event loop so a cancel message (worker) or SIGINT can arrive between steps.
         await new Promise<void>((r) => setImmediate(r));
-        if (opts.signal?.aborted || (opts.stopAfterSteps !== undefined && state.globalStep >= opts.stopAfterSteps)) {
+        if (
+          opts.signal?.aborted ||
+          (opts.stopAfterSteps !== undefined && state.globalStep >= opts.stopAfterSteps)
+        ) {
           cancelled = true;
           break outer;
         }
@@ -720,7 +794,10 @@ export async function runTraining(opts: TrainOptions): Promise<TrainResult> {
           caps.set(encodeCaption(text, index, T), j * T);
         });
         const A = tf.tensor4d(feats.data, feats.shape);
-        const labels = tf.tensor1d(exs.map((e) => e.label), 'int32');
+        const labels = tf.tensor1d(
+          exs.map((e) => e.label),
+          'int32',
+        );
         const captions = tf.tensor2d(caps, [exs.length, T], 'int32');
         let maskT: tf.Tensor3D | undefined;
         let maskRows: tf.Tensor1D | undefined;
@@ -732,14 +809,25 @@ export async function runTraining(opts: TrainOptions): Promise<TrainResult> {
             if (x) m.set(x, j * H * W);
           });
           maskT = tf.tensor3d(m, [exs.length, H, W]);
-          maskRows = tf.tensor1d(exs.map((e) => (masks.has(e.imageId) ? 1 : 0)), 'float32');
+          maskRows = tf.tensor1d(
+            exs.map((e) => (masks.has(e.imageId) ? 1 : 0)),
+            'float32',
+          );
         }
-        const res = algorithm1Grads(params, cfg.variant, { A, labels, captions, masks: maskT, maskRows }, { lambda: cfg.lambda, mu: cfg.mu });
+        const res = algorithm1Grads(
+          params,
+          cfg.variant,
+          { A, labels, captions, masks: maskT, maskRows },
+          { lambda: cfg.lambda, mu: cfg.mu },
+        );
         maskT?.dispose();
         maskRows?.dispose();
         clipByModule(res.grads, cfg.clip);
         // The schedule depends only on the global step, so a resumed run gets the same rates.
-        const lr = cfg.schedule === 'cosine' ? cfg.lr * 0.5 * (1 + Math.cos((Math.PI * state.globalStep) / totalSteps)) : cfg.lr;
+        const lr =
+          cfg.schedule === 'cosine'
+            ? cfg.lr * 0.5 * (1 + Math.cos((Math.PI * state.globalStep) / totalSteps))
+            : cfg.lr;
         applyGrads(params, res.grads, { ...optCfg, lr }, opt);
         for (const g of Object.values(res.grads)) g.dispose();
         res.classPred?.dispose();
@@ -768,7 +856,8 @@ export async function runTraining(opts: TrainOptions): Promise<TrainResult> {
           pairsPerSec: rate,
           etaSec: rate > 0 ? leftPairs / rate : undefined,
         });
-        if (!Number.isFinite(res.losses.total)) throw new Error(`loss diverged at step ${state.globalStep} (try a lower --lr or --clip 5)`);
+        if (!Number.isFinite(res.losses.total))
+          throw new Error(`loss diverged at step ${state.globalStep} (try a lower --lr or --clip 5)`);
       }
       // End of epoch: validation, best checkpoint, early stopping.
       const ev = evaluateSplit(params, cfg.variant, data.val, cache, index, T);
@@ -776,8 +865,21 @@ export async function runTraining(opts: TrainOptions): Promise<TrainResult> {
       lastVal = { ...ev, score };
       const improved = state.bestScore === null || score > state.bestScore;
       const mean = Object.fromEntries(Object.entries(sums).map(([k, v]) => [k, nSteps ? v / nSteps : 0]));
-      appendEpoch(db, runId, { epoch: state.epoch, loss: mean, val: lastVal, improved, seconds: (Date.now() - t0) / 1000 });
-      emit({ type: 'epoch', run: runId, epoch: state.epoch, epochs: cfg.epochs, losses: mean as TrainEvent['losses'], val: lastVal });
+      appendEpoch(db, runId, {
+        epoch: state.epoch,
+        loss: mean,
+        val: lastVal,
+        improved,
+        seconds: (Date.now() - t0) / 1000,
+      });
+      emit({
+        type: 'epoch',
+        run: runId,
+        epoch: state.epoch,
+        epochs: cfg.epochs,
+        losses: mean as TrainEvent['losses'],
+        val: lastVal,
+      });
       if (improved) {
         state.bestScore = score;
         state.bestEpoch = state.epoch;
@@ -817,9 +919,23 @@ export async function runTraining(opts: TrainOptions): Promise<TrainResult> {
     const pairs = state.globalStep * cfg.batch;
     updateRun(db, runId, {
       status: cancelled ? 'cancelled' : 'done',
-      timings: { seconds, steps: state.globalStep, pairs_per_s: seconds ? Math.min(pairs, state.globalStep * data.train.length) / seconds : 0, backend: backend.detail },
+      timings: {
+        seconds,
+        steps: state.globalStep,
+        pairs_per_s: seconds ? Math.min(pairs, state.globalStep * data.train.length) / seconds : 0,
+        backend: backend.detail,
+      },
       warnings,
-      ...(test ? { metrics: { top1: test.top1, top5: test.top5, test_caption_loss: test.captionLoss, source: 'train' } } : {}),
+      ...(test
+        ? {
+            metrics: {
+              top1: test.top1,
+              top5: test.top5,
+              test_caption_loss: test.captionLoss,
+              source: 'train',
+            },
+          }
+        : {}),
     });
     for (const p of Object.values(params)) p.dispose();
     disposeOptimState(opt);
@@ -883,38 +999,58 @@ export async function importWeights(o: ImportWeightsOptions) {
   const backend = await initBackend();
   const f = readSafetensors(o.file);
   const tensors: Record<string, tf.Tensor> = {};
-  for (const [n, t] of Object.entries(f.tensors)) tensors[n] = tf.tensor(t.data, t.shape, t.dtype === 'F32' ? 'float32' : 'int32');
+  for (const [n, t] of Object.entries(f.tensors))
+    tensors[n] = tf.tensor(t.data, t.shape, t.dtype === 'F32' ? 'float32' : 'int32');
   const warnings: string[] = [];
   try {
     const { params, variant: inferred, dims } = paramsFromTensors(tensors, o.variant);
     for (const p of Object.values(params)) p.dispose();
     const variant = o.variant ?? inferred;
-    if (!o.variant && inferred === 'cam') warnings.push('medi.* present: imported as variant cam (pass --variant medi if it was trained without L_cam)');
+    if (!o.variant && inferred === 'cam')
+      warnings.push(
+        'medi.* present: imported as variant cam (pass --variant medi if it was trained without L_cam)',
+      );
     if (hasCap(variant)) {
-      if (!o.vocab) throw new Error('captioner weights need a vocabulary: put W.json beside the file or pass --vocab');
-      if (o.vocab.length !== dims.V) throw new Error(`vocabulary has ${o.vocab.length} words, cap.embed.weight has ${dims.V} rows`);
+      if (!o.vocab)
+        throw new Error('captioner weights need a vocabulary: put W.json beside the file or pass --vocab');
+      if (o.vocab.length !== dims.V)
+        throw new Error(`vocabulary has ${o.vocab.length} words, cap.embed.weight has ${dims.V} rows`);
     }
     if (hasCls(variant)) {
-      if (!o.classes) throw new Error('classifier weights need class names: put W.json beside the file or pass --classes');
-      if (o.classes.length !== dims.C) throw new Error(`class list has ${o.classes.length} names, cls.weight has ${dims.C} rows`);
+      if (!o.classes)
+        throw new Error('classifier weights need class names: put W.json beside the file or pass --classes');
+      if (o.classes.length !== dims.C)
+        throw new Error(`class list has ${o.classes.length} names, cls.weight has ${dims.C} rows`);
     }
     const encoder = o.encoder ?? null;
     if (!encoder) throw new Error('name the encoder whose features these weights expect (--encoder ID)');
     const entry = (await import('../ml/encoders/registry.ts')).encoderEntry(encoder);
-    if (entry && entry.shape[2] !== dims.K) throw new Error(`encoder ${encoder} gives K=${entry.shape[2]} channels, the weights expect K=${dims.K}`);
+    if (entry && entry.shape[2] !== dims.K)
+      throw new Error(
+        `encoder ${encoder} gives K=${entry.shape[2]} channels, the weights expect K=${dims.K}`,
+      );
     const db = openDb(ws.dbPath);
     try {
       // Class ids: by name in the given (or any) collection, so eval and suggestions can use them.
       const classRows = (o.classes ?? []).map((name) => {
         const r = db
-          .prepare(`SELECT id FROM classes WHERE name = ? AND (? IS NULL OR collection_id = ?) ORDER BY id LIMIT 1`)
+          .prepare(
+            `SELECT id FROM classes WHERE name = ? AND (? IS NULL OR collection_id = ?) ORDER BY id LIMIT 1`,
+          )
           .get(name, o.collectionId ?? null, o.collectionId ?? null) as { id: number } | undefined;
         return { id: r?.id ?? -1, name };
       });
       const unknown = classRows.filter((c) => c.id < 0).length;
-      if (unknown) warnings.push(`${unknown} of ${classRows.length} classes are not in the workspace (eval needs them)`);
+      if (unknown)
+        warnings.push(`${unknown} of ${classRows.length} classes are not in the workspace (eval needs them)`);
       const h = createHash('sha256').update(readFileSync(o.file)).digest('hex').slice(0, 16);
-      const cfg = { ...DEFAULT_CONFIG, variant, encoder, imported: o.file, maxLen: o.maxLen ?? 20 } as unknown as TrainConfig;
+      const cfg = {
+        ...DEFAULT_CONFIG,
+        variant,
+        encoder,
+        imported: o.file,
+        maxLen: o.maxLen ?? 20,
+      } as unknown as TrainConfig;
       const run = createRun(db, {
         collectionId: o.collectionId ?? null,
         variant,
@@ -943,7 +1079,15 @@ export async function importWeights(o: ImportWeightsOptions) {
       };
       writeFileSync(paths.sidecar, JSON.stringify(sidecar));
       updateRun(db, run.id, { status: 'done', checkpoint: `${run.id}.safetensors`, warnings });
-      return { run: run.id, variant, status: 'done' as const, dims, encoder, checkpoint: `${run.id}.safetensors`, warnings };
+      return {
+        run: run.id,
+        variant,
+        status: 'done' as const,
+        dims,
+        encoder,
+        checkpoint: `${run.id}.safetensors`,
+        warnings,
+      };
     } finally {
       db.close();
     }

@@ -22,7 +22,9 @@ export interface WorkerHandle<R> {
 /** tsx's ESM API (the `import` condition of tsx/esm/api, which require.resolve cannot pick). */
 function tsxEsmApi(): string {
   const require = createRequire(import.meta.url);
-  return pathToFileURL(require.resolve('tsx/package.json').replace(/package\.json$/, 'dist/esm/api/index.mjs')).href;
+  return pathToFileURL(
+    require.resolve('tsx/package.json').replace(/package\.json$/, 'dist/esm/api/index.mjs'),
+  ).href;
 }
 
 export function runInWorker<R, E = unknown>(
@@ -32,7 +34,9 @@ export function runInWorker<R, E = unknown>(
 ): WorkerHandle<R> {
   const isTs = moduleUrl.pathname.endsWith('.ts');
   const boot = `import(${JSON.stringify(tsxEsmApi())}).then((m) => { m.register(); return import(${JSON.stringify(moduleUrl.href)}); });`;
-  const worker = isTs ? new Worker(boot, { eval: true, workerData: data }) : new Worker(moduleUrl, { workerData: data });
+  const worker = isTs
+    ? new Worker(boot, { eval: true, workerData: data })
+    : new Worker(moduleUrl, { workerData: data });
   let settled = false;
   const result = new Promise<R>((resolve, reject) => {
     worker.on('message', (m: { type: string; event?: E; result?: R; message?: string }) => {

@@ -8,6 +8,10 @@ port.on('message', (m: { type: string }) => {
   if (m.type === 'cancel') ac.abort();
 });
 const opts = workerData as Omit<TrainOptions, 'signal' | 'onEvent'>;
-runTraining({ ...opts, signal: ac.signal, onEvent: (event: TrainEvent) => port.postMessage({ type: 'event', event }) })
+runTraining({
+  ...opts,
+  signal: ac.signal,
+  onEvent: (event: TrainEvent) => port.postMessage({ type: 'event', event }),
+})
   .then((result) => port.postMessage({ type: 'done', result }))
   .catch((e: Error) => port.postMessage({ type: 'error', message: e.message.split('\n')[0] }));

@@ -25,7 +25,7 @@ export function toHalf(x: number): number {
   const exp = (b >>> 23) & 0xff;
   let mant = b & 0x7fffff;
   if (exp === 0xff) return sign | 0x7c00 | (mant ? 0x200 : 0);
-  let e = exp - 127 + 15;
+  const e = exp - 127 + 15;
   if (e >= 0x1f) return sign | 0x7c00;
   if (e <= 0) {
     if (e < -10) return sign;
@@ -37,10 +37,11 @@ export function toHalf(x: number): number {
     if (rem > half || (rem === half && h & 1)) h++;
     return sign | h;
   }
+  // A mantissa carry on rounding overflows into the exponent, which is the correct result
+  // (up to 0x7c00 = Inf).
   let h = (e << 10) | (mant >>> 13);
   const rem = mant & 0x1fff;
   if (rem > 0x1000 || (rem === 0x1000 && h & 1)) h++;
-  e = h >>> 10;
   return sign | h;
 }
 
@@ -53,7 +54,8 @@ function halfTable(): Float32Array {
     const s = h & 0x8000 ? -1 : 1;
     const e = (h >>> 10) & 0x1f;
     const m = h & 0x3ff;
-    table[h] = e === 0 ? s * m * 2 ** -24 : e === 0x1f ? (m ? NaN : s * Infinity) : s * (1 + m / 1024) * 2 ** (e - 15);
+    table[h] =
+      e === 0 ? s * m * 2 ** -24 : e === 0x1f ? (m ? NaN : s * Infinity) : s * (1 + m / 1024) * 2 ** (e - 15);
   }
   return table;
 }
@@ -64,7 +66,11 @@ export function encodeHalf(src: Float32Array): Uint16Array {
   return out;
 }
 
-export function decodeHalf(src: Uint16Array, out: Float32Array = new Float32Array(src.length), offset = 0): Float32Array {
+export function decodeHalf(
+  src: Uint16Array,
+  out: Float32Array = new Float32Array(src.length),
+  offset = 0,
+): Float32Array {
   const t = halfTable();
   for (let i = 0; i < src.length; i++) out[offset + i] = t[src[i]];
   return out;
@@ -95,7 +101,8 @@ export class FeatureCache {
   /** Stores one map [H, W, K] (row-major, channels last) as float16. */
   put(hash: string, map: Float32Array, shape: MapShape): void {
     const [h, w, k] = shape;
-    if (map.length !== h * w * k) throw new Error(`feature map has ${map.length} values, expected ${h}x${w}x${k}`);
+    if (map.length !== h * w * k)
+      throw new Error(`feature map has ${map.length} values, expected ${h}x${w}x${k}`);
     const half = encodeHalf(map);
     const buf = Buffer.allocUnsafe(16 + half.byteLength);
     buf.writeUInt32LE(MAGIC, 0);
@@ -113,7 +120,8 @@ export class FeatureCache {
   /** Reads one map, decoded into `out` at `offset` when given. */
   get(hash: string, out?: Float32Array, offset = 0): { data: Float32Array; shape: MapShape } {
     const buf = readFileSync(this.pathOf(hash));
-    if (buf.length < 16 || buf.readUInt32LE(0) !== MAGIC) throw new Error(`damaged feature file ${this.pathOf(hash)}`);
+    if (buf.length < 16 || buf.readUInt32LE(0) !== MAGIC)
+      throw new Error(`damaged feature file ${this.pathOf(hash)}`);
     const shape: MapShape = [buf.readUInt32LE(4), buf.readUInt32LE(8), buf.readUInt32LE(12)];
     const n = shape[0] * shape[1] * shape[2];
     if (buf.length !== 16 + 2 * n) throw new Error(`truncated feature file ${this.pathOf(hash)}`);
@@ -133,7 +141,8 @@ export class FeatureCache {
     data.set(first.data, 0);
     for (let i = 1; i < hashes.length; i++) {
       const { shape } = this.get(hashes[i], data, i * n);
-      if (shape[0] * shape[1] * shape[2] !== n) throw new Error(`feature map of ${hashes[i]} has a different shape`);
+      if (shape[0] * shape[1] * shape[2] !== n)
+        throw new Error(`feature map of ${hashes[i]} has a different shape`);
     }
     return { data, shape: [hashes.length, ...first.shape] };
   }

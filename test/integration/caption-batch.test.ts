@@ -14,7 +14,11 @@ const bin = resolve(process.cwd(), 'bin/plumage.js');
 const env = { ...process.env, PLUMAGE_BACKEND: 'wasm' };
 
 function cli(args: string[]) {
-  const out = execFileSync(process.execPath, [bin, ...args, '--json'], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'], env });
+  const out = execFileSync(process.execPath, [bin, ...args, '--json'], {
+    encoding: 'utf8',
+    stdio: ['ignore', 'pipe', 'pipe'],
+    env,
+  });
   return JSON.parse(out.trim().split('\n').pop()!);
 }
 
@@ -24,7 +28,27 @@ let photos = '';
 
 beforeAll(() => {
   home = mkdtempSync(join(tmpdir(), 'plumage-cap-'));
-  const demo = cli(['demo', '--home', home, '--encoder-path', TM, '--species', '3', '--per-species', '5', '--size', '64', '--epochs', '2', '--dims', 'tiny', '--batch', '8', '--variants', 'medi']);
+  const demo = cli([
+    'demo',
+    '--home',
+    home,
+    '--encoder-path',
+    TM,
+    '--species',
+    '3',
+    '--per-species',
+    '5',
+    '--size',
+    '64',
+    '--epochs',
+    '2',
+    '--dims',
+    'tiny',
+    '--batch',
+    '8',
+    '--variants',
+    'medi',
+  ]);
   run = demo.rows[0].run;
   // A folder to caption: photos from the synthetic set, one nested, plus junk.
   const images = join(home, 'demo', readdirSync(join(home, 'demo'))[0], 'CUB_200_2011', 'images');
@@ -44,7 +68,9 @@ describe('plumage caption', () => {
     expect(r1.captioned).toBe(2);
     expect(r1.errors.map((e: { path: string }) => e.path)).toEqual(['notes.jpg']);
     const lines = readFileSync(out, 'utf8').trim().split('\n');
-    expect(lines[0]).toBe('path,caption,species_1,p_1,species_2,p_2,species_3,p_3,species_4,p_4,species_5,p_5,run');
+    expect(lines[0]).toBe(
+      'path,caption,species_1,p_1,species_2,p_2,species_3,p_3,species_4,p_4,species_5,p_5,run',
+    );
     expect(lines.slice(1).map((l) => l.split(',')[0])).toEqual(['a.jpg', 'day2/b.jpg']);
     for (const l of lines.slice(1)) {
       const cells = l.split(',');
@@ -85,7 +111,9 @@ describe('plumage caption', () => {
     cli(['caption', photos, '--run', im.run, '--out', b, '--home', home]);
     const ra = JSON.parse(readFileSync(a, 'utf8')).results;
     const rb = JSON.parse(readFileSync(b, 'utf8')).results;
-    expect(rb.map((r: { caption: string }) => r.caption)).toEqual(ra.map((r: { caption: string }) => r.caption));
+    expect(rb.map((r: { caption: string }) => r.caption)).toEqual(
+      ra.map((r: { caption: string }) => r.caption),
+    );
     expect(rb.map((r: { top5: unknown }) => r.top5)).toEqual(ra.map((r: { top5: unknown }) => r.top5));
     // Missing vocabulary: a clear one-line error.
     const bare = join(home, 'bare.safetensors');

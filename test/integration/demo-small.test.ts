@@ -16,8 +16,32 @@ const TM = resolve(process.cwd(), '../shared/encoders/mobilenet_v2_035_tm');
 const bin = resolve(process.cwd(), 'bin/plumage.js');
 
 function demo(home: string) {
-  const args = [bin, 'demo', '--home', home, '--json', '--encoder-path', TM, '--species', '4', '--per-species', '6', '--size', '64', '--epochs', '1', '--dims', 'tiny', '--batch', '8'];
-  const out = execFileSync(process.execPath, args, { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, PLUMAGE_BACKEND: 'wasm' } });
+  const args = [
+    bin,
+    'demo',
+    '--home',
+    home,
+    '--json',
+    '--encoder-path',
+    TM,
+    '--species',
+    '4',
+    '--per-species',
+    '6',
+    '--size',
+    '64',
+    '--epochs',
+    '1',
+    '--dims',
+    'tiny',
+    '--batch',
+    '8',
+  ];
+  const out = execFileSync(process.execPath, args, {
+    encoding: 'utf8',
+    stdio: ['ignore', 'pipe', 'pipe'],
+    env: { ...process.env, PLUMAGE_BACKEND: 'wasm' },
+  });
   return JSON.parse(out.trim().split('\n').pop()!);
 }
 
@@ -27,7 +51,12 @@ describe('plumage demo (small)', () => {
     const res = demo(home);
     expect(res.encoder).toBe('mobilenet_v2_035');
     expect(res.rows.map((r: { variant: string }) => r.variant)).toEqual(['cnn', 'lrcn', 'medi', 'cam']);
-    const by = Object.fromEntries(res.rows.map((r: { variant: string; metrics: Record<string, number | null> }) => [r.variant, r.metrics]));
+    const by = Object.fromEntries(
+      res.rows.map((r: { variant: string; metrics: Record<string, number | null> }) => [
+        r.variant,
+        r.metrics,
+      ]),
+    );
     // Classification metrics only where there is a classifier, caption metrics only where there is a captioner.
     expect(by.cnn.top1).toBeGreaterThanOrEqual(0);
     expect(by.cnn.top5).toBeGreaterThanOrEqual(by.cnn.top1);
@@ -43,7 +72,9 @@ describe('plumage demo (small)', () => {
     const runs = listRuns(db);
     db.close();
     expect(runs).toHaveLength(4);
-    expect(runs.every((r) => r.status === 'done' && r.encoder === 'mobilenet_v2_035' && r.checkpoint)).toBe(true);
+    expect(runs.every((r) => r.status === 'done' && r.encoder === 'mobilenet_v2_035' && r.checkpoint)).toBe(
+      true,
+    );
     expect(new Set(runs.map((r) => r.datasetVersion)).size).toBe(1);
     // A rerun reuses the synthetic photos, the import and the features.
     const again = demo(home);

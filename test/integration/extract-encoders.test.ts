@@ -14,7 +14,12 @@ import * as tf from '@tensorflow/tfjs';
 import { openDb } from '../../src-main/data/store.ts';
 import { workspace } from '../../src-main/data/workspace.ts';
 import { initBackend } from '../../src-main/ml/backend.ts';
-import { downloadEncoder, isCached, loadLocalEncoder, resolveEncoder } from '../../src-main/ml/encoders/load.ts';
+import {
+  downloadEncoder,
+  isCached,
+  loadLocalEncoder,
+  resolveEncoder,
+} from '../../src-main/ml/encoders/load.ts';
 import { encoderEntry, encoderWarnings, FALLBACK_ID } from '../../src-main/ml/encoders/registry.ts';
 import { decodeHalf, encodeHalf, FeatureCache } from '../../src-main/ml/feature-cache.ts';
 import { runExtract } from '../../src-main/jobs/extract.ts';
@@ -79,7 +84,9 @@ describe('encoder download, cache and checksum', () => {
   it('rejects a tampered download and caches nothing', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'plumage-enc-'));
     tamper = true;
-    await expect(downloadEncoder(dir, encoderEntry('mobilenet_v2_035')!, { mirror })).rejects.toThrow(/checksum mismatch/);
+    await expect(downloadEncoder(dir, encoderEntry('mobilenet_v2_035')!, { mirror })).rejects.toThrow(
+      /checksum mismatch/,
+    );
     tamper = false;
     expect(isCached(dir, 'mobilenet_v2_035')).toBe(false);
   });
@@ -89,7 +96,10 @@ describe('encoder download, cache and checksum', () => {
     const progress: number[] = [];
     process.env.PLUMAGE_ENCODER_MIRROR = mirror;
     try {
-      const enc = await resolveEncoder(dir, { encoder: 'mobilenet_v2_035', onProgress: (d) => progress.push(d) });
+      const enc = await resolveEncoder(dir, {
+        encoder: 'mobilenet_v2_035',
+        onProgress: (d) => progress.push(d),
+      });
       expect(enc.origin).toBe('download');
       expect(enc.shape).toEqual([7, 7, 1280]);
       enc.dispose();
@@ -109,7 +119,9 @@ describe('encoder download, cache and checksum', () => {
       const bytes = readFileSync(w);
       bytes[5000] ^= 0x01;
       writeFileSync(w, bytes);
-      await expect(resolveEncoder(dir, { encoder: 'mobilenet_v2_035', allowDownload: false })).rejects.toThrow(/damaged/);
+      await expect(
+        resolveEncoder(dir, { encoder: 'mobilenet_v2_035', allowDownload: false }),
+      ).rejects.toThrow(/damaged/);
     } finally {
       delete process.env.PLUMAGE_ENCODER_MIRROR;
     }
@@ -164,11 +176,20 @@ async function tinyWorkspace(n: number) {
   mkdirSync(root);
   const ws = workspace(home);
   const db = openDb(ws.dbPath);
-  const col = db.prepare(`INSERT INTO collections (name, root, kind) VALUES ('t', ?, 'folder')`).run(root).lastInsertRowid;
+  const col = db
+    .prepare(`INSERT INTO collections (name, root, kind) VALUES ('t', ?, 'folder')`)
+    .run(root).lastInsertRowid;
   const files: string[] = [];
   for (let i = 0; i < n; i++) {
     const f = join(root, `p${i}.png`);
-    await sharp({ create: { width: 64 + i * 8, height: 48, channels: 3, background: { r: 30 * i, g: 100, b: 200 - 20 * i } } })
+    await sharp({
+      create: {
+        width: 64 + i * 8,
+        height: 48,
+        channels: 3,
+        background: { r: 30 * i, g: 100, b: 200 - 20 * i },
+      },
+    })
       .png()
       .toFile(f);
     const bytes = readFileSync(f);

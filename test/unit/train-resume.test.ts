@@ -30,11 +30,15 @@ function fixture(): string {
   const home = mkdtempSync(join(tmpdir(), 'plumage-train-'));
   const ws = workspace(home);
   const db = openDb(ws.dbPath);
-  const col = db.prepare(`INSERT INTO collections (name, root, kind) VALUES ('t', ?, 'folder')`).run(home).lastInsertRowid;
+  const col = db
+    .prepare(`INSERT INTO collections (name, root, kind) VALUES ('t', ?, 'folder')`)
+    .run(home).lastInsertRowid;
   const cache = new FeatureCache(ws.features, 'test_enc');
   const rng = new Rng(7);
   for (let c = 0; c < 3; c++) {
-    const cls = db.prepare(`INSERT INTO classes (collection_id, name) VALUES (?, ?)`).run(col, `species ${c}`).lastInsertRowid;
+    const cls = db
+      .prepare(`INSERT INTO classes (collection_id, name) VALUES (?, ?)`)
+      .run(col, `species ${c}`).lastInsertRowid;
     for (let i = 0; i < 6; i++) {
       const hash = `h${c}${i}`.padEnd(64, '0');
       const id = db
@@ -42,10 +46,22 @@ function fixture(): string {
           `INSERT INTO images (collection_id, rel_path, file_name, content_hash, bytes, mtime_ms, width, height) VALUES (?, ?, ?, ?, 1, 0, 8, 8)`,
         )
         .run(col, `${c}/${i}.png`, `${i}.png`, hash).lastInsertRowid;
-      db.prepare(`INSERT INTO labels (image_id, class_id, provenance) VALUES (?, ?, 'imported')`).run(id, cls);
-      db.prepare(`INSERT INTO captions (image_id, ord, text, provenance) VALUES (?, 0, ?, 'imported')`).run(id, `a ${WORDS[c]} bird`);
-      db.prepare(`INSERT INTO captions (image_id, ord, text, provenance) VALUES (?, 1, ?, 'imported')`).run(id, `this bird is ${WORDS[c]} and small`);
-      db.prepare(`INSERT INTO splits (scheme, image_id, part) VALUES ('default', ?, ?)`).run(id, i < 4 ? 'train' : i === 4 ? 'val' : 'test');
+      db.prepare(`INSERT INTO labels (image_id, class_id, provenance) VALUES (?, ?, 'imported')`).run(
+        id,
+        cls,
+      );
+      db.prepare(`INSERT INTO captions (image_id, ord, text, provenance) VALUES (?, 0, ?, 'imported')`).run(
+        id,
+        `a ${WORDS[c]} bird`,
+      );
+      db.prepare(`INSERT INTO captions (image_id, ord, text, provenance) VALUES (?, 1, ?, 'imported')`).run(
+        id,
+        `this bird is ${WORDS[c]} and small`,
+      );
+      db.prepare(`INSERT INTO splits (scheme, image_id, part) VALUES ('default', ?, ?)`).run(
+        id,
+        i < 4 ? 'train' : i === 4 ? 'val' : 'test',
+      );
       const map = new Float32Array(3 * 3 * 8).map((_, k) => rng.next() + (k % 8 === c ? 1 : 0));
       cache.put(hash, map, [3, 3, 8]);
     }
@@ -133,19 +149,34 @@ describe('training: cancel then resume', () => {
     const side = JSON.parse(readFileSync(checkpointPaths(workspace(homeA), a.run).sidecar, 'utf8'));
     expect(side.vocab).toContain('green');
     expect(side.vocab).not.toContain('yellow');
-    expect(side.classes.map((x: { name: string }) => x.name)).toEqual(['species 0', 'species 1', 'species 2']);
+    expect(side.classes.map((x: { name: string }) => x.name)).toEqual([
+      'species 0',
+      'species 1',
+      'species 2',
+    ]);
   });
 
   it('uses painted masks for the μ term when μ > 0', async () => {
     const home = fixture();
     const sharp = (await import('sharp')).default;
-    const png = await sharp({ create: { width: 8, height: 8, channels: 3, background: { r: 0, g: 0, b: 0 } } })
-      .composite([{ input: { create: { width: 4, height: 4, channels: 3, background: { r: 255, g: 255, b: 255 } } }, left: 0, top: 0 }])
+    const png = await sharp({
+      create: { width: 8, height: 8, channels: 3, background: { r: 0, g: 0, b: 0 } },
+    })
+      .composite([
+        {
+          input: { create: { width: 4, height: 4, channels: 3, background: { r: 255, g: 255, b: 255 } } },
+          left: 0,
+          top: 0,
+        },
+      ])
       .png()
       .toBuffer();
     const db = openDb(workspace(home).dbPath);
-    const ids = (db.prepare(`SELECT image_id FROM splits WHERE part = 'train'`).all() as { image_id: number }[]).map((r) => r.image_id);
-    for (const id of ids) db.prepare(`INSERT INTO masks (image_id, width, height, png) VALUES (?, 8, 8, ?)`).run(id, png);
+    const ids = (
+      db.prepare(`SELECT image_id FROM splits WHERE part = 'train'`).all() as { image_id: number }[]
+    ).map((r) => r.image_id);
+    for (const id of ids)
+      db.prepare(`INSERT INTO masks (image_id, width, height, png) VALUES (?, 8, 8, ?)`).run(id, png);
     db.close();
     const r = await runTraining({ home, config: { ...CFG, variant: 'medi', epochs: 1, mu: 1 } });
     const db2 = openDb(workspace(home).dbPath);

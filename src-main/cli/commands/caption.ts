@@ -25,7 +25,8 @@ export const run: Command = async (ctx) => {
   const beam = values.beam ? Number(values.beam) : 3;
   if (!Number.isInteger(beam) || beam < 1) throw new UserError('--beam needs a positive integer', 2);
   const batchSize = values.batch ? Number(values.batch) : 8;
-  if (!Number.isInteger(batchSize) || batchSize < 1) throw new UserError('--batch needs a positive integer', 2);
+  if (!Number.isInteger(batchSize) || batchSize < 1)
+    throw new UserError('--batch needs a positive integer', 2);
   let bar: Progress | null = null;
   const ac = new AbortController();
   const onSigint = () => ac.abort();

@@ -10,13 +10,41 @@ const f = (x: number | null | undefined, d = 3) => (x === null || x === undefine
 
 /** The paper's Table 2 layout: one row per variant, classification then caption metrics. */
 export function formatTable(rows: DemoRow[]): string[] {
-  const head = ['Model', 'Top-1', 'Top-5', 'BLEU-1', 'BLEU-2', 'BLEU-3', 'BLEU-4', 'METEOR', 'ROUGE-L', 'CIDEr', 'CAM agr.'];
-  const names: Record<string, string> = { cnn: 'CNN', lrcn: 'LRCN', medi: 'f_medi (no L_cam)', cam: 'Ours (L_cam)' };
+  const head = [
+    'Model',
+    'Top-1',
+    'Top-5',
+    'BLEU-1',
+    'BLEU-2',
+    'BLEU-3',
+    'BLEU-4',
+    'METEOR',
+    'ROUGE-L',
+    'CIDEr',
+    'CAM agr.',
+  ];
+  const names: Record<string, string> = {
+    cnn: 'CNN',
+    lrcn: 'LRCN',
+    medi: 'f_medi (no L_cam)',
+    cam: 'Ours (L_cam)',
+  };
   const lines = [head.map((h, i) => (i === 0 ? h.padEnd(20) : h.padStart(8))).join(' ')];
   lines.push('-'.repeat(lines[0].length));
   for (const r of rows) {
     const m = r.metrics;
-    const cells = [m.top1, m.top5, m.bleu1, m.bleu2, m.bleu3, m.bleu4, m.meteor, m.rougeL, m.cider, m.cam_agreement].map((x) => f(x).padStart(8));
+    const cells = [
+      m.top1,
+      m.top5,
+      m.bleu1,
+      m.bleu2,
+      m.bleu3,
+      m.bleu4,
+      m.meteor,
+      m.rougeL,
+      m.cider,
+      m.cam_agreement,
+    ].map((x) => f(x).padStart(8));
     lines.push([(names[r.variant] ?? r.variant).padEnd(20), ...cells].join(' '));
   }
   return lines;
@@ -51,7 +79,8 @@ export const run: Command = async (ctx) => {
     return n;
   };
   const variants = values.variants?.split(',').map((s) => s.trim());
-  if (variants?.some((v) => !['cnn', 'lrcn', 'medi', 'cam'].includes(v))) throw new UserError('--variants: cnn, lrcn, medi, cam', 2);
+  if (variants?.some((v) => !['cnn', 'lrcn', 'medi', 'cam'].includes(v)))
+    throw new UserError('--variants: cnn, lrcn, medi, cam', 2);
   if (values['encoder-path'] && !existsSync(join(values['encoder-path'], 'model.json'))) {
     throw new UserError(`--encoder-path ${values['encoder-path']} has no model.json`, 2);
   }
@@ -84,19 +113,27 @@ export const run: Command = async (ctx) => {
       onTrainEvent: (e) => {
         if (e.type === 'epoch') {
           const v = e.val!;
-          ctx.err(`  epoch ${e.epoch! + 1}/${e.epochs}: val top-1 ${f(v.top1)} caption loss ${f(v.captionLoss)}`);
+          ctx.err(
+            `  epoch ${e.epoch! + 1}/${e.epochs}: val top-1 ${f(v.top1)} caption loss ${f(v.captionLoss)}`,
+          );
         } else if (e.type === 'step' && Date.now() - lastStep > 5000) {
           lastStep = Date.now();
-          ctx.err(`  step ${e.globalStep}/${e.totalSteps} ${e.pairsPerSec!.toFixed(1)} pairs/s ETA ${e.etaSec !== undefined ? formatDuration(e.etaSec) : '?'}`);
+          ctx.err(
+            `  step ${e.globalStep}/${e.totalSteps} ${e.pairsPerSec!.toFixed(1)} pairs/s ETA ${e.etaSec !== undefined ? formatDuration(e.etaSec) : '?'}`,
+          );
         } else if (e.type === 'log') ctx.err(`  ${e.message}`);
       },
       onWarning: (w) => ctx.err(`WARNING: ${w}`),
     });
     (bar as Progress | null)?.finish();
     ctx.log('');
-    ctx.log(`Table 2 layout — synthetic birds (${res.species} species × ${res.per_species}, test split), encoder ${res.encoder}:`);
+    ctx.log(
+      `Table 2 layout — synthetic birds (${res.species} species × ${res.per_species}, test split), encoder ${res.encoder}:`,
+    );
     for (const l of formatTable(res.rows)) ctx.log(l);
-    ctx.log(`(total ${formatDuration(res.seconds)}; runs: ${res.rows.map((r) => `${r.variant}=${r.run}`).join(', ')})`);
+    ctx.log(
+      `(total ${formatDuration(res.seconds)}; runs: ${res.rows.map((r) => `${r.variant}=${r.run}`).join(', ')})`,
+    );
     for (const w of res.warnings) ctx.err(`WARNING: ${w}`);
     return { ...res };
   } catch (e) {

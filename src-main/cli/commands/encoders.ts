@@ -9,8 +9,11 @@ export const run: Command = async (ctx) => {
   parseCommandArgs(ctx.argv, {}, false);
   const ws = workspace(ctx.home);
   const list = listEncoders(ws.encoders);
-  const cachedDefault = DEFAULT_PREFERENCE.find((id) => list.find((e) => e.id === id)?.availability === 'cached');
-  const defaultId = cachedDefault ?? `${DEFAULT_PREFERENCE[0]} (download on first use; offline: ${FALLBACK_ID})`;
+  const cachedDefault = DEFAULT_PREFERENCE.find(
+    (id) => list.find((e) => e.id === id)?.availability === 'cached',
+  );
+  const defaultId =
+    cachedDefault ?? `${DEFAULT_PREFERENCE[0]} (download on first use; offline: ${FALLBACK_ID})`;
   ctx.log(`default: ${defaultId}`);
   for (const e of list) {
     const mb = (e.bytes / 1e6).toFixed(1);
@@ -19,6 +22,8 @@ export const run: Command = async (ctx) => {
     );
     if (e.warning) ctx.log(`    warning: ${e.warning}`);
   }
-  ctx.log('  --encoder-path DIR: any local TF.js layers/graph model folder (bare base or Teachable Machine export)');
+  ctx.log(
+    '  --encoder-path DIR: any local TF.js layers/graph model folder (bare base or Teachable Machine export)',
+  );
   return { default: cachedDefault ?? null, encoders: list };
 };

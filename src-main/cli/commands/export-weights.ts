@@ -16,7 +16,8 @@ import { readSafetensors } from '../../ml/safetensors.ts';
  */
 export const run: Command = async (ctx) => {
   const { values } = parseCommandArgs(ctx.argv, { run: { type: 'string' }, out: { type: 'string' } }, false);
-  if (!values.run || !values.out) throw new UserError('usage: plumage export weights --run ID --out W.safetensors', 2);
+  if (!values.run || !values.out)
+    throw new UserError('usage: plumage export weights --run ID --out W.safetensors', 2);
   if (!values.out.endsWith('.safetensors')) throw new UserError('--out must end in .safetensors', 2);
   const ws = workspace(ctx.home);
   const db = openDb(ws.dbPath);

@@ -22,9 +22,11 @@ export const run: Command = async (ctx) => {
     false,
   );
   const collectionId = values.collection !== undefined ? Number(values.collection) : undefined;
-  if (collectionId !== undefined && !Number.isInteger(collectionId)) throw new UserError('--collection needs a numeric id', 2);
+  if (collectionId !== undefined && !Number.isInteger(collectionId))
+    throw new UserError('--collection needs a numeric id', 2);
   const batchSize = values.batch ? Number(values.batch) : 8;
-  if (!Number.isInteger(batchSize) || batchSize < 1) throw new UserError('--batch needs a positive integer', 2);
+  if (!Number.isInteger(batchSize) || batchSize < 1)
+    throw new UserError('--batch needs a positive integer', 2);
   const backend = await initBackend();
   ctx.err(`backend: ${backend.detail}`);
   let bar: Progress | null = null;

@@ -14,11 +14,15 @@ function readList(path: string): string[] {
     const j = JSON.parse(text) as unknown;
     if (Array.isArray(j)) return j.map(String);
     const r = j as Record<string, unknown>;
-    for (const k of ['words', 'vocab', 'itos', 'classes']) if (Array.isArray(r[k])) return (r[k] as unknown[]).map(String);
+    for (const k of ['words', 'vocab', 'itos', 'classes'])
+      if (Array.isArray(r[k])) return (r[k] as unknown[]).map(String);
   } catch {
     /* plain text */
   }
-  return text.split(/\r?\n/).map((l) => l.trim()).filter(Boolean);
+  return text
+    .split(/\r?\n/)
+    .map((l) => l.trim())
+    .filter(Boolean);
 }
 
 /**
@@ -36,26 +40,51 @@ export const run: Command = async (ctx) => {
     collection: { type: 'string' },
     'max-len': { type: 'string' },
   });
-  if (positionals.length !== 1) throw new UserError('usage: plumage import-weights W.safetensors [--variant V] [--vocab F] [--classes F] [--encoder ID]', 2);
+  if (positionals.length !== 1)
+    throw new UserError(
+      'usage: plumage import-weights W.safetensors [--variant V] [--vocab F] [--classes F] [--encoder ID]',
+      2,
+    );
   const file = resolve(positionals[0]);
   if (!existsSync(file)) throw new UserError(`no such file: ${positionals[0]}`);
-  if (values.variant && !VARIANTS.includes(values.variant as Variant)) throw new UserError(`--variant must be one of ${VARIANTS.join(', ')}`, 2);
+  if (values.variant && !VARIANTS.includes(values.variant as Variant))
+    throw new UserError(`--variant must be one of ${VARIANTS.join(', ')}`, 2);
   const sidePath = file.replace(/\.safetensors$/, '.json');
-  const side = existsSync(sidePath) ? (JSON.parse(readFileSync(sidePath, 'utf8')) as Record<string, unknown>) : {};
-  const vocab = values.vocab ? readList(values.vocab) : Array.isArray(side.vocab) ? (side.vocab as string[]) : null;
-  const classes = values.classes ? readList(values.classes) : Array.isArray(side.classes) ? (side.classes as unknown[]).map((c) => (typeof c === 'string' ? c : String((c as { name: string }).name))) : null;
+  const side = existsSync(sidePath)
+    ? (JSON.parse(readFileSync(sidePath, 'utf8')) as Record<string, unknown>)
+    : {};
+  const vocab = values.vocab
+    ? readList(values.vocab)
+    : Array.isArray(side.vocab)
+      ? (side.vocab as string[])
+      : null;
+  const classes = values.classes
+    ? readList(values.classes)
+    : Array.isArray(side.classes)
+      ? (side.classes as unknown[]).map((c) =>
+          typeof c === 'string' ? c : String((c as { name: string }).name),
+        )
+      : null;
   try {
     const res = await importWeights({
       home: ctx.home,
       file,
-      variant: (values.variant as Variant | undefined) ?? (typeof side.variant === 'string' ? (side.variant as Variant) : undefined),
+      variant:
+        (values.variant as Variant | undefined) ??
+        (typeof side.variant === 'string' ? (side.variant as Variant) : undefined),
       vocab,
       classes,
       encoder: values.encoder ?? (typeof side.encoder === 'string' ? side.encoder : undefined),
       collectionId: values.collection ? Number(values.collection) : undefined,
-      maxLen: values['max-len'] ? Number(values['max-len']) : typeof side.max_len === 'number' ? side.max_len : undefined,
+      maxLen: values['max-len']
+        ? Number(values['max-len'])
+        : typeof side.max_len === 'number'
+          ? side.max_len
+          : undefined,
     });
-    ctx.log(`imported ${file} as run ${res.run} (${res.variant}, K=${res.dims.K}, C=${res.dims.C}, V=${res.dims.V})`);
+    ctx.log(
+      `imported ${file} as run ${res.run} (${res.variant}, K=${res.dims.K}, C=${res.dims.C}, V=${res.dims.V})`,
+    );
     for (const w of res.warnings) ctx.err(`WARNING: ${w}`);
     return { ...res };
   } catch (e) {

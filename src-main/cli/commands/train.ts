@@ -2,14 +2,22 @@ import type { Command } from '../context.ts';
 import { parseCommandArgs } from '../context.ts';
 import { UserError } from '../errors.ts';
 import { formatDuration } from '../progress.ts';
-import { DIMS, startTrainingWorker, type DimsPreset, type OptimizerName, type TrainConfig, type TrainEvent } from '../../jobs/train.ts';
+import {
+  DIMS,
+  startTrainingWorker,
+  type DimsPreset,
+  type OptimizerName,
+  type TrainConfig,
+  type TrainEvent,
+} from '../../jobs/train.ts';
 import { VARIANTS, type Variant } from '../../ml/model.ts';
 import { initBackend } from '../../ml/backend.ts';
 
 const num = (v: string | undefined, name: string, int = false): number | undefined => {
   if (v === undefined) return undefined;
   const n = Number(v);
-  if (!Number.isFinite(n) || (int && !Number.isInteger(n))) throw new UserError(`--${name} needs a ${int ? 'whole ' : ''}number`, 2);
+  if (!Number.isFinite(n) || (int && !Number.isInteger(n)))
+    throw new UserError(`--${name} needs a ${int ? 'whole ' : ''}number`, 2);
   return n;
 };
 
@@ -47,10 +55,14 @@ export const run: Command = async (ctx) => {
     false,
   );
   const variant = values.variant as Variant | undefined;
-  if (!values.resume && (!variant || !VARIANTS.includes(variant))) throw new UserError(`--variant must be one of ${VARIANTS.join(', ')}`, 2);
-  if (values.optimizer && !['sgd', 'momentum', 'adam'].includes(values.optimizer)) throw new UserError('--optimizer must be sgd, momentum or adam', 2);
-  if (values.schedule && !['constant', 'cosine'].includes(values.schedule)) throw new UserError('--schedule must be constant or cosine', 2);
-  if (values.dims && !(values.dims in DIMS)) throw new UserError(`--dims must be one of ${Object.keys(DIMS).join(', ')}`, 2);
+  if (!values.resume && (!variant || !VARIANTS.includes(variant)))
+    throw new UserError(`--variant must be one of ${VARIANTS.join(', ')}`, 2);
+  if (values.optimizer && !['sgd', 'momentum', 'adam'].includes(values.optimizer))
+    throw new UserError('--optimizer must be sgd, momentum or adam', 2);
+  if (values.schedule && !['constant', 'cosine'].includes(values.schedule))
+    throw new UserError('--schedule must be constant or cosine', 2);
+  if (values.dims && !(values.dims in DIMS))
+    throw new UserError(`--dims must be one of ${Object.keys(DIMS).join(', ')}`, 2);
   const config: Partial<TrainConfig> & { variant: Variant } = {
     variant: variant ?? 'cam',
     encoder: values.encoder,
@@ -99,7 +111,9 @@ export const run: Command = async (ctx) => {
   const onSigint = () => {
     interrupted++;
     if (interrupted === 1) {
-      ctx.err('\ncancelling after the current step (a resumable checkpoint is written; Ctrl-C again to abort)…');
+      ctx.err(
+        '\ncancelling after the current step (a resumable checkpoint is written; Ctrl-C again to abort)…',
+      );
       handle.cancel();
     } else process.exit(130);
   };
@@ -108,7 +122,10 @@ export const run: Command = async (ctx) => {
     const res = await handle.result.catch((e: Error) => {
       throw new UserError(e.message);
     });
-    if (res.status === 'cancelled') ctx.log(`run ${res.run} cancelled at step ${res.steps}; resume with: plumage train --resume ${res.run}`);
+    if (res.status === 'cancelled')
+      ctx.log(
+        `run ${res.run} cancelled at step ${res.steps}; resume with: plumage train --resume ${res.run}`,
+      );
     else
       ctx.log(
         `run ${res.run} (${res.variant}) done: ${res.epochs_run} epochs, best epoch ${res.best_epoch + 1}` +

@@ -5,7 +5,16 @@
  * offline fallback. Every path ends in a LoadedEncoder that maps an input batch to A [B,H,W,K].
  */
 import { createHash } from 'node:crypto';
-import { existsSync, mkdirSync, readFileSync, readdirSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import {
+  existsSync,
+  mkdirSync,
+  readFileSync,
+  readdirSync,
+  renameSync,
+  rmSync,
+  statSync,
+  writeFileSync,
+} from 'node:fs';
 import { createRequire } from 'node:module';
 import { basename, dirname, join, resolve } from 'node:path';
 import * as tf from '@tensorflow/tfjs';
@@ -40,7 +49,11 @@ export interface LoadedEncoder {
 
 /** Raw model artifacts read from disk or the network. */
 interface Artifacts {
-  modelJson: { format?: string; modelTopology: unknown; weightsManifest: { paths: string[]; weights: tf.io.WeightsManifestEntry[] }[] };
+  modelJson: {
+    format?: string;
+    modelTopology: unknown;
+    weightsManifest: { paths: string[]; weights: tf.io.WeightsManifestEntry[] }[];
+  };
   weightData: ArrayBuffer;
 }
 
@@ -63,7 +76,8 @@ function isGraph(a: Artifacts): boolean {
 /** Reads model.json plus its weight shards (in manifest order) from a folder. */
 export function readModelFolder(dir: string): Artifacts {
   const mjPath = join(dir, 'model.json');
-  if (!existsSync(mjPath)) throw new Error(`${dir} has no model.json (expected a TF.js layers or graph model folder)`);
+  if (!existsSync(mjPath))
+    throw new Error(`${dir} has no model.json (expected a TF.js layers or graph model folder)`);
   const modelJson = JSON.parse(readFileSync(mjPath, 'utf8')) as Artifacts['modelJson'];
   const shards: Uint8Array[] = [];
   for (const group of modelJson.weightsManifest ?? []) {
@@ -108,7 +122,8 @@ function guessLayerNode(model: tf.LayersModel): string {
 
 /** Guess of A for a graph model: the input of the last average pool (or spatial mean). */
 function guessGraphNode(a: Artifacts): string {
-  const nodes = (a.modelJson.modelTopology as { node: { name: string; op: string; input?: string[] }[] }).node;
+  const nodes = (a.modelJson.modelTopology as { node: { name: string; op: string; input?: string[] }[] })
+    .node;
   for (let i = nodes.length - 1; i >= 0; i--) {
     if (nodes[i].op === 'AvgPool' || nodes[i].op === 'Mean') return nodes[i].input![0].split(':')[0];
   }
@@ -137,8 +152,16 @@ function hashTensors(named: [string, tf.Tensor][]): string {
  * A, named by layer (not by TF.js variable names, which get uniquified per process), so a bare
  * Keras base and a Teachable Machine export of the same base have the same fingerprint.
  */
-export async function buildFeatureNet(a: Artifacts, featureNode?: string, inputSize = 224): Promise<FeatureNet> {
-  const io = tf.io.fromMemory({ modelTopology: a.modelJson.modelTopology as object, weightSpecs: weightSpecs(a), weightData: a.weightData });
+export async function buildFeatureNet(
+  a: Artifacts,
+  featureNode?: string,
+  inputSize = 224,
+): Promise<FeatureNet> {
+  const io = tf.io.fromMemory({
+    modelTopology: a.modelJson.modelTopology as object,
+    weightSpecs: weightSpecs(a),
+    weightData: a.weightData,
+  });
   if (isGraph(a)) {
     const model = await tf.loadGraphModel(io);
     const node = featureNode ?? guessGraphNode(a);
@@ -159,7 +182,7 @@ export async function buildFeatureNet(a: Artifacts, featureNode?: string, inputS
   const feat = tf.model({ inputs: owner.inputs, outputs: owner.getLayer(node).output as tf.SymbolicTensor });
   const named: [string, tf.Tensor][] = [];
   for (const l of feat.layers) l.getWeights().forEach((w, i) => named.push([`${l.name}/${i}`, w]));
-  const shape = (feat.outputs[0].shape.slice(1) as number[]) as [number, number, number];
+  const shape = feat.outputs[0].shape.slice(1) as number[] as [number, number, number];
   return {
     embed: (x) => feat.predict(x) as tf.Tensor4D,
     fingerprint: hashTensors(named),
@@ -254,16 +277,24 @@ export async function downloadEncoder(
       files[p] = sha256(b);
     }
   }
-  const net = await buildFeatureNet({ modelJson, weightData: concat(shards) }, entry.featureNode, entry.inputSize);
+  const net = await buildFeatureNet(
+    { modelJson, weightData: concat(shards) },
+    entry.featureNode,
+    entry.inputSize,
+  );
   const fingerprint = net.fingerprint;
   const shape = net.shape;
   net.dispose();
   const pin = entry.source.weightsSha256;
   if (pin && pin !== fingerprint) {
-    throw new Error(`checksum mismatch for ${entry.id}: weights fingerprint ${fingerprint.slice(0, 16)}… != pinned ${pin.slice(0, 16)}…; nothing was cached`);
+    throw new Error(
+      `checksum mismatch for ${entry.id}: weights fingerprint ${fingerprint.slice(0, 16)}… != pinned ${pin.slice(0, 16)}…; nothing was cached`,
+    );
   }
   if (shape.join() !== entry.shape.join()) {
-    throw new Error(`${entry.id}: feature map ${shape.join('x')} != expected ${entry.shape.join('x')}; nothing was cached`);
+    throw new Error(
+      `${entry.id}: feature map ${shape.join('x')} != expected ${entry.shape.join('x')}; nothing was cached`,
+    );
   }
   const dest = cacheDir(encodersDir, entry.id);
   const tmp = dest + `.part-${process.pid}`;
@@ -289,17 +320,28 @@ export async function downloadEncoder(
 }
 
 /** Reads a cached model after checking every file against the hashes recorded at download. */
-function readCached(encodersDir: string, entry: EncoderEntry): { artifacts: Artifacts; manifest: CacheManifest } {
+function readCached(
+  encodersDir: string,
+  entry: EncoderEntry,
+): { artifacts: Artifacts; manifest: CacheManifest } {
   const dir = cacheDir(encodersDir, entry.id);
   const manifest = JSON.parse(readFileSync(join(dir, MANIFEST), 'utf8')) as CacheManifest;
   for (const [f, h] of Object.entries(manifest.files)) {
     const p = join(dir, f);
     if (!existsSync(p) || sha256(readFileSync(p)) !== h) {
-      throw new Error(`cached encoder ${entry.id} is damaged (${f} does not match its checksum); delete ${dir} to download it again`);
+      throw new Error(
+        `cached encoder ${entry.id} is damaged (${f} does not match its checksum); delete ${dir} to download it again`,
+      );
     }
   }
-  if (entry.source.type === 'download' && entry.source.weightsSha256 && entry.source.weightsSha256 !== manifest.fingerprint) {
-    throw new Error(`cached encoder ${entry.id} does not match the pinned checksum; delete ${dir} to download it again`);
+  if (
+    entry.source.type === 'download' &&
+    entry.source.weightsSha256 &&
+    entry.source.weightsSha256 !== manifest.fingerprint
+  ) {
+    throw new Error(
+      `cached encoder ${entry.id} does not match the pinned checksum; delete ${dir} to download it again`,
+    );
   }
   return { artifacts: readModelFolder(dir), manifest };
 }
@@ -357,12 +399,29 @@ function wrap(
   net: FeatureNet,
   fields: Omit<LoadedEncoder, 'embed' | 'dispose' | 'fingerprint' | 'shape'>,
 ): LoadedEncoder {
-  return { ...fields, fingerprint: net.fingerprint, shape: net.shape, embed: net.embed, dispose: net.dispose };
+  return {
+    ...fields,
+    fingerprint: net.fingerprint,
+    shape: net.shape,
+    embed: net.embed,
+    dispose: net.dispose,
+  };
 }
 
-async function fromEntry(encodersDir: string, entry: EncoderEntry, opts: ResolveOptions): Promise<LoadedEncoder> {
+async function fromEntry(
+  encodersDir: string,
+  entry: EncoderEntry,
+  opts: ResolveOptions,
+): Promise<LoadedEncoder> {
   const warnings = entry.warning ? [entry.warning] : [];
-  const common = { id: entry.id, title: entry.title, inputSize: entry.inputSize, preprocess: entry.preprocess, provenance: entry.provenance, warnings };
+  const common = {
+    id: entry.id,
+    title: entry.title,
+    inputSize: entry.inputSize,
+    preprocess: entry.preprocess,
+    provenance: entry.provenance,
+    warnings,
+  };
   if (entry.source.type === 'bundled') {
     const net = await buildFeatureNet(readNsfwjs(entry.source.model), entry.featureNode, entry.inputSize);
     return wrap(net, { ...common, origin: 'bundled', path: null });
@@ -377,7 +436,9 @@ async function fromEntry(encodersDir: string, entry: EncoderEntry, opts: Resolve
   const net = await buildFeatureNet(artifacts, entry.featureNode, entry.inputSize);
   if (net.fingerprint !== manifest.fingerprint) {
     net.dispose();
-    throw new Error(`cached encoder ${entry.id} changed since download; delete ${cacheDir(encodersDir, entry.id)}`);
+    throw new Error(
+      `cached encoder ${entry.id} changed since download; delete ${cacheDir(encodersDir, entry.id)}`,
+    );
   }
   return wrap(net, { ...common, origin, path: cacheDir(encodersDir, entry.id) });
 }
@@ -387,7 +448,9 @@ export async function loadLocalEncoder(dir: string, featureNode?: string): Promi
   const abs = resolve(dir);
   const artifacts = readModelFolder(abs);
   const net = await buildFeatureNet(artifacts, featureNode);
-  const known = REGISTRY.find((e) => e.source.type === 'download' && e.source.weightsSha256 === net.fingerprint);
+  const known = REGISTRY.find(
+    (e) => e.source.type === 'download' && e.source.weightsSha256 === net.fingerprint,
+  );
   if (known) {
     return wrap(net, {
       id: known.id,
@@ -511,4 +574,3 @@ export function listEncoders(encodersDir: string): EncoderListing[] {
     };
   });
 }
-

@@ -48,7 +48,8 @@ export interface EncoderEntry {
 
 const TM = 'https://storage.googleapis.com/teachable-machine-models';
 /** `@teachablemachine/image` builds these URLs with alpha.toFixed(2): 0.35, 0.50, 0.75, 1.00. */
-const tmUrl = (alpha: string) => `${TM}/mobilenet_v2_weights_tf_dim_ordering_tf_kernels_${alpha}_224_no_top/model.json`;
+const tmUrl = (alpha: string) =>
+  `${TM}/mobilenet_v2_weights_tf_dim_ordering_tf_kernels_${alpha}_224_no_top/model.json`;
 
 /**
  * Fingerprint of the Keras MobileNetV2 α=0.35 ImageNet base, computed from the copy in
@@ -73,7 +74,8 @@ export const REGISTRY: EncoderEntry[] = [
     featureNode: 'out_relu',
     shape: [7, 7, 1280],
     source: { type: 'download', url: tmUrl('1.00'), weightsSha256: null, approxBytes: 9_000_000 },
-    provenance: "Google Keras-applications MobileNetV2 ImageNet weights, as @teachablemachine/image loads them",
+    provenance:
+      'Google Keras-applications MobileNetV2 ImageNet weights, as @teachablemachine/image loads them',
   },
   {
     id: 'mobilenet_v2_075',
@@ -84,7 +86,8 @@ export const REGISTRY: EncoderEntry[] = [
     featureNode: 'out_relu',
     shape: [7, 7, 1280],
     source: { type: 'download', url: tmUrl('0.75'), weightsSha256: null, approxBytes: 5_500_000 },
-    provenance: "Google Keras-applications MobileNetV2 ImageNet weights, as @teachablemachine/image loads them",
+    provenance:
+      'Google Keras-applications MobileNetV2 ImageNet weights, as @teachablemachine/image loads them',
   },
   {
     id: 'mobilenet_v2_050',
@@ -95,7 +98,8 @@ export const REGISTRY: EncoderEntry[] = [
     featureNode: 'out_relu',
     shape: [7, 7, 1280],
     source: { type: 'download', url: tmUrl('0.50'), weightsSha256: null, approxBytes: 3_000_000 },
-    provenance: "Google Keras-applications MobileNetV2 ImageNet weights, as @teachablemachine/image loads them",
+    provenance:
+      'Google Keras-applications MobileNetV2 ImageNet weights, as @teachablemachine/image loads them',
   },
   {
     id: 'mobilenet_v2_035',
@@ -105,8 +109,14 @@ export const REGISTRY: EncoderEntry[] = [
     preprocess: 'minus1to1',
     featureNode: 'out_relu',
     shape: [7, 7, 1280],
-    source: { type: 'download', url: tmUrl('0.35'), weightsSha256: MOBILENET_V2_035_SHA256, approxBytes: 2_200_000 },
-    provenance: "Google Keras-applications MobileNetV2 ImageNet weights, as @teachablemachine/image loads them",
+    source: {
+      type: 'download',
+      url: tmUrl('0.35'),
+      weightsSha256: MOBILENET_V2_035_SHA256,
+      approxBytes: 2_200_000,
+    },
+    provenance:
+      'Google Keras-applications MobileNetV2 ImageNet weights, as @teachablemachine/image loads them',
   },
   {
     id: 'tfhub_mobilenet_v2_140',
@@ -164,7 +174,11 @@ export const REGISTRY: EncoderEntry[] = [
  * the latest run was trained on it, or its features exist while no ImageNet encoder is cached.
  * (Plain fs checks: this module must not load TF.js, the api process calls it.)
  */
-export function encoderWarnings(encodersDir: string, featuresDir: string, latestRunEncoder?: string | null): string[] {
+export function encoderWarnings(
+  encodersDir: string,
+  featuresDir: string,
+  latestRunEncoder?: string | null,
+): string[] {
   const cached = (id: string) => existsSync(join(encodersDir, id, 'plumage-encoder.json'));
   const imagenetCached = DEFAULT_PREFERENCE.some(cached);
   const fallbackFeatures = existsSync(join(featuresDir, FALLBACK_ID));
