@@ -68,6 +68,8 @@ describe('plumage demo (small)', () => {
       expect(by[v].cider).not.toBeNull();
       expect(by[v].cam_agreement).not.toBeNull();
     }
+    // cam fine-tunes the medi run (warm start recorded as the parent run).
+    expect(res.rows[3].warm_start).toBe(res.rows[2].run);
     const db = openDb(workspace(home).dbPath);
     const runs = listRuns(db);
     db.close();
@@ -76,6 +78,7 @@ describe('plumage demo (small)', () => {
       true,
     );
     expect(new Set(runs.map((r) => r.datasetVersion)).size).toBe(1);
+    expect(runs.find((r) => r.variant === 'cam')!.parentRun).toBe(res.rows[2].run);
     // A rerun reuses the synthetic photos, the import and the features.
     const again = demo(home);
     expect(again.rows).toHaveLength(4);
