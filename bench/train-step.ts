@@ -14,7 +14,17 @@ import { dirname, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { initBackend } from '../src-main/ml/backend.ts';
 import { algorithm1Grads } from '../src-main/ml/algorithm1.ts';
-import { BOS, EOS, FIRST_WORD, PAD, type ModelDims, type Variant, VARIANTS, initParams, rng } from '../src-main/ml/model.ts';
+import {
+  BOS,
+  EOS,
+  FIRST_WORD,
+  PAD,
+  type ModelDims,
+  type Variant,
+  VARIANTS,
+  initParams,
+  rng,
+} from '../src-main/ml/model.ts';
 import { applyGrads, createOptimState } from '../src-main/ml/optim.ts';
 
 export const PAPER_DIMS: ModelDims = { K: 1536, D: 1024, E: 512, Hd: 1024, V: 5000, C: 200 };
@@ -33,7 +43,14 @@ export interface TrainStepBench {
 /** Median ms of `steps` timed training steps after `warmup` untimed ones. */
 export async function benchTrainStep(
   o: TrainStepBench,
-): Promise<{ ms: number; min: number; max: number; cpuMs: number; otherLoad: number; losses: Record<string, number> }> {
+): Promise<{
+  ms: number;
+  min: number;
+  max: number;
+  cpuMs: number;
+  otherLoad: number;
+  losses: Record<string, number>;
+}> {
   const dims = o.dims ?? PAPER_DIMS;
   const HW = o.HW ?? 8;
   const T = o.T ?? 20;
@@ -41,7 +58,10 @@ export async function benchTrainStep(
   const r = rng(1);
   const P = initParams(o.variant, dims, 1);
   const A = tf.tidy(() => tf.randomUniform([B, HW, HW, dims.K], 0, 1, 'float32', 1) as tf.Tensor4D);
-  const labels = tf.tensor1d(Array.from({ length: B }, () => Math.floor(r() * dims.C)), 'int32');
+  const labels = tf.tensor1d(
+    Array.from({ length: B }, () => Math.floor(r() * dims.C)),
+    'int32',
+  );
   const caps = new Int32Array(B * T).fill(PAD);
   for (let b = 0; b < B; b++) {
     const n = 1 + Math.floor(r() * (T - 2));
@@ -77,11 +97,20 @@ export async function benchTrainStep(
   const med = (x: number[]) => [...x].sort((a, b) => a - b)[Math.floor(x.length / 2)];
   const load = loadavg()[0];
   times.sort((a, b) => a - b);
-  return { ms: med(times), min: times[0], max: times[times.length - 1], cpuMs: med(cpus), otherLoad: load, losses };
+  return {
+    ms: med(times),
+    min: times[0],
+    max: times[times.length - 1],
+    cpuMs: med(cpus),
+    otherLoad: load,
+    losses,
+  };
 }
 
 /** Median over the reference runs of the median ms per (torch variant, batch). */
-export function torchTimings(path = resolve(dirname(fileURLToPath(import.meta.url)), '../../shared/ref/torch_timing.txt')) {
+export function torchTimings(
+  path = resolve(dirname(fileURLToPath(import.meta.url)), '../../shared/ref/torch_timing.txt'),
+) {
   const out = new Map<string, number>();
   if (!existsSync(path)) return out;
   const seen = new Map<string, number[]>();
@@ -114,7 +143,12 @@ async function main() {
   for (const batch of batches)
     for (const variant of variants) {
       const slow = variant !== 'cnn';
-      const r = await benchTrainStep({ variant, batch, warmup: 1, steps: quick ? (slow ? 1 : 5) : slow ? 3 : 20 });
+      const r = await benchTrainStep({
+        variant,
+        batch,
+        warmup: 1,
+        steps: quick ? (slow ? 1 : 5) : slow ? 3 : 20,
+      });
       const t = torch.get(`${TORCH_VARIANT[variant]}/${batch}`);
       const torch_ms = t === undefined ? null : Number(t.toFixed(1));
       process.stdout.write(

@@ -117,12 +117,21 @@ function objective(
     terms.push(scaled(keep.caption, w.cap));
   }
   if (need.cam || need.mask) {
-    const reqs: ScoreRequest[] = [{ kind: 'cls', classes: batch.labels }, { kind: 'cap', captions: batch.captions }];
-    if (need.cam) reqs.push({ kind: 'cls', classes: fixed.classPred! }, { kind: 'cap', captions: fixed.predCaptions! });
+    const reqs: ScoreRequest[] = [
+      { kind: 'cls', classes: batch.labels },
+      { kind: 'cap', captions: batch.captions },
+    ];
+    if (need.cam)
+      reqs.push({ kind: 'cls', classes: fixed.classPred! }, { kind: 'cap', captions: fixed.predCaptions! });
     const alphas = gradCamAlphas(P, Pdet, variant, v, reqs);
     const [clsGt, capGt, clsPred, capPred] = alphas.map((a) => camMap(batch.A!, a));
     if (need.cam) {
-      keep.cam = camLoss({ cam_cls_pred: clsPred, cam_cls_gt: clsGt, cam_cap_gt: capGt, cam_cap_pred: capPred });
+      keep.cam = camLoss({
+        cam_cls_pred: clsPred,
+        cam_cls_gt: clsGt,
+        cam_cap_gt: capGt,
+        cam_cap_pred: capPred,
+      });
       terms.push(scaled(keep.cam, (o.lambda ?? 1) * w.rows));
     }
     if (need.mask) {
@@ -168,7 +177,9 @@ function defaultMicroBatch(need: { cam: boolean; mask: boolean }): number {
 
 function sliceBatch(b: Batch, start: number, size: number): Batch {
   const rows = <T extends tf.Tensor>(t: T | undefined) =>
-    t ? (tf.slice(t, [start, ...t.shape.slice(1).map(() => 0)], [size, ...t.shape.slice(1)]) as T) : undefined;
+    t
+      ? (tf.slice(t, [start, ...t.shape.slice(1).map(() => 0)], [size, ...t.shape.slice(1)]) as T)
+      : undefined;
   return {
     A: rows(b.A),
     v: rows(b.v),
@@ -194,7 +205,9 @@ function oneStep(
   for (const [n, t] of Object.entries(P)) Pdet[n] = n.startsWith('medi.') ? t : tf.clone(t);
   const keep: Record<string, tf.Scalar> = {};
   try {
-    const gs = tf.grads(() => objective(P, Pdet, variant, batch, opts, fixed, need, keep, w))(names.map((n) => P[n]));
+    const gs = tf.grads(() => objective(P, Pdet, variant, batch, opts, fixed, need, keep, w))(
+      names.map((n) => P[n]),
+    );
     return { gs, keep };
   } finally {
     for (const [n, t] of Object.entries(Pdet)) if (!n.startsWith('medi.')) t.dispose();
@@ -206,10 +219,18 @@ function oneStep(
  * the batch into slices whose gradients are summed with exact weights (same result, less memory);
  * by default only CAM steps on wasm are split, into slices of 32.
  */
-export function algorithm1Grads(P: ParamView, variant: Variant, batch: Batch, opts: StepOptions = {}): StepResult {
+export function algorithm1Grads(
+  P: ParamView,
+  variant: Variant,
+  batch: Batch,
+  opts: StepOptions = {},
+): StepResult {
   const need = needsCams(variant, batch, opts);
-  if (opts.terms === 'cam' && !need.cam && !need.mask) throw new Error(`no CAM term to differentiate for ${variant}`);
-  const fixed: { classPred?: tf.Tensor1D; predCaptions?: tf.Tensor2D } = need.cam ? predictions(P, variant, batch, opts) : {};
+  if (opts.terms === 'cam' && !need.cam && !need.mask)
+    throw new Error(`no CAM term to differentiate for ${variant}`);
+  const fixed: { classPred?: tf.Tensor1D; predCaptions?: tf.Tensor2D } = need.cam
+    ? predictions(P, variant, batch, opts)
+    : {};
   const names = gradNames(P, opts);
   const B = batch.labels.shape[0];
   const mb = Math.max(1, Math.min(B, opts.microBatch ?? defaultMicroBatch(need)));
@@ -221,19 +242,29 @@ export function algorithm1Grads(P: ParamView, variant: Variant, batch: Batch, op
   }
   // token counts per slice for L_caption's weights
   const tgtTokens = tf.tidy(() =>
-    Array.from(tf.sum(tf.notEqual(tf.slice(batch.captions, [0, 1], [-1, -1]), 0).toInt(), 1).dataSync() as Int32Array),
+    Array.from(
+      tf.sum(tf.notEqual(tf.slice(batch.captions, [0, 1], [-1, -1]), 0).toInt(), 1).dataSync() as Int32Array,
+    ),
   );
-  const totalTokens = Math.max(1, tgtTokens.reduce((a, b) => a + b, 0));
+  const totalTokens = Math.max(
+    1,
+    tgtTokens.reduce((a, b) => a + b, 0),
+  );
   const grads: Record<string, tf.Tensor> = {};
   const acc = { class: 0, caption: 0, cam: 0, mask: 0 };
   for (let start = 0; start < B; start += mb) {
     const size = Math.min(mb, B - start);
-    const tok = Math.max(1, tgtTokens.slice(start, start + size).reduce((a, b) => a + b, 0));
+    const tok = Math.max(
+      1,
+      tgtTokens.slice(start, start + size).reduce((a, b) => a + b, 0),
+    );
     const w: TermWeights = { cls: size / B, cap: tok / totalTokens, rows: size / B };
     const part = sliceBatch(batch, start, size);
     const pf = {
       classPred: fixed.classPred ? (tf.slice(fixed.classPred, [start], [size]) as tf.Tensor1D) : undefined,
-      predCaptions: fixed.predCaptions ? (tf.slice(fixed.predCaptions, [start, 0], [size, -1]) as tf.Tensor2D) : undefined,
+      predCaptions: fixed.predCaptions
+        ? (tf.slice(fixed.predCaptions, [start, 0], [size, -1]) as tf.Tensor2D)
+        : undefined,
     };
     try {
       const { gs, keep } = oneStep(P, variant, part, opts, need, pf, names, w);
@@ -259,7 +290,12 @@ export function algorithm1Grads(P: ParamView, variant: Variant, batch: Batch, op
 }
 
 /** The same losses without gradients (finite-difference checks, validation). */
-export function algorithm1Losses(P: ParamView, variant: Variant, batch: Batch, opts: StepOptions = {}): Losses & {
+export function algorithm1Losses(
+  P: ParamView,
+  variant: Variant,
+  batch: Batch,
+  opts: StepOptions = {},
+): Losses & {
   classPred?: tf.Tensor1D;
   predCaptions?: tf.Tensor2D;
 } {

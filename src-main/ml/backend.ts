@@ -119,9 +119,12 @@ export function initBackend(): Promise<BackendInfo> {
         try {
           resolved = await tryBackend(forced as BackendName);
         } catch (e) {
-          throw new Error(`PLUMAGE_BACKEND=${forced} is not available here: ${(e as Error).message.split('\n')[0]}`, {
-            cause: e,
-          });
+          throw new Error(
+            `PLUMAGE_BACKEND=${forced} is not available here: ${(e as Error).message.split('\n')[0]}`,
+            {
+              cause: e,
+            },
+          );
         }
         return resolved;
       }

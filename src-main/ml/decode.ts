@@ -32,7 +32,10 @@ export function beamSearch(P: ParamView, feat: tf.Tensor2D, T: number, width = 3
       let c: tf.Tensor | null = null;
       const finished: Hyp[] = [];
       for (let t = 0; t < T - 1 && alive.length > 0 && finished.length < width; t++) {
-        const last = tf.tensor1d(alive.map((h) => h.tokens[h.tokens.length - 1]), 'int32');
+        const last = tf.tensor1d(
+          alive.map((h) => h.tokens[h.tokens.length - 1]),
+          'int32',
+        );
         const step = tf.tidy(() => {
           const xg = tf.add(mmNT(embed(cp.embedW, last), cp.We, cp.WeT), fg);
           const r = lstmStep(cp, xg, s, c);

@@ -31,7 +31,11 @@ import { camDistances, cosine } from './losses.ts';
 
 export type ScoreRequest =
   | { kind: 'cls'; classes: tf.Tensor1D }
-  | { kind: 'cap'; captions: tf.Tensor2D; /** [B,T-1] per-target-token weights (default 1) */ weights?: tf.Tensor2D };
+  | {
+      kind: 'cap';
+      captions: tf.Tensor2D;
+      /** [B,T-1] per-target-token weights (default 1) */ weights?: tf.Tensor2D;
+    };
 
 /**
  * alpha = ∂score/∂v for each request ([B,K] each), all in one backward pass (the requests are
@@ -57,8 +61,17 @@ export function gradCamAlphas(
     const terms: tf.Tensor[] = [];
     const cls = reqs.map((r, j) => [r, j] as const).filter(([r]) => r.kind === 'cls');
     if (cls.length) {
-      const f = cls.length === 1 ? rows(cls[0][1]) : tf.concat(cls.map(([, j]) => rows(j)), 0);
-      const c = tf.concat(cls.map(([r]) => (r as { classes: tf.Tensor1D }).classes.toInt()), 0);
+      const f =
+        cls.length === 1
+          ? rows(cls[0][1])
+          : tf.concat(
+              cls.map(([, j]) => rows(j)),
+              0,
+            );
+      const c = tf.concat(
+        cls.map(([r]) => (r as { classes: tf.Tensor1D }).classes.toInt()),
+        0,
+      );
       terms.push(tf.sum(classScores(Pheads, f, c)));
     }
     const cap = reqs.map((r, j) => [r, j] as const).filter(([r]) => r.kind === 'cap') as [
@@ -66,11 +79,23 @@ export function gradCamAlphas(
       number,
     ][];
     if (cap.length) {
-      const f = cap.length === 1 ? rows(cap[0][1]) : tf.concat(cap.map(([, j]) => rows(j)), 0);
-      const caps = tf.concat(cap.map(([r]) => r.captions.toInt()), 0) as tf.Tensor2D;
+      const f =
+        cap.length === 1
+          ? rows(cap[0][1])
+          : tf.concat(
+              cap.map(([, j]) => rows(j)),
+              0,
+            );
+      const caps = tf.concat(
+        cap.map(([r]) => r.captions.toInt()),
+        0,
+      ) as tf.Tensor2D;
       const anyW = cap.some(([r]) => r.weights);
       const w = anyW
-        ? tf.concat(cap.map(([r]) => r.weights ?? tf.ones([B, r.captions.shape[1] - 1])), 0)
+        ? tf.concat(
+            cap.map(([r]) => r.weights ?? tf.ones([B, r.captions.shape[1] - 1])),
+            0,
+          )
         : undefined;
       terms.push(tf.sum(captionScores(capPrep(Pheads), f, caps, w)));
     }
@@ -153,7 +178,13 @@ export function camsFor(
  * Per-word CAM: the CAM of the log-prob of the token at `position` (1..T−1) of each caption under
  * teacher forcing — the heat map behind one word of a caption in the app. [B,H,W].
  */
-export function wordCam(P: ParamView, variant: Variant, A: tf.Tensor4D, captions: tf.Tensor2D, position: number): tf.Tensor3D {
+export function wordCam(
+  P: ParamView,
+  variant: Variant,
+  A: tf.Tensor4D,
+  captions: tf.Tensor2D,
+  position: number,
+): tf.Tensor3D {
   if (!hasCap(variant)) throw new Error(`variant ${variant} has no captioner`);
   const [B, T] = captions.shape;
   if (position < 1 || position > T - 1) throw new Error(`word position ${position} outside 1..${T - 1}`);

@@ -36,7 +36,10 @@ export interface FourCams {
 
 /** The two per-image distances of paper eq. 6. */
 export function camDistances(c: FourCams): { d1: tf.Tensor1D; d2: tf.Tensor1D } {
-  return { d1: cosineDistance(c.cam_cls_pred, c.cam_cap_gt), d2: cosineDistance(c.cam_cls_gt, c.cam_cap_pred) };
+  return {
+    d1: cosineDistance(c.cam_cls_pred, c.cam_cap_gt),
+    d2: cosineDistance(c.cam_cls_gt, c.cam_cap_pred),
+  };
 }
 
 /** L_cam (paper eq. 6). */

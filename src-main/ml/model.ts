@@ -151,14 +151,18 @@ export function paramsFromTensors(tensors: Record<string, tf.Tensor>, variant?: 
   const dims = inferDims(tensors, v);
   checkParams(tensors, v, dims);
   const params: Params = {};
-  for (const name of Object.keys(paramShapes(v, dims))) params[name] = tf.variable(tensors[name].toFloat(), true);
+  for (const name of Object.keys(paramShapes(v, dims)))
+    params[name] = tf.variable(tensors[name].toFloat(), true);
   return { params, variant: v, dims };
 }
 
 /** Parameters as plain arrays in PyTorch layout, ready for writeSafetensors (export). */
-export function paramsToArrays(P: ParamView): Record<string, { dtype: 'F32'; shape: number[]; data: Float32Array }> {
+export function paramsToArrays(
+  P: ParamView,
+): Record<string, { dtype: 'F32'; shape: number[]; data: Float32Array }> {
   const out: Record<string, { dtype: 'F32'; shape: number[]; data: Float32Array }> = {};
-  for (const [n, t] of Object.entries(P)) out[n] = { dtype: 'F32', shape: [...t.shape], data: t.dataSync() as Float32Array };
+  for (const [n, t] of Object.entries(P))
+    out[n] = { dtype: 'F32', shape: [...t.shape], data: t.dataSync() as Float32Array };
   return out;
 }
 
@@ -277,15 +281,26 @@ export function teacherForced(cp: CapPrep, feat: tf.Tensor, caps: tf.Tensor2D): 
 export function tokenLogprobs(wordLogits: tf.Tensor2D, caps: tf.Tensor2D) {
   const [B, T] = caps.shape;
   const V = wordLogits.shape[1];
-  const tgt = tf.slice(caps, [0, 1], [B, T - 1]).reshape([-1]).toInt();
+  const tgt = tf
+    .slice(caps, [0, 1], [B, T - 1])
+    .reshape([-1])
+    .toInt();
   // one-hot pick instead of gather: gather's gradient (UnsortedSegmentSum) is missing on wasm
   const tok = tf.sum(tf.mul(logSoftmax(wordLogits), tf.oneHot(tgt, V)), 1).reshape([B, T - 1]);
-  const mask = tf.notEqual(tgt, PAD).toFloat().reshape([B, T - 1]);
+  const mask = tf
+    .notEqual(tgt, PAD)
+    .toFloat()
+    .reshape([B, T - 1]);
   return { tok, mask };
 }
 
 /** Captioner score per image: Σ of target-token log-probs under teacher forcing, pads excluded. */
-export function captionScores(cp: CapPrep, feat: tf.Tensor, caps: tf.Tensor2D, weights?: tf.Tensor): tf.Tensor1D {
+export function captionScores(
+  cp: CapPrep,
+  feat: tf.Tensor,
+  caps: tf.Tensor2D,
+  weights?: tf.Tensor,
+): tf.Tensor1D {
   const { tok, mask } = tokenLogprobs(teacherForced(cp, feat, caps), caps);
   return tf.sum(tf.mul(tok, weights ? tf.mul(mask, weights) : mask), 1) as tf.Tensor1D;
 }
@@ -343,7 +358,12 @@ export interface Prediction {
 }
 
 /** Inference: logits/probs and greedy captions from NHWC maps [B,H,W,K] or pooled v [B,K]. */
-export function predict(P: ParamView, variant: Variant, input: tf.Tensor, opts: { T?: number } = {}): Prediction {
+export function predict(
+  P: ParamView,
+  variant: Variant,
+  input: tf.Tensor,
+  opts: { T?: number } = {},
+): Prediction {
   return tf.tidy(() => {
     const v = input.rank === 4 ? pooled(input) : (input as tf.Tensor2D);
     const feat = feature(P, variant, v);

@@ -16,8 +16,12 @@
  */
 import * as tf from '@tensorflow/tfjs';
 
-type GradFn = (...args: unknown[]) => { value: tf.Tensor; gradFunc: (dy: tf.Tensor, saved: tf.Tensor[]) => tf.Tensor | tf.Tensor[] };
-const custom = <T extends tf.Tensor>(f: GradFn) => tf.customGrad(f as never) as unknown as (...xs: tf.Tensor[]) => T;
+type GradFn = (...args: unknown[]) => {
+  value: tf.Tensor;
+  gradFunc: (dy: tf.Tensor, saved: tf.Tensor[]) => tf.Tensor | tf.Tensor[];
+};
+const custom = <T extends tf.Tensor>(f: GradFn) =>
+  tf.customGrad(f as never) as unknown as (...xs: tf.Tensor[]) => T;
 
 /** Transpose of a 2-D tensor (its gradient is a transpose too, so any order is exact). */
 export function t2(x: tf.Tensor): tf.Tensor2D {
@@ -86,7 +90,11 @@ export function mm(a: tf.Tensor, b: tf.Tensor): tf.Tensor2D {
 export function untrackedTranspose(W: tf.Tensor): tf.Tensor2D {
   const k = tf.getKernel('Transpose', tf.getBackend());
   if (!k) throw new Error('backend has no Transpose kernel');
-  const info = k.kernelFunc({ inputs: { x: W }, backend: tf.backend(), attrs: { perm: [1, 0] } }) as tf.TensorInfo;
+  const info = k.kernelFunc({
+    inputs: { x: W },
+    backend: tf.backend(),
+    attrs: { perm: [1, 0] },
+  }) as tf.TensorInfo;
   return tf.engine().makeTensorFromTensorInfo(info) as tf.Tensor2D;
 }
 
@@ -103,7 +111,11 @@ function ensureMmNTKernel(): void {
     backendName,
     // inputs a [1,n,k], w [m,k] (only saved for the gradient), wt [1,k,m] = w^T
     kernelFunc: ({ inputs, backend }) =>
-      base.kernelFunc({ inputs: { a: inputs.a, b: inputs.wt }, backend, attrs: { transposeA: false, transposeB: false } }) as tf.TensorInfo,
+      base.kernelFunc({
+        inputs: { a: inputs.a, b: inputs.wt },
+        backend,
+        attrs: { transposeA: false, transposeB: false },
+      }) as tf.TensorInfo,
   });
   mmntBackends.add(backendName);
   if (!mmntGradRegistered) {
@@ -140,9 +152,12 @@ export function mmNT(a: tf.Tensor, W: tf.Tensor, WT?: tf.Tensor): tf.Tensor2D {
   ensureMmNTKernel();
   const [n, k] = a.shape;
   const [m, k2] = W.shape;
-  if (a.rank !== 2 || W.rank !== 2 || k !== k2) throw new Error(`mmNT: bad shapes [${a.shape}] x [${W.shape}]^T`);
+  if (a.rank !== 2 || W.rank !== 2 || k !== k2)
+    throw new Error(`mmNT: bad shapes [${a.shape}] x [${W.shape}]^T`);
   const wt = WT ?? untrackedTranspose(W);
-  const out = tf.engine().runKernel(MMNT, { a: a.reshape([1, n, k]), w: W, wt: wt.reshape([1, k, m]) }) as tf.Tensor;
+  const out = tf
+    .engine()
+    .runKernel(MMNT, { a: a.reshape([1, n, k]), w: W, wt: wt.reshape([1, k, m]) }) as tf.Tensor;
   return out.reshape([n, m]);
 }
 
@@ -159,7 +174,11 @@ function ensureMmNNKernel(): void {
     backendName,
     // inputs g [1,n,m], w [1,m,k], wt [k,m] = w^T (only saved for the gradient)
     kernelFunc: ({ inputs, backend }) =>
-      base.kernelFunc({ inputs: { a: inputs.g, b: inputs.w }, backend, attrs: { transposeA: false, transposeB: false } }) as tf.TensorInfo,
+      base.kernelFunc({
+        inputs: { a: inputs.g, b: inputs.w },
+        backend,
+        attrs: { transposeA: false, transposeB: false },
+      }) as tf.TensorInfo,
   });
   mmnnBackends.add(backendName);
   if (!mmnnGradRegistered) {
@@ -191,8 +210,11 @@ export function mmNN(g: tf.Tensor, W: tf.Tensor, WT: tf.Tensor): tf.Tensor2D {
   ensureMmNNKernel();
   const [n, m] = g.shape;
   const [m2, k] = W.shape;
-  if (g.rank !== 2 || W.rank !== 2 || m !== m2) throw new Error(`mmNN: bad shapes [${g.shape}] x [${W.shape}]`);
-  const out = tf.engine().runKernel(MMNN, { g: g.reshape([1, n, m]), w: W.reshape([1, m, k]), wt: WT }) as tf.Tensor;
+  if (g.rank !== 2 || W.rank !== 2 || m !== m2)
+    throw new Error(`mmNN: bad shapes [${g.shape}] x [${W.shape}]`);
+  const out = tf
+    .engine()
+    .runKernel(MMNN, { g: g.reshape([1, n, m]), w: W.reshape([1, m, k]), wt: WT }) as tf.Tensor;
   return out.reshape([n, k]);
 }
 

@@ -29,7 +29,12 @@ export function createOptimState(): OptimState {
 }
 
 /** One update of every parameter that has a gradient. Gradients are not disposed. */
-export function applyGrads(params: Params, grads: Record<string, tf.Tensor>, cfg: OptimConfig, state: OptimState): void {
+export function applyGrads(
+  params: Params,
+  grads: Record<string, tf.Tensor>,
+  cfg: OptimConfig,
+  state: OptimState,
+): void {
   state.step += 1;
   const t = state.step;
   for (const [name, g0] of Object.entries(grads)) {

@@ -60,7 +60,8 @@ export function parseSafetensors(buf: Uint8Array): SafeFile {
       data = new Int32Array(count);
       for (let i = 0; i < count; i++) {
         const x = dv.getBigInt64(at + 8 * i, true);
-        if (x > 2147483647n || x < -2147483648n) throw new Error(`safetensors: ${name}[${i}] does not fit in int32`);
+        if (x > 2147483647n || x < -2147483648n)
+          throw new Error(`safetensors: ${name}[${i}] does not fit in int32`);
         data[i] = Number(x);
       }
     }
@@ -70,7 +71,8 @@ export function parseSafetensors(buf: Uint8Array): SafeFile {
   spans.sort((a, b) => a[0] - b[0]);
   let pos = 0;
   for (const [b, e, name] of spans) {
-    if (b !== pos) throw new Error(`safetensors: tensor ${name} starts at ${b}, expected ${pos} (hole or overlap)`);
+    if (b !== pos)
+      throw new Error(`safetensors: tensor ${name} starts at ${b}, expected ${pos} (hole or overlap)`);
     pos = e;
   }
   if (pos !== dataLen) throw new Error(`safetensors: data buffer has ${dataLen - pos} trailing bytes`);
@@ -91,7 +93,8 @@ export function serializeSafetensors(
   const entries = Object.entries(tensors).map(([name, t]) => {
     const dtype = t.dtype ?? (t.data instanceof Int32Array ? 'I32' : 'F32');
     const count = t.shape.reduce((a, x) => a * x, 1);
-    if (t.data.length !== count) throw new Error(`safetensors: ${name} has ${t.data.length} values for shape [${t.shape}]`);
+    if (t.data.length !== count)
+      throw new Error(`safetensors: ${name} has ${t.data.length} values for shape [${t.shape}]`);
     header[name] = { dtype, shape: t.shape, data_offsets: [off, off + 4 * count] };
     off += 4 * count;
     return { dtype, t, count };

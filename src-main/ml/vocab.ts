@@ -26,7 +26,10 @@ export function tokenize(text: string): string[] {
     .filter(Boolean);
 }
 
-export function buildVocab(captions: Iterable<string>, opts: { minCount?: number; maxWords?: number } = {}): Vocab {
+export function buildVocab(
+  captions: Iterable<string>,
+  opts: { minCount?: number; maxWords?: number } = {},
+): Vocab {
   const minCount = opts.minCount ?? 1;
   const counts = new Map<string, number>();
   for (const c of captions) for (const w of tokenize(c)) counts.set(w, (counts.get(w) ?? 0) + 1);

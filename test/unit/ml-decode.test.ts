@@ -6,7 +6,19 @@ import * as tf from '@tensorflow/tfjs';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { initBackend } from '../../src-main/ml/backend.ts';
 import { beamSearch } from '../../src-main/ml/decode.ts';
-import { BOS, EOS, PAD, type ModelDims, type Params, capPrep, captionScores, feature, greedyDecode, initParams, rng } from '../../src-main/ml/model.ts';
+import {
+  BOS,
+  EOS,
+  PAD,
+  type ModelDims,
+  type Params,
+  capPrep,
+  captionScores,
+  feature,
+  greedyDecode,
+  initParams,
+  rng,
+} from '../../src-main/ml/model.ts';
 import { buildVocab, decode, encode, tokenize, vocabFromJSON, vocabToJSON } from '../../src-main/ml/vocab.ts';
 
 const dims: ModelDims = { K: 6, D: 8, E: 5, Hd: 7, V: 9, C: 3 };
@@ -77,7 +89,10 @@ describe('greedy decode (contract)', () => {
     for (const seed of [1, 2, 3]) {
       const P = initParams('cam', dims, seed);
       const r = rng(seed + 50);
-      const v = tf.tensor2d(Float32Array.from({ length: 4 * dims.K }, () => r()), [4, dims.K]);
+      const v = tf.tensor2d(
+        Float32Array.from({ length: 4 * dims.K }, () => r()),
+        [4, dims.K],
+      );
       const feat = feature(P, 'cam', v);
       const got = greedyDecode(P, feat, T).arraySync();
       expect(got).toEqual(jsGreedy(P, feat.arraySync()));
@@ -109,7 +124,14 @@ describe('beam search', () => {
     for (const seed of [1, 7]) {
       const P = initParams('medi', dims, seed);
       const r = rng(seed + 99);
-      const feat = feature(P, 'medi', tf.tensor2d(Float32Array.from({ length: 5 * dims.K }, () => r()), [5, dims.K]));
+      const feat = feature(
+        P,
+        'medi',
+        tf.tensor2d(
+          Float32Array.from({ length: 5 * dims.K }, () => r()),
+          [5, dims.K],
+        ),
+      );
       expect(beamSearch(P, feat, T, 1).arraySync()).toEqual(greedyDecode(P, feat, T).arraySync());
     }
   });
@@ -117,7 +139,15 @@ describe('beam search', () => {
   it('with width 3 returns well-formed captions (BOS first, no PAD/BOS inside, PAD after EOS)', () => {
     const P = initParams('lrcn', dims, 8);
     const r = rng(3);
-    const caps = beamSearch(P, tf.tensor2d(Float32Array.from({ length: 4 * dims.K }, () => r()), [4, dims.K]), T, 3).arraySync();
+    const caps = beamSearch(
+      P,
+      tf.tensor2d(
+        Float32Array.from({ length: 4 * dims.K }, () => r()),
+        [4, dims.K],
+      ),
+      T,
+      3,
+    ).arraySync();
     for (const row of caps) {
       expect(row[0]).toBe(BOS);
       const e = row.indexOf(EOS);
@@ -131,10 +161,16 @@ describe('beam search', () => {
     for (const seed of [11, 12, 13]) {
       const P = initParams('lrcn', dims, seed);
       const r = rng(seed);
-      const feat = tf.tensor2d(Float32Array.from({ length: 3 * dims.K }, () => r()), [3, dims.K]);
+      const feat = tf.tensor2d(
+        Float32Array.from({ length: 3 * dims.K }, () => r()),
+        [3, dims.K],
+      );
       const norm = (caps: tf.Tensor2D) => {
         const s = captionScores(capPrep(P), feat, caps).arraySync();
-        const len = caps.arraySync().map((row) => { const e = row.indexOf(EOS); return e < 0 ? T - 1 : e; });
+        const len = caps.arraySync().map((row) => {
+          const e = row.indexOf(EOS);
+          return e < 0 ? T - 1 : e;
+        });
         return s.map((x, i) => x / len[i]);
       };
       const g = norm(greedyDecode(P, feat, T));
@@ -162,7 +198,15 @@ describe('vocabulary', () => {
   it('encodes BOS words EOS PAD, <unk> for unknown words, truncates, and decodes back', () => {
     const v = buildVocab(caps, { minCount: 2 });
     const ids = encode(v, 'A red zebra bird', 7);
-    expect(Array.from(ids)).toEqual([BOS, v.index.get('a')!, v.index.get('red')!, 3, v.index.get('bird')!, EOS, PAD]);
+    expect(Array.from(ids)).toEqual([
+      BOS,
+      v.index.get('a')!,
+      v.index.get('red')!,
+      3,
+      v.index.get('bird')!,
+      EOS,
+      PAD,
+    ]);
     expect(decode(v, ids)).toBe('a red <unk> bird');
     const long = encode(v, 'a a a a a a a a', 5);
     expect(Array.from(long)).toEqual([BOS, 4, 4, 4, EOS]);

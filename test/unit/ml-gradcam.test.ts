@@ -7,7 +7,19 @@ import * as tf from '@tensorflow/tfjs';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { initBackend } from '../../src-main/ml/backend.ts';
 import { camMap, camsFor, gradCamAlphas, wordCam } from '../../src-main/ml/gradcam.ts';
-import { BOS, EOS, PAD, type ModelDims, capPrep, captionScores, classScores, feature, initParams, pooled, rng } from '../../src-main/ml/model.ts';
+import {
+  BOS,
+  EOS,
+  PAD,
+  type ModelDims,
+  capPrep,
+  captionScores,
+  classScores,
+  feature,
+  initParams,
+  pooled,
+  rng,
+} from '../../src-main/ml/model.ts';
 
 const dims: ModelDims = { K: 5, D: 6, E: 4, Hd: 5, V: 9, C: 3 };
 const B = 2;
@@ -18,7 +30,10 @@ beforeAll(async () => {
 
 function inputs(seed: number) {
   const r = rng(seed);
-  const A = tf.tensor4d(Float32Array.from({ length: B * 2 * 3 * dims.K }, () => r()), [B, 2, 3, dims.K]);
+  const A = tf.tensor4d(
+    Float32Array.from({ length: B * 2 * 3 * dims.K }, () => r()),
+    [B, 2, 3, dims.K],
+  );
   const captions = tf.tensor2d(
     [
       [BOS, 4, 7, EOS, PAD],
@@ -85,7 +100,8 @@ describe('Grad-CAM', () => {
     const P = initParams('cam', dims, 8);
     const { A, captions, labels } = inputs(3);
     const c = camsFor(P, 'cam', A, labels, captions);
-    for (const k of ['cam_cls_pred', 'cam_cls_gt', 'cam_cap_gt', 'cam_cap_pred'] as const) expect(c[k]!.shape).toEqual([B, 2, 3]);
+    for (const k of ['cam_cls_pred', 'cam_cls_gt', 'cam_cap_gt', 'cam_cap_pred'] as const)
+      expect(c[k]!.shape).toEqual([B, 2, 3]);
     expect(c.pred_captions!.shape).toEqual([B, 5]);
     const agree = c.cam_agreement!.arraySync();
     agree.forEach((x) => expect(x).toBeGreaterThanOrEqual(0)); // relu'd maps: cosine in [0,1]

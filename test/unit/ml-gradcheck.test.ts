@@ -14,10 +14,25 @@
 import * as tf from '@tensorflow/tfjs';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { initBackend } from '../../src-main/ml/backend.ts';
-import { algorithm1Grads, algorithm1Losses, type Batch, type StepOptions } from '../../src-main/ml/algorithm1.ts';
+import {
+  algorithm1Grads,
+  algorithm1Losses,
+  type Batch,
+  type StepOptions,
+} from '../../src-main/ml/algorithm1.ts';
 import { gradCamAlphas } from '../../src-main/ml/gradcam.ts';
 import { classify, greedyDecode, hasMedi, medi, pooled } from '../../src-main/ml/model.ts';
-import { BOS, EOS, FIRST_WORD, PAD, type ModelDims, type Params, type Variant, initParams, rng } from '../../src-main/ml/model.ts';
+import {
+  BOS,
+  EOS,
+  FIRST_WORD,
+  PAD,
+  type ModelDims,
+  type Params,
+  type Variant,
+  initParams,
+  rng,
+} from '../../src-main/ml/model.ts';
 
 const TOL = 1e-2;
 const H = 1e-2;
@@ -28,7 +43,10 @@ const HW = 3;
 
 function makeBatch(seed: number, withMasks = false): Batch {
   const r = rng(seed);
-  const A = tf.tensor4d(Float32Array.from({ length: B * HW * HW * dims.K }, () => r()), [B, HW, HW, dims.K]);
+  const A = tf.tensor4d(
+    Float32Array.from({ length: B * HW * HW * dims.K }, () => r()),
+    [B, HW, HW, dims.K],
+  );
   const labels = tf.tensor1d([0, 2, 3], 'int32');
   const caps = new Int32Array(B * T).fill(PAD);
   for (let b = 0; b < B; b++) {
@@ -39,7 +57,10 @@ function makeBatch(seed: number, withMasks = false): Batch {
   }
   const batch: Batch = { A, labels, captions: tf.tensor2d(caps, [B, T], 'int32') };
   if (withMasks) {
-    batch.masks = tf.tensor3d(Float32Array.from({ length: B * HW * HW }, () => (r() > 0.5 ? 1 : 0)), [B, HW, HW]);
+    batch.masks = tf.tensor3d(
+      Float32Array.from({ length: B * HW * HW }, () => (r() > 0.5 ? 1 : 0)),
+      [B, HW, HW],
+    );
     batch.maskRows = tf.tensor1d([1, 0, 1]);
   }
   return batch;
@@ -57,7 +78,10 @@ function wellConditioned(variant: Variant, start: number, withMasks = false) {
     const ok = tf.tidy(() => {
       const v = pooled(batch.A!);
       const feat = medi(P, v).h;
-      const first = { classPred: tf.argMax(classify(P, feat), 1).toInt() as tf.Tensor1D, predCaptions: greedyDecode(P, feat, T) };
+      const first = {
+        classPred: tf.argMax(classify(P, feat), 1).toInt() as tf.Tensor1D,
+        predCaptions: greedyDecode(P, feat, T),
+      };
       const minPre = tf.min(tf.abs(medi(P, v).pre)).dataSync()[0];
       const reqs = [
         { kind: 'cls' as const, classes: batch.labels },
@@ -70,7 +94,10 @@ function wellConditioned(variant: Variant, start: number, withMasks = false) {
       let minMax = Infinity;
       for (const a of alphas) {
         const raw = tf.sum(tf.mul(batch.A!, a.reshape([B, 1, 1, dims.K])), 3).reshape([B, -1]);
-        const rel = tf.div(tf.abs(raw), tf.max(tf.abs(a), 1, true)).min().dataSync()[0];
+        const rel = tf
+          .div(tf.abs(raw), tf.max(tf.abs(a), 1, true))
+          .min()
+          .dataSync()[0];
         minCam = Math.min(minCam, rel);
         minMax = Math.min(minMax, tf.min(tf.max(raw, 1)).dataSync()[0]);
       }
@@ -84,7 +111,8 @@ function wellConditioned(variant: Variant, start: number, withMasks = false) {
 }
 
 type Pick = 'class' | 'caption' | 'total';
-const objectiveFor = (name: string): Pick => (name.startsWith('cls.') ? 'class' : name.startsWith('cap.') ? 'caption' : 'total');
+const objectiveFor = (name: string): Pick =>
+  name.startsWith('cls.') ? 'class' : name.startsWith('cap.') ? 'caption' : 'total';
 
 /** Max over sampled coordinates of |fd − g| / max|g|, for `g` and for a deliberately wrong 1.1·g. */
 function check(P: Params, name: string, g: tf.Tensor, f: () => number, seed: number) {
@@ -112,7 +140,8 @@ function check(P: Params, name: string, g: tf.Tensor, f: () => number, seed: num
     rows.push(`${name}[${i}] fd=${fd.toExponential(4)} g=${gv[i].toExponential(4)}`);
   }
   p.assign(tf.tensor(base, p.shape));
-  if (process.env.GC_DEBUG) console.log(`${name} err=${err.toExponential(2)} wrong=${errWrong.toExponential(2)}`);
+  if (process.env.GC_DEBUG)
+    console.log(`${name} err=${err.toExponential(2)} wrong=${errWrong.toExponential(2)}`);
   return { err, errWrong, scale, detail: rows.join('\n') };
 }
 
@@ -122,7 +151,9 @@ beforeAll(async () => {
 
 describe.each(['cnn', 'lrcn', 'medi', 'cam'] as Variant[])('Algorithm-1 gradients, variant %s', (variant) => {
   it('match central finite differences for every parameter', () => {
-    const { P, batch } = hasMedi(variant) ? wellConditioned(variant, 7) : { P: initParams(variant, dims, 7), batch: makeBatch(11) };
+    const { P, batch } = hasMedi(variant)
+      ? wellConditioned(variant, 7)
+      : { P: initParams(variant, dims, 7), batch: makeBatch(11) };
     const opts: StepOptions = { lambda: 1 };
     const first = algorithm1Grads(P, variant, batch, opts);
     // hold the predicted class / caption fixed, as the contract treats them
@@ -154,18 +185,27 @@ describe('second-order gradients of the CAM terms w.r.t. f_medi', () => {
     }
   });
 
-  it.each(['medi', 'cam'] as Variant[])('∇L_mask (%s variant, μ = 1) matches finite differences', (variant) => {
-    const { P, batch } = wellConditioned(variant, 3, true);
-    const first = algorithm1Grads(P, variant, batch, { mu: 1 });
-    const opts: StepOptions = { terms: 'cam', mu: 1, lambda: 0, classPred: first.classPred, predCaptions: first.predCaptions };
-    const g = algorithm1Grads(P, variant, batch, opts);
-    for (const name of ['medi.weight', 'medi.bias']) {
-      const res = check(P, name, g.grads[name], () => algorithm1Losses(P, variant, batch, opts).mask, 21);
-      expect(res.scale).toBeGreaterThan(1e-6);
-      expect(res.err, `L_mask ${name}\n${res.detail}`).toBeLessThan(TOL);
-      expect(res.errWrong).toBeGreaterThan(TOL);
-    }
-  });
+  it.each(['medi', 'cam'] as Variant[])(
+    '∇L_mask (%s variant, μ = 1) matches finite differences',
+    (variant) => {
+      const { P, batch } = wellConditioned(variant, 3, true);
+      const first = algorithm1Grads(P, variant, batch, { mu: 1 });
+      const opts: StepOptions = {
+        terms: 'cam',
+        mu: 1,
+        lambda: 0,
+        classPred: first.classPred,
+        predCaptions: first.predCaptions,
+      };
+      const g = algorithm1Grads(P, variant, batch, opts);
+      for (const name of ['medi.weight', 'medi.bias']) {
+        const res = check(P, name, g.grads[name], () => algorithm1Losses(P, variant, batch, opts).mask, 21);
+        expect(res.scale).toBeGreaterThan(1e-6);
+        expect(res.err, `L_mask ${name}\n${res.detail}`).toBeLessThan(TOL);
+        expect(res.errWrong).toBeGreaterThan(TOL);
+      }
+    },
+  );
 });
 
 describe('micro-batches', () => {
@@ -174,17 +214,21 @@ describe('micro-batches', () => {
     ['cam', 1, 1],
     ['medi', 2, 1],
     ['lrcn', 2, 0],
-  ] as [Variant, number, number][])('%s in slices of %i (μ = %i) gives the full-batch gradients and losses', (variant, mb, mu) => {
-    const P = initParams(variant, dims, 23);
-    const batch = makeBatch(29, true);
-    const full = algorithm1Grads(P, variant, batch, { mu, microBatch: Infinity });
-    const parts = algorithm1Grads(P, variant, batch, { mu, microBatch: mb });
-    for (const k of ['class', 'caption', 'cam', 'mask', 'total'] as const) expect(parts.losses[k]).toBeCloseTo(full.losses[k], 5);
-    for (const [n, g] of Object.entries(full.grads)) {
-      const a = g.dataSync();
-      const b = parts.grads[n].dataSync();
-      const scale = Math.max(1e-6, ...Array.from(a, Math.abs));
-      expect(Math.max(...Array.from(a, (x, i) => Math.abs(x - b[i]))) / scale, n).toBeLessThan(1e-4);
-    }
-  });
+  ] as [Variant, number, number][])(
+    '%s in slices of %i (μ = %i) gives the full-batch gradients and losses',
+    (variant, mb, mu) => {
+      const P = initParams(variant, dims, 23);
+      const batch = makeBatch(29, true);
+      const full = algorithm1Grads(P, variant, batch, { mu, microBatch: Infinity });
+      const parts = algorithm1Grads(P, variant, batch, { mu, microBatch: mb });
+      for (const k of ['class', 'caption', 'cam', 'mask', 'total'] as const)
+        expect(parts.losses[k]).toBeCloseTo(full.losses[k], 5);
+      for (const [n, g] of Object.entries(full.grads)) {
+        const a = g.dataSync();
+        const b = parts.grads[n].dataSync();
+        const scale = Math.max(1e-6, ...Array.from(a, Math.abs));
+        expect(Math.max(...Array.from(a, (x, i) => Math.abs(x - b[i]))) / scale, n).toBeLessThan(1e-4);
+      }
+    },
+  );
 });

@@ -31,7 +31,16 @@ const INTEGER = new Set(['pred_captions', 'class_pred']);
 function inspect(extra: string[] = []) {
   const out = execFileSync(
     process.execPath,
-    ['bin/plumage.js', 'inspect', '--weights', resolve(ref, 'weights.safetensors'), '--inputs', resolve(ref, 'inputs.safetensors'), '--json', ...extra],
+    [
+      'bin/plumage.js',
+      'inspect',
+      '--weights',
+      resolve(ref, 'weights.safetensors'),
+      '--inputs',
+      resolve(ref, 'inputs.safetensors'),
+      '--json',
+      ...extra,
+    ],
     { cwd: repo, encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] },
   );
   return JSON.parse(out);
@@ -68,18 +77,23 @@ describe('plumage inspect reproduces the PyTorch reference (interop_public)', ()
     const all = inspect(['--grad-total']);
     expectClose('class_pred', all.class_pred, expected.class_pred);
     expect(Object.keys(all.grad_total).sort()).toEqual(Object.keys(expected.grad_total).sort());
-    for (const name of Object.keys(expected.grad_total)) expectClose(`grad_total.${name}`, all.grad_total[name], expected.grad_total[name]);
+    for (const name of Object.keys(expected.grad_total))
+      expectClose(`grad_total.${name}`, all.grad_total[name], expected.grad_total[name]);
   });
 
   it('fails with a one-line reason on a missing file', () => {
     let code = 0;
     let stderr = '';
     try {
-      execFileSync(process.execPath, ['bin/plumage.js', 'inspect', '--weights', 'nope.safetensors', '--inputs', 'nope2', '--json'], {
-        cwd: repo,
-        encoding: 'utf8',
-        stdio: ['ignore', 'pipe', 'pipe'],
-      });
+      execFileSync(
+        process.execPath,
+        ['bin/plumage.js', 'inspect', '--weights', 'nope.safetensors', '--inputs', 'nope2', '--json'],
+        {
+          cwd: repo,
+          encoding: 'utf8',
+          stdio: ['ignore', 'pipe', 'pipe'],
+        },
+      );
     } catch (e) {
       code = (e as { status: number }).status;
       stderr = String((e as { stderr: string }).stderr);

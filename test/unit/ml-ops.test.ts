@@ -8,7 +8,17 @@ import { execFileSync } from 'node:child_process';
 import { resolve } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { backendInfo, initBackend } from '../../src-main/ml/backend.ts';
-import { embed, logSoftmax, logSumExp, mm, mmNN, mmNT, sigmoid, tanh, untrackedTranspose } from '../../src-main/ml/ops.ts';
+import {
+  embed,
+  logSoftmax,
+  logSumExp,
+  mm,
+  mmNN,
+  mmNT,
+  sigmoid,
+  tanh,
+  untrackedTranspose,
+} from '../../src-main/ml/ops.ts';
 import { rng } from '../../src-main/ml/model.ts';
 
 const repo = resolve(import.meta.dirname, '../..');
@@ -18,7 +28,10 @@ const close = (a: ArrayLike<number>, b: ArrayLike<number>, tol: number) => {
 };
 const rand = (shape: number[], seed: number) => {
   const r = rng(seed);
-  return tf.tensor(Float32Array.from({ length: shape.reduce((a, b) => a * b, 1) }, () => r() * 2 - 1), shape);
+  return tf.tensor(
+    Float32Array.from({ length: shape.reduce((a, b) => a * b, 1) }, () => r() * 2 - 1),
+    shape,
+  );
 };
 
 beforeAll(async () => {
@@ -72,7 +85,12 @@ describe('matMul primitives', () => {
     const a0 = rand([2, 4], 6);
     // s(a, W) = Σ tanh(a W^T); q(W) = Σ (∂s/∂a)² — the shape of a Grad-CAM loss
     const q = (w: tf.Tensor) =>
-      tf.tidy(() => tf.grad((a: tf.Tensor) => tanh(mmNT(a, w, untrackedTranspose(w))).sum())(a0).square().sum());
+      tf.tidy(() =>
+        tf
+          .grad((a: tf.Tensor) => tanh(mmNT(a, w, untrackedTranspose(w))).sum())(a0)
+          .square()
+          .sum(),
+      );
     const dq = tf.grad(q)(W).dataSync();
     const base = W.dataSync().slice();
     const h = 1e-2;
@@ -92,7 +110,13 @@ describe('activations: nested tf.grad gives exact second derivatives', () => {
   const xs = [-2.3, -0.4, 0.1, 0.9, 3.1];
   const x = tf.tensor1d(xs);
   const second = (f: (t: tf.Tensor) => tf.Tensor) =>
-    tf.grad((z: tf.Tensor) => tf.grad((y: tf.Tensor) => f(y).sum())(z).sum())(x).dataSync();
+    tf
+      .grad((z: tf.Tensor) =>
+        tf
+          .grad((y: tf.Tensor) => f(y).sum())(z)
+          .sum(),
+      )(x)
+      .dataSync();
 
   it('sigmoid', () => {
     const want = xs.map((v) => {
@@ -116,9 +140,21 @@ describe('activations: nested tf.grad gives exact second derivatives', () => {
     const cp = c.reduce((a, ci, i) => a + ci * p[i], 0);
     const want = p.map((pj, j) => c[j] * pj - pj * cp);
     const ct = tf.tensor1d(c);
-    const got = tf.grad((z: tf.Tensor) => tf.grad((y: tf.Tensor) => logSumExp(y).sum())(z).mul(ct).sum())(x).dataSync();
+    const got = tf
+      .grad((z: tf.Tensor) =>
+        tf
+          .grad((y: tf.Tensor) => logSumExp(y).sum())(z)
+          .mul(ct)
+          .sum(),
+      )(x)
+      .dataSync();
     expect(close(got, want, 1e-5)).toBe(true);
-    const got2 = tf.grad((z: tf.Tensor) => tf.grad((y: tf.Tensor) => logSoftmax(y).mul(ct).sum())(z).square().sum())(x);
+    const got2 = tf.grad((z: tf.Tensor) =>
+      tf
+        .grad((y: tf.Tensor) => logSoftmax(y).mul(ct).sum())(z)
+        .square()
+        .sum(),
+    )(x);
     expect(Array.from(got2.dataSync()).every(Number.isFinite)).toBe(true);
   });
 
@@ -142,7 +178,17 @@ describe('embedding lookup', () => {
     const W = rand([4, 3], 9);
     const ids = tf.tensor1d([3, 1, 3], 'int32');
     expect(close(embed(W as tf.Tensor2D, ids).dataSync(), tf.gather(W, ids).dataSync(), 1e-9)).toBe(true);
-    const g = tf.grad((w: tf.Tensor) => embed(w as tf.Tensor2D, ids).mul(tf.tensor2d([[1, 1, 1], [2, 2, 2], [3, 3, 3]])).sum())(W);
+    const g = tf.grad((w: tf.Tensor) =>
+      embed(w as tf.Tensor2D, ids)
+        .mul(
+          tf.tensor2d([
+            [1, 1, 1],
+            [2, 2, 2],
+            [3, 3, 3],
+          ]),
+        )
+        .sum(),
+    )(W);
     expect(g.arraySync()).toEqual([
       [0, 0, 0],
       [2, 2, 2],

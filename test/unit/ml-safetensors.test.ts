@@ -3,7 +3,13 @@ import { resolve } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import * as tf from '@tensorflow/tfjs';
 import { initBackend } from '../../src-main/ml/backend.ts';
-import { type Variant, initParams, paramShapes, paramsFromTensors, paramsToArrays } from '../../src-main/ml/model.ts';
+import {
+  type Variant,
+  initParams,
+  paramShapes,
+  paramsFromTensors,
+  paramsToArrays,
+} from '../../src-main/ml/model.ts';
 import { parseSafetensors, serializeSafetensors } from '../../src-main/ml/safetensors.ts';
 
 const ref = resolve(import.meta.dirname, '../../../shared/ref/interop_public');
@@ -24,7 +30,10 @@ describe('safetensors', () => {
   it('round-trips F32 and I32 tensors with metadata, header padded to 8 bytes', () => {
     const a = Float32Array.from([1.5, -2, 3.25, 0, 1e-7, -1e30]);
     const b = Int32Array.from([0, 1, -5, 2147483647]);
-    const buf = serializeSafetensors({ a: { shape: [2, 3], data: a }, b: { dtype: 'I32', shape: [4], data: b } }, { format: 'pt', note: 'x' });
+    const buf = serializeSafetensors(
+      { a: { shape: [2, 3], data: a }, b: { dtype: 'I32', shape: [4], data: b } },
+      { format: 'pt', note: 'x' },
+    );
     const n = Number(new DataView(buf.buffer).getBigUint64(0, true));
     expect(n % 8).toBe(0);
     const f = parseSafetensors(buf);
@@ -38,7 +47,8 @@ describe('safetensors', () => {
   it('reads the PyTorch reference files by name with the contract shapes', () => {
     const w = parseSafetensors(readFileSync(resolve(ref, 'weights.safetensors')));
     const cfg = JSON.parse(readFileSync(resolve(ref, 'expected.json'), 'utf8')).config;
-    for (const [name, shape] of Object.entries(cfg.param_shapes)) expect(w.tensors[name].shape, name).toEqual(shape);
+    for (const [name, shape] of Object.entries(cfg.param_shapes))
+      expect(w.tensors[name].shape, name).toEqual(shape);
     const i = parseSafetensors(readFileSync(resolve(ref, 'inputs.safetensors')));
     expect(i.tensors.features.shape).toEqual([cfg.B, cfg.K, cfg.H, cfg.W]);
     expect(i.tensors.captions.data[0]).toBe(1); // BOS
@@ -50,7 +60,13 @@ describe('safetensors', () => {
     dv.setFloat32(0, 2.5, true); // "x" stored first
     dv.setBigInt64(4, -7n, true); // "y" (I64) right after it
     const f = parseSafetensors(
-      build({ y: { dtype: 'I64', shape: [1], data_offsets: [4, 12] }, x: { dtype: 'F32', shape: [1], data_offsets: [0, 4] } }, data),
+      build(
+        {
+          y: { dtype: 'I64', shape: [1], data_offsets: [4, 12] },
+          x: { dtype: 'F32', shape: [1], data_offsets: [0, 4] },
+        },
+        data,
+      ),
     );
     expect(f.tensors.x.data[0]).toBe(2.5);
     expect(f.tensors.y.data[0]).toBe(-7);
@@ -58,27 +74,50 @@ describe('safetensors', () => {
 
   it('rejects holes, overlaps, wrong sizes, trailing bytes and unknown dtypes', () => {
     const d8 = new Uint8Array(8);
-    expect(() => parseSafetensors(build({ x: { dtype: 'F32', shape: [1], data_offsets: [4, 8] } }, d8))).toThrow(/hole|starts/);
-    expect(() => parseSafetensors(build({ x: { dtype: 'F32', shape: [2], data_offsets: [0, 4] } }, d8))).toThrow(/bytes/);
-    expect(() => parseSafetensors(build({ x: { dtype: 'F32', shape: [1], data_offsets: [0, 4] } }, d8))).toThrow(/trailing/);
+    expect(() =>
+      parseSafetensors(build({ x: { dtype: 'F32', shape: [1], data_offsets: [4, 8] } }, d8)),
+    ).toThrow(/hole|starts/);
+    expect(() =>
+      parseSafetensors(build({ x: { dtype: 'F32', shape: [2], data_offsets: [0, 4] } }, d8)),
+    ).toThrow(/bytes/);
+    expect(() =>
+      parseSafetensors(build({ x: { dtype: 'F32', shape: [1], data_offsets: [0, 4] } }, d8)),
+    ).toThrow(/trailing/);
     expect(() =>
       parseSafetensors(
-        build({ x: { dtype: 'F32', shape: [2], data_offsets: [0, 8] }, y: { dtype: 'F32', shape: [1], data_offsets: [4, 8] } }, d8),
+        build(
+          {
+            x: { dtype: 'F32', shape: [2], data_offsets: [0, 8] },
+            y: { dtype: 'F32', shape: [1], data_offsets: [4, 8] },
+          },
+          d8,
+        ),
       ),
     ).toThrow(/overlap|starts/);
-    expect(() => parseSafetensors(build({ x: { dtype: 'F16', shape: [4], data_offsets: [0, 8] } }, d8))).toThrow(/dtype/);
+    expect(() =>
+      parseSafetensors(build({ x: { dtype: 'F16', shape: [4], data_offsets: [0, 8] } }, d8)),
+    ).toThrow(/dtype/);
     expect(() => parseSafetensors(new Uint8Array(4))).toThrow();
   });
 
-  it.each(['cnn', 'lrcn', 'medi'] as Variant[])('exports and re-imports %s parameters (variant inferred, medi → cam)', async (variant) => {
-    await initBackend();
-    const dims = { K: 6, D: 8, E: 5, Hd: 7, V: 11, C: 4 };
-    const P = initParams(variant, dims, 3);
-    const f = parseSafetensors(serializeSafetensors(paramsToArrays(P)));
-    const back = paramsFromTensors(Object.fromEntries(Object.entries(f.tensors).map(([n, t]) => [n, tf.tensor(t.data, t.shape)])));
-    expect(back.variant).toBe(variant === 'medi' ? 'cam' : variant);
-    expect(back.dims).toEqual({ ...dims, ...(variant === 'cnn' ? { D: 0, E: 0, Hd: 0, V: 0 } : variant === 'lrcn' ? { D: 0, C: 0 } : {}) });
-    expect(Object.keys(back.params).sort()).toEqual(Object.keys(paramShapes(variant, dims)).sort());
-    for (const [n, p] of Object.entries(P)) expect(Array.from(back.params[n].dataSync())).toEqual(Array.from(p.dataSync()));
-  });
+  it.each(['cnn', 'lrcn', 'medi'] as Variant[])(
+    'exports and re-imports %s parameters (variant inferred, medi → cam)',
+    async (variant) => {
+      await initBackend();
+      const dims = { K: 6, D: 8, E: 5, Hd: 7, V: 11, C: 4 };
+      const P = initParams(variant, dims, 3);
+      const f = parseSafetensors(serializeSafetensors(paramsToArrays(P)));
+      const back = paramsFromTensors(
+        Object.fromEntries(Object.entries(f.tensors).map(([n, t]) => [n, tf.tensor(t.data, t.shape)])),
+      );
+      expect(back.variant).toBe(variant === 'medi' ? 'cam' : variant);
+      expect(back.dims).toEqual({
+        ...dims,
+        ...(variant === 'cnn' ? { D: 0, E: 0, Hd: 0, V: 0 } : variant === 'lrcn' ? { D: 0, C: 0 } : {}),
+      });
+      expect(Object.keys(back.params).sort()).toEqual(Object.keys(paramShapes(variant, dims)).sort());
+      for (const [n, p] of Object.entries(P))
+        expect(Array.from(back.params[n].dataSync())).toEqual(Array.from(p.dataSync()));
+    },
+  );
 });

@@ -36,14 +36,21 @@ export function inspectModel(
   const out: Record<string, unknown> = { variant };
   const cams = camsFor(params, variant, A, labels, captions);
   const batch: Batch = { A, labels, captions };
-  const step = algorithm1Grads(params, variant, batch, { classPred: cams.class_pred, predCaptions: cams.pred_captions });
+  const step = algorithm1Grads(params, variant, batch, {
+    classPred: cams.class_pred,
+    predCaptions: cams.pred_captions,
+  });
   const arr = (t?: tf.Tensor) => (t ? t.arraySync() : null);
   if (cams.class_pred) {
-    out.logits = tf.tidy(() => {
-      const v = tf.mean(A, [1, 2]);
-      const h = hasMedi(variant) ? tf.relu(tf.add(tf.matMul(v, params['medi.weight'], false, true), params['medi.bias'])) : v;
-      return tf.add(tf.matMul(h, params['cls.weight'], false, true), params['cls.bias']);
-    }).arraySync();
+    out.logits = tf
+      .tidy(() => {
+        const v = tf.mean(A, [1, 2]);
+        const h = hasMedi(variant)
+          ? tf.relu(tf.add(tf.matMul(v, params['medi.weight'], false, true), params['medi.bias']))
+          : v;
+        return tf.add(tf.matMul(h, params['cls.weight'], false, true), params['cls.bias']);
+      })
+      .arraySync();
   }
   out.cam_cls_pred = arr(cams.cam_cls_pred);
   out.cam_cls_gt = arr(cams.cam_cls_gt);
@@ -78,12 +85,17 @@ export function inspectModel(
 }
 
 export const run: Command = async (ctx) => {
-  const { values } = parseCommandArgs(ctx.argv, {
-    weights: { type: 'string' },
-    inputs: { type: 'string' },
-    'grad-total': { type: 'boolean', default: false },
-  }, false);
-  if (!values.weights || !values.inputs) throw new UserError('usage: plumage inspect --weights W.safetensors --inputs I.safetensors [--json]', 2);
+  const { values } = parseCommandArgs(
+    ctx.argv,
+    {
+      weights: { type: 'string' },
+      inputs: { type: 'string' },
+      'grad-total': { type: 'boolean', default: false },
+    },
+    false,
+  );
+  if (!values.weights || !values.inputs)
+    throw new UserError('usage: plumage inspect --weights W.safetensors --inputs I.safetensors [--json]', 2);
   const backend = await initBackend();
   ctx.err(`backend: ${backend.name} (${backend.detail})`);
   let W: Record<string, SafeTensor>, I: Record<string, SafeTensor>;
@@ -102,7 +114,9 @@ export const run: Command = async (ctx) => {
     throw new UserError((e as Error).message);
   }
   if (!ctx.json) {
-    ctx.log(`variant ${out.variant}; loss_class ${out.loss_class} loss_caption ${out.loss_caption} loss_cam ${out.loss_cam}`);
+    ctx.log(
+      `variant ${out.variant}; loss_class ${out.loss_class} loss_caption ${out.loss_caption} loss_cam ${out.loss_cam}`,
+    );
     ctx.log(`pred_captions ${JSON.stringify(out.pred_captions)}`);
   }
   delete out.variant;
