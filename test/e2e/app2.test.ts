@@ -252,9 +252,21 @@ describe('issue 6 screens in browser mode', () => {
     await poll(() => batch.results.nth(1).getAttribute('class')).toMatch(/rejected/);
     await page.keyboard.press('k');
     await poll(() => batch.results.nth(1).getAttribute('aria-current')).toBe('true');
+    // e edits the current caption: Enter saves it as the curator's text.
+    await page.keyboard.press('j');
+    await page.keyboard.press('e');
+    const box = batch.region.getByRole('textbox', { name: 'Edit caption' });
+    await box.fill('a small test bird on a branch');
+    await box.press('Enter');
+    await poll(() => batch.results.nth(2).getAttribute('class')).toMatch(/edited/);
     await page.screenshot({ path: join(ARTIFACTS, 'batch.png') });
-    // A rejected result is left out of the export.
-    expect((await exportCsv()).length).toBe(20);
+    // A rejected result is left out of the export; the edited text replaces the model's.
+    const after = await exportCsv();
+    expect(after.length).toBe(20);
+    expect(after.filter((l) => l.startsWith('field_02.jpg,a small test bird on a branch,'))).toHaveLength(1);
+    // Import accepted: the accepted and the edited photo join a collection.
+    await batch.region.getByRole('button', { name: 'Import accepted' }).click();
+    await batch.region.getByRole('status').filter({ hasText: /Imported 2 photos \(2 captions/ }).waitFor();
     expect(pageErrors).toEqual([]);
   });
   it('Retrain → Cancel → reload: the stopped run is offered for Resume, which continues the same run', async () => {
