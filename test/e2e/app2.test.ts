@@ -147,6 +147,18 @@ describe('issue 6 screens in browser mode', () => {
       return ctx.getImageData(Math.floor(c.width / 2), Math.floor(c.height / 2), 1, 1).data[3];
     });
     expect(centre).toBeGreaterThan(0);
+
+    // Unsaved strokes are saved when you move on to the next photo (like a pending caption edit).
+    await page.keyboard.press('b');
+    await heat.stroke(again, [0.4, 0.15], [0.6, 0.15]);
+    await page.keyboard.press('ArrowRight');
+    await page.getByRole('complementary', { name: 'Photo details' }).getByRole('heading', { name: images[1].fileName }).waitFor();
+    await poll(async () => {
+      const m2 = await storedMask(images[0].id);
+      return m2 ? m2.grey[Math.floor(0.15 * m2.height) * m2.width + Math.floor(0.5 * m2.width)] : -1;
+    }).toBeGreaterThan(128);
+    const m3 = (await storedMask(images[0].id))!;
+    expect(m3.grey[Math.floor(0.5 * m3.height) * m3.width + Math.floor(0.5 * m3.width)]).toBeGreaterThan(128); // the first stroke stays
     expect(pageErrors).toEqual([]);
   });
 
