@@ -159,6 +159,20 @@ describe('issue 6 screens in browser mode', () => {
     }).toBeGreaterThan(128);
     const m3 = (await storedMask(images[0].id))!;
     expect(m3.grey[Math.floor(0.5 * m3.height) * m3.width + Math.floor(0.5 * m3.width)]).toBeGreaterThan(128); // the first stroke stays
+
+    // Back on the first photo, Ctrl-Z (no unsaved strokes) is the app's undo: the auto-saved
+    // mask goes back to the first one, in the database and on screen.
+    await page.keyboard.press('ArrowLeft');
+    await page.getByRole('complementary', { name: 'Photo details' }).getByRole('heading', { name: images[0].fileName }).waitFor();
+    const back = heat.stage('Heat map: classifier');
+    await poll(() => heat.paintedPixels(back, 'paint')).toBeGreaterThan(200);
+    const withTop = await heat.paintedPixels(back, 'paint');
+    await page.keyboard.press('Control+z');
+    await poll(async () => {
+      const m4 = await storedMask(images[0].id);
+      return m4 ? m4.grey[Math.floor(0.15 * m4.height) * m4.width + Math.floor(0.5 * m4.width)] : -1;
+    }).toBe(0);
+    await poll(() => heat.paintedPixels(back, 'paint')).toBeLessThan(withTop);
     expect(pageErrors).toEqual([]);
   });
 
