@@ -20,7 +20,19 @@ import { importDataset } from '../data/importers/index.ts';
 import { writeSynth } from '../data/synth/write-cub.ts';
 import type { Variant } from '../ml/model.ts';
 import { runExtract } from './extract.ts';
-import { runTraining, type DimsPreset, type TrainEvent, type TrainResult } from './train.ts';
+import { readFileSync } from 'node:fs';
+import * as tf from '@tensorflow/tfjs';
+import { FeatureCache } from '../ml/feature-cache.ts';
+import { hasCap, paramsFromTensors, predict } from '../ml/model.ts';
+import {
+  decodeCaption,
+  loadRunWeights,
+  readSidecar,
+  runTraining,
+  type DimsPreset,
+  type TrainEvent,
+  type TrainResult,
+} from './train.ts';
 
 export interface DemoOptions {
   home: string;
@@ -52,6 +64,11 @@ export interface DemoMetrics {
   rougeL: number | null;
   cider: number | null;
   cam_agreement: number | null;
+  /**
+   * Share of "<colour> [word] <part>" phrases in the greedy test captions that match the colour
+   * the generator drew for that part of the species (synthetic birds only).
+   */
+  attribute_precision: number | null;
 }
 
 export interface DemoRow {
@@ -89,7 +106,93 @@ const EMPTY: DemoMetrics = {
   rougeL: null,
   cider: null,
   cam_agreement: null,
+  attribute_precision: null,
 };
+
+interface SynthInfo {
+  attributes: Record<string, string[]>;
+  species: { folder: string; attributes: Record<string, string> }[];
+}
+
+const PART_ATTRIBUTE: Record<string, string> = {
+  crown: 'crown_color',
+  wing: 'wing_color',
+  wings: 'wing_color',
+  breast: 'breast_color',
+  belly: 'belly_color',
+  tail: 'tail_color',
+  leg: 'leg_color',
+  legs: 'leg_color',
+  bill: 'bill_color',
+  beak: 'bill_color',
+};
+
+/** Scores captions against the drawn attributes: correct / all colour-part phrases. */
+export function attributePrecision(
+  captions: { folder: string; caption: string }[],
+  synth: SynthInfo,
+): number | null {
+  const colours = new Set(
+    Object.entries(synth.attributes).flatMap(([k, v]) => (k.endsWith('_color') ? v : [])),
+  );
+  const bySpecies = new Map(synth.species.map((s) => [s.folder, s.attributes]));
+  let ok = 0;
+  let all = 0;
+  for (const { folder, caption } of captions) {
+    const attrs = bySpecies.get(folder);
+    if (!attrs) continue;
+    const w = caption.split(/\s+/);
+    for (let i = 0; i < w.length; i++) {
+      if (!colours.has(w[i])) continue;
+      // "a green belly", "a green forked tail": the part word right after, or one word later.
+      const j = [i + 1, i + 2].find((k) => PART_ATTRIBUTE[w[k]] !== undefined);
+      if (j === undefined) continue;
+      all++;
+      if (attrs[PART_ATTRIBUTE[w[j]]] === w[i]) ok++;
+    }
+  }
+  return all ? ok / all : null;
+}
+
+/** Greedy captions of the test split from the run's best checkpoint, by species folder. */
+function testCaptions(
+  home: string,
+  runId: string,
+  collectionId: number,
+): { folder: string; caption: string }[] {
+  const ws = workspace(home);
+  const side = readSidecar(ws, runId);
+  const db = openDb(ws.dbPath);
+  const rows = db
+    .prepare(
+      `SELECT i.content_hash AS hash, i.rel_path AS rel FROM images i
+         JOIN splits s ON s.image_id = i.id AND s.scheme = 'default'
+        WHERE i.collection_id = ? AND s.part = 'test' ORDER BY i.id`,
+    )
+    .all(collectionId) as { hash: string; rel: string }[];
+  db.close();
+  const cache = new FeatureCache(ws.features, side.encoder);
+  const weights = loadRunWeights(ws, runId);
+  const { params } = paramsFromTensors(weights, side.variant);
+  for (const t of Object.values(weights)) t.dispose();
+  const out: { folder: string; caption: string }[] = [];
+  try {
+    for (let i = 0; i < rows.length; i += 64) {
+      const chunk = rows.slice(i, i + 64).filter((r) => cache.has(r.hash));
+      if (!chunk.length) continue;
+      const { data, shape } = cache.getBatch(chunk.map((r) => r.hash));
+      const ids = tf.tidy(() =>
+        predict(params, side.variant, tf.tensor4d(data, shape), { T: side.maxLen }).captions!.arraySync(),
+      ) as number[][];
+      chunk.forEach((r, k) =>
+        out.push({ folder: r.rel.split('/').slice(-2)[0], caption: decodeCaption(ids[k], side.vocab) }),
+      );
+    }
+  } finally {
+    for (const p of Object.values(params)) p.dispose();
+  }
+  return out;
+}
 
 export async function runDemo(o: DemoOptions): Promise<DemoResult> {
   const t0 = Date.now();
@@ -116,6 +219,7 @@ export async function runDemo(o: DemoOptions): Promise<DemoResult> {
     await writeSynth({ out, species, perSpecies: per, size, seed }, (d, n) => o.onProgress?.(d, n, 'img'));
   }
   lap('synth', t);
+  const synth = JSON.parse(readFileSync(join(out, 'synth.json'), 'utf8')) as SynthInfo;
 
   // 2. Import (idempotent: a rerun finds the images unchanged).
   t = Date.now();
@@ -211,9 +315,12 @@ export async function runDemo(o: DemoOptions): Promise<DemoResult> {
         rougeL: ev.rougeL,
         cider: ev.cider,
         cam_agreement: ev.cam_agreement,
+        attribute_precision: null,
       };
       lap(`eval_${variant}`, t);
     }
+    if (hasCap(variant))
+      metrics.attribute_precision = attributePrecision(testCaptions(o.home, res.run, collection), synth);
     if (variant === 'medi') mediRun = res.run;
     rows.push({
       variant,

@@ -11,6 +11,7 @@ import { describe, expect, it } from 'vitest';
 import { openDb } from '../../src-main/data/store.ts';
 import { listRuns } from '../../src-main/data/runs.ts';
 import { workspace } from '../../src-main/data/workspace.ts';
+import { attributePrecision } from '../../src-main/jobs/demo.ts';
 
 const TM = resolve(process.cwd(), '../shared/encoders/mobilenet_v2_035_tm');
 const bin = resolve(process.cwd(), 'bin/plumage.js');
@@ -45,6 +46,24 @@ function demo(home: string) {
   return JSON.parse(out.trim().split('\n').pop()!);
 }
 
+describe('attribute precision of synthetic captions', () => {
+  it('counts colour-part phrases that match the drawn species', () => {
+    const synth = {
+      attributes: { crown_color: ['red', 'blue'], tail_color: ['red', 'blue'], tail_shape: ['forked'] },
+      species: [
+        { folder: '001.A', attributes: { crown_color: 'red', tail_color: 'blue', tail_shape: 'forked' } },
+      ],
+    };
+    const caps = [
+      { folder: '001.A', caption: 'a bird with a red crown and a blue forked tail' }, // 2 right
+      { folder: '001.A', caption: 'this bird has a blue crown' }, // 1 wrong
+      { folder: '001.A', caption: 'a small bird' }, // no phrase
+    ];
+    expect(attributePrecision(caps, synth)).toBeCloseTo(2 / 3, 10);
+    expect(attributePrecision([{ folder: '001.A', caption: 'a small bird' }], synth)).toBeNull();
+  });
+});
+
 describe('plumage demo (small)', () => {
   it('runs the four variants end to end and prints one Table 2 row per variant', () => {
     const home = mkdtempSync(join(tmpdir(), 'plumage-demo-'));
@@ -63,6 +82,12 @@ describe('plumage demo (small)', () => {
     expect(by.cnn.bleu1).toBeNull();
     expect(by.lrcn.top1).toBeNull();
     expect(by.lrcn.bleu1).toBeGreaterThanOrEqual(0);
+    // 1 tiny epoch may produce no colour-part phrase at all (null); otherwise a share.
+    for (const v of ['lrcn', 'medi', 'cam']) {
+      const p = by[v].attribute_precision;
+      expect(p === null || (p >= 0 && p <= 1)).toBe(true);
+    }
+    expect(by.cnn.attribute_precision).toBeNull();
     for (const v of ['medi', 'cam']) {
       expect(by[v].top1).not.toBeNull();
       expect(by[v].cider).not.toBeNull();

@@ -132,6 +132,9 @@ export const run: Command = async (ctx) => {
     );
     for (const l of formatTable(res.rows)) ctx.log(l);
     ctx.log(
+      'CAM agr. = mean cos(classifier CAM, captioner CAM); Attr. = share of colour-part phrases in test captions that match the drawn bird',
+    );
+    ctx.log(
       `(total ${formatDuration(res.seconds)}; runs: ${res.rows.map((r) => `${r.variant}=${r.run}`).join(', ')})`,
     );
     for (const w of res.warnings) ctx.err(`WARNING: ${w}`);
