@@ -22,6 +22,7 @@ export function formatTable(rows: DemoRow[]): string[] {
     'ROUGE-L',
     'CIDEr',
     'CAM agr.',
+    'Attr.',
   ];
   const names: Record<string, string> = {
     cnn: 'CNN',
@@ -44,6 +45,7 @@ export function formatTable(rows: DemoRow[]): string[] {
       m.rougeL,
       m.cider,
       m.cam_agreement,
+      m.attribute_precision,
     ].map((x) => f(x).padStart(8));
     lines.push([(names[r.variant] ?? r.variant).padEnd(20), ...cells].join(' '));
   }
