@@ -28,6 +28,8 @@ export interface CaptionOptions {
   beam?: number;
   batchSize?: number;
   encoderPath?: string;
+  /** --encoder: a registry id (must be the run's encoder). */
+  encoder?: string;
   /** An encoder already loaded (bench, tests). */
   loaded?: LoadedEncoder;
   onProgress?: (done: number, total: number) => void;
@@ -133,7 +135,7 @@ export async function runCaption(opts: CaptionOptions): Promise<CaptionResult> {
     enc =
       opts.loaded ??
       (await resolveEncoder(ws.encoders, {
-        encoder: encoderPath ? undefined : run.encoder,
+        encoder: encoderPath ? undefined : (opts.encoder ?? run.encoder),
         encoderPath,
         onWarning: opts.onWarning,
       }));

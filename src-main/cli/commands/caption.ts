@@ -40,6 +40,7 @@ export const run: Command = async (ctx) => {
       beam,
       batchSize,
       encoderPath: values['encoder-path'],
+      encoder: values.encoder,
       signal: ac.signal,
       onWarning: (w) => ctx.err(`WARNING: ${w}`),
       onProgress: (d, t) => {
