@@ -916,13 +916,14 @@ export async function runTraining(opts: TrainOptions): Promise<TrainResult> {
       for (const t of Object.values(best)) t.dispose();
     }
     const seconds = state.elapsedMs / 1000;
-    const pairs = state.globalStep * cfg.batch;
+    const sessionRate = sessionPairs / Math.max(1e-3, (Date.now() - sessionStart) / 1000);
     updateRun(db, runId, {
       status: cancelled ? 'cancelled' : 'done',
       timings: {
         seconds,
         steps: state.globalStep,
-        pairs_per_s: seconds ? Math.min(pairs, state.globalStep * data.train.length) / seconds : 0,
+        // (image, caption) pairs per second of this session (a resumed run measures its own part)
+        pairs_per_s: sessionRate,
         backend: backend.detail,
       },
       warnings,
@@ -953,7 +954,7 @@ export async function runTraining(opts: TrainOptions): Promise<TrainResult> {
       test,
       checkpoint: `${runId}.safetensors`,
       seconds,
-      pairs_per_s: seconds > 0 ? sessionPairs / ((Date.now() - sessionStart) / 1000) : 0,
+      pairs_per_s: sessionRate,
       warnings,
       reused,
     };
