@@ -1,3 +1,4 @@
+import { expectedBackend } from '../ml/backend-probe.ts';
 import { readFileSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -119,7 +120,7 @@ export function createApi(opts: ApiOptions): PlumageApi {
       const warnings: string[] = encoderWarnings(ws.encoders, ws.features, latestRun(db)?.encoder);
       // The TF.js backend is resolved inside the training/extraction workers, not in this process
       // (loading TF.js here would stall every request): report the last one a job used, else the policy.
-      const backend = lastBackend ?? (process.env.PLUMAGE_BACKEND ? `${process.env.PLUMAGE_BACKEND} (forced)` : 'auto: gpu → node → wasm → cpu');
+      const backend = lastBackend ?? expectedBackend();
       return { version, backend, home: ws.home, warnings };
     },
     'collections:list': () => listCollections(db),

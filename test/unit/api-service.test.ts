@@ -318,3 +318,12 @@ describe('job registry', () => {
     expect((await ok<{ status: string }[]>(api, 'jobs:list')).map((j) => j.status)).toEqual(['cancelled', 'done', 'failed']);
   });
 });
+
+describe('backend probe', () => {
+  it('names the backend initBackend would choose without loading TF.js', async () => {
+    const { expectedBackend } = await import('../../src-main/ml/backend-probe.ts');
+    expect(expectedBackend({ PLUMAGE_BACKEND: 'cpu' })).toBe('cpu (forced by PLUMAGE_BACKEND)');
+    // tfjs-node(-gpu) cannot install offline here; the wasm package is a dependency.
+    expect(expectedBackend({})).toMatch(/^(gpu|node|wasm) \(/);
+  });
+});
