@@ -1,5 +1,6 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
+import { fnv1a32 as hash32, mulberry32 as prng, shuffled } from '../util/rng.ts';
 import type { Db } from './store.ts';
 
 /**
@@ -33,36 +34,8 @@ export interface SplitSummary {
   parts: PartSummary[];
 }
 
-/** mulberry32: small, fast, good enough to shuffle; same seed → same sequence on every platform. */
-export function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
-
-/** 32-bit FNV-1a of a string: derives an independent stream per (seed, class). */
-export function hash32(s: string): number {
-  let h = 0x811c9dc5;
-  for (let i = 0; i < s.length; i++) {
-    h ^= s.charCodeAt(i);
-    h = Math.imul(h, 0x01000193);
-  }
-  return h >>> 0;
-}
-
-export function shuffled<T>(xs: readonly T[], rand: () => number): T[] {
-  const a = [...xs];
-  for (let i = a.length - 1; i > 0; i--) {
-    const j = Math.floor(rand() * (i + 1));
-    [a[i], a[j]] = [a[j], a[i]];
-  }
-  return a;
-}
+/** The split's shuffles: mulberry32 seeded per (seed, key) through FNV-1a (util/rng.ts). */
+export { hash32, prng, shuffled };
 
 /** How many of n go to val and test; at least one stays in train. */
 export function partSizes(n: number, f: SplitFractions): { train: number; val: number; test: number } {

@@ -10,6 +10,7 @@
  * on tf.Variables, on imported tensors, or on detached copies (see algorithm1.ts).
  */
 import * as tf from '@tensorflow/tfjs';
+import { mulberry32 } from '../util/rng.ts';
 import { embed, linear, logSoftmax, mmNT, sigmoid, tanh, untrackedTranspose } from './ops.ts';
 
 export const PAD = 0;
@@ -63,16 +64,9 @@ export function paramShapes(variant: Variant, d: ModelDims): Record<string, numb
   return s;
 }
 
-/** Deterministic PRNG (mulberry32) so a seed gives the same weights on every backend. */
+/** Deterministic PRNG (mulberry32) so a seed gives the same weights on every backend; seed 0 is remapped. */
 export function rng(seed: number): () => number {
-  let a = seed >>> 0 || 0x9e3779b9;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
+  return mulberry32(seed >>> 0 || 0x9e3779b9);
 }
 
 /**

@@ -3,7 +3,7 @@
  * A species is a combination of attribute values; every image of a species draws exactly those
  * values, so captions and classifiers can be checked against this ground truth.
  */
-import { Rng } from './rng.ts';
+import { Sfc32 } from '../../util/rng.ts';
 
 export type RGB = readonly [number, number, number];
 
@@ -109,7 +109,7 @@ function descriptor(attr: AttributeName, a: BirdAttributes): string {
   }
 }
 
-function randomAttributes(rng: Rng): BirdAttributes {
+function randomAttributes(rng: Sfc32): BirdAttributes {
   const pick = <K extends AttributeName>(k: K) => rng.pick(ATTRIBUTE_VALUES[k]) as BirdAttributes[K];
   const a: BirdAttributes = {
     size: pick('size'),
@@ -134,7 +134,7 @@ function randomAttributes(rng: Rng): BirdAttributes {
 }
 
 /** A sibling: the same bird with one small part changed to a clearly different value. */
-function siblingAttributes(rng: Rng, base: BirdAttributes, attr: AttributeName): BirdAttributes {
+function siblingAttributes(rng: Sfc32, base: BirdAttributes, attr: AttributeName): BirdAttributes {
   const a = { ...base };
   if (attr === 'crown_color') {
     const options = COLORS.filter((c) => c !== base.crown_color && c !== base.wing_color && c !== base.breast_color);
@@ -176,7 +176,7 @@ let cache: Species[] | undefined;
  */
 export function speciesTable(): Species[] {
   if (cache) return cache;
-  const rng = new Rng(0x5eed_b1d5);
+  const rng = new Sfc32(0x5eed_b1d5);
   const out: Species[] = [];
   const used = new Set<string>();
   let nounIndex = 0;

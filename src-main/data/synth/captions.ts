@@ -6,7 +6,7 @@
  * caption can be checked against the ground truth mechanically.
  */
 import type { BirdAttributes } from './attributes.ts';
-import type { Rng } from './rng.ts';
+import type { Sfc32 } from '../../util/rng.ts';
 
 /** Things a caption can talk about; each maps to one or two attributes. */
 export type Topic = 'size' | 'crown' | 'crest' | 'eye_ring' | 'bill' | 'wing' | 'breast' | 'belly' | 'tail' | 'legs';
@@ -44,7 +44,7 @@ const TAIL_WORDS: Record<BirdAttributes['tail_shape'], readonly string[]> = {
 };
 const PATTERN_WORDS = { striped: ['striped', 'streaked'], spotted: ['spotted', 'speckled'] } as const;
 
-function phrase(topic: Topic, a: BirdAttributes, rng: Rng): Phrase {
+function phrase(topic: Topic, a: BirdAttributes, rng: Sfc32): Phrase {
   switch (topic) {
     case 'crown':
       return { np: withArticle(`${a.crown_color} crown`), part: 'crown', color: a.crown_color, compound: `${a.crown_color}-crowned` };
@@ -99,19 +99,19 @@ export function topicsOf(a: BirdAttributes): Topic[] {
   return t;
 }
 
-function list(items: string[], rng: Rng): string {
+function list(items: string[], rng: Sfc32): string {
   if (items.length <= 1) return items.join('');
   const last = items[items.length - 1];
   const head = items.slice(0, -1).join(', ');
   return `${head}${items.length > 2 && rng.chance(0.5) ? ',' : ''} and ${last}`;
 }
 
-function sizeWord(size: string, rng: Rng): string {
+function sizeWord(size: string, rng: Sfc32): string {
   return size === 'medium' ? rng.pick(['medium sized', 'medium-sized', 'medium']) : size === 'small' ? rng.pick(['small', 'small', 'tiny']) : rng.pick(['large', 'big']);
 }
 
 /** One caption about 2–4 randomly chosen drawn attributes. */
-export function caption(a: BirdAttributes, rng: Rng): string {
+export function caption(a: BirdAttributes, rng: Sfc32): string {
   const k = 2 + rng.int(3);
   const chosen = rng.sample(topicsOf(a), k);
   const hasSize = chosen.includes('size');
@@ -164,7 +164,7 @@ export function caption(a: BirdAttributes, rng: Rng): string {
 }
 
 /** Ten different captions for one image. */
-export function captionsFor(a: BirdAttributes, rng: Rng, n = 10): string[] {
+export function captionsFor(a: BirdAttributes, rng: Sfc32, n = 10): string[] {
   const out: string[] = [];
   const seen = new Set<string>();
   for (let tries = 0; out.length < n && tries < 200; tries++) {

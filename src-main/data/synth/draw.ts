@@ -6,7 +6,7 @@
  */
 import { PALETTE, type BirdAttributes, type RGB } from './attributes.ts';
 import { Canvas, Ellipse, Polygon, stroke, type Shape, type Vec } from './raster.ts';
-import { Rng } from './rng.ts';
+import { Sfc32 } from '../../util/rng.ts';
 
 /** The 15 CUB-200-2011 parts, in parts.txt order (ids 1..15). */
 export const PART_NAMES = [
@@ -58,7 +58,7 @@ function luminance(c: RGB): number {
 function contrast(c: RGB): RGB {
   return luminance(c) > 120 ? [28, 26, 24] : [238, 236, 228];
 }
-function jitter(rng: Rng, c: RGB, amount: number): RGB {
+function jitter(rng: Sfc32, c: RGB, amount: number): RGB {
   return [c[0] + rng.normal(amount), c[1] + rng.normal(amount), c[2] + rng.normal(amount)];
 }
 
@@ -107,7 +107,7 @@ interface BirdGeometry {
 }
 
 /** Builds the bird's drawing operations (back to front) and its part positions for one pose. */
-function buildBird(a: BirdAttributes, f: BirdFrame, rng: Rng, perchSlope: number): BirdGeometry {
+function buildBird(a: BirdAttributes, f: BirdFrame, rng: Sfc32, perchSlope: number): BirdGeometry {
   const ops: Op[] = [];
   const wing = PALETTE[a.wing_color];
   const back = shade(wing, 0.86);
@@ -295,7 +295,7 @@ const AUTUMN: readonly RGB[] = [[190, 120, 40], [170, 70, 40], [200, 170, 60], [
 const BARK: readonly RGB[] = [[92, 68, 48], [110, 90, 70], [70, 56, 44], [120, 110, 100], [84, 74, 66]];
 
 /** Background: gradient sky (and maybe ground), blurred blobs, branches with leaves. */
-function drawBackground(cv: Canvas, rng: Rng): void {
+function drawBackground(cv: Canvas, rng: Sfc32): void {
   const W = cv.width;
   const H = cv.height;
   const [skyTop, skyBottom] = rng.pick(SKIES).map((c) => jitter(rng, c, 10)) as [RGB, RGB];
@@ -318,7 +318,7 @@ function drawBackground(cv: Canvas, rng: Rng): void {
 }
 
 /** A branch entering from an edge, with twigs and leaves; `leafiness` scales how many leaves. */
-function drawBranch(cv: Canvas, rng: Rng, width: number, leafiness: number, from?: Vec, to?: Vec): void {
+function drawBranch(cv: Canvas, rng: Sfc32, width: number, leafiness: number, from?: Vec, to?: Vec): void {
   const W = cv.width;
   const H = cv.height;
   const a: Vec = from ?? (rng.chance(0.5) ? [rng.chance(0.5) ? -0.05 * W : 1.05 * W, rng.range(0, H)] : [rng.range(0, W), rng.chance(0.5) ? -0.05 * H : 1.05 * H]);
@@ -339,7 +339,7 @@ function drawBranch(cv: Canvas, rng: Rng, width: number, leafiness: number, from
   drawLeaves(cv, rng, a, b, Math.round(rng.range(0, 6) * leafiness));
 }
 
-function drawLeaves(cv: Canvas, rng: Rng, a: Vec, b: Vec, n: number): void {
+function drawLeaves(cv: Canvas, rng: Sfc32, a: Vec, b: Vec, n: number): void {
   const W = cv.width;
   for (let k = 0; k < n; k++) {
     const t = rng.range(0.1, 1);
@@ -354,7 +354,7 @@ function drawLeaves(cv: Canvas, rng: Rng, a: Vec, b: Vec, n: number): void {
 }
 
 /** Draws one image of a bird with the given attributes; everything random comes from `rng`. */
-export function drawBird(a: BirdAttributes, size: number, rng: Rng): DrawnImage {
+export function drawBird(a: BirdAttributes, size: number, rng: Sfc32): DrawnImage {
   // 3×3 supersampling keeps thin parts (legs, bills) smooth at small sizes; 2×2 is enough above.
   const cv = new Canvas(size, size, size <= 192 ? 3 : 2);
   drawBackground(cv, rng);
@@ -369,7 +369,7 @@ export function drawBird(a: BirdAttributes, size: number, rng: Rng): DrawnImage 
   };
   const perchSlope = rng.range(-0.15, 0.15);
   // Lay the bird out once at unit scale to measure it, then scale and place it inside the frame.
-  const probe = buildBird(a, new BirdFrame(0, 0, 1, (pose.tilt * Math.PI) / 180, pose.flipped), new Rng(0), perchSlope);
+  const probe = buildBird(a, new BirdFrame(0, 0, 1, (pose.tilt * Math.PI) / 180, pose.flipped), new Sfc32(0), perchSlope);
   const [bx0, by0, bx1, by1] = opsBox(probe.ops);
   const s = (pose.scale * size) / Math.max(bx1 - bx0, by1 - by0);
   const margin = 0.02 * size;

@@ -18,7 +18,7 @@ import sharp from 'sharp';
 import { ATTRIBUTE_NAMES, ATTRIBUTE_VALUES, MAX_SPECIES, speciesTable, type BirdAttributes } from './attributes.ts';
 import { captionsFor } from './captions.ts';
 import { drawBird, PART_NAMES, type PartLoc, type Pose } from './draw.ts';
-import { Rng } from './rng.ts';
+import { Sfc32 } from '../../util/rng.ts';
 
 export interface SynthOptions {
   /** Output folder; CUB_200_2011/, text_c10/ and synth.json are written inside it. */
@@ -130,14 +130,14 @@ export async function writeSynth(opts: SynthOptions, onProgress?: (done: number,
   let id = 0;
   for (const s of species) {
     // A stratified split: half of each species (rounded up) is training data, as in CUB.
-    const order = new Rng(seed, s.id, 0, 3).shuffled(Array.from({ length: perSpecies }, (_, i) => i + 1));
+    const order = new Sfc32(seed, s.id, 0, 3).shuffled(Array.from({ length: perSpecies }, (_, i) => i + 1));
     const trainSet = new Set(order.slice(0, Math.ceil(perSpecies / 2)));
     for (let k = 1; k <= perSpecies; k++) {
       id++;
       const name = `${s.fileStem}_${String(k).padStart(4, '0')}`;
       const file = `${s.folder}/${name}.jpg`;
-      const img = drawBird(s.attributes, size, new Rng(seed, s.id, k, 1));
-      const captions = captionsFor(s.attributes, new Rng(seed, s.id, k, 2), CAPTIONS_PER_IMAGE);
+      const img = drawBird(s.attributes, size, new Sfc32(seed, s.id, k, 1));
+      const captions = captionsFor(s.attributes, new Sfc32(seed, s.id, k, 2), CAPTIONS_PER_IMAGE);
       const train = trainSet.has(k);
 
       imagesTxt.push(`${id} ${file}`);
