@@ -16,7 +16,6 @@ import type {
   ImageDetail,
   ImagePage,
   ImageQuery,
-  ImportReport,
   JobInfo,
   MaskData,
   ResumableRun,
