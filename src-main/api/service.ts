@@ -336,7 +336,8 @@ export function createApi(opts: ApiOptions): PlumageApi {
                 ...(e.val ? { val: { top1: e.val.top1, top5: e.val.top5, captionLoss: e.val.captionLoss, score: e.val.score } } : {}),
               },
             ];
-            progress(done, total, `epoch ${detail.epoch ?? '?'} of ${detail.epochs ?? '?'}`, { ...detail });
+            // detail.epoch counts from 0 (as the trainer does); people count from 1.
+            progress(done, total, `epoch ${detail.epoch !== undefined ? detail.epoch + 1 : '?'} of ${detail.epochs ?? '?'}`, { ...detail });
           } else if (e.type === 'log' && e.message) {
             if (/extract/i.test(e.message)) detail.phase = 'extract';
             progress(done, total, e.message, { ...detail });
