@@ -15,8 +15,8 @@ import { initBackend } from '../ml/backend.ts';
 import { beamSearch } from '../ml/decode.ts';
 import { isCached, resolveEncoder, type LoadedEncoder } from '../ml/encoders/load.ts';
 import { encoderEntry } from '../ml/encoders/registry.ts';
-import { decodeRgb, toInputBatch } from '../ml/encoders/preprocess.ts';
 import { classify, feature, hasCap, hasCls, paramsFromTensors, pooled, type Variant } from '../ml/model.ts';
+import { decodeChunk, decodedIndices, embedImages } from './encode-batch.ts';
 import { rememberedEncoderPath } from './extract.ts';
 import { decodeCaption, loadRunWeights, readSidecar } from './train.ts';
 
@@ -178,25 +178,19 @@ export async function runCaption(opts: CaptionOptions): Promise<CaptionResult> {
         break;
       }
       const chunk = todo.slice(i, i + bs);
-      const decoded = await Promise.all(
-        chunk.map(async (rel) => {
-          try {
-            return await decodeRgb(join(folder, ...rel.split('/')), enc!.inputSize);
-          } catch (e) {
-            return (e as Error).message.split('\n')[0] || 'cannot decode';
-          }
-        }),
-      );
-      const okIdx = decoded.map((d, j) => (typeof d === 'string' ? -1 : j)).filter((j) => j >= 0);
+      const decoded = (
+        await decodeChunk(
+          chunk.map((rel) => join(folder, ...rel.split('/'))),
+          enc.inputSize,
+        )
+      ).map((d) => d || 'cannot decode');
+      const okIdx = decodedIndices(decoded);
       const rows = new Map<number, { caption: string | null; top5: CaptionRow['top5'] }>();
       if (okIdx.length) {
-        const x = toInputBatch(
+        const A = embedImages(
+          enc,
           okIdx.map((j) => decoded[j] as Uint8Array),
-          enc.inputSize,
-          enc.preprocess,
         );
-        const A = enc.embed(x);
-        x.dispose();
         const feat = tf.tidy(() => feature(params!, variant, pooled(A)));
         A.dispose();
         let probs: number[][] | null = null;

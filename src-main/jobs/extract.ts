@@ -8,7 +8,7 @@ import { openDb } from '../data/store.ts';
 import { workspace } from '../data/workspace.ts';
 import { initBackend } from '../ml/backend.ts';
 import { resolveEncoder, type DownloadProgress, type LoadedEncoder } from '../ml/encoders/load.ts';
-import { decodeRgb, toInputBatch } from '../ml/encoders/preprocess.ts';
+import { decodeChunk, decodedIndices, embedImages } from './encode-batch.ts';
 import { FeatureCache } from '../ml/feature-cache.ts';
 
 export interface ExtractOptions {
@@ -139,26 +139,21 @@ export async function runExtract(opts: ExtractOptions): Promise<ExtractResult> {
       break;
     }
     const chunk = todo.slice(i, i + bs);
-    const decoded = await Promise.all(
-      chunk.map(async (r) => {
-        try {
-          return await decodeRgb(r.path, enc.inputSize);
-        } catch (e) {
-          errors.push({ path: r.path, reason: (e as Error).message.split('\n')[0] });
-          return null;
-        }
-      }),
+    const decoded = await decodeChunk(
+      chunk.map((r) => r.path),
+      enc.inputSize,
     );
-    const ok = chunk.filter((_, j) => decoded[j] !== null);
+    decoded.forEach((d, j) => {
+      if (typeof d === 'string') errors.push({ path: chunk[j].path, reason: d });
+    });
+    const okIdx = decodedIndices(decoded);
+    const ok = okIdx.map((j) => chunk[j]);
     if (ok.length) {
-      const x = toInputBatch(
-        decoded.filter((d): d is Uint8Array => d !== null),
-        enc.inputSize,
-        enc.preprocess,
+      const a = embedImages(
+        enc,
+        okIdx.map((j) => decoded[j] as Uint8Array),
       );
-      const a = enc.embed(x);
       const data = (await a.data()) as Float32Array;
-      x.dispose();
       a.dispose();
       const per = enc.shape[0] * enc.shape[1] * enc.shape[2];
       ok.forEach((r, j) => cache.put(r.hash, data.subarray(j * per, (j + 1) * per), enc.shape));
