@@ -20,6 +20,7 @@ import { importDataset } from '../data/importers/index.ts';
 import { writeSynth } from '../data/synth/write-cub.ts';
 import type { Variant } from '../ml/model.ts';
 import { runExtract } from './extract.ts';
+import { headlineMetrics, type HeadlineMetrics } from './headline-metrics.ts';
 import { readFileSync } from 'node:fs';
 import * as tf from '@tensorflow/tfjs';
 import { FeatureCache } from '../ml/feature-cache.ts';
@@ -53,17 +54,7 @@ export interface DemoOptions {
   signal?: AbortSignal;
 }
 
-export interface DemoMetrics {
-  top1: number | null;
-  top5: number | null;
-  bleu1: number | null;
-  bleu2: number | null;
-  bleu3: number | null;
-  bleu4: number | null;
-  meteor: number | null;
-  rougeL: number | null;
-  cider: number | null;
-  cam_agreement: number | null;
+export interface DemoMetrics extends HeadlineMetrics {
   /**
    * Share of "<colour> [word] <part>" phrases in the greedy test captions that match the colour
    * the generator drew for that part of the species (synthetic birds only).
@@ -94,20 +85,6 @@ export interface DemoResult {
   timings: Record<string, number>;
   warnings: string[];
 }
-
-const EMPTY: DemoMetrics = {
-  top1: null,
-  top5: null,
-  bleu1: null,
-  bleu2: null,
-  bleu3: null,
-  bleu4: null,
-  meteor: null,
-  rougeL: null,
-  cider: null,
-  cam_agreement: null,
-  attribute_precision: null,
-};
 
 interface SynthInfo {
   attributes: Record<string, string[]>;
@@ -296,7 +273,10 @@ export async function runDemo(o: DemoOptions): Promise<DemoResult> {
     if (res.status !== 'done') throw new Error(`training ${variant} was ${res.status}`);
     const trainSeconds = lap(`train_${variant}`, t);
     t = Date.now();
-    let metrics: DemoMetrics = { ...EMPTY, top1: res.test?.top1 ?? null, top5: res.test?.top5 ?? null };
+    let metrics: DemoMetrics = {
+      ...headlineMetrics({ top1: res.test?.top1, top5: res.test?.top5 }),
+      attribute_precision: null,
+    };
     if (evaluate) {
       o.onStage?.(`evaluate ${variant}`);
       const ev = await evaluate({
@@ -304,19 +284,7 @@ export async function runDemo(o: DemoOptions): Promise<DemoResult> {
         runId: res.run,
         onProgress: (d, n) => o.onProgress?.(d, n, 'img'),
       });
-      metrics = {
-        top1: ev.top1,
-        top5: ev.top5,
-        bleu1: ev.bleu1,
-        bleu2: ev.bleu2,
-        bleu3: ev.bleu3,
-        bleu4: ev.bleu4,
-        meteor: ev.meteor,
-        rougeL: ev.rougeL,
-        cider: ev.cider,
-        cam_agreement: ev.cam_agreement,
-        attribute_precision: null,
-      };
+      metrics = { ...headlineMetrics(ev), attribute_precision: null };
       lap(`eval_${variant}`, t);
     }
     if (hasCap(variant))

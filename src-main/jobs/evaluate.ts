@@ -18,6 +18,7 @@ import { camsFor } from '../ml/gradcam.ts';
 import { scoreCaptions } from '../ml/metrics/index.ts';
 import { hasCap, hasCls, paramsFromTensors, predict, type ParamView, type Variant } from '../ml/model.ts';
 import { readSafetensors } from '../ml/safetensors.ts';
+import type { HeadlineMetrics } from './headline-metrics.ts';
 import { decode as decodeIds, vocabFromJSON } from '../ml/vocab.ts';
 
 export interface EvalOptions {
@@ -58,19 +59,9 @@ export interface CamExample {
   hit: boolean | null;
 }
 
-export interface EvalResult {
+export interface EvalResult extends HeadlineMetrics {
   run: string;
   variant: Variant;
-  top1: number | null;
-  top5: number | null;
-  bleu1: number | null;
-  bleu2: number | null;
-  bleu3: number | null;
-  bleu4: number | null;
-  meteor: number | null;
-  rougeL: number | null;
-  cider: number | null;
-  cam_agreement: number | null;
   pointing: number | null;
   decode: 'greedy';
   split: { scheme: string; part: string };
