@@ -1,182 +1,146 @@
 /**
- * Pointing-game experiment for curator masks (issue 6): trains the cam variant twice from the same
- * initialisation and batch order — once without masks (μ = 0, the paper) and once with masks
- * (painted ones from data/masks.ts where they exist, else generated from the part annotations
- * with partMaskGrid) and μ > 0 — then measures the pointing game (classifier-CAM peak inside a
- * visible part, evaluate.ts's pointingHit) and top-1 on the test split.
+ * Pointing-game experiment for curator masks (issue 6). For each seed it trains the same variant
+ * twice with the product's training job (jobs/train.ts runTraining: same seed, so the same
+ * initial weights, batch order and caption draws) — once without masks (μ = 0, the paper) and
+ * once with μ > 0 and masks (painted ones from the DB where they exist, else generated from the
+ * visible part locations: `--part-masks`) — and evaluates both runs with the product's
+ * evaluation (jobs/evaluate.ts evaluateRun: top-1 and the pointing game of docs/evaluation.md,
+ * unchanged). Prints every run and the mean ± sample standard deviation over seeds.
  *
- * It has its own small training loop because jobs/train.ts does not feed masks into its batches
- * yet (see docs/app.md); the step itself is the model's Algorithm 1 (algorithm1Grads with
- * batch.masks / maskRows) and the optimiser is ml/optim.ts's Adam.
+ *   node --import tsx bench/mask-pointing.ts --home H --split official --seeds 1,2,3 \
+ *     [--variant cam] [--epochs 15] [--batch 32] [--lr 0.1] [--optimizer sgd] [--dims small] \
+ *     [--mu 1] [--sigma 0.05] [--json]
  *
- *   node bin/plumage.js demo --home H --variants cnn --epochs 1 …     # synth + import + extract
- *   node --import tsx bench/mask-pointing.ts --home H [--epochs 8] [--mu 1] [--seed 1] [--json]
+ * H must hold an imported collection with part locations and cached features (plumage import +
+ * plumage extract); both runs of a seed use the same encoder (`--encoder`, else the one
+ * runTraining picks).
  */
 import { parseArgs } from 'node:util';
-import * as tf from '@tensorflow/tfjs';
-import { maskGrid, PART_SIGMA, partMaskGrid } from '../src-main/data/masks.ts';
-import { openDb } from '../src-main/data/store.ts';
-import { workspace } from '../src-main/data/workspace.ts';
-import { pointingHit } from '../src-main/jobs/evaluate.ts';
-import { buildVocab, DIMS, encodeCaption, loadDataset, type Example } from '../src-main/jobs/train.ts';
-import { algorithm1Grads } from '../src-main/ml/algorithm1.ts';
-import { initBackend } from '../src-main/ml/backend.ts';
-import { FeatureCache } from '../src-main/ml/feature-cache.ts';
-import { camsFor } from '../src-main/ml/gradcam.ts';
-import { initParams, rng as mulberry } from '../src-main/ml/model.ts';
-import { applyGrads, createOptimState } from '../src-main/ml/optim.ts';
-import { readdirSync } from 'node:fs';
+import { evaluateRun } from '../src-main/jobs/evaluate.ts';
+import { runTraining, type DimsPreset, type OptimizerName, type TrainConfig } from '../src-main/jobs/train.ts';
+import type { Variant } from '../src-main/ml/model.ts';
 
 const { values } = parseArgs({
   options: {
     home: { type: 'string' },
-    epochs: { type: 'string', default: '8' },
-    mu: { type: 'string', default: '1' },
-    seed: { type: 'string', default: '1' },
-    batch: { type: 'string', default: '16' },
-    lr: { type: 'string', default: '0.002' },
+    split: { type: 'string', default: 'default' },
+    variant: { type: 'string', default: 'cam' },
+    encoder: { type: 'string' },
+    epochs: { type: 'string', default: '15' },
+    batch: { type: 'string', default: '32' },
+    lr: { type: 'string', default: '0.1' },
+    optimizer: { type: 'string', default: 'sgd' },
     dims: { type: 'string', default: 'small' },
-    sigma: { type: 'string', default: String(PART_SIGMA) },
+    patience: { type: 'string', default: '100' },
+    mu: { type: 'string', default: '1' },
+    sigma: { type: 'string', default: '0.05' },
+    seeds: { type: 'string', default: '1,2,3' },
     json: { type: 'boolean', default: false },
   },
 });
-if (!values.home) throw new Error('--home H (a workspace with an imported, extracted synthetic collection)');
-const epochs = Number(values.epochs);
+if (!values.home) throw new Error('--home H (a workspace with an imported collection with parts and cached features)');
+const seeds = values.seeds!.split(',').map(Number);
 const mu = Number(values.mu);
-const seed = Number(values.seed);
-const B = Number(values.batch);
-const lr = Number(values.lr);
-const T = 20;
+const sigma = Number(values.sigma);
 
-const backend = await initBackend();
-const ws = workspace(values.home);
-const db = openDb(ws.dbPath);
-const data = loadDataset(db, { split: 'default', seed });
-const encoders = readdirSync(ws.features);
-const cache = new FeatureCache(
-  ws.features,
-  encoders.find((e) => data.train.every((x) => new FeatureCache(ws.features, e).has(x.hash))) ?? encoders[0],
-);
-const [H, W, K] = cache.get(data.train[0].hash).shape;
-const vocab = buildVocab(
-  data.train.flatMap((e) => e.captions),
-  1,
-);
-const index = new Map(vocab.map((w, i) => [w, i]));
-const dims = { K, ...DIMS[values.dims as keyof typeof DIMS], V: vocab.length, C: data.classes.length };
-
-/** The mask of an image at the CAM grid: painted if any, else from its parts. */
-const maskOf = (e: Example) =>
-  maskGrid(db, e.imageId, H, W) ?? partMaskGrid(db, e.imageId, H, W, Number(values.sigma));
-
-function train(withMasks: boolean) {
-  const P = initParams('cam', dims, seed);
-  const opt = createOptimState();
-  const r = mulberry(seed * 7919);
-  const t0 = Date.now();
-  let masked = 0;
-  for (let ep = 0; ep < epochs; ep++) {
-    const perm = data.train.map((_, i) => i);
-    for (let i = perm.length - 1; i > 0; i--) {
-      const j = Math.floor(r() * (i + 1));
-      [perm[i], perm[j]] = [perm[j], perm[i]];
-    }
-    for (let s = 0; s < perm.length; s += B) {
-      const exs = perm.slice(s, s + B).map((i) => data.train[i]);
-      const f = cache.getBatch(exs.map((e) => e.hash));
-      const caps = new Int32Array(exs.length * T);
-      exs.forEach((e, j) =>
-        caps.set(
-          encodeCaption(e.captions.length ? e.captions[Math.floor(r() * e.captions.length)] : '', index, T),
-          j * T,
-        ),
-      );
-      const A = tf.tensor4d(f.data, f.shape);
-      const labels = tf.tensor1d(
-        exs.map((e) => e.label),
-        'int32',
-      );
-      const captions = tf.tensor2d(caps, [exs.length, T], 'int32');
-      let masks: tf.Tensor3D | undefined;
-      let maskRows: tf.Tensor1D | undefined;
-      if (withMasks) {
-        const m = new Float32Array(exs.length * H * W);
-        const rows = exs.map((e, j) => {
-          const g = maskOf(e);
-          if (g) m.set(g, j * H * W);
-          return g ? 1 : 0;
-        });
-        masked += rows.reduce((a: number, b) => a + b, 0);
-        masks = tf.tensor3d(m, [exs.length, H, W]);
-        maskRows = tf.tensor1d(rows, 'float32');
-      }
-      const res = algorithm1Grads(
-        P,
-        'cam',
-        { A, labels, captions, masks, maskRows },
-        { lambda: 1, mu: withMasks ? mu : 0 },
-      );
-      applyGrads(P, res.grads, { kind: 'adam', lr }, opt);
-      tf.dispose([A, labels, captions, ...(masks ? [masks, maskRows!] : []), ...Object.values(res.grads)]);
-      res.classPred?.dispose();
-      res.predCaptions?.dispose();
-    }
-  }
-  return { P, seconds: (Date.now() - t0) / 1000, maskedPairs: masked };
+interface Row {
+  seed: number;
+  masks: boolean;
+  run: string;
+  best_epoch: number;
+  top1: number | null;
+  pointing: number | null;
+  n_pointing: number;
+  seconds: number;
 }
 
-function evaluate(P: ReturnType<typeof initParams>) {
-  const partsOf = db.prepare('SELECT x, y FROM part_locations WHERE image_id = ? AND visible = 1');
-  const sizeOf = db.prepare('SELECT width, height FROM images WHERE id = ?');
-  let hits = 0;
-  let n = 0;
-  let correct = 0;
-  for (let s = 0; s < data.test.length; s += 32) {
-    const exs = data.test.slice(s, s + 32);
-    const f = cache.getBatch(exs.map((e) => e.hash));
-    const A = tf.tensor4d(f.data, f.shape);
-    const c = camsFor(P, 'cam', A, null, null, { T });
-    const cams = c.cam_cls_pred!.dataSync() as Float32Array;
-    const pred = c.class_pred!.dataSync();
-    exs.forEach((e, j) => {
-      if (pred[j] === e.label) correct++;
-      const parts = (partsOf.all(e.imageId) as { x: number; y: number }[]).map(
-        (p) => [p.x, p.y] as [number, number],
-      );
-      if (!parts.length) return;
-      const { width, height } = sizeOf.get(e.imageId) as { width: number; height: number };
-      n++;
-      if (pointingHit(cams.subarray(j * H * W, (j + 1) * H * W), H, W, width, height, parts).hit) hits++;
-    });
-    tf.dispose([A, ...(Object.values(c) as tf.Tensor[])]);
-  }
-  return {
-    pointing: n ? hits / n : null,
-    top1: data.test.length ? correct / data.test.length : null,
-    n_pointing: n,
+async function one(seed: number, withMasks: boolean): Promise<Row> {
+  const config: Partial<TrainConfig> & { variant: Variant } = {
+    variant: values.variant as Variant,
+    encoder: values.encoder,
+    split: values.split,
+    epochs: Number(values.epochs),
+    batch: Number(values.batch),
+    lr: Number(values.lr),
+    optimizer: values.optimizer as OptimizerName,
+    dims: values.dims as DimsPreset,
+    patience: Number(values.patience),
+    seed,
+    mu: withMasks ? mu : 0,
+    partMasks: withMasks,
+    partSigma: sigma,
   };
+  const t0 = Date.now();
+  const res = await runTraining({
+    home: values.home!,
+    config,
+    onEvent: (e) => {
+      if (e.type === 'log') process.stderr.write(`  ${e.message}\n`);
+    },
+  });
+  if (res.status !== 'done') throw new Error(`run ${res.run} ended ${res.status}: ${res.error ?? ''}`);
+  const ev = await evaluateRun({ home: values.home!, runId: res.run });
+  const row: Row = {
+    seed,
+    masks: withMasks,
+    run: res.run,
+    best_epoch: res.best_epoch + 1,
+    top1: ev.top1,
+    pointing: ev.pointing,
+    n_pointing: ev.n_pointing,
+    seconds: (Date.now() - t0) / 1000,
+  };
+  process.stderr.write(`${JSON.stringify(row)}\n`);
+  return row;
 }
 
-const base = train(false);
-const baseEval = evaluate(base.P);
-tf.dispose(Object.values(base.P));
-const withM = train(true);
-const maskEval = evaluate(withM.P);
-tf.dispose(Object.values(withM.P));
-db.close();
+const rows: Row[] = [];
+for (const seed of seeds) {
+  rows.push(await one(seed, false));
+  rows.push(await one(seed, true));
+}
 
+const stats = (xs: number[]) => {
+  const m = xs.reduce((a, b) => a + b, 0) / xs.length;
+  const sd = xs.length > 1 ? Math.sqrt(xs.reduce((a, b) => a + (b - m) ** 2, 0) / (xs.length - 1)) : 0;
+  return { mean: m, sd, min: Math.min(...xs), max: Math.max(...xs) };
+};
+const summary = (masks: boolean) => {
+  const rs = rows.filter((r) => r.masks === masks);
+  return {
+    pointing: stats(rs.map((r) => r.pointing ?? NaN)),
+    top1: stats(rs.map((r) => r.top1 ?? NaN)),
+  };
+};
 const out = {
-  backend: backend.name,
-  encoder: cache.encoderId,
-  grid: [H, W],
-  train: data.train.length,
-  test: data.test.length,
-  epochs,
+  home: values.home,
+  split: values.split,
+  variant: values.variant,
+  epochs: Number(values.epochs),
   mu,
-  sigma: Number(values.sigma),
-  seed,
-  without_masks: { ...baseEval, seconds: base.seconds },
-  with_masks: { ...maskEval, seconds: withM.seconds, masked_pairs: withM.maskedPairs },
+  sigma,
+  seeds,
+  runs: rows,
+  without_masks: summary(false),
+  with_masks: summary(true),
+  pointing_delta_per_seed: seeds.map((s) => {
+    const a = rows.find((r) => r.seed === s && !r.masks)!;
+    const b = rows.find((r) => r.seed === s && r.masks)!;
+    return (b.pointing ?? NaN) - (a.pointing ?? NaN);
+  }),
 };
 if (values.json) console.log(JSON.stringify(out));
-else console.log(JSON.stringify(out, null, 2));
+else {
+  const f = (x: number | null) => (x === null ? '-' : x.toFixed(3));
+  console.log('seed  masks  run                     best  top-1   pointing  (n)');
+  for (const r of rows)
+    console.log(
+      `${String(r.seed).padEnd(5)} ${(r.masks ? 'yes' : 'no').padEnd(6)} ${r.run.padEnd(23)} ${String(r.best_epoch).padEnd(5)} ${f(r.top1)}   ${f(r.pointing)}     ${r.n_pointing}`,
+    );
+  for (const m of [false, true]) {
+    const s = summary(m);
+    console.log(
+      `${m ? 'with masks   ' : 'without masks'}: pointing ${s.pointing.mean.toFixed(3)} ± ${s.pointing.sd.toFixed(3)}  top-1 ${s.top1.mean.toFixed(3)} ± ${s.top1.sd.toFixed(3)}`,
+    );
+  }
+}

@@ -19,6 +19,7 @@ import { createHash } from 'node:crypto';
 import { existsSync, readFileSync, readdirSync, renameSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import * as tf from '@tensorflow/tfjs';
+import { maskGrid, PART_SIGMA, partMaskGrid } from '../data/masks.ts';
 import { openDb, type Db } from '../data/store.ts';
 import { appendEpoch, createRun, getRun, updateRun, type RunRecord } from '../data/runs.ts';
 import { workspace, type Workspace } from '../data/workspace.ts';
@@ -72,6 +73,12 @@ export interface TrainConfig {
   optimizer: OptimizerName;
   lambda: number;
   mu: number;
+  /**
+   * With μ > 0: images without a painted mask get one generated from their visible part
+   * locations (data/masks.ts partMaskGrid, Gaussian width partSigma × the longer image side).
+   */
+  partMasks: boolean;
+  partSigma: number;
   seed: number;
   dims: DimsPreset;
   /** Split scheme (default: 'default'); a missing val part is carved from train (10%, seeded). */
@@ -97,6 +104,8 @@ export const DEFAULT_CONFIG: Omit<TrainConfig, 'variant'> = {
   optimizer: 'sgd',
   lambda: 1,
   mu: 0,
+  partMasks: false,
+  partSigma: PART_SIGMA,
   seed: 1,
   dims: 'paper',
   split: 'default',
@@ -545,33 +554,32 @@ export interface TrainResult {
 }
 
 /**
- * Curator-painted masks of the training images, resized to the feature map (H×W, values 0–1),
- * for the μ·L_mask term (DESIGN §4, beyond the paper). Only read when μ > 0.
+ * Masks of the training images at the feature map's resolution (H×W, values 0–1) for the
+ * μ·L_mask term (DESIGN §4, beyond the paper): the curator-painted mask (area average, the same
+ * reading as the heat-map view's), else — with `partMasks` — one generated from the visible part
+ * locations. Images with neither are absent from the map, so their rows carry no mask term.
+ * Only read when μ > 0. Returns the map and how many masks came from parts.
  */
-async function loadMasks(
+export function loadMasks(
   db: Db,
   imageIds: number[],
   H: number,
   W: number,
-): Promise<Map<number, Float32Array>> {
-  const out = new Map<number, Float32Array>();
-  if (!imageIds.length) return out;
-  const want = new Set(imageIds);
-  const rows = db.prepare(`SELECT image_id, png FROM masks`).all() as { image_id: number; png: Buffer }[];
-  const sharp = (await import('sharp')).default;
-  for (const r of rows) {
-    if (!want.has(r.image_id)) continue;
-    const { data } = await sharp(r.png)
-      .greyscale()
-      .resize(W, H, { fit: 'fill' })
-      .raw()
-      .toBuffer({ resolveWithObject: true });
-    out.set(
-      r.image_id,
-      Float32Array.from(data, (x) => x / 255),
-    );
+  o: { partMasks?: boolean; partSigma?: number } = {},
+): { masks: Map<number, Float32Array>; painted: number; fromParts: number } {
+  const masks = new Map<number, Float32Array>();
+  let painted = 0;
+  let fromParts = 0;
+  for (const id of imageIds) {
+    let m = maskGrid(db, id, H, W);
+    if (m) painted++;
+    else if (o.partMasks) {
+      m = partMaskGrid(db, id, H, W, o.partSigma ?? PART_SIGMA);
+      if (m) fromParts++;
+    }
+    if (m) masks.set(id, m);
   }
-  return out;
+  return { masks, painted, fromParts };
 }
 
 /** Which encoder id to train on: explicit, from a local folder, or the one with the most cached features. */
@@ -735,16 +743,24 @@ export async function runTraining(opts: TrainOptions): Promise<TrainResult> {
       emit({ type: 'log', message: `warm start from ${cfg.warmStart}: reused ${reused.length} tensors` });
     }
 
-    const masks =
-      cfg.mu > 0 && hasMedi(cfg.variant)
-        ? await loadMasks(
-            db,
-            data.train.map((e) => e.imageId),
-            featureShape[0],
-            featureShape[1],
-          )
-        : new Map<number, Float32Array>();
-    if (cfg.mu > 0 && !masks.size) warn('--mu is set but no training image has a painted mask');
+    let masks = new Map<number, Float32Array>();
+    if (cfg.mu > 0 && hasMedi(cfg.variant)) {
+      const m = loadMasks(db, [...new Set(data.train.map((e) => e.imageId))], featureShape[0], featureShape[1], {
+        partMasks: cfg.partMasks,
+        partSigma: cfg.partSigma,
+      });
+      masks = m.masks;
+      emit({
+        type: 'log',
+        message: `masks: ${m.painted} painted, ${m.fromParts} from part locations, of ${data.train.length} training images`,
+      });
+      if (!masks.size)
+        warn(
+          cfg.partMasks
+            ? '--mu is set but no training image has a painted mask or visible parts'
+            : '--mu is set but no training image has a painted mask (--part-masks generates them from part locations)',
+        );
+    } else if (cfg.mu > 0) warn(`--mu has no effect on the ${cfg.variant} variant (no f_medi)`);
     const rng = new Rng(resume ? resume.rng : cfg.seed);
     const trainIdx = data.train.map((_, i) => i);
     const stepsPerEpoch = Math.ceil(data.train.length / cfg.batch);

@@ -23,7 +23,7 @@ const num = (v: string | undefined, name: string, int = false): number | undefin
 
 /**
  * `plumage train --variant cnn|lrcn|medi|cam [--encoder E] [--encoder-path DIR] [--epochs N]
- * [--batch 128] [--lr 0.1] [--optimizer sgd|momentum|adam] [--lambda 1] [--mu 0] [--seed N]
+ * [--batch 128] [--lr 0.1] [--optimizer sgd|momentum|adam] [--lambda 1] [--mu 0] [--part-masks] [--part-sigma 0.08] [--seed N]
  * [--dims paper|small|tiny] [--split S] [--patience N] [--clip X] [--schedule constant|cosine]
  * [--warm-start RUN] [--resume RUN] --json`
  */
@@ -40,6 +40,8 @@ export const run: Command = async (ctx) => {
       optimizer: { type: 'string' },
       lambda: { type: 'string' },
       mu: { type: 'string' },
+      'part-masks': { type: 'boolean' },
+      'part-sigma': { type: 'string' },
       seed: { type: 'string' },
       dims: { type: 'string' },
       split: { type: 'string' },
@@ -73,6 +75,8 @@ export const run: Command = async (ctx) => {
     optimizer: values.optimizer as OptimizerName | undefined,
     lambda: num(values.lambda, 'lambda'),
     mu: num(values.mu, 'mu'),
+    partMasks: values['part-masks'] ? true : undefined,
+    partSigma: num(values['part-sigma'], 'part-sigma'),
     seed: num(values.seed, 'seed', true),
     dims: values.dims as DimsPreset | undefined,
     split: values.split,
