@@ -1,6 +1,6 @@
 import { readFileSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
-import { defaultName, isDir, isFile, relPosix } from './common.ts';
+import { emptyPlan, isDir, isFile, relPosix } from './common.ts';
 import { cleanCaption, excerpt } from './text.ts';
 import type { ImportOptions, ImportPlan } from './types.ts';
 
@@ -46,15 +46,7 @@ export function planCoco(path: string, opts: ImportOptions): ImportPlan {
   else root = dirname(file);
   if (!isDir(root)) throw new Error(`images folder not found: ${root}`);
 
-  const plan: ImportPlan = {
-    kind: 'coco',
-    root,
-    name: opts.name || defaultName(root),
-    classes: new Map(),
-    items: [],
-    errors: [],
-    missingInErrors: false,
-  };
+  const plan = emptyPlan('coco', root, opts);
   const catName = new Map<string, string>();
   if (Array.isArray(doc.categories)) {
     for (const c of doc.categories as { id?: unknown; name?: unknown }[]) {

@@ -1,6 +1,6 @@
 import { existsSync, readFileSync, statSync } from 'node:fs';
 import { basename, join, relative, resolve, sep } from 'node:path';
-import type { ImportError } from './types.ts';
+import type { ImportError, ImportOptions, ImportPlan, ImporterKind } from './types.ts';
 import { metadataLines, type NumberedLine } from './text.ts';
 
 /** Most errors reported per metadata file; the rest are summarised in one line. */
@@ -69,6 +69,34 @@ export function firstDir(candidates: (string | undefined)[]): string | null {
 
 export function defaultName(root: string): string {
   return basename(resolve(root)) || root;
+}
+
+/** The absolute path of a folder the user named; a one-line error if it is not a folder. */
+export function requireFolder(path: string): string {
+  const root = resolve(path);
+  if (!isDir(root)) throw new Error(`not a folder: ${path}`);
+  return root;
+}
+
+/**
+ * The empty plan every importer starts from. The collection is named by the user, else after
+ * `nameFrom` (by default the root).
+ */
+export function emptyPlan(
+  kind: ImporterKind,
+  root: string,
+  opts: ImportOptions,
+  { nameFrom = root, missingInErrors = false }: { nameFrom?: string; missingInErrors?: boolean } = {},
+): ImportPlan {
+  return {
+    kind,
+    root,
+    name: opts.name || defaultName(nameFrom),
+    classes: new Map(),
+    items: [],
+    errors: [],
+    missingInErrors,
+  };
 }
 
 export { join };

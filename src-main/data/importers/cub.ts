@@ -1,6 +1,6 @@
 import { existsSync } from 'node:fs';
-import { join, resolve } from 'node:path';
-import { LineErrors, defaultName, firstDir, isDir, readLines } from './common.ts';
+import { join } from 'node:path';
+import { LineErrors, emptyPlan, firstDir, readLines, requireFolder } from './common.ts';
 import { excerpt } from './text.ts';
 import type { ImportItem, ImportOptions, ImportPlan } from './types.ts';
 
@@ -13,8 +13,7 @@ import type { ImportItem, ImportOptions, ImportPlan } from './types.ts';
  * dataset folder (PATH/../text_c10) or inside it (PATH/text_c10).
  */
 export function planCub(path: string, opts: ImportOptions): ImportPlan {
-  let root = resolve(path);
-  if (!isDir(root)) throw new Error(`not a folder: ${path}`);
+  let root = requireFolder(path);
   // Accept the folder that holds CUB_200_2011/ (the tarball's top level, and what `plumage synth` writes).
   if (!existsSync(join(root, 'images.txt')) && existsSync(join(root, 'CUB_200_2011', 'images.txt'))) {
     root = join(root, 'CUB_200_2011');
@@ -22,16 +21,8 @@ export function planCub(path: string, opts: ImportOptions): ImportPlan {
   if (!existsSync(join(root, 'images.txt'))) {
     throw new Error(`${path} does not look like CUB-200-2011 (no images.txt)`);
   }
-  const plan: ImportPlan = {
-    kind: 'cub',
-    root,
-    // Name after the folder the user pointed at (the synth output folder rather than 'CUB_200_2011').
-    name: opts.name || defaultName(path),
-    classes: new Map(),
-    items: [],
-    errors: [],
-    missingInErrors: true,
-  };
+  // Name after the folder the user pointed at (the synth output folder rather than 'CUB_200_2011').
+  const plan = emptyPlan('cub', root, opts, { nameFrom: path, missingInErrors: true });
   const bad = new LineErrors(plan.errors);
   const num = (s: string | undefined) =>
     s !== undefined && /^-?\d+(\.\d+)?(e-?\d+)?$/i.test(s) ? Number(s) : NaN;

@@ -1,7 +1,7 @@
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
-import { join, resolve } from 'node:path';
+import { join } from 'node:path';
 import { readMat, type MatVariable } from '../matfile.ts';
-import { LineErrors, defaultName, firstDir, isDir, readLines } from './common.ts';
+import { LineErrors, emptyPlan, firstDir, isDir, readLines, requireFolder } from './common.ts';
 import { excerpt } from './text.ts';
 import type { ImportItem, ImportOptions, ImportPlan } from './types.ts';
 
@@ -14,19 +14,10 @@ const imageName = (n: number) => `image_${String(n).padStart(5, '0')}.jpg`;
  * Only files that exist are imported: listed-but-absent ones are counted as missing.
  */
 export function planFlowers(path: string, opts: ImportOptions): ImportPlan {
-  const root = resolve(path);
-  if (!isDir(root)) throw new Error(`not a folder: ${path}`);
+  const root = requireFolder(path);
   const jpgDir = join(root, 'jpg');
   if (!isDir(jpgDir)) throw new Error(`${path} does not look like Oxford-102 (no jpg/ folder)`);
-  const plan: ImportPlan = {
-    kind: 'flowers',
-    root,
-    name: opts.name || defaultName(root),
-    classes: new Map(),
-    items: [],
-    errors: [],
-    missingInErrors: false,
-  };
+  const plan = emptyPlan('flowers', root, opts);
   const bad = new LineErrors(plan.errors);
 
   // Labels: image number → class label (1-based).

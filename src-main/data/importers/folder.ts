@@ -1,6 +1,6 @@
 import { existsSync, readdirSync, type Dirent } from 'node:fs';
-import { extname, join, resolve } from 'node:path';
-import { defaultName, isDir, relPosix } from './common.ts';
+import { extname, join } from 'node:path';
+import { emptyPlan, isDir, relPosix, requireFolder } from './common.ts';
 import { IMAGE_EXTENSIONS, UNSUPPORTED_IMAGE_EXTENSIONS } from './probe.ts';
 import type { ImportOptions, ImportPlan } from './types.ts';
 
@@ -14,17 +14,8 @@ const IGNORED = new Set(['thumbs.db', 'desktop.ini']);
  * that is not a photo or a sidecar is listed with a reason.
  */
 export function planFolder(path: string, opts: ImportOptions): ImportPlan {
-  const root = resolve(path);
-  if (!isDir(root)) throw new Error(`not a folder: ${path}`);
-  const plan: ImportPlan = {
-    kind: 'folder',
-    root,
-    name: opts.name || defaultName(root),
-    classes: new Map(),
-    items: [],
-    errors: [],
-    missingInErrors: false,
-  };
+  const root = requireFolder(path);
+  const plan = emptyPlan('folder', root, opts);
   const walk = (dir: string, cls: string | undefined) => {
     let entries: Dirent[];
     try {
