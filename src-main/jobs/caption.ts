@@ -16,7 +16,7 @@ import { beamSearch } from '../ml/decode.ts';
 import { isCached, resolveEncoder, type LoadedEncoder } from '../ml/encoders/load.ts';
 import { encoderEntry } from '../ml/encoders/registry.ts';
 import { classify, feature, hasCap, hasCls, paramsFromTensors, pooled, type Variant } from '../ml/model.ts';
-import { decodeChunk, decodedIndices, embedImages } from './encode-batch.ts';
+import { decodeChunk, decodedIndices, embedImages, forEachChunk } from './encode-batch.ts';
 import { rememberedEncoderPath } from './extract.ts';
 import { decodeCaption, loadRunWeights, readSidecar } from './train.ts';
 
@@ -167,28 +167,20 @@ export async function runCaption(opts: CaptionOptions): Promise<CaptionResult> {
     const insert = db.prepare(
       `INSERT OR REPLACE INTO batch_results (job_id, rel_path, caption, top5, error) VALUES (?, ?, ?, ?, ?)`,
     );
-    const bs = Math.max(1, opts.batchSize ?? 8);
     const t0 = Date.now();
     let captioned = 0;
-    let cancelled = false;
-    opts.onProgress?.(0, todo.length);
-    for (let i = 0; i < todo.length; i += bs) {
-      if (opts.signal?.aborted) {
-        cancelled = true;
-        break;
-      }
-      const chunk = todo.slice(i, i + bs);
+    const { cancelled } = await forEachChunk(todo, opts, async (chunk) => {
       const decoded = (
         await decodeChunk(
           chunk.map((rel) => join(folder, ...rel.split('/'))),
-          enc.inputSize,
+          enc!.inputSize,
         )
       ).map((d) => d || 'cannot decode');
       const okIdx = decodedIndices(decoded);
       const rows = new Map<number, { caption: string | null; top5: CaptionRow['top5'] }>();
       if (okIdx.length) {
         const A = embedImages(
-          enc,
+          enc!,
           okIdx.map((j) => decoded[j] as Uint8Array),
         );
         const feat = tf.tidy(() => feature(params!, variant, pooled(A)));
@@ -198,7 +190,7 @@ export async function runCaption(opts: CaptionOptions): Promise<CaptionResult> {
           probs = tf.tidy(() => tf.softmax(classify(params!, feat))).arraySync() as number[][];
         let caps: number[][] | null = null;
         if (hasCap(variant)) {
-          const ids = beamSearch(params, feat, side.maxLen ?? 20, opts.beam ?? 3);
+          const ids = beamSearch(params!, feat, side.maxLen ?? 20, opts.beam ?? 3);
           caps = ids.arraySync() as number[][];
           ids.dispose();
         }
@@ -221,8 +213,7 @@ export async function runCaption(opts: CaptionOptions): Promise<CaptionResult> {
         });
       })();
       captioned += rows.size;
-      opts.onProgress?.(Math.min(todo.length, i + chunk.length), todo.length);
-    }
+    });
     const seconds = (Date.now() - t0) / 1000;
     db.prepare(
       `UPDATE batch_jobs SET status = ?, finished_at = strftime('%Y-%m-%dT%H:%M:%fZ','now') WHERE id = ?`,

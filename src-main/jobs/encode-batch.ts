@@ -37,3 +37,24 @@ export function embedImages(enc: LoadedEncoder, images: Uint8Array[]): tf.Tensor
     x.dispose();
   }
 }
+
+/**
+ * Works through items a chunk at a time (batchSize, default 8), reporting progress after each chunk;
+ * a cancel takes effect between chunks, so every finished chunk is kept. Resolves to whether it
+ * was cancelled.
+ */
+export async function forEachChunk<T>(
+  items: readonly T[],
+  opts: { batchSize?: number; signal?: AbortSignal; onProgress?: (done: number, total: number) => void },
+  each: (chunk: T[]) => Promise<void>,
+): Promise<{ cancelled: boolean }> {
+  const bs = Math.max(1, opts.batchSize ?? 8);
+  opts.onProgress?.(0, items.length);
+  for (let i = 0; i < items.length; i += bs) {
+    if (opts.signal?.aborted) return { cancelled: true };
+    const chunk = items.slice(i, i + bs);
+    await each(chunk);
+    opts.onProgress?.(Math.min(items.length, i + chunk.length), items.length);
+  }
+  return { cancelled: false };
+}

@@ -8,7 +8,7 @@ import { openDb } from '../data/store.ts';
 import { workspace } from '../data/workspace.ts';
 import { initBackend } from '../ml/backend.ts';
 import { resolveEncoder, type DownloadProgress, type LoadedEncoder } from '../ml/encoders/load.ts';
-import { decodeChunk, decodedIndices, embedImages } from './encode-batch.ts';
+import { decodeChunk, decodedIndices, embedImages, forEachChunk } from './encode-batch.ts';
 import { FeatureCache } from '../ml/feature-cache.ts';
 
 export interface ExtractOptions {
@@ -128,17 +128,9 @@ export async function runExtract(opts: ExtractOptions): Promise<ExtractResult> {
   const todo = all.filter((r) => !cache.has(r.hash));
   const cached = all.length - todo.length;
   const errors: ExtractResult['errors'] = [];
-  const bs = Math.max(1, opts.batchSize ?? 8);
   const t0 = Date.now();
   let extracted = 0;
-  let cancelled = false;
-  opts.onProgress?.(0, todo.length);
-  for (let i = 0; i < todo.length; i += bs) {
-    if (opts.signal?.aborted) {
-      cancelled = true;
-      break;
-    }
-    const chunk = todo.slice(i, i + bs);
+  const { cancelled } = await forEachChunk(todo, opts, async (chunk) => {
     const decoded = await decodeChunk(
       chunk.map((r) => r.path),
       enc.inputSize,
@@ -159,8 +151,7 @@ export async function runExtract(opts: ExtractOptions): Promise<ExtractResult> {
       ok.forEach((r, j) => cache.put(r.hash, data.subarray(j * per, (j + 1) * per), enc.shape));
       extracted += ok.length;
     }
-    opts.onProgress?.(Math.min(todo.length, i + chunk.length), todo.length);
-  }
+  });
   const seconds = (Date.now() - t0) / 1000;
   if (!opts.loaded) enc.dispose();
   return {
