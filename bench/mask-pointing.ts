@@ -16,7 +16,10 @@
  * runTraining picks).
  */
 import { parseArgs } from 'node:util';
-import { evaluateRun } from '../src-main/jobs/evaluate.ts';
+import { getRun } from '../src-main/data/runs.ts';
+import { openDb } from '../src-main/data/store.ts';
+import { workspace } from '../src-main/data/workspace.ts';
+import { evaluateRun, pointingHit } from '../src-main/jobs/evaluate.ts';
 import { runTraining, type DimsPreset, type OptimizerName, type TrainConfig } from '../src-main/jobs/train.ts';
 import type { Variant } from '../src-main/ml/model.ts';
 
@@ -35,6 +38,7 @@ const { values } = parseArgs({
     mu: { type: 'string', default: '1' },
     sigma: { type: 'string', default: '0.05' },
     seeds: { type: 'string', default: '1,2,3' },
+    grid: { type: 'string', default: '7' },
     json: { type: 'boolean', default: false },
   },
 });
@@ -51,7 +55,22 @@ interface Row {
   top1: number | null;
   pointing: number | null;
   n_pointing: number;
+  /** mean training L_mask of the first and the last epoch (0 without masks) */
+  mask_loss: [number, number];
+  /** mean training L_cam of the first and the last epoch */
+  cam_loss: [number, number];
   seconds: number;
+}
+
+/** First and last epoch's mean training loss `k` from the run record. */
+function lossEnds(runId: string, k: string): [number, number] {
+  const db = openDb(workspace(values.home!).dbPath);
+  try {
+    const ep = getRun(db, runId)!.epochs as { loss: Record<string, number> }[];
+    return [ep[0]?.loss[k] ?? NaN, ep[ep.length - 1]?.loss[k] ?? NaN];
+  } finally {
+    db.close();
+  }
 }
 
 async function one(seed: number, withMasks: boolean): Promise<Row> {
@@ -88,11 +107,45 @@ async function one(seed: number, withMasks: boolean): Promise<Row> {
     top1: ev.top1,
     pointing: ev.pointing,
     n_pointing: ev.n_pointing,
+    mask_loss: lossEnds(res.run, 'mask'),
+    cam_loss: lossEnds(res.run, 'cam'),
     seconds: (Date.now() - t0) / 1000,
   };
   process.stderr.write(`${JSON.stringify(row)}\n`);
   return row;
 }
+
+/**
+ * Reference point for the scores: the pointing game of a constant CAM that always peaks at the
+ * centre cell of the grid (birds are often photographed centred), on the same test images.
+ */
+function centreBaseline(G: number): number | null {
+  const db = openDb(workspace(values.home!).dbPath);
+  try {
+    const ims = db
+      .prepare(
+        `SELECT i.id, i.width, i.height FROM images i JOIN splits s ON s.image_id = i.id
+         WHERE s.scheme = ? AND s.part = 'test'`,
+      )
+      .all(values.split) as { id: number; width: number; height: number }[];
+    const partsOf = db.prepare('SELECT x, y FROM part_locations WHERE image_id = ? AND visible = 1');
+    const cam = new Float32Array(G * G);
+    cam[Math.floor(G / 2) * G + Math.floor(G / 2)] = 1;
+    let n = 0;
+    let hits = 0;
+    for (const im of ims) {
+      const parts = (partsOf.all(im.id) as { x: number; y: number }[]).map((p) => [p.x, p.y] as [number, number]);
+      if (!parts.length) continue;
+      n++;
+      if (pointingHit(cam, G, G, im.width, im.height, parts).hit) hits++;
+    }
+    return n ? hits / n : null;
+  } finally {
+    db.close();
+  }
+}
+const centre = centreBaseline(Number(values.grid));
+process.stderr.write(`centre-cell baseline pointing: ${centre}\n`);
 
 const rows: Row[] = [];
 for (const seed of seeds) {
@@ -120,6 +173,7 @@ const out = {
   mu,
   sigma,
   seeds,
+  centre_baseline_pointing: centre,
   runs: rows,
   without_masks: summary(false),
   with_masks: summary(true),
@@ -132,6 +186,7 @@ const out = {
 if (values.json) console.log(JSON.stringify(out));
 else {
   const f = (x: number | null) => (x === null ? '-' : x.toFixed(3));
+  console.log(`centre-cell baseline pointing: ${f(centre)}`);
   console.log('seed  masks  run                     best  top-1   pointing  (n)');
   for (const r of rows)
     console.log(
