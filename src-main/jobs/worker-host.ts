@@ -8,9 +8,13 @@
  * bin/plumage.js registered, and on Node 20 `execArgv: ['--import', tsx]` is not honoured for a
  * .ts entry ("Unknown file extension"), so a .ts module is started through a tiny eval'd
  * bootstrap that registers tsx's ESM hooks in the worker and then imports the module.
+ *
+ * A packaged build has no .ts files: scripts/build-main.mjs bundles each worker entry as a .js file
+ * beside main.js, so the module is looked up under either extension (resolveWorkerModule).
  */
+import { existsSync } from 'node:fs';
 import { createRequire } from 'node:module';
-import { pathToFileURL } from 'node:url';
+import { fileURLToPath, pathToFileURL } from 'node:url';
 import { Worker } from 'node:worker_threads';
 
 export interface WorkerHandle<R> {
@@ -27,11 +31,25 @@ function tsxEsmApi(): string {
   ).href;
 }
 
+/**
+ * The file a worker starts from. Callers name the .ts source next to them (`new URL('./x.ts',
+ * import.meta.url)`); inside the bundle that URL points beside main.js, where the built x.js lives.
+ * The name asked for wins when it exists; else the same name with the other extension (.ts ↔ .js).
+ */
+export function resolveWorkerModule(moduleUrl: URL): URL {
+  if (moduleUrl.protocol !== 'file:' || existsSync(fileURLToPath(moduleUrl))) return moduleUrl;
+  const m = /\.(ts|js)$/.exec(moduleUrl.pathname);
+  if (!m) return moduleUrl;
+  const other = new URL(moduleUrl.href.replace(/\.(ts|js)$/, m[1] === 'ts' ? '.js' : '.ts'));
+  return existsSync(fileURLToPath(other)) ? other : moduleUrl;
+}
+
 export function runInWorker<R, E = unknown>(
-  moduleUrl: URL,
+  requested: URL,
   data: unknown,
   onEvent: (e: E) => void = () => {},
 ): WorkerHandle<R> {
+  const moduleUrl = resolveWorkerModule(requested);
   const isTs = moduleUrl.pathname.endsWith('.ts');
   const boot = `import(${JSON.stringify(tsxEsmApi())}).then((m) => { m.register(); return import(${JSON.stringify(moduleUrl.href)}); });`;
   const worker = isTs

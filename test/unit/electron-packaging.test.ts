@@ -201,4 +201,25 @@ export default { app, protocol, session, shell, ipcMain, BrowserWindow };
     expect(out.index[0]).toBe(200);
     expect(out.index[1]).toContain("object-src 'none'");
   });
+
+  it('runs training in the bundled worker-train.js, though the sources name worker-train.ts', async () => {
+    const { resolveWorkerModule, runInWorker } = await import('../../src-main/jobs/worker-host.ts');
+    // startTrainingWorker asks for './worker-train.ts' beside itself; in the bundle that is beside main.js.
+    expect(readFileSync(built.main, 'utf8')).toContain('new URL("./worker-train.ts", import.meta.url)');
+    const asked = new URL('./worker-train.ts', pathToFileURL(built.main));
+    expect(existsSync(asked)).toBe(false);
+    expect(resolveWorkerModule(asked).href).toBe(pathToFileURL(built.worker).href);
+    // In development the .ts source is taken as named.
+    const source = pathToFileURL(join(repo, 'src-main/jobs/worker-train.ts'));
+    expect(resolveWorkerModule(source).href).toBe(source.href);
+    const events: { type: string }[] = [];
+    const job = runInWorker<{ status: string; epochs_run: number }, { type: string }>(
+      asked,
+      { home: fx.home, config: { variant: 'cnn', epochs: 1 } },
+      (e) => events.push(e),
+    );
+    const res = await job.result;
+    expect(res).toMatchObject({ status: 'done', epochs_run: 1 });
+    expect(events.map((e) => e.type)).toEqual(expect.arrayContaining(['start', 'step', 'epoch']));
+  }, 60_000);
 });
