@@ -20,7 +20,12 @@ import { getRun } from '../src-main/data/runs.ts';
 import { openDb } from '../src-main/data/store.ts';
 import { workspace } from '../src-main/data/workspace.ts';
 import { evaluateRun, pointingHit } from '../src-main/jobs/evaluate.ts';
-import { runTraining, type DimsPreset, type OptimizerName, type TrainConfig } from '../src-main/jobs/train.ts';
+import {
+  runTraining,
+  type DimsPreset,
+  type OptimizerName,
+  type TrainConfig,
+} from '../src-main/jobs/train.ts';
 import type { Variant } from '../src-main/ml/model.ts';
 
 const { values } = parseArgs({
@@ -42,7 +47,8 @@ const { values } = parseArgs({
     json: { type: 'boolean', default: false },
   },
 });
-if (!values.home) throw new Error('--home H (a workspace with an imported collection with parts and cached features)');
+if (!values.home)
+  throw new Error('--home H (a workspace with an imported collection with parts and cached features)');
 const seeds = values.seeds!.split(',').map(Number);
 const mu = Number(values.mu);
 const sigma = Number(values.sigma);
@@ -134,7 +140,9 @@ function centreBaseline(G: number): number | null {
     let n = 0;
     let hits = 0;
     for (const im of ims) {
-      const parts = (partsOf.all(im.id) as { x: number; y: number }[]).map((p) => [p.x, p.y] as [number, number]);
+      const parts = (partsOf.all(im.id) as { x: number; y: number }[]).map(
+        (p) => [p.x, p.y] as [number, number],
+      );
       if (!parts.length) continue;
       n++;
       if (pointingHit(cam, G, G, im.width, im.height, parts).hit) hits++;

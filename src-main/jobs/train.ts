@@ -19,7 +19,7 @@ import { createHash } from 'node:crypto';
 import { existsSync, readFileSync, readdirSync, renameSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import * as tf from '@tensorflow/tfjs';
-import { maskGrid, PART_SIGMA, partMaskGrid } from '../data/masks.ts';
+import { areaAverage, maskGrid, PART_SIGMA, partMaskGrid } from '../data/masks.ts';
 import { openDb, type Db } from '../data/store.ts';
 import { appendEpoch, createRun, getRun, updateRun, type RunRecord } from '../data/runs.ts';
 import { workspace, type Workspace } from '../data/workspace.ts';
@@ -560,18 +560,24 @@ export interface TrainResult {
  * locations. Images with neither are absent from the map, so their rows carry no mask term.
  * Only read when μ > 0. Returns the map and how many masks came from parts.
  */
-export function loadMasks(
+export async function loadMasks(
   db: Db,
   imageIds: number[],
   H: number,
   W: number,
   o: { partMasks?: boolean; partSigma?: number } = {},
-): { masks: Map<number, Float32Array>; painted: number; fromParts: number } {
+): Promise<{ masks: Map<number, Float32Array>; painted: number; fromParts: number }> {
   const masks = new Map<number, Float32Array>();
   let painted = 0;
   let fromParts = 0;
   for (const id of imageIds) {
-    let m = maskGrid(db, id, H, W);
+    let m: Float32Array | null;
+    try {
+      m = maskGrid(db, id, H, W);
+    } catch {
+      // not the stored 8-bit grey form (written by other tools or an older version): decode with sharp
+      m = await anyPngMaskGrid(db, id, H, W);
+    }
     if (m) painted++;
     else if (o.partMasks) {
       m = partMaskGrid(db, id, H, W, o.partSigma ?? PART_SIGMA);
@@ -580,6 +586,27 @@ export function loadMasks(
     if (m) masks.set(id, m);
   }
   return { masks, painted, fromParts };
+}
+
+/** A mask PNG of any colour type at H×W: its alpha channel when it has one, else its grey value. */
+async function anyPngMaskGrid(db: Db, id: number, H: number, W: number): Promise<Float32Array | null> {
+  const r = db.prepare('SELECT png FROM masks WHERE image_id = ?').get(id) as { png: Buffer } | undefined;
+  if (!r) return null;
+  const sharp = (await import('sharp')).default;
+  const meta = await sharp(r.png).metadata();
+  const img = sharp(r.png);
+  const { data, info } = await (
+    meta.hasAlpha ? img.extractChannel('alpha') : img.greyscale().extractChannel(0)
+  )
+    .raw()
+    .toBuffer({ resolveWithObject: true });
+  return areaAverage(
+    new Uint8Array(data.buffer, data.byteOffset, data.length),
+    info.width,
+    info.height,
+    H,
+    W,
+  );
 }
 
 /** Which encoder id to train on: explicit, from a local folder, or the one with the most cached features. */
@@ -745,10 +772,16 @@ export async function runTraining(opts: TrainOptions): Promise<TrainResult> {
 
     let masks = new Map<number, Float32Array>();
     if (cfg.mu > 0 && hasMedi(cfg.variant)) {
-      const m = loadMasks(db, [...new Set(data.train.map((e) => e.imageId))], featureShape[0], featureShape[1], {
-        partMasks: cfg.partMasks,
-        partSigma: cfg.partSigma,
-      });
+      const m = await loadMasks(
+        db,
+        [...new Set(data.train.map((e) => e.imageId))],
+        featureShape[0],
+        featureShape[1],
+        {
+          partMasks: cfg.partMasks,
+          partSigma: cfg.partSigma,
+        },
+      );
       masks = m.masks;
       emit({
         type: 'log',

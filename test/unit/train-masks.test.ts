@@ -51,7 +51,8 @@ function grads(
 ) {
   const d = batchData(5);
   const n = rows.length;
-  const pick = (a: ArrayLike<number>, w: number) => rows.flatMap((i) => Array.from(a).slice(i * w, (i + 1) * w));
+  const pick = (a: ArrayLike<number>, w: number) =>
+    rows.flatMap((i) => Array.from(a).slice(i * w, (i + 1) * w));
   const P = initParams('cam', dims, 11);
   const batch: Batch = {
     A: tf.tensor4d(pick(d.A, H * W * K), [n, H, W, K]),
@@ -67,14 +68,21 @@ function grads(
     mu,
     terms,
     classPred: tf.tensor1d([2, 0, 1, 1].slice(0, n), 'int32'),
-    predCaptions: tf.tensor2d(pick([1, 5, 2, 0, 0, 1, 4, 4, 2, 0, 1, 6, 2, 0, 0, 1, 5, 5, 6, 2], 5), [n, 5], 'int32'),
+    predCaptions: tf.tensor2d(
+      pick([1, 5, 2, 0, 0, 1, 4, 4, 2, 0, 1, 6, 2, 0, 0, 1, 5, 5, 6, 2], 5),
+      [n, 5],
+      'int32',
+    ),
   });
-  const out = Object.fromEntries(Object.entries(res.grads).map(([k, g]) => [k, g.dataSync().slice() as Float32Array]));
+  const out = Object.fromEntries(
+    Object.entries(res.grads).map(([k, g]) => [k, g.dataSync().slice() as Float32Array]),
+  );
   tf.dispose([...Object.values(res.grads), ...Object.values(P), ...Object.values(batch)]);
   return { g: out, mask: res.losses.mask };
 }
 
-const maxAbsDiff = (a: Float32Array, b: Float32Array) => a.reduce((m, x, i) => Math.max(m, Math.abs(x - b[i])), 0);
+const maxAbsDiff = (a: Float32Array, b: Float32Array) =>
+  a.reduce((m, x, i) => Math.max(m, Math.abs(x - b[i])), 0);
 const maxAbs = (a: Float32Array) => a.reduce((m, x) => Math.max(m, Math.abs(x)), 0);
 
 describe('μ·L_mask gradient', () => {
@@ -97,7 +105,8 @@ describe('μ·L_mask gradient', () => {
   });
 
   // terms 'cam' with λ = 0: the gradient of μ·L_mask alone (medi.* only), no large terms around it
-  const maskOnly = (rs: number[], maskRows: number[], masks?: Float32Array) => grads(rs, 2, maskRows, masks, 'cam').g;
+  const maskOnly = (rs: number[], maskRows: number[], masks?: Float32Array) =>
+    grads(rs, 2, maskRows, masks, 'cam').g;
 
   it('is non-zero only through rows with a mask: other rows’ masks are ignored, no mask gives 0', () => {
     const g = maskOnly(rows, [1, 0, 0, 0]);
@@ -112,7 +121,11 @@ describe('μ·L_mask gradient', () => {
     const none = maskOnly(rows, [0, 0, 0, 0]);
     for (const k of Object.keys(g)) expect(maxAbs(none[k]), k).toBe(0);
     // a different mask in row 0 changes it
-    const g3 = maskOnly(rows, [1, 0, 0, 0], Float32Array.from(d, (x, i) => (i < H * W ? other[i] : x)));
+    const g3 = maskOnly(
+      rows,
+      [1, 0, 0, 0],
+      Float32Array.from(d, (x, i) => (i < H * W ? other[i] : x)),
+    );
     expect(maxAbsDiff(g3['medi.weight'], g['medi.weight'])).toBeGreaterThan(1e-9);
   });
 
@@ -133,13 +146,19 @@ function fixture(): { home: string; ids: number[] } {
   const home = mkdtempSync(join(tmpdir(), 'plumage-masks-'));
   const ws = workspace(home);
   const db = openDb(ws.dbPath);
-  const col = db.prepare(`INSERT INTO collections (name, root, kind) VALUES ('t', ?, 'folder')`).run(home).lastInsertRowid;
-  const part = db.prepare(`INSERT INTO parts (collection_id, source_id, name) VALUES (?, 1, 'beak')`).run(col).lastInsertRowid;
+  const col = db
+    .prepare(`INSERT INTO collections (name, root, kind) VALUES ('t', ?, 'folder')`)
+    .run(home).lastInsertRowid;
+  const part = db
+    .prepare(`INSERT INTO parts (collection_id, source_id, name) VALUES (?, 1, 'beak')`)
+    .run(col).lastInsertRowid;
   const cache = new FeatureCache(ws.features, 'test_enc');
   const r = new Rng(4);
   const ids: number[] = [];
   for (let c = 0; c < 3; c++) {
-    const cls = db.prepare(`INSERT INTO classes (collection_id, name) VALUES (?, ?)`).run(col, `s${c}`).lastInsertRowid;
+    const cls = db
+      .prepare(`INSERT INTO classes (collection_id, name) VALUES (?, ?)`)
+      .run(col, `s${c}`).lastInsertRowid;
     for (let i = 0; i < 4; i++) {
       const hash = `m${c}${i}`.padEnd(64, '0');
       const id = Number(
@@ -150,11 +169,27 @@ function fixture(): { home: string; ids: number[] } {
           .run(col, `${c}/${i}.png`, `${i}.png`, hash).lastInsertRowid,
       );
       ids.push(id);
-      db.prepare(`INSERT INTO labels (image_id, class_id, provenance) VALUES (?, ?, 'imported')`).run(id, cls);
-      db.prepare(`INSERT INTO captions (image_id, ord, text, provenance) VALUES (?, 0, ?, 'imported')`).run(id, `a bird of kind ${c}`);
-      db.prepare(`INSERT INTO splits (scheme, image_id, part) VALUES ('default', ?, ?)`).run(id, i < 3 ? 'train' : 'test');
-      if (i > 0) db.prepare(`INSERT INTO part_locations (image_id, part_id, x, y, visible) VALUES (?, ?, ?, ?, 1)`).run(id, part, 5 + 10 * i, 25);
-      cache.put(hash, Float32Array.from({ length: H * W * K }, (_, k) => r.next() + (k % K === c ? 1 : 0)), [H, W, K]);
+      db.prepare(`INSERT INTO labels (image_id, class_id, provenance) VALUES (?, ?, 'imported')`).run(
+        id,
+        cls,
+      );
+      db.prepare(`INSERT INTO captions (image_id, ord, text, provenance) VALUES (?, 0, ?, 'imported')`).run(
+        id,
+        `a bird of kind ${c}`,
+      );
+      db.prepare(`INSERT INTO splits (scheme, image_id, part) VALUES ('default', ?, ?)`).run(
+        id,
+        i < 3 ? 'train' : 'test',
+      );
+      if (i > 0)
+        db.prepare(
+          `INSERT INTO part_locations (image_id, part_id, x, y, visible) VALUES (?, ?, ?, ?, 1)`,
+        ).run(id, part, 5 + 10 * i, 25);
+      cache.put(
+        hash,
+        Float32Array.from({ length: H * W * K }, (_, k) => r.next() + (k % K === c ? 1 : 0)),
+        [H, W, K],
+      );
     }
   }
   db.close();
@@ -168,16 +203,21 @@ describe('training job reads and uses masks', () => {
     // image 0 has no parts; paint its left third; image 1 has parts AND a painted mask
     const px = Buffer.alloc(40 * 30);
     for (let y = 0; y < 30; y++) for (let x = 0; x < 13; x++) px[y * 40 + x] = 255;
-    const png = await sharp(px, { raw: { width: 40, height: 30, channels: 1 } }).png().toBuffer();
+    const png = await sharp(px, { raw: { width: 40, height: 30, channels: 1 } })
+      .png()
+      .toBuffer();
     await saveMask(db, ids[0], 40, 30, png);
     await saveMask(db, ids[1], 40, 30, png);
-    const painted = loadMasks(db, [ids[0], ids[1], ids[2]], H, W);
+    const painted = await loadMasks(db, [ids[0], ids[1], ids[2]], H, W);
     expect([...painted.masks.keys()]).toEqual([ids[0], ids[1]]);
     expect(painted).toMatchObject({ painted: 2, fromParts: 0 });
     expect(Array.from(painted.masks.get(ids[0])!).map((v) => Math.round(v * 100) / 100)).toEqual([
       0.98, 0, 0, 0.98, 0, 0, 0.98, 0, 0,
     ]);
-    const withParts = loadMasks(db, [ids[0], ids[1], ids[2]], H, W, { partMasks: true, partSigma: 0.1 });
+    const withParts = await loadMasks(db, [ids[0], ids[1], ids[2]], H, W, {
+      partMasks: true,
+      partSigma: 0.1,
+    });
     expect(withParts).toMatchObject({ painted: 2, fromParts: 1 });
     expect(withParts.masks.get(ids[1])).toEqual(painted.masks.get(ids[1])); // painted wins
     expect(withParts.masks.get(ids[2])).toEqual(partMaskGrid(db, ids[2], H, W, 0.1));
@@ -199,9 +239,17 @@ describe('training job reads and uses masks', () => {
     const { home } = fixture();
     const w = async (c: Partial<TrainConfig>) => {
       const logs: string[] = [];
-      const res = await runTraining({ home, config: { ...cfg, ...c }, onEvent: (e) => e.message && logs.push(e.message) });
+      const res = await runTraining({
+        home,
+        config: { ...cfg, ...c },
+        onEvent: (e) => e.message && logs.push(e.message),
+      });
       expect(res.status).toBe('done');
-      return { t: readSafetensors(checkpointPaths(workspace(home), res.run).resumeWeights).tensors, res, logs };
+      return {
+        t: readSafetensors(checkpointPaths(workspace(home), res.run).resumeWeights).tensors,
+        res,
+        logs,
+      };
     };
     const plain = await w({ mu: 0 });
     const noMasks = await w({ mu: 1 });
