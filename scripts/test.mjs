@@ -1,0 +1,68 @@
+#!/usr/bin/env node
+// `npm test`: the whole check, in the order that fails fastest and keeps the 2 cores fair.
+//  1. build the renderer (the packaging and e2e tests load src-renderer/dist),
+//  2. typecheck and lint (both must be clean),
+//  3. vitest on everything except test/e2e (files in parallel),
+//  4. vitest on test/e2e one file at a time, so the gallery perf test does not compete with
+//     training tests for the CPUs,
+// then one summary line `Tests: N passed, M failed, K skipped` summed over both vitest phases.
+// Exits non-zero if any step or test failed.
+import { spawnSync } from 'node:child_process';
+import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { dirname, join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+const root = resolve(dirname(fileURLToPath(import.meta.url)), '..');
+const bin = (pkg, file) => join(root, 'node_modules', pkg, file);
+const tmp = mkdtempSync(join(tmpdir(), 'plumage-test-'));
+
+/** Runs node on a package's CLI with inherited output; true when it exits 0. */
+function step(title, script, args) {
+  process.stderr.write(`\n=== ${title}\n`);
+  const r = spawnSync(process.execPath, [script, ...args], { cwd: root, stdio: 'inherit' });
+  if (r.error) process.stderr.write(`${title}: ${r.error.message}\n`);
+  return r.status === 0;
+}
+
+/** One vitest phase; its counts come from the json reporter's file. */
+function vitest(title, args) {
+  const out = join(tmp, `${title.replace(/\W+/g, '-')}.json`);
+  const ok = step(title, bin('vitest', 'vitest.mjs'), [
+    'run',
+    ...args,
+    '--reporter=default',
+    '--reporter=json',
+    `--outputFile.json=${out}`,
+  ]);
+  const counts = { passed: 0, failed: 0, skipped: 0, ok };
+  if (existsSync(out)) {
+    const j = JSON.parse(readFileSync(out, 'utf8'));
+    counts.passed = j.numPassedTests ?? 0;
+    counts.failed = j.numFailedTests ?? 0;
+    counts.skipped = (j.numPendingTests ?? 0) + (j.numTodoTests ?? 0);
+  } else counts.ok = false; // vitest did not get as far as reporting
+  return counts;
+}
+
+const failures = [];
+if (!step('build renderer', bin('vite', 'bin/vite.js'), ['build', '--config', 'src-renderer/vite.config.ts']))
+  failures.push('renderer build');
+if (!step('typecheck', bin('typescript', 'bin/tsc'), ['--noEmit', '-p', 'tsconfig.json']))
+  failures.push('typecheck');
+if (!step('lint', bin('eslint', 'bin/eslint.js'), ['.'])) failures.push('lint');
+
+const phases = [
+  vitest('unit and integration tests', ['--exclude', 'test/e2e/**']),
+  vitest('e2e tests', ['test/e2e', '--no-file-parallelism']),
+];
+rmSync(tmp, { recursive: true, force: true });
+
+const sum = (k) => phases.reduce((n, p) => n + p[k], 0);
+// A file that fails to load counts no failed test but fails its phase.
+phases.forEach((p, i) => {
+  if (!p.ok) failures.push(i === 0 ? 'unit/integration run' : 'e2e run');
+});
+if (failures.length) process.stderr.write(`\nfailed: ${failures.join(', ')}\n`);
+console.log(`Tests: ${sum('passed')} passed, ${sum('failed')} failed, ${sum('skipped')} skipped`);
+process.exit(failures.length || sum('failed') ? 1 : 0);
