@@ -9,6 +9,7 @@
  * between batches so the api keeps answering while it runs in-process.
  */
 import * as tf from '@tensorflow/tfjs';
+import type { CamsView } from '../../shared/types.ts';
 import { getRun, type RunRecord } from '../data/runs.ts';
 import { clearPredictions, savePredictions, type PredictionRow } from '../data/predictions.ts';
 import { openDb, type Db } from '../data/store.ts';
@@ -177,20 +178,8 @@ export async function predictCollection(
 // ---------------------------------------------------------------------------------------------
 // CAMs of one image for the heat-map view
 
-export interface ImageCams {
-  runId: string;
-  H: number;
-  W: number;
-  /** classifier CAM of the predicted class, normalised to [0,1] (empty for lrcn) */
-  cls: number[];
-  /** captioner CAM of the model's greedy caption, normalised to [0,1] (empty for cnn) */
-  cap: number[];
-  /** |cls − cap| of the normalised maps (empty unless both exist) */
-  disagreement: number[];
-  words: string[];
-  predClass: string | null;
-  caption: string | null;
-}
+/** What the heat-map view shows (shared/types.ts CamsView): maps normalised to [0,1], greedy caption. */
+export type ImageCams = CamsView;
 
 /** Scales a non-negative map to [0,1] by its maximum (an all-zero map stays zero). */
 export function normaliseMap(m: ArrayLike<number>): number[] {
