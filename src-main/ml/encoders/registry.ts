@@ -64,60 +64,44 @@ export const FALLBACK_WARNING =
   'top-1 0.57 vs 0.81 for pure-ImageNet MobileNetV2-0.35). Go online once (plumage extract --encoder mobilenet_v2_100) ' +
   'or pass --encoder-path DIR.';
 
+/** The Keras MobileNetV2 ImageNet bases that @teachablemachine/image loads (only α differs). */
+function tmMobileNetV2(
+  id: string,
+  alpha: string,
+  title: string,
+  approxBytes: number,
+  weightsSha256: string | null = null,
+): EncoderEntry {
+  return {
+    id,
+    title,
+    format: 'layers',
+    inputSize: 224,
+    preprocess: 'minus1to1',
+    featureNode: 'out_relu',
+    shape: [7, 7, 1280],
+    source: { type: 'download', url: tmUrl(alpha), weightsSha256, approxBytes },
+    provenance:
+      'Google Keras-applications MobileNetV2 ImageNet weights, as @teachablemachine/image loads them',
+  };
+}
+
 export const REGISTRY: EncoderEntry[] = [
-  {
-    id: 'mobilenet_v2_100',
-    title: 'MobileNetV2 α=1.0, ImageNet (Keras base, Teachable Machine storage)',
-    format: 'layers',
-    inputSize: 224,
-    preprocess: 'minus1to1',
-    featureNode: 'out_relu',
-    shape: [7, 7, 1280],
-    source: { type: 'download', url: tmUrl('1.00'), weightsSha256: null, approxBytes: 9_000_000 },
-    provenance:
-      'Google Keras-applications MobileNetV2 ImageNet weights, as @teachablemachine/image loads them',
-  },
-  {
-    id: 'mobilenet_v2_075',
-    title: 'MobileNetV2 α=0.75, ImageNet',
-    format: 'layers',
-    inputSize: 224,
-    preprocess: 'minus1to1',
-    featureNode: 'out_relu',
-    shape: [7, 7, 1280],
-    source: { type: 'download', url: tmUrl('0.75'), weightsSha256: null, approxBytes: 5_500_000 },
-    provenance:
-      'Google Keras-applications MobileNetV2 ImageNet weights, as @teachablemachine/image loads them',
-  },
-  {
-    id: 'mobilenet_v2_050',
-    title: 'MobileNetV2 α=0.50, ImageNet',
-    format: 'layers',
-    inputSize: 224,
-    preprocess: 'minus1to1',
-    featureNode: 'out_relu',
-    shape: [7, 7, 1280],
-    source: { type: 'download', url: tmUrl('0.50'), weightsSha256: null, approxBytes: 3_000_000 },
-    provenance:
-      'Google Keras-applications MobileNetV2 ImageNet weights, as @teachablemachine/image loads them',
-  },
-  {
-    id: 'mobilenet_v2_035',
-    title: 'MobileNetV2 α=0.35, ImageNet (light)',
-    format: 'layers',
-    inputSize: 224,
-    preprocess: 'minus1to1',
-    featureNode: 'out_relu',
-    shape: [7, 7, 1280],
-    source: {
-      type: 'download',
-      url: tmUrl('0.35'),
-      weightsSha256: MOBILENET_V2_035_SHA256,
-      approxBytes: 2_200_000,
-    },
-    provenance:
-      'Google Keras-applications MobileNetV2 ImageNet weights, as @teachablemachine/image loads them',
-  },
+  tmMobileNetV2(
+    'mobilenet_v2_100',
+    '1.00',
+    'MobileNetV2 α=1.0, ImageNet (Keras base, Teachable Machine storage)',
+    9_000_000,
+  ),
+  tmMobileNetV2('mobilenet_v2_075', '0.75', 'MobileNetV2 α=0.75, ImageNet', 5_500_000),
+  tmMobileNetV2('mobilenet_v2_050', '0.50', 'MobileNetV2 α=0.50, ImageNet', 3_000_000),
+  tmMobileNetV2(
+    'mobilenet_v2_035',
+    '0.35',
+    'MobileNetV2 α=0.35, ImageNet (light)',
+    2_200_000,
+    MOBILENET_V2_035_SHA256,
+  ),
   {
     id: 'tfhub_mobilenet_v2_140',
     title: 'MobileNetV2 1.4 ImageNet feature vector (TF-Hub)',
