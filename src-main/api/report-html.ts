@@ -106,7 +106,8 @@ const PALETTE = ['#1f77b4', '#d62728', '#2ca02c', '#ff7f0e', '#9467bd', '#8c564b
 export function epochSeries(epochs: Record<string, unknown>[]): Map<string, [number, number][]> {
   const out = new Map<string, [number, number][]>();
   epochs.forEach((e, i) => {
-    const x = typeof e.epoch === 'number' ? e.epoch : i + 1;
+    // The trainer logs epochs from 0; the chart, like the app, counts from 1.
+    const x = (typeof e.epoch === 'number' ? e.epoch : i) + 1;
     const put = (name: string, v: unknown) => {
       if (typeof v !== 'number' || !Number.isFinite(v) || name === 'epoch' || name === 'seconds') return;
       if (!out.has(name)) out.set(name, []);

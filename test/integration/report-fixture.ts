@@ -85,7 +85,7 @@ export function buildFixture(home: string): Fixture {
   const runs = {} as Record<Variant, string>;
   const epochs = (v: Variant) =>
     Array.from({ length: 5 }, (_, e) => ({
-      epoch: e + 1,
+      epoch: e, // 0-based, as the trainer logs it
       loss_class: v === 'lrcn' ? undefined : 1.1 / (e + 1),
       loss_caption: v === 'cnn' ? undefined : 2.5 - 0.3 * e,
       loss_cam: v === 'cam' ? 0.5 / (e + 2) : undefined,
