@@ -331,7 +331,7 @@ export function createApi(opts: ApiOptions): PlumageApi {
             detail.history = [
               ...(detail.history ?? []),
               {
-                epoch: e.epoch ?? (detail.history?.length ?? 0) + 1,
+                epoch: e.epoch ?? detail.history?.length ?? 0, // 0-based like the trainer's
                 ...(e.losses ? { losses: { ...e.losses } } : {}),
                 ...(e.val ? { val: { top1: e.val.top1, top5: e.val.top5, captionLoss: e.val.captionLoss, score: e.val.score } } : {}),
               },
