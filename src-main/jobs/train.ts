@@ -15,6 +15,7 @@
  *   <run>.resume.safetensors  latest weights + optimizer state ("opt.<slot>.<param>")
  *   <run>.resume.json       position: epoch, step, RNG state, permutation, best score, patience
  */
+import { Mulberry32 as Rng } from '../util/rng.ts';
 import { createHash } from 'node:crypto';
 import { existsSync, readFileSync, readdirSync, renameSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -127,29 +128,8 @@ export const DIMS: Record<DimsPreset, { D: number; E: number; Hd: number }> = {
 // ---------------------------------------------------------------------------------------------
 // Seeded randomness with a serialisable state
 
-export class Rng {
-  constructor(public state: number) {
-    this.state = state >>> 0;
-  }
-  next(): number {
-    this.state = (this.state + 0x6d2b79f5) >>> 0;
-    let t = this.state;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  }
-  int(n: number): number {
-    return Math.floor(this.next() * n);
-  }
-  shuffle<T>(xs: T[]): T[] {
-    const a = [...xs];
-    for (let i = a.length - 1; i > 0; i--) {
-      const j = this.int(i + 1);
-      [a[i], a[j]] = [a[j], a[i]];
-    }
-    return a;
-  }
-}
+/** The training shuffle's generator (mulberry32 with a checkpointable 32-bit state). */
+export { Rng };
 
 // ---------------------------------------------------------------------------------------------
 // Vocabulary and tokens
