@@ -17,16 +17,13 @@ import type {
   WordCamView,
 } from '../../shared/types.ts';
 import { buildFixture, type Fixture } from './report-fixture.ts';
+import { invokeOk } from '../helpers/invoke.ts';
 
 let dir: string;
 let fx: Fixture;
 let api: PlumageApi;
 
-async function ok<T>(channel: string, req?: unknown): Promise<T> {
-  const env = await api.invoke(channel, req);
-  if (env.error) throw new Error(`${channel}: ${env.error.code} ${env.error.message}`);
-  return env.result as T;
-}
+const ok = <T>(channel: string, req?: unknown) => invokeOk<T>(api, channel, req);
 
 async function finished(jobId: string): Promise<JobInfo> {
   const info = await api.jobs.wait(jobId);

@@ -10,6 +10,7 @@ import { join, resolve } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createApi, type PlumageApi } from '../../src-main/api/service.ts';
 import type { BatchJobInfo, BatchResultItem, CamsView, JobInfo } from '../../shared/types.ts';
+import { invokeOk } from '../helpers/invoke.ts';
 
 const TM = resolve(process.cwd(), '../shared/encoders/mobilenet_v2_035_tm');
 const bin = resolve(process.cwd(), 'bin/plumage.js');
@@ -19,11 +20,7 @@ let photos = '';
 let run = '';
 let api: PlumageApi;
 
-async function ok<T>(channel: string, req?: unknown): Promise<T> {
-  const env = await api.invoke(channel, req);
-  if (env.error) throw new Error(`${channel}: ${env.error.code} ${env.error.message}`);
-  return env.result as T;
-}
+const ok = <T>(channel: string, req?: unknown) => invokeOk<T>(api, channel, req);
 
 beforeAll(() => {
   process.env.PLUMAGE_BACKEND = 'wasm';

@@ -13,16 +13,13 @@ import { openDb } from '../../src-main/data/store.ts';
 import { workspace } from '../../src-main/data/workspace.ts';
 import type { JobInfo, ResumableRun, RunDetail } from '../../shared/types.ts';
 import { buildFixture, type Fixture } from './report-fixture.ts';
+import { invokeOk } from '../helpers/invoke.ts';
 
 let dir: string;
 let fx: Fixture;
 let api: PlumageApi;
 
-async function ok<T>(channel: string, req?: unknown): Promise<T> {
-  const env = await api.invoke(channel, req);
-  if (env.error) throw new Error(`${channel}: ${env.error.code} ${env.error.message}`);
-  return env.result as T;
-}
+const ok = <T>(channel: string, req?: unknown) => invokeOk<T>(api, channel, req);
 
 beforeAll(() => {
   // wasm: the training worker's matmuls are several times faster there than on cpu.

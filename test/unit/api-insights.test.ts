@@ -18,6 +18,7 @@ import type {
   ResumableRun,
 } from '../../shared/types.ts';
 import { makeFixture, type Fixture } from './api-fixture.ts';
+import { invokeOk } from '../helpers/invoke.ts';
 
 let fx: Fixture | null = null;
 let api: PlumageApi | null = null;
@@ -34,11 +35,7 @@ async function setup(n = 4) {
   return { fx, api };
 }
 
-async function ok<T>(a: PlumageApi, channel: string, req?: unknown): Promise<T> {
-  const env = await a.invoke(channel, req);
-  if (env.error) throw new Error(`${channel}: ${env.error.code} ${env.error.message}`);
-  return env.result as T;
-}
+const ok = invokeOk;
 
 const maskPng = async (w: number, h: number, cols: number) => {
   const px = Buffer.alloc(w * h * 4);

@@ -6,6 +6,7 @@ import { createApi, type PlumageApi } from '../../src-main/api/service.ts';
 import { ftsQuery } from '../../src-main/data/queries.ts';
 import type { ImageDetail, ImagePage } from '../../shared/types.ts';
 import { makeFixture, type Fixture } from './api-fixture.ts';
+import { invokeOk } from '../helpers/invoke.ts';
 
 let fx: Fixture | null = null;
 let api: PlumageApi | null = null;
@@ -22,11 +23,7 @@ async function setup(n = 6) {
   return { fx, api };
 }
 
-async function ok<T>(a: PlumageApi, channel: string, req?: unknown): Promise<T> {
-  const env = await a.invoke(channel, req);
-  if (env.error) throw new Error(`${channel}: ${env.error.code} ${env.error.message}`);
-  return env.result as T;
-}
+const ok = invokeOk;
 
 describe('api validation at the boundary', () => {
   const bad: [string, unknown][] = [
