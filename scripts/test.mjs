@@ -5,17 +5,21 @@
 //  3. vitest on everything except test/e2e (files in parallel),
 //  4. vitest on test/e2e one file at a time, so the gallery perf test does not compete with
 //     training tests for the CPUs,
-// then one summary line `Tests: N passed, M failed, K skipped` summed over both vitest phases.
+// then one summary line `Tests: N passed, M failed, K skipped` summed over both vitest phases and
+// the fault suite's totals line (scripts/fault-summary.mjs).
 // Exits non-zero if any step or test failed.
 import { spawnSync } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { faultSummaryLine, faultTotalsFile, sumFaultTotals } from './fault-summary.mjs';
 
 const root = resolve(dirname(fileURLToPath(import.meta.url)), '..');
 const bin = (pkg, file) => join(root, 'node_modules', pkg, file);
 const tmp = mkdtempSync(join(tmpdir(), 'plumage-test-'));
+const faultFile = faultTotalsFile();
+rmSync(faultFile, { force: true }); // the fault tests of this run append their totals afresh
 
 /** Runs node on a package's CLI with inherited output; true when it exits 0. */
 function step(title, script, args) {
@@ -65,4 +69,5 @@ phases.forEach((p, i) => {
 });
 if (failures.length) process.stderr.write(`\nfailed: ${failures.join(', ')}\n`);
 console.log(`Tests: ${sum('passed')} passed, ${sum('failed')} failed, ${sum('skipped')} skipped`);
+console.log(faultSummaryLine(sumFaultTotals(existsSync(faultFile) ? readFileSync(faultFile, 'utf8') : '')));
 process.exit(failures.length || sum('failed') ? 1 : 0);

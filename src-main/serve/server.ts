@@ -2,8 +2,6 @@ import { createReadStream, existsSync, readFileSync, statSync } from 'node:fs';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { extname } from 'node:path';
-import { WebSocketServer, type WebSocket } from 'ws';
-import type { PushChannels } from '../../shared/ipc.ts';
 import { decodeUrlPath, resolveInsideRoot } from '../api/image-paths.ts';
 import type { PlumageApi } from '../api/service.ts';
 import {
@@ -12,10 +10,10 @@ import {
   TOKEN_COOKIE,
   hostAllowed,
   newToken,
-  originAllowed,
   requestToken,
   tokenMatches,
 } from './security.ts';
+import { attachWebSocket } from './websocket.ts';
 
 /**
  * Browser mode: the built renderer, the image routes and the api over one WebSocket, on
@@ -60,9 +58,6 @@ const STATIC_TYPES: Record<string, string> = {
 const NOT_BUILT = `<!doctype html><html lang="en"><head><meta charset="utf-8"><title>Plumage</title></head>
 <body><h1>Plumage</h1><p>The renderer is not built. Run <code>npm run build:renderer</code> and restart
 <code>plumage serve</code>.</p></body></html>`;
-
-/** Maximum WebSocket frame: a bulk edit of 100,000 ids fits comfortably. */
-const MAX_FRAME = 4 * 1024 * 1024;
 
 export function startServer(opts: ServeOptions): Promise<RunningServer> {
   const { api } = opts;
@@ -134,50 +129,15 @@ export function startServer(opts: ServeOptions): Promise<RunningServer> {
     });
   });
 
-  const wss = new WebSocketServer({ noServer: true, maxPayload: MAX_FRAME });
-  server.on('upgrade', (req, socket, head) => {
-    const url = new URL(req.url ?? '/', 'http://127.0.0.1');
-    const ok =
-      url.pathname === '/ws' && hostAllowed(req) && originAllowed(req) && tokenMatches(token, requestToken(req, url));
-    if (!ok) {
-      socket.end('HTTP/1.1 403 Forbidden\r\nConnection: close\r\nContent-Length: 0\r\n\r\n');
-      return;
-    }
-    wss.handleUpgrade(req, socket, head, (ws) => wss.emit('connection', ws, req));
-  });
-
-  wss.on('connection', (ws: WebSocket) => {
-    const send = (msg: unknown) => {
-      if (ws.readyState === ws.OPEN) ws.send(JSON.stringify(msg));
-    };
-    const subscriptions = (['job:progress', 'images:changed'] as (keyof PushChannels)[]).map((channel) =>
-      api.on(channel, (msg) => send({ kind: 'push', channel, msg })),
-    );
-    ws.on('close', () => subscriptions.forEach((off) => off()));
-    ws.on('message', async (data, isBinary) => {
-      let frame: { kind?: unknown; id?: unknown; channel?: unknown; req?: unknown; msg?: unknown };
-      try {
-        if (isBinary) throw new Error('binary');
-        frame = JSON.parse(data.toString());
-        if (typeof frame !== 'object' || frame === null || Array.isArray(frame)) throw new Error('not an object');
-      } catch {
-        return send({ kind: 'result', id: null, error: { message: 'malformed frame', code: 'invalid_request' } });
-      }
-      if (frame.kind === 'invoke') {
-        if (typeof frame.id !== 'number' || !Number.isSafeInteger(frame.id)) {
-          return send({ kind: 'result', id: null, error: { message: 'invoke needs a numeric id', code: 'invalid_request' } });
-        }
-        const env = await api.invoke(frame.channel, frame.req);
-        return send(env.error ? { kind: 'result', id: frame.id, error: env.error } : { kind: 'result', id: frame.id, result: env.result });
-      }
-      if (frame.kind === 'send') return api.send(frame.channel, frame.msg);
-      send({ kind: 'result', id: null, error: { message: 'unknown frame kind', code: 'invalid_request' } });
-    });
-  });
+  const wss = attachWebSocket(server, { api, token, log });
+  // A client that sends garbage before any request, or resets mid-response, loses its socket only.
+  server.on('clientError', (_e, socket) => socket.destroy());
 
   return new Promise((resolvePromise, reject) => {
     server.once('error', reject);
     server.listen(opts.port ?? 0, '127.0.0.1', () => {
+      server.off('error', reject);
+      server.on('error', (e) => log(`plumage serve: server error: ${e.message}`));
       const port = (server.address() as AddressInfo).port;
       resolvePromise({
         url: `http://127.0.0.1:${port}/?token=${token}`,
