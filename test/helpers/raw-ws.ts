@@ -86,7 +86,7 @@ export function rawConnect(port: number, token: string): Promise<RawClient> {
     const socket = connect(port, '127.0.0.1');
     const frames: ServerFrame[] = [];
     const waiters: (() => void)[] = [];
-    let buf = Buffer.alloc(0);
+    let buf: Buffer = Buffer.alloc(0);
     let upgraded = false;
     let closeCode: number | null = null;
     let resolveClosed!: (c: number | null) => void;
