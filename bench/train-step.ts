@@ -1,16 +1,22 @@
 /**
  * ms per Algorithm-1 training step (forward, backward incl. the second-order L_cam gradient for
- * `cam`, SGD update) at the paper's sizes, per variant, with the ratio to the PyTorch reference
- * (../shared/ref/torch_timing.txt, median ms at the same variant and batch). One JSON line each:
+ * `cam`, SGD update) at the paper's sizes, per variant, with the ratio to the live PyTorch
+ * reference measured in the same sitting (bench/torch-ref.ts: the faster of 1 and 2 threads).
+ * One JSON line each:
  *   {"bench":"train_step","variant":"cam","batch":32,"backend":"wasm","ms":…,"torch_ms":…,"ratio":…}
- * `cpu_ms` is this process's CPU time per step (TF.js wasm runs one thread), a fairer figure when
- * other processes compete for the two cores (`loadavg`).
- * `--quick`: B=32 only and fewer steps. `--variant cam` / `--batch 32` restrict the configs.
+ * `cpu_ms` is this process's CPU time per step, a fairer figure when other processes compete
+ * for the cores (`loadavg`). Then, per backend:
+ *   {"bench":"train_step_memory",…}  peak tensor bytes and process peak RSS of one cam step at
+ *                                    B=128, paper dims (when B=128 and cam are in the run);
+ *   {"bench":"train_step_flat",…}    tensors and bytes held after step 5 and step 100 of a small
+ *                                    cam model: any growth is a leak (`flat: false`).
+ * `--quick`: B=32 only and fewer steps. `--variant cam[,medi]` / `--batch 32` restrict the
+ * configs; `--no-torch` skips the reference, `--no-flat` the 100-step check. The backend is
+ * the process's (PLUMAGE_BACKEND), so bench/run.ts can run this once per backend.
  */
 import * as tf from '@tensorflow/tfjs';
-import { existsSync, readFileSync } from 'node:fs';
 import { loadavg } from 'node:os';
-import { dirname, resolve } from 'node:path';
+import { resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { initBackend } from '../src-main/ml/backend.ts';
 import { algorithm1Grads } from '../src-main/ml/algorithm1.ts';
@@ -26,9 +32,11 @@ import {
   rng,
 } from '../src-main/ml/model.ts';
 import { applyGrads, createOptimState } from '../src-main/ml/optim.ts';
+import { type TorchReference, torchMissing, torchReference } from './torch-ref.ts';
 
 export const PAPER_DIMS: ModelDims = { K: 1536, D: 1024, E: 512, Hd: 1024, V: 5000, C: 200 };
-const TORCH_VARIANT: Record<Variant, number> = { cnn: 1, lrcn: 2, medi: 3, cam: 4 };
+/** The flatness check's model: small enough for 100 steps in seconds, every code path of a cam step. */
+const FLAT_DIMS: ModelDims = { K: 64, D: 32, E: 16, Hd: 32, V: 200, C: 10 };
 
 export interface TrainStepBench {
   variant: Variant;
@@ -40,17 +48,8 @@ export interface TrainStepBench {
   T?: number;
 }
 
-/** Median ms of `steps` timed training steps after `warmup` untimed ones. */
-export async function benchTrainStep(
-  o: TrainStepBench,
-): Promise<{
-  ms: number;
-  min: number;
-  max: number;
-  cpuMs: number;
-  otherLoad: number;
-  losses: Record<string, number>;
-}> {
+/** Seeded parameters, a random batch and one Algorithm-1 step + SGD update on them. */
+function trainingSetup(o: TrainStepBench) {
   const dims = o.dims ?? PAPER_DIMS;
   const HW = o.HW ?? 8;
   const T = o.T ?? 20;
@@ -71,62 +70,139 @@ export async function benchTrainStep(
   }
   const captions = tf.tensor2d(caps, [B, T], 'int32');
   const state = createOptimState();
+  const step = () => {
+    const res = algorithm1Grads(P, o.variant, { A, labels, captions }, { lambda: 1 });
+    applyGrads(P, res.grads, { kind: 'sgd', lr: 0.1 }, state);
+    Object.values(res.grads).forEach((g) => g.dispose());
+    res.classPred?.dispose();
+    res.predCaptions?.dispose();
+    return res.losses;
+  };
+  const dispose = () => {
+    for (const t of [A, labels, captions, ...Object.values(P)]) t.dispose();
+  };
+  return { step, dispose };
+}
+
+const median = (x: number[]) => [...x].sort((a, b) => a - b)[Math.floor(x.length / 2)];
+
+/** Median ms of `steps` timed training steps after `warmup` untimed ones. */
+export async function benchTrainStep(o: TrainStepBench) {
+  const { step, dispose } = trainingSetup(o);
   const times: number[] = [];
   const cpus: number[] = [];
   let losses: Record<string, number> = {};
   for (let s = 0; s < (o.warmup ?? 1) + (o.steps ?? 3); s++) {
     const t0 = performance.now();
     const c0 = process.cpuUsage();
-    const res = algorithm1Grads(P, o.variant, { A, labels, captions }, { lambda: 1 });
-    applyGrads(P, res.grads, { kind: 'sgd', lr: 0.1 }, state);
-    Object.values(res.grads).forEach((g) => g.dispose());
-    res.classPred?.dispose();
-    res.predCaptions?.dispose();
+    losses = { ...step() };
     const dt = performance.now() - t0;
     const c = process.cpuUsage(c0);
     if (s >= (o.warmup ?? 1)) {
       times.push(dt);
       cpus.push((c.user + c.system) / 1000);
     }
-    losses = { ...res.losses };
   }
-  A.dispose();
-  labels.dispose();
-  captions.dispose();
-  Object.values(P).forEach((p) => p.dispose());
-  const med = (x: number[]) => [...x].sort((a, b) => a - b)[Math.floor(x.length / 2)];
-  const load = loadavg()[0];
-  times.sort((a, b) => a - b);
+  dispose();
   return {
-    ms: med(times),
-    min: times[0],
-    max: times[times.length - 1],
-    cpuMs: med(cpus),
-    otherLoad: load,
+    ms: median(times),
+    min: Math.min(...times),
+    cpuMs: median(cpus),
+    loadavg: loadavg()[0],
     losses,
   };
 }
 
-/** Median over the reference runs of the median ms per (torch variant, batch). */
-export function torchTimings(
-  path = resolve(dirname(fileURLToPath(import.meta.url)), '../../shared/ref/torch_timing.txt'),
+/** Size of the wasm heap (it only grows, so this is its peak), or null on other backends. */
+function wasmHeapBytes(): number | null {
+  const b = tf.backend() as unknown as { wasm?: { HEAPU8?: Uint8Array } };
+  return b.wasm?.HEAPU8?.byteLength ?? null;
+}
+
+const MB = (bytes: number) => Math.round(bytes / 2 ** 20);
+
+/**
+ * Peak memory of one training step (after one warm-up step): the most bytes held by tensors at
+ * once (tf.profile), the process's peak RSS so far, and on wasm the heap size.
+ */
+export async function peakMemoryOfStep(o: TrainStepBench) {
+  const { step, dispose } = trainingSetup(o);
+  step();
+  const info = await tf.profile(() => {
+    step();
+  });
+  dispose();
+  const heap = wasmHeapBytes();
+  return {
+    peak_tensor_mb: MB(info.peakBytes),
+    peak_rss_mb: Math.round(process.resourceUsage().maxRSS / 1024),
+    wasm_heap_mb: heap === null ? null : MB(heap),
+  };
+}
+
+/** Tensors and bytes held after step `from` and after step `to`: equal when nothing leaks. */
+export function flatnessCheck(o: TrainStepBench & { from: number; to: number }) {
+  const { step, dispose } = trainingSetup(o);
+  let start = tf.memory();
+  let rssStart = 0;
+  for (let s = 1; s <= o.to; s++) {
+    step();
+    if (s === o.from) {
+      start = tf.memory();
+      rssStart = process.memoryUsage().rss;
+    }
+  }
+  const end = tf.memory();
+  const rssEnd = process.memoryUsage().rss;
+  dispose();
+  return {
+    tensors: [start.numTensors, end.numTensors],
+    bytes: [start.numBytes, end.numBytes],
+    rss_mb: [MB(rssStart), MB(rssEnd)],
+    flat: start.numTensors === end.numTensors && start.numBytes === end.numBytes,
+  };
+}
+
+/** The reference for one batch size, or the reason there is none (printed once per line). */
+function referenceFor(variants: Variant[], batch: number, quick: boolean, skip: boolean) {
+  if (skip) return { ref: null, note: 'PyTorch reference skipped (--no-torch)' };
+  const missing = torchMissing();
+  if (missing) return { ref: null, note: `no ratio: ${missing}` };
+  const steps = quick ? 2 : 3;
+  process.stderr.write(`train-step: PyTorch reference, B=${batch}, 1 and 2 threads…\n`);
+  const ref = torchReference(variants, batch, { steps, warmup: 1 });
+  return { ref, note: null };
+}
+
+function printLine(
+  variant: Variant,
+  batch: number,
+  backend: string,
+  r: Awaited<ReturnType<typeof benchTrainStep>>,
+  torch: { ref: TorchReference | null; note: string | null },
 ) {
-  const out = new Map<string, number>();
-  if (!existsSync(path)) return out;
-  const seen = new Map<string, number[]>();
-  for (const line of readFileSync(path, 'utf8').split('\n')) {
-    // the Notes section quotes a superseded draft's output: not reference timings
-    if (line.startsWith('== Notes')) break;
-    const m = /^\s*([1-4])\s+(\d+)\s+([\d.]+)\s+[\d.]+\s+[\d.]+\s+[\d.]+\s+L_/.exec(line);
-    if (!m) continue;
-    const k = `${m[1]}/${m[2]}`;
-    seen.set(k, [...(seen.get(k) ?? []), Number(m[3])]);
-  }
-  for (const [k, v] of seen) {
-    v.sort((a, b) => a - b);
-    out.set(k, v.length % 2 ? v[(v.length - 1) / 2] : (v[v.length / 2 - 1] + v[v.length / 2]) / 2);
-  }
-  return out;
+  const t = torch.ref?.timings.get(variant);
+  const round = (x: number, d = 1) => Number(x.toFixed(d));
+  const line = {
+    bench: 'train_step',
+    variant,
+    batch,
+    backend,
+    ms: round(r.ms),
+    min_ms: round(r.min),
+    // CPU time of this process per step: what the step costs when it has the cores to itself
+    cpu_ms: round(r.cpuMs),
+    // 1-minute load average at the end: timings on a busy machine are inflated
+    loadavg: round(r.loadavg, 2),
+    torch_ms: t ? round(t.ms) : null,
+    torch_threads: t?.threads ?? null,
+    torch_ms_by_threads: t?.byThreads ?? null,
+    torch_version: torch.ref?.version ?? null,
+    ratio: t ? round(r.ms / t.ms, 2) : null,
+    ...(torch.note ? { note: torch.note } : {}),
+    losses: Object.fromEntries(Object.entries(r.losses).map(([k, v]) => [k, round(v, 4)])),
+  };
+  process.stdout.write(JSON.stringify(line) + '\n');
 }
 
 async function main() {
@@ -137,38 +213,37 @@ async function main() {
     return i >= 0 ? args[i + 1] : undefined;
   };
   const backend = await initBackend();
-  const torch = torchTimings();
-  const variants = opt('--variant') ? [opt('--variant') as Variant] : VARIANTS;
+  const variants = opt('--variant') ? (opt('--variant')!.split(',') as Variant[]) : VARIANTS;
+  const bad = variants.find((v) => !VARIANTS.includes(v));
+  if (bad) throw new Error(`unknown variant ${bad} (expected ${VARIANTS.join(', ')})`);
   const batches = opt('--batch') ? [Number(opt('--batch'))] : quick ? [32] : [128, 32];
-  for (const batch of batches)
+  for (const batch of batches) {
+    const torch = referenceFor(variants, batch, quick, args.includes('--no-torch'));
+    if (torch.note) process.stderr.write(`train-step: ${torch.note}\n`);
     for (const variant of variants) {
       const slow = variant !== 'cnn';
-      const r = await benchTrainStep({
-        variant,
-        batch,
-        warmup: 1,
-        steps: quick ? (slow ? 1 : 5) : slow ? 3 : 20,
-      });
-      const t = torch.get(`${TORCH_VARIANT[variant]}/${batch}`);
-      const torch_ms = t === undefined ? null : Number(t.toFixed(1));
-      process.stdout.write(
-        JSON.stringify({
-          bench: 'train_step',
-          variant,
-          batch,
-          backend: backend.name,
-          ms: Number(r.ms.toFixed(1)),
-          min_ms: Number(r.min.toFixed(1)),
-          // CPU time of this (single-threaded wasm) process: what the step costs when it has a core
-          cpu_ms: Number(r.cpuMs.toFixed(1)),
-          // 1-minute load average at the end: timings on a busy machine are inflated
-          loadavg: Number(r.otherLoad.toFixed(2)),
-          torch_ms,
-          ratio: torch_ms ? Number((r.ms / torch_ms).toFixed(2)) : null,
-          losses: Object.fromEntries(Object.entries(r.losses).map(([k, v]) => [k, Number(v.toFixed(4))])),
-        }) + '\n',
-      );
+      const steps = quick ? (slow ? 1 : 5) : slow ? 3 : 20;
+      const r = await benchTrainStep({ variant, batch, warmup: 1, steps });
+      printLine(variant, batch, backend.name, r, torch);
     }
+  }
+  if (batches.includes(128) && variants.includes('cam')) {
+    const m = await peakMemoryOfStep({ variant: 'cam', batch: 128 });
+    const line = { bench: 'train_step_memory', variant: 'cam', batch: 128, backend: backend.name, ...m };
+    process.stdout.write(JSON.stringify(line) + '\n');
+  }
+  if (!args.includes('--no-flat')) {
+    const f = flatnessCheck({ variant: 'cam', batch: 48, dims: FLAT_DIMS, HW: 4, T: 10, from: 5, to: 100 });
+    const line = {
+      bench: 'train_step_flat',
+      variant: 'cam',
+      batch: 48,
+      backend: backend.name,
+      steps: 100,
+      ...f,
+    };
+    process.stdout.write(JSON.stringify(line) + '\n');
+  }
 }
 
 if (process.argv[1] && resolve(process.argv[1]) === fileURLToPath(import.meta.url)) await main();
