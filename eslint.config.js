@@ -1,11 +1,13 @@
 import js from '@eslint/js';
 import tseslint from 'typescript-eslint';
 import globals from 'globals';
+import svelte from 'eslint-plugin-svelte';
 
 export default tseslint.config(
   { ignores: ['node_modules', 'dist', 'out', 'release', 'test-artifacts', 'src-renderer/dist'] },
   js.configs.recommended,
   ...tseslint.configs.recommended,
+  ...svelte.configs.recommended,
   {
     languageOptions: { globals: { ...globals.node, ...globals.browser } },
     rules: {
@@ -14,8 +16,13 @@ export default tseslint.config(
     },
   },
   {
+    // Components (and rune stores) are TypeScript inside Svelte: the svelte parser hands <script lang="ts"> to typescript-eslint.
+    files: ['**/*.svelte', '**/*.svelte.ts'],
+    languageOptions: { parserOptions: { parser: tseslint.parser, extraFileExtensions: ['.svelte'] } },
+  },
+  {
     // Only the two IPC helper modules may touch Electron's raw IPC (Heroic's rule).
-    files: ['src-main/**/*.ts', 'src-renderer/**/*.ts'],
+    files: ['src-main/**/*.ts', 'src-renderer/**/*.ts', 'src-renderer/**/*.svelte'],
     ignores: ['src-main/electron/ipc-bridge.ts', 'src-main/electron/preload.ts'],
     rules: {
       'no-restricted-imports': [

@@ -78,7 +78,7 @@ export interface HeatOptions {
  * RGBA pixels (outW×outH) of the coloured heat map. Alpha grows with the value, so the hot region
  * dominates and the cold one stays see-through; the layer's opacity slider scales it all.
  */
-export function heatPixels(map: ArrayLike<number>, H: number, W: number, outW: number, outH: number, opts: HeatOptions): Uint8ClampedArray {
+export function heatPixels(map: ArrayLike<number>, H: number, W: number, outW: number, outH: number, opts: HeatOptions): Uint8ClampedArray<ArrayBuffer> {
   const up = upsampleBilinear(map, H, W, outW, outH);
   const px = new Uint8ClampedArray(outW * outH * 4);
   const lut: [number, number, number][] = [];
