@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import type { InvokeChannel, SendChannels } from '../../shared/ipc.ts';
+import { MAX_CAPTION_CHARS } from '../data/text-limits.ts';
 
 /**
  * One zod schema per channel of shared/ipc.ts: every request is checked here, at the boundary,
@@ -8,7 +9,7 @@ import type { InvokeChannel, SendChannels } from '../../shared/ipc.ts';
  */
 
 export const LIMITS = {
-  text: 10_000,
+  text: MAX_CAPTION_CHARS,
   path: 4_096,
   search: 500,
   name: 200,

@@ -1,4 +1,5 @@
 import type { Db } from './store.ts';
+import { assertCaptionLength } from './text-limits.ts';
 
 /**
  * Labels and captions: every write goes through here so that the revision history
@@ -27,6 +28,7 @@ export function setLabel(db: Db, imageId: number, classId: number | null, proven
 
 /** Appends a caption to an image (next free ord) with its first revision. Returns the caption id. */
 export function addCaption(db: Db, imageId: number, text: string, provenance: string, accepted = true): number {
+  assertCaptionLength(text);
   const { next } = db
     .prepare('SELECT COALESCE(MAX(ord) + 1, 0) AS next FROM captions WHERE image_id = ?')
     .get(imageId) as { next: number };
@@ -41,6 +43,7 @@ export function addCaption(db: Db, imageId: number, text: string, provenance: st
 
 /** Changes a caption's text, appending a revision. Returns the previous text. */
 export function reviseCaption(db: Db, captionId: number, text: string, provenance: string): string {
+  assertCaptionLength(text);
   const row = db.prepare('SELECT text FROM captions WHERE id = ?').get(captionId) as { text: string } | undefined;
   if (!row) throw new Error(`no caption ${captionId}`);
   db.prepare(

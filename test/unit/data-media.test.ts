@@ -94,8 +94,8 @@ describe('caption text', () => {
     const r = parseCaptionFile(
       Buffer.from('\ufeffA bird, small.\r\n\r\n  \nthe bird is red\n\ufffd\ufffd\n'),
     );
-    expect(r).toEqual({ ok: true, captions: ['A bird, small.', 'the bird is red'] });
-    expect(parseCaptionFile(Buffer.alloc(0))).toEqual({ ok: true, captions: [] });
+    expect(r).toEqual({ ok: true, captions: ['A bird, small.', 'the bird is red'], refused: [] });
+    expect(parseCaptionFile(Buffer.alloc(0))).toEqual({ ok: true, captions: [], refused: [] });
   });
 
   it('rejects binary junk', () => {

@@ -1,6 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { emptyPlan, isDir, isFile, relPosix } from './common.ts';
+import { captionLengthProblem } from '../text-limits.ts';
 import { cleanCaption, excerpt } from './text.ts';
 import type { ImportOptions, ImportPlan } from './types.ts';
 
@@ -70,6 +71,8 @@ export function planCoco(path: string, opts: ImportOptions): ImportPlan {
       }
       const text = cleanCaption(a.caption);
       if (!text) return;
+      const tooLong = captionLengthProblem(text);
+      if (tooLong) return void plan.errors.push({ path: `${file}#annotations[${i}]`, reason: tooLong });
       const key = String(a.image_id);
       let list = captionsOf.get(key);
       if (!list) captionsOf.set(key, (list = []));

@@ -15,7 +15,8 @@ export const MISSING_SAMPLE = 20;
 interface Prepared {
   probe: ProbeResult;
   captions?: string[];
-  captionError?: ImportError;
+  /** Why the caption file, or some of its lines, were not imported. */
+  captionErrors?: ImportError[];
   thumbnailError?: ImportError;
 }
 
@@ -50,17 +51,14 @@ async function readCaptions(item: ImportItem, probe: ProbeResult): Promise<Prepa
   } catch (e) {
     const c = (e as NodeJS.ErrnoException).code;
     if (c === 'ENOENT') return { probe }; // no caption file: fine, no captions
-    return {
-      probe,
-      captionError: {
-        path: item.captionFile,
-        reason: `caption file unreadable (${c ?? (e as Error).message})`,
-      },
-    };
+    const reason = `caption file unreadable (${c ?? (e as Error).message})`;
+    return { probe, captionErrors: [{ path: item.captionFile, reason }] };
   }
   const parsed = parseCaptionFile(bytes);
-  if (!parsed.ok) return { probe, captionError: { path: item.captionFile, reason: parsed.reason } };
-  return { probe, captions: parsed.captions };
+  if (!parsed.ok) return { probe, captionErrors: [{ path: item.captionFile, reason: parsed.reason }] };
+  const file = item.captionFile;
+  const captionErrors = parsed.refused.map((r) => ({ path: `${file}:${r.line}`, reason: r.reason }));
+  return { probe, captions: parsed.captions, ...(captionErrors.length ? { captionErrors } : {}) };
 }
 
 /**
@@ -268,7 +266,7 @@ export async function writePlan(
         errors.push({ path: item.absPath, reason: p.probe.reason });
       }
     } else {
-      if (p.captionError) errors.push(p.captionError);
+      if (p.captionErrors) errors.push(...p.captionErrors);
       let written = false;
       try {
         const outcome = writeOne(item, p);

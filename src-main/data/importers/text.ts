@@ -1,3 +1,5 @@
+import { captionLengthProblem } from '../text-limits.ts';
+
 /**
  * Text helpers shared by the importers: caption cleaning and line-oriented metadata files with
  * line numbers for error reports.
@@ -13,7 +15,15 @@ export function cleanCaption(line: string): string {
   return line.normalize('NFC').replace(JUNK, '').replace(/\s+/g, ' ').trim();
 }
 
-export type CaptionFileResult = { ok: true; captions: string[] } | { ok: false; reason: string };
+/** A caption line that was refused, with its 1-based line number. */
+export interface RefusedLine {
+  line: number;
+  reason: string;
+}
+
+export type CaptionFileResult =
+  | { ok: true; captions: string[]; refused: RefusedLine[] }
+  | { ok: false; reason: string };
 
 /**
  * Decodes a caption file (one caption per line, raw or tokenized). Lines that are empty after
@@ -22,7 +32,7 @@ export type CaptionFileResult = { ok: true; captions: string[] } | { ok: false; 
  * than garbage ones.
  */
 export function parseCaptionFile(bytes: Uint8Array): CaptionFileResult {
-  if (bytes.length === 0) return { ok: true, captions: [] };
+  if (bytes.length === 0) return { ok: true, captions: [], refused: [] };
   if (bytes.includes(0))
     return { ok: false, reason: 'caption file is binary (contains NUL bytes); captions skipped' };
   const text = new TextDecoder('utf-8', { fatal: false }).decode(bytes);
@@ -33,11 +43,16 @@ export function parseCaptionFile(bytes: Uint8Array): CaptionFileResult {
       reason: `caption file is not text (${junk} invalid or control characters); captions skipped`,
     };
   }
-  const captions = text
-    .split(/\r\n|\r|\n/)
-    .map(cleanCaption)
-    .filter((l) => /[\p{L}\p{N}]/u.test(l));
-  return { ok: true, captions };
+  const captions: string[] = [];
+  const refused: RefusedLine[] = [];
+  text.split(/\r\n|\r|\n/).forEach((raw, i) => {
+    const line = cleanCaption(raw);
+    if (!/[\p{L}\p{N}]/u.test(line)) return;
+    const problem = captionLengthProblem(line);
+    if (problem) refused.push({ line: i + 1, reason: problem });
+    else captions.push(line);
+  });
+  return { ok: true, captions, refused };
 }
 
 /** A non-empty, non-comment line of a metadata file with its 1-based line number. */
