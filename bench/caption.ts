@@ -7,7 +7,7 @@ import { existsSync } from 'node:fs';
 import { backendInfo } from '../src-main/ml/backend.ts';
 import { runCaption } from '../src-main/jobs/caption.ts';
 import { runExtract } from '../src-main/jobs/extract.ts';
-import { runTraining } from '../src-main/jobs/train.ts';
+import { runTraining } from '../src-main/jobs/train/loop.ts';
 import { benchWorkspace, SHARED_TM } from './extract.ts';
 
 export async function benchCaption(opts: { quick?: boolean } = {}) {

@@ -1,6 +1,6 @@
 /**
  * Pointing-game experiment for curator masks (issue 6). For each seed it trains the same variant
- * twice with the product's training job (jobs/train.ts runTraining: same seed, so the same
+ * twice with the product's training job (jobs/train/loop.ts runTraining: same seed, so the same
  * initial weights, batch order and caption draws) — once without masks (μ = 0, the paper) and
  * once with μ > 0 and masks (painted ones from the DB where they exist, else generated from the
  * visible part locations: `--part-masks`) — and evaluates both runs with the product's
@@ -20,12 +20,8 @@ import { getRun } from '../src-main/data/runs.ts';
 import { openDb } from '../src-main/data/store.ts';
 import { workspace } from '../src-main/data/workspace.ts';
 import { evaluateRun, pointingHit } from '../src-main/jobs/evaluate.ts';
-import {
-  runTraining,
-  type DimsPreset,
-  type OptimizerName,
-  type TrainConfig,
-} from '../src-main/jobs/train.ts';
+import type { DimsPreset, OptimizerName, TrainConfig } from '../src-main/jobs/train/config.ts';
+import { runTraining } from '../src-main/jobs/train/loop.ts';
 import type { Variant } from '../src-main/ml/model.ts';
 
 const { values } = parseArgs({

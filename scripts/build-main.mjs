@@ -23,7 +23,7 @@ export async function buildMain({ quiet = false } = {}) {
       // The training worker thread gets its own entry: a bundle cannot point a Worker at a .ts file.
       entryPoints: [
         { in: resolve(root, 'src-main/electron/main.ts'), out: 'main' },
-        { in: resolve(root, 'src-main/jobs/worker-train.ts'), out: 'worker-train' },
+        { in: resolve(root, 'src-main/jobs/train/worker-train.ts'), out: 'worker-train' },
         { in: resolve(root, 'src-main/jobs/worker-insights.ts'), out: 'worker-insights' },
       ],
       outdir,

@@ -305,7 +305,7 @@ export function createApi(opts: ApiOptions): PlumageApi {
    */
   function startTrainJob(label: string, opts: { config: Record<string, unknown> & { variant: Variant }; resume?: string }): string {
     const job = jobs.startJob('train', label, async (progress, signal) => {
-      const { startTrainingWorker } = await import('../jobs/train.ts');
+      const { startTrainingWorker } = await import('../jobs/train/loop.ts');
       const detail: JobDetail = { phase: 'train', history: [] };
       let run: string | undefined = opts.resume;
       if (run) activeRuns.add(run);

@@ -18,7 +18,8 @@ import { encoderEntry } from '../ml/encoders/registry.ts';
 import { classify, feature, hasCap, hasCls, paramsFromTensors, pooled, type Variant } from '../ml/model.ts';
 import { decodeChunk, decodedIndices, embedImages, forEachChunk } from './encode-batch.ts';
 import { rememberedEncoderPath } from './extract.ts';
-import { decodeCaption, loadRunWeights, readSidecar } from './train.ts';
+import { loadRunWeights, readSidecar } from './run-artifact.ts';
+import { decodeCaption } from './train/dataset.ts';
 
 export interface CaptionOptions {
   home: string;

@@ -25,15 +25,10 @@ import { readFileSync } from 'node:fs';
 import * as tf from '@tensorflow/tfjs';
 import { FeatureCache } from '../ml/feature-cache.ts';
 import { hasCap, paramsFromTensors, predict } from '../ml/model.ts';
-import {
-  decodeCaption,
-  loadRunWeights,
-  readSidecar,
-  runTraining,
-  type DimsPreset,
-  type TrainEvent,
-  type TrainResult,
-} from './train.ts';
+import { loadRunWeights, readSidecar } from './run-artifact.ts';
+import type { DimsPreset } from './train/config.ts';
+import { decodeCaption } from './train/dataset.ts';
+import { runTraining, type TrainEvent, type TrainResult } from './train/loop.ts';
 
 export interface DemoOptions {
   home: string;

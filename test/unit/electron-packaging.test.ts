@@ -210,7 +210,7 @@ export default { app, protocol, session, shell, ipcMain, BrowserWindow };
     expect(existsSync(asked)).toBe(false);
     expect(resolveWorkerModule(asked).href).toBe(pathToFileURL(built.worker).href);
     // In development the .ts source is taken as named.
-    const source = pathToFileURL(join(repo, 'src-main/jobs/worker-train.ts'));
+    const source = pathToFileURL(join(repo, 'src-main/jobs/train/worker-train.ts'));
     expect(resolveWorkerModule(source).href).toBe(source.href);
     const events: { type: string }[] = [];
     const job = runInWorker<{ status: string; epochs_run: number }, { type: string }>(

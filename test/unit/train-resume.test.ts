@@ -12,16 +12,11 @@ import { getRun } from '../../src-main/data/runs.ts';
 import { workspace } from '../../src-main/data/workspace.ts';
 import { FeatureCache } from '../../src-main/ml/feature-cache.ts';
 import { readSafetensors } from '../../src-main/ml/safetensors.ts';
-import {
-  buildVocab,
-  checkpointPaths,
-  decodeCaption,
-  encodeCaption,
-  Rng,
-  runTraining,
-  startTrainingWorker,
-  type TrainConfig,
-} from '../../src-main/jobs/train.ts';
+import { checkpointPaths } from '../../src-main/jobs/run-artifact.ts';
+import type { TrainConfig } from '../../src-main/jobs/train/config.ts';
+import { buildVocab, decodeCaption, encodeCaption } from '../../src-main/jobs/train/dataset.ts';
+import { runTraining, startTrainingWorker } from '../../src-main/jobs/train/loop.ts';
+import { Mulberry32 as Rng } from '../../src-main/util/rng.ts';
 
 const WORDS = ['red', 'blue', 'green', 'yellow'];
 

@@ -6,7 +6,7 @@ import { UserError } from '../errors.ts';
 import { openDb } from '../../data/store.ts';
 import { getRun } from '../../data/runs.ts';
 import { workspace } from '../../data/workspace.ts';
-import { checkpointPaths, readSidecar } from '../../jobs/train.ts';
+import { checkpointPaths, readSidecar } from '../../jobs/run-artifact.ts';
 import { readSafetensors } from '../../ml/safetensors.ts';
 
 /**

@@ -3,7 +3,7 @@ import { resolve } from 'node:path';
 import type { Command } from '../context.ts';
 import { parseCommandArgs } from '../context.ts';
 import { UserError } from '../errors.ts';
-import { importWeights } from '../../jobs/train.ts';
+import { importWeights } from '../../jobs/import-weights.ts';
 import { VARIANTS, type Variant } from '../../ml/model.ts';
 
 /** A list from a JSON file (array, or {words|vocab|classes: [...]}) or a text file (one per line). */

@@ -2,14 +2,8 @@ import type { Command } from '../context.ts';
 import { parseCommandArgs } from '../context.ts';
 import { UserError } from '../errors.ts';
 import { formatDuration } from '../progress.ts';
-import {
-  DIMS,
-  startTrainingWorker,
-  type DimsPreset,
-  type OptimizerName,
-  type TrainConfig,
-  type TrainEvent,
-} from '../../jobs/train.ts';
+import { DIMS, type DimsPreset, type OptimizerName, type TrainConfig } from '../../jobs/train/config.ts';
+import { startTrainingWorker, type TrainEvent } from '../../jobs/train/loop.ts';
 import { VARIANTS, type Variant } from '../../ml/model.ts';
 import { initBackend } from '../../ml/backend.ts';
 

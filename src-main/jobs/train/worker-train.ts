@@ -1,6 +1,6 @@
 /** Worker-thread entry of the training job (see worker-host.ts for the message protocol). */
 import { parentPort, workerData } from 'node:worker_threads';
-import { runTraining, type TrainEvent, type TrainOptions } from './train.ts';
+import { runTraining, type TrainEvent, type TrainOptions } from './loop.ts';
 
 const port = parentPort!;
 const ac = new AbortController();

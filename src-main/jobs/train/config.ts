@@ -1,0 +1,69 @@
+/** Training configuration: the options of a run, their defaults and the model-size presets. */
+import { PART_SIGMA } from '../../data/masks.ts';
+import type { Variant } from '../../ml/model.ts';
+
+export type OptimizerName = 'sgd' | 'momentum' | 'adam';
+export type DimsPreset = 'paper' | 'medium' | 'small' | 'tiny';
+
+export interface TrainConfig {
+  variant: Variant;
+  /** Registry id of the encoder whose cached features to train on. */
+  encoder?: string;
+  /** Local TF.js model folder (its fingerprint gives the encoder id). */
+  encoderPath?: string;
+  epochs: number;
+  batch: number;
+  lr: number;
+  optimizer: OptimizerName;
+  lambda: number;
+  mu: number;
+  /**
+   * With μ > 0: images without a painted mask get one generated from their visible part
+   * locations (data/masks.ts partMaskGrid, Gaussian width partSigma × the longer image side).
+   */
+  partMasks: boolean;
+  partSigma: number;
+  seed: number;
+  dims: DimsPreset;
+  /** Split scheme (default: 'default'); a missing val part is carved from train (10%, seeded). */
+  split: string;
+  collectionId?: number;
+  /** Caption length T including <bos>/<eos>. */
+  maxLen: number;
+  /** Words seen fewer times in the training captions become <unk>. */
+  minCount: number;
+  /** Early stopping: epochs without a better validation score. */
+  patience: number;
+  /** Gradient clipping by global norm per module (0 = off). */
+  clip: number;
+  /** Learning-rate schedule over all steps: constant (the paper's) or cosine decay to 0. */
+  schedule: 'constant' | 'cosine';
+  warmStart?: string;
+}
+
+export const DEFAULT_CONFIG: Omit<TrainConfig, 'variant'> = {
+  epochs: 30,
+  batch: 128,
+  lr: 0.1,
+  optimizer: 'sgd',
+  lambda: 1,
+  mu: 0,
+  partMasks: false,
+  partSigma: PART_SIGMA,
+  seed: 1,
+  dims: 'paper',
+  split: 'default',
+  maxLen: 20,
+  minCount: 1,
+  patience: 5,
+  clip: 0,
+  schedule: 'constant',
+};
+
+/** D, E, Hd per preset: the paper's sizes, a demo size for 2 cores, a test size. */
+export const DIMS: Record<DimsPreset, { D: number; E: number; Hd: number }> = {
+  paper: { D: 1024, E: 512, Hd: 1024 },
+  medium: { D: 256, E: 128, Hd: 256 },
+  small: { D: 128, E: 64, Hd: 128 },
+  tiny: { D: 16, E: 8, Hd: 16 },
+};

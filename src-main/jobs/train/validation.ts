@@ -1,0 +1,79 @@
+/** Validation during training (top-1, top-5, caption loss) and the model-selection score. */
+import * as tf from '@tensorflow/tfjs';
+import type { FeatureCache } from '../../ml/feature-cache.ts';
+import { capPrep, captionLoss, classify, feature, hasCap, hasCls, pooled, type Params, type Variant } from '../../ml/model.ts';
+import { encodeCaption, type Example } from './dataset.ts';
+
+export interface EvalResult {
+  top1: number | null;
+  top5: number | null;
+  captionLoss: number | null;
+}
+
+export function evaluateSplit(
+  params: Params | Record<string, tf.Tensor>,
+  variant: Variant,
+  data: Example[],
+  cache: FeatureCache,
+  index: Map<string, number>,
+  T: number,
+  batch = 64,
+): EvalResult {
+  if (!data.length) return { top1: null, top5: null, captionLoss: null };
+  let c1 = 0;
+  let c5 = 0;
+  let capSum = 0;
+  let capN = 0;
+  for (let i = 0; i < data.length; i += batch) {
+    const chunk = data.slice(i, i + batch);
+    const { data: A, shape } = cache.getBatch(chunk.map((e) => e.hash));
+    tf.tidy(() => {
+      const v = pooled(tf.tensor4d(A, shape));
+      const feat = feature(params, variant, v);
+      if (hasCls(variant)) {
+        const logits = classify(params, feat).arraySync() as number[][];
+        logits.forEach((row, j) => {
+          const y = chunk[j].label;
+          const rank = row.filter((x) => x > row[y]).length;
+          if (rank === 0) c1++;
+          if (rank < 5) c5++;
+        });
+      }
+      if (hasCap(variant)) {
+        // Up to 5 references per image, the same ones every epoch.
+        const rows: number[] = [];
+        const caps: Int32Array[] = [];
+        chunk.forEach((e, j) =>
+          e.captions.slice(0, 5).forEach((c) => (rows.push(j), caps.push(encodeCaption(c, index, T)))),
+        );
+        if (caps.length) {
+          const f = tf.gather(feat, tf.tensor1d(rows, 'int32'));
+          const flat = new Int32Array(caps.length * T);
+          caps.forEach((c, k) => flat.set(c, k * T));
+          const l = captionLoss(
+            capPrep(params),
+            f,
+            tf.tensor2d(flat, [caps.length, T], 'int32'),
+          ).dataSync()[0];
+          capSum += l * caps.length;
+          capN += caps.length;
+        }
+      }
+    });
+  }
+  return {
+    top1: hasCls(variant) ? c1 / data.length : null,
+    top5: hasCls(variant) ? c5 / data.length : null,
+    captionLoss: hasCap(variant) && capN ? capSum / capN : null,
+  };
+}
+
+/**
+ * Model selection score (higher is better): cnn → val top-1; lrcn → −(val caption loss)/ln V;
+ * medi/cam → top-1 − (caption loss)/ln V. Dividing by ln V (the loss of a uniform guess) puts the
+ * caption term on the same 0–1 scale as accuracy, so neither head is ignored.
+ */
+export function selectionScore(r: EvalResult, V: number): number {
+  const cap = r.captionLoss !== null ? r.captionLoss / Math.log(Math.max(V, 2)) : 0;
+  return (r.top1 ?? 0) - cap;
+}
