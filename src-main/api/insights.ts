@@ -26,6 +26,7 @@ import { tx, type Db } from '../data/store.ts';
 import type { Workspace } from '../data/workspace.ts';
 import { ApiFailure } from './errors.ts';
 import { TABLE2_COLUMNS, table2, type ReportRun } from './report-html.ts';
+import { csvRow } from '../util/csv.ts';
 
 // ---------------------------------------------------------------------------------------------
 // Runs dashboard
@@ -460,7 +461,6 @@ export async function exportBatch(
   if (format === 'csv') {
     // Same columns as `plumage caption --out FILE.csv` (jobs/caption.ts), which this module does
     // not import: it would load TF.js into the api process.
-    const cell = (s: string) => (/[",\n\r]/.test(s) ? `"${s.replace(/"/g, '""')}"` : s);
     const lines = [
       ['path', 'caption', ...[1, 2, 3, 4, 5].flatMap((k) => [`species_${k}`, `p_${k}`]), 'run'].join(','),
     ];
@@ -468,7 +468,7 @@ export async function exportBatch(
       const cells = [r.relPath, r.text ?? ''];
       for (let k = 0; k < 5; k++) cells.push(r.top5[k]?.class ?? '', r.top5[k] ? r.top5[k].p.toFixed(4) : '');
       cells.push(job.run_id);
-      lines.push(cells.map(cell).join(','));
+      lines.push(csvRow(cells));
     }
     writeFileSync(out, lines.join('\n') + '\n');
   } else {

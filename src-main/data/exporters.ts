@@ -2,6 +2,7 @@ import { writeFileSync, renameSync } from 'node:fs';
 import { join } from 'node:path';
 import type { CollectionRow } from './collections.ts';
 import type { Db } from './store.ts';
+import { csvCell } from '../util/csv.ts';
 
 interface ExportImage {
   id: number;
@@ -97,12 +98,6 @@ export function exportCoco(db: Db, collection: CollectionRow, file: string, sche
   return { images: imgs.length, captions: annotations.length, categories: classes.length };
 }
 
-/** RFC 4180 field quoting. */
-function csvField(v: string | number | null): string {
-  const s = v === null ? '' : String(v);
-  return /[",\r\n]/.test(s) ? `"${s.replace(/"/g, '""')}"` : s;
-}
-
 /** Separator between an image's captions in the CSV `captions` column. */
 export const CSV_CAPTION_SEPARATOR = ' | ';
 
@@ -122,7 +117,7 @@ export function exportCsv(db: Db, collections: CollectionRow[], file: string, sc
         im.review_status,
         (caps.get(im.id) ?? []).join(CSV_CAPTION_SEPARATOR),
       ]
-        .map(csvField)
+        .map(csvCell)
         .join(','),
     );
   }

@@ -11,6 +11,7 @@ import * as tf from '@tensorflow/tfjs';
 import { openDb } from '../data/store.ts';
 import { getRun } from '../data/runs.ts';
 import { workspace } from '../data/workspace.ts';
+import { csvRow } from '../util/csv.ts';
 import { initBackend } from '../ml/backend.ts';
 import { beamSearch } from '../ml/decode.ts';
 import { isCached, resolveEncoder, type LoadedEncoder } from '../ml/encoders/load.ts';
@@ -80,10 +81,6 @@ export function listFiles(root: string): string[] {
   return out;
 }
 
-function csvCell(s: string): string {
-  return /[",\n\r]/.test(s) ? `"${s.replace(/"/g, '""')}"` : s;
-}
-
 export function writeCaptionOutput(
   file: string,
   rows: CaptionRow[],
@@ -103,7 +100,7 @@ export function writeCaptionOutput(
     const cells = [r.path, r.caption ?? ''];
     for (let k = 0; k < 5; k++) cells.push(r.top5[k]?.class ?? '', r.top5[k] ? r.top5[k].p.toFixed(4) : '');
     cells.push(r.run);
-    lines.push(cells.map(csvCell).join(','));
+    lines.push(csvRow(cells));
   }
   writeFileSync(file, lines.join('\n') + '\n');
 }
