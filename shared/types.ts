@@ -172,6 +172,80 @@ export interface MaskData {
   png: string;
 }
 
+/** The headline test metrics, in table order (null where the run's variant has no such head). */
+export const HEADLINE_METRICS = [
+  'top1',
+  'top5',
+  'bleu1',
+  'bleu2',
+  'bleu3',
+  'bleu4',
+  'meteor',
+  'rougeL',
+  'cider',
+  'cam_agreement',
+] as const;
+export type HeadlineMetrics = Record<(typeof HEADLINE_METRICS)[number], number | null>;
+
+/** Top-1 accuracy of one class on the evaluated split part. */
+export interface PerClassAccuracy {
+  class_id: number;
+  name: string;
+  n: number;
+  correct: number;
+  top1: number;
+}
+
+/** One of the worst-captioned test images (lowest CIDEr-D). */
+export interface WorstCaption {
+  image_id: number;
+  file: string;
+  candidate: string;
+  references: string[];
+  cider: number;
+  meteor: number;
+}
+
+export interface CamExample {
+  image_id: number;
+  file: string;
+  path: string | null;
+  true_class: string | null;
+  pred_class: string | null;
+  caption: string | null;
+  /** [H][W] classifier CAM of the predicted class and captioner CAM of the generated caption. */
+  cam_cls: number[][] | null;
+  cam_cap: number[][] | null;
+  /** Peak of the classifier CAM in image pixels and whether it hit the part region. */
+  peak: [number, number] | null;
+  hit: boolean | null;
+}
+
+/** Rows: true class, columns: predicted class, both in `classes` order. */
+export interface ConfusionMatrix {
+  classes: string[];
+  matrix: number[][];
+}
+
+/** A run's full evaluation, as stored in the run's metrics by `plumage eval` / eval:start. */
+export interface EvalResult extends HeadlineMetrics {
+  run: string;
+  variant: Variant;
+  pointing: number | null;
+  decode: 'greedy';
+  split: { scheme: string; part: string };
+  /** Where the caption metrics come from (the paper protocol holds out caption classes). */
+  caption_split: { scheme: string; part: string };
+  n_images: number;
+  n_captioned: number;
+  n_pointing: number;
+  per_class: PerClassAccuracy[];
+  confusion: ConfusionMatrix | null;
+  worst: WorstCaption[];
+  cam_examples: CamExample[];
+  evaluated_at: string;
+}
+
 export interface RunDetail extends RunSummary {
   collectionId: number | null;
   config: Record<string, unknown>;
@@ -181,8 +255,8 @@ export interface RunDetail extends RunSummary {
   timings: Record<string, unknown> | null;
   checkpoint: string | null;
   error: string | null;
-  /** The evaluation's full result (per_class, confusion, worst captions, cam_examples…) when stored. */
-  evaluation: Record<string, unknown> | null;
+  /** The run's full evaluation, once it has been evaluated (null before, or for metrics of another shape). */
+  evaluation: EvalResult | null;
   /** How many images the run has scored for the review queue. */
   predictions: number;
 }

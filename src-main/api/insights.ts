@@ -13,6 +13,7 @@ import type {
   BatchJobInfo,
   BatchResultItem,
   BatchReview,
+  EvalResult,
   ResumableRun,
   RunComparison,
   RunDetail,
@@ -37,6 +38,23 @@ const numericMetrics = (m: Record<string, unknown> | null): Record<string, numbe
   for (const [k, v] of Object.entries(m)) if (typeof v === 'number') out[k] = v;
   return out;
 };
+
+/**
+ * Stored metrics are a full evaluation only once the run was evaluated (training alone stores
+ * top-1/top-5); the dashboard needs the per-class rows, the split and the examples lists.
+ */
+function isEvalResult(m: unknown): m is EvalResult {
+  if (typeof m !== 'object' || m === null) return false;
+  const r = m as Partial<Record<keyof EvalResult, unknown>>;
+  return (
+    typeof r.run === 'string' &&
+    typeof r.split === 'object' &&
+    r.split !== null &&
+    Array.isArray(r.per_class) &&
+    Array.isArray(r.worst) &&
+    Array.isArray(r.cam_examples)
+  );
+}
 
 function runOr404(db: Db, id: string): RunRecord {
   const r = getRun(db, id);
@@ -65,7 +83,7 @@ export function runDetail(db: Db, id: string): RunDetail {
     timings: r.timings,
     checkpoint: r.checkpoint,
     error: r.error,
-    evaluation: r.metrics,
+    evaluation: isEvalResult(r.metrics) ? r.metrics : null,
     predictions: n,
   };
 }

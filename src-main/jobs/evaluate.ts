@@ -18,7 +18,7 @@ import { camsFor } from '../ml/gradcam.ts';
 import { scoreCaptions } from '../ml/metrics/index.ts';
 import { hasCap, hasCls, paramsFromTensors, predict, type ParamView, type Variant } from '../ml/model.ts';
 import { readSafetensors } from '../ml/safetensors.ts';
-import type { HeadlineMetrics } from './headline-metrics.ts';
+import type { CamExample, EvalResult, PerClassAccuracy } from '../../shared/types.ts';
 import { decode as decodeIds, vocabFromJSON } from '../ml/vocab.ts';
 
 export interface EvalOptions {
@@ -36,46 +36,8 @@ export interface EvalOptions {
   onProgress?: (done: number, total: number) => void;
 }
 
-export interface PerClass {
-  class_id: number;
-  name: string;
-  n: number;
-  correct: number;
-  top1: number;
-}
-
-export interface CamExample {
-  image_id: number;
-  file: string;
-  path: string | null;
-  true_class: string | null;
-  pred_class: string | null;
-  caption: string | null;
-  /** [H][W] classifier CAM of the predicted class and captioner CAM of the generated caption. */
-  cam_cls: number[][] | null;
-  cam_cap: number[][] | null;
-  /** Peak of the classifier CAM in image pixels and whether it hit the part region. */
-  peak: [number, number] | null;
-  hit: boolean | null;
-}
-
-export interface EvalResult extends HeadlineMetrics {
-  run: string;
-  variant: Variant;
-  pointing: number | null;
-  decode: 'greedy';
-  split: { scheme: string; part: string };
-  /** Where the caption metrics come from (the paper protocol holds out caption classes). */
-  caption_split: { scheme: string; part: string };
-  n_images: number;
-  n_captioned: number;
-  n_pointing: number;
-  per_class: PerClass[];
-  confusion: { classes: string[]; matrix: number[][] } | null;
-  worst: { image_id: number; file: string; candidate: string; references: string[]; cider: number; meteor: number }[];
-  cam_examples: CamExample[];
-  evaluated_at: string;
-}
+// The result's shape is shared with the renderer (the runs dashboard shows it).
+export type { CamExample, EvalResult } from '../../shared/types.ts';
 
 /** A run's weights plus what is needed to read its outputs (vocabulary, class order). */
 export interface RunModel {
@@ -370,7 +332,7 @@ export function evaluateWith(db: Db, ws: Workspace, run: RunRecord, model: RunMo
 
   const nCap = Object.keys(cands).length;
   const caps = nCap ? scoreCaptions(refs, cands) : null;
-  const per_class: PerClass[] = [];
+  const per_class: PerClassAccuracy[] = [];
   if (confusion)
     classIds.forEach((id, i) => {
       const n = confusion[i].reduce((a, b) => a + b, 0);

@@ -4,20 +4,10 @@
  * (top-1/top-5 from training) when evaluation cannot load.
  */
 
-/** In table order. */
-export const HEADLINE_METRICS = [
-  'top1',
-  'top5',
-  'bleu1',
-  'bleu2',
-  'bleu3',
-  'bleu4',
-  'meteor',
-  'rougeL',
-  'cider',
-  'cam_agreement',
-] as const;
-export type HeadlineMetrics = Record<(typeof HEADLINE_METRICS)[number], number | null>;
+import { HEADLINE_METRICS, type HeadlineMetrics } from '../../shared/types.ts';
+
+// The list and its type are part of the evaluation result that crosses to the renderer.
+export { HEADLINE_METRICS, type HeadlineMetrics };
 
 /** Just the headline metrics of a result (null where absent), in HEADLINE_METRICS order. */
 export function headlineMetrics(m: Partial<HeadlineMetrics> = {}): HeadlineMetrics {

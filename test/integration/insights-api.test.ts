@@ -7,6 +7,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createApi, type PlumageApi } from '../../src-main/api/service.ts';
+import { updateRun } from '../../src-main/data/runs.ts';
 import type {
   CamsView,
   ImageDetail,
@@ -55,14 +56,20 @@ describe('runs dashboard', () => {
     expect(d.metrics!.top1).toBeCloseTo(fx.expected.top1, 10);
     expect(d.metrics!.pointing).toBeCloseTo(fx.expected.pointing, 10);
     expect(d.predictions).toBe(12);
-    const ev = d.evaluation as {
-      per_class: { top1: number }[];
-      confusion: { classes: string[]; matrix: number[][] };
-    };
+    const ev = d.evaluation;
+    if (!ev) throw new Error('runs:get has no evaluation after eval:start');
+    expect(ev.run).toBe(fx.runs.cam);
     expect(ev.per_class.map((c) => c.top1)).toEqual(fx.expected.perClass);
-    expect(ev.confusion.matrix[0][1]).toBe(1);
+    expect(ev.confusion?.matrix[0][1]).toBe(1);
     expect(d.epochs).toHaveLength(5);
     expect(d.config).toEqual({ split: 'default' });
+  });
+
+  it('runs:get shows no evaluation for a run whose metrics come from training alone', async () => {
+    updateRun(api.db, fx.runs.cnn, { metrics: { top1: 0.5, top5: 1 } });
+    const d = await ok<RunDetail>('runs:get', { id: fx.runs.cnn });
+    expect(d.metrics).toEqual({ top1: 0.5, top5: 1 });
+    expect(d.evaluation).toBeNull();
   });
 
   it('runs:confusionCell opens the misclassified photos (by class id or name)', async () => {
