@@ -64,21 +64,3 @@ export function resolveInsideRoot(root: string, rel: string): SafePath {
   }
   return { ok: true, path: real };
 }
-
-/** Content types of the image formats the importers accept; anything else is served as bytes. */
-export function contentTypeOf(path: string): string {
-  const ext = path.slice(path.lastIndexOf('.') + 1).toLowerCase();
-  return (
-    {
-      jpg: 'image/jpeg',
-      jpeg: 'image/jpeg',
-      png: 'image/png',
-      webp: 'image/webp',
-      gif: 'image/gif',
-      tif: 'image/tiff',
-      tiff: 'image/tiff',
-      bmp: 'image/bmp',
-      avif: 'image/avif',
-    } as Record<string, string>
-  )[ext] ?? 'application/octet-stream';
-}

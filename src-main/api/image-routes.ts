@@ -2,17 +2,19 @@ import { ensureThumbnail } from '../data/thumbnails.ts';
 import type { Workspace } from '../data/workspace.ts';
 import type { Db } from '../data/store.ts';
 import { collectionRoot, imageLocation } from '../data/queries.ts';
-import { contentTypeOf, decodeUrlPath, resolveInsideRoot, type PathRefusal } from './image-paths.ts';
+import { decodeUrlPath, resolveInsideRoot, type PathRefusal } from './image-paths.ts';
+import { servableImageType } from './image-sniff.ts';
 
 /**
  * The three image routes shared by browser mode (`/image/<id>`, `/thumb/<id>`, `/file/<cid>/<rel>`)
  * and the Electron protocol (`plumage-image://image/<id>` …). `route` is the raw, still
- * URL-encoded path after the leading slash; the result is a real file inside a collection root
- * (or, for thumbnails, the cached JPEG made from such a file).
+ * URL-encoded path after the leading slash; the result is a real image file inside a collection
+ * root, checked by extension and content (or, for thumbnails, the cached JPEG made from one).
+ * A photo that can no longer be decoded (replaced or damaged since import) answers 410.
  */
 export type ImageRouteResult =
   | { ok: true; path: string; contentType: string }
-  | { ok: false; status: 400 | 404; reason: PathRefusal | 'bad-route' | 'no-image' };
+  | { ok: false; status: 400 | 404 | 410; reason: PathRefusal | 'bad-route' | 'no-image' | 'not-image' | 'changed' };
 
 const ID = /^[1-9][0-9]{0,15}$/;
 
@@ -24,13 +26,15 @@ export async function resolveImageRoute(db: Db, ws: Workspace, route: string): P
     if (!ID.test(rest)) return { ok: false, status: 400, reason: 'bad-route' };
     const loc = imageLocation(db, Number(rest));
     if (!loc) return { ok: false, status: 404, reason: 'no-image' };
-    const safe = resolveInsideRoot(loc.root, loc.relPath);
-    if (!safe.ok) return { ok: false, status: 404, reason: safe.reason };
-    if (kind === 'image') return { ok: true, path: safe.path, contentType: contentTypeOf(safe.path) };
+    const image = servableImage(loc.root, loc.relPath);
+    if (!image.ok || kind === 'image') return image;
     // The hash names the cache file: accept only what the importer writes (hex sha256).
     if (!/^[0-9a-f]{16,128}$/.test(loc.contentHash)) return { ok: false, status: 404, reason: 'no-image' };
-    const thumb = await ensureThumbnail(ws, safe.path, loc.contentHash);
-    return { ok: true, path: thumb, contentType: 'image/jpeg' };
+    try {
+      return { ok: true, path: await ensureThumbnail(ws, image.path, loc.contentHash), contentType: 'image/jpeg' };
+    } catch {
+      return { ok: false, status: 410, reason: 'changed' };
+    }
   }
   if (kind === 'file') {
     const slash2 = rest.indexOf('/');
@@ -40,9 +44,16 @@ export async function resolveImageRoute(db: Db, ws: Workspace, route: string): P
     if (root === null) return { ok: false, status: 404, reason: 'no-image' };
     const rel = decodeUrlPath(rest.slice(slash2 + 1));
     if (rel === null) return { ok: false, status: 400, reason: 'malformed' };
-    const safe = resolveInsideRoot(root, rel);
-    if (!safe.ok) return { ok: false, status: 404, reason: safe.reason };
-    return { ok: true, path: safe.path, contentType: contentTypeOf(safe.path) };
+    return servableImage(root, rel);
   }
   return { ok: false, status: 400, reason: 'bad-route' };
+}
+
+/** A file inside the root that is an image by extension and by its first bytes. */
+function servableImage(root: string, rel: string): ImageRouteResult {
+  const safe = resolveInsideRoot(root, rel);
+  if (!safe.ok) return { ok: false, status: 404, reason: safe.reason };
+  const contentType = servableImageType(safe.path);
+  if (!contentType) return { ok: false, status: 404, reason: 'not-image' };
+  return { ok: true, path: safe.path, contentType };
 }

@@ -48,7 +48,7 @@ export function createImageProtocolHandler(resolveImage: (route: string) => Prom
     } catch {
       return text(500, 'internal error');
     }
-    if (!r.ok) return text(r.status, r.status === 404 ? 'not found' : 'bad request');
+    if (!r.ok) return text(r.status, { 400: 'bad request', 404: 'not found', 410: 'gone' }[r.status]);
     const body = await readFile(r.path);
     return new Response(request.method === 'HEAD' ? null : body, {
       status: 200,

@@ -55,6 +55,8 @@ const STATIC_TYPES: Record<string, string> = {
   '.txt': 'text/plain; charset=utf-8',
 };
 
+const ROUTE_FAILURE = { 400: 'bad request', 404: 'not found', 410: 'gone: the photo changed or was damaged since it was imported' };
+
 const NOT_BUILT = `<!doctype html><html lang="en"><head><meta charset="utf-8"><title>Plumage</title></head>
 <body><h1>Plumage</h1><p>The renderer is not built. Run <code>npm run build:renderer</code> and restart
 <code>plumage serve</code>.</p></body></html>`;
@@ -111,7 +113,7 @@ export function startServer(opts: ServeOptions): Promise<RunningServer> {
     if (rawPath === '/' || rawPath === '/index.html') return serveIndex(req, res);
     if (/^\/(image|thumb|file)\//.test(rawPath)) {
       const r = await api.resolveImage(rawPath.slice(1));
-      if (!r.ok) return fail(res, r.status, r.status === 404 ? 'not found' : 'bad request');
+      if (!r.ok) return fail(res, r.status, ROUTE_FAILURE[r.status]);
       return sendFile(req, res, r.path, r.contentType, 'private, max-age=3600');
     }
     const rel = decodeUrlPath(rawPath.slice(1));

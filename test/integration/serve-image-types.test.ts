@@ -1,0 +1,75 @@
+import { writeFileSync } from 'node:fs';
+import { request } from 'node:http';
+import { join, resolve } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { sniffFormat } from '../../src-main/api/image-sniff.ts';
+import { createApi, type PlumageApi } from '../../src-main/api/service.ts';
+import { startServer, type RunningServer } from '../../src-main/serve/server.ts';
+import { makeFixture, type Fixture } from '../unit/api-fixture.ts';
+
+/** The image routes serve images only: right extension AND right first bytes; a changed photo is 410. */
+
+let fx: Fixture;
+let api: PlumageApi;
+let server: RunningServer;
+
+function status(path: string): Promise<number> {
+  return new Promise((done, fail) => {
+    const req = request({ host: '127.0.0.1', port: server.port, path: `${path}?token=${server.token}` }, (res) => {
+      res.resume();
+      done(res.statusCode!);
+    });
+    req.on('error', fail);
+    req.end();
+  });
+}
+
+beforeAll(async () => {
+  fx = await makeFixture(4);
+  writeFileSync(join(fx.root, 'a', 'openssl.cnf'), '[ req ]\ndefault_bits = 2048\n');
+  writeFileSync(join(fx.root, 'a', 'config.jpg'), '[ req ]\ndefault_bits = 2048\n');
+  writeFileSync(join(fx.root, 'a', 'drawing.png'), '<svg xmlns="http://www.w3.org/2000/svg"><script>alert(1)</script></svg>');
+  writeFileSync(join(fx.root, 'a', 'img.gif'), Buffer.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a, 0, 0])); // PNG bytes, .gif name
+  api = createApi({ home: fx.home, log: () => {} });
+  server = await startServer({ api, staticDir: resolve(fx.dir, 'no-dist'), log: () => {} });
+});
+
+afterAll(async () => {
+  await server?.close();
+  api?.close();
+  fx?.cleanup();
+});
+
+describe('image routes serve images only', () => {
+  it('serves a real PNG by path and by id', async () => {
+    expect(await status(`/file/${fx.collectionId}/a/img00000.png`)).toBe(200);
+    expect(await status(`/image/${fx.imageIds[0]}`)).toBe(200);
+  });
+
+  for (const name of ['openssl.cnf', 'config.jpg', 'drawing.png', 'img.gif']) {
+    it(`refuses ${name} (not an image by extension and content)`, async () => {
+      expect(await status(`/file/${fx.collectionId}/a/${name}`)).toBe(404);
+    });
+  }
+
+  it('a photo replaced by a non-image after import: /image 404, /thumb 404', async () => {
+    writeFileSync(join(fx.root, 'b', 'img00001.png'), 'not a png any more');
+    expect(await status(`/image/${fx.imageIds[1]}`)).toBe(404);
+    expect(await status(`/thumb/${fx.imageIds[1]}`)).toBe(404);
+  });
+
+  it('a photo damaged after import (signature kept, data gone): /thumb answers 410, not 500', async () => {
+    writeFileSync(join(fx.root, 'a', 'img00002.png'), Buffer.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a, 1, 2, 3]));
+    expect(await status(`/thumb/${fx.imageIds[2]}`)).toBe(410);
+  });
+
+  it('sniffs the formats the importers accept', () => {
+    expect(sniffFormat(Buffer.from([0xff, 0xd8, 0xff, 0xe0]))).toBe('jpeg');
+    expect(sniffFormat(Buffer.from('GIF89a'))).toBe('gif');
+    expect(sniffFormat(Buffer.from('RIFF\0\0\0\0WEBPVP8 '))).toBe('webp');
+    expect(sniffFormat(Buffer.from('II*\0'))).toBe('tiff');
+    expect(sniffFormat(Buffer.from('\0\0\0\x1cftypavif'))).toBe('avif');
+    expect(sniffFormat(Buffer.from('<?xml version="1.0"?><svg'))).toBeNull();
+    expect(sniffFormat(Buffer.alloc(0))).toBeNull();
+  });
+});
