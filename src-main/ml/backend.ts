@@ -7,35 +7,53 @@
 import * as tf from '@tensorflow/tfjs';
 import { createRequire } from 'node:module';
 import { dirname } from 'node:path';
+import { NATIVE_PACKAGES, nativeMissing } from './backend-probe.ts';
 
 export type BackendName = 'gpu' | 'node' | 'wasm' | 'cpu';
 export interface BackendInfo {
   name: BackendName;
   /** Human-readable: the TF.js backend id and what it runs on. */
   detail: string;
+  /** Versions of what computes: the TF.js package, and libtensorflow on gpu/node. */
+  version: string;
 }
 
 const ORDER: BackendName[] = ['gpu', 'node', 'wasm', 'cpu'];
 let pending: Promise<BackendInfo> | null = null;
 let resolved: BackendInfo | null = null;
+/** Why each backend tried before the chosen one (or a forced one) did not start. */
+const failures = new Map<BackendName, string>();
 
 /** Dynamic import that TypeScript and bundlers do not try to resolve (optional packages). */
 async function importOptional(name: string): Promise<unknown> {
   return import(/* @vite-ignore */ name);
 }
 
+/**
+ * Loads tfjs-node or tfjs-node-gpu (one binding, same code path). The addon is checked first:
+ * importing a package whose addon is missing registers its kernels before it throws.
+ */
+async function startNative(name: 'gpu' | 'node'): Promise<BackendInfo> {
+  const missing = nativeMissing(name);
+  if (missing) throw new Error(missing);
+  // libtensorflow logs INFO lines (oneDNN, CPU features) on stderr unless told otherwise
+  process.env.TF_CPP_MIN_LOG_LEVEL ??= '2';
+  const mod = (await importOptional(NATIVE_PACKAGES[name])) as { version?: Record<string, string> };
+  if (!(await tf.setBackend('tensorflow'))) throw new Error('tensorflow backend did not start');
+  const binding = (tf.backend() as unknown as { binding?: { TF_Version?: string } }).binding;
+  const pkgVersion = mod.version?.['tfjs-node'] ?? tf.version_core;
+  return {
+    name,
+    detail: name === 'gpu' ? 'tfjs-node-gpu (libtensorflow, CUDA)' : 'tfjs-node (libtensorflow, CPU)',
+    version: `${name === 'gpu' ? 'tfjs-node-gpu' : 'tfjs-node'} ${pkgVersion}, libtensorflow ${binding?.TF_Version ?? '?'}`,
+  };
+}
+
 async function tryBackend(name: BackendName): Promise<BackendInfo> {
   switch (name) {
-    case 'gpu': {
-      await importOptional('@tensorflow/tfjs-node-gpu');
-      if (!(await tf.setBackend('tensorflow'))) throw new Error('tensorflow backend did not start');
-      return { name, detail: 'tfjs-node-gpu (libtensorflow, CUDA)' };
-    }
-    case 'node': {
-      await importOptional('@tensorflow/tfjs-node');
-      if (!(await tf.setBackend('tensorflow'))) throw new Error('tensorflow backend did not start');
-      return { name, detail: 'tfjs-node (libtensorflow, CPU)' };
-    }
+    case 'gpu':
+    case 'node':
+      return startNative(name);
     case 'wasm': {
       const wasm = await import('@tensorflow/tfjs-backend-wasm');
       const require = createRequire(import.meta.url);
@@ -46,11 +64,15 @@ async function tryBackend(name: BackendName): Promise<BackendInfo> {
       await tf.ready();
       registerWasmGaps();
       const simd = await tf.env().getAsync('WASM_HAS_SIMD_SUPPORT');
-      return { name, detail: `tfjs-backend-wasm (${simd ? 'SIMD' : 'no SIMD'}, 1 thread)` };
+      return {
+        name,
+        detail: `tfjs-backend-wasm (${simd ? 'SIMD' : 'no SIMD'}, 1 thread)`,
+        version: `tfjs-backend-wasm ${wasm.version_wasm}`,
+      };
     }
     case 'cpu': {
       if (!(await tf.setBackend('cpu'))) throw new Error('cpu backend did not start');
-      return { name, detail: 'tfjs-backend-cpu (plain JS)' };
+      return { name, detail: 'tfjs-backend-cpu (plain JS)', version: `tfjs-core ${tf.version_core}` };
     }
   }
 }
@@ -119,6 +141,7 @@ export function initBackend(): Promise<BackendInfo> {
         try {
           resolved = await tryBackend(forced as BackendName);
         } catch (e) {
+          failures.set(forced as BackendName, (e as Error).message.split('\n')[0]);
           throw new Error(
             `PLUMAGE_BACKEND=${forced} is not available here: ${(e as Error).message.split('\n')[0]}`,
             {
@@ -128,16 +151,16 @@ export function initBackend(): Promise<BackendInfo> {
         }
         return resolved;
       }
-      const failures: string[] = [];
       for (const name of ORDER) {
         try {
           resolved = await tryBackend(name);
           return resolved;
         } catch (e) {
-          failures.push(`${name}: ${(e as Error).message.split('\n')[0]}`);
+          failures.set(name, (e as Error).message.split('\n')[0]);
         }
       }
-      throw new Error(`no TF.js backend could start (${failures.join('; ')})`);
+      const why = [...failures].map(([n, m]) => `${n}: ${m}`).join('; ');
+      throw new Error(`no TF.js backend could start (${why})`);
     })();
     pending.catch(() => {
       pending = null;
@@ -149,4 +172,43 @@ export function initBackend(): Promise<BackendInfo> {
 /** The backend chosen by initBackend(), or null before it resolved. */
 export function backendInfo(): BackendInfo | null {
   return resolved;
+}
+
+/** One line for logs and run records: `node — tfjs-node 4.22.0, libtensorflow 2.21.0`. */
+export function describeBackend(info: BackendInfo): string {
+  return `${info.name} — ${info.version}`;
+}
+
+export interface BackendReport {
+  name: BackendName;
+  status: 'chosen' | 'unavailable' | 'not tried';
+  /** what it is (chosen), why it did not start (unavailable), or why it was not needed */
+  why: string;
+}
+
+/**
+ * Every backend in preference order with whether it runs here and why not (`plumage doctor`).
+ * Resolves the backend first; a backend after the chosen one is not started (a process uses one).
+ */
+export async function diagnoseBackends(): Promise<{ chosen: BackendInfo | null; backends: BackendReport[] }> {
+  let chosen: BackendInfo | null = null;
+  let error = '';
+  try {
+    chosen = await initBackend();
+  } catch (e) {
+    error = (e as Error).message;
+  }
+  const forced = (process.env.PLUMAGE_BACKEND || '').trim().toLowerCase();
+  const backends = ORDER.map((name): BackendReport => {
+    if (chosen?.name === name) return { name, status: 'chosen', why: `${chosen.detail}; ${chosen.version}` };
+    const failed = failures.get(name);
+    if (failed) return { name, status: 'unavailable', why: failed };
+    if (name === 'gpu' || name === 'node') {
+      const missing = nativeMissing(name);
+      if (missing) return { name, status: 'unavailable', why: missing };
+    }
+    const because = forced ? `PLUMAGE_BACKEND=${forced}` : chosen ? `${chosen.name} comes first` : error;
+    return { name, status: 'not tried', why: because };
+  });
+  return { chosen, backends };
 }

@@ -90,12 +90,15 @@ export function mm(a: tf.Tensor, b: tf.Tensor): tf.Tensor2D {
 export function untrackedTranspose(W: tf.Tensor): tf.Tensor2D {
   const k = tf.getKernel('Transpose', tf.getBackend());
   if (!k) throw new Error('backend has no Transpose kernel');
-  const info = k.kernelFunc({
+  const out = k.kernelFunc({
     inputs: { x: W },
     backend: tf.backend(),
     attrs: { perm: [1, 0] },
-  }) as tf.TensorInfo;
-  return tf.engine().makeTensorFromTensorInfo(info) as tf.Tensor2D;
+  }) as tf.TensorInfo | tf.Tensor;
+  // Two kernel conventions: wasm/cpu return a bare TensorInfo that still needs a Tensor around it;
+  // tfjs-node returns a Tensor the engine already tracks, and wrapping that again would leak it.
+  if (out instanceof tf.Tensor) return out as tf.Tensor2D;
+  return tf.engine().makeTensorFromTensorInfo(out) as tf.Tensor2D;
 }
 
 const MMNT = 'PlumageMatMulNT';

@@ -8,6 +8,7 @@ import { execFileSync } from 'node:child_process';
 import { resolve } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { backendInfo, initBackend } from '../../src-main/ml/backend.ts';
+import { expectedBackend, nativeMissing } from '../../src-main/ml/backend-probe.ts';
 import {
   embed,
   logSoftmax,
@@ -39,14 +40,18 @@ beforeAll(async () => {
 });
 
 describe('backend', () => {
-  it('resolves once to wasm here and reports it', async () => {
+  it('resolves once, to the forced backend or the first available one, and reports it', async () => {
     const info = await initBackend();
-    expect(info.name).toBe(process.env.PLUMAGE_BACKEND || 'wasm');
+    const expected = process.env.PLUMAGE_BACKEND || expectedBackend().split(' ')[0];
+    expect(info.name).toBe(expected);
     expect(backendInfo()).toEqual(info);
     expect(tf.getBackend()).toBe(info.name === 'wasm' ? 'wasm' : info.name === 'cpu' ? 'cpu' : 'tensorflow');
+    if (info.name === 'node' || info.name === 'gpu') expect(info.version).toMatch(/libtensorflow \d+\.\d+/);
+    else expect(info.version).toMatch(/^tfjs-(backend-wasm|core) \d+\.\d+/);
   });
 
-  it('fails clearly when a forced backend is unavailable, and honours PLUMAGE_BACKEND=cpu', () => {
+  // Each native backend either starts (its addon is built) or fails with a one-line reason.
+  it('starts a forced backend that is available, fails clearly on one that is not; honours cpu', () => {
     const code = `import { initBackend } from './src-main/ml/backend.ts';
       initBackend().then((i) => console.log(JSON.stringify(i)), (e) => { console.log('ERR ' + e.message); });`;
     const run = (b: string) =>
@@ -55,7 +60,13 @@ describe('backend', () => {
         env: { ...process.env, PLUMAGE_BACKEND: b },
         encoding: 'utf8',
       }).trim();
-    expect(run('node')).toMatch(/^ERR PLUMAGE_BACKEND=node is not available/);
+    for (const name of ['gpu', 'node'] as const) {
+      const missing = nativeMissing(name);
+      if (name === 'gpu' && !missing) continue; // a CUDA machine: starting it here is the suite's job
+      const out = run(name);
+      if (missing) expect(out).toBe(`ERR PLUMAGE_BACKEND=${name} is not available here: ${missing}`);
+      else expect(JSON.parse(out)).toMatchObject({ name, version: expect.stringMatching(/libtensorflow \d/) });
+    }
     expect(JSON.parse(run('cpu')).name).toBe('cpu');
   });
 
@@ -70,6 +81,23 @@ describe('backend', () => {
 });
 
 describe('matMul primitives', () => {
+  it('untrackedTranspose adds exactly one tensor, which the enclosing tidy frees', () => {
+    const W = tf.tensor2d([
+      [1, 2, 3],
+      [4, 5, 6],
+    ]);
+    const before = tf.memory().numTensors;
+    tf.tidy(() => {
+      const t = untrackedTranspose(W);
+      expect(t.shape).toEqual([3, 2]);
+      expect(Array.from(t.dataSync())).toEqual([1, 4, 2, 5, 3, 6]);
+      // kernels that return an engine-tracked Tensor (tfjs-node) must not be wrapped a second time
+      expect(tf.memory().numTensors).toBe(before + 1);
+    });
+    expect(tf.memory().numTensors).toBe(before);
+    W.dispose();
+  });
+
   it('mm, mmNT and mmNN compute the products of tf.matMul', () => {
     const a = rand([5, 4], 1);
     const b = rand([4, 3], 2);

@@ -27,8 +27,7 @@ export const run: Command = async (ctx) => {
   const batchSize = values.batch ? Number(values.batch) : 8;
   if (!Number.isInteger(batchSize) || batchSize < 1)
     throw new UserError('--batch needs a positive integer', 2);
-  const backend = await initBackend();
-  ctx.err(`backend: ${backend.detail}`);
+  await initBackend();
   let bar: Progress | null = null;
   let dl: Progress | null = null;
   const ac = new AbortController();

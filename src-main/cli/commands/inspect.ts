@@ -96,8 +96,7 @@ export const run: Command = async (ctx) => {
   );
   if (!values.weights || !values.inputs)
     throw new UserError('usage: plumage inspect --weights W.safetensors --inputs I.safetensors [--json]', 2);
-  const backend = await initBackend();
-  ctx.err(`backend: ${backend.name} (${backend.detail})`);
+  await initBackend();
   let W: Record<string, SafeTensor>, I: Record<string, SafeTensor>;
   try {
     W = readSafetensors(values.weights).tensors;

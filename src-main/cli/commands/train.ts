@@ -82,8 +82,7 @@ export const run: Command = async (ctx) => {
     schedule: values.schedule as 'constant' | 'cosine' | undefined,
     warmStart: values['warm-start'],
   };
-  const backend = await initBackend();
-  ctx.err(`backend: ${backend.detail}`);
+  await initBackend();
   let last = 0;
   const tty = Boolean(process.stderr.isTTY);
   const onEvent = (e: TrainEvent) => {
