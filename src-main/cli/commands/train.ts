@@ -2,7 +2,15 @@ import type { Command } from '../context.ts';
 import { parseCommandArgs } from '../context.ts';
 import { UserError } from '../errors.ts';
 import { formatDuration } from '../progress.ts';
-import { DIMS, type DimsPreset, type OptimizerName, type TrainConfig } from '../../jobs/train/config.ts';
+import {
+  DIMS,
+  RECIPES,
+  type DimsPreset,
+  type OptimizerName,
+  type RecipeName,
+  type TrainConfig,
+  withRecipe,
+} from '../../jobs/train/config.ts';
 import { startTrainingWorker, type TrainEvent } from '../../jobs/train/loop.ts';
 import { VARIANTS, type Variant } from '../../ml/model.ts';
 import { initBackend } from '../../ml/backend.ts';
@@ -16,7 +24,7 @@ const num = (v: string | undefined, name: string, int = false): number | undefin
 };
 
 /**
- * `plumage train --variant cnn|lrcn|medi|cam [--encoder E] [--encoder-path DIR] [--epochs N]
+ * `plumage train --variant cnn|lrcn|medi|cam [--recipe fast|paper] [--encoder E] [--encoder-path DIR] [--epochs N]
  * [--batch 128] [--lr 0.1] [--optimizer sgd|momentum|adam] [--lambda 1] [--mu 0] [--part-masks] [--part-sigma 0.08] [--seed N]
  * [--dims paper|small|tiny] [--split S] [--patience N] [--clip X] [--schedule constant|cosine]
  * [--warm-start RUN] [--resume RUN] --json`
@@ -26,6 +34,7 @@ export const run: Command = async (ctx) => {
     ctx.argv,
     {
       variant: { type: 'string' },
+      recipe: { type: 'string' },
       encoder: { type: 'string' },
       'encoder-path': { type: 'string' },
       epochs: { type: 'string' },
@@ -59,7 +68,10 @@ export const run: Command = async (ctx) => {
     throw new UserError('--schedule must be constant or cosine', 2);
   if (values.dims && !(values.dims in DIMS))
     throw new UserError(`--dims must be one of ${Object.keys(DIMS).join(', ')}`, 2);
-  const config: Partial<TrainConfig> & { variant: Variant } = {
+  const recipe = (values.recipe ?? 'fast') as RecipeName;
+  if (!(recipe in RECIPES))
+    throw new UserError(`--recipe must be one of ${Object.keys(RECIPES).join(', ')}`, 2);
+  const given: Partial<TrainConfig> & { variant: Variant } = {
     variant: variant ?? 'cam',
     encoder: values.encoder,
     encoderPath: values['encoder-path'],
@@ -82,12 +94,18 @@ export const run: Command = async (ctx) => {
     schedule: values.schedule as 'constant' | 'cosine' | undefined,
     warmStart: values['warm-start'],
   };
+  // the recipe fills in every option not given (a resumed run keeps its own config)
+  const config = values.resume ? given : withRecipe(recipe, given);
   await initBackend();
   let last = 0;
   const tty = Boolean(process.stderr.isTTY);
   const onEvent = (e: TrainEvent) => {
     if (e.type === 'log') ctx.err(e.message ?? '');
-    else if (e.type === 'start') ctx.err(`run ${e.run}: ${e.epochs} epochs × ${e.steps} steps`);
+    else if (e.type === 'start')
+      ctx.err(
+        `run ${e.run}: ${e.epochs} epochs × ${e.steps} steps` +
+          (e.estimateSec !== undefined ? `, estimated ${formatDuration(e.estimateSec)}` : ''),
+      );
     else if (e.type === 'step') {
       const now = Date.now();
       if (now - last < (tty ? 200 : 2000) && e.step !== e.steps) return;

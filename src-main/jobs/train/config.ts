@@ -60,6 +60,23 @@ export const DEFAULT_CONFIG: Omit<TrainConfig, 'variant'> = {
   schedule: 'constant',
 };
 
+/**
+ * Named recipes: `fast` is what the demo and the Retrain button train with (small widths, Adam,
+ * minutes on 2 cores); `paper` is the paper's setting (paper widths, SGD 0.1, batch 128), hours
+ * on the wasm backend. Options given explicitly override the recipe's.
+ */
+export type RecipeName = 'fast' | 'paper';
+export const RECIPES: Record<RecipeName, Partial<TrainConfig>> = {
+  fast: { dims: 'small', optimizer: 'adam', lr: 0.002, batch: 32, clip: 2, epochs: 15, patience: 4 },
+  paper: { dims: 'paper', optimizer: 'sgd', lr: 0.1, batch: 128, clip: 0, epochs: 30, patience: 5 },
+};
+
+/** The recipe's settings with every explicitly given (defined) option on top. */
+export function withRecipe<C extends Partial<TrainConfig>>(name: RecipeName, explicit: C): C {
+  const given = Object.fromEntries(Object.entries(explicit).filter(([, v]) => v !== undefined));
+  return { ...RECIPES[name], ...given } as C;
+}
+
 /** D, E, Hd per preset: the paper's sizes, a demo size for 2 cores, a test size. */
 export const DIMS: Record<DimsPreset, { D: number; E: number; Hd: number }> = {
   paper: { D: 1024, E: 512, Hd: 1024 },

@@ -37,6 +37,7 @@ import {
   type Sidecar,
 } from '../run-artifact.ts';
 import { DEFAULT_CONFIG, DIMS, type TrainConfig } from './config.ts';
+import { estimateSeconds } from './estimate.ts';
 import { buildVocab, encodeCaption, loadDataset, type Example } from './dataset.ts';
 import { loadMasks } from './masks.ts';
 import { evaluateSplit, selectionScore, type EvalResult } from './validation.ts';
@@ -83,6 +84,8 @@ export interface TrainEvent {
   losses?: { class: number; caption: number; cam: number; mask: number; total: number };
   pairsPerSec?: number;
   etaSec?: number;
+  /** on 'start': rough duration of the remaining steps (estimate.ts), before any step ran */
+  estimateSec?: number;
   val?: EvalResult & { score: number };
   message?: string;
 }
@@ -320,7 +323,9 @@ export async function runTraining(opts: TrainOptions): Promise<TrainResult> {
       elapsedMs: 0,
       finished: false,
     };
-    emit({ type: 'start', run: runId, epochs: cfg.epochs, steps: stepsPerEpoch, totalSteps });
+    const left = { batch: cfg.batch, T: cfg.maxLen, steps: totalSteps - state.globalStep };
+    const estimateSec = estimateSeconds(backend.name, cfg.variant, dims, left) ?? undefined;
+    emit({ type: 'start', run: runId, epochs: cfg.epochs, steps: stepsPerEpoch, totalSteps, estimateSec });
     const t0 = Date.now() - state.elapsedMs;
     let sessionPairs = 0;
     const sessionStart = Date.now();
