@@ -90,7 +90,21 @@ export interface InvokeChannels {
     req: { jobId: number; collectionId?: number };
     res: { collectionId: number; imported: number; captions: number; skipped: number };
   };
+  /**
+   * `path`: a file name (written into the workspace's exports/ folder), a grant token from
+   * `dialog:choose`, or (browser mode) a path inside a folder allowed by `serve --allow-export-dir`.
+   */
   'batch:export': { req: { jobId: number; format: 'csv' | 'coco'; path: string }; res: { path: string; rows: number } };
+  /**
+   * Desktop app only (`unavailable` in browser mode): a native dialog in the main process. `folder`
+   * and `file` choose something to read (import, batch caption), `save` a file to write. Answers a
+   * one-time grant token to pass as the path of import:start / caption:start / batch:export (the
+   * desktop app accepts no typed paths), and the chosen path for display; null when cancelled.
+   */
+  'dialog:choose': {
+    req: { purpose: 'folder' | 'file' | 'save'; defaultName?: string };
+    res: { token: string; path: string } | null;
+  };
 }
 
 export interface SendChannels {

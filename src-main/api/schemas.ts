@@ -109,6 +109,10 @@ export const INVOKE_SCHEMAS = {
   }),
   'batch:importAccepted': z.strictObject({ jobId: id, collectionId: id.optional() }),
   'batch:export': z.strictObject({ jobId: id, format: z.enum(['csv', 'coco']), path }),
+  'dialog:choose': z.strictObject({
+    purpose: z.enum(['folder', 'file', 'save']),
+    defaultName: z.string().min(1).max(LIMITS.name).optional(),
+  }),
 } satisfies Record<InvokeChannel, z.ZodType>;
 
 export const SEND_SCHEMAS = {

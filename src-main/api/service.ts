@@ -36,6 +36,7 @@ import {
 } from './insights.ts';
 import { ApiFailure, toWireError } from './errors.ts';
 import { resolveImageRoute, type ImageRouteResult } from './image-routes.ts';
+import { PathAccess, type PathAccessOptions } from './path-access.ts';
 import { describeIssues, INVOKE_SCHEMAS, isInvokeChannel, isSendChannel, SEND_SCHEMAS } from './schemas.ts';
 
 /**
@@ -64,6 +65,10 @@ export interface ApiOptions {
   home: string;
   /** Where renderer log lines go (default: stderr). */
   log?: (line: string) => void;
+  /** Which paths the page may name (see path-access.ts); default: typed reads, writes into exports/. */
+  paths?: PathAccessOptions;
+  /** The desktop app's native file dialog (main process); absent in browser mode. */
+  choose?: (req: Req<'dialog:choose'>) => Promise<string | null>;
 }
 
 const here = dirname(fileURLToPath(import.meta.url));
@@ -93,6 +98,7 @@ export function createApi(opts: ApiOptions): PlumageApi {
   const log = opts.log ?? ((line: string) => process.stderr.write(line + '\n'));
   const listeners = new Map<keyof PushChannels, Set<(msg: unknown) => void>>();
   const version = packageVersion();
+  const access = new PathAccess(ws.home, opts.paths);
   let closed = false;
   let lastBackend: string | null = null;
   /** Runs a live training job of this api is writing (not offered for resume). */
@@ -157,8 +163,10 @@ export function createApi(opts: ApiOptions): PlumageApi {
       return r;
     },
     'import:start': (req) => {
-      const job = jobs.startJob('import', `import ${req.kind} ${req.path}`, async (progress, signal) => {
-        const result = await runImport(db, ws, { kind: req.kind, path: req.path, captions: req.captions, progress, signal });
+      const path = access.readable(req.path);
+      const captions = req.captions ? access.readable(req.captions) : undefined;
+      const job = jobs.startJob('import', `import ${req.kind} ${path}`, async (progress, signal) => {
+        const result = await runImport(db, ws, { kind: req.kind, path, captions, progress, signal });
         push('images:changed', { imageIds: [] }); // "many images changed": the gallery reloads its page
         return result;
       });
@@ -185,14 +193,15 @@ export function createApi(opts: ApiOptions): PlumageApi {
       };
     },
     'caption:start': (req) => {
+      const folder = access.readable(req.folder);
       const run =
         req.runId ??
         (db.prepare("SELECT id FROM runs WHERE status = 'done' ORDER BY created_at DESC LIMIT 1").get() as { id: string } | undefined)
           ?.id;
       if (!run) throw new ApiFailure('not_found', 'no finished run to caption with: train one first');
       // In a worker: decoding, the CNN and beam search would otherwise hold the api's event loop.
-      const job = jobs.startJob('caption', `caption ${req.folder}`, (progress, signal) =>
-        inWorker({ task: 'caption', home: ws.home, folder: req.folder, run }, progress, signal, 'caption'),
+      const job = jobs.startJob('caption', `caption ${folder}`, (progress, signal) =>
+        inWorker({ task: 'caption', home: ws.home, folder, run }, progress, signal, 'caption'),
       );
       return { jobId: job.id };
     },
@@ -248,7 +257,12 @@ export function createApi(opts: ApiOptions): PlumageApi {
       if (r.imported || r.captions) push('images:changed', { imageIds: [] });
       return r;
     },
-    'batch:export': (req) => exportBatch(db, req.jobId, req.format, req.path),
+    'batch:export': (req) => exportBatch(db, req.jobId, req.format, access.writable(req.path)),
+    'dialog:choose': async (req) => {
+      if (!opts.choose) throw new ApiFailure('unavailable', 'file dialogs exist in the desktop app only: type the path');
+      const path = await opts.choose(req);
+      return path === null ? null : { token: access.grant(path, req.purpose === 'save' ? 'write' : 'read'), path };
+    },
   };
 
   function latestDoneRun(): string | undefined {

@@ -40,6 +40,7 @@ const invoke: Record<InvokeChannel, true> = {
   'batch:review': true,
   'batch:importAccepted': true,
   'batch:export': true,
+  'dialog:choose': true,
 };
 const send: Record<keyof SendChannels, true> = { 'log:renderer': true };
 const push: Record<keyof PushChannels, true> = { 'job:progress': true, 'images:changed': true };

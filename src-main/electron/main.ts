@@ -1,7 +1,8 @@
-import { app, BrowserWindow, protocol, session, shell } from 'electron';
+import { app, BrowserWindow, dialog, protocol, session, shell } from 'electron';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { createApi, type PlumageApi } from '../api/service.ts';
+import { createChooser, type DialogLike } from './dialogs.ts';
 import { installIpcBridge } from './ipc-bridge.ts';
 import { createAppProtocolHandler, createImageProtocolHandler, PRIVILEGED_SCHEMES } from './protocol.ts';
 import {
@@ -44,7 +45,9 @@ let api: PlumageApi | null = null;
 async function start() {
   await app.whenReady();
   const home = process.env.PLUMAGE_HOME || join(app.getPath('appData'), 'Plumage');
-  api = createApi({ home });
+  // Typed paths are refused: folders to read and files to write come from native dialogs only.
+  const choose = createChooser(dialog as unknown as DialogLike, () => BrowserWindow.getFocusedWindow());
+  api = createApi({ home, paths: { mode: 'capability' }, choose });
   const s = session.defaultSession as unknown as SessionLike;
   denyAllPermissions(s);
   // The dev server needs its HMR socket; the packaged app talks to nothing but the two schemes.

@@ -262,7 +262,7 @@ describe('issue 6 screens in browser mode', () => {
     await batch.region.getByRole('progressbar').waitFor();
     await poll(() => batch.count(), 120_000).toBe(20);
     expect(await batch.results.count()).toBe(20);
-    const csv = join(home, 'out', 'captions.csv');
+    const csv = join(home, 'exports', 'captions.csv'); // the page may write into exports/ only
     const exportCsv = async () => {
       await batch.region.getByRole('textbox', { name: 'Export path' }).fill(csv);
       await batch.region.getByRole('button', { name: 'Export CSV' }).click();

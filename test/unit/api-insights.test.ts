@@ -219,8 +219,9 @@ describe('batch-caption review', () => {
     expect((await ok<BatchJobInfo[]>(api, 'batch:list'))[0].reviewed).toBe(4);
 
     // Export: every result that was not rejected (and did not fail), the edit replacing the model's caption.
-    const csv = join(fx!.dir, 'out', 'batch.csv');
-    expect(await ok(api, 'batch:export', { jobId: job, format: 'csv', path: csv })).toEqual({
+    // A bare file name goes into the workspace's exports/ folder (the page may not write elsewhere).
+    const csv = join(fx!.home, 'exports', 'batch.csv');
+    expect(await ok(api, 'batch:export', { jobId: job, format: 'csv', path: 'batch.csv' })).toEqual({
       path: csv,
       rows: 3,
     });
@@ -233,7 +234,7 @@ describe('batch-caption review', () => {
       'p1.png,a wren on a fence,Wren,0.7000,Jay,0.2000,,,,,,,r1',
       'sub/p3.png,"a bird number 3, small",Wren,0.7000,Jay,0.2000,,,,,,,r1',
     ]);
-    const coco = join(fx!.dir, 'out', 'batch.json');
+    const coco = join(fx!.home, 'exports', 'batch.json');
     expect(
       (await ok<{ rows: number }>(api, 'batch:export', { jobId: job, format: 'coco', path: coco })).rows,
     ).toBe(3);

@@ -1,4 +1,4 @@
-import { existsSync } from 'node:fs';
+import { existsSync, statSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { createApi } from '../../api/service.ts';
@@ -8,18 +8,28 @@ import { parseCommandArgs } from '../context.ts';
 import { UserError } from '../errors.ts';
 
 /**
- * `plumage serve --home H [--port N] [--json]`: browser mode. Prints the URL with the session
- * token once listening (`{"url": …}` with --json, one line) and runs until SIGINT/SIGTERM.
+ * `plumage serve --home H [--port N] [--allow-export-dir DIR]… [--json]`: browser mode. Prints the
+ * URL with the session token once listening (`{"url": …}` with --json, one line) and runs until
+ * SIGINT/SIGTERM. The page may write exports only into <home>/exports/ and the folders named with
+ * --allow-export-dir (confirmed here, by the user who started the server).
  */
 export const run: Command = async (ctx) => {
-  const { values } = parseCommandArgs(ctx.argv, { port: { type: 'string', default: '0' } }, false);
+  const { values } = parseCommandArgs(
+    ctx.argv,
+    { port: { type: 'string', default: '0' }, 'allow-export-dir': { type: 'string', multiple: true } },
+    false,
+  );
   const port = Number(values.port);
   if (!Number.isInteger(port) || port < 0 || port > 65535) throw new UserError(`--port must be 0..65535, got '${values.port}'`, 2);
   const staticDir = resolve(dirname(fileURLToPath(import.meta.url)), '../../../src-renderer/dist');
   if (!existsSync(resolve(staticDir, 'index.html'))) {
     ctx.err('plumage serve: the renderer is not built (npm run build:renderer); serving a notice page');
   }
-  const api = createApi({ home: ctx.home, log: ctx.err });
+  const exportDirs = (values['allow-export-dir'] ?? []).map((d) => {
+    if (!isDirectory(d)) throw new UserError(`--allow-export-dir: not a folder: ${d}`, 2);
+    return resolve(d);
+  });
+  const api = createApi({ home: ctx.home, log: ctx.err, paths: { mode: 'local', exportDirs } });
   let server;
   try {
     server = await startServer({ api, staticDir, port, log: ctx.err });
@@ -39,3 +49,11 @@ export const run: Command = async (ctx) => {
   // Exit here: the single JSON line has been printed already, so the dispatcher must not print another.
   process.exit(0);
 };
+
+function isDirectory(p: string): boolean {
+  try {
+    return statSync(p).isDirectory();
+  } catch {
+    return false;
+  }
+}
