@@ -25,7 +25,7 @@ import { sha256 } from '../data/hashing.ts';
 import { getRun, type RunRecord } from '../data/runs.ts';
 import { tx, type Db } from '../data/store.ts';
 import type { Workspace } from '../data/workspace.ts';
-import { ApiFailure } from './errors.ts';
+import { PlumageError } from '../util/errors.ts';
 import { TABLE2_COLUMNS, table2, type ReportRun } from './report-html.ts';
 import { csvRow } from '../util/csv.ts';
 
@@ -58,7 +58,7 @@ function isEvalResult(m: unknown): m is EvalResult {
 
 function runOr404(db: Db, id: string): RunRecord {
   const r = getRun(db, id);
-  if (!r) throw new ApiFailure('not_found', `no run '${id}'`);
+  if (!r) throw new PlumageError('not_found', `no run '${id}'`);
   return r;
 }
 
@@ -113,7 +113,7 @@ function classIdOf(db: Db, run: RunRecord, c: number | string): number {
   const row = db
     .prepare('SELECT id FROM classes WHERE name = ? AND (? IS NULL OR collection_id = ?) ORDER BY id LIMIT 1')
     .get(c, run.collectionId, run.collectionId) as { id: number } | undefined;
-  if (!row) throw new ApiFailure('not_found', `no class '${c}' in the run's collection`);
+  if (!row) throw new PlumageError('not_found', `no class '${c}' in the run's collection`);
   return row.id;
 }
 
@@ -135,7 +135,7 @@ export function confusionCell(
     n: number;
   };
   if (!n)
-    throw new ApiFailure(
+    throw new PlumageError(
       'unavailable',
       `run ${runId} has not scored the collection yet (start predict:start or eval:start)`,
     );
@@ -192,7 +192,7 @@ export function planRetrain(
     collectionId = last?.collection_id;
   }
   if (collectionId !== undefined && !db.prepare('SELECT 1 FROM collections WHERE id = ?').get(collectionId))
-    throw new ApiFailure('not_found', `no collection ${collectionId}`);
+    throw new PlumageError('not_found', `no collection ${collectionId}`);
   let parent: RunRecord | null = null;
   if (req.warmStart !== false) {
     const row = db
@@ -203,7 +203,7 @@ export function planRetrain(
       .get(collectionId ?? null, collectionId ?? null, variant) as { id: string } | undefined;
     parent = row ? getRun(db, row.id) : null;
     if (req.warmStart === true && !parent)
-      throw new ApiFailure('not_found', `no finished run to warm-start ${variant} from`);
+      throw new PlumageError('not_found', `no finished run to warm-start ${variant} from`);
   }
   const inherit: Record<string, unknown> = {};
   if (parent)
@@ -304,7 +304,7 @@ interface ResultRow {
 function jobOr404(db: Db, jobId: number): { id: number; folder: string; run_id: string } {
   const j = db.prepare('SELECT id, folder, run_id FROM batch_jobs WHERE id = ?').get(jobId) as
     { id: number; folder: string; run_id: string } | undefined;
-  if (!j) throw new ApiFailure('not_found', `no batch-caption job ${jobId}`);
+  if (!j) throw new PlumageError('not_found', `no batch-caption job ${jobId}`);
   return j;
 }
 
@@ -336,16 +336,16 @@ export function reviewBatchResult(
   const row = db
     .prepare('SELECT * FROM batch_results WHERE job_id = ? AND rel_path = ?')
     .get(jobId, relPath) as ResultRow | undefined;
-  if (!row) throw new ApiFailure('not_found', `job ${jobId} has no result for '${relPath}'`);
+  if (!row) throw new PlumageError('not_found', `job ${jobId} has no result for '${relPath}'`);
   if (row.error !== null && review !== 'rejected')
-    throw new ApiFailure(
+    throw new PlumageError(
       'invalid_request',
       `'${relPath}' failed to caption (${row.error}); it can only be rejected`,
     );
   if (review === 'edited' && !caption)
-    throw new ApiFailure('invalid_request', "review 'edited' needs the corrected caption");
+    throw new PlumageError('invalid_request', "review 'edited' needs the corrected caption");
   if (review !== 'edited' && caption !== undefined)
-    throw new ApiFailure('invalid_request', `a caption is only taken with review 'edited'`);
+    throw new PlumageError('invalid_request', `a caption is only taken with review 'edited'`);
   db.prepare('UPDATE batch_results SET review = ?, edited_caption = ? WHERE job_id = ? AND rel_path = ?').run(
     review,
     review === 'edited' ? caption : null,
@@ -376,10 +376,10 @@ export async function importAccepted(
   if (collectionId !== undefined) {
     const c = db.prepare('SELECT id, root FROM collections WHERE id = ?').get(collectionId) as
       { id: number; root: string } | undefined;
-    if (!c) throw new ApiFailure('not_found', `no collection ${collectionId}`);
+    if (!c) throw new PlumageError('not_found', `no collection ${collectionId}`);
     const rel = relative(c.root, job.folder);
     if (rel.startsWith('..') || resolve(c.root, rel) !== resolve(job.folder))
-      throw new ApiFailure(
+      throw new PlumageError(
         'invalid_request',
         `the job's folder is not inside collection ${collectionId}'s root`,
       );

@@ -4,7 +4,7 @@ import { dirname, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { Envelope, InvokeChannel, PushChannels, Req, Res, SendChannels } from '../../shared/ipc.ts';
 import type { JobDetail, JobInfo, Variant } from '../../shared/types.ts';
-import { InvalidEditError, NotFoundError, redo, saveCaption, setLabels, setReview, undo } from '../data/edits.ts';
+import { redo, saveCaption, setLabels, setReview, undo } from '../data/edits.ts';
 import {
   getImageDetail,
   listClasses,
@@ -34,7 +34,8 @@ import {
   reviewBatchResult,
   runDetail,
 } from './insights.ts';
-import { ApiFailure, toWireError } from './errors.ts';
+import { toWireError } from './errors.ts';
+import { errorCode, PlumageError } from '../util/errors.ts';
 import { resolveImageRoute, type ImageRouteResult } from './image-routes.ts';
 import { PathAccess, type PathAccessOptions } from './path-access.ts';
 import { describeIssues, INVOKE_SCHEMAS, isInvokeChannel, isSendChannel, SEND_SCHEMAS } from './schemas.ts';
@@ -134,7 +135,7 @@ export function createApi(opts: ApiOptions): PlumageApi {
     'images:query': (req) => queryImages(db, req),
     'images:get': (req) => {
       const d = getImageDetail(db, req.id);
-      if (!d) throw new ApiFailure('not_found', `no image ${req.id}`);
+      if (!d) throw new PlumageError('not_found', `no image ${req.id}`);
       return d;
     },
     'labels:set': (req) => {
@@ -183,7 +184,7 @@ export function createApi(opts: ApiOptions): PlumageApi {
     'train:resumable': () => resumableRuns(db, ws, activeRuns),
     'train:resume': (req) => {
       if (!resumableRuns(db, ws, activeRuns).some((r) => r.id === req.runId))
-        throw new ApiFailure('not_found', `run ${req.runId} has no resumable checkpoint (or is training now)`);
+        throw new PlumageError('not_found', `run ${req.runId} has no resumable checkpoint (or is training now)`);
       const run = db.prepare('SELECT variant FROM runs WHERE id = ?').get(req.runId) as { variant: Variant };
       return {
         jobId: startTrainJob(`resume ${req.runId}`, {
@@ -198,7 +199,7 @@ export function createApi(opts: ApiOptions): PlumageApi {
         req.runId ??
         (db.prepare("SELECT id FROM runs WHERE status = 'done' ORDER BY created_at DESC LIMIT 1").get() as { id: string } | undefined)
           ?.id;
-      if (!run) throw new ApiFailure('not_found', 'no finished run to caption with: train one first');
+      if (!run) throw new PlumageError('not_found', 'no finished run to caption with: train one first');
       // In a worker: decoding, the CNN and beam search would otherwise hold the api's event loop.
       const job = jobs.startJob('caption', `caption ${folder}`, (progress, signal) =>
         inWorker({ task: 'caption', home: ws.home, folder, run }, progress, signal, 'caption'),
@@ -207,7 +208,7 @@ export function createApi(opts: ApiOptions): PlumageApi {
     },
     'predict:start': (req) => {
       const run = req.runId ?? latestDoneRun();
-      if (!run) throw new ApiFailure('not_found', 'no finished run to score with: train one first');
+      if (!run) throw new PlumageError('not_found', 'no finished run to score with: train one first');
       assertRun(run);
       const job = jobs.startJob('predict', `score photos with ${run}`, (progress, signal) =>
         inWorker({ task: 'predict', home: ws.home, runId: run }, progress, signal, 'predict'),
@@ -270,12 +271,12 @@ export function createApi(opts: ApiOptions): PlumageApi {
   }
 
   function assertRun(id: string) {
-    if (!db.prepare('SELECT 1 FROM runs WHERE id = ?').get(id)) throw new ApiFailure('not_found', `no run '${id}'`);
+    if (!db.prepare('SELECT 1 FROM runs WHERE id = ?').get(id)) throw new PlumageError('not_found', `no run '${id}'`);
   }
 
   /** The run whose CAMs the heat-map view shows: asked for, else the one behind the image's predictions, else the latest finished run with both heads. */
   function camRunFor(imageId: number, runId?: string): string {
-    if (!db.prepare('SELECT 1 FROM images WHERE id = ?').get(imageId)) throw new ApiFailure('not_found', `no image ${imageId}`);
+    if (!db.prepare('SELECT 1 FROM images WHERE id = ?').get(imageId)) throw new PlumageError('not_found', `no image ${imageId}`);
     if (runId) {
       assertRun(runId);
       return runId;
@@ -289,7 +290,7 @@ export function createApi(opts: ApiOptions): PlumageApi {
          ORDER BY (r.variant IN ('cam', 'medi')) DESC, r.created_at DESC, r.id DESC LIMIT 1`,
       )
       .get(imageId) as { id: string } | undefined;
-    if (!row) throw new ApiFailure('not_found', 'no finished run to explain this photo with: train one first');
+    if (!row) throw new PlumageError('not_found', 'no finished run to explain this photo with: train one first');
     return row.id;
   }
 
@@ -298,9 +299,9 @@ export function createApi(opts: ApiOptions): PlumageApi {
     try {
       return await fn();
     } catch (e) {
-      if (e instanceof ApiFailure) throw e;
+      if (e instanceof PlumageError) throw e;
       const msg = (e as Error)?.message?.split('\n')[0] ?? String(e);
-      throw new ApiFailure(e instanceof RangeError ? 'invalid_request' : 'unavailable', msg);
+      throw new PlumageError(e instanceof RangeError ? 'invalid_request' : 'unavailable', msg);
     }
   }
 
@@ -381,18 +382,16 @@ export function createApi(opts: ApiOptions): PlumageApi {
 
   async function invoke(channel: unknown, req: unknown): Promise<Envelope<unknown>> {
     try {
-      if (closed) throw new ApiFailure('unavailable', 'the api is closed');
+      if (closed) throw new PlumageError('unavailable', 'the api is closed');
       if (!isInvokeChannel(channel)) {
-        throw new ApiFailure('invalid_request', `unknown channel ${JSON.stringify(String(channel).slice(0, 60))}`);
+        throw new PlumageError('invalid_request', `unknown channel ${JSON.stringify(String(channel).slice(0, 60))}`);
       }
       const parsed = INVOKE_SCHEMAS[channel].safeParse(req);
-      if (!parsed.success) throw new ApiFailure('invalid_request', `${channel}: ${describeIssues(parsed.error)}`);
+      if (!parsed.success) throw new PlumageError('invalid_request', `${channel}: ${describeIssues(parsed.error)}`);
       const handler = handlers[channel] as (r: unknown) => unknown;
       return { result: await handler(parsed.data) };
     } catch (e) {
-      if (e instanceof NotFoundError) return { error: { message: e.message, code: 'not_found' } };
-      if (e instanceof InvalidEditError) return { error: { message: e.message, code: 'invalid_request' } };
-      if (!(e instanceof ApiFailure)) log(`plumage api: ${String(channel)} failed: ${(e as Error)?.stack ?? e}`);
+      if (errorCode(e) === 'internal') log(`plumage api: ${String(channel)} failed: ${(e as Error)?.stack ?? e}`);
       return { error: toWireError(e) };
     }
   }

@@ -1,5 +1,5 @@
 import { parseArgs, type ParseArgsConfig } from 'node:util';
-import { UserError } from './errors.ts';
+import { usageError } from './errors.ts';
 
 /** What every command receives: its own argv, the global options, and the output channels. */
 export interface CliContext {
@@ -27,6 +27,6 @@ export function parseCommandArgs<T extends NonNullable<ParseArgsConfig['options'
   try {
     return parseArgs({ args: argv, options, allowPositionals, strict: true });
   } catch (e) {
-    throw new UserError((e as Error).message.split('\n')[0], 2);
+    throw usageError((e as Error).message.split('\n')[0]);
   }
 }

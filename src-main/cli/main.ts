@@ -1,6 +1,6 @@
 import { defaultHome } from '../data/workspace.ts';
 import type { CliContext, Command } from './context.ts';
-import { UserError } from './errors.ts';
+import { describeFailure, usageError } from './errors.ts';
 
 /**
  * Command table (DESIGN §8). Each command lives in ./commands/<name>.ts and exports `run`.
@@ -47,7 +47,7 @@ function splitGlobals(argv: string[]) {
     const a = argv[i];
     if (a === '--json') json = true;
     else if (a === '--home') {
-      if (i + 1 >= argv.length) throw new UserError('--home needs a folder', 2);
+      if (i + 1 >= argv.length) throw usageError('--home needs a folder');
       home = argv[++i];
     } else if (a.startsWith('--home=')) home = a.slice('--home='.length);
     else rest.push(a);
@@ -71,7 +71,7 @@ export async function main(argv: string[]): Promise<number> {
       args = args.slice(1);
     }
     const entry = COMMANDS[name];
-    if (!entry) throw new UserError(`unknown command '${name}' (see plumage --help)`, 2);
+    if (!entry) throw usageError(`unknown command '${name}' (see plumage --help)`);
     const ctx: CliContext = {
       argv: args,
       home: g.home,
@@ -89,12 +89,11 @@ export async function main(argv: string[]): Promise<number> {
     if (json) process.stdout.write(JSON.stringify(result ?? {}) + '\n');
     return 0;
   } catch (e) {
-    const err = e as Error;
-    const code = e instanceof UserError ? e.exitCode : 1;
-    const msg = e instanceof UserError ? err.message : `${err.name}: ${err.message}`;
-    process.stderr.write(`plumage: ${msg.split('\n')[0]}\n`);
-    if (process.env.PLUMAGE_DEBUG && !(e instanceof UserError)) process.stderr.write(String(err.stack) + '\n');
-    if (json) process.stdout.write(JSON.stringify({ error: msg.split('\n')[0] }) + '\n');
-    return code;
+    // The code decides the exit status and whether this is a bug (stack with PLUMAGE_DEBUG).
+    const f = describeFailure(e);
+    process.stderr.write(`plumage: ${f.line}\n`);
+    if (process.env.PLUMAGE_DEBUG && f.internal) process.stderr.write(String((e as Error)?.stack) + '\n');
+    if (json) process.stdout.write(JSON.stringify({ error: f.line, code: f.code }) + '\n');
+    return f.exitCode;
   }
 }

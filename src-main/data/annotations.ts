@@ -1,5 +1,6 @@
 import type { Db } from './store.ts';
 import { assertCaptionLength } from './text-limits.ts';
+import { notFound } from '../util/errors.ts';
 
 /**
  * Labels and captions: every write goes through here so that the revision history
@@ -45,7 +46,7 @@ export function addCaption(db: Db, imageId: number, text: string, provenance: st
 export function reviseCaption(db: Db, captionId: number, text: string, provenance: string): string {
   assertCaptionLength(text);
   const row = db.prepare('SELECT text FROM captions WHERE id = ?').get(captionId) as { text: string } | undefined;
-  if (!row) throw new Error(`no caption ${captionId}`);
+  if (!row) throw notFound(`no caption ${captionId}`);
   db.prepare(
     `UPDATE captions SET text = ?, provenance = ?, updated_at = strftime('%Y-%m-%dT%H:%M:%fZ','now') WHERE id = ?`,
   ).run(text, provenance, captionId);

@@ -1,5 +1,6 @@
 import { resolve } from 'node:path';
 import type { Db } from './store.ts';
+import { notFound } from '../util/errors.ts';
 
 /** A collection: a set of photos under one root folder, imported with one importer. */
 export interface CollectionRow {
@@ -49,7 +50,7 @@ export function findCollection(db: Db, idOrName: string | number): CollectionRow
       ? db.prepare('SELECT * FROM collections WHERE id = ?').get(Number(idOrName))
       : db.prepare('SELECT * FROM collections WHERE name = ? ORDER BY id LIMIT 1').get(String(idOrName))
   ) as CollectionRow | undefined;
-  if (!row) throw new Error(`no collection '${idOrName}'`);
+  if (!row) throw notFound(`no collection '${idOrName}'`);
   return row;
 }
 

@@ -1,6 +1,7 @@
 import type { ReviewStatus } from '../../shared/types.ts';
 import { addCaption, reviseCaption, setLabel } from './annotations.ts';
 import { tx, type Db } from './store.ts';
+import { PlumageError } from '../util/errors.ts';
 
 /**
  * The undo/redo journal (table `edits`). Every user action is one group of edits, each with the
@@ -50,8 +51,18 @@ export function recordEdit(db: Db, kind: EditRow['kind'], target: number, before
   return group;
 }
 
-export class NotFoundError extends Error {}
-export class InvalidEditError extends Error {}
+/** An edit names an image, caption or job that does not exist. */
+export class NotFoundError extends PlumageError {
+  constructor(message: string) {
+    super('not_found', message);
+  }
+}
+/** An edit that cannot be applied as asked (empty caption, bad mask). */
+export class InvalidEditError extends PlumageError {
+  constructor(message: string) {
+    super('invalid_request', message);
+  }
+}
 
 function assertImages(db: Db, imageIds: number[]) {
   const stmt = db.prepare('SELECT 1 FROM images WHERE id = ?');

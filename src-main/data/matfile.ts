@@ -1,4 +1,5 @@
 import { inflateSync } from 'node:zlib';
+import { PlumageError } from '../util/errors.ts';
 
 /**
  * A small reader for MATLAB level-5 MAT-files (the format of Oxford-102's imagelabels.mat and
@@ -20,7 +21,12 @@ export interface MatVariable {
   text?: string;
 }
 
-export class MatFileError extends Error {}
+/** A file that is not a readable level-5 MAT-file. */
+export class MatFileError extends PlumageError {
+  constructor(message: string) {
+    super('invalid_request', message);
+  }
+}
 
 // Data types (miXXX) of data-element tags.
 const MI = {

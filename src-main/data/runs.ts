@@ -5,6 +5,7 @@
  */
 import { randomBytes } from 'node:crypto';
 import type { Db } from './store.ts';
+import { notFound } from '../util/errors.ts';
 
 export type RunStatus = 'queued' | 'running' | 'done' | 'failed' | 'cancelled';
 export type RunVariant = 'cnn' | 'lrcn' | 'medi' | 'cam';
@@ -182,6 +183,6 @@ export function updateRun(db: Db, id: string, u: RunUpdate): void {
 /** Appends one epoch record to the per-epoch log. */
 export function appendEpoch(db: Db, id: string, epoch: Record<string, unknown>): void {
   const run = getRun(db, id);
-  if (!run) throw new Error(`no run ${id}`);
+  if (!run) throw notFound(`no run ${id}`);
   updateRun(db, id, { epochs: [...run.epochs, epoch] });
 }

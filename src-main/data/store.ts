@@ -1,5 +1,6 @@
 import Database from 'better-sqlite3';
 import { MIGRATIONS, type Migration } from './migrations.ts';
+import { unavailable } from '../util/errors.ts';
 
 export type Db = Database.Database;
 
@@ -26,7 +27,7 @@ export function migrate(db: Db, migrations: Migration[] = MIGRATIONS, upTo = Inf
   const current = schemaVersion(db);
   const latest = migrations.length ? migrations[migrations.length - 1].version : 0;
   if (current > latest) {
-    throw new Error(`database schema v${current} is newer than this Plumage (v${latest}); update Plumage`);
+    throw unavailable(`database schema v${current} is newer than this Plumage (v${latest}); update Plumage`);
   }
   for (const m of migrations) {
     if (m.version <= current || m.version > upTo) continue;

@@ -29,6 +29,7 @@ import { loadRunWeights, readSidecar } from './run-artifact.ts';
 import type { DimsPreset } from './train/config.ts';
 import { decodeCaption } from './train/dataset.ts';
 import { runTraining, type TrainEvent, type TrainResult } from './train/loop.ts';
+import { unavailable } from '../util/errors.ts';
 
 export interface DemoOptions {
   home: string;
@@ -265,7 +266,7 @@ export async function runDemo(o: DemoOptions): Promise<DemoResult> {
       onEvent: o.onTrainEvent,
     });
     for (const w of res.warnings) warn(w);
-    if (res.status !== 'done') throw new Error(`training ${variant} was ${res.status}`);
+    if (res.status !== 'done') throw unavailable(`training ${variant} was ${res.status}`);
     const trainSeconds = lap(`train_${variant}`, t);
     t = Date.now();
     let metrics: DemoMetrics = {

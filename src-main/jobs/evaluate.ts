@@ -20,6 +20,7 @@ import { hasCap, hasCls, paramsFromTensors, predict, type ParamView, type Varian
 import { readSafetensors } from '../ml/safetensors.ts';
 import type { CamExample, EvalResult, PerClassAccuracy } from '../../shared/types.ts';
 import { decode as decodeIds, vocabFromJSON } from '../ml/vocab.ts';
+import { conflict, ioError, notFound, unavailable } from '../util/errors.ts';
 
 export interface EvalOptions {
   home: string;
@@ -90,22 +91,22 @@ function classIdsOf(db: Db, collectionId: number | null, v: unknown): number[] {
     if (typeof c === 'number') return c;
     if (typeof c === 'string') {
       const id = byName.get(c);
-      if (id === undefined) throw new Error(`class '${c}' of the checkpoint is not in the run's collection`);
+      if (id === undefined) throw conflict(`class '${c}' of the checkpoint is not in the run's collection`);
       return id;
     }
     const r = asRecord(c);
     const id = r?.id ?? r?.class_id ?? r?.classId;
     if (typeof id === 'number') return id;
     if (typeof r?.name === 'string' && byName.has(r.name)) return byName.get(r.name)!;
-    throw new Error(`cannot read class ${i} of the checkpoint's class list`);
+    throw ioError(`cannot read class ${i} of the checkpoint's class list`);
   });
 }
 
 /** Loads the run's checkpoint (DESIGN §5 names) and its sidecar. */
 export function loadRunModel(db: Db, ws: Workspace, run: RunRecord): RunModel {
-  if (!run.checkpoint) throw new Error(`run ${run.id} has no checkpoint (status ${run.status})`);
+  if (!run.checkpoint) throw unavailable(`run ${run.id} has no checkpoint (status ${run.status})`);
   const ckpt = isAbsolute(run.checkpoint) ? run.checkpoint : join(ws.checkpoints, run.checkpoint);
-  if (!existsSync(ckpt)) throw new Error(`checkpoint of run ${run.id} is missing: ${ckpt}`);
+  if (!existsSync(ckpt)) throw ioError(`checkpoint of run ${run.id} is missing: ${ckpt}`);
   const file = readSafetensors(ckpt);
   const side = readSidecar(ckpt, file.metadata);
   const tensors: Record<string, tf.Tensor> = {};
@@ -115,9 +116,9 @@ export function loadRunModel(db: Db, ws: Workspace, run: RunRecord): RunModel {
   const words = vocabWords(side.vocab ?? side.words ?? side.itos);
   const classIds = classIdsOf(db, run.collectionId, side.classes ?? side.class_ids ?? side.classIds);
   if (hasCap(run.variant) && words.length !== params['cap.embed.weight'].shape[0])
-    throw new Error(`run ${run.id}: vocabulary has ${words.length} words, the model ${params['cap.embed.weight'].shape[0]}`);
+    throw conflict(`run ${run.id}: vocabulary has ${words.length} words, the model ${params['cap.embed.weight'].shape[0]}`);
   if (hasCls(run.variant) && classIds.length !== params['cls.weight'].shape[0])
-    throw new Error(`run ${run.id}: class list has ${classIds.length} classes, the model ${params['cls.weight'].shape[0]}`);
+    throw conflict(`run ${run.id}: class list has ${classIds.length} classes, the model ${params['cls.weight'].shape[0]}`);
   const cfg = run.config;
   const T = Number(side.T ?? side.maxLen ?? side.max_len ?? cfg.T ?? cfg.maxLen ?? cfg.max_len ?? 20);
   return { P: params, variant: run.variant, words, classIds, T: Number.isFinite(T) && T >= 2 ? T : 20 };
@@ -199,7 +200,7 @@ export async function evaluateRun(opts: EvalOptions): Promise<EvalResult> {
   const db = openDb(ws.dbPath);
   try {
     const run = getRun(db, opts.runId);
-    if (!run) throw new Error(`no run '${opts.runId}'`);
+    if (!run) throw notFound(`no run '${opts.runId}'`);
     await initBackend();
     const model = loadRunModel(db, ws, run);
     try {
@@ -220,7 +221,7 @@ export function evaluateWith(db: Db, ws: Workspace, run: RunRecord, model: RunMo
   const part = opts.part ?? 'test';
   const clsImages = testImages(db, run.collectionId, scheme, part);
   if (clsImages.length === 0)
-    throw new Error(`split '${scheme}' has no '${part}' images${run.collectionId !== null ? ` in collection ${run.collectionId}` : ''}`);
+    throw unavailable(`split '${scheme}' has no '${part}' images${run.collectionId !== null ? ` in collection ${run.collectionId}` : ''}`);
   // Paper protocol (Table 1): captions are evaluated on the held-out caption classes.
   let captionSplit = { scheme, part };
   let capImages = clsImages;
@@ -236,7 +237,7 @@ export function evaluateWith(db: Db, ws: Workspace, run: RunRecord, model: RunMo
   const images = [...new Map([...clsImages, ...capImages].map((im) => [im.id, im])).values()].sort((a, b) => a.id - b.id);
   const cache = new FeatureCache(ws.features, run.encoder);
   const missing = images.filter((im) => !cache.has(im.content_hash));
-  if (missing.length) throw new Error(`${missing.length} test image(s) have no cached '${run.encoder}' features (run plumage extract first), e.g. ${missing[0].rel_path}`);
+  if (missing.length) throw unavailable(`${missing.length} test image(s) have no cached '${run.encoder}' features (run plumage extract first), e.g. ${missing[0].rel_path}`);
 
   const capsOf = db.prepare('SELECT text FROM captions WHERE image_id = ? AND deleted = 0 AND accepted = 1 ORDER BY ord');
   const partsOf = db.prepare('SELECT x, y FROM part_locations WHERE image_id = ? AND visible = 1');

@@ -32,6 +32,7 @@ import {
   tokenLogprobs,
 } from '../ml/model.ts';
 import { loadRunModel, type RunModel } from './evaluate.ts';
+import { cancelled, notFound, unavailable } from '../util/errors.ts';
 
 export interface PredictOptions {
   signal?: AbortSignal;
@@ -67,8 +68,8 @@ interface ImageRow {
 
 function runOrThrow(db: Db, runId: string): RunRecord {
   const run = getRun(db, runId);
-  if (!run) throw new Error(`no run '${runId}'`);
-  if (!run.checkpoint) throw new Error(`run ${runId} has no checkpoint (status ${run.status})`);
+  if (!run) throw notFound(`no run '${runId}'`);
+  if (!run.checkpoint) throw unavailable(`run ${runId} has no checkpoint (status ${run.status})`);
   return run;
 }
 
@@ -123,7 +124,7 @@ export async function predictCollection(
       clearPredictions(db, run.id);
       opts.onProgress?.(0, images.length);
       for (let start = 0; start < images.length; start += B) {
-        if (opts.signal?.aborted) throw new Error('cancelled');
+        if (opts.signal?.aborted) throw cancelled();
         const batch = images.slice(start, start + B);
         const { data, shape } = cache.getBatch(batch.map((im) => im.content_hash));
         const A = tf.tensor4d(data, shape);
@@ -212,10 +213,10 @@ export function releaseCamModel(): void {
 function featureMap(db: Db, ws: Workspace, run: RunRecord, imageId: number): tf.Tensor4D {
   const im = db.prepare('SELECT content_hash FROM images WHERE id = ?').get(imageId) as
     { content_hash: string } | undefined;
-  if (!im) throw new Error(`no image ${imageId}`);
+  if (!im) throw notFound(`no image ${imageId}`);
   const cache = new FeatureCache(ws.features, run.encoder);
   if (!cache.has(im.content_hash))
-    throw new Error(`image ${imageId} has no cached '${run.encoder}' features (run extract first)`);
+    throw unavailable(`image ${imageId} has no cached '${run.encoder}' features (run extract first)`);
   const { data, shape } = cache.get(im.content_hash);
   return tf.tensor4d(data, [1, ...shape]);
 }

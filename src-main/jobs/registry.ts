@@ -1,5 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import type { JobDetail, JobInfo, JobKind } from '../../shared/types.ts';
+import { notFound } from '../util/errors.ts';
 
 /**
  * A small in-process job registry: long work (import, training, captioning) runs as an async
@@ -97,7 +98,7 @@ export class JobRegistry {
   /** Resolves when the job has finished (whatever its outcome). */
   wait(id: string): Promise<JobInfo> {
     const e = this.jobs.get(id);
-    if (!e) return Promise.reject(new Error(`no job ${id}`));
+    if (!e) return Promise.reject(notFound(`no job ${id}`));
     return e.promise;
   }
 

@@ -1,7 +1,8 @@
 /**
  * Runs a job module in a worker_thread so long work (training) never blocks the caller's event
  * loop (the Electron main process, the serve shell, the CLI's Ctrl-C handling). Messages:
- * worker → host {type:'event', event} | {type:'done', result} | {type:'error', message};
+ * worker → host {type:'event', event} | {type:'done', result} | {type:'error', message, code} (the
+ * PlumageError code, so a typed error keeps its code across the thread boundary);
  * host → worker {type:'cancel'}.
  *
  * The sources are TypeScript run through tsx; a worker does not inherit the tsx loader that
@@ -16,6 +17,7 @@ import { existsSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { Worker } from 'node:worker_threads';
+import { fromWire } from '../util/errors.ts';
 
 export interface WorkerHandle<R> {
   result: Promise<R>;
@@ -57,14 +59,14 @@ export function runInWorker<R, E = unknown>(
     : new Worker(moduleUrl, { workerData: data });
   let settled = false;
   const result = new Promise<R>((resolve, reject) => {
-    worker.on('message', (m: { type: string; event?: E; result?: R; message?: string }) => {
+    worker.on('message', (m: { type: string; event?: E; result?: R; message?: string; code?: string }) => {
       if (m.type === 'event') onEvent(m.event as E);
       else if (m.type === 'done') {
         settled = true;
         resolve(m.result as R);
       } else if (m.type === 'error') {
         settled = true;
-        reject(new Error(m.message));
+        reject(fromWire(m));
       }
     });
     worker.on('error', (e) => {

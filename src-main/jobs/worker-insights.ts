@@ -5,6 +5,7 @@
  * { done, total }.
  */
 import { parentPort, workerData } from 'node:worker_threads';
+import { toWorkerError } from '../util/errors.ts';
 
 export type InsightTask =
   | { task: 'predict'; home: string; runId: string }
@@ -39,4 +40,4 @@ async function main(t: InsightTask): Promise<unknown> {
 
 main(workerData as InsightTask)
   .then((result) => port.postMessage({ type: 'done', result }))
-  .catch((e: Error) => port.postMessage({ type: 'error', message: e.message.split('\n')[0] }));
+  .catch((e: unknown) => port.postMessage(toWorkerError(e)));

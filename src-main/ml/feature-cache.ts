@@ -9,6 +9,7 @@
  */
 import { existsSync, mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { ioError } from '../util/errors.ts';
 
 const MAGIC = 0x31464c50; // 'PLF1' little-endian
 
@@ -121,10 +122,10 @@ export class FeatureCache {
   get(hash: string, out?: Float32Array, offset = 0): { data: Float32Array; shape: MapShape } {
     const buf = readFileSync(this.pathOf(hash));
     if (buf.length < 16 || buf.readUInt32LE(0) !== MAGIC)
-      throw new Error(`damaged feature file ${this.pathOf(hash)}`);
+      throw ioError(`damaged feature file ${this.pathOf(hash)}`);
     const shape: MapShape = [buf.readUInt32LE(4), buf.readUInt32LE(8), buf.readUInt32LE(12)];
     const n = shape[0] * shape[1] * shape[2];
-    if (buf.length !== 16 + 2 * n) throw new Error(`truncated feature file ${this.pathOf(hash)}`);
+    if (buf.length !== 16 + 2 * n) throw ioError(`truncated feature file ${this.pathOf(hash)}`);
     // Copy to an aligned buffer: the Buffer pool gives no 2-byte alignment guarantee.
     const half = new Uint16Array(n);
     new Uint8Array(half.buffer).set(buf.subarray(16));

@@ -28,6 +28,7 @@ import {
   pooled,
 } from './model.ts';
 import { camDistances, cosine } from './losses.ts';
+import { invalidRequest } from '../util/errors.ts';
 
 export type ScoreRequest =
   | { kind: 'cls'; classes: tf.Tensor1D }
@@ -185,9 +186,9 @@ export function wordCam(
   captions: tf.Tensor2D,
   position: number,
 ): tf.Tensor3D {
-  if (!hasCap(variant)) throw new Error(`variant ${variant} has no captioner`);
+  if (!hasCap(variant)) throw invalidRequest(`variant ${variant} has no captioner`);
   const [B, T] = captions.shape;
-  if (position < 1 || position > T - 1) throw new Error(`word position ${position} outside 1..${T - 1}`);
+  if (position < 1 || position > T - 1) throw invalidRequest(`word position ${position} outside 1..${T - 1}`);
   return tf.tidy(() => {
     const w = tf.oneHot(tf.fill([B], position - 1, 'int32'), T - 1).toFloat() as tf.Tensor2D;
     const [alpha] = gradCamAlphas(P, P, variant, pooled(A), [{ kind: 'cap', captions, weights: w }]);

@@ -6,6 +6,7 @@
  * narrowed to I32 and rejected if out of range); writes F32 and I32.
  */
 import { readFileSync, writeFileSync } from 'node:fs';
+import { invalidRequest } from '../util/errors.ts';
 
 export type SafeDtype = 'F32' | 'I32' | 'I64';
 export interface SafeTensor {
@@ -22,15 +23,15 @@ export interface SafeFile {
 const BYTES: Record<string, number> = { F32: 4, I32: 4, I64: 8 };
 
 export function parseSafetensors(buf: Uint8Array): SafeFile {
-  if (buf.byteLength < 8) throw new Error('safetensors: file shorter than its 8-byte header length');
+  if (buf.byteLength < 8) throw invalidRequest('safetensors: file shorter than its 8-byte header length');
   const dv = new DataView(buf.buffer, buf.byteOffset, buf.byteLength);
   const n = Number(dv.getBigUint64(0, true));
-  if (8 + n > buf.byteLength) throw new Error(`safetensors: header length ${n} exceeds the file`);
+  if (8 + n > buf.byteLength) throw invalidRequest(`safetensors: header length ${n} exceeds the file`);
   let header: Record<string, unknown>;
   try {
     header = JSON.parse(new TextDecoder().decode(buf.subarray(8, 8 + n)));
   } catch {
-    throw new Error('safetensors: header is not valid JSON');
+    throw invalidRequest('safetensors: header is not valid JSON');
   }
   const dataStart = 8 + n;
   const dataLen = buf.byteLength - dataStart;
@@ -41,12 +42,12 @@ export function parseSafetensors(buf: Uint8Array): SafeFile {
     if (name === '__metadata__') continue;
     const info = raw as { dtype: string; shape: number[]; data_offsets: [number, number] };
     const width = BYTES[info.dtype];
-    if (!width) throw new Error(`safetensors: tensor ${name} has unsupported dtype ${info.dtype}`);
+    if (!width) throw invalidRequest(`safetensors: tensor ${name} has unsupported dtype ${info.dtype}`);
     const [b, e] = info.data_offsets;
     const count = info.shape.reduce((a, x) => a * x, 1);
     if (e - b !== width * count)
-      throw new Error(`safetensors: tensor ${name}: ${e - b} bytes for shape [${info.shape}] ${info.dtype}`);
-    if (b < 0 || e > dataLen) throw new Error(`safetensors: tensor ${name} lies outside the data buffer`);
+      throw invalidRequest(`safetensors: tensor ${name}: ${e - b} bytes for shape [${info.shape}] ${info.dtype}`);
+    if (b < 0 || e > dataLen) throw invalidRequest(`safetensors: tensor ${name} lies outside the data buffer`);
     spans.push([b, e, name]);
     const at = dataStart + b;
     let data: Float32Array | Int32Array;
@@ -61,7 +62,7 @@ export function parseSafetensors(buf: Uint8Array): SafeFile {
       for (let i = 0; i < count; i++) {
         const x = dv.getBigInt64(at + 8 * i, true);
         if (x > 2147483647n || x < -2147483648n)
-          throw new Error(`safetensors: ${name}[${i}] does not fit in int32`);
+          throw invalidRequest(`safetensors: ${name}[${i}] does not fit in int32`);
         data[i] = Number(x);
       }
     }
@@ -72,10 +73,10 @@ export function parseSafetensors(buf: Uint8Array): SafeFile {
   let pos = 0;
   for (const [b, e, name] of spans) {
     if (b !== pos)
-      throw new Error(`safetensors: tensor ${name} starts at ${b}, expected ${pos} (hole or overlap)`);
+      throw invalidRequest(`safetensors: tensor ${name} starts at ${b}, expected ${pos} (hole or overlap)`);
     pos = e;
   }
-  if (pos !== dataLen) throw new Error(`safetensors: data buffer has ${dataLen - pos} trailing bytes`);
+  if (pos !== dataLen) throw invalidRequest(`safetensors: data buffer has ${dataLen - pos} trailing bytes`);
   return { tensors, metadata };
 }
 
@@ -94,7 +95,7 @@ export function serializeSafetensors(
     const dtype = t.dtype ?? (t.data instanceof Int32Array ? 'I32' : 'F32');
     const count = t.shape.reduce((a, x) => a * x, 1);
     if (t.data.length !== count)
-      throw new Error(`safetensors: ${name} has ${t.data.length} values for shape [${t.shape}]`);
+      throw invalidRequest(`safetensors: ${name} has ${t.data.length} values for shape [${t.shape}]`);
     header[name] = { dtype, shape: t.shape, data_offsets: [off, off + 4 * count] };
     off += 4 * count;
     return { dtype, t, count };

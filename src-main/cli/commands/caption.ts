@@ -1,6 +1,6 @@
 import type { Command } from '../context.ts';
 import { parseCommandArgs } from '../context.ts';
-import { UserError } from '../errors.ts';
+import { usageError } from '../errors.ts';
 import { Progress } from '../progress.ts';
 import { runCaption } from '../../jobs/caption.ts';
 
@@ -19,14 +19,14 @@ export const run: Command = async (ctx) => {
   });
   const folder = positionals[0];
   if (!folder || positionals.length > 1 || !values.run || !values.out) {
-    throw new UserError('usage: plumage caption FOLDER --run ID --out F.csv|F.json [--beam 3]', 2);
+    throw usageError('usage: plumage caption FOLDER --run ID --out F.csv|F.json [--beam 3]');
   }
-  if (!/\.(csv|json)$/i.test(values.out)) throw new UserError('--out must end in .csv or .json', 2);
+  if (!/\.(csv|json)$/i.test(values.out)) throw usageError('--out must end in .csv or .json');
   const beam = values.beam ? Number(values.beam) : 3;
-  if (!Number.isInteger(beam) || beam < 1) throw new UserError('--beam needs a positive integer', 2);
+  if (!Number.isInteger(beam) || beam < 1) throw usageError('--beam needs a positive integer');
   const batchSize = values.batch ? Number(values.batch) : 8;
   if (!Number.isInteger(batchSize) || batchSize < 1)
-    throw new UserError('--batch needs a positive integer', 2);
+    throw usageError('--batch needs a positive integer');
   let bar: Progress | null = null;
   const ac = new AbortController();
   const onSigint = () => ac.abort();
@@ -47,8 +47,6 @@ export const run: Command = async (ctx) => {
         bar ??= new Progress('caption', t, 'img');
         bar.set(d);
       },
-    }).catch((e: Error) => {
-      throw new UserError(e.message.split('\n')[0]);
     });
     (bar as Progress | null)?.finish();
     for (const e of res.errors) ctx.err(`skipped ${e.path}: ${e.reason}`);

@@ -5,7 +5,7 @@
  */
 import { evaluateRun, type EvalResult } from '../../jobs/evaluate.ts';
 import { parseCommandArgs, type Command } from '../context.ts';
-import { UserError } from '../errors.ts';
+import { usageError } from '../errors.ts';
 import { Progress } from '../progress.ts';
 
 const pct = (x: number | null) => (x === null ? '—' : (100 * x).toFixed(1) + '%');
@@ -35,29 +35,22 @@ export const run: Command = async (ctx) => {
     part: { type: 'string' },
     batch: { type: 'string' },
   });
-  if (positionals.length) throw new UserError(`unexpected argument '${positionals[0]}'`, 2);
-  if (!values.run) throw new UserError('usage: plumage eval --run ID [--split SCHEME] [--part test] [--json]', 2);
+  if (positionals.length) throw usageError(`unexpected argument '${positionals[0]}'`);
+  if (!values.run) throw usageError('usage: plumage eval --run ID [--split SCHEME] [--part test] [--json]');
   const batchSize = values.batch ? Number(values.batch) : undefined;
-  if (batchSize !== undefined && !(Number.isInteger(batchSize) && batchSize > 0)) throw new UserError('--batch must be a positive integer', 2);
+  if (batchSize !== undefined && !(Number.isInteger(batchSize) && batchSize > 0)) throw usageError('--batch must be a positive integer');
   let progress: Progress | null = null;
-  let r: EvalResult;
-  try {
-    r = await evaluateRun({
-      home: ctx.home,
-      runId: values.run,
-      scheme: values.split,
-      part: values.part,
-      batchSize,
-      onProgress: (done, total) => {
-        progress ??= new Progress('eval', total, 'images');
-        progress.set(done);
-      },
-    });
-  } catch (e) {
-    const msg = (e as Error).message;
-    if (/^(no run|run |split |checkpoint |\d+ test image)/.test(msg)) throw new UserError(msg.split('\n')[0]);
-    throw e;
-  }
+  const r: EvalResult = await evaluateRun({
+    home: ctx.home,
+    runId: values.run,
+    scheme: values.split,
+    part: values.part,
+    batchSize,
+    onProgress: (done, total) => {
+      progress ??= new Progress('eval', total, 'images');
+      progress.set(done);
+    },
+  });
   (progress as Progress | null)?.finish();
   if (!ctx.json) for (const l of formatEval(r)) ctx.log(l);
   return r as unknown as Record<string, unknown>;

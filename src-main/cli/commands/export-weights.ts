@@ -2,7 +2,8 @@ import { copyFileSync, writeFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 import type { Command } from '../context.ts';
 import { parseCommandArgs } from '../context.ts';
-import { UserError } from '../errors.ts';
+import { usageError } from '../errors.ts';
+import { notFound, unavailable } from '../../util/errors.ts';
 import { openDb } from '../../data/store.ts';
 import { getRun } from '../../data/runs.ts';
 import { workspace } from '../../data/workspace.ts';
@@ -17,14 +18,14 @@ import { readSafetensors } from '../../ml/safetensors.ts';
 export const run: Command = async (ctx) => {
   const { values } = parseCommandArgs(ctx.argv, { run: { type: 'string' }, out: { type: 'string' } }, false);
   if (!values.run || !values.out)
-    throw new UserError('usage: plumage export weights --run ID --out W.safetensors', 2);
-  if (!values.out.endsWith('.safetensors')) throw new UserError('--out must end in .safetensors', 2);
+    throw usageError('usage: plumage export weights --run ID --out W.safetensors');
+  if (!values.out.endsWith('.safetensors')) throw usageError('--out must end in .safetensors');
   const ws = workspace(ctx.home);
   const db = openDb(ws.dbPath);
   try {
     const r = getRun(db, values.run);
-    if (!r) throw new UserError(`no run ${values.run}`);
-    if (!r.checkpoint) throw new UserError(`run ${r.id} has no checkpoint (status ${r.status})`);
+    if (!r) throw notFound(`no run ${values.run}`);
+    if (!r.checkpoint) throw unavailable(`run ${r.id} has no checkpoint (status ${r.status})`);
     const src = checkpointPaths(ws, r.id).weights;
     const file = readSafetensors(src); // validates the file before handing it out
     const out = resolve(values.out);

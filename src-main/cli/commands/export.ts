@@ -4,7 +4,8 @@ import { exportCoco, exportCsv } from '../../data/exporters.ts';
 import { openDb } from '../../data/store.ts';
 import { workspace } from '../../data/workspace.ts';
 import { parseCommandArgs, type Command } from '../context.ts';
-import { UserError } from '../errors.ts';
+import { usageError } from '../errors.ts';
+import { invalidRequest, unavailable } from '../../util/errors.ts';
 
 /** plumage export <coco|csv> FILE [--collection ID] [--scheme S]  (model weights: `export weights`). */
 export const run: Command = async (ctx) => {
@@ -14,10 +15,9 @@ export const run: Command = async (ctx) => {
   });
   const [format, file, ...extra] = positionals;
   if (!format || !file || extra.length || (format !== 'coco' && format !== 'csv')) {
-    throw new UserError(
+    throw usageError(
       'usage: plumage export <coco|csv> FILE [--collection ID] [--scheme default|official|paper]',
-      2,
-    );
+);
   }
   const ws = workspace(ctx.home);
   const db = openDb(ws.dbPath);
@@ -25,17 +25,13 @@ export const run: Command = async (ctx) => {
     const all = listCollections(db);
     let chosen = all;
     if (values.collection) {
-      try {
-        chosen = [findCollection(db, values.collection)];
-      } catch (e) {
-        throw new UserError((e as Error).message);
-      }
+      chosen = [findCollection(db, values.collection)];
     }
-    if (!chosen.length) throw new UserError('the workspace has no collections: import one first');
+    if (!chosen.length) throw unavailable('the workspace has no collections: import one first');
     const out = resolve(file);
     if (format === 'coco') {
       if (chosen.length > 1) {
-        throw new UserError(
+        throw invalidRequest(
           `the workspace has ${chosen.length} collections: pick one with --collection ID (${all.map((c) => `${c.id} ${c.name}`).join(', ')})`,
         );
       }

@@ -1,6 +1,6 @@
 import type { Command } from '../context.ts';
 import { parseCommandArgs } from '../context.ts';
-import { UserError } from '../errors.ts';
+import { usageError } from '../errors.ts';
 import { Progress } from '../progress.ts';
 import { runExtract } from '../../jobs/extract.ts';
 import { initBackend } from '../../ml/backend.ts';
@@ -23,10 +23,10 @@ export const run: Command = async (ctx) => {
   );
   const collectionId = values.collection !== undefined ? Number(values.collection) : undefined;
   if (collectionId !== undefined && !Number.isInteger(collectionId))
-    throw new UserError('--collection needs a numeric id', 2);
+    throw usageError('--collection needs a numeric id');
   const batchSize = values.batch ? Number(values.batch) : 8;
   if (!Number.isInteger(batchSize) || batchSize < 1)
-    throw new UserError('--batch needs a positive integer', 2);
+    throw usageError('--batch needs a positive integer');
   await initBackend();
   let bar: Progress | null = null;
   let dl: Progress | null = null;
@@ -51,8 +51,6 @@ export const run: Command = async (ctx) => {
         bar ??= new Progress('extract', total, 'img');
         bar.set(done);
       },
-    }).catch((e: Error) => {
-      throw new UserError(e.message.split('\n')[0]);
     });
     (bar as Progress | null)?.finish();
     ctx.log(

@@ -2,13 +2,14 @@ import { existsSync, readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 import type { Command } from '../context.ts';
 import { parseCommandArgs } from '../context.ts';
-import { UserError } from '../errors.ts';
+import { usageError } from '../errors.ts';
+import { ioError } from '../../util/errors.ts';
 import { importWeights } from '../../jobs/import-weights.ts';
 import { VARIANTS, type Variant } from '../../ml/model.ts';
 
 /** A list from a JSON file (array, or {words|vocab|classes: [...]}) or a text file (one per line). */
 function readList(path: string): string[] {
-  if (!existsSync(path)) throw new UserError(`no such file: ${path}`);
+  if (!existsSync(path)) throw ioError(`no such file: ${path}`);
   const text = readFileSync(path, 'utf8');
   try {
     const j = JSON.parse(text) as unknown;
@@ -41,14 +42,13 @@ export const run: Command = async (ctx) => {
     'max-len': { type: 'string' },
   });
   if (positionals.length !== 1)
-    throw new UserError(
+    throw usageError(
       'usage: plumage import-weights W.safetensors [--variant V] [--vocab F] [--classes F] [--encoder ID]',
-      2,
-    );
+);
   const file = resolve(positionals[0]);
-  if (!existsSync(file)) throw new UserError(`no such file: ${positionals[0]}`);
+  if (!existsSync(file)) throw ioError(`no such file: ${positionals[0]}`);
   if (values.variant && !VARIANTS.includes(values.variant as Variant))
-    throw new UserError(`--variant must be one of ${VARIANTS.join(', ')}`, 2);
+    throw usageError(`--variant must be one of ${VARIANTS.join(', ')}`);
   const sidePath = file.replace(/\.safetensors$/, '.json');
   const side = existsSync(sidePath)
     ? (JSON.parse(readFileSync(sidePath, 'utf8')) as Record<string, unknown>)
@@ -65,30 +65,25 @@ export const run: Command = async (ctx) => {
           typeof c === 'string' ? c : String((c as { name: string }).name),
         )
       : null;
-  try {
-    const res = await importWeights({
-      home: ctx.home,
-      file,
-      variant:
-        (values.variant as Variant | undefined) ??
-        (typeof side.variant === 'string' ? (side.variant as Variant) : undefined),
-      vocab,
-      classes,
-      encoder: values.encoder ?? (typeof side.encoder === 'string' ? side.encoder : undefined),
-      collectionId: values.collection ? Number(values.collection) : undefined,
-      maxLen: values['max-len']
-        ? Number(values['max-len'])
-        : typeof side.max_len === 'number'
-          ? side.max_len
-          : undefined,
-    });
-    ctx.log(
-      `imported ${file} as run ${res.run} (${res.variant}, K=${res.dims.K}, C=${res.dims.C}, V=${res.dims.V})`,
-    );
-    for (const w of res.warnings) ctx.err(`WARNING: ${w}`);
-    return { ...res };
-  } catch (e) {
-    if (e instanceof UserError) throw e;
-    throw new UserError((e as Error).message.split('\n')[0]);
-  }
+  const res = await importWeights({
+    home: ctx.home,
+    file,
+    variant:
+      (values.variant as Variant | undefined) ??
+      (typeof side.variant === 'string' ? (side.variant as Variant) : undefined),
+    vocab,
+    classes,
+    encoder: values.encoder ?? (typeof side.encoder === 'string' ? side.encoder : undefined),
+    collectionId: values.collection ? Number(values.collection) : undefined,
+    maxLen: values['max-len']
+      ? Number(values['max-len'])
+      : typeof side.max_len === 'number'
+        ? side.max_len
+        : undefined,
+  });
+  ctx.log(
+    `imported ${file} as run ${res.run} (${res.variant}, K=${res.dims.K}, C=${res.dims.C}, V=${res.dims.V})`,
+  );
+  for (const w of res.warnings) ctx.err(`WARNING: ${w}`);
+  return { ...res };
 };

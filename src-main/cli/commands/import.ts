@@ -2,7 +2,7 @@ import { openDb } from '../../data/store.ts';
 import { workspace } from '../../data/workspace.ts';
 import { importDataset, isImporterKind } from '../../data/importers/index.ts';
 import { parseCommandArgs, type Command } from '../context.ts';
-import { UserError } from '../errors.ts';
+import { usageError } from '../errors.ts';
 import { Progress } from '../progress.ts';
 
 /**
@@ -20,16 +20,15 @@ export const run: Command = async (ctx) => {
   });
   const [kind, path, ...extra] = positionals;
   if (!kind || !path || extra.length) {
-    throw new UserError(
+    throw usageError(
       'usage: plumage import <cub|flowers|folder|coco> PATH [--captions DIR] [--images DIR] [--name N] [--thumbnails]',
-      2,
-    );
+);
   }
   if (!isImporterKind(kind))
-    throw new UserError(`unknown import format '${kind}' (use cub, flowers, folder or coco)`, 2);
+    throw usageError(`unknown import format '${kind}' (use cub, flowers, folder or coco)`);
   const concurrency = values.concurrency ? Number(values.concurrency) : 4;
   if (!(Number.isInteger(concurrency) && concurrency >= 1 && concurrency <= 64)) {
-    throw new UserError('--concurrency must be an integer from 1 to 64', 2);
+    throw usageError('--concurrency must be an integer from 1 to 64');
   }
   const ws = workspace(ctx.home);
   const db = openDb(ws.dbPath);
@@ -46,8 +45,6 @@ export const run: Command = async (ctx) => {
         bar.set(done);
         if (done === total) bar.finish();
       },
-    }).catch((e: Error) => {
-      throw e instanceof UserError ? e : new UserError(e.message.split('\n')[0]);
     });
     const r = result;
     ctx.log(

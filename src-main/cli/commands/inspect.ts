@@ -8,7 +8,8 @@
 import * as tf from '@tensorflow/tfjs';
 import type { Command } from '../context.ts';
 import { parseCommandArgs } from '../context.ts';
-import { UserError } from '../errors.ts';
+import { usageError } from '../errors.ts';
+import { errorCode, firstLine, invalidRequest, PlumageError } from '../../util/errors.ts';
 import { initBackend } from '../../ml/backend.ts';
 import { readSafetensors, type SafeTensor } from '../../ml/safetensors.ts';
 import { camsFor } from '../../ml/gradcam.ts';
@@ -95,22 +96,17 @@ export const run: Command = async (ctx) => {
     false,
   );
   if (!values.weights || !values.inputs)
-    throw new UserError('usage: plumage inspect --weights W.safetensors --inputs I.safetensors [--json]', 2);
+    throw usageError('usage: plumage inspect --weights W.safetensors --inputs I.safetensors [--json]');
   await initBackend();
-  let W: Record<string, SafeTensor>, I: Record<string, SafeTensor>;
-  try {
-    W = readSafetensors(values.weights).tensors;
-    I = readSafetensors(values.inputs).tensors;
-  } catch (e) {
-    throw new UserError((e as Error).message);
-  }
+  const W: Record<string, SafeTensor> = readSafetensors(values.weights).tensors;
+  const I: Record<string, SafeTensor> = readSafetensors(values.inputs).tensors;
   for (const n of ['features', 'labels', 'captions'])
-    if (!I[n]) throw new UserError(`inputs file has no tensor '${n}'`);
+    if (!I[n]) throw invalidRequest(`inputs file has no tensor '${n}'`);
   let out: Record<string, unknown>;
   try {
     out = inspectModel(W, I, { gradTotal: values['grad-total'] });
   } catch (e) {
-    throw new UserError((e as Error).message);
+    throw new PlumageError(errorCode(e) === 'internal' ? 'invalid_request' : errorCode(e), firstLine(e));
   }
   if (!ctx.json) {
     ctx.log(

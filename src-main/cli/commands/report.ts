@@ -13,7 +13,8 @@ import { openDb } from '../../data/store.ts';
 import { workspace } from '../../data/workspace.ts';
 import { evaluateRun, type EvalResult } from '../../jobs/evaluate.ts';
 import { parseCommandArgs, type Command } from '../context.ts';
-import { UserError } from '../errors.ts';
+import { usageError } from '../errors.ts';
+import { errorCode, firstLine, notFound, PlumageError, unavailable } from '../../util/errors.ts';
 
 const hasEval = (m: Record<string, unknown> | null): boolean => !!m && 'top1' in m && 'split' in m && 'per_class' in m;
 
@@ -23,22 +24,22 @@ export const run: Command = async (ctx) => {
     out: { type: 'string' },
     reeval: { type: 'boolean', default: false },
   });
-  if (positionals.length) throw new UserError(`unexpected argument '${positionals[0]}'`, 2);
+  if (positionals.length) throw usageError(`unexpected argument '${positionals[0]}'`);
   const ws = workspace(ctx.home);
   const db = openDb(ws.dbPath);
   let records: RunRecord[];
   try {
     if (values.runs) {
       const ids = values.runs.split(',').map((s) => s.trim()).filter(Boolean);
-      if (!ids.length) throw new UserError('--runs needs run ids, e.g. --runs r1,r2', 2);
+      if (!ids.length) throw usageError('--runs needs run ids, e.g. --runs r1,r2');
       records = ids.map((id) => {
         const r = getRun(db, id);
-        if (!r) throw new UserError(`no run '${id}'`);
+        if (!r) throw notFound(`no run '${id}'`);
         return r;
       });
     } else {
       records = (['cnn', 'lrcn', 'medi', 'cam'] as const).map((v) => latestRun(db, v)).filter((r): r is RunRecord => r !== null);
-      if (!records.length) throw new UserError('no finished runs to report (train some, or pass --runs)');
+      if (!records.length) throw unavailable('no finished runs to report (train some, or pass --runs)');
     }
   } finally {
     db.close();
@@ -52,7 +53,7 @@ export const run: Command = async (ctx) => {
       try {
         metrics = (await evaluateRun({ home: ctx.home, runId: r.id })) as unknown as Record<string, unknown>;
       } catch (e) {
-        throw new UserError(`cannot evaluate run ${r.id}: ${(e as Error).message.split('\n')[0]}`);
+        throw new PlumageError(errorCode(e) === 'internal' ? 'unavailable' : errorCode(e), `cannot evaluate run ${r.id}: ${firstLine(e)}`);
       }
     }
     const fresh = openDb(ws.dbPath);

@@ -4,21 +4,22 @@
  */
 import { readFileSync } from 'node:fs';
 import { scoreCaptions } from '../../ml/metrics/index.ts';
-import { CaptionInputError, pairCorpus } from '../../ml/metrics/inputs.ts';
+import { pairCorpus } from '../../ml/metrics/inputs.ts';
 import { parseCommandArgs, type Command } from '../context.ts';
-import { UserError } from '../errors.ts';
+import { usageError } from '../errors.ts';
+import { firstLine, invalidRequest, ioError } from '../../util/errors.ts';
 
 function readJson(path: string, flag: string): unknown {
   let text: string;
   try {
     text = readFileSync(path, 'utf8');
   } catch (e) {
-    throw new UserError(`${flag} ${path}: ${(e as NodeJS.ErrnoException).code === 'ENOENT' ? 'no such file' : (e as Error).message}`);
+    throw ioError(`${flag} ${path}: ${(e as NodeJS.ErrnoException).code === 'ENOENT' ? 'no such file' : firstLine(e)}`);
   }
   try {
     return JSON.parse(text);
   } catch (e) {
-    throw new UserError(`${flag} ${path}: not valid JSON (${(e as Error).message.split('\n')[0]})`);
+    throw invalidRequest(`${flag} ${path}: not valid JSON (${(e as Error).message.split('\n')[0]})`);
   }
 }
 
@@ -28,17 +29,11 @@ export const run: Command = async (ctx) => {
     cands: { type: 'string' },
     meteor: { type: 'string', default: 'wordnet' },
   });
-  if (positionals.length) throw new UserError(`unexpected argument '${positionals[0]}'`, 2);
-  if (!values.refs || !values.cands) throw new UserError('usage: plumage score --refs refs.json --cands cands.json [--json]', 2);
+  if (positionals.length) throw usageError(`unexpected argument '${positionals[0]}'`);
+  if (!values.refs || !values.cands) throw usageError('usage: plumage score --refs refs.json --cands cands.json [--json]');
   const mode = values.meteor;
-  if (mode !== 'wordnet' && mode !== 'stem' && mode !== 'none') throw new UserError('--meteor must be wordnet, stem or none', 2);
-  let corpus;
-  try {
-    corpus = pairCorpus(readJson(values.refs, '--refs'), readJson(values.cands, '--cands'));
-  } catch (e) {
-    if (e instanceof CaptionInputError) throw new UserError(e.message);
-    throw e;
-  }
+  if (mode !== 'wordnet' && mode !== 'stem' && mode !== 'none') throw usageError('--meteor must be wordnet, stem or none');
+  const corpus = pairCorpus(readJson(values.refs, '--refs'), readJson(values.cands, '--cands'));
   const t0 = performance.now();
   const s = scoreCaptions(corpus.refs, corpus.cands, { meteor: mode === 'none' ? false : mode });
   const ms = performance.now() - t0;

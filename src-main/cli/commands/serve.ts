@@ -5,7 +5,8 @@ import { createApi } from '../../api/service.ts';
 import { startServer } from '../../serve/server.ts';
 import type { Command } from '../context.ts';
 import { parseCommandArgs } from '../context.ts';
-import { UserError } from '../errors.ts';
+import { usageError } from '../errors.ts';
+import { conflict, unavailable } from '../../util/errors.ts';
 
 /**
  * `plumage serve --home H [--port N] [--allow-export-dir DIR]… [--json]`: browser mode. Prints the
@@ -20,7 +21,7 @@ export const run: Command = async (ctx) => {
     false,
   );
   const port = Number(values.port);
-  if (!Number.isInteger(port) || port < 0 || port > 65535) throw new UserError(`--port must be 0..65535, got '${values.port}'`, 2);
+  if (!Number.isInteger(port) || port < 0 || port > 65535) throw usageError(`--port must be 0..65535, got '${values.port}'`);
   const staticDir = resolve(dirname(fileURLToPath(import.meta.url)), '../../../src-renderer/dist');
   if (!existsSync(resolve(staticDir, 'index.html'))) {
     ctx.err('plumage serve: the renderer is not built (npm run build:renderer); serving a notice page');
@@ -36,7 +37,7 @@ export const run: Command = async (ctx) => {
   } catch (e) {
     api.close();
     const code = (e as { code?: string }).code;
-    throw new UserError(code === 'EADDRINUSE' ? `port ${port} is already in use` : `cannot listen: ${(e as Error).message}`);
+    throw code === 'EADDRINUSE' ? conflict(`port ${port} is already in use`) : unavailable(`cannot listen: ${(e as Error).message}`);
   }
   if (ctx.json) process.stdout.write(JSON.stringify({ url: server.url }) + '\n');
   else process.stdout.write(`Plumage is listening at ${server.url}\n`);

@@ -3,7 +3,8 @@ import { formatSummary, makeDefaultSplit, makePaperSplit, type SplitSummary } fr
 import { openDb } from '../../data/store.ts';
 import { workspace } from '../../data/workspace.ts';
 import { parseCommandArgs, type Command } from '../context.ts';
-import { UserError } from '../errors.ts';
+import { usageError } from '../errors.ts';
+import { unavailable } from '../../util/errors.ts';
 
 /**
  * plumage split [--scheme default|paper] [--seed N] [--val 0.1] [--test 0.2] [--collection ID]
@@ -22,25 +23,21 @@ export const run: Command = async (ctx) => {
     false,
   );
   if (values.scheme !== 'default' && values.scheme !== 'paper')
-    throw new UserError("--scheme must be 'default' or 'paper'", 2);
+    throw usageError("--scheme must be 'default' or 'paper'");
   const seed = Number(values.seed);
-  if (!Number.isInteger(seed) || seed < 0) throw new UserError('--seed must be a non-negative integer', 2);
+  if (!Number.isInteger(seed) || seed < 0) throw usageError('--seed must be a non-negative integer');
   const val = Number(values.val);
   const test = Number(values.test);
   if (!(val >= 0 && test >= 0 && val + test < 1))
-    throw new UserError('--val and --test must be fractions ≥ 0 with val + test < 1', 2);
+    throw usageError('--val and --test must be fractions ≥ 0 with val + test < 1');
   const ws = workspace(ctx.home);
   const db = openDb(ws.dbPath);
   try {
     let cols = listCollections(db);
     if (values.collection) {
-      try {
-        cols = [findCollection(db, values.collection)];
-      } catch (e) {
-        throw new UserError((e as Error).message);
-      }
+      cols = [findCollection(db, values.collection)];
     }
-    if (!cols.length) throw new UserError('the workspace has no collections: import one first');
+    if (!cols.length) throw unavailable('the workspace has no collections: import one first');
     const splits: SplitSummary[] = [];
     for (const c of cols) {
       const s =

@@ -6,7 +6,7 @@ import { resolve } from 'node:path';
 import { checkSynthOptions, writeSynth, type SynthOptions } from '../../data/synth/write-cub.ts';
 import type { Command } from '../context.ts';
 import { parseCommandArgs } from '../context.ts';
-import { UserError } from '../errors.ts';
+import { usageError } from '../errors.ts';
 import { Progress } from '../progress.ts';
 
 const DEFAULTS = { species: 12, perSpecies: 40, size: 128, seed: 1 };
@@ -14,7 +14,7 @@ const DEFAULTS = { species: 12, perSpecies: 40, size: 128, seed: 1 };
 /** Parses an integer option strictly ("12abc" and "1.5" are errors, not 12 and 1). */
 function intOption(name: string, value: string | undefined, fallback: number): number {
   if (value === undefined) return fallback;
-  if (!/^[+-]?\d+$/.test(value.trim())) throw new UserError(`--${name} must be an integer, got '${value}'`, 2);
+  if (!/^[+-]?\d+$/.test(value.trim())) throw usageError(`--${name} must be an integer, got '${value}'`);
   return Number(value);
 }
 
@@ -27,8 +27,8 @@ export const run: Command = async (ctx) => {
     seed: { type: 'string' },
     quality: { type: 'string' },
   });
-  if (positionals.length) throw new UserError(`unexpected argument '${positionals[0]}' (usage: plumage synth --out DIR [--species N] [--per-species M] [--size PX] [--seed S])`, 2);
-  if (!values.out) throw new UserError('--out DIR is required (usage: plumage synth --out DIR [--species N] [--per-species M] [--size PX] [--seed S])', 2);
+  if (positionals.length) throw usageError(`unexpected argument '${positionals[0]}' (usage: plumage synth --out DIR [--species N] [--per-species M] [--size PX] [--seed S])`);
+  if (!values.out) throw usageError('--out DIR is required (usage: plumage synth --out DIR [--species N] [--per-species M] [--size PX] [--seed S])');
   const opts: SynthOptions = {
     out: resolve(values.out),
     species: intOption('species', values.species, DEFAULTS.species),
@@ -38,20 +38,13 @@ export const run: Command = async (ctx) => {
     quality: intOption('quality', values.quality, 90),
   };
   const problem = checkSynthOptions(opts);
-  if (problem) throw new UserError(problem, 2);
-  if (opts.quality! < 1 || opts.quality! > 100) throw new UserError('--quality must be from 1 to 100', 2);
+  if (problem) throw usageError(problem);
+  if (opts.quality! < 1 || opts.quality! > 100) throw usageError('--quality must be from 1 to 100');
 
   const total = opts.species * opts.perSpecies;
   const progress = new Progress('synth', total, 'img');
   const started = Date.now();
-  let summary;
-  try {
-    summary = await writeSynth(opts, (done) => progress.set(done));
-  } catch (e) {
-    // Bad output folders are the user's to fix, not a crash.
-    if (/already holds|EACCES|EEXIST|ENOTDIR|EROFS/.test((e as Error).message)) throw new UserError((e as Error).message);
-    throw e;
-  }
+  const summary = await writeSynth(opts, (done) => progress.set(done));
   progress.finish();
   const secs = (Date.now() - started) / 1000;
   ctx.log(

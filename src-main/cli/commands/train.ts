@@ -1,6 +1,6 @@
 import type { Command } from '../context.ts';
 import { parseCommandArgs } from '../context.ts';
-import { UserError } from '../errors.ts';
+import { usageError } from '../errors.ts';
 import { formatDuration } from '../progress.ts';
 import {
   DIMS,
@@ -19,7 +19,7 @@ const num = (v: string | undefined, name: string, int = false): number | undefin
   if (v === undefined) return undefined;
   const n = Number(v);
   if (!Number.isFinite(n) || (int && !Number.isInteger(n)))
-    throw new UserError(`--${name} needs a ${int ? 'whole ' : ''}number`, 2);
+    throw usageError(`--${name} needs a ${int ? 'whole ' : ''}number`);
   return n;
 };
 
@@ -61,16 +61,16 @@ export const run: Command = async (ctx) => {
   );
   const variant = values.variant as Variant | undefined;
   if (!values.resume && (!variant || !VARIANTS.includes(variant)))
-    throw new UserError(`--variant must be one of ${VARIANTS.join(', ')}`, 2);
+    throw usageError(`--variant must be one of ${VARIANTS.join(', ')}`);
   if (values.optimizer && !['sgd', 'momentum', 'adam'].includes(values.optimizer))
-    throw new UserError('--optimizer must be sgd, momentum or adam', 2);
+    throw usageError('--optimizer must be sgd, momentum or adam');
   if (values.schedule && !['constant', 'cosine'].includes(values.schedule))
-    throw new UserError('--schedule must be constant or cosine', 2);
+    throw usageError('--schedule must be constant or cosine');
   if (values.dims && !(values.dims in DIMS))
-    throw new UserError(`--dims must be one of ${Object.keys(DIMS).join(', ')}`, 2);
+    throw usageError(`--dims must be one of ${Object.keys(DIMS).join(', ')}`);
   const recipe = (values.recipe ?? 'fast') as RecipeName;
   if (!(recipe in RECIPES))
-    throw new UserError(`--recipe must be one of ${Object.keys(RECIPES).join(', ')}`, 2);
+    throw usageError(`--recipe must be one of ${Object.keys(RECIPES).join(', ')}`);
   const given: Partial<TrainConfig> & { variant: Variant } = {
     variant: variant ?? 'cam',
     encoder: values.encoder,
@@ -134,9 +134,7 @@ export const run: Command = async (ctx) => {
   };
   process.on('SIGINT', onSigint);
   try {
-    const res = await handle.result.catch((e: Error) => {
-      throw new UserError(e.message);
-    });
+    const res = await handle.result;
     if (res.status === 'cancelled')
       ctx.log(
         `run ${res.run} cancelled at step ${res.steps}; resume with: plumage train --resume ${res.run}`,

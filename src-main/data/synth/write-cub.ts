@@ -19,6 +19,7 @@ import { ATTRIBUTE_NAMES, ATTRIBUTE_VALUES, MAX_SPECIES, speciesTable, type Bird
 import { captionsFor } from './captions.ts';
 import { drawBird, PART_NAMES, type PartLoc, type Pose } from './draw.ts';
 import { Sfc32 } from '../../util/rng.ts';
+import { conflict } from '../../util/errors.ts';
 
 export interface SynthOptions {
   /** Output folder; CUB_200_2011/, text_c10/ and synth.json are written inside it. */
@@ -105,7 +106,7 @@ export async function writeSynth(opts: SynthOptions, onProgress?: (done: number,
     await rm(textDir, { recursive: true, force: true });
     await rm(manifest, { force: true });
   } else if (existsSync(cubDir) || existsSync(textDir)) {
-    throw new Error(`${out} already holds a CUB_200_2011/ or text_c10/ folder that plumage synth did not write; choose an empty --out folder`);
+    throw conflict(`${out} already holds a CUB_200_2011/ or text_c10/ folder that plumage synth did not write; choose an empty --out folder`);
   }
 
   const species = speciesTable().slice(0, opts.species);

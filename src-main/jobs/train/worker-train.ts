@@ -1,5 +1,6 @@
 /** Worker-thread entry of the training job (see worker-host.ts for the message protocol). */
 import { parentPort, workerData } from 'node:worker_threads';
+import { toWorkerError } from '../../util/errors.ts';
 import { runTraining, type TrainEvent, type TrainOptions } from './loop.ts';
 
 const port = parentPort!;
@@ -14,4 +15,4 @@ runTraining({
   onEvent: (event: TrainEvent) => port.postMessage({ type: 'event', event }),
 })
   .then((result) => port.postMessage({ type: 'done', result }))
-  .catch((e: Error) => port.postMessage({ type: 'error', message: e.message.split('\n')[0] }));
+  .catch((e: unknown) => port.postMessage(toWorkerError(e)));

@@ -26,6 +26,7 @@ import {
   type EncoderEntry,
   type Preprocess,
 } from './registry.ts';
+import { conflict, invalidRequest, ioError, notFound, unavailable } from '../../util/errors.ts';
 
 export interface LoadedEncoder {
   /** Feature-cache key: a registry id, or `local-<fingerprint>` for an unknown local model. */
@@ -77,7 +78,7 @@ function isGraph(a: Artifacts): boolean {
 export function readModelFolder(dir: string): Artifacts {
   const mjPath = join(dir, 'model.json');
   if (!existsSync(mjPath))
-    throw new Error(`${dir} has no model.json (expected a TF.js layers or graph model folder)`);
+    throw invalidRequest(`${dir} has no model.json (expected a TF.js layers or graph model folder)`);
   const modelJson = JSON.parse(readFileSync(mjPath, 'utf8')) as Artifacts['modelJson'];
   const shards: Uint8Array[] = [];
   for (const group of modelJson.weightsManifest ?? []) {
@@ -117,7 +118,7 @@ function guessLayerNode(model: tf.LayersModel): string {
     const shape = flat[i].outputShape as number[];
     if (Array.isArray(shape) && shape.length === 4 && typeof shape[3] === 'number') return flat[i].name;
   }
-  throw new Error('could not find a 4-D feature layer; name one with --feature-node');
+  throw invalidRequest('could not find a 4-D feature layer; name one with --feature-node');
 }
 
 /** Guess of A for a graph model: the input of the last average pool (or spatial mean). */
@@ -127,7 +128,7 @@ function guessGraphNode(a: Artifacts): string {
   for (let i = nodes.length - 1; i >= 0; i--) {
     if (nodes[i].op === 'AvgPool' || nodes[i].op === 'Mean') return nodes[i].input![0].split(':')[0];
   }
-  throw new Error('could not find the feature node of this graph model; name one with --feature-node');
+  throw invalidRequest('could not find the feature node of this graph model; name one with --feature-node');
 }
 
 interface FeatureNet {
@@ -178,7 +179,7 @@ export async function buildFeatureNet(
   const model = await tf.loadLayersModel(io);
   const node = featureNode ?? guessLayerNode(model);
   const owner = findLayerOwner(model, node);
-  if (!owner) throw new Error(`layer '${node}' not found in the model (nor in its nested first layer)`);
+  if (!owner) throw invalidRequest(`layer '${node}' not found in the model (nor in its nested first layer)`);
   const feat = tf.model({ inputs: owner.inputs, outputs: owner.getLayer(node).output as tf.SymbolicTensor });
   const named: [string, tf.Tensor][] = [];
   for (const l of feat.layers) l.getWeights().forEach((w, i) => named.push([`${l.name}/${i}`, w]));
@@ -220,7 +221,7 @@ export function isCached(encodersDir: string, id: string): boolean {
 
 /** Where an entry's files are fetched from; PLUMAGE_ENCODER_MIRROR replaces the host part (tests, mirrors). */
 export function sourceUrl(entry: EncoderEntry, mirror = process.env.PLUMAGE_ENCODER_MIRROR): string {
-  if (entry.source.type !== 'download') throw new Error(`${entry.id} is not downloadable`);
+  if (entry.source.type !== 'download') throw invalidRequest(`${entry.id} is not downloadable`);
   let url = entry.source.url;
   if (mirror) url = mirror.replace(/\/$/, '') + '/' + url.replace(/^https?:\/\/[^/]+\//, '');
   if (entry.source.tfhub && !mirror) url = url + '/model.json?tfjs-format=file';
@@ -233,7 +234,7 @@ export interface DownloadProgress {
 
 async function fetchBytes(url: string, onChunk: (n: number) => void): Promise<Uint8Array> {
   const res = await fetch(url);
-  if (!res.ok || !res.body) throw new Error(`GET ${url}: HTTP ${res.status}`);
+  if (!res.ok || !res.body) throw unavailable(`GET ${url}: HTTP ${res.status}`);
   const chunks: Uint8Array[] = [];
   const reader = res.body.getReader();
   for (;;) {
@@ -255,7 +256,7 @@ export async function downloadEncoder(
   entry: EncoderEntry,
   opts: { mirror?: string; onProgress?: DownloadProgress } = {},
 ): Promise<CacheManifest> {
-  if (entry.source.type !== 'download') throw new Error(`${entry.id} is not downloadable`);
+  if (entry.source.type !== 'download') throw invalidRequest(`${entry.id} is not downloadable`);
   const url = sourceUrl(entry, opts.mirror ?? process.env.PLUMAGE_ENCODER_MIRROR);
   const total = entry.source.approxBytes;
   let done = 0;
@@ -287,12 +288,12 @@ export async function downloadEncoder(
   net.dispose();
   const pin = entry.source.weightsSha256;
   if (pin && pin !== fingerprint) {
-    throw new Error(
+    throw conflict(
       `checksum mismatch for ${entry.id}: weights fingerprint ${fingerprint.slice(0, 16)}… != pinned ${pin.slice(0, 16)}…; nothing was cached`,
     );
   }
   if (shape.join() !== entry.shape.join()) {
-    throw new Error(
+    throw conflict(
       `${entry.id}: feature map ${shape.join('x')} != expected ${entry.shape.join('x')}; nothing was cached`,
     );
   }
@@ -329,7 +330,7 @@ function readCached(
   for (const [f, h] of Object.entries(manifest.files)) {
     const p = join(dir, f);
     if (!existsSync(p) || sha256(readFileSync(p)) !== h) {
-      throw new Error(
+      throw ioError(
         `cached encoder ${entry.id} is damaged (${f} does not match its checksum); delete ${dir} to download it again`,
       );
     }
@@ -339,7 +340,7 @@ function readCached(
     entry.source.weightsSha256 &&
     entry.source.weightsSha256 !== manifest.fingerprint
   ) {
-    throw new Error(
+    throw conflict(
       `cached encoder ${entry.id} does not match the pinned checksum; delete ${dir} to download it again`,
     );
   }
@@ -428,7 +429,7 @@ async function fromEntry(
   }
   let origin: 'cache' | 'download' = 'cache';
   if (!isCached(encodersDir, entry.id)) {
-    if (opts.allowDownload === false) throw new Error(`${entry.id} is not cached and downloads are off`);
+    if (opts.allowDownload === false) throw unavailable(`${entry.id} is not cached and downloads are off`);
     await downloadEncoder(encodersDir, entry, { onProgress: opts.onProgress });
     origin = 'download';
   }
@@ -436,7 +437,7 @@ async function fromEntry(
   const net = await buildFeatureNet(artifacts, entry.featureNode, entry.inputSize);
   if (net.fingerprint !== manifest.fingerprint) {
     net.dispose();
-    throw new Error(
+    throw conflict(
       `cached encoder ${entry.id} changed since download; delete ${cacheDir(encodersDir, entry.id)}`,
     );
   }
@@ -487,7 +488,7 @@ export async function resolveEncoder(encodersDir: string, opts: ResolveOptions =
     enc = await loadLocalEncoder(opts.encoderPath, opts.featureNode);
   } else if (opts.encoder) {
     const entry = encoderEntry(opts.encoder);
-    if (!entry) throw new Error(`unknown encoder '${opts.encoder}' (see plumage encoders)`);
+    if (!entry) throw notFound(`unknown encoder '${opts.encoder}' (see plumage encoders)`);
     enc = await fromEntry(encodersDir, entry, opts);
   } else {
     enc = await resolveDefault(encodersDir, opts);

@@ -10,6 +10,7 @@ import { NgramInterner } from './ngrams.ts';
 import { rougeL } from './rouge.ts';
 import { tokenize } from './tokenize.ts';
 import { loadWordNet, type WordNet } from './wordnet.ts';
+import { invalidRequest } from '../../util/errors.ts';
 
 export { tokenize, normalizeCaption } from './tokenize.ts';
 export { porterStem } from './porter.ts';
@@ -52,11 +53,11 @@ export function scoreCaptions(
 ): CorpusScores {
   const ids = Object.keys(cands);
   const missing = ids.filter((id) => !Object.hasOwn(refs, id));
-  if (missing.length) throw new Error(`no references for candidate id(s): ${missing.slice(0, 5).join(', ')}${missing.length > 5 ? ', …' : ''}`);
+  if (missing.length) throw invalidRequest(`no references for candidate id(s): ${missing.slice(0, 5).join(', ')}${missing.length > 5 ? ', …' : ''}`);
   const extra = Object.keys(refs).filter((id) => !Object.hasOwn(cands, id));
-  if (extra.length) throw new Error(`no candidate for reference id(s): ${extra.slice(0, 5).join(', ')}${extra.length > 5 ? ', …' : ''}`);
+  if (extra.length) throw invalidRequest(`no candidate for reference id(s): ${extra.slice(0, 5).join(', ')}${extra.length > 5 ? ', …' : ''}`);
   const empty = ids.filter((id) => !refs[id] || refs[id].length === 0);
-  if (empty.length) throw new Error(`image id(s) with an empty reference list: ${empty.slice(0, 5).join(', ')}`);
+  if (empty.length) throw invalidRequest(`image id(s) with an empty reference list: ${empty.slice(0, 5).join(', ')}`);
   const tok = opts.pretokenized ? (s: string) => (s === '' ? [] : s.split(' ')) : tokenize;
   const candToks = ids.map((id) => tok(cands[id]));
   const refToks = ids.map((id) => refs[id].map(tok));

@@ -1,3 +1,4 @@
+import { PlumageError } from '../../util/errors.ts';
 /**
  * Reading reference / candidate caption files for `plumage score`. Two shapes each:
  *  - plain: refs `{"<id>": ["ref", …]}`, cands `{"<id>": "candidate"}`;
@@ -13,7 +14,12 @@ export interface CaptionCorpus {
 }
 
 /** A problem with the user's input files; the message is meant for the user as-is. */
-export class CaptionInputError extends Error {}
+/** Reference or candidate captions in a shape the scorer cannot read. */
+export class CaptionInputError extends PlumageError {
+  constructor(message: string) {
+    super('invalid_request', message);
+  }
+}
 
 function isRecord(x: unknown): x is Record<string, unknown> {
   return typeof x === 'object' && x !== null && !Array.isArray(x);
