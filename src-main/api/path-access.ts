@@ -1,7 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import { existsSync, realpathSync } from 'node:fs';
 import { dirname, isAbsolute, join, resolve, sep } from 'node:path';
-import { ApiFailure } from './errors.ts';
+import { PlumageError } from '../util/errors.ts';
 
 /**
  * Which files the page (renderer) may make the main side read or write. The page is untrusted, so:
@@ -90,6 +90,6 @@ export class PathAccess {
   }
 }
 
-function refusal(message: string): ApiFailure {
-  return new ApiFailure('invalid_request', message);
+function refusal(message: string): PlumageError {
+  return new PlumageError('invalid_request', message);
 }

@@ -260,7 +260,7 @@ export function createApi(opts: ApiOptions): PlumageApi {
     },
     'batch:export': (req) => exportBatch(db, req.jobId, req.format, access.writable(req.path)),
     'dialog:choose': async (req) => {
-      if (!opts.choose) throw new ApiFailure('unavailable', 'file dialogs exist in the desktop app only: type the path');
+      if (!opts.choose) throw new PlumageError('unavailable', 'file dialogs exist in the desktop app only: type the path');
       const path = await opts.choose(req);
       return path === null ? null : { token: access.grant(path, req.purpose === 'save' ? 'write' : 'read'), path };
     },

@@ -27,7 +27,7 @@ export const run: Command = async (ctx) => {
     ctx.err('plumage serve: the renderer is not built (npm run build:renderer); serving a notice page');
   }
   const exportDirs = (values['allow-export-dir'] ?? []).map((d) => {
-    if (!isDirectory(d)) throw new UserError(`--allow-export-dir: not a folder: ${d}`, 2);
+    if (!isDirectory(d)) throw usageError(`--allow-export-dir: not a folder: ${d}`);
     return resolve(d);
   });
   const api = createApi({ home: ctx.home, log: ctx.err, paths: { mode: 'local', exportDirs } });
