@@ -42,6 +42,8 @@ export interface InvokeChannels {
     req: { kind: 'cub' | 'flowers' | 'folder' | 'coco'; path: string; captions?: string };
     res: { jobId: string };
   };
+  /** Synthetic demo birds written into the workspace and imported as a fresh collection (an import job). */
+  'demo:start': { req: void; res: { jobId: string } };
   'jobs:list': { req: void; res: JobInfo[] };
   'jobs:cancel': { req: { jobId: string }; res: { cancelled: boolean } };
   'runs:list': { req: void; res: RunSummary[] };

@@ -58,6 +58,7 @@ export const INVOKE_SCHEMAS = {
     path,
     captions: path.optional(),
   }),
+  'demo:start': none,
   'jobs:list': none,
   'jobs:cancel': z.strictObject({ jobId: z.string().min(1).max(LIMITS.name) }),
   'runs:list': none,

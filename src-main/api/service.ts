@@ -36,6 +36,7 @@ import {
 } from './insights.ts';
 import { toWireError } from './errors.ts';
 import { errorCode, PlumageError } from '../util/errors.ts';
+import { importDemoBirds } from './demo-data.ts';
 import { resolveImageRoute, type ImageRouteResult } from './image-routes.ts';
 import { PathAccess, type PathAccessOptions } from './path-access.ts';
 import { describeIssues, INVOKE_SCHEMAS, isInvokeChannel, isSendChannel, SEND_SCHEMAS } from './schemas.ts';
@@ -169,6 +170,14 @@ export function createApi(opts: ApiOptions): PlumageApi {
       const job = jobs.startJob('import', `import ${req.kind} ${path}`, async (progress, signal) => {
         const result = await runImport(db, ws, { kind: req.kind, path, captions, progress, signal });
         push('images:changed', { imageIds: [] }); // "many images changed": the gallery reloads its page
+        return result;
+      });
+      return { jobId: job.id };
+    },
+    'demo:start': () => {
+      const job = jobs.startJob('import', 'import demo birds', async (progress, signal) => {
+        const result = await importDemoBirds(db, ws, progress, signal);
+        push('images:changed', { imageIds: [] });
         return result;
       });
       return { jobId: job.id };

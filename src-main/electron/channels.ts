@@ -17,6 +17,7 @@ const invoke: Record<InvokeChannel, true> = {
   'edits:undo': true,
   'edits:redo': true,
   'import:start': true,
+  'demo:start': true,
   'jobs:list': true,
   'jobs:cancel': true,
   'runs:list': true,

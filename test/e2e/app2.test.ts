@@ -201,7 +201,7 @@ describe('issue 6 screens in browser mode', () => {
     await runs.region.waitFor();
     const btn = runs.runButton(runId);
     await btn.waitFor();
-    await poll(() => btn.textContent()).toMatch(/top1 \d/);
+    await poll(() => btn.textContent()).toMatch(/Correct species \d/);
     await poll(() => runs.table2.getByRole('row').count()).toBeGreaterThanOrEqual(3); // header + both runs
     // Evaluate the new run → per-class bars and the confusion matrix.
     await btn.click();

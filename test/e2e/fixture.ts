@@ -62,7 +62,7 @@ export interface SynthCollection {
   classes: { id: number; name: string }[];
 }
 
-function plumage(args: string[]): string {
+export function plumage(args: string[]): string {
   const r = spawnSync(process.execPath, ['bin/plumage.js', ...args], { cwd: REPO_ROOT, encoding: 'utf8' });
   if (r.status !== 0) throw new Error(`plumage ${args.join(' ')} failed (${r.status}):\n${r.stderr}`);
   return r.stdout;

@@ -13,6 +13,7 @@ import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { makeSynthCollection, pickSearchWord, type SynthCollection, type SynthPhoto } from './fixture.ts';
 import { ARTIFACTS, launchChromium, startServe, type Served } from './serve.ts';
 import { GalleryPage } from './pages/GalleryPage.ts';
+import { speciesName } from '../../src-renderer/src/lib/names.ts';
 import { PhotoPage } from './pages/PhotoPage.ts';
 import { ImportDialogPage } from './pages/ImportDialogPage.ts';
 
@@ -183,22 +184,22 @@ describe('gallery in browser mode', () => {
     await options.first().waitFor();
     // Move to the wanted species if the type-ahead ranks another first.
     const names = await options.evaluateAll((els) => els.map((e) => (e.firstChild?.textContent ?? '').trim()));
-    const at = names.indexOf(species.name);
+    const at = names.indexOf(speciesName(species.name));
     expect(at).toBeGreaterThanOrEqual(0);
     for (let i = 0; i < at; i++) await gallery.bulkSpecies.press('ArrowDown');
     await gallery.bulkSpecies.press('Enter');
-    await page.getByText(`Set ${species.name} on 4 photos`).waitFor();
+    await page.getByText(`Set ${speciesName(species.name)} on 4 photos`).waitFor();
     await reload();
-    for (const x of range) expect(await gallery.tileSpecies(x.fileName)).toBe(species.name);
+    for (const x of range) expect(await gallery.tileSpecies(x.fileName)).toBe(speciesName(species.name));
     // A neighbour outside the range is untouched.
-    expect(await gallery.tileSpecies(ordered[14].fileName)).toBe(ordered[14].className);
+    expect(await gallery.tileSpecies(ordered[14].fileName)).toBe(speciesName(ordered[14].className));
 
     // One Ctrl-Z undoes the whole bulk edit (one group), and that persists too.
     await gallery.scroller.focus();
     await page.keyboard.press('Control+z');
     await page.getByText('Undid an edit on 4 photos').waitFor();
     await reload();
-    for (const x of range) expect(await gallery.tileSpecies(x.fileName)).toBe(x.className);
+    for (const x of range) expect(await gallery.tileSpecies(x.fileName)).toBe(speciesName(x.className));
   });
 
   it('selects everything with Ctrl-A and clears with Esc', async () => {

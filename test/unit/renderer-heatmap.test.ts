@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { colour, fitRect, heatPixels, normalise, upsampleBilinear } from '../../src-renderer/src/lib/heatmap.ts';
+import { colour, fitRect, heatPixels, isFlat, legendGradient, normalise, upsampleBilinear } from '../../src-renderer/src/lib/heatmap.ts';
 import { plot, relative } from '../../src-renderer/src/lib/curves.ts';
 
 describe('heat-map pixels', () => {
@@ -83,5 +83,20 @@ describe('training curves', () => {
     expect(relative(0.125)).toBe('+12.5 %');
     expect(relative(-0.05)).toBe('-5.0 %');
     expect(relative(null)).toBe('');
+  });
+});
+
+describe('heat-map legend and empty maps', () => {
+  it('calls a map flat when it is empty or constant', () => {
+    expect(isFlat([])).toBe(true);
+    expect(isFlat([0, 0, 0, 0])).toBe(true);
+    expect(isFlat([0.3, 0.3])).toBe(true);
+    expect(isFlat([0, 0, 0.2, 0])).toBe(false);
+  });
+  it('draws the legend from the same colours as the overlay, low to high', () => {
+    const g = legendGradient('grey', 2);
+    expect(g).toBe('linear-gradient(to right, rgb(0, 0, 0) 0.0%, rgb(128, 128, 128) 50.0%, rgb(255, 255, 255) 100.0%)');
+    const [r, gg, b] = colour('turbo', 1);
+    expect(legendGradient('turbo', 4).endsWith(`rgb(${Math.round(r)}, ${Math.round(gg)}, ${Math.round(b)}) 100.0%)`)).toBe(true);
   });
 });

@@ -212,9 +212,30 @@ export const api: Api = {
 export const imageUrl = (id: number) => get().media.imageUrl(id);
 export const thumbUrl = (id: number) => get().media.thumbUrl(id);
 
-/** A user-facing one-liner for any error (ApiError keeps its code). */
+/** A user-facing one-liner for any error: the message only (an error code means nothing to a curator). */
 export function errorText(e: unknown): string {
-  if (e instanceof ApiError) return `${e.message} (${e.code})`;
+  if (e instanceof ApiError) return sentence(e.code === 'invalid_request' ? plainValidation(e.message) : e.message);
   if (e instanceof Error) return e.message;
   return String(e);
+}
+
+/**
+ * A refused request in words: "captions:save: text: Too big: expected string to have <=10000
+ * characters" → "the text is too long (at most 10,000 characters)". The channel name is dropped.
+ */
+export function plainValidation(message: string): string {
+  const body = message.replace(/^[a-z]+:[a-zA-Z]+:\s*/, '');
+  const m = /^([\w.[\]]+): (.*)$/.exec(body);
+  const field = m ? m[1].replace(/([a-z])([A-Z])/g, '$1 $2').toLowerCase() : null;
+  const why = m ? m[2] : body;
+  const big = /Too big: expected (?:string|array) to have <=\s?(\d+) (characters|items)/i.exec(why);
+  if (big) return `the ${field ?? 'input'} is too long (at most ${Number(big[1]).toLocaleString('en')} ${big[2]})`;
+  const small = /Too small: expected (?:string|array) to have >=\s?(\d+)/i.exec(why);
+  if (small) return Number(small[1]) === 1 ? `the ${field ?? 'input'} is empty` : `the ${field ?? 'input'} is too short`;
+  return field ? `the ${field} was not accepted (${why.charAt(0).toLowerCase()}${why.slice(1)})` : why;
+}
+
+/** First letter capitalised, so a main-side message reads as a sentence on screen. */
+function sentence(text: string): string {
+  return text ? text.charAt(0).toUpperCase() + text.slice(1) : text;
 }

@@ -118,3 +118,24 @@ export function fitRect(w: number, h: number, boxW: number, boxH: number): { x: 
 
 /** The mask painting tool of the heat-map view. */
 export type Tool = 'none' | 'brush' | 'eraser';
+
+/** A map with nothing to show: empty, or every value the same (an all-zero CAM draws as a blank panel). */
+export function isFlat(map: ArrayLike<number>): boolean {
+  if (!map.length) return true;
+  let lo = Infinity;
+  let hi = -Infinity;
+  for (let i = 0; i < map.length; i++) {
+    lo = Math.min(lo, map[i]);
+    hi = Math.max(hi, map[i]);
+  }
+  return !(hi - lo > 1e-9);
+}
+
+/** A CSS linear-gradient of a colour map, low (left) to high (right), for the colour legend. */
+export function legendGradient(name: ColourMap, steps = 8): string {
+  const stops = Array.from({ length: steps + 1 }, (_, i) => {
+    const [r, g, b] = colour(name, i / steps);
+    return `rgb(${Math.round(r)}, ${Math.round(g)}, ${Math.round(b)}) ${((100 * i) / steps).toFixed(1)}%`;
+  });
+  return `linear-gradient(to right, ${stops.join(', ')})`;
+}

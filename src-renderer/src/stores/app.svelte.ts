@@ -4,6 +4,7 @@
  * the database did not accept.
  */
 import { api, errorText } from '../lib/api.ts';
+import { speciesName } from '../lib/names.ts';
 import { PagedImages } from '../lib/pages.ts';
 import { clickSelect, emptySelection, selectAll, rangeIndices, type ClickMods, type Selection } from '../lib/selection.ts';
 import { UndoClient } from '../lib/undo.ts';
@@ -29,6 +30,12 @@ export interface Filters {
   sort: 'path' | 'disagreement' | 'confidence' | 'likelihood';
 }
 
+export interface Toast {
+  id: number;
+  text: string;
+  error: boolean;
+}
+
 export interface AppInfo {
   version: string;
   backend: string;
@@ -37,6 +44,17 @@ export interface AppInfo {
 }
 
 const PAGE_SIZE = 240;
+
+/** Job kinds in words, for notifications. */
+const JOB_NAMES: Record<string, string> = {
+  import: 'Import',
+  train: 'Training',
+  predict: 'Scoring',
+  evaluate: 'Evaluation',
+  caption: 'Captioning',
+  extract: 'Feature extraction',
+  demo: 'Demo data',
+};
 
 class AppState {
   view = $state<View>('gallery');
@@ -51,8 +69,10 @@ class AppState {
   collections = $state.raw<Collection[]>([]);
   info = $state.raw<AppInfo | null>(null);
   jobs = $state.raw<JobInfo[]>([]);
-  /** Short message at the bottom ("Labelled 3 photos", errors). */
-  notice = $state<{ text: string; error: boolean } | null>(null);
+  /** Transient notifications (saves, finished jobs, errors), newest last. */
+  toasts = $state.raw<Toast[]>([]);
+  /** What Undo / Redo will act on, for their tooltips (this session's edits; older ones are unnamed). */
+  edits = $state<{ undo: string[]; redo: string[] }>({ undo: [], redo: [] });
   /** Bumped after edits/undo so an open photo view reloads its detail. */
   detailVersion = $state(0);
   /** Gallery scroll offset, kept while the photo view is open. */
@@ -70,6 +90,8 @@ class AppState {
   idsFilter = $state.raw<{ ids: number[]; label: string } | null>(null);
   /** Runs that stopped mid-training and can be resumed (train:resumable, read on load). */
   resumable = $state.raw<ResumableRun[]>([]);
+  /** The "Try the demo data" import job, while the welcome screen follows it. */
+  demoJobId = $state<string | null>(null);
   /** The training job the Retrain panel follows. */
   trainJobId = $state<string | null>(null);
   /** Live curves per training job: step losses and per-epoch validation values. */
@@ -77,13 +99,21 @@ class AppState {
 
   readonly pages = new PagedImages((q) => this.fetchPage(q), {}, PAGE_SIZE, () => this.version++);
   readonly undoClient = new UndoClient(api, (o) => this.afterEdit(o.imageIds, o.message));
-  private noticeTimer: ReturnType<typeof setTimeout> | undefined;
+  private toastSeq = 0;
+  /** Jobs whose end was already announced (progress pushes repeat the final state). */
+  private announced = new Set<string>();
   /** Set by the caption editor: saves a pending edit before the view changes. */
   flushEdits: (() => Promise<void>) | null = null;
 
   get total(): number {
     void this.version;
     return this.pages.total;
+  }
+
+  /** Whether the first page of the current query has arrived (reactive, unlike pages.ready). */
+  get loaded(): boolean {
+    void this.version;
+    return this.pages.ready;
   }
 
   async start(): Promise<void> {
@@ -186,6 +216,12 @@ class AppState {
     return q;
   }
 
+  /** Whether any filter narrows the gallery (an empty result then means "no match", not "no photos"). */
+  get filtered(): boolean {
+    const f = this.filters;
+    return !!(this.idsFilter || f.search.trim() || f.classId != null || f.collectionId != null || f.split || f.provenance || f.reviewStatus);
+  }
+
   async applyFilters(): Promise<void> {
     this.selection = emptySelection();
     this.focusIndex = 0;
@@ -194,10 +230,29 @@ class AppState {
     if (this.pages.error) this.say(this.pages.error, true);
   }
 
+  /** Shows a toast; it goes away by itself (errors stay longer) or when dismissed. */
   say(text: string, error = false): void {
-    this.notice = { text, error };
-    clearTimeout(this.noticeTimer);
-    this.noticeTimer = setTimeout(() => (this.notice = null), error ? 8000 : 3500);
+    const toast = { id: ++this.toastSeq, text, error };
+    // The same message again replaces the old toast instead of stacking a copy.
+    this.toasts = [...this.toasts.filter((t) => t.text !== text).slice(-3), toast];
+    setTimeout(() => this.dismiss(toast.id), error ? 10_000 : 5000);
+  }
+
+  dismiss(id: number): void {
+    this.toasts = this.toasts.filter((t) => t.id !== id);
+  }
+
+  /** Remembers a new edit's description for the Undo tooltip (a new edit clears the redo list). */
+  recordEdit(description: string): void {
+    this.edits = { undo: [...this.edits.undo.slice(-49), description], redo: [] };
+  }
+
+  get undoLabel(): string {
+    return this.edits.undo.at(-1) ?? 'the last edit';
+  }
+
+  get redoLabel(): string {
+    return this.edits.redo.at(-1) ?? 'the last undone edit';
   }
 
   // ── selection ──────────────────────────────────────────────────────────────
@@ -256,8 +311,10 @@ class AppState {
     if (!imageIds.length) return;
     try {
       const r = await api.invoke('labels:set', { imageIds, classId });
-      const name = classId == null ? 'no species' : (this.classes.find((c) => c.id === classId)?.name ?? `class ${classId}`);
-      await this.afterEdit(imageIds, `Set ${name} on ${r.changed} photo${r.changed === 1 ? '' : 's'}`);
+      const raw = classId == null ? null : (this.classes.find((c) => c.id === classId)?.name ?? `class ${classId}`);
+      const what = `${raw == null ? 'Removed the species from' : `Set ${speciesName(raw)} on`} ${r.changed} photo${r.changed === 1 ? '' : 's'}`;
+      if (r.changed) this.recordEdit(what);
+      await this.afterEdit(imageIds, what);
     } catch (e) {
       this.say(errorText(e), true);
     }
@@ -267,7 +324,9 @@ class AppState {
     if (!imageIds.length) return;
     try {
       const r = await api.invoke('review:set', { imageIds, status });
-      await this.afterEdit(imageIds, `Marked ${r.changed} photo${r.changed === 1 ? '' : 's'} ${status}`);
+      const what = `Marked ${r.changed} photo${r.changed === 1 ? '' : 's'} ${status}`;
+      if (r.changed) this.recordEdit(what);
+      await this.afterEdit(imageIds, what);
     } catch (e) {
       this.say(errorText(e), true);
     }
@@ -275,11 +334,15 @@ class AppState {
 
   async undo(): Promise<void> {
     await this.flush();
-    await this.undoClient.undo().catch((e) => this.say(errorText(e), true));
+    const what = this.edits.undo.at(-1);
+    const o = await this.undoClient.undo().catch((e) => void this.say(errorText(e), true));
+    if (o?.applied) this.edits = { undo: this.edits.undo.slice(0, -1), redo: [...this.edits.redo, what ?? 'an earlier edit'] };
   }
 
   async redo(): Promise<void> {
-    await this.undoClient.redo().catch((e) => this.say(errorText(e), true));
+    const what = this.edits.redo.at(-1);
+    const o = await this.undoClient.redo().catch((e) => void this.say(errorText(e), true));
+    if (o?.applied) this.edits = { undo: [...this.edits.undo, what ?? 'an earlier edit'], redo: this.edits.redo.slice(0, -1) };
   }
 
   /** Re-reads the pages on screen and the open photo after anything changed on the main side. */
@@ -297,7 +360,8 @@ class AppState {
     if (job.status === 'done' && job.kind === 'import') {
       void api.invoke('collections:list', undefined).then((c) => (this.collections = c)).catch(() => {});
       void this.loadClasses();
-      void this.pages.refresh([0]);
+      // The first photos of an empty gallery: query again (the total changes); otherwise refresh in place.
+      void (this.total === 0 ? this.applyFilters() : this.pages.refresh([0]));
     }
     if (job.kind === 'train') this.recordCurves(job);
     if (job.status === 'done' && (job.kind === 'train' || job.kind === 'predict' || job.kind === 'evaluate')) {
@@ -305,7 +369,23 @@ class AppState {
       void this.pages.refresh(this.pages.loadedPages());
       this.detailVersion++;
     }
-    if (job.status === 'failed') this.say(`${job.label}: ${job.message ?? 'failed'}`, true);
+    this.announce(job);
+  }
+
+  /** One toast when a job ends: finished, stopped or failed (with its reason). */
+  private announce(job: JobInfo): void {
+    if (job.status === 'running' || this.announced.has(job.id)) return;
+    this.announced.add(job.id);
+    const what = JOB_NAMES[job.kind] ?? 'Job';
+    if (job.status === 'done') this.say(job.id === this.demoJobId ? 'The demo birds are ready' : `${what} finished`);
+    else if (job.status === 'cancelled') this.say(`${what} stopped`);
+    else if (job.status === 'failed') this.say(`${what} failed: ${job.message ?? 'unknown reason'}`, true);
+  }
+
+  /** Whether the training job the Retrain panel follows is still running. */
+  get training(): boolean {
+    const j = this.jobs.find((x) => x.id === this.trainJobId);
+    return j?.status === 'running';
   }
 
   /** Appends a training push to its job's curves (step losses; per-epoch losses and validation). */
@@ -329,6 +409,10 @@ class AppState {
       }
     }
     this.curves = { ...this.curves, [job.id]: { steps, epochs: Object.keys(epochs).length ? epochs : prev.epochs } };
+  }
+
+  async tryDemo(): Promise<void> {
+    this.demoJobId = await this.startJob(() => api.invoke('demo:start', undefined), 'Demo data');
   }
 
   async retrain(): Promise<void> {

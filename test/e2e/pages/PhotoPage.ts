@@ -10,7 +10,7 @@ export class PhotoPage {
 
   constructor(readonly page: Page) {
     this.caption = page.getByRole('textbox', { name: 'Caption' });
-    this.species = page.getByRole('combobox', { name: 'Species' });
+    this.species = page.getByRole('combobox', { name: 'Species', exact: true });
     this.history = page.getByRole('region', { name: 'Caption history' });
     this.details = page.getByRole('complementary', { name: 'Photo details' });
     this.title = this.details.getByRole('heading', { level: 2 });

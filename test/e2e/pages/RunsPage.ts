@@ -1,6 +1,6 @@
 import type { Locator, Page } from 'playwright-core';
 
-/** The Runs tab: Table 2 across runs, per-class bars, confusion matrix. */
+/** The Runs tab: the run comparison (the paper's Table 2), per-class bars, confusion matrix. */
 export class RunsPage {
   readonly region: Locator;
   readonly table2: Locator;
@@ -8,7 +8,7 @@ export class RunsPage {
 
   constructor(readonly page: Page) {
     this.region = page.getByRole('region', { name: 'Runs' });
-    this.table2 = this.region.getByRole('table', { name: 'Table 2' });
+    this.table2 = this.region.getByRole('table', { name: 'Run comparison' });
     this.confusion = this.region.getByRole('table', { name: 'Confusion matrix' });
   }
 

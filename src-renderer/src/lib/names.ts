@@ -1,0 +1,91 @@
+/**
+ * Plain-language names for what the data calls by raw ids: species ("001.Black_footed_Albatross"
+ * → "Black-footed Albatross") and the paper's metric names ("CIDEr" → "Caption quality").
+ * The raw id stays in tooltips and exports, so nothing is lost.
+ */
+
+/**
+ * A species' display name. CUB ids drop their number and read underscores as spaces, except
+ * that a lower-case word after a capitalised one belongs to it ("Black_footed" → "Black-footed").
+ * All-lower-case names (Oxford Flowers: "pink primrose") only get their first letter capitalised.
+ */
+export function speciesName(raw: string | null | undefined): string {
+  if (!raw) return '';
+  const words = raw.replace(/^\d+\./, '').split(/[_\s]+/).filter(Boolean);
+  if (!words.length) return raw;
+  const capitalised = words.some((w) => /^\p{Lu}/u.test(w));
+  if (!capitalised) {
+    const s = words.join(' ');
+    return s.charAt(0).toUpperCase() + s.slice(1);
+  }
+  let out = words[0];
+  for (const w of words.slice(1)) out += /^\p{Ll}/u.test(w) ? `-${w}` : ` ${w}`;
+  return out;
+}
+
+/** A metric's plain label and the paper's name for it (shown as a tooltip). */
+export interface MetricName {
+  label: string;
+  paper: string;
+}
+
+const METRICS: Record<string, MetricName> = {
+  top1: { label: 'Correct species', paper: 'Top-1 accuracy' },
+  top5: { label: 'Species in top 5', paper: 'Top-5 accuracy' },
+  bleu1: { label: 'Word overlap', paper: 'BLEU-1' },
+  bleu2: { label: 'Word-pair overlap', paper: 'BLEU-2' },
+  bleu3: { label: 'Three-word overlap', paper: 'BLEU-3' },
+  bleu4: { label: 'Phrase overlap', paper: 'BLEU-4' },
+  meteor: { label: 'Wording match', paper: 'METEOR' },
+  rougeL: { label: 'Sentence overlap', paper: 'ROUGE-L' },
+  cider: { label: 'Caption quality', paper: 'CIDEr' },
+  cam_agreement: { label: 'Heat-map agreement', paper: 'CAM agreement' },
+  attribute_precision: { label: 'Described parts correct', paper: 'Attribute precision' },
+  captionLoss: { label: 'Caption error', paper: 'caption loss (cross-entropy)' },
+  classLoss: { label: 'Species error', paper: 'classification loss' },
+  camLoss: { label: 'Heat-map disagreement', paper: 'L_cam' },
+  maskLoss: { label: 'Looks outside painted area', paper: 'L_mask' },
+  loss: { label: 'Total error', paper: 'total loss' },
+  class: { label: 'Species error', paper: 'L_class (classification loss)' },
+  caption: { label: 'Caption error', paper: 'L_cap (caption loss)' },
+  cam: { label: 'Heat-map disagreement', paper: 'L_cam' },
+  mask: { label: 'Looks outside painted area', paper: 'L_mask' },
+  total: { label: 'Total error', paper: 'total loss' },
+  acc: { label: 'Correct species', paper: 'accuracy' },
+};
+
+/** Plain label for a metric or loss key; "val X" reads "X (held-out photos)". Unknown keys pass through. */
+export function metricName(key: string): MetricName {
+  const val = /^val[ _]?(.+)$/.exec(key);
+  if (val) {
+    const m = metricName(val[1].charAt(0).toLowerCase() + val[1].slice(1));
+    return { label: `${m.label} (held-out photos)`, paper: `validation ${m.paper}` };
+  }
+  return METRICS[key] ?? { label: key, paper: key };
+}
+
+/** A model variant in words (the paper's names in tooltips). */
+export function variantName(v: string): MetricName {
+  const names: Record<string, MetricName> = {
+    cnn: { label: 'Species only', paper: 'CNN baseline' },
+    lrcn: { label: 'Captions only', paper: 'LRCN baseline' },
+    medi: { label: 'Species + captions', paper: 'f_medi (joint model without L_cam)' },
+    cam: { label: 'Species + captions, aligned heat maps', paper: 'Ours (joint model with L_cam)' },
+  };
+  return names[v] ?? { label: v, paper: v };
+}
+
+/** What a training job is doing, in words. */
+export function phaseName(phase: string | undefined, status: string | undefined): string {
+  if (status === 'done') return 'Finished';
+  if (status === 'cancelled') return 'Stopped';
+  if (status === 'failed') return 'Failed';
+  const names: Record<string, string> = {
+    extract: 'Reading the photos',
+    train: 'Training',
+    predict: 'Scoring the collection',
+    evaluate: 'Measuring on test photos',
+    caption: 'Writing captions',
+  };
+  return (phase && names[phase]) || 'Starting';
+}

@@ -1,0 +1,100 @@
+/**
+ * End-to-end: the keyboard never traps the curator. Choosing a species with Enter leaves the
+ * field, so the next key is a shortcut again (not typed into the field); Esc steps back one layer
+ * at a time (close the list, leave the field, then leave the photo).
+ */
+import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import Database from 'better-sqlite3';
+import type { Browser, Page } from 'playwright-core';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { workspace } from '../../src-main/data/workspace.ts';
+import { makeSynthCollection, type SynthCollection } from './fixture.ts';
+import { ARTIFACTS, launchChromium, startServe, type Served } from './serve.ts';
+import { GalleryPage } from './pages/GalleryPage.ts';
+import { PhotoPage } from './pages/PhotoPage.ts';
+
+let home: string;
+let fx: SynthCollection;
+let served: Served;
+let browser: Browser;
+let page: Page;
+const pageErrors: string[] = [];
+const poll = <T>(fn: () => T | Promise<T>, timeout = 15_000) => expect.poll(fn, { timeout, interval: 100 });
+
+/** The photo's species and review status as stored, read independently of the app. */
+function stored(imageId: number): { classId: number | null; review: string } {
+  const db = new Database(workspace(home).dbPath, { readonly: true });
+  try {
+    const row = db
+      .prepare('SELECT (SELECT class_id FROM labels WHERE image_id = i.id) AS classId, i.review_status AS review FROM images i WHERE i.id = ?')
+      .get(imageId) as { classId: number | null; review: string };
+    return row;
+  } finally {
+    db.close();
+  }
+}
+
+const focusedLabel = () => page.evaluate(() => document.activeElement?.getAttribute('aria-label') ?? document.activeElement?.tagName ?? null);
+
+beforeAll(async () => {
+  home = mkdtempSync(join(tmpdir(), 'plumage-e2e-keys-'));
+  fx = makeSynthCollection(home, 4, 6);
+  [served, browser] = await Promise.all([startServe(home), launchChromium()]);
+  page = await browser.newPage({ viewport: { width: 1280, height: 800 } });
+  page.setDefaultTimeout(15_000);
+  page.on('pageerror', (e) => pageErrors.push(e.message));
+  mkdirSync(ARTIFACTS, { recursive: true });
+}, 120_000);
+
+afterAll(async () => {
+  await browser?.close();
+  await served?.stop();
+  if (home) rmSync(home, { recursive: true, force: true });
+});
+
+describe('keyboard', () => {
+  it('Enter on a species leaves the field: the next key is a shortcut, not typed text', async () => {
+    const gallery = new GalleryPage(page);
+    const photo = new PhotoPage(page);
+    await gallery.goto(served.url);
+    const im = fx.images[0];
+    const other = fx.classes.find((c) => c.id !== im.classId)!;
+    const otherName = other.name.replace(/^\d+\./, '').split('_')[0];
+    await gallery.open(im.fileName);
+    await page.keyboard.press('s');
+    await poll(focusedLabel).toBe('Species');
+    await page.keyboard.type(otherName);
+    await page.getByRole('listbox', { name: 'Species choices' }).waitFor();
+    await page.keyboard.press('Enter');
+    await poll(() => stored(im.id).classId).toBe(other.id);
+    expect(await focusedLabel()).not.toBe('Species');
+    const shown = await photo.species.inputValue();
+    // "a" now marks the photo accepted instead of landing in the field.
+    await page.keyboard.press('a');
+    await poll(() => stored(im.id).review).toBe('accepted');
+    expect(await photo.species.inputValue()).toBe(shown);
+    expect(shown).not.toMatch(/_|^\d/); // the display name, not the raw id
+    await page.screenshot({ path: join(ARTIFACTS, 'keyboard-species.png') });
+    expect(pageErrors).toEqual([]);
+  });
+
+  it('Esc closes the list, then leaves the field, and only then leaves the photo', async () => {
+    const photo = new PhotoPage(page);
+    await page.keyboard.press('s');
+    await page.keyboard.type('a');
+    const list = page.getByRole('listbox', { name: 'Species choices' });
+    await list.waitFor();
+    await page.keyboard.press('Escape');
+    await poll(() => list.count()).toBe(0);
+    expect(await focusedLabel()).toBe('Species');
+    await expect(photo.caption.isVisible()).resolves.toBe(true);
+    await page.keyboard.press('Escape');
+    await poll(focusedLabel).not.toBe('Species');
+    await expect(photo.caption.isVisible()).resolves.toBe(true);
+    await page.keyboard.press('Escape');
+    await page.getByRole('region', { name: 'Gallery' }).waitFor();
+    expect(pageErrors).toEqual([]);
+  });
+});

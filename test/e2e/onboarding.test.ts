@@ -1,0 +1,83 @@
+/**
+ * End-to-end: an empty workspace opens on a welcome screen (what Plumage does, "Import photos",
+ * "Try the demo data"); the demo button draws synthetic birds into a fresh collection, with
+ * progress, and the gallery shows them under plain species names.
+ */
+import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import Database from 'better-sqlite3';
+import type { Browser, Page } from 'playwright-core';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { workspace } from '../../src-main/data/workspace.ts';
+import { ARTIFACTS, launchChromium, startServe, type Served } from './serve.ts';
+import { GalleryPage } from './pages/GalleryPage.ts';
+import { ImportDialogPage } from './pages/ImportDialogPage.ts';
+
+let home: string;
+let served: Served;
+let browser: Browser;
+let page: Page;
+const pageErrors: string[] = [];
+const poll = <T>(fn: () => T | Promise<T>, timeout = 60_000) => expect.poll(fn, { timeout, interval: 200 });
+
+function collections(): { name: string; photos: number }[] {
+  const db = new Database(workspace(home).dbPath, { readonly: true });
+  try {
+    return db.prepare('SELECT c.name, (SELECT count(*) FROM images i WHERE i.collection_id = c.id) AS photos FROM collections c').all() as {
+      name: string;
+      photos: number;
+    }[];
+  } finally {
+    db.close();
+  }
+}
+
+beforeAll(async () => {
+  home = mkdtempSync(join(tmpdir(), 'plumage-e2e-welcome-'));
+  [served, browser] = await Promise.all([startServe(home), launchChromium()]);
+  page = await browser.newPage({ viewport: { width: 1280, height: 800 } });
+  page.setDefaultTimeout(15_000);
+  page.on('pageerror', (e) => pageErrors.push(e.message));
+  mkdirSync(ARTIFACTS, { recursive: true });
+}, 60_000);
+
+afterAll(async () => {
+  await browser?.close();
+  await served?.stop();
+  if (home) rmSync(home, { recursive: true, force: true });
+});
+
+describe('onboarding', () => {
+  it('an empty workspace explains Plumage and offers "Import photos" and "Try the demo data"', async () => {
+    await page.goto(served.url);
+    const welcome = page.getByRole('region', { name: 'Welcome' });
+    await welcome.waitFor();
+    const text = (await welcome.textContent()) ?? '';
+    expect(text).toMatch(/species/);
+    expect(text).toMatch(/caption/);
+    await page.screenshot({ path: join(ARTIFACTS, 'onboarding.png') });
+    await welcome.getByRole('button', { name: 'Import photos', exact: true }).click();
+    const dialog = new ImportDialogPage(page);
+    await dialog.dialog.waitFor();
+    await page.keyboard.press('Escape');
+    await poll(() => dialog.dialog.count(), 5000).toBe(0);
+    expect(pageErrors).toEqual([]);
+  });
+
+  it('"Try the demo data" fills a fresh collection with synthetic birds', async () => {
+    const welcome = page.getByRole('region', { name: 'Welcome' });
+    await welcome.getByRole('button', { name: 'Try the demo data' }).click();
+    const gallery = new GalleryPage(page);
+    await gallery.images.first().waitFor({ timeout: 120_000 });
+    await poll(() => gallery.photoCount()).toBe(72);
+    expect(collections()).toEqual([{ name: 'Demo birds', photos: 72 }]);
+    expect(await welcome.count()).toBe(0);
+    // The finished job is announced in the live region; species read as names, not raw ids.
+    await page.getByRole('status', { name: 'Notifications' }).getByText('The demo birds are ready').waitFor();
+    const first = (await gallery.altTexts())[0];
+    expect(await gallery.tileSpecies(first)).not.toMatch(/_|^\d+\./);
+    await page.screenshot({ path: join(ARTIFACTS, 'onboarding-demo.png') });
+    expect(pageErrors).toEqual([]);
+  });
+});

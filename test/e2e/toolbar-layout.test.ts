@@ -1,0 +1,108 @@
+/**
+ * End-to-end: the toolbar stays readable with everything in it at once: a Resume button (a run
+ * left mid-training by a closed app), a confusion-cell chip (from an evaluated run) and the
+ * collection filter (two collections). At 1280×800 and 1920×1080 no two controls overlap, no
+ * label is cut off, nothing is off screen, and the bar keeps its two lines.
+ */
+import { mkdtempSync, mkdirSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import Database from 'better-sqlite3';
+import type { Browser, Page } from 'playwright-core';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { workspace } from '../../src-main/data/workspace.ts';
+import { makePhotoFolder, makeTrainedCollection, plumage } from './fixture.ts';
+import { ARTIFACTS, launchChromium, startServe, type Served } from './serve.ts';
+import { GalleryPage } from './pages/GalleryPage.ts';
+import { RunsPage } from './pages/RunsPage.ts';
+import { ToolbarPage } from './pages/ToolbarPage.ts';
+
+let home: string;
+let runId: string;
+let served: Served;
+let browser: Browser;
+let page: Page;
+const pageErrors: string[] = [];
+const poll = <T>(fn: () => T | Promise<T>, timeout = 20_000) => expect.poll(fn, { timeout, interval: 150 });
+
+/** What a closed app leaves behind mid-training: a 'running' run with a resume state on disk. */
+function leaveInterruptedRun(home: string, from: string): string {
+  const ws = workspace(home);
+  const id = `${from}-stopped`;
+  const db = new Database(ws.dbPath);
+  try {
+    db.prepare(
+      `INSERT INTO runs (id, collection_id, variant, encoder, backend, config, dataset_version, status)
+       SELECT ?, collection_id, variant, encoder, backend, json_set(config, '$.epochs', 3), dataset_version, 'running' FROM runs WHERE id = ?`,
+    ).run(id, from);
+  } finally {
+    db.close();
+  }
+  writeFileSync(join(ws.checkpoints, `${id}.resume.json`), JSON.stringify({ epoch: 0, globalStep: 2, finished: false }));
+  return id;
+}
+
+beforeAll(async () => {
+  home = mkdtempSync(join(tmpdir(), 'plumage-e2e-bar-'));
+  runId = makeTrainedCollection(home).runId;
+  const extra = join(home, 'garden');
+  await makePhotoFolder(extra, 3);
+  plumage(['--home', home, 'import', 'folder', extra, '--json']);
+  leaveInterruptedRun(home, runId);
+  [served, browser] = await Promise.all([startServe(home), launchChromium()]);
+  page = await browser.newPage({ viewport: { width: 1280, height: 800 } });
+  page.setDefaultTimeout(15_000);
+  page.on('pageerror', (e) => pageErrors.push(e.message));
+  mkdirSync(ARTIFACTS, { recursive: true });
+}, 240_000);
+
+afterAll(async () => {
+  await browser?.close();
+  await served?.stop();
+  if (home) rmSync(home, { recursive: true, force: true });
+});
+
+describe('toolbar layout', () => {
+  it('Resume, a confusion chip and the collection filter fit at 1280×800 and 1920×1080', async () => {
+    const gallery = new GalleryPage(page);
+    const bar = new ToolbarPage(page);
+    await gallery.goto(served.url);
+    await page.getByRole('button', { name: /^Resume cam/ }).waitFor();
+    await page.getByRole('combobox', { name: 'Collection' }).waitFor();
+
+    // A chip: evaluate the run, then open one cell of its confusion matrix.
+    const runs = new RunsPage(page);
+    await runs.open();
+    await runs.runButton(runId).first().click();
+    await runs.region.getByRole('button', { name: 'Evaluate', exact: true }).click();
+    await runs.confusion.waitFor({ timeout: 180_000 });
+    await runs.confusion.getByRole('button', { disabled: false }).first().click();
+    await gallery.region.waitFor();
+    const chip = bar.filters.getByRole('button', { name: 'Clear photo filter' });
+    await chip.waitFor();
+    // A long species in the species filter as well: the widest label a real collection shows.
+    const species = page.getByRole('combobox', { name: 'Filter by species' });
+    const longest = await species.evaluate((s: HTMLSelectElement) =>
+      [...s.options].reduce((a, o) => (o.text.length > a.text.length ? o : a)).value,
+    );
+    await species.selectOption(longest);
+    await chip.waitFor();
+
+    for (const [width, height] of [
+      [1280, 800],
+      [1920, 1080],
+    ]) {
+      await page.setViewportSize({ width, height });
+      await poll(async () => (await bar.layout()).controls.length).toBeGreaterThanOrEqual(16);
+      const r = await bar.layout();
+      expect(r.controls).toEqual(expect.arrayContaining(['Clear photo filter', 'Collection', 'Filter by species', 'Search captions', 'Retrain', 'Import']));
+      expect(r.controls.some((c) => /^Resume cam/.test(c))).toBe(true);
+      expect(r.overlaps).toEqual([]);
+      expect(r.clipped).toEqual([]);
+      expect(r.offscreen).toEqual([]);
+      expect(r.rows.length).toBe(2); // screens + actions, then the filters: nothing wrapped onto a third line
+      await page.screenshot({ path: join(ARTIFACTS, `toolbar-${width}.png`) });
+    }
+    expect(pageErrors).toEqual([]);
+  });
+});

@@ -1,0 +1,35 @@
+import { describe, expect, it } from 'vitest';
+import { metricName, speciesName, variantName } from '../../src-renderer/src/lib/names.ts';
+
+describe('plain-language names', () => {
+  it('turns CUB ids into bird names', () => {
+    expect(speciesName('001.Black_footed_Albatross')).toBe('Black-footed Albatross');
+    expect(speciesName('017.Cardinal')).toBe('Cardinal');
+    expect(speciesName('010.Red_winged_Blackbird')).toBe('Red-winged Blackbird');
+    expect(speciesName('029.American_Crow')).toBe('American Crow');
+  });
+  it('capitalises all-lower-case names and keeps plain names', () => {
+    expect(speciesName('pink primrose')).toBe('Pink primrose');
+    expect(speciesName('Robin')).toBe('Robin');
+    expect(speciesName('')).toBe('');
+    expect(speciesName(null)).toBe('');
+  });
+  it('names metrics in plain words and keeps the paper name', () => {
+    expect(metricName('cider')).toEqual({ label: 'Caption quality', paper: 'CIDEr' });
+    expect(metricName('val captionLoss').label).toBe('Caption error (held-out photos)');
+    expect(metricName('val captionLoss').paper).toContain('caption loss');
+    expect(metricName('mystery')).toEqual({ label: 'mystery', paper: 'mystery' });
+    expect(variantName('cam').paper).toContain('L_cam');
+  });
+});
+
+describe('refused requests in words', () => {
+  it('drops the channel and says what was wrong', async () => {
+    const { plainValidation } = await import('../../src-renderer/src/lib/api.ts');
+    expect(plainValidation('captions:save: text: Too big: expected string to have <=10000 characters')).toBe(
+      'the text is too long (at most 10,000 characters)',
+    );
+    expect(plainValidation('labels:set: imageIds: Too small: expected array to have >=1 items')).toBe('the image ids is empty');
+    expect(plainValidation('something odd')).toBe('something odd');
+  });
+});
