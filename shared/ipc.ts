@@ -53,7 +53,7 @@ export interface InvokeChannels {
    * scratch; true: fail when there is none). When training finishes the job scores the collection.
    */
   'train:start': {
-    req: { variant?: Variant; epochs?: number; warmStart?: boolean; collectionId?: number };
+    req: RetrainRequest;
     res: { jobId: string };
   };
   'caption:start': { req: { folder: string; runId?: string }; res: { jobId: string } };
@@ -107,6 +107,23 @@ export interface InvokeChannels {
     req: { purpose: 'folder' | 'file' | 'save'; defaultName?: string };
     res: { token: string; path: string } | null;
   };
+}
+
+/**
+ * Retrain settings. recipe: 'paper' = SGD with a constant learning rate (the paper's), 'practical' =
+ * Adam with cosine decay. name and notes are kept in the run's configuration.
+ */
+export interface RetrainRequest {
+  variant?: Variant;
+  epochs?: number;
+  warmStart?: boolean;
+  collectionId?: number;
+  lr?: number;
+  batch?: number;
+  lambda?: number;
+  recipe?: 'paper' | 'practical';
+  name?: string;
+  notes?: string;
 }
 
 export interface SendChannels {

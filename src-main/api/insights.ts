@@ -19,6 +19,7 @@ import type {
   RunDetail,
   Variant,
 } from '../../shared/types.ts';
+import type { RetrainRequest } from '../../shared/ipc.ts';
 import { addCaption, setLabel } from '../data/annotations.ts';
 import { ensureClass, getOrCreateCollection } from '../data/collections.ts';
 import { sha256 } from '../data/hashing.ts';
@@ -166,6 +167,12 @@ export const RETRAIN_DEFAULTS = {
   dims: 'small',
 } as const;
 
+/** Optimiser settings of the two retrain recipes (an explicit lr still wins). */
+const RECIPES = {
+  paper: { optimizer: 'sgd', lr: 0.1, schedule: 'constant' },
+  practical: { optimizer: 'adam', lr: 0.002, schedule: 'cosine' },
+} as const;
+
 export interface RetrainPlan {
   variant: Variant;
   parent: RunRecord | null;
@@ -179,7 +186,7 @@ export interface RetrainPlan {
  */
 export function planRetrain(
   db: Db,
-  req: { variant?: Variant; epochs?: number; warmStart?: boolean; collectionId?: number },
+  req: RetrainRequest,
 ): RetrainPlan {
   const variant = req.variant ?? 'cam';
   let collectionId = req.collectionId;
@@ -227,6 +234,12 @@ export function planRetrain(
     variant,
     ...(collectionId !== undefined ? { collectionId } : {}),
     ...(req.epochs ? { epochs: req.epochs } : {}),
+    ...(req.recipe ? RECIPES[req.recipe] : {}),
+    ...(req.lr ? { lr: req.lr } : {}),
+    ...(req.batch ? { batch: req.batch } : {}),
+    ...(req.lambda !== undefined ? { lambda: req.lambda } : {}),
+    ...(req.name ? { name: req.name } : {}),
+    ...(req.notes ? { notes: req.notes } : {}),
     ...(parent ? { warmStart: parent.id } : {}),
   };
   return { variant, parent, config };

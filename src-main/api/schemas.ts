@@ -71,6 +71,12 @@ export const INVOKE_SCHEMAS = {
         epochs: z.number().int().min(1).max(10_000).optional(),
         warmStart: z.boolean().optional(),
         collectionId: id.optional(),
+        lr: z.number().positive().max(10).optional(),
+        batch: z.number().int().min(1).max(4096).optional(),
+        lambda: z.number().min(0).max(100).optional(),
+        recipe: z.enum(['paper', 'practical']).optional(),
+        name: z.string().trim().min(1).max(LIMITS.name).optional(),
+        notes: z.string().max(LIMITS.text).optional(),
       }),
     ])
     .transform((v) => v ?? {}),

@@ -308,7 +308,7 @@ describe('issue 6 screens in browser mode', () => {
     await poll(() => panel.getByTestId('epoch').textContent(), 60_000).toMatch(/^[3-9]\d* of \d+/);
     const runId = ((await panel.locator('dd').first().textContent()) ?? '').trim();
     await panel.getByRole('button', { name: 'Cancel' }).click();
-    await poll(() => panel.textContent(), 30_000).toMatch(/cancelled/);
+    await poll(() => panel.textContent(), 30_000).toMatch(/stopped/i);
     await page.reload();
     await gallery.images.first().waitFor();
     const resume = page.getByRole('button', { name: /^Resume cam/ });

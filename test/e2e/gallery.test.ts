@@ -250,9 +250,10 @@ describe('gallery in browser mode', () => {
 
   it('Retrain and Caption folder answer with progress or a structured error, never a crash', async () => {
     await page.getByRole('button', { name: 'Retrain' }).click();
-    // Either the job starts (the Retrain panel, a modal, opens) or the api's error shows in the status bar.
+    // Either the job starts (the Retrain panel, a modal, opens) or the api's error shows as a toast.
     const panel = page.getByRole('dialog', { name: 'Retrain' });
-    await poll(async () => (await panel.count()) > 0 || /Retrain: /.test((await gallery.status.textContent()) ?? '')).toBe(true);
+    const toasts = page.getByRole('status', { name: 'Notifications' });
+    await poll(async () => (await panel.count()) > 0 || /Training: /.test((await toasts.textContent()) ?? '')).toBe(true);
     if (await panel.count()) {
       await page.keyboard.press('Escape');
       await poll(() => panel.count()).toBe(0);

@@ -36,7 +36,7 @@ function storedClass(imageId: number): number | null {
 beforeAll(async () => {
   home = mkdtempSync(join(tmpdir(), 'plumage-e2e-toast-'));
   fx = makeSynthCollection(home, 4, 6);
-  [served, browser] = await Promise.all([startServe(home), launchChromium()]);
+  [served, browser] = await Promise.all([startServe(home, 90_000), launchChromium()]);
   page = await browser.newPage({ viewport: { width: 1280, height: 800 } });
   page.setDefaultTimeout(15_000);
   page.on('pageerror', (e) => pageErrors.push(e.message));

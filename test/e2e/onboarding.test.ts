@@ -35,7 +35,7 @@ function collections(): { name: string; photos: number }[] {
 
 beforeAll(async () => {
   home = mkdtempSync(join(tmpdir(), 'plumage-e2e-welcome-'));
-  [served, browser] = await Promise.all([startServe(home), launchChromium()]);
+  [served, browser] = await Promise.all([startServe(home, 90_000), launchChromium()]);
   page = await browser.newPage({ viewport: { width: 1280, height: 800 } });
   page.setDefaultTimeout(15_000);
   page.on('pageerror', (e) => pageErrors.push(e.message));

@@ -49,7 +49,7 @@ beforeAll(async () => {
   await makePhotoFolder(extra, 3);
   plumage(['--home', home, 'import', 'folder', extra, '--json']);
   leaveInterruptedRun(home, runId);
-  [served, browser] = await Promise.all([startServe(home), launchChromium()]);
+  [served, browser] = await Promise.all([startServe(home, 90_000), launchChromium()]);
   page = await browser.newPage({ viewport: { width: 1280, height: 800 } });
   page.setDefaultTimeout(15_000);
   page.on('pageerror', (e) => pageErrors.push(e.message));
@@ -73,7 +73,8 @@ describe('toolbar layout', () => {
     // A chip: evaluate the run, then open one cell of its confusion matrix.
     const runs = new RunsPage(page);
     await runs.open();
-    await runs.runButton(runId).first().click();
+    // The trained run itself, not the interrupted copy whose id starts the same.
+    await runs.region.getByRole('button', { name: new RegExp(`^${runId} `) }).click();
     await runs.region.getByRole('button', { name: 'Evaluate', exact: true }).click();
     await runs.confusion.waitFor({ timeout: 180_000 });
     await runs.confusion.getByRole('button', { disabled: false }).first().click();
@@ -104,5 +105,5 @@ describe('toolbar layout', () => {
       await page.screenshot({ path: join(ARTIFACTS, `toolbar-${width}.png`) });
     }
     expect(pageErrors).toEqual([]);
-  });
+  }, 420_000);
 });

@@ -8,6 +8,7 @@ import { speciesName } from '../lib/names.ts';
 import { PagedImages } from '../lib/pages.ts';
 import { clickSelect, emptySelection, selectAll, rangeIndices, type ClickMods, type Selection } from '../lib/selection.ts';
 import { UndoClient } from '../lib/undo.ts';
+import type { RetrainRequest } from '../../../shared/ipc.ts';
 import type { ClassInfo, Collection, ImagePage, ImageQuery, JobInfo, ResumableRun, ReviewStatus } from '../../../shared/types.ts';
 
 export type View = 'gallery' | 'photo' | 'runs' | 'batch';
@@ -364,6 +365,8 @@ class AppState {
       void (this.total === 0 ? this.applyFilters() : this.pages.refresh([0]));
     }
     if (job.kind === 'train') this.recordCurves(job);
+    // A stopped or failed training can be resumed at once: offer it without a reload.
+    if (job.kind === 'train' && (job.status === 'cancelled' || job.status === 'failed')) void this.loadResumable();
     if (job.status === 'done' && (job.kind === 'train' || job.kind === 'predict' || job.kind === 'evaluate')) {
       void this.loadResumable();
       void this.pages.refresh(this.pages.loadedPages());
@@ -415,8 +418,8 @@ class AppState {
     this.demoJobId = await this.startJob(() => api.invoke('demo:start', undefined), 'Demo data');
   }
 
-  async retrain(): Promise<void> {
-    const id = await this.startJob(() => api.invoke('train:start', {}), 'Retrain');
+  async retrain(settings: RetrainRequest = {}): Promise<void> {
+    const id = await this.startJob(() => api.invoke('train:start', settings), 'Training');
     if (id) {
       this.trainJobId = id;
       this.dialog = 'retrain';

@@ -1,0 +1,106 @@
+/**
+ * End-to-end on a run trained by the CLI (never scored): the Runs screen's "Score photos" button
+ * scores the collection with progress, and the photos' heat maps then show a colour legend, which
+ * species the map explains and the photo's disagreement score (all checked against the database).
+ */
+import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import Database from 'better-sqlite3';
+import type { Browser, Page } from 'playwright-core';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { workspace } from '../../src-main/data/workspace.ts';
+import { speciesName } from '../../src-renderer/src/lib/names.ts';
+import { makeTrainedCollection, type SynthPhoto } from './fixture.ts';
+import { ARTIFACTS, launchChromium, startServe, type Served } from './serve.ts';
+import { GalleryPage } from './pages/GalleryPage.ts';
+import { HeatMapPage } from './pages/HeatMapPage.ts';
+import { RunsPage } from './pages/RunsPage.ts';
+
+let home: string;
+let images: SynthPhoto[];
+let runId: string;
+let served: Served;
+let browser: Browser;
+let page: Page;
+const pageErrors: string[] = [];
+const poll = <T>(fn: () => T | Promise<T>, timeout = 20_000) => expect.poll(fn, { timeout, interval: 150 });
+
+function predictions(): { imageId: number; className: string | null; disagreement: number | null }[] {
+  const db = new Database(workspace(home).dbPath, { readonly: true });
+  try {
+    return db
+      .prepare(
+        `SELECT p.image_id AS imageId, k.name AS className, p.disagreement FROM predictions p LEFT JOIN classes k ON k.id = p.class_id
+          WHERE p.run_id = ? ORDER BY p.image_id`,
+      )
+      .all(runId) as { imageId: number; className: string | null; disagreement: number | null }[];
+  } finally {
+    db.close();
+  }
+}
+
+beforeAll(async () => {
+  home = mkdtempSync(join(tmpdir(), 'plumage-e2e-heat-'));
+  const fx = makeTrainedCollection(home);
+  images = fx.images;
+  runId = fx.runId;
+  [served, browser] = await Promise.all([startServe(home, 90_000), launchChromium()]);
+  page = await browser.newPage({ viewport: { width: 1280, height: 800 } });
+  page.setDefaultTimeout(15_000);
+  page.on('pageerror', (e) => pageErrors.push(e.message));
+  mkdirSync(ARTIFACTS, { recursive: true });
+}, 240_000);
+
+afterAll(async () => {
+  await browser?.close();
+  await served?.stop();
+  if (home) rmSync(home, { recursive: true, force: true });
+});
+
+describe('scoring a run and reading its heat maps', () => {
+  it('"Score photos" on a run from the CLI scores the collection, with progress', async () => {
+    expect(predictions()).toEqual([]);
+    const gallery = new GalleryPage(page);
+    await gallery.goto(served.url);
+    const runs = new RunsPage(page);
+    await runs.open();
+    await runs.runButton(runId).first().click();
+    await runs.region.getByRole('button', { name: 'Score photos', exact: true }).click();
+    await runs.region.getByRole('progressbar', { name: 'Progress' }).waitFor();
+    await page.screenshot({ path: join(ARTIFACTS, 'score-progress.png') });
+    await runs.region.getByRole('button', { name: 'Score photos again' }).waitFor({ timeout: 120_000 });
+    expect(predictions().length).toBe(images.length);
+    await runs.region.getByText(`${images.length} photos scored`).waitFor();
+    await page.getByRole('status', { name: 'Notifications' }).getByText('Scoring finished').waitFor();
+    await page.screenshot({ path: join(ARTIFACTS, 'score-done.png') });
+    expect(pageErrors).toEqual([]);
+  }, 240_000);
+
+  it('the heat map has a colour legend, names the species it explains and shows the disagreement score', async () => {
+    const gallery = new GalleryPage(page);
+    const heat = new HeatMapPage(page);
+    const scored = predictions();
+    const im = images[0];
+    const p = scored.find((x) => x.imageId === im.id)!;
+    expect(p.disagreement).not.toBeNull();
+    await gallery.goto(served.url);
+    await gallery.open(im.fileName);
+    await page.keyboard.press('h');
+    await heat.controls.waitFor();
+    const legend = page.getByRole('img', { name: 'Colour scale' });
+    await legend.waitFor();
+    expect(await legend.textContent()).toMatch(/least.*most/);
+    await poll(() => page.getByTestId('explains').textContent()).toBe(`Where the model looked to decide this is a ${speciesName(p.className)}.`);
+    await page.getByText(`Disagreement on this photo: ${p.disagreement!.toFixed(2)}`).waitFor();
+    await page.screenshot({ path: join(ARTIFACTS, 'heatmap-legend.png') });
+    // The captioner's map explains the model's caption.
+    await heat.button('Captioner').click();
+    await poll(() => page.getByTestId('explains').textContent()).toMatch(/^Where the model looked to write “.+”\.$/);
+    // Esc leaves the heat maps first, then the photo.
+    await page.keyboard.press('Escape');
+    await poll(() => heat.controls.count()).toBe(0);
+    await page.getByRole('textbox', { name: 'Caption' }).waitFor();
+    expect(pageErrors).toEqual([]);
+  });
+});
