@@ -7,6 +7,7 @@
  */
 import { ApiError } from '../../../shared/ipc.ts';
 import type { Api, ElectronBridge, InvokeChannel, PushChannels, Req, Res, SendChannels } from '../../../shared/ipc.ts';
+import { humanError } from '../../../shared/errors.ts';
 
 export { ApiError };
 
@@ -214,7 +215,7 @@ export const thumbUrl = (id: number) => get().media.thumbUrl(id);
 
 /** A user-facing one-liner for any error: the message only (an error code means nothing to a curator). */
 export function errorText(e: unknown): string {
-  if (e instanceof ApiError) return sentence(e.code === 'invalid_request' ? plainValidation(e.message) : e.message);
+  if (e instanceof ApiError) return humanError({ code: e.code, message: e.code === 'invalid_request' ? plainValidation(e.message) : e.message });
   if (e instanceof Error) return e.message;
   return String(e);
 }
@@ -233,9 +234,4 @@ export function plainValidation(message: string): string {
   const small = /Too small: expected (?:string|array) to have >=\s?(\d+)/i.exec(why);
   if (small) return Number(small[1]) === 1 ? `the ${field ?? 'input'} is empty` : `the ${field ?? 'input'} is too short`;
   return field ? `the ${field} was not accepted (${why.charAt(0).toLowerCase()}${why.slice(1)})` : why;
-}
-
-/** First letter capitalised, so a main-side message reads as a sentence on screen. */
-function sentence(text: string): string {
-  return text ? text.charAt(0).toUpperCase() + text.slice(1) : text;
 }
