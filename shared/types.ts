@@ -115,6 +115,57 @@ export interface JobInfo {
   detail?: JobDetail;
 }
 
+/** The mean training losses of a step or an epoch (each term as logged; total = the sum). */
+export interface TrainLosses {
+  class: number;
+  caption: number;
+  cam: number;
+  mask: number;
+  total: number;
+}
+
+/** Validation after an epoch: top-1/top-5 (null without a classifier), caption loss, selection score. */
+export interface TrainValidation {
+  top1: number | null;
+  top5: number | null;
+  captionLoss: number | null;
+  score: number;
+}
+
+/**
+ * What the training job reports while it runs. Every event names its phase: a training job first
+ * extracts the features it lacks ('extract'), then trains ('train'). Epochs count from 0.
+ */
+export type TrainEvent =
+  | { type: 'log'; phase: 'extract' | 'train'; message: string }
+  | { type: 'progress'; phase: 'extract'; done: number; total: number }
+  | {
+      type: 'start';
+      phase: 'train';
+      run: string;
+      epochs: number;
+      steps: number;
+      totalSteps: number;
+      /** Rough duration of the remaining steps (jobs/train/estimate.ts), before any step ran. */
+      estimateSec?: number;
+    }
+  | {
+      type: 'step';
+      phase: 'train';
+      run: string;
+      epoch: number;
+      epochs: number;
+      step: number;
+      steps: number;
+      globalStep: number;
+      totalSteps: number;
+      losses: TrainLosses;
+      pairsPerSec: number;
+      /** Seconds left at the measured speed (absent before the speed is known). */
+      etaSec?: number;
+    }
+  | { type: 'epoch'; phase: 'train'; run: string; epoch: number; epochs: number; losses: TrainLosses; val: TrainValidation };
+
 /** Live training progress carried by job:progress pushes of a 'train' job. */
 export interface JobDetail {
   run?: string;
@@ -123,7 +174,7 @@ export interface JobDetail {
   totalSteps?: number;
   epoch?: number;
   epochs?: number;
-  losses?: { class: number; caption: number; cam: number; mask: number; total: number };
+  losses?: TrainLosses;
   pairsPerSec?: number;
   etaSec?: number;
   /** Validation results of the epochs finished so far (live curves). */

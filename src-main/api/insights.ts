@@ -23,7 +23,7 @@ import type { RetrainRequest } from '../../shared/ipc.ts';
 import { addCaption, setLabel } from '../data/annotations.ts';
 import { ensureClass, getOrCreateCollection } from '../data/collections.ts';
 import { sha256 } from '../data/hashing.ts';
-import { getRun, type RunRecord } from '../data/runs.ts';
+import { getRun, listRuns, type RunRecord } from '../data/runs.ts';
 import { tx, type Db } from '../data/store.ts';
 import type { Workspace } from '../data/workspace.ts';
 import { PlumageError } from '../util/errors.ts';
@@ -191,12 +191,7 @@ export function planRetrain(
   const variant = req.variant ?? 'cam';
   let collectionId = req.collectionId;
   if (collectionId === undefined) {
-    const last = db
-      .prepare(
-        "SELECT collection_id FROM runs WHERE status = 'done' AND collection_id IS NOT NULL ORDER BY created_at DESC LIMIT 1",
-      )
-      .get() as { collection_id: number } | undefined;
-    collectionId = last?.collection_id;
+    collectionId = listRuns(db, { status: 'done' }).find((r) => r.collectionId !== null)?.collectionId ?? undefined;
   }
   if (collectionId !== undefined && !db.prepare('SELECT 1 FROM collections WHERE id = ?').get(collectionId))
     throw new PlumageError('not_found', `no collection ${collectionId}`);

@@ -204,10 +204,7 @@ export function createApi(opts: ApiOptions): PlumageApi {
     },
     'caption:start': (req) => {
       const folder = access.readable(req.folder);
-      const run =
-        req.runId ??
-        (db.prepare("SELECT id FROM runs WHERE status = 'done' ORDER BY created_at DESC LIMIT 1").get() as { id: string } | undefined)
-          ?.id;
+      const run = req.runId ?? latestRun(db)?.id;
       if (!run) throw new PlumageError('not_found', 'no finished run to caption with: train one first');
       // In a worker: decoding, the CNN and beam search would otherwise hold the api's event loop.
       const job = jobs.startJob('caption', `caption ${folder}`, (progress, signal) =>
@@ -216,7 +213,7 @@ export function createApi(opts: ApiOptions): PlumageApi {
       return { jobId: job.id };
     },
     'predict:start': (req) => {
-      const run = req.runId ?? latestDoneRun();
+      const run = req.runId ?? latestRun(db)?.id;
       if (!run) throw new PlumageError('not_found', 'no finished run to score with: train one first');
       assertRun(run);
       const job = jobs.startJob('predict', `score photos with ${run}`, (progress, signal) =>
@@ -274,10 +271,6 @@ export function createApi(opts: ApiOptions): PlumageApi {
       return path === null ? null : { token: access.grant(path, req.purpose === 'save' ? 'write' : 'read'), path };
     },
   };
-
-  function latestDoneRun(): string | undefined {
-    return (db.prepare("SELECT id FROM runs WHERE status = 'done' ORDER BY created_at DESC, id DESC LIMIT 1").get() as { id: string } | undefined)?.id;
-  }
 
   function assertRun(id: string) {
     if (!db.prepare('SELECT 1 FROM runs WHERE id = ?').get(id)) throw new PlumageError('not_found', `no run '${id}'`);
@@ -337,35 +330,26 @@ export function createApi(opts: ApiOptions): PlumageApi {
       let total = 0;
       try {
         const handle = await startTrainingWorker({ home: ws.home, config: opts.config as never, ...(opts.resume ? { resume: opts.resume } : {}) }, (e) => {
-          if (e.run && !run) {
-            run = e.run;
-            activeRuns.add(run);
-          }
-          if (e.run) detail.run = e.run;
-          if (e.epochs !== undefined) detail.epochs = e.epochs;
-          if (e.epoch !== undefined) detail.epoch = e.epoch;
+          detail.phase = e.phase;
+          if (e.type === 'log') return progress(done, total, e.message, { ...detail });
+          if (e.type === 'progress') return progress(e.done, e.total, 'extracting features', { ...detail });
+          if (!run) activeRuns.add((run = e.run));
+          detail.run = e.run;
+          detail.epochs = e.epochs;
+          if (e.type === 'start') return progress(done, total, undefined, { ...detail });
+          detail.epoch = e.epoch;
           if (e.type === 'step') {
-            if (e.globalStep !== undefined) done = detail.step = e.globalStep;
-            if (e.totalSteps !== undefined) total = detail.totalSteps = e.totalSteps;
-            if (e.losses) detail.losses = e.losses;
-            if (e.pairsPerSec !== undefined) detail.pairsPerSec = e.pairsPerSec;
-            if (e.etaSec !== undefined) detail.etaSec = e.etaSec;
-            progress(done, total, run ? `run ${run}` : null, { ...detail });
-          } else if (e.type === 'epoch') {
-            detail.history = [
-              ...(detail.history ?? []),
-              {
-                epoch: e.epoch ?? detail.history?.length ?? 0, // 0-based like the trainer's
-                ...(e.losses ? { losses: { ...e.losses } } : {}),
-                ...(e.val ? { val: { top1: e.val.top1, top5: e.val.top5, captionLoss: e.val.captionLoss, score: e.val.score } } : {}),
-              },
-            ];
+            done = detail.step = e.globalStep;
+            total = detail.totalSteps = e.totalSteps;
+            Object.assign(detail, { losses: e.losses, pairsPerSec: e.pairsPerSec, etaSec: e.etaSec });
+            progress(done, total, `run ${run}`, { ...detail });
+          } else {
+            const { top1, top5, captionLoss, score } = e.val;
+            // 0-based like the trainer's
+            detail.history = [...(detail.history ?? []), { epoch: e.epoch, losses: { ...e.losses }, val: { top1, top5, captionLoss, score } }];
             // detail.epoch counts from 0 (as the trainer does); people count from 1.
-            progress(done, total, `epoch ${detail.epoch !== undefined ? detail.epoch + 1 : '?'} of ${detail.epochs ?? '?'}`, { ...detail });
-          } else if (e.type === 'log' && e.message) {
-            if (/extract/i.test(e.message)) detail.phase = 'extract';
-            progress(done, total, e.message, { ...detail });
-          } else progress(done, total, undefined, { ...detail });
+            progress(done, total, `epoch ${e.epoch + 1} of ${e.epochs}`, { ...detail });
+          }
         });
         signal.addEventListener('abort', () => handle.cancel(), { once: true });
         const result = await handle.result;

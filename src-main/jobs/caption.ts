@@ -19,7 +19,7 @@ import { encoderEntry } from '../ml/encoders/registry.ts';
 import { classify, feature, hasCap, hasCls, paramsFromTensors, pooled, type Variant } from '../ml/model.ts';
 import { decodeChunk, decodedIndices, embedImages, forEachChunk } from './encode-batch.ts';
 import { rememberedEncoderPath } from './extract.ts';
-import { loadRunWeights, readSidecar } from './run-artifact.ts';
+import { loadRunWeights, readSidecar, requireCheckpoint } from './run-artifact.ts';
 import { decodeCaption } from './train/dataset.ts';
 
 export interface CaptionOptions {
@@ -115,7 +115,7 @@ export async function runCaption(opts: CaptionOptions): Promise<CaptionResult> {
   try {
     const run = getRun(db, opts.run);
     if (!run) throw new Error(`no run ${opts.run}`);
-    if (!run.checkpoint) throw new Error(`run ${run.id} has no checkpoint (status ${run.status})`);
+    requireCheckpoint(ws, run);
     const side = readSidecar(ws, run.id);
     const variant = run.variant as Variant;
     const weights = loadRunWeights(ws, run.id);

@@ -7,8 +7,7 @@
  * Runs on cached encoder features (the CNN is never run again), in batches.
  */
 import * as tf from '@tensorflow/tfjs';
-import { existsSync, readFileSync } from 'node:fs';
-import { isAbsolute, join } from 'node:path';
+import { join } from 'node:path';
 import { getRun, updateRun, type RunRecord } from '../data/runs.ts';
 import { openDb, type Db } from '../data/store.ts';
 import { workspace, type Workspace } from '../data/workspace.ts';
@@ -16,11 +15,11 @@ import { initBackend } from '../ml/backend.ts';
 import { FeatureCache } from '../ml/feature-cache.ts';
 import { camsFor } from '../ml/gradcam.ts';
 import { scoreCaptions } from '../ml/metrics/index.ts';
-import { hasCap, hasCls, paramsFromTensors, predict, type ParamView, type Variant } from '../ml/model.ts';
-import { readSafetensors } from '../ml/safetensors.ts';
+import { hasCap, hasCls, predict } from '../ml/model.ts';
 import type { CamExample, EvalResult, PerClassAccuracy } from '../../shared/types.ts';
+import { loadRunModel, type RunModel } from './run-artifact.ts';
 import { decode as decodeIds, vocabFromJSON } from '../ml/vocab.ts';
-import { conflict, ioError, notFound, unavailable } from '../util/errors.ts';
+import { notFound, unavailable } from '../util/errors.ts';
 
 export interface EvalOptions {
   home: string;
@@ -40,89 +39,6 @@ export interface EvalOptions {
 // The result's shape is shared with the renderer (the runs dashboard shows it).
 export type { CamExample, EvalResult } from '../../shared/types.ts';
 
-/** A run's weights plus what is needed to read its outputs (vocabulary, class order). */
-export interface RunModel {
-  P: ParamView;
-  variant: Variant;
-  /** Token id → word (ids 0..3 are the specials). Empty for cnn. */
-  words: string[];
-  /** Classifier output index → classes.id. Empty for lrcn. */
-  classIds: number[];
-  /** Caption length incl. <bos>/<eos> used for decoding. */
-  T: number;
-}
-
-const asRecord = (x: unknown): Record<string, unknown> | null =>
-  typeof x === 'object' && x !== null && !Array.isArray(x) ? (x as Record<string, unknown>) : null;
-
-/**
- * Reads the checkpoint's sidecar JSON (vocabulary, classes, caption length). The training job
- * writes it beside the safetensors file; the safetensors metadata may carry the same fields.
- */
-function readSidecar(ckpt: string, metadata: Record<string, string>): Record<string, unknown> {
-  for (const p of [ckpt.replace(/\.safetensors$/, '.json'), `${ckpt}.json`]) {
-    if (p !== ckpt && existsSync(p)) return JSON.parse(readFileSync(p, 'utf8')) as Record<string, unknown>;
-  }
-  const out: Record<string, unknown> = {};
-  for (const [k, v] of Object.entries(metadata)) {
-    try {
-      out[k] = JSON.parse(v);
-    } catch {
-      out[k] = v;
-    }
-  }
-  return out;
-}
-
-function vocabWords(v: unknown): string[] {
-  if (Array.isArray(v)) return v.map(String);
-  const r = asRecord(v);
-  if (r) for (const k of ['itos', 'words', 'idToWord', 'tokens']) if (Array.isArray(r[k])) return (r[k] as unknown[]).map(String);
-  return [];
-}
-
-function classIdsOf(db: Db, collectionId: number | null, v: unknown): number[] {
-  const list = Array.isArray(v) ? v : (asRecord(v)?.ids as unknown[] | undefined) ?? [];
-  const byName = new Map<string, number>();
-  if (collectionId !== null)
-    for (const r of db.prepare('SELECT id, name FROM classes WHERE collection_id = ?').all(collectionId) as { id: number; name: string }[])
-      byName.set(r.name, r.id);
-  return list.map((c, i) => {
-    if (typeof c === 'number') return c;
-    if (typeof c === 'string') {
-      const id = byName.get(c);
-      if (id === undefined) throw conflict(`class '${c}' of the checkpoint is not in the run's collection`);
-      return id;
-    }
-    const r = asRecord(c);
-    const id = r?.id ?? r?.class_id ?? r?.classId;
-    if (typeof id === 'number') return id;
-    if (typeof r?.name === 'string' && byName.has(r.name)) return byName.get(r.name)!;
-    throw ioError(`cannot read class ${i} of the checkpoint's class list`);
-  });
-}
-
-/** Loads the run's checkpoint (DESIGN §5 names) and its sidecar. */
-export function loadRunModel(db: Db, ws: Workspace, run: RunRecord): RunModel {
-  if (!run.checkpoint) throw unavailable(`run ${run.id} has no checkpoint (status ${run.status})`);
-  const ckpt = isAbsolute(run.checkpoint) ? run.checkpoint : join(ws.checkpoints, run.checkpoint);
-  if (!existsSync(ckpt)) throw ioError(`checkpoint of run ${run.id} is missing: ${ckpt}`);
-  const file = readSafetensors(ckpt);
-  const side = readSidecar(ckpt, file.metadata);
-  const tensors: Record<string, tf.Tensor> = {};
-  for (const [name, t] of Object.entries(file.tensors)) tensors[name] = tf.tensor(t.data, t.shape, 'float32');
-  const { params } = paramsFromTensors(tensors, run.variant);
-  for (const t of Object.values(tensors)) t.dispose();
-  const words = vocabWords(side.vocab ?? side.words ?? side.itos);
-  const classIds = classIdsOf(db, run.collectionId, side.classes ?? side.class_ids ?? side.classIds);
-  if (hasCap(run.variant) && words.length !== params['cap.embed.weight'].shape[0])
-    throw conflict(`run ${run.id}: vocabulary has ${words.length} words, the model ${params['cap.embed.weight'].shape[0]}`);
-  if (hasCls(run.variant) && classIds.length !== params['cls.weight'].shape[0])
-    throw conflict(`run ${run.id}: class list has ${classIds.length} classes, the model ${params['cls.weight'].shape[0]}`);
-  const cfg = run.config;
-  const T = Number(side.T ?? side.maxLen ?? side.max_len ?? cfg.T ?? cfg.maxLen ?? cfg.max_len ?? 20);
-  return { P: params, variant: run.variant, words, classIds, T: Number.isFinite(T) && T >= 2 ? T : 20 };
-}
 
 interface TestImage {
   id: number;
@@ -202,7 +118,7 @@ export async function evaluateRun(opts: EvalOptions): Promise<EvalResult> {
     const run = getRun(db, opts.runId);
     if (!run) throw notFound(`no run '${opts.runId}'`);
     await initBackend();
-    const model = loadRunModel(db, ws, run);
+    const model = loadRunModel(ws, run);
     try {
       const result = evaluateWith(db, ws, run, model, opts);
       updateRun(db, run.id, { metrics: result as unknown as Record<string, unknown> });

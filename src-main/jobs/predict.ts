@@ -31,7 +31,7 @@ import {
   teacherForced,
   tokenLogprobs,
 } from '../ml/model.ts';
-import { loadRunModel, type RunModel } from './evaluate.ts';
+import { loadRunModel, requireCheckpoint, type RunModel } from './run-artifact.ts';
 import { cancelled, notFound, unavailable } from '../util/errors.ts';
 
 export interface PredictOptions {
@@ -66,10 +66,10 @@ interface ImageRow {
   content_hash: string;
 }
 
-function runOrThrow(db: Db, runId: string): RunRecord {
+function runOrThrow(db: Db, ws: Workspace, runId: string): RunRecord {
   const run = getRun(db, runId);
   if (!run) throw notFound(`no run '${runId}'`);
-  if (!run.checkpoint) throw unavailable(`run ${runId} has no checkpoint (status ${run.status})`);
+  requireCheckpoint(ws, run);
   return run;
 }
 
@@ -111,9 +111,9 @@ export async function predictCollection(
   const db = openDb(ws.dbPath);
   const t0 = Date.now();
   try {
-    const run = runOrThrow(db, runId);
+    const run = runOrThrow(db, ws, runId);
     await initBackend();
-    const model = loadRunModel(db, ws, run);
+    const model = loadRunModel(ws, run);
     try {
       const cache = new FeatureCache(ws.features, run.encoder);
       const all = db
@@ -196,11 +196,11 @@ export function normaliseMap(m: ArrayLike<number>): number[] {
 let loaded: { key: string; model: RunModel; run: RunRecord } | null = null;
 
 function modelFor(db: Db, ws: Workspace, runId: string): { model: RunModel; run: RunRecord } {
-  const run = runOrThrow(db, runId);
+  const run = runOrThrow(db, ws, runId);
   const key = `${ws.home}\u0000${run.id}\u0000${run.checkpoint}`;
   if (loaded?.key === key) return loaded;
   if (loaded) tf.dispose(Object.values(loaded.model.P));
-  loaded = { key, model: loadRunModel(db, ws, run), run };
+  loaded = { key, model: loadRunModel(ws, run), run };
   return loaded;
 }
 

@@ -7,7 +7,8 @@ import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { evaluateWith, loadRunModel, pointingHit } from '../../src-main/jobs/evaluate.ts';
+import { evaluateWith, pointingHit } from '../../src-main/jobs/evaluate.ts';
+import { loadRunModel } from '../../src-main/jobs/run-artifact.ts';
 import { getRun } from '../../src-main/data/runs.ts';
 import { openDb } from '../../src-main/data/store.ts';
 import { workspace } from '../../src-main/data/workspace.ts';
@@ -51,7 +52,7 @@ describe('plumage eval', () => {
     const ws = workspace(fx.home);
     const db = openDb(ws.dbPath);
     const run = getRun(db, fx.runs.lrcn)!;
-    const res = evaluateWith(db, ws, run, loadRunModel(db, ws, run), { worst: 1000 });
+    const res = evaluateWith(db, ws, run, loadRunModel(ws, run), { worst: 1000 });
     db.close();
     expect(res.top1).toBeNull();
     expect(res.pointing).toBeNull();
@@ -75,7 +76,7 @@ describe('plumage eval', () => {
       ins.run('paper-caption', im.id, im.trueClass < 2 ? 'caption_train' : 'caption_test');
     }
     const run = getRun(db, fx.runs.cam)!;
-    const res = evaluateWith(db, ws, run, loadRunModel(db, ws, run), { scheme: 'paper', worst: 100 });
+    const res = evaluateWith(db, ws, run, loadRunModel(ws, run), { scheme: 'paper', worst: 100 });
     db.close();
     expect(res.split).toEqual({ scheme: 'paper', part: 'test' });
     expect(res.caption_split).toEqual({ scheme: 'paper-caption', part: 'caption_test' });

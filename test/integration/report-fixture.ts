@@ -107,7 +107,7 @@ export function buildFixture(home: string): Fixture {
     tf.dispose(Object.values(P));
     const id = `r-${variant}`;
     writeSafetensors(join(ws.checkpoints, `${id}.safetensors`), tensors);
-    writeFileSync(join(ws.checkpoints, `${id}.json`), JSON.stringify({ vocab: WORDS, classes: classIds, T: 8 }));
+    writeFileSync(join(ws.checkpoints, `${id}.json`), JSON.stringify({ vocab: WORDS, classes: classIds.map((id, i) => ({ id, name: `${COLOURS[i]} bird` })), maxLen: 8 }));
     createRun(db, { id, collectionId: col, variant, encoder: ENCODER, backend: 'cpu', config: { split: 'default' }, datasetVersion: 'fixture', status: 'done' });
     updateRun(db, id, { checkpoint: `${id}.safetensors`, epochs: epochs(variant) });
     runs[variant] = id;

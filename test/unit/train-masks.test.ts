@@ -273,7 +273,7 @@ describe('training job reads and uses masks', () => {
       const res = await runTraining({
         home,
         config: { ...cfg, ...c },
-        onEvent: (e) => e.message && logs.push(e.message),
+        onEvent: (e) => e.type === 'log' && logs.push(e.message),
       });
       expect(res.status).toBe('done');
       return {

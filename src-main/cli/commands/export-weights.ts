@@ -3,11 +3,11 @@ import { resolve } from 'node:path';
 import type { Command } from '../context.ts';
 import { parseCommandArgs } from '../context.ts';
 import { usageError } from '../errors.ts';
-import { notFound, unavailable } from '../../util/errors.ts';
+import { notFound } from '../../util/errors.ts';
 import { openDb } from '../../data/store.ts';
 import { getRun } from '../../data/runs.ts';
 import { workspace } from '../../data/workspace.ts';
-import { checkpointPaths, readSidecar } from '../../jobs/run-artifact.ts';
+import { readSidecar, requireCheckpoint } from '../../jobs/run-artifact.ts';
 import { readSafetensors } from '../../ml/safetensors.ts';
 
 /**
@@ -25,8 +25,7 @@ export const run: Command = async (ctx) => {
   try {
     const r = getRun(db, values.run);
     if (!r) throw notFound(`no run ${values.run}`);
-    if (!r.checkpoint) throw unavailable(`run ${r.id} has no checkpoint (status ${r.status})`);
-    const src = checkpointPaths(ws, r.id).weights;
+    const src = requireCheckpoint(ws, r);
     const file = readSafetensors(src); // validates the file before handing it out
     const out = resolve(values.out);
     copyFileSync(src, out);

@@ -84,3 +84,9 @@ export const DIMS: Record<DimsPreset, { D: number; E: number; Hd: number }> = {
   small: { D: 128, E: 64, Hd: 128 },
   tiny: { D: 16, E: 8, Hd: 16 },
 };
+
+/** A new run's configuration: the defaults, overridden by every option that was given. */
+export function newRunConfig(given: Partial<TrainConfig> & { variant: Variant }): TrainConfig {
+  const set = Object.entries(given).filter(([, v]) => v !== undefined);
+  return { ...DEFAULT_CONFIG, ...Object.fromEntries(set) } as TrainConfig;
+}

@@ -1,6 +1,8 @@
 /** Masks of the training images for the μ·L_mask term: painted ones, else generated from parts. */
 import { areaAverage, maskGrid, PART_SIGMA, partMaskGrid } from '../../data/masks.ts';
 import type { Db } from '../../data/store.ts';
+import { hasMedi } from '../../ml/model.ts';
+import type { TrainConfig } from './config.ts';
 
 /**
  * Masks of the training images at the feature map's resolution (H×W, values 0–1) for the
@@ -56,4 +58,32 @@ async function anyPngMaskGrid(db: Db, id: number, H: number, W: number): Promise
     H,
     W,
   );
+}
+
+/**
+ * The masks a run trains with (only when μ > 0 and the variant has f_medi), with a log line of
+ * where they came from and a warning when the μ term cannot do anything.
+ */
+export async function trainingMasks(
+  db: Db,
+  cfg: Pick<TrainConfig, 'mu' | 'variant' | 'partMasks' | 'partSigma'>,
+  imageIds: number[],
+  featureShape: [number, number, number],
+  report: { log: (message: string) => void; warn: (w: string) => void },
+): Promise<Map<number, Float32Array>> {
+  if (!(cfg.mu > 0)) return new Map();
+  if (!hasMedi(cfg.variant)) {
+    report.warn(`--mu has no effect on the ${cfg.variant} variant (no f_medi)`);
+    return new Map();
+  }
+  const ids = [...new Set(imageIds)];
+  const m = await loadMasks(db, ids, featureShape[0], featureShape[1], { partMasks: cfg.partMasks, partSigma: cfg.partSigma });
+  report.log(`masks: ${m.painted} painted, ${m.fromParts} from part locations, of ${imageIds.length} training images`);
+  if (!m.masks.size)
+    report.warn(
+      cfg.partMasks
+        ? '--mu is set but no training image has a painted mask or visible parts'
+        : '--mu is set but no training image has a painted mask (--part-masks generates them from part locations)',
+    );
+  return m.masks;
 }

@@ -1,0 +1,79 @@
+/**
+ * The encoder features a run trains on: which encoder (explicit, from a local folder, or the one
+ * with the most cached features), extraction of the missing ones (cached for next time), and the
+ * examples that have features.
+ */
+import { existsSync, readdirSync } from 'node:fs';
+import type { Workspace } from '../../data/workspace.ts';
+import { FALLBACK_ID, FALLBACK_WARNING } from '../../ml/encoders/registry.ts';
+import { loadLocalEncoder } from '../../ml/encoders/load.ts';
+import { FeatureCache } from '../../ml/feature-cache.ts';
+import type { TrainEvent } from '../../../shared/types.ts';
+import { runExtract } from '../extract.ts';
+import type { TrainConfig } from './config.ts';
+import type { Dataset, Example } from './dataset.ts';
+
+export interface FeatureReporter {
+  emit: (e: TrainEvent) => void;
+  warn: (w: string) => void;
+}
+
+/** Which encoder id to train on: explicit, from a local folder, or the one with the most cached features. */
+async function chooseEncoder(ws: Workspace, cfg: TrainConfig, hashes: string[], warn: (w: string) => void) {
+  if (cfg.encoderPath) {
+    const enc = await loadLocalEncoder(cfg.encoderPath);
+    const id = enc.id;
+    enc.dispose();
+    return id;
+  }
+  if (cfg.encoder) return cfg.encoder;
+  if (existsSync(ws.features)) {
+    let best: { id: string; n: number } | null = null;
+    for (const id of readdirSync(ws.features)) {
+      const c = new FeatureCache(ws.features, id);
+      const n = hashes.filter((h) => c.has(h)).length;
+      if (n && (!best || n > best.n)) best = { id, n };
+    }
+    if (best) return best.id;
+  }
+  warn('no cached features yet: extracting with the best available encoder first');
+  return null;
+}
+
+/**
+ * The feature cache to train on, after extracting what is missing (the run's own encoder when
+ * resuming). Drops the examples without features from `data` and fails when no training image
+ * has any.
+ */
+export async function prepareFeatures(
+  ws: Workspace,
+  cfg: TrainConfig,
+  data: Dataset,
+  o: { runEncoder?: string; signal?: AbortSignal } & FeatureReporter,
+): Promise<{ encoderId: string; cache: FeatureCache; featureShape: [number, number, number] }> {
+  const allHashes = [...data.train, ...data.val, ...data.test].map((e) => e.hash);
+  let encoderId = o.runEncoder ?? (await chooseEncoder(ws, cfg, allHashes, o.warn));
+  const needExtract = encoderId === null || allHashes.some((h) => !new FeatureCache(ws.features, encoderId!).has(h));
+  if (needExtract) {
+    o.emit({ type: 'log', phase: 'extract', message: 'extracting missing features…' });
+    const ex = await runExtract({
+      home: ws.home,
+      encoder: encoderId && !cfg.encoderPath ? encoderId : undefined,
+      encoderPath: cfg.encoderPath,
+      collectionId: cfg.collectionId,
+      onWarning: o.warn,
+      onProgress: (done, total) => o.emit({ type: 'progress', phase: 'extract', done, total }),
+      signal: o.signal,
+    });
+    encoderId = ex.encoder;
+    for (const e of ex.errors) o.warn(`no features for ${e.path}: ${e.reason}`);
+  }
+  if (encoderId === FALLBACK_ID) o.warn(FALLBACK_WARNING);
+  const cache = new FeatureCache(ws.features, encoderId!);
+  const usable = (xs: Example[]) => xs.filter((e) => cache.has(e.hash));
+  data.train = usable(data.train);
+  data.val = usable(data.val);
+  data.test = usable(data.test);
+  if (!data.train.length) throw new Error('no training image has cached features');
+  return { encoderId: encoderId!, cache, featureShape: cache.get(data.train[0].hash).shape as [number, number, number] };
+}

@@ -1,0 +1,209 @@
+/**
+ * Everything a training session needs before its first step: the configuration (a new run's, or
+ * the resumed run's own), the data and its features, the vocabulary and model sizes, the run's
+ * record and sidecar, the parameters and optimizer (fresh, warm-started or restored exactly),
+ * the masks and the position in the schedule.
+ */
+import type { TrainEvent, TrainValidation } from '../../../shared/types.ts';
+import { createRun, getRun, updateRun, type RunRecord } from '../../data/runs.ts';
+import type { Db } from '../../data/store.ts';
+import type { Workspace } from '../../data/workspace.ts';
+import type { FeatureCache } from '../../ml/feature-cache.ts';
+import { hasCap, initParams, type ModelDims, type Params } from '../../ml/model.ts';
+import { createOptimState, type OptimState } from '../../ml/optim.ts';
+import { Mulberry32 as Rng } from '../../util/rng.ts';
+import {
+  readResumeState,
+  readSidecar,
+  restoreResume,
+  saveSidecar,
+  type ResumeState,
+  type Sidecar,
+} from '../run-artifact.ts';
+import { DIMS, newRunConfig, type TrainConfig } from './config.ts';
+import { buildVocab, loadDataset, type Dataset } from './dataset.ts';
+import { prepareFeatures } from './features.ts';
+import { trainingMasks } from './masks.ts';
+import { warmStart } from './warm-start.ts';
+
+/** Events out of the job, and the run's warnings (each once, also sent as a log line). */
+export interface Reporter {
+  emit: (e: TrainEvent) => void;
+  warn: (w: string) => void;
+  warnings: string[];
+}
+
+export function reporter(onEvent?: (e: TrainEvent) => void): Reporter {
+  const warnings: string[] = [];
+  const emit = (e: TrainEvent) => onEvent?.(e);
+  const warn = (w: string) => {
+    if (!warnings.includes(w)) warnings.push(w);
+    emit({ type: 'log', phase: 'train', message: `WARNING: ${w}` });
+  };
+  return { emit, warn, warnings };
+}
+
+export interface SessionRequest {
+  config: Partial<TrainConfig> & Pick<TrainConfig, 'variant'>;
+  resume?: string;
+  signal?: AbortSignal;
+  stopAfterSteps?: number;
+}
+
+/** One training session of a run (a new run, or one part of a resumed run). */
+export interface Session {
+  ws: Workspace;
+  db: Db;
+  cfg: TrainConfig;
+  data: Dataset;
+  cache: FeatureCache;
+  encoderId: string;
+  index: Map<string, number>;
+  dims: ModelDims;
+  runId: string;
+  sidecar: Sidecar;
+  params: Params;
+  opt: OptimState;
+  masks: Map<number, Float32Array>;
+  rng: Rng;
+  state: ResumeState;
+  stepsPerEpoch: number;
+  totalSteps: number;
+  report: Reporter;
+  request: SessionRequest;
+  reused?: string[];
+  /** Run time before this session (resumed runs), this session's start, and its pairs so far. */
+  clock: { t0: number; sessionStart: number; sessionPairs: number };
+  lastVal: TrainValidation | null;
+}
+
+interface Start {
+  cfg: TrainConfig;
+  /** The run being resumed, with its checkpoint position; null for a new run. */
+  resumed: { run: RunRecord; state: ResumeState } | null;
+}
+
+/**
+ * A new run: the defaults plus the options. A resumed run: its own configuration, of which only
+ * the epoch budget may grow. A finished run is never resumed (nor touched).
+ */
+function resolveStart(db: Db, ws: Workspace, req: SessionRequest, warn: (w: string) => void): Start {
+  if (!req.resume) return { cfg: newRunConfig(req.config), resumed: null };
+  const run = getRun(db, req.resume);
+  if (!run) throw new Error(`no run ${req.resume}`);
+  if (run.status === 'done') throw new Error(`run ${run.id} already finished: there is nothing to resume`);
+  const state = readResumeState(ws, run.id);
+  if (!state) throw new Error(`run ${run.id} has no resume checkpoint`);
+  const cfg = { ...(run.config as unknown as TrainConfig) };
+  if (req.config.epochs !== undefined) cfg.epochs = req.config.epochs;
+  for (const w of run.warnings) warn(w);
+  return { cfg, resumed: { run, state } };
+}
+
+/** The run's row: created for a new run (status running), switched back to running when resumed. */
+function recordRun(db: Db, start: Start, o: { encoder: string; backend: string; datasetVersion: string; warnings: string[] }): string {
+  const { cfg, resumed } = start;
+  const config = cfg as unknown as Record<string, unknown>;
+  if (resumed) {
+    updateRun(db, resumed.run.id, { status: 'running', backend: o.backend, config });
+    return resumed.run.id;
+  }
+  return createRun(db, {
+    collectionId: cfg.collectionId ?? null,
+    variant: cfg.variant,
+    encoder: o.encoder,
+    backend: o.backend,
+    config,
+    datasetVersion: o.datasetVersion,
+    status: 'running',
+    parentRun: cfg.warmStart ?? null,
+    warnings: o.warnings,
+  }).id;
+}
+
+/** Parameters and optimizer: restored exactly (resume), warm-started from a parent, or fresh (seeded). */
+function initModel(s: Pick<Session, 'ws' | 'cfg' | 'dims' | 'sidecar' | 'data' | 'report'>, start: Start) {
+  const { cfg } = s;
+  const params = initParams(cfg.variant, s.dims, cfg.seed);
+  if (start.resumed) {
+    const opt = restoreResume(s.ws, s.sidecar.run, params);
+    return { params, opt, reused: undefined };
+  }
+  let reused: string[] | undefined;
+  if (cfg.warmStart) {
+    reused = warmStart(s.ws, cfg.warmStart, params, s.sidecar.vocab, s.data.classes);
+    s.report.emit({ type: 'log', phase: 'train', message: `warm start from ${cfg.warmStart}: reused ${reused.length} tensors` });
+  }
+  return { params, opt: createOptimState(), reused };
+}
+
+const freshState = (rngState: number): ResumeState => ({
+  epoch: 0,
+  stepInEpoch: 0,
+  globalStep: 0,
+  rng: rngState,
+  perm: [],
+  bestScore: null,
+  bestEpoch: -1,
+  badEpochs: 0,
+  optimizerT: 0,
+  elapsedMs: 0,
+  finished: false,
+});
+
+/**
+ * Sets up a session. `onRunning` hears the run id as soon as its row is 'running' (from then on a
+ * failure must mark the run failed).
+ */
+export async function openSession(
+  ws: Workspace,
+  db: Db,
+  backend: string,
+  req: SessionRequest,
+  report: Reporter,
+  onRunning: (runId: string) => void,
+): Promise<Session> {
+  const start = resolveStart(db, ws, req, report.warn);
+  const { cfg, resumed } = start;
+  const data = loadDataset(db, cfg);
+  const { encoderId, cache, featureShape } = await prepareFeatures(ws, cfg, data, { ...report, runEncoder: resumed?.run.encoder, signal: req.signal });
+  if (hasCap(cfg.variant) && !data.train.some((e) => e.captions.length))
+    throw new Error(`variant ${cfg.variant} needs captions and the training images have none`);
+  // Vocabulary: from the sidecar when resuming (identical ids), else from the training captions.
+  const vocab = resumed ? readSidecar(ws, resumed.run.id).vocab : buildVocab(data.train.flatMap((e) => e.captions), cfg.minCount);
+  const dims: ModelDims = { K: featureShape[2], ...DIMS[cfg.dims], V: vocab.length, C: data.classes.length };
+  const runId = recordRun(db, start, { encoder: encoderId, backend, datasetVersion: data.version, warnings: report.warnings });
+  onRunning(runId);
+  const sidecar: Sidecar = resumed
+    ? { ...readSidecar(ws, runId), config: cfg, bestScore: resumed.state.bestScore }
+    : {
+        run: runId,
+        variant: cfg.variant,
+        dims,
+        vocab,
+        classes: data.classes,
+        encoder: encoderId,
+        encoderPath: cfg.encoderPath ?? null,
+        featureShape,
+        maxLen: cfg.maxLen,
+        config: cfg,
+        epoch: -1,
+        bestScore: null,
+      };
+  // Written before the first step, so an interrupted run always has its vocabulary and classes.
+  if (!resumed) saveSidecar(ws, sidecar);
+  const model = initModel({ ws, cfg, dims, sidecar, data, report }, start);
+  const log = (message: string) => report.emit({ type: 'log', phase: 'train', message });
+  const masks = await trainingMasks(db, cfg, data.train.map((e) => e.imageId), featureShape, { log, warn: report.warn });
+  const rng = new Rng(resumed ? resumed.state.rng : cfg.seed);
+  const state = resumed ? resumed.state : freshState(rng.state);
+  const stepsPerEpoch = Math.ceil(data.train.length / cfg.batch);
+  const index = new Map(vocab.map((w, i) => [w, i]));
+  const now = Date.now();
+  return {
+    ws, db, cfg, data, cache, encoderId, index, dims, runId, sidecar, ...model, masks, rng, state,
+    stepsPerEpoch, totalSteps: stepsPerEpoch * cfg.epochs, report, request: req,
+    clock: { t0: now - state.elapsedMs, sessionStart: now, sessionPairs: 0 },
+    lastVal: null,
+  };
+}
