@@ -10,8 +10,8 @@
  *                                    B=128, paper dims (when B=128 and cam are in the run);
  *   {"bench":"train_step_flat",…}    tensors and bytes held after step 5 and step 100 of a small
  *                                    cam model: any growth is a leak (`flat: false`).
- * `--quick`: B=32 only and fewer steps. `--variant cam[,medi]` / `--batch 32` restrict the
- * configs; `--no-torch` skips the reference, `--no-flat` the 100-step check. The backend is
+ * `--quick`: B=32 only and fewer steps; `--steps N` timed steps per config (after one warm-up).
+ * `--variant cam[,medi]` / `--batch 32` restrict the configs; `--no-torch` skips the reference, `--no-flat` the 100-step check. The backend is
  * the process's (PLUMAGE_BACKEND), so bench/run.ts can run this once per backend.
  */
 import * as tf from '@tensorflow/tfjs';
@@ -122,12 +122,11 @@ function wasmHeapBytes(): number | null {
 const MB = (bytes: number) => Math.round(bytes / 2 ** 20);
 
 /**
- * Peak memory of one training step (after one warm-up step): the most bytes held by tensors at
- * once (tf.profile), the process's peak RSS so far, and on wasm the heap size.
+ * Peak memory of one training step: the most bytes held by tensors at once (tf.profile, TF.js's
+ * own accounting), the process's peak RSS so far, and on wasm the heap size.
  */
 export async function peakMemoryOfStep(o: TrainStepBench) {
   const { step, dispose } = trainingSetup(o);
-  step();
   const info = await tf.profile(() => {
     step();
   });
@@ -222,7 +221,7 @@ async function main() {
     if (torch.note) process.stderr.write(`train-step: ${torch.note}\n`);
     for (const variant of variants) {
       const slow = variant !== 'cnn';
-      const steps = quick ? (slow ? 1 : 5) : slow ? 3 : 20;
+      const steps = opt('--steps') ? Number(opt('--steps')) : quick ? (slow ? 1 : 5) : slow ? 3 : 20;
       const r = await benchTrainStep({ variant, batch, warmup: 1, steps });
       printLine(variant, batch, backend.name, r, torch);
     }

@@ -4,9 +4,10 @@
  * of the caption's target-token log-probs under teacher forcing (pads excluded), or one token's
  * log-prob for a per-word CAM.
  *
- * Alphas are computed with an inner tf.grad. Called inside an outer tf.grad (the training step),
- * that inner backward pass is itself recorded, so the outer gradient of anything built from the
- * CAMs is the exact second-order gradient. That is only true because every op on the path has a
+ * Captioner alphas are computed with an inner tf.grad (classifier alphas have a closed form, see
+ * gradCamAlphas). Called inside an outer tf.grad (the training step), that inner backward pass is
+ * itself recorded, so the outer gradient of anything built from the CAMs is the exact
+ * second-order gradient. That is only true because every op on the path has a
  * gradient that is differentiable again: the activations come from ops.ts (gradients computed
  * from the inputs), matMul is ops.mm, relu's gradient is a step of its input, and the embedding
  * lookup never depends on v.
@@ -17,7 +18,6 @@ import {
   type Variant,
   capPrep,
   captionScores,
-  classScores,
   classify,
   feature,
   greedyDecode,
@@ -28,6 +28,7 @@ import {
   pooled,
 } from './model.ts';
 import { camDistances, cosine } from './losses.ts';
+import { embed, mmNN, untrackedTranspose } from './ops.ts';
 import { invalidRequest } from '../util/errors.ts';
 
 export type ScoreRequest =
@@ -39,11 +40,14 @@ export type ScoreRequest =
     };
 
 /**
- * alpha = ∂score/∂v for each request ([B,K] each), all in one backward pass (the requests are
- * stacked along the batch: images are independent, so the gradient of the summed score is the
- * per-image gradient). `Pmedi` provides f_medi (the gradient of the alphas flows into it),
- * `Pheads` the classifier/captioner (pass detached copies to keep their weights out of an outer
- * gradient, as Algorithm 1 requires for L_cam).
+ * alpha = ∂score/∂v for each request ([B,K] each). `Pmedi` provides f_medi (the gradient of the
+ * alphas flows into it), `Pheads` the classifier/captioner (pass detached copies to keep their
+ * weights out of an outer gradient, as Algorithm 1 requires for L_cam).
+ *
+ * Classifier requests have a closed form (no backward pass): the logit of class c is
+ * W_c[c]·relu(v W_mᵀ + b_m) + b_c[c], so alpha = (relu'(pre) ⊙ W_c[c]) W_m (W_c[c] for cnn).
+ * Captioner requests share one backward pass: they are stacked along the batch (images are
+ * independent, so the gradient of the summed score is the per-image gradient).
  */
 export function gradCamAlphas(
   Pmedi: ParamView,
@@ -52,55 +56,71 @@ export function gradCamAlphas(
   v: tf.Tensor2D,
   reqs: ScoreRequest[],
 ): tf.Tensor2D[] {
-  const B = v.shape[0];
+  const cls = reqs.filter((r): r is ClsRequest => r.kind === 'cls');
+  const cap = reqs.filter((r): r is CapRequest => r.kind === 'cap');
+  const clsAlphas = classAlphas(Pmedi, Pheads, variant, v, cls);
+  const capAlphas = captionAlphas(Pmedi, Pheads, variant, v, cap);
+  // never mutate these arrays (e.g. shift): tf.split's output array is the tape's record of its outputs
+  const next = { cls: 0, cap: 0 };
+  return reqs.map((r) => (r.kind === 'cls' ? clsAlphas[next.cls++] : capAlphas[next.cap++]));
+}
+
+type ClsRequest = Extract<ScoreRequest, { kind: 'cls' }>;
+type CapRequest = Extract<ScoreRequest, { kind: 'cap' }>;
+
+/**
+ * ∂ logit_c / ∂v in closed form (see gradCamAlphas) for each classifier request, in one product.
+ * Exact to second order in f_medi's weights: relu' is piecewise constant, so it enters as a
+ * constant (a leaf tensor: on the tape it would send zeros back through f_medi's weight gradient).
+ */
+function classAlphas(
+  Pmedi: ParamView,
+  Pheads: ParamView,
+  variant: Variant,
+  v: tf.Tensor2D,
+  reqs: ClsRequest[],
+): tf.Tensor2D[] {
   const n = reqs.length;
   if (n === 0) return [];
+  const classes = n === 1 ? reqs[0].classes : tf.concat(reqs.map((r) => r.classes.toInt()));
+  const rows = embed(Pheads['cls.weight'] as tf.Tensor2D, classes);
+  let alpha = rows;
+  if (hasMedi(variant)) {
+    const pre = tf.tidy(() => medi(Pmedi, v).pre);
+    const open = tf.tensor(tf.step(pre).dataSync(), pre.shape);
+    pre.dispose();
+    const Wm = Pmedi['medi.weight'];
+    const gate = tf.mul(n === 1 ? open : tf.concat(Array(n).fill(open), 0), rows);
+    alpha = mmNN(gate, Wm, untrackedTranspose(Wm));
+  }
+  return n === 1 ? [alpha] : (tf.split(alpha, n, 0) as tf.Tensor2D[]);
+}
+
+/** ∂ caption score / ∂v for each captioner request, in one backward pass. */
+function captionAlphas(
+  Pmedi: ParamView,
+  Pheads: ParamView,
+  variant: Variant,
+  v: tf.Tensor2D,
+  reqs: CapRequest[],
+): tf.Tensor2D[] {
+  const n = reqs.length;
+  if (n === 0) return [];
+  const B = v.shape[0];
   const vAll = n === 1 ? v : tf.concat(Array(n).fill(v), 0);
+  const caps = tf.concat(
+    reqs.map((r) => r.captions.toInt()),
+    0,
+  ) as tf.Tensor2D;
+  const w = reqs.some((r) => r.weights)
+    ? tf.concat(
+        reqs.map((r) => r.weights ?? tf.ones([B, r.captions.shape[1] - 1])),
+        0,
+      )
+    : undefined;
   const score = (x: tf.Tensor) => {
     const feat = hasMedi(variant) ? medi(Pmedi, x).h : x;
-    const rows = (j: number) => (n === 1 ? feat : tf.slice(feat, [j * B, 0], [B, -1]));
-    const terms: tf.Tensor[] = [];
-    const cls = reqs.map((r, j) => [r, j] as const).filter(([r]) => r.kind === 'cls');
-    if (cls.length) {
-      const f =
-        cls.length === 1
-          ? rows(cls[0][1])
-          : tf.concat(
-              cls.map(([, j]) => rows(j)),
-              0,
-            );
-      const c = tf.concat(
-        cls.map(([r]) => (r as { classes: tf.Tensor1D }).classes.toInt()),
-        0,
-      );
-      terms.push(tf.sum(classScores(Pheads, f, c)));
-    }
-    const cap = reqs.map((r, j) => [r, j] as const).filter(([r]) => r.kind === 'cap') as [
-      Extract<ScoreRequest, { kind: 'cap' }>,
-      number,
-    ][];
-    if (cap.length) {
-      const f =
-        cap.length === 1
-          ? rows(cap[0][1])
-          : tf.concat(
-              cap.map(([, j]) => rows(j)),
-              0,
-            );
-      const caps = tf.concat(
-        cap.map(([r]) => r.captions.toInt()),
-        0,
-      ) as tf.Tensor2D;
-      const anyW = cap.some(([r]) => r.weights);
-      const w = anyW
-        ? tf.concat(
-            cap.map(([r]) => r.weights ?? tf.ones([B, r.captions.shape[1] - 1])),
-            0,
-          )
-        : undefined;
-      terms.push(tf.sum(captionScores(capPrep(Pheads), f, caps, w)));
-    }
-    return terms.length === 1 ? terms[0] : tf.addN(terms);
+    return tf.sum(captionScores(capPrep(Pheads), feat, caps, w));
   };
   const g = tf.grad(score)(vAll) as tf.Tensor2D;
   return n === 1 ? [g] : (tf.split(g, n, 0) as tf.Tensor2D[]);
