@@ -3,7 +3,7 @@ import type { Workspace } from '../data/workspace.ts';
 import type { Db } from '../data/store.ts';
 import { collectionRoot, imageLocation } from '../data/queries.ts';
 import { decodeUrlPath, resolveInsideRoot, type PathRefusal } from './image-paths.ts';
-import { servableImageType } from './image-sniff.ts';
+import { servableImageType } from '../util/image-sniff.ts';
 
 /**
  * The three image routes shared by browser mode (`/image/<id>`, `/thumb/<id>`, `/file/<cid>/<rel>`)

@@ -38,6 +38,18 @@ function usage(): string {
   return lines.join('\n');
 }
 
+/**
+ * The folder given to --home. An empty value (`--home "$UNSET"`) or a flag in its place
+ * (`--home --json`) is a mistake: refused rather than silently opening the default workspace or
+ * creating a folder named after the flag.
+ */
+function homeValue(v: string | undefined): string {
+  if (v === undefined) throw usageError('--home needs a folder');
+  if (v.trim() === '') throw usageError('--home needs a folder (it was given an empty value)');
+  if (v.startsWith('-')) throw usageError(`--home needs a folder, not the option '${v}'`);
+  return v;
+}
+
 /** Splits global options (--home, --json) out of argv wherever they appear. */
 function splitGlobals(argv: string[]) {
   const rest: string[] = [];
@@ -46,10 +58,8 @@ function splitGlobals(argv: string[]) {
   for (let i = 0; i < argv.length; i++) {
     const a = argv[i];
     if (a === '--json') json = true;
-    else if (a === '--home') {
-      if (i + 1 >= argv.length) throw usageError('--home needs a folder');
-      home = argv[++i];
-    } else if (a.startsWith('--home=')) home = a.slice('--home='.length);
+    else if (a === '--home') home = homeValue(argv[++i]);
+    else if (a.startsWith('--home=')) home = homeValue(a.slice('--home='.length));
     else rest.push(a);
   }
   return { rest, home: home || defaultHome(), json };

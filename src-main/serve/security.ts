@@ -9,7 +9,7 @@ import type { IncomingMessage } from 'node:http';
 
 export const CSP =
   "default-src 'self'; img-src 'self' data: blob:; style-src 'self' 'unsafe-inline'; " +
-  "connect-src 'self' ws://127.0.0.1:*; object-src 'none'; frame-ancestors 'none'";
+  "connect-src 'self' ws://127.0.0.1:*; object-src 'none'; frame-ancestors 'none'; base-uri 'none'; form-action 'none'";
 
 /** Headers on every response. No Access-Control-* header is ever sent: no CORS. */
 export const SECURITY_HEADERS: Record<string, string> = {

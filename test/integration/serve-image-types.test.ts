@@ -2,7 +2,7 @@ import { writeFileSync } from 'node:fs';
 import { request } from 'node:http';
 import { join, resolve } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { sniffFormat } from '../../src-main/api/image-sniff.ts';
+import { sniffFormat } from '../../src-main/util/image-sniff.ts';
 import { createApi, type PlumageApi } from '../../src-main/api/service.ts';
 import { startServer, type RunningServer } from '../../src-main/serve/server.ts';
 import { makeFixture, type Fixture } from '../unit/api-fixture.ts';

@@ -1,7 +1,7 @@
 import { existsSync, readFileSync, statSync } from 'node:fs';
 import { basename, join, relative, resolve, sep } from 'node:path';
 import type { ImportError, ImportOptions, ImportPlan, ImporterKind } from './types.ts';
-import { metadataLines, type NumberedLine } from './text.ts';
+import { decodeMetadata, metadataLines, type NumberedLine } from './text.ts';
 
 /** Most errors reported per metadata file; the rest are summarised in one line. */
 export const MAX_LINE_ERRORS = 20;
@@ -46,7 +46,10 @@ export function readLines(path: string, errors: ImportError[], required: boolean
     return null;
   }
   try {
-    return metadataLines(readFileSync(path, 'utf8'));
+    const { text, encoding } = decodeMetadata(readFileSync(path));
+    if (encoding !== 'utf-8')
+      errors.push({ path, reason: `file is ${encoding.toUpperCase()} text, not UTF-8: read as ${encoding.toUpperCase()} (save it as UTF-8)` });
+    return metadataLines(text);
   } catch (e) {
     errors.push({
       path,

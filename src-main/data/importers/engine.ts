@@ -5,6 +5,7 @@ import { ensureDefaultSplit } from '../splits.ts';
 import type { Db } from '../store.ts';
 import { ensureThumbnail } from '../thumbnails.ts';
 import type { Workspace } from '../workspace.ts';
+import { placementProblem, realRoot } from './placement.ts';
 import { probeImage, type ProbeResult } from './probe.ts';
 import { parseCaptionFile } from './text.ts';
 import type { ImportError, ImportItem, ImportOptions, ImportPlan, ImportResult } from './types.ts';
@@ -28,7 +29,10 @@ async function prepare(
   item: ImportItem,
   knownHash: string | undefined,
   ws: Workspace | null,
+  rootReal: string,
 ): Promise<Prepared> {
+  const misplaced = placementProblem(rootReal, item.absPath, item.relPath);
+  if (misplaced) return { probe: { ok: false, reason: misplaced } };
   const probe = await probeImage(item.absPath, knownHash);
   if (!probe.ok) return { probe };
   if (ws) {
@@ -241,10 +245,11 @@ export async function writePlan(
 
   const window = Math.max(1, opts.concurrency ?? 4);
   const items = plan.items;
+  const rootReal = realRoot(plan.root);
   const pending: Promise<Prepared>[] = [];
   const start = (i: number) => {
     if (i < items.length)
-      pending[i] = prepare(items[i], existing.get(items[i].relPath)?.hash, opts.thumbnails ? ws : null);
+      pending[i] = prepare(items[i], existing.get(items[i].relPath)?.hash, opts.thumbnails ? ws : null, rootReal);
   };
   for (let i = 0; i < window; i++) start(i);
   let cancelled = false;

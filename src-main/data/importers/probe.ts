@@ -1,6 +1,7 @@
 import { lstat, readFile, stat } from 'node:fs/promises';
 import { extname } from 'node:path';
 import sharp from 'sharp';
+import { MAX_PIXELS } from '../../util/image-sniff.ts';
 import { readExif, type PhotoExif } from '../exif.ts';
 
 const NO_EXIF: PhotoExif = { takenAt: null, gpsLat: null, gpsLon: null };
@@ -28,8 +29,7 @@ export const UNSUPPORTED_IMAGE_EXTENSIONS = new Set([
 ]);
 const DECODABLE_FORMATS = new Set(['jpeg', 'png', 'webp', 'tiff', 'gif', 'heif']);
 
-/** Largest image accepted, in pixels (a 200-megapixel photo would already need ~600 MB to decode). */
-export const MAX_PIXELS = 200_000_000;
+export { MAX_PIXELS };
 
 export interface ProbedImage {
   bytes: number;

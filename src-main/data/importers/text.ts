@@ -79,3 +79,27 @@ export function excerpt(s: string, n = 60): string {
   const clean = s.replace(JUNK, '?');
   return clean.length > n ? clean.slice(0, n) + '…' : clean;
 }
+
+/**
+ * Decodes a metadata file: UTF-8 (the datasets' encoding), or UTF-16 when the file says so with a
+ * byte-order mark or looks like it (every other byte NUL, as Windows Notepad writes ASCII), so a
+ * re-saved images.txt is read correctly instead of producing one garbled error per line.
+ */
+export function decodeMetadata(bytes: Buffer): { text: string; encoding: 'utf-8' | 'utf-16le' | 'utf-16be' } {
+  const le = bytes[0] === 0xff && bytes[1] === 0xfe;
+  const be = bytes[0] === 0xfe && bytes[1] === 0xff;
+  const sample = bytes.subarray(0, 400);
+  let oddNul = 0;
+  let evenNul = 0;
+  for (let i = 0; i < sample.length; i++) {
+    if (sample[i] !== 0) continue;
+    if (i % 2) oddNul++;
+    else evenNul++;
+  }
+  const half = sample.length / 2;
+  if (le || (!be && sample.length >= 4 && oddNul > 0.9 * half && evenNul === 0))
+    return { text: new TextDecoder('utf-16le').decode(bytes), encoding: 'utf-16le' };
+  if (be || (sample.length >= 4 && evenNul > 0.9 * half && oddNul === 0))
+    return { text: new TextDecoder('utf-16be').decode(bytes), encoding: 'utf-16be' };
+  return { text: bytes.toString('utf8'), encoding: 'utf-8' };
+}

@@ -232,6 +232,16 @@ export interface DownloadProgress {
   (doneBytes: number, totalBytes: number, file: string): void;
 }
 
+/** The one-line reason for a failed first download: which encoder, from where, and the two ways out. */
+export function offlineAdvice(id: string, url: string, e: unknown): string {
+  const err = e as { message?: string; cause?: { code?: string; message?: string } };
+  const why = err?.cause?.code ?? err?.cause?.message ?? err?.message ?? String(e);
+  return (
+    `cannot download the encoder '${id}' from ${url.split('?')[0]} (${why}): connect to the internet once ` +
+    `(it is cached in <home>/encoders), or pass --encoder-path DIR with a local TF.js copy (model.json + shards; see docs/training.md)`
+  );
+}
+
 async function fetchBytes(url: string, onChunk: (n: number) => void): Promise<Uint8Array> {
   const res = await fetch(url);
   if (!res.ok || !res.body) throw unavailable(`GET ${url}: HTTP ${res.status}`);
@@ -264,7 +274,12 @@ export async function downloadEncoder(
     done += n;
     opts.onProgress?.(done, Math.max(total, done), file);
   };
-  const mjBytes = await fetchBytes(url, tick('model.json'));
+  let mjBytes: Uint8Array;
+  try {
+    mjBytes = await fetchBytes(url, tick('model.json'));
+  } catch (e) {
+    throw new Error(offlineAdvice(entry.id, url, e), { cause: e });
+  }
   const modelJson = JSON.parse(Buffer.from(mjBytes).toString('utf8')) as Artifacts['modelJson'];
   const base = url.split('?')[0].replace(/[^/]*$/, '');
   const files: Record<string, string> = { 'model.json': sha256(mjBytes) };

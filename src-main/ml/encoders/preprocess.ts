@@ -6,11 +6,18 @@
  */
 import sharp from 'sharp';
 import * as tf from '@tensorflow/tfjs';
+import { MAX_PIXELS, readHead, sniffFormat } from '../../util/image-sniff.ts';
 import type { Preprocess } from './registry.ts';
 
-/** Decodes one image file (or buffer) to size×size×3 uint8 RGB. Throws on undecodable input. */
+/**
+ * Decodes one image file (or buffer) to size×size×3 uint8 RGB. Throws on undecodable input, on
+ * content that is not a photo format the importers accept (an SVG named .jpg) and on images over
+ * the import pixel limit, so captioning refuses exactly what import refuses.
+ */
 export async function decodeRgb(input: string | Buffer, size: number): Promise<Uint8Array> {
-  const { data, info } = await sharp(input, { failOn: 'error' })
+  const head = typeof input === 'string' ? readHead(input) : input.subarray(0, 32);
+  if (head && !sniffFormat(head)) throw new Error('not a photo (content is not JPEG, PNG, GIF, WebP, TIFF or AVIF)');
+  const { data, info } = await sharp(input, { failOn: 'error', limitInputPixels: MAX_PIXELS })
     .rotate()
     .removeAlpha()
     .toColourspace('srgb')

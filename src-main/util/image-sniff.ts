@@ -4,8 +4,12 @@ import { extname } from 'node:path';
 /**
  * Decides whether a file may be served as an image: its extension must be one the importers accept
  * AND its first bytes must be that format's signature. A text file, an SVG or a configuration file
- * renamed `.jpg` is refused, so the image routes can never be used to read other files.
+ * renamed `.jpg` is refused, so the image routes can never be used to read other files. The
+ * decoder of batch captioning and extraction uses the same signatures and pixel limit as import.
  */
+
+/** Largest image accepted anywhere (import, captioning, extraction), in pixels: 200 MP already needs ~600 MB to decode. */
+export const MAX_PIXELS = 200_000_000;
 
 type Format = 'jpeg' | 'png' | 'gif' | 'webp' | 'tiff' | 'avif';
 
@@ -38,11 +42,11 @@ export function sniffFormat(head: Buffer): Format | null {
   if (/^GIF8[79]a$/.test(ascii(head, 0, 6))) return 'gif';
   if (ascii(head, 0, 4) === 'RIFF' && ascii(head, 8, 12) === 'WEBP') return 'webp';
   if (ascii(head, 0, 4) === 'II*\0' || ascii(head, 0, 4) === 'MM\0*') return 'tiff';
-  if (ascii(head, 4, 8) === 'ftyp' && /^avi[fs]$/.test(ascii(head, 8, 12))) return 'avif';
+  if (ascii(head, 4, 8) === 'ftyp' && /^(avi[fs]|mif1|miaf)$/.test(ascii(head, 8, 12))) return 'avif';
   return null;
 }
 
-function readHead(path: string, n = 32): Buffer | null {
+export function readHead(path: string, n = 32): Buffer | null {
   let fd: number | undefined;
   try {
     fd = openSync(path, 'r');
