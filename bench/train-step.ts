@@ -1,7 +1,7 @@
 /**
  * ms per Algorithm-1 training step (forward, backward incl. the second-order L_cam gradient for
  * `cam`, SGD update) at the paper's sizes, per variant, with the ratio to the live PyTorch
- * reference measured in the same sitting (bench/torch-ref.ts: the faster of 1 and 2 threads).
+ * reference measured in the same sitting (bench/lib/torch-ref.ts: the faster of 1 and 2 threads).
  * One JSON line each:
  *   {"bench":"train_step","variant":"cam","batch":32,"backend":"wasm","ms":…,"torch_ms":…,"ratio":…}
  * `cpu_ms` is this process's CPU time per step, a fairer figure when other processes compete
@@ -32,7 +32,7 @@ import {
   rng,
 } from '../src-main/ml/model.ts';
 import { applyGrads, createOptimState } from '../src-main/ml/optim.ts';
-import { type TorchReference, torchMissing, torchReference } from './torch-ref.ts';
+import { type TorchReference, torchMissing, torchReference } from './lib/torch-ref.ts';
 
 export const PAPER_DIMS: ModelDims = { K: 1536, D: 1024, E: 512, Hd: 1024, V: 5000, C: 200 };
 /** The flatness check's model: small enough for 100 steps in seconds, every code path of a cam step. */

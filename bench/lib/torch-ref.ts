@@ -13,9 +13,9 @@ import { spawnSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import type { Variant } from '../src-main/ml/model.ts';
+import type { Variant } from '../../src-main/ml/model.ts';
 
-const repoRoot = resolve(dirname(fileURLToPath(import.meta.url)), '..');
+const repoRoot = resolve(dirname(fileURLToPath(import.meta.url)), '../..');
 /** The reference numbers its variants 1..4. */
 export const TORCH_VARIANT: Record<Variant, number> = { cnn: 1, lrcn: 2, medi: 3, cam: 4 };
 

@@ -1,0 +1,116 @@
+/**
+ * In-process, interleaved A/B timings of speed levers at the paper's sizes (CPU time of this
+ * process, median; docs/model.md "Speed levers, measured"). Not part of `npm run bench`:
+ *   node --import tsx bench/experiments/levers.ts [cls] [matmul] [--batch 32] [--reps 5]
+ * cls:    the classifier Grad-CAM alphas (gt + pred) and their second-order gradient into f_medi,
+ *         closed form (gradcam.ts) vs the nested tf.grad through f_medi and f_class it replaced.
+ * matmul: a product with the transposeB flag vs a cached transpose, at the model's shapes.
+ */
+import * as tf from '@tensorflow/tfjs';
+import { initBackend } from '../../src-main/ml/backend.ts';
+import { gradCamAlphas } from '../../src-main/ml/gradcam.ts';
+import { classScores, initParams, medi } from '../../src-main/ml/model.ts';
+import { PAPER_DIMS } from '../train-step.ts';
+
+const median = (x: number[]) => [...x].sort((a, b) => a - b)[Math.floor(x.length / 2)];
+
+function cpuMs(f: () => void): number {
+  const c0 = process.cpuUsage();
+  f();
+  const c = process.cpuUsage(c0);
+  return (c.user + c.system) / 1000;
+}
+
+/** Runs a and b alternately `reps` times after one untimed run each. */
+function interleaved(a: () => void, b: () => void, reps: number) {
+  a();
+  b();
+  const ta: number[] = [];
+  const tb: number[] = [];
+  for (let i = 0; i < reps; i++) {
+    ta.push(cpuMs(a));
+    tb.push(cpuMs(b));
+  }
+  return { a: median(ta), b: median(tb), ratio: Number((median(ta) / median(tb)).toFixed(3)) };
+}
+
+function classAlphaLever(B: number, reps: number) {
+  const P = initParams('cam', PAPER_DIMS, 1);
+  const v = tf.randomUniform([B, PAPER_DIMS.K], 0, 1, 'float32', 2) as tf.Tensor2D;
+  const gt = tf.tensor1d(
+    Array.from({ length: B }, (_, i) => (i * 7) % PAPER_DIMS.C),
+    'int32',
+  );
+  const pred = tf.tensor1d(
+    Array.from({ length: B }, (_, i) => (i * 13) % PAPER_DIMS.C),
+    'int32',
+  );
+  const nested = () => {
+    const g = tf.grad((x: tf.Tensor) => tf.sum(classScores(P, medi(P, x).h, tf.concat([gt, pred]))))(
+      tf.concat([v, v], 0),
+    );
+    return tf.split(g, 2, 0);
+  };
+  const closed = () =>
+    gradCamAlphas(P, P, 'cam', v, [
+      { kind: 'cls', classes: gt },
+      { kind: 'cls', classes: pred },
+    ]);
+  // a stand-in for L_cam: any scalar of the alphas, differentiated into f_medi's weight
+  const secondOrder = (alphas: () => tf.Tensor[]) => () => {
+    const { value, grads } = tf.variableGrads(
+      () => tf.tidy(() => tf.addN(alphas().map((a) => tf.sum(tf.square(a)))) as tf.Scalar),
+      [P['medi.weight']],
+    );
+    Object.values(grads).forEach((g) => g.dataSync() && g.dispose());
+    value.dispose();
+  };
+  const r = interleaved(secondOrder(closed), secondOrder(nested), reps);
+  Object.values(P).forEach((p) => p.dispose());
+  return { lever: 'cls_alphas_closed_form', batch: B, closed_ms: r.a, nested_ms: r.b, ratio: r.ratio };
+}
+
+function matmulLever(reps: number) {
+  const out = [];
+  for (const [n, k, m] of [
+    [608, 1024, 5000],
+    [32, 1024, 4096],
+  ]) {
+    const a = tf.randomNormal([n, k]);
+    const w = tf.randomNormal([m, k]);
+    const wT = tf.transpose(w);
+    const run = (f: () => tf.Tensor) => () => {
+      const y = f();
+      y.dataSync();
+      y.dispose();
+    };
+    const r = interleaved(
+      run(() => tf.matMul(a, w, false, true)),
+      run(() => tf.matMul(a, wT)),
+      reps,
+    );
+    out.push({
+      lever: 'matmul_transposeB_flag',
+      shape: `[${n},${k}]x[${k},${m}]ᵀ`,
+      flag_ms: r.a,
+      cached_transpose_ms: r.b,
+      ratio: r.ratio,
+    });
+    for (const t of [a, w, wT]) t.dispose();
+  }
+  return out;
+}
+
+async function main() {
+  const args = process.argv.slice(2);
+  const opt = (n: string, d: number) => (args.includes(n) ? Number(args[args.indexOf(n) + 1]) : d);
+  const names = args.filter((a) => ['cls', 'matmul'].includes(a));
+  const which = names.length ? names : ['cls', 'matmul'];
+  const backend = await initBackend();
+  const print = (o: object) =>
+    process.stdout.write(JSON.stringify({ bench: 'lever', backend: backend.name, ...o }) + '\n');
+  if (which.includes('cls')) print(classAlphaLever(opt('--batch', 32), opt('--reps', 5)));
+  if (which.includes('matmul')) matmulLever(opt('--reps', 3)).forEach(print);
+}
+
+await main();
