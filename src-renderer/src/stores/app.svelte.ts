@@ -151,6 +151,14 @@ class AppState {
     }
   }
 
+  async loadCollections(): Promise<void> {
+    try {
+      this.collections = await api.invoke('collections:list', undefined);
+    } catch (e) {
+      this.say(errorText(e), true);
+    }
+  }
+
   /** images:query, or — under an id filter — the filtered ids read with images:get. */
   private async fetchPage(q: ImageQuery): Promise<ImagePage> {
     const f = this.idsFilter;
