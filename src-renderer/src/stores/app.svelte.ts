@@ -8,17 +8,10 @@ import { speciesName } from '../lib/names.ts';
 import { PagedImages } from '../lib/pages.ts';
 import { clickSelect, emptySelection, selectAll, rangeIndices, type ClickMods, type Selection } from '../lib/selection.ts';
 import { UndoClient } from '../lib/undo.ts';
-import type { RetrainRequest } from '../../../shared/ipc.ts';
-import type { ClassInfo, Collection, ImagePage, ImageQuery, JobInfo, ResumableRun, ReviewStatus } from '../../../shared/types.ts';
+import type { ClassInfo, Collection, ImagePage, ImageQuery, JobInfo, ReviewStatus } from '../../../shared/types.ts';
 
 export type View = 'gallery' | 'photo' | 'runs' | 'batch';
 export type DialogKind = 'import' | 'help' | 'captionFolder' | 'retrain' | null;
-
-/** One point of a live training curve (per step, or per finished epoch). */
-export interface CurvePoint {
-  x: number;
-  y: number;
-}
 
 export interface Filters {
   collectionId: number | null;
@@ -46,17 +39,6 @@ export interface AppInfo {
 
 const PAGE_SIZE = 240;
 
-/** Job kinds in words, for notifications. */
-const JOB_NAMES: Record<string, string> = {
-  import: 'Import',
-  train: 'Training',
-  predict: 'Scoring',
-  evaluate: 'Evaluation',
-  caption: 'Captioning',
-  extract: 'Feature extraction',
-  demo: 'Demo data',
-};
-
 class AppState {
   view = $state<View>('gallery');
   dialog = $state<DialogKind>(null);
@@ -69,7 +51,6 @@ class AppState {
   classes = $state.raw<ClassInfo[]>([]);
   collections = $state.raw<Collection[]>([]);
   info = $state.raw<AppInfo | null>(null);
-  jobs = $state.raw<JobInfo[]>([]);
   /** Transient notifications (saves, finished jobs, errors), newest last. */
   toasts = $state.raw<Toast[]>([]);
   /** What Undo / Redo will act on, for their tooltips (this session's edits; older ones are unnamed). */
@@ -89,20 +70,10 @@ class AppState {
    * exactly these photos, read one by one with images:get, until the filter is cleared.
    */
   idsFilter = $state.raw<{ ids: number[]; label: string } | null>(null);
-  /** Runs that stopped mid-training and can be resumed (train:resumable, read on load). */
-  resumable = $state.raw<ResumableRun[]>([]);
-  /** The "Try the demo data" import job, while the welcome screen follows it. */
-  demoJobId = $state<string | null>(null);
-  /** The training job the Retrain panel follows. */
-  trainJobId = $state<string | null>(null);
-  /** Live curves per training job: step losses and per-epoch validation values. */
-  curves = $state.raw<Record<string, { steps: Record<string, CurvePoint[]>; epochs: Record<string, CurvePoint[]> }>>({});
 
   readonly pages = new PagedImages((q) => this.fetchPage(q), {}, PAGE_SIZE, () => this.version++);
   readonly undoClient = new UndoClient(api, (o) => this.afterEdit(o.imageIds, o.message));
   private toastSeq = 0;
-  /** Jobs whose end was already announced (progress pushes repeat the final state). */
-  private announced = new Set<string>();
   /** Set by the caption editor: saves a pending edit before the view changes. */
   flushEdits: (() => Promise<void>) | null = null;
 
@@ -118,18 +89,15 @@ class AppState {
   }
 
   async start(): Promise<void> {
-    api.on('job:progress', (job) => this.onJob(job));
     api.on('images:changed', (m) => void this.afterEdit(m.imageIds, null));
     // The first page of photos goes out first and alone on the critical path to first paint;
-    // the rest (backend name, collections, species, jobs) follows in parallel.
+    // the rest (backend name, collections, species) follows in parallel.
     performance.mark('plumage:start');
     const first = this.applyFilters().then(() => performance.mark('plumage:first-page'));
     const rest = Promise.all([
       api.invoke('app:info', undefined).then((i) => (this.info = i)).catch(() => {}),
       api.invoke('collections:list', undefined).then((c) => (this.collections = c)).catch(() => {}),
       this.loadClasses(),
-      api.invoke('jobs:list', undefined).then((jobs) => (this.jobs = jobs)).catch(() => {}),
-      this.loadResumable(),
     ]);
     await Promise.all([first, rest]);
   }
@@ -140,14 +108,6 @@ class AppState {
       this.classes = await api.invoke('classes:list', req);
     } catch (e) {
       this.say(errorText(e), true);
-    }
-  }
-
-  async loadResumable(): Promise<void> {
-    try {
-      this.resumable = await api.invoke('train:resumable', undefined);
-    } catch {
-      this.resumable = [];
     }
   }
 
@@ -363,94 +323,17 @@ class AppState {
   }
 
   // ── jobs ───────────────────────────────────────────────────────────────────
-  onJob(job: JobInfo): void {
-    const others = this.jobs.filter((j) => j.id !== job.id);
-    this.jobs = [...others, job];
-    if (job.status === 'done' && job.kind === 'import') {
-      void api.invoke('collections:list', undefined).then((c) => (this.collections = c)).catch(() => {});
+  /** Re-reads what a finished job changed: new photos and species after an import, new scores after training. */
+  afterJob(job: JobInfo): void {
+    if (job.kind === 'import') {
+      void this.loadCollections();
       void this.loadClasses();
       // The first photos of an empty gallery: query again (the total changes); otherwise refresh in place.
       void (this.total === 0 ? this.applyFilters() : this.pages.refresh([0]));
     }
-    if (job.kind === 'train') this.recordCurves(job);
-    // A stopped or failed training can be resumed at once: offer it without a reload.
-    if (job.kind === 'train' && (job.status === 'cancelled' || job.status === 'failed')) void this.loadResumable();
-    if (job.status === 'done' && (job.kind === 'train' || job.kind === 'predict' || job.kind === 'evaluate')) {
-      void this.loadResumable();
+    if (job.kind === 'train' || job.kind === 'predict' || job.kind === 'evaluate') {
       void this.pages.refresh(this.pages.loadedPages());
       this.detailVersion++;
-    }
-    this.announce(job);
-  }
-
-  /** One toast when a job ends: finished, stopped or failed (with its reason). */
-  private announce(job: JobInfo): void {
-    if (job.status === 'running' || this.announced.has(job.id)) return;
-    this.announced.add(job.id);
-    const what = JOB_NAMES[job.kind] ?? 'Job';
-    if (job.status === 'done') this.say(job.id === this.demoJobId ? 'The demo birds are ready' : `${what} finished`);
-    else if (job.status === 'cancelled') this.say(`${what} stopped`);
-    else if (job.status === 'failed') this.say(`${what} failed: ${job.message ?? 'unknown reason'}`, true);
-  }
-
-  /** Whether the training job the Retrain panel follows is still running. */
-  get training(): boolean {
-    const j = this.jobs.find((x) => x.id === this.trainJobId);
-    return j?.status === 'running';
-  }
-
-  /** Appends a training push to its job's curves (step losses; per-epoch losses and validation). */
-  private recordCurves(job: JobInfo): void {
-    const d = job.detail;
-    if (!d) return;
-    const prev = this.curves[job.id] ?? { steps: {}, epochs: {} };
-    const steps = { ...prev.steps };
-    if (d.losses && d.step != null) {
-      for (const [k, v] of Object.entries(d.losses)) {
-        if (!Number.isFinite(v)) continue;
-        const pts = steps[k] ?? [];
-        if (!pts.length || pts[pts.length - 1].x < d.step) steps[k] = [...pts, { x: d.step, y: v }];
-      }
-    }
-    const epochs: Record<string, CurvePoint[]> = {};
-    for (const h of d.history ?? []) {
-      for (const [k, v] of Object.entries({ ...(h.losses ?? {}), ...Object.fromEntries(Object.entries(h.val ?? {}).map(([a, b]) => [`val ${a}`, b])) })) {
-        if (v == null || !Number.isFinite(v)) continue;
-        (epochs[k] ??= []).push({ x: h.epoch + 1, y: v }); // the trainer counts epochs from 0
-      }
-    }
-    this.curves = { ...this.curves, [job.id]: { steps, epochs: Object.keys(epochs).length ? epochs : prev.epochs } };
-  }
-
-  async tryDemo(): Promise<void> {
-    this.demoJobId = await this.startJob(() => api.invoke('demo:start', undefined), 'Demo data');
-  }
-
-  async retrain(settings: RetrainRequest = {}): Promise<void> {
-    const id = await this.startJob(() => api.invoke('train:start', settings), 'Training');
-    if (id) {
-      this.trainJobId = id;
-      this.dialog = 'retrain';
-    }
-  }
-
-  async resume(runId: string): Promise<void> {
-    const id = await this.startJob(() => api.invoke('train:resume', { runId }), `Resume ${runId}`);
-    if (id) {
-      this.trainJobId = id;
-      this.resumable = this.resumable.filter((r) => r.id !== runId);
-      this.dialog = 'retrain';
-    }
-  }
-
-  async startJob(run: () => Promise<{ jobId: string }>, label: string): Promise<string | null> {
-    try {
-      const { jobId } = await run();
-      this.say(`${label} started`);
-      return jobId;
-    } catch (e) {
-      this.say(`${label}: ${errorText(e)}`, true);
-      return null;
     }
   }
 }

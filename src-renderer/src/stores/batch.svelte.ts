@@ -6,15 +6,10 @@
 import type { BatchJobInfo, BatchResultItem, JobInfo } from '../../../shared/types.ts';
 import { api, errorText } from '../lib/api.ts';
 import { choose, type Chosen } from '../lib/choose.ts';
+import { captionedBatch } from '../lib/job-results.ts';
 import { app } from './app.svelte.ts';
 
 type Verdict = 'accepted' | 'edited' | 'rejected';
-
-/** The batch a finished captioning job wrote (its result names it), if the job says. */
-export function captionedBatch(job: JobInfo): number | null {
-  const r = job.result;
-  return job.kind === 'caption' && typeof r === 'object' && r !== null && 'job' in r && typeof r.job === 'number' ? r.job : null;
-}
 
 class BatchStore {
   /** The captioned folders, newest first. */

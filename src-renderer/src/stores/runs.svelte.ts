@@ -6,6 +6,7 @@
 import type { RunComparison, RunDetail, RunSummary } from '../../../shared/types.ts';
 import { api, errorText } from '../lib/api.ts';
 import { app } from './app.svelte.ts';
+import { jobs } from './jobs.svelte.ts';
 
 class RunsStore {
   list = $state.raw<RunSummary[]>([]);
@@ -77,7 +78,7 @@ class RunsStore {
   async score(): Promise<void> {
     const run = this.detail;
     if (!run) return;
-    const jobId = await app.startJob(() => api.invoke('predict:start', { runId: run.id }), `Scoring with ${run.id}`);
+    const jobId = await jobs.startJob(() => api.invoke('predict:start', { runId: run.id }), `Scoring with ${run.id}`);
     if (jobId) this.scoreJob = { jobId, runId: run.id };
   }
 
@@ -85,7 +86,7 @@ class RunsStore {
   async evaluate(): Promise<void> {
     const run = this.detail;
     if (!run) return;
-    this.evalJobId = await app.startJob(() => api.invoke('eval:start', { runId: run.id }), `Evaluate ${run.id}`);
+    this.evalJobId = await jobs.startJob(() => api.invoke('eval:start', { runId: run.id }), `Evaluate ${run.id}`);
   }
 }
 
