@@ -31,4 +31,17 @@ export default tseslint.config(
       ],
     },
   },
+  {
+    // Components reach the main side through a store (src-renderer/src/stores), never through `api` itself.
+    files: ['src-renderer/src/**/*.svelte'],
+    rules: {
+      'no-restricted-imports': [
+        'error',
+        {
+          paths: [{ name: 'electron', importNames: ['ipcMain', 'ipcRenderer'], message: 'use src-main/electron/ipc-bridge.ts' }],
+          patterns: [{ group: ['**/lib/api.ts'], importNames: ['api'], message: 'call a store method (src-renderer/src/stores) instead' }],
+        },
+      ],
+    },
+  },
 );

@@ -102,6 +102,11 @@ class AppState {
     await Promise.all([first, rest]);
   }
 
+  /** Sends an uncaught renderer error to the main side's log. */
+  logError(message: string): void {
+    api.send('log:renderer', { level: 'error', message });
+  }
+
   async loadClasses(): Promise<void> {
     const req = this.filters.collectionId != null ? { collectionId: this.filters.collectionId } : {};
     try {

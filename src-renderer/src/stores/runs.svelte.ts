@@ -49,6 +49,13 @@ class RunsStore {
     }
   }
 
+  /** A finished run and the run it continued from (null for a run trained from scratch); throws an ApiError. */
+  async withParent(id: string): Promise<{ run: RunDetail; parent: RunDetail | null }> {
+    const run = await api.invoke('runs:get', { id });
+    const parent = run.parentRun ? await api.invoke('runs:get', { id: run.parentRun }) : null;
+    return { run, parent };
+  }
+
   async compare(ids: string[]): Promise<void> {
     if (!ids.length) {
       this.comparison = null;
