@@ -3,7 +3,7 @@ import { extname } from 'node:path';
 
 /**
  * Decides whether a file may be served as an image: its extension must be one the importers accept
- * AND its first bytes must be that format's signature. A text file, an SVG or a configuration file
+ * AND its first bytes must be the signature of one of those formats. A text file, an SVG or a configuration file
  * renamed `.jpg` is refused, so the image routes can never be used to read other files. The
  * decoder of batch captioning and extraction uses the same signatures and pixel limit as import.
  */
@@ -59,10 +59,13 @@ export function readHead(path: string, n = 32): Buffer | null {
   }
 }
 
-/** The content type to serve `path` with, or null when it is not an image by extension and content. */
+/**
+ * The content type to serve `path` with (from its bytes: a PNG named .jpg imports, so it is served
+ * as the PNG it is), or null when the name or the content is not an accepted image.
+ */
 export function servableImageType(path: string): string | null {
-  const expected = BY_EXTENSION[extname(path).toLowerCase()];
-  if (!expected) return null;
+  if (!BY_EXTENSION[extname(path).toLowerCase()]) return null;
   const head = readHead(path);
-  return head && sniffFormat(head) === expected ? CONTENT_TYPE[expected] : null;
+  const format = head && sniffFormat(head);
+  return format ? CONTENT_TYPE[format] : null;
 }

@@ -29,7 +29,7 @@ beforeAll(async () => {
   writeFileSync(join(fx.root, 'a', 'openssl.cnf'), '[ req ]\ndefault_bits = 2048\n');
   writeFileSync(join(fx.root, 'a', 'config.jpg'), '[ req ]\ndefault_bits = 2048\n');
   writeFileSync(join(fx.root, 'a', 'drawing.png'), '<svg xmlns="http://www.w3.org/2000/svg"><script>alert(1)</script></svg>');
-  writeFileSync(join(fx.root, 'a', 'img.gif'), Buffer.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a, 0, 0])); // PNG bytes, .gif name
+  writeFileSync(join(fx.root, 'a', 'img.gif'), Buffer.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a, 0, 0])); // PNG signature, .gif name
   api = createApi({ home: fx.home, log: () => {} });
   server = await startServer({ api, staticDir: resolve(fx.dir, 'no-dist'), log: () => {} });
 });
@@ -46,7 +46,11 @@ describe('image routes serve images only', () => {
     expect(await status(`/image/${fx.imageIds[0]}`)).toBe(200);
   });
 
-  for (const name of ['openssl.cnf', 'config.jpg', 'drawing.png', 'img.gif']) {
+  it('serves a PNG named .gif as the PNG it is (import accepts it too)', async () => {
+    expect(await status(`/file/${fx.collectionId}/a/img.gif`)).toBe(200);
+  });
+
+  for (const name of ['openssl.cnf', 'config.jpg', 'drawing.png']) {
     it(`refuses ${name} (not an image by extension and content)`, async () => {
       expect(await status(`/file/${fx.collectionId}/a/${name}`)).toBe(404);
     });

@@ -16,18 +16,30 @@ import type { Preprocess } from './registry.ts';
  */
 export async function decodeRgb(input: string | Buffer, size: number): Promise<Uint8Array> {
   const head = typeof input === 'string' ? readHead(input) : input.subarray(0, 32);
-  if (head && !sniffFormat(head)) throw new Error('not a photo (content is not JPEG, PNG, GIF, WebP, TIFF or AVIF)');
-  const { data, info } = await sharp(input, { failOn: 'error', limitInputPixels: MAX_PIXELS })
-    .rotate()
-    .removeAlpha()
-    .toColourspace('srgb')
-    .resize(size, size, { fit: 'fill', kernel: 'lanczos3' })
-    .raw()
-    .toBuffer({ resolveWithObject: true });
+  if (head && !sniffFormat(head))
+    throw new Error('not a photo (content is not JPEG, PNG, GIF, WebP, TIFF or AVIF)');
+  const { data, info } = await decodeOneLine(() =>
+    sharp(input, { failOn: 'error', limitInputPixels: MAX_PIXELS })
+      .rotate()
+      .removeAlpha()
+      .toColourspace('srgb')
+      .resize(size, size, { fit: 'fill', kernel: 'lanczos3' })
+      .raw()
+      .toBuffer({ resolveWithObject: true }),
+  );
   if (info.channels !== 3 || info.width !== size || info.height !== size) {
     throw new Error(`unexpected decoded shape ${info.width}x${info.height}x${info.channels}`);
   }
   return new Uint8Array(data.buffer, data.byteOffset, data.byteLength);
+}
+
+/** sharp's errors can span several lines (libvips repeats its warnings): keep the first. */
+async function decodeOneLine<T>(decode: () => Promise<T>): Promise<T> {
+  try {
+    return await decode();
+  } catch (e) {
+    throw new Error(String((e as Error)?.message ?? e).split('\n')[0], { cause: e });
+  }
 }
 
 /** Stacks decoded images into a float batch [B, size, size, 3] scaled as the encoder expects. */
