@@ -178,6 +178,14 @@ export function queryImages(db: Db, q: ImageQuery): ImagePage {
     )
     .all({ ...where.params, limit, offset, ...(byPrediction ? { predRun } : {}) }) as SummaryRow[];
   const items = rows.map(toSummary);
+  if (where.params.match !== undefined && items.length) {
+    // A search shows the caption that matched, not the photo's first caption.
+    const hit = db.prepare(
+      `SELECT c.text FROM captions_fts f JOIN captions c ON c.id = f.rowid
+        WHERE captions_fts MATCH ? AND c.image_id = ? AND c.deleted = 0 ORDER BY c.ord LIMIT 1`,
+    );
+    for (const it of items) it.caption = (hit.get(where.params.match, it.id) as { text: string } | undefined)?.text ?? it.caption;
+  }
   if (predRun !== null && items.length) {
     const d = db.prepare('SELECT disagreement FROM predictions WHERE run_id = ? AND image_id = ?');
     for (const it of items) it.disagreement = (d.get(predRun, it.id) as { disagreement: number | null } | undefined)?.disagreement ?? null;

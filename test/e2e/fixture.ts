@@ -215,3 +215,44 @@ export async function makePhotoFolder(dir: string, n = 20): Promise<string[]> {
   }
   return names;
 }
+
+/**
+ * A finished, evaluated run written straight into the database (no training): every photo is
+ * predicted as the next species, and the stored evaluation holds the matching confusion matrix of
+ * the default split's test part. Enough for screens that only read a run (toolbar layout, chips).
+ */
+export function addEvaluatedRun(home: string, id = 'r-fixture'): string {
+  const db = new Database(workspace(home).dbPath);
+  try {
+    const classes = db.prepare('SELECT id, name FROM classes ORDER BY name').all() as { id: number; name: string }[];
+    const photos = db
+      .prepare(
+        `SELECT i.id, l.class_id AS classId, i.collection_id AS collectionId,
+                (SELECT part FROM splits s WHERE s.image_id = i.id AND s.scheme = 'default') AS part
+           FROM images i JOIN labels l ON l.image_id = i.id ORDER BY i.id`,
+      )
+      .all() as { id: number; classId: number; collectionId: number; part: string | null }[];
+    const at = new Map(classes.map((c, i) => [c.id, i]));
+    const predicted = (classId: number) => classes[(at.get(classId)! + 1) % classes.length].id;
+    const matrix = classes.map(() => classes.map(() => 0));
+    for (const p of photos) if (p.part === 'test') matrix[at.get(p.classId)!][at.get(predicted(p.classId))!]++;
+    const metrics = {
+      run: id,
+      split: { scheme: 'default', part: 'test' },
+      top1: 0,
+      per_class: classes.map((c, i) => ({ class_id: c.id, name: c.name, n: matrix[i].reduce((a, b) => a + b, 0), correct: 0, top1: 0 })),
+      confusion: { classes: classes.map((c) => c.name), matrix },
+      worst: [],
+      cam_examples: [],
+    };
+    db.prepare(
+      `INSERT INTO runs (id, collection_id, variant, encoder, backend, config, dataset_version, status, metrics)
+       VALUES (?, ?, 'cam', 'fixture', 'wasm', '{"epochs":3}', 'fixture', 'done', ?)`,
+    ).run(id, photos[0].collectionId, JSON.stringify(metrics));
+    const ins = db.prepare('INSERT INTO predictions (run_id, image_id, class_id, confidence, disagreement) VALUES (?, ?, ?, 0.5, 0.5)');
+    for (const p of photos) ins.run(id, p.id, predicted(p.classId));
+  } finally {
+    db.close();
+  }
+  return id;
+}

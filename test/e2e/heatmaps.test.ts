@@ -50,7 +50,7 @@ beforeAll(async () => {
   page.setDefaultTimeout(15_000);
   page.on('pageerror', (e) => pageErrors.push(e.message));
   mkdirSync(ARTIFACTS, { recursive: true });
-}, 240_000);
+}, 480_000);
 
 afterAll(async () => {
   await browser?.close();

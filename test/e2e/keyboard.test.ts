@@ -99,20 +99,3 @@ describe('keyboard', () => {
   });
 });
 
-describe('photo scale', () => {
-  it('"100%" is one photo pixel per screen pixel, and + zooms from there', async () => {
-    const gallery = new GalleryPage(page);
-    await gallery.goto(served.url);
-    await gallery.open(fx.images[2].fileName);
-    const img = page.getByRole('group', { name: 'Photo' }).getByRole('img', { name: fx.images[2].fileName });
-    await poll(() => img.evaluate((el: HTMLImageElement) => el.naturalWidth)).toBeGreaterThan(0);
-    const natural = await img.evaluate((el: HTMLImageElement) => el.naturalWidth);
-    await page.getByText('100%', { exact: true }).waitFor();
-    expect(Math.round((await img.boundingBox())!.width)).toBe(natural);
-    await page.keyboard.press('+');
-    await page.getByText('125%', { exact: true }).waitFor();
-    await poll(async () => Math.round((await img.boundingBox())!.width)).toBe(Math.round(natural * 1.25));
-    await page.screenshot({ path: join(ARTIFACTS, 'photo-true-scale.png') });
-    expect(pageErrors).toEqual([]);
-  });
-});

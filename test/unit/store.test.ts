@@ -6,6 +6,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { MIGRATIONS } from '../../src-main/data/migrations.ts';
 import { migrate, openDb, schemaVersion } from '../../src-main/data/store.ts';
 import { addCaption, reviseCaption, setLabel } from '../../src-main/data/annotations.ts';
+import { queryImages } from '../../src-main/data/queries.ts';
 
 const dirs: string[] = [];
 function tmp() {
@@ -70,6 +71,15 @@ describe('annotations', () => {
     const hit = (q: string) => db.prepare('SELECT rowid FROM captions_fts WHERE captions_fts MATCH ?').all(q);
     expect(hit('blue')).toEqual([{ rowid: id }]);
     expect(hit('red')).toEqual([]);
+    db.close();
+  });
+
+  it('a caption search shows the caption that matched, not the first one', () => {
+    const db = seeded();
+    addCaption(db, 1, 'a grey bird on a wire', 'imported');
+    addCaption(db, 1, 'the crown is bright yellow', 'imported');
+    expect(queryImages(db, {}).items[0].caption).toBe('a grey bird on a wire');
+    expect(queryImages(db, { search: 'yellow' }).items.map((i) => i.caption)).toEqual(['the crown is bright yellow']);
     db.close();
   });
 

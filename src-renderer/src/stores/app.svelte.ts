@@ -39,6 +39,13 @@ export interface AppInfo {
 
 const PAGE_SIZE = 240;
 
+export const TILE_SIZES = { min: 96, max: 256, standard: 168 } as const;
+
+function readTileSize(): number {
+  const v = Number(globalThis.localStorage?.getItem('plumage.tileSize'));
+  return v >= TILE_SIZES.min && v <= TILE_SIZES.max ? v : TILE_SIZES.standard;
+}
+
 class AppState {
   view = $state<View>('gallery');
   dialog = $state<DialogKind>(null);
@@ -57,6 +64,8 @@ class AppState {
   edits = $state<{ undo: string[]; redo: string[] }>({ undo: [], redo: [] });
   /** Bumped after edits/undo so an open photo view reloads its detail. */
   detailVersion = $state(0);
+  /** Gallery tile side in px (the thumbnail-size slider), remembered between sessions. */
+  tileSize = $state(readTileSize());
   /** Gallery scroll offset, kept while the photo view is open. */
   galleryScroll = 0;
   /** Grid geometry reported by the gallery (for keyboard movement). */

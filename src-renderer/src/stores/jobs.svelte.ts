@@ -129,6 +129,12 @@ class JobsStore {
     this.followTraining(await this.startJob(() => api.invoke('train:start', settings), 'Training'));
   }
 
+  /** Opens the Retrain panel on its settings form (nothing starts until "Start training"). */
+  retrainSettings(): void {
+    if (!this.training) this.trainJobId = null;
+    app.dialog = 'retrain';
+  }
+
   async resume(runId: string): Promise<void> {
     const id = await this.startJob(() => api.invoke('train:resume', { runId }), `Resume ${runId}`);
     if (id) this.resumable = this.resumable.filter((r) => r.id !== runId);
