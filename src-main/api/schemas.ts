@@ -1,6 +1,12 @@
 import { z } from 'zod';
-import type { InvokeChannel, SendChannels } from '../../shared/ipc.ts';
-import { MAX_CAPTION_CHARS } from '../data/text-limits.ts';
+import type { InvokeChannel, Req, SendChannels } from '../../shared/ipc.ts';
+import { captionRequest } from './ops/caption.ts';
+import { evaluateRequest } from './ops/evaluate.ts';
+import { importRequest } from './ops/import.ts';
+import { id, LIMITS, path, runId, variant } from './ops/schemas.ts';
+import { resumeRequest } from './ops/train.ts';
+
+export { LIMITS } from './ops/schemas.ts';
 
 /**
  * One zod schema per channel of shared/ipc.ts: every request is checked here, at the boundary,
@@ -8,25 +14,9 @@ import { MAX_CAPTION_CHARS } from '../data/text-limits.ts';
  * array has a bound so a hostile or buggy renderer cannot make the main side allocate without limit.
  */
 
-export const LIMITS = {
-  text: MAX_CAPTION_CHARS,
-  path: 4_096,
-  search: 500,
-  name: 200,
-  /** Bulk edits: a whole large gallery selected with Ctrl-A. */
-  ids: 100_000,
-  page: 500,
-  maskSide: 4096,
-  maskBytes: 2 * 1024 * 1024,
-} as const;
-
-const id = z.number().int().positive().max(Number.MAX_SAFE_INTEGER);
 const none = z.union([z.undefined(), z.null(), z.strictObject({})]).transform(() => undefined);
 const reviewStatus = z.enum(['unreviewed', 'accepted', 'fixed', 'rejected']);
-const variant = z.enum(['cnn', 'lrcn', 'medi', 'cam']);
-const runId = z.string().min(1).max(LIMITS.name);
 const classRef = z.union([id, z.string().min(1).max(LIMITS.name)]);
-const path = z.string().min(1).max(LIMITS.path).refine((s) => !s.includes('\u0000'), 'NUL byte in path');
 
 export const INVOKE_SCHEMAS = {
   'app:info': none,
@@ -53,11 +43,8 @@ export const INVOKE_SCHEMAS = {
   }),
   'edits:undo': none,
   'edits:redo': none,
-  'import:start': z.strictObject({
-    kind: z.enum(['cub', 'flowers', 'folder', 'coco']),
-    path,
-    captions: path.optional(),
-  }),
+  // The window offers a subset of an operation's options: the channel schema picks them.
+  'import:start': importRequest.pick({ kind: true, path: true, captions: true }),
   'demo:start': none,
   'jobs:list': none,
   'jobs:cancel': z.strictObject({ jobId: z.string().min(1).max(LIMITS.name) }),
@@ -80,7 +67,7 @@ export const INVOKE_SCHEMAS = {
       }),
     ])
     .transform((v) => v ?? {}),
-  'caption:start': z.strictObject({ folder: path, runId: runId.optional() }),
+  'caption:start': captionRequest.pick({ folder: true, runId: true }),
   'predict:start': z.union([z.undefined(), z.null(), z.strictObject({ runId: runId.optional() })]).transform((v) => v ?? {}),
   'images:nextDisputed': z
     .union([z.undefined(), z.null(), z.strictObject({ afterId: id.optional(), collectionId: id.optional() })])
@@ -101,11 +88,11 @@ export const INVOKE_SCHEMAS = {
   }),
   'masks:clear': z.strictObject({ imageId: id }),
   'train:resumable': none,
-  'train:resume': z.strictObject({ runId, epochs: z.number().int().min(1).max(10_000).optional() }),
+  'train:resume': resumeRequest,
   'runs:get': z.strictObject({ id: runId }),
   'runs:compare': z.strictObject({ ids: z.array(runId).min(1).max(50) }),
   'runs:confusionCell': z.strictObject({ runId, trueClass: classRef, predClass: classRef }),
-  'eval:start': z.strictObject({ runId }),
+  'eval:start': evaluateRequest.pick({ runId: true }),
   'batch:list': none,
   'batch:results': z.strictObject({ jobId: id }),
   'batch:review': z.strictObject({
@@ -121,6 +108,13 @@ export const INVOKE_SCHEMAS = {
     defaultName: z.string().min(1).max(LIMITS.name).optional(),
   }),
 } satisfies Record<InvokeChannel, z.ZodType>;
+
+/** Compile-time check: what each schema lets through (z.infer) is a request of shared/ipc.ts's type. */
+type SchemaMatchesIpc = {
+  [C in InvokeChannel]: z.infer<(typeof INVOKE_SCHEMAS)[C]> extends Req<C> ? true : C;
+};
+// A channel whose schema and ipc type disagree names itself in the error here.
+export const schemasMatchIpc: { [C in InvokeChannel]: true } = null as unknown as SchemaMatchesIpc;
 
 export const SEND_SCHEMAS = {
   'log:renderer': z.strictObject({

@@ -3,7 +3,7 @@ import { readFileSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { Envelope, InvokeChannel, PushChannels, Req, Res, SendChannels } from '../../shared/ipc.ts';
-import type { JobDetail, JobInfo, Variant } from '../../shared/types.ts';
+import type { JobInfo, JobKind } from '../../shared/types.ts';
 import { redo, saveCaption, setLabels, setReview, undo } from '../data/edits.ts';
 import {
   getImageDetail,
@@ -14,14 +14,11 @@ import {
 } from '../data/queries.ts';
 import { openDb, type Db } from '../data/store.ts';
 import { workspace, type Workspace } from '../data/workspace.ts';
-import { runImport } from '../data/importers/index.ts';
 import { clearMask, getMask, saveMask } from '../data/masks.ts';
 import { getPrediction, nextDisputed } from '../data/predictions.ts';
-import { JobRegistry, type Progress } from '../jobs/registry.ts';
+import { JobRegistry } from '../jobs/registry.ts';
 import { latestRun } from '../data/runs.ts';
 import { encoderWarnings } from '../ml/encoders/registry.ts';
-import { runInWorker } from '../jobs/worker-host.ts';
-import type { InsightTask } from '../jobs/worker-insights.ts';
 import {
   batchResults,
   compareRuns,
@@ -35,6 +32,13 @@ import {
   runDetail,
 } from './insights.ts';
 import { toWireError } from './errors.ts';
+import { captionFolder } from './ops/caption.ts';
+import type { JobIo, OpContext } from './ops/context.ts';
+import { evaluateAndScore, headline } from './ops/evaluate.ts';
+import { importCollection } from './ops/import.ts';
+import { requireRun, runOrLatest } from './ops/runs.ts';
+import { scoreCollection } from './ops/score.ts';
+import { train } from './ops/train.ts';
 import { errorCode, PlumageError } from '../util/errors.ts';
 import { importDemoBirds } from './demo-data.ts';
 import { resolveImageRoute, type ImageRouteResult } from './image-routes.ts';
@@ -74,11 +78,6 @@ export interface ApiOptions {
 }
 
 const here = dirname(fileURLToPath(import.meta.url));
-
-/** The TF.js job worker: the .ts source in development, the bundled .js beside main.js in a build. */
-const INSIGHTS_WORKER = import.meta.url.endsWith('.ts')
-  ? new URL('../jobs/worker-insights.ts', import.meta.url)
-  : new URL('./worker-insights.js', import.meta.url);
 
 function packageVersion(): string {
   // src-main/api → repo root in development; in a bundle (dist/electron) two levels up as well.
@@ -120,6 +119,13 @@ export function createApi(opts: ApiOptions): PlumageApi {
   const unsubscribeJobs = jobs.onChange((job: JobInfo) => push('job:progress', job));
   const changed = (imageIds: number[]) => {
     if (imageIds.length) push('images:changed', { imageIds });
+  };
+  const ctx: OpContext = {
+    ws,
+    db,
+    activeRuns,
+    imagesChanged: (imageIds) => push('images:changed', { imageIds }), // [] = many: the gallery reloads its page
+    backendUsed: (name) => (lastBackend = name),
   };
 
   type Handlers = { [C in InvokeChannel]: (req: Req<C>) => Promise<Res<C>> | Res<C> };
@@ -165,14 +171,10 @@ export function createApi(opts: ApiOptions): PlumageApi {
       return r;
     },
     'import:start': (req) => {
+      // the window may only read where the person allowed (path-access.ts); the CLI reads any path
       const path = access.readable(req.path);
       const captions = req.captions ? access.readable(req.captions) : undefined;
-      const job = jobs.startJob('import', `import ${req.kind} ${path}`, async (progress, signal) => {
-        const result = await runImport(db, ws, { kind: req.kind, path, captions, progress, signal });
-        push('images:changed', { imageIds: [] }); // "many images changed": the gallery reloads its page
-        return result;
-      });
-      return { jobId: job.id };
+      return startOpJob('import', `import ${req.kind} ${path}`, (io) => importCollection(ctx, { ...req, path, captions }, io));
     },
     'demo:start': () => {
       const job = jobs.startJob('import', 'import demo birds', async (progress, signal) => {
@@ -188,38 +190,25 @@ export function createApi(opts: ApiOptions): PlumageApi {
     'train:start': (req) => {
       const plan = planRetrain(db, req);
       const from = plan.parent ? ` from ${plan.parent.id}` : '';
-      return { jobId: startTrainJob(`train ${plan.variant}${from}`, { config: plan.config }) };
+      return startOpJob('train', `train ${plan.variant}${from}`, (io) => train(ctx, plan.config, io));
     },
     'train:resumable': () => resumableRuns(db, ws, activeRuns),
     'train:resume': (req) => {
       if (!resumableRuns(db, ws, activeRuns).some((r) => r.id === req.runId))
         throw new PlumageError('not_found', `run ${req.runId} has no resumable checkpoint (or is training now)`);
-      const run = db.prepare('SELECT variant FROM runs WHERE id = ?').get(req.runId) as { variant: Variant };
-      return {
-        jobId: startTrainJob(`resume ${req.runId}`, {
-          config: { variant: run.variant, ...(req.epochs ? { epochs: req.epochs } : {}) },
-          resume: req.runId,
-        }),
-      };
+      return startOpJob('train', `resume ${req.runId}`, (io) => train(ctx, { resume: req }, io));
     },
     'caption:start': (req) => {
       const folder = access.readable(req.folder);
-      const run = req.runId ?? latestRun(db)?.id;
-      if (!run) throw new PlumageError('not_found', 'no finished run to caption with: train one first');
-      // In a worker: decoding, the CNN and beam search would otherwise hold the api's event loop.
-      const job = jobs.startJob('caption', `caption ${folder}`, (progress, signal) =>
-        inWorker({ task: 'caption', home: ws.home, folder, run }, progress, signal, 'caption'),
-      );
-      return { jobId: job.id };
+      runOrLatest(db, req.runId, 'caption'); // refuse at once, not in the job
+      return startOpJob('caption', `caption ${folder}`, async (io) => {
+        // the rows stay in the batch tables (batch:results); the job result is the summary
+        return { ...(await captionFolder(ctx, { ...req, folder }, io)), results: undefined };
+      });
     },
     'predict:start': (req) => {
-      const run = req.runId ?? latestRun(db)?.id;
-      if (!run) throw new PlumageError('not_found', 'no finished run to score with: train one first');
-      assertRun(run);
-      const job = jobs.startJob('predict', `score photos with ${run}`, (progress, signal) =>
-        inWorker({ task: 'predict', home: ws.home, runId: run }, progress, signal, 'predict'),
-      );
-      return { jobId: job.id };
+      const run = runOrLatest(db, req.runId, 'score');
+      return startOpJob('predict', `score photos with ${run}`, (io) => scoreCollection(ctx, { runId: run }, io));
     },
     'images:nextDisputed': (req) => ({ imageId: nextDisputed(db, req) }),
     'cams:get': async (req) => {
@@ -247,14 +236,11 @@ export function createApi(opts: ApiOptions): PlumageApi {
     'runs:compare': (req) => compareRuns(db, req.ids),
     'runs:confusionCell': (req) => confusionCell(db, req.runId, req.trueClass, req.predClass),
     'eval:start': (req) => {
-      assertRun(req.runId);
-      const job = jobs.startJob('evaluate', `evaluate ${req.runId}`, async (progress, signal) => {
-        const metrics = await inWorker({ task: 'evaluate', home: ws.home, runId: req.runId }, progress, signal, 'evaluate');
-        // The confusion cells open photos through the run's predictions: score the collection too.
-        const scored = await inWorker({ task: 'predict', home: ws.home, runId: req.runId }, progress, signal, 'predict');
-        return { metrics, scored };
+      requireRun(db, req.runId);
+      return startOpJob('evaluate', `evaluate ${req.runId}`, async (io) => {
+        const r = await evaluateAndScore(ctx, req, io);
+        return { metrics: headline(r.metrics), scored: r.scored };
       });
-      return { jobId: job.id };
     },
     'batch:list': () => listBatchJobs(db),
     'batch:results': (req) => batchResults(db, req.jobId),
@@ -272,15 +258,11 @@ export function createApi(opts: ApiOptions): PlumageApi {
     },
   };
 
-  function assertRun(id: string) {
-    if (!db.prepare('SELECT 1 FROM runs WHERE id = ?').get(id)) throw new PlumageError('not_found', `no run '${id}'`);
-  }
-
   /** The run whose CAMs the heat-map view shows: asked for, else the one behind the image's predictions, else the latest finished run with both heads. */
   function camRunFor(imageId: number, runId?: string): string {
     if (!db.prepare('SELECT 1 FROM images WHERE id = ?').get(imageId)) throw new PlumageError('not_found', `no image ${imageId}`);
     if (runId) {
-      assertRun(runId);
+      requireRun(db, runId);
       return runId;
     }
     const p = getPrediction(db, imageId);
@@ -307,70 +289,12 @@ export function createApi(opts: ApiOptions): PlumageApi {
     }
   }
 
-  function inWorker<R>(task: InsightTask, progress: Progress, signal: AbortSignal, phase: JobDetail['phase']): Promise<R> {
-    const h = runInWorker<R, { done: number; total: number }>(INSIGHTS_WORKER, task, (e) =>
-      progress(e.done, e.total, null, { phase }),
+  /** Runs an operation as a job of this api: its progress events become job:progress pushes. */
+  function startOpJob(kind: JobKind, label: string, op: (io: JobIo) => Promise<unknown>): { jobId: string } {
+    const job = jobs.startJob(kind, label, (progress, signal) =>
+      op({ signal, emit: (e) => e.type === 'progress' && progress(e.done, e.total, e.message, e.detail) }),
     );
-    signal.addEventListener('abort', () => h.cancel(), { once: true });
-    return h.result;
-  }
-
-  /**
-   * A training job (new run or resume) in the training worker, with live detail (step, epoch k of
-   * N, losses, pairs/s, ETA, per-epoch validation), then scoring the collection with the new run
-   * so the review queue and suggestions follow the latest model.
-   */
-  function startTrainJob(label: string, opts: { config: Record<string, unknown> & { variant: Variant }; resume?: string }): string {
-    const job = jobs.startJob('train', label, async (progress, signal) => {
-      const { startTrainingWorker } = await import('../jobs/train/loop.ts');
-      const detail: JobDetail = { phase: 'train', history: [] };
-      let run: string | undefined = opts.resume;
-      if (run) activeRuns.add(run);
-      let done = 0;
-      let total = 0;
-      try {
-        const handle = await startTrainingWorker({ home: ws.home, config: opts.config as never, ...(opts.resume ? { resume: opts.resume } : {}) }, (e) => {
-          detail.phase = e.phase;
-          if (e.type === 'log') return progress(done, total, e.message, { ...detail });
-          if (e.type === 'progress') return progress(e.done, e.total, 'extracting features', { ...detail });
-          if (!run) activeRuns.add((run = e.run));
-          detail.run = e.run;
-          detail.epochs = e.epochs;
-          if (e.type === 'start') return progress(done, total, undefined, { ...detail });
-          detail.epoch = e.epoch;
-          if (e.type === 'step') {
-            done = detail.step = e.globalStep;
-            total = detail.totalSteps = e.totalSteps;
-            Object.assign(detail, { losses: e.losses, pairsPerSec: e.pairsPerSec, etaSec: e.etaSec });
-            progress(done, total, `run ${run}`, { ...detail });
-          } else {
-            const { top1, top5, captionLoss, score } = e.val;
-            // 0-based like the trainer's
-            detail.history = [...(detail.history ?? []), { epoch: e.epoch, losses: { ...e.losses }, val: { top1, top5, captionLoss, score } }];
-            // detail.epoch counts from 0 (as the trainer does); people count from 1.
-            progress(done, total, `epoch ${e.epoch + 1} of ${e.epochs}`, { ...detail });
-          }
-        });
-        signal.addEventListener('abort', () => handle.cancel(), { once: true });
-        const result = await handle.result;
-        lastBackend = result.backend;
-        if (result.status === 'failed') throw new Error(result.error ?? 'training failed');
-        if (result.status !== 'done' || signal.aborted) return result;
-        activeRuns.delete(result.run);
-        // Score the collection with the new run (the review queue, suggestions, disagreement).
-        try {
-          const scored = await inWorker<{ images: number }>({ task: 'predict', home: ws.home, runId: result.run }, (d, t) =>
-            progress(d, t, 'scoring the collection with the new run', { ...detail, phase: 'predict' }), signal, 'predict');
-          push('images:changed', { imageIds: [] });
-          return { ...result, scored: scored.images };
-        } catch (e) {
-          return { ...result, warnings: [...result.warnings, `scoring the collection failed: ${(e as Error).message}`] };
-        }
-      } finally {
-        if (run) activeRuns.delete(run);
-      }
-    });
-    return job.id;
+    return { jobId: job.id };
   }
 
   async function invoke(channel: unknown, req: unknown): Promise<Envelope<unknown>> {

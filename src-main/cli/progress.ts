@@ -1,3 +1,5 @@
+import type { OpEvent } from '../api/ops/context.ts';
+
 /**
  * A progress line on stderr with count, rate and ETA. Redraws in place on a TTY and prints at
  * most every few seconds otherwise, so logs stay readable.
@@ -53,3 +55,29 @@ export function formatDuration(s: number): string {
   if (m < 60) return `${m}m${String(Math.round(s % 60)).padStart(2, '0')}s`;
   return `${Math.floor(m / 60)}h${String(m % 60).padStart(2, '0')}m`;
 }
+
+/**
+ * Prints an operation's job events as progress bars on stderr: one bar per phase (extract,
+ * evaluate, predict, …), warnings as WARNING lines.
+ */
+export function jobPrinter(err: (line: string) => void): (e: OpEvent) => void {
+  let bar: Progress | null = null;
+  let label = '';
+  return (e) => {
+    if (e.type === 'warning') err(`WARNING: ${e.message}`);
+    if (e.type !== 'progress') return;
+    const phase = e.detail?.phase ?? e.message ?? 'working';
+    if (phase !== label) {
+      bar?.finish();
+      label = phase;
+      bar = new Progress(PHASE_LABELS[phase] ?? phase, e.total, 'items');
+    }
+    bar?.set(e.done);
+    if (bar && e.total > 0 && e.done >= e.total) {
+      bar.finish();
+      bar = null; // later events of this phase print nothing more
+    }
+  };
+}
+
+const PHASE_LABELS: Record<string, string> = { predict: 'score', evaluate: 'eval' };

@@ -13,6 +13,7 @@ import { hasCap, hasCls, paramsFromTensors, type Variant } from '../ml/model.ts'
 import { readSafetensors, writeSafetensors } from '../ml/safetensors.ts';
 import { checkpointPaths, tensorsOf, type Sidecar } from './run-artifact.ts';
 import { DEFAULT_CONFIG, type TrainConfig } from './train/config.ts';
+import { invalidRequest } from '../util/errors.ts';
 
 export interface ImportWeightsOptions {
   home: string;
@@ -48,18 +49,18 @@ export async function importWeights(o: ImportWeightsOptions) {
       );
     if (hasCap(variant)) {
       if (!o.vocab)
-        throw new Error('captioner weights need a vocabulary: put W.json beside the file or pass --vocab');
+        throw invalidRequest('captioner weights need a vocabulary: put W.json beside the file or pass --vocab');
       if (o.vocab.length !== dims.V)
-        throw new Error(`vocabulary has ${o.vocab.length} words, cap.embed.weight has ${dims.V} rows`);
+        throw invalidRequest(`vocabulary has ${o.vocab.length} words, cap.embed.weight has ${dims.V} rows`);
     }
     if (hasCls(variant)) {
       if (!o.classes)
-        throw new Error('classifier weights need class names: put W.json beside the file or pass --classes');
+        throw invalidRequest('classifier weights need class names: put W.json beside the file or pass --classes');
       if (o.classes.length !== dims.C)
-        throw new Error(`class list has ${o.classes.length} names, cls.weight has ${dims.C} rows`);
+        throw invalidRequest(`class list has ${o.classes.length} names, cls.weight has ${dims.C} rows`);
     }
     const encoder = o.encoder ?? null;
-    if (!encoder) throw new Error('name the encoder whose features these weights expect (--encoder ID)');
+    if (!encoder) throw invalidRequest('name the encoder whose features these weights expect (--encoder ID)');
     const entry = (await import('../ml/encoders/registry.ts')).encoderEntry(encoder);
     if (entry && entry.shape[2] !== dims.K)
       throw new Error(

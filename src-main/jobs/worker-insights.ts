@@ -1,24 +1,34 @@
 /**
- * Worker-thread entry for the app's TF.js jobs other than training — scoring a collection
- * (predict), evaluating a run, batch captioning a folder — so the api's event loop stays free
- * while they compute (see worker-host.ts for the message protocol). Progress events are
- * { done, total }.
+ * Worker-thread entry for the TF.js jobs other than training — scoring a collection (predict),
+ * evaluating a run, batch captioning a folder — so the caller's event loop stays free while they
+ * compute (see worker-host.ts for the message protocol). Progress events are { done, total };
+ * warnings are { warning }.
  */
 import { parentPort, workerData } from 'node:worker_threads';
 import { toWorkerError } from '../util/errors.ts';
 
 export type InsightTask =
   | { task: 'predict'; home: string; runId: string }
-  | { task: 'evaluate'; home: string; runId: string }
-  | { task: 'caption'; home: string; folder: string; run: string };
+  | { task: 'evaluate'; home: string; runId: string; scheme?: string; part?: string; batchSize?: number }
+  | {
+      task: 'caption';
+      home: string;
+      folder: string;
+      run: string;
+      out?: string;
+      beam?: number;
+      batchSize?: number;
+      encoder?: string;
+      encoderPath?: string;
+    };
 
 const port = parentPort!;
 const ac = new AbortController();
 port.on('message', (m: { type: string }) => {
   if (m.type === 'cancel') ac.abort();
 });
-const onProgress = (done: number, total: number) =>
-  port.postMessage({ type: 'event', event: { done, total } });
+const onProgress = (done: number, total: number) => port.postMessage({ type: 'event', event: { done, total } });
+const onWarning = (warning: string) => port.postMessage({ type: 'event', event: { warning } });
 
 async function main(t: InsightTask): Promise<unknown> {
   if (t.task === 'predict') {
@@ -27,15 +37,11 @@ async function main(t: InsightTask): Promise<unknown> {
   }
   if (t.task === 'evaluate') {
     const { evaluateRun } = await import('./evaluate.ts');
-    const r = await evaluateRun({ home: t.home, runId: t.runId, onProgress });
-    // The stored metrics are the full result; the job result only needs the headline numbers.
-    return Object.fromEntries(
-      Object.entries(r).filter(([, v]) => typeof v === 'number' || typeof v === 'string' || v === null),
-    );
+    return evaluateRun({ home: t.home, runId: t.runId, scheme: t.scheme, part: t.part, batchSize: t.batchSize, onProgress });
   }
   const { runCaption } = await import('./caption.ts');
-  const r = await runCaption({ home: t.home, folder: t.folder, run: t.run, signal: ac.signal, onProgress });
-  return { ...r, results: undefined };
+  const { home, folder, run, out, beam, batchSize, encoder, encoderPath } = t;
+  return runCaption({ home, folder, run, out, beam, batchSize, encoder, encoderPath, signal: ac.signal, onProgress, onWarning });
 }
 
 main(workerData as InsightTask)

@@ -1,12 +1,15 @@
 /**
  * `plumage eval --run ID [--split SCHEME] [--part PART] [--json]` (DESIGN §6/§8): top-1/top-5,
  * caption metrics (greedy captions vs all the image's captions), cam_agreement and pointing on
- * the test part of the run's split; stored with the run.
+ * the test part of the run's split; stored with the run. Like the app's evaluation it then scores
+ * the collection with the run (predictions for the review queue and the confusion cells).
  */
-import { evaluateRun, type EvalResult } from '../../jobs/evaluate.ts';
-import { parseCommandArgs, type Command } from '../context.ts';
-import { usageError } from '../errors.ts';
-import { Progress } from '../progress.ts';
+import { withOpContext } from '../../api/ops/context.ts';
+import { evaluateAndScore, evaluateRequest } from '../../api/ops/evaluate.ts';
+import type { EvalResult } from '../../jobs/evaluate.ts';
+import type { Command } from '../context.ts';
+import { jobPrinter } from '../progress.ts';
+import { parseRequest } from '../request.ts';
 
 const pct = (x: number | null) => (x === null ? '—' : (100 * x).toFixed(1) + '%');
 const num = (x: number | null, d = 4) => (x === null ? '—' : x.toFixed(d));
@@ -29,29 +32,18 @@ export function formatEval(r: EvalResult): string[] {
 }
 
 export const run: Command = async (ctx) => {
-  const { values, positionals } = parseCommandArgs(ctx.argv, {
-    run: { type: 'string' },
-    split: { type: 'string' },
-    part: { type: 'string' },
-    batch: { type: 'string' },
+  const { request } = parseRequest(ctx.argv, {
+    schema: evaluateRequest,
+    rename: { runId: 'run', scheme: 'split', batchSize: 'batch' },
+    usage: 'usage: plumage eval --run ID [--split SCHEME] [--part test] [--batch N] [--json]',
   });
-  if (positionals.length) throw usageError(`unexpected argument '${positionals[0]}'`);
-  if (!values.run) throw usageError('usage: plumage eval --run ID [--split SCHEME] [--part test] [--json]');
-  const batchSize = values.batch ? Number(values.batch) : undefined;
-  if (batchSize !== undefined && !(Number.isInteger(batchSize) && batchSize > 0)) throw usageError('--batch must be a positive integer');
-  let progress: Progress | null = null;
-  const r: EvalResult = await evaluateRun({
-    home: ctx.home,
-    runId: values.run,
-    scheme: values.split,
-    part: values.part,
-    batchSize,
-    onProgress: (done, total) => {
-      progress ??= new Progress('eval', total, 'images');
-      progress.set(done);
-    },
-  });
-  (progress as Progress | null)?.finish();
-  if (!ctx.json) for (const l of formatEval(r)) ctx.log(l);
-  return r as unknown as Record<string, unknown>;
+  const ac = new AbortController();
+  const { metrics, scored } = await withOpContext(ctx.home, (op) =>
+    evaluateAndScore(op, request, { signal: ac.signal, emit: jobPrinter(ctx.err) }),
+  );
+  if (!ctx.json) {
+    for (const l of formatEval(metrics)) ctx.log(l);
+    ctx.log(`  scored ${scored.images} photos with run ${metrics.run}`);
+  }
+  return { ...metrics, scored: scored.images } as unknown as Record<string, unknown>;
 };

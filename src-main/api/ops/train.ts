@@ -1,0 +1,154 @@
+import { z } from 'zod';
+import type { JobDetail } from '../../../shared/types.ts';
+import { DIMS, RECIPES, withRecipe, type DimsPreset, type RecipeName, type TrainConfig } from '../../jobs/train/config.ts';
+import type { TrainEvent, TrainResult } from '../../jobs/train/loop.ts';
+import { firstLine, notFound, PlumageError } from '../../util/errors.ts';
+import type { JobIo, OpContext } from './context.ts';
+import { epochs, id, name, path, positiveInt, runId, variant } from './schemas.ts';
+import { scoreCollection } from './score.ts';
+
+const DIMS_PRESETS = Object.keys(DIMS) as [DimsPreset, ...DimsPreset[]];
+const RECIPE_NAMES = Object.keys(RECIPES) as [RecipeName, ...RecipeName[]];
+const finite = z.number().finite();
+const nonNegative = finite.min(0);
+
+/** A training request: every field of TrainConfig a person may set (the rest take the trainer's defaults). */
+export const trainRequest = z.strictObject({
+  variant,
+  /** Fills in every option not given: fast (default: small dims, Adam) or paper. */
+  recipe: z.enum(RECIPE_NAMES).optional(),
+  encoder: name.optional(),
+  encoderPath: path.optional(),
+  epochs: epochs.optional(),
+  batch: positiveInt(65_536).optional(),
+  lr: finite.positive().optional(),
+  optimizer: z.enum(['sgd', 'momentum', 'adam']).optional(),
+  lambda: nonNegative.optional(),
+  mu: nonNegative.optional(),
+  partMasks: z.boolean().optional(),
+  partSigma: finite.positive().optional(),
+  seed: z.number().int().min(0).max(2 ** 32 - 1).optional(),
+  dims: z.enum(DIMS_PRESETS).optional(),
+  split: name.optional(),
+  collectionId: id.optional(),
+  patience: positiveInt(10_000).optional(),
+  maxLen: z.number().int().min(3).max(1000).optional(),
+  minCount: positiveInt(1_000_000).optional(),
+  clip: nonNegative.optional(),
+  schedule: z.enum(['constant', 'cosine']).optional(),
+  warmStart: runId.optional(),
+});
+export type TrainRequest = z.infer<typeof trainRequest>;
+
+/** Continue a cancelled or interrupted run from its checkpoint (optionally with a new epoch count). */
+export const resumeRequest = z.strictObject({ runId, epochs: epochs.optional() });
+export type ResumeRequest = z.infer<typeof resumeRequest>;
+
+export type TrainOutcome = TrainResult & { scored?: number };
+
+/**
+ * Trains a new run or resumes one in the training worker, reporting live detail (step, epoch k of
+ * N, losses, pairs/s, ETA, per-epoch validation), then scores the collection with the finished
+ * run so the review queue, suggestions and confusion cells follow it. Every shell trains through
+ * this one function.
+ */
+export async function train(ctx: OpContext, req: TrainRequest | { resume: ResumeRequest }, io: JobIo): Promise<TrainOutcome> {
+  const resume = 'resume' in req ? req.resume : undefined;
+  const config: Partial<TrainConfig> & { variant: TrainConfig['variant'] } = resume
+    ? { variant: resumedVariant(ctx, resume.runId), ...(resume.epochs ? { epochs: resume.epochs } : {}) }
+    : configOf(req as TrainRequest);
+  const { startTrainingWorker } = await import('../../jobs/train/loop.ts');
+  let run = resume?.runId;
+  const claim = (r: string) => {
+    if (run && run !== r) return;
+    run = r;
+    ctx.activeRuns.add(r);
+  };
+  if (run) claim(run);
+  const tracker = new TrainTracker(io, claim);
+  try {
+    const handle = await startTrainingWorker(
+      { home: ctx.ws.home, config, ...(resume ? { resume: resume.runId } : {}) },
+      (e) => tracker.onEvent(e),
+    );
+    if (io.signal.aborted) handle.cancel();
+    io.signal.addEventListener('abort', () => handle.cancel(), { once: true });
+    const result = await handle.result;
+    ctx.backendUsed(result.backend);
+    if (result.status === 'failed') throw new PlumageError('unavailable', result.error ?? 'training failed');
+    if (result.status !== 'done' || io.signal.aborted) return result;
+    ctx.activeRuns.delete(result.run);
+    return await scoreAfterTraining(ctx, result, io, tracker.detail);
+  } finally {
+    if (run) ctx.activeRuns.delete(run);
+  }
+}
+
+function resumedVariant(ctx: OpContext, runId: string): TrainConfig['variant'] {
+  const row = ctx.db.prepare('SELECT variant FROM runs WHERE id = ?').get(runId) as { variant: TrainConfig['variant'] } | undefined;
+  if (!row) throw notFound(`no run '${runId}'`);
+  return row.variant;
+}
+
+/** A failed scoring pass is a warning on a finished run, not a failed training. */
+async function scoreAfterTraining(ctx: OpContext, result: TrainResult, io: JobIo, detail: JobDetail): Promise<TrainOutcome> {
+  const scoringIo: JobIo = {
+    signal: io.signal,
+    emit: (e) =>
+      io.emit(e.type === 'progress' ? { ...e, message: 'scoring the collection with the new run', detail: { ...detail, phase: 'predict' } } : e),
+  };
+  try {
+    const scored = await scoreCollection(ctx, { runId: result.run }, scoringIo);
+    return { ...result, scored: scored.images };
+  } catch (e) {
+    const warning = `scoring the collection failed: ${firstLine(e)}`;
+    io.emit({ type: 'warning', message: warning });
+    return { ...result, warnings: [...result.warnings, warning] };
+  }
+}
+
+/** The trainer's config for a request: the options given, the recipe's for the rest. */
+export function configOf(req: TrainRequest): Partial<TrainConfig> & { variant: TrainConfig['variant'] } {
+  const { recipe, ...given } = req;
+  return withRecipe(recipe ?? 'fast', given);
+}
+
+/** Turns the trainer's events into job progress with live detail (and passes them on as they are). */
+class TrainTracker {
+  readonly detail: JobDetail = { phase: 'train', history: [] };
+  private done = 0;
+  private total = 0;
+
+  constructor(
+    private readonly io: JobIo,
+    private readonly claim: (run: string) => void,
+  ) {}
+
+  onEvent(e: TrainEvent): void {
+    this.io.emit({ type: 'train', event: e });
+    const d = this.detail;
+    d.phase = e.phase;
+    if (e.type === 'log') return this.progress(e.message);
+    if (e.type === 'progress') return this.progress('extracting features', e.done, e.total);
+    this.claim(e.run);
+    d.run = e.run;
+    d.epochs = e.epochs;
+    if (e.type === 'start') return this.progress(undefined);
+    d.epoch = e.epoch;
+    if (e.type === 'step') {
+      this.done = d.step = e.globalStep;
+      this.total = d.totalSteps = e.totalSteps;
+      Object.assign(d, { losses: e.losses, pairsPerSec: e.pairsPerSec, etaSec: e.etaSec });
+      this.progress(`run ${e.run}`);
+    } else {
+      const { top1, top5, captionLoss, score } = e.val;
+      // epochs count from 0 in the history (as the trainer does); people count from 1
+      d.history = [...(d.history ?? []), { epoch: e.epoch, losses: { ...e.losses }, val: { top1, top5, captionLoss, score } }];
+      this.progress(`epoch ${e.epoch + 1} of ${e.epochs}`);
+    }
+  }
+
+  private progress(message: string | null | undefined, done = this.done, total = this.total) {
+    this.io.emit({ type: 'progress', done, total, message, detail: { ...this.detail } });
+  }
+}
