@@ -3,16 +3,17 @@
  * scores the collection with progress, and the photos' heat maps then show a colour legend, which
  * species the map explains and the photo's disagreement score (all checked against the database).
  */
-import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
-import type { Browser, Page } from 'playwright-core';
+import type { Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { workspace } from '../../src-main/data/workspace.ts';
 import { speciesName } from '../../src-renderer/src/lib/names.ts';
 import { makeTrainedCollection, type SynthPhoto } from './fixture.ts';
-import { ARTIFACTS, launchChromium, startServe, type Served } from './serve.ts';
+import { ARTIFACTS, type Served } from './serve.ts';
+import { openSession, type AppSession } from './session.ts';
 import { GalleryPage } from './pages/GalleryPage.ts';
 import { HeatMapPage } from './pages/HeatMapPage.ts';
 import { RunsPage } from './pages/RunsPage.ts';
@@ -20,10 +21,10 @@ import { RunsPage } from './pages/RunsPage.ts';
 let home: string;
 let images: SynthPhoto[];
 let runId: string;
+let session: AppSession | undefined;
 let served: Served;
-let browser: Browser;
 let page: Page;
-const pageErrors: string[] = [];
+let pageErrors: string[];
 const poll = <T>(fn: () => T | Promise<T>, timeout = 20_000) => expect.poll(fn, { timeout, interval: 150 });
 
 function predictions(): { imageId: number; className: string | null; disagreement: number | null }[] {
@@ -45,17 +46,12 @@ beforeAll(async () => {
   const fx = makeTrainedCollection(home);
   images = fx.images;
   runId = fx.runId;
-  [served, browser] = await Promise.all([startServe(home, 90_000), launchChromium()]);
-  page = await browser.newPage({ viewport: { width: 1280, height: 800 } });
-  page.setDefaultTimeout(15_000);
-  page.on('pageerror', (e) => pageErrors.push(e.message));
-  mkdirSync(ARTIFACTS, { recursive: true });
+  session = await openSession(home);
+  ({ served, page, pageErrors } = session);
 }, 480_000);
 
 afterAll(async () => {
-  await browser?.close();
-  await served?.stop();
-  if (home) rmSync(home, { recursive: true, force: true });
+  await session?.close();
 });
 
 describe('scoring a run and reading its heat maps', () => {

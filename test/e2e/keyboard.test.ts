@@ -3,24 +3,25 @@
  * field, so the next key is a shortcut again (not typed into the field); Esc steps back one layer
  * at a time (close the list, leave the field, then leave the photo).
  */
-import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
-import type { Browser, Page } from 'playwright-core';
+import type { Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { workspace } from '../../src-main/data/workspace.ts';
 import { makeSynthCollection, type SynthCollection } from './fixture.ts';
-import { ARTIFACTS, launchChromium, startServe, type Served } from './serve.ts';
+import { ARTIFACTS, type Served } from './serve.ts';
+import { openSession, type AppSession } from './session.ts';
 import { GalleryPage } from './pages/GalleryPage.ts';
 import { PhotoPage } from './pages/PhotoPage.ts';
 
 let home: string;
 let fx: SynthCollection;
+let session: AppSession | undefined;
 let served: Served;
-let browser: Browser;
 let page: Page;
-const pageErrors: string[] = [];
+let pageErrors: string[];
 const poll = <T>(fn: () => T | Promise<T>, timeout = 15_000) => expect.poll(fn, { timeout, interval: 100 });
 
 /** The photo's species and review status as stored, read independently of the app. */
@@ -41,17 +42,12 @@ const focusedLabel = () => page.evaluate(() => document.activeElement?.getAttrib
 beforeAll(async () => {
   home = mkdtempSync(join(tmpdir(), 'plumage-e2e-keys-'));
   fx = makeSynthCollection(home, 4, 6);
-  [served, browser] = await Promise.all([startServe(home, 90_000), launchChromium()]);
-  page = await browser.newPage({ viewport: { width: 1280, height: 800 } });
-  page.setDefaultTimeout(15_000);
-  page.on('pageerror', (e) => pageErrors.push(e.message));
-  mkdirSync(ARTIFACTS, { recursive: true });
+  session = await openSession(home);
+  ({ served, page, pageErrors } = session);
 }, 120_000);
 
 afterAll(async () => {
-  await browser?.close();
-  await served?.stop();
-  if (home) rmSync(home, { recursive: true, force: true });
+  await session?.close();
 });
 
 describe('keyboard', () => {

@@ -3,25 +3,26 @@
  * role="status" live region (no error codes on screen); Undo / Redo are buttons whose tooltip says
  * what they will undo, and they change the database like Ctrl-Z / Ctrl-Shift-Z.
  */
-import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
-import type { Browser, Page } from 'playwright-core';
+import type { Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { workspace } from '../../src-main/data/workspace.ts';
 import { speciesName } from '../../src-renderer/src/lib/names.ts';
 import { makeSynthCollection, type SynthCollection } from './fixture.ts';
-import { ARTIFACTS, launchChromium, startServe, type Served } from './serve.ts';
+import { ARTIFACTS, type Served } from './serve.ts';
+import { openSession, type AppSession } from './session.ts';
 import { GalleryPage } from './pages/GalleryPage.ts';
 import { PhotoPage } from './pages/PhotoPage.ts';
 
 let home: string;
 let fx: SynthCollection;
+let session: AppSession | undefined;
 let served: Served;
-let browser: Browser;
 let page: Page;
-const pageErrors: string[] = [];
+let pageErrors: string[];
 const poll = <T>(fn: () => T | Promise<T>, timeout = 15_000) => expect.poll(fn, { timeout, interval: 100 });
 
 function storedClass(imageId: number): number | null {
@@ -36,17 +37,12 @@ function storedClass(imageId: number): number | null {
 beforeAll(async () => {
   home = mkdtempSync(join(tmpdir(), 'plumage-e2e-toast-'));
   fx = makeSynthCollection(home, 4, 6);
-  [served, browser] = await Promise.all([startServe(home, 90_000), launchChromium()]);
-  page = await browser.newPage({ viewport: { width: 1280, height: 800 } });
-  page.setDefaultTimeout(15_000);
-  page.on('pageerror', (e) => pageErrors.push(e.message));
-  mkdirSync(ARTIFACTS, { recursive: true });
+  session = await openSession(home);
+  ({ served, page, pageErrors } = session);
 }, 120_000);
 
 afterAll(async () => {
-  await browser?.close();
-  await served?.stop();
-  if (home) rmSync(home, { recursive: true, force: true });
+  await session?.close();
 });
 
 describe('notifications and undo buttons', () => {

@@ -3,22 +3,23 @@
  * "Try the demo data"); the demo button draws synthetic birds into a fresh collection, with
  * progress, and the gallery shows them under plain species names.
  */
-import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
-import type { Browser, Page } from 'playwright-core';
+import type { Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { workspace } from '../../src-main/data/workspace.ts';
-import { ARTIFACTS, launchChromium, startServe, type Served } from './serve.ts';
+import { ARTIFACTS, type Served } from './serve.ts';
+import { openSession, type AppSession } from './session.ts';
 import { GalleryPage } from './pages/GalleryPage.ts';
 import { ImportDialogPage } from './pages/ImportDialogPage.ts';
 
 let home: string;
+let session: AppSession | undefined;
 let served: Served;
-let browser: Browser;
 let page: Page;
-const pageErrors: string[] = [];
+let pageErrors: string[];
 const poll = <T>(fn: () => T | Promise<T>, timeout = 60_000) => expect.poll(fn, { timeout, interval: 200 });
 
 function collections(): { name: string; photos: number }[] {
@@ -35,17 +36,12 @@ function collections(): { name: string; photos: number }[] {
 
 beforeAll(async () => {
   home = mkdtempSync(join(tmpdir(), 'plumage-e2e-welcome-'));
-  [served, browser] = await Promise.all([startServe(home, 90_000), launchChromium()]);
-  page = await browser.newPage({ viewport: { width: 1280, height: 800 } });
-  page.setDefaultTimeout(15_000);
-  page.on('pageerror', (e) => pageErrors.push(e.message));
-  mkdirSync(ARTIFACTS, { recursive: true });
+  session = await openSession(home);
+  ({ served, page, pageErrors } = session);
 }, 60_000);
 
 afterAll(async () => {
-  await browser?.close();
-  await served?.stop();
-  if (home) rmSync(home, { recursive: true, force: true });
+  await session?.close();
 });
 
 describe('onboarding', () => {

@@ -4,23 +4,24 @@
  * (top-1, CIDEr, heat-map agreement, as stored), a second run with a name, notes and Advanced
  * settings stores them in its configuration, and stopping it offers Resume without a reload.
  */
-import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
-import type { Browser, Page } from 'playwright-core';
+import type { Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { workspace } from '../../src-main/data/workspace.ts';
 import { makeTrainedCollection } from './fixture.ts';
-import { ARTIFACTS, launchChromium, startServe, type Served } from './serve.ts';
+import { ARTIFACTS, type Served } from './serve.ts';
+import { openSession, type AppSession } from './session.ts';
 import { GalleryPage } from './pages/GalleryPage.ts';
 
 let home: string;
 let firstRun: string;
+let session: AppSession | undefined;
 let served: Served;
-let browser: Browser;
 let page: Page;
-const pageErrors: string[] = [];
+let pageErrors: string[];
 const poll = <T>(fn: () => T | Promise<T>, timeout = 30_000) => expect.poll(fn, { timeout, interval: 200 });
 
 function storedRun(id: string): { config: Record<string, unknown>; metrics: Record<string, number> | null; parent: string | null } {
@@ -39,17 +40,12 @@ const shown = (m: Record<string, number> | null, k: string) =>
 beforeAll(async () => {
   home = mkdtempSync(join(tmpdir(), 'plumage-e2e-retrain-'));
   firstRun = makeTrainedCollection(home).runId;
-  [served, browser] = await Promise.all([startServe(home, 90_000), launchChromium()]);
-  page = await browser.newPage({ viewport: { width: 1280, height: 900 } });
-  page.setDefaultTimeout(15_000);
-  page.on('pageerror', (e) => pageErrors.push(e.message));
-  mkdirSync(ARTIFACTS, { recursive: true });
+  session = await openSession(home, { width: 1280, height: 900 });
+  ({ served, page, pageErrors } = session);
 }, 480_000);
 
 afterAll(async () => {
-  await browser?.close();
-  await served?.stop();
-  if (home) rmSync(home, { recursive: true, force: true });
+  await session?.close();
 });
 
 describe('Retrain lifecycle', () => {

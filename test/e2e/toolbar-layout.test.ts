@@ -5,25 +5,26 @@
  * collections). At 1280×800 and 1920×1080 no two controls overlap, no
  * label is cut off, nothing is off screen, and the bar keeps its two lines.
  */
-import { mkdtempSync, mkdirSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
-import type { Browser, Page } from 'playwright-core';
+import type { Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { workspace } from '../../src-main/data/workspace.ts';
 import { addEvaluatedRun, makePhotoFolder, makeSynthCollection, plumage } from './fixture.ts';
-import { ARTIFACTS, launchChromium, startServe, type Served } from './serve.ts';
+import { ARTIFACTS, type Served } from './serve.ts';
+import { openSession, type AppSession } from './session.ts';
 import { GalleryPage } from './pages/GalleryPage.ts';
 import { RunsPage } from './pages/RunsPage.ts';
 import { ToolbarPage } from './pages/ToolbarPage.ts';
 
 let home: string;
 let runId: string;
+let session: AppSession | undefined;
 let served: Served;
-let browser: Browser;
 let page: Page;
-const pageErrors: string[] = [];
+let pageErrors: string[];
 const poll = <T>(fn: () => T | Promise<T>, timeout = 20_000) => expect.poll(fn, { timeout, interval: 150 });
 
 /** What a closed app leaves behind mid-training: a 'running' run with a resume state on disk. */
@@ -51,17 +52,12 @@ beforeAll(async () => {
   await makePhotoFolder(extra, 3);
   plumage(['--home', home, 'import', 'folder', extra, '--json']);
   leaveInterruptedRun(home, runId);
-  [served, browser] = await Promise.all([startServe(home, 90_000), launchChromium()]);
-  page = await browser.newPage({ viewport: { width: 1280, height: 800 } });
-  page.setDefaultTimeout(15_000);
-  page.on('pageerror', (e) => pageErrors.push(e.message));
-  mkdirSync(ARTIFACTS, { recursive: true });
+  session = await openSession(home);
+  ({ served, page, pageErrors } = session);
 }, 120_000);
 
 afterAll(async () => {
-  await browser?.close();
-  await served?.stop();
-  if (home) rmSync(home, { recursive: true, force: true });
+  await session?.close();
 });
 
 describe('toolbar layout', () => {
