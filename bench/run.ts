@@ -2,6 +2,12 @@
  * `npm run bench`: runs every hot-path benchmark in bench/*.ts (each a script that prints one
  * machine-readable JSON line per measurement, `{"bench": …}`) in its own process, one after
  * another so they do not compete for the two cores. Extra arguments (e.g. --quick) are passed on.
+ *
+ * `--backends node,wasm`: each benchmark runs once per backend (a child process with
+ * PLUMAGE_BACKEND set), interleaved so that both see the same machine load, and a
+ * `{"bench":"backend_ratio",…}` line per measurement compares the first backend with each other one
+ * (`speedup` > 1: the first is faster). Without it, the process's own backend is used. Every line
+ * names its backend.
  */
 import { spawnSync } from 'node:child_process';
 import { readdirSync } from 'node:fs';
@@ -10,24 +16,100 @@ import { fileURLToPath } from 'node:url';
 
 const here = dirname(fileURLToPath(import.meta.url));
 const EXPERIMENTS = ['mask-pointing.ts'];
-const only = process.argv.slice(2).filter((a) => !a.startsWith('--'));
-const flags = process.argv.slice(2).filter((a) => a.startsWith('--'));
+/** Fields that say WHAT was measured (lines agreeing on them are compared across backends). */
+const IDENTITY = ['bench', 'variant', 'batch', 'beam', 'dims', 'encoder', 'images', 'refs', 'steps'];
+/** Speed fields: lower is better for times, higher for rates. */
+const TIMES = ['ms', 'cpu_ms'];
+const RATES = ['images_per_s'];
+
+type Line = Record<string, unknown>;
+
+function parseArgs(argv: string[]) {
+  const only: string[] = [];
+  const flags: string[] = [];
+  let backends: string[] = [];
+  for (let i = 0; i < argv.length; i++) {
+    const a = argv[i];
+    if (a === '--backends') backends = (argv[++i] ?? '').split(',');
+    else if (a.startsWith('--backends=')) backends = a.slice('--backends='.length).split(',');
+    else if (a.startsWith('--')) flags.push(a);
+    else only.push(a);
+  }
+  backends = backends.map((b) => b.trim()).filter(Boolean);
+  return { only, flags, backends };
+}
+
+/** Runs one bench file on one backend ('' = the inherited one); its JSON lines, each naming the backend. */
+function runBench(file: string, backend: string, flags: string[]): Line[] {
+  const env = backend ? { ...process.env, PLUMAGE_BACKEND: backend } : process.env;
+  const name = backend || process.env.PLUMAGE_BACKEND || 'default';
+  process.stderr.write(`bench: ${file} on ${name}\n`);
+  const r = spawnSync(process.execPath, ['--import', 'tsx', join(here, file), ...flags], {
+    stdio: ['ignore', 'pipe', 'inherit'],
+    cwd: join(here, '..'),
+    env,
+    encoding: 'utf8',
+    maxBuffer: 64 * 1024 * 1024,
+  });
+  const lines: Line[] = [];
+  for (const text of (r.stdout ?? '').split('\n')) {
+    if (!text.trim()) continue;
+    let line: Line;
+    try {
+      line = JSON.parse(text) as Line;
+    } catch {
+      process.stdout.write(text + '\n'); // not a measurement: pass it on untouched
+      continue;
+    }
+    line = { ...line, backend: line.backend ?? name };
+    if (backend) line.run_backend = backend;
+    lines.push(line);
+  }
+  if (r.status !== 0) lines.push({ bench: file.replace(/\.ts$/, ''), backend: name, error: `exit ${r.status}` });
+  for (const l of lines) process.stdout.write(JSON.stringify(l) + '\n');
+  return lines;
+}
+
+const identity = (l: Line) => JSON.stringify(IDENTITY.map((k) => l[k] ?? null));
+
+/** backend_ratio lines: the first backend against each other one, per measurement and speed field. */
+function ratios(lines: Line[], backends: string[]): Line[] {
+  const out: Line[] = [];
+  const [first, ...others] = backends;
+  for (const a of lines.filter((l) => l.run_backend === first && !l.error)) {
+    for (const other of others) {
+      const b = lines.find((l) => l.run_backend === other && !l.error && identity(l) === identity(a));
+      if (!b) continue;
+      for (const field of [...TIMES, ...RATES]) {
+        const x = a[field];
+        const y = b[field];
+        if (typeof x !== 'number' || typeof y !== 'number' || x <= 0 || y <= 0) continue;
+        const speedup = TIMES.includes(field) ? y / x : x / y;
+        const what = Object.fromEntries(IDENTITY.filter((k) => a[k] !== undefined).map((k) => [k, a[k]]));
+        out.push({
+          ...what,
+          bench: 'backend_ratio',
+          of: a.bench,
+          backend: `${first} vs ${other}`,
+          field,
+          [first]: x,
+          [other]: y,
+          speedup: Number(speedup.toFixed(2)),
+        });
+      }
+    }
+  }
+  return out;
+}
+
+const { only, flags, backends } = parseArgs(process.argv.slice(2));
 const files = readdirSync(here)
-  .filter((f) => f.endsWith('.ts') && f !== 'run.ts')
+  .filter((f) => f.endsWith('.ts') && f !== 'run.ts' && f !== 'torch-ref.ts')
   // Experiments (minutes of training on a prepared workspace) run only when named explicitly.
   .filter((f) => (only.length === 0 ? !EXPERIMENTS.includes(f) : only.some((o) => f.startsWith(o))))
   .sort();
 
-let failed = 0;
-for (const f of files) {
-  process.stderr.write(`bench: ${f}\n`);
-  const r = spawnSync(process.execPath, ['--import', 'tsx', join(here, f), ...flags], {
-    stdio: ['ignore', 'inherit', 'inherit'],
-    cwd: join(here, '..'),
-  });
-  if (r.status !== 0) {
-    failed++;
-    process.stdout.write(JSON.stringify({ bench: f.replace(/\.ts$/, ''), error: `exit ${r.status}` }) + '\n');
-  }
-}
-process.exitCode = failed ? 1 : 0;
+const all: Line[] = [];
+for (const f of files) for (const b of backends.length ? backends : ['']) all.push(...runBench(f, b, flags));
+if (backends.length > 1) for (const r of ratios(all, backends)) process.stdout.write(JSON.stringify(r) + '\n');
+process.exitCode = all.some((l) => l.error) ? 1 : 0;

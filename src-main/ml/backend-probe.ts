@@ -4,7 +4,7 @@
  * backend.ts runs before it imports a native package.
  * Same order as backend.ts: tfjs-node-gpu → tfjs-node → wasm → cpu, PLUMAGE_BACKEND forces one.
  */
-import { existsSync, readdirSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
 
@@ -40,11 +40,18 @@ export function nativeMissing(name: keyof typeof NATIVE_PACKAGES): string | null
   return null;
 }
 
+/** `tfjs-node 4.22.0`: the installed package's name and version (libtensorflow's needs TF.js loaded). */
+function packageLabel(pkg: string): string {
+  const dir = packageDir(pkg);
+  const version = dir ? (JSON.parse(readFileSync(join(dir, 'package.json'), 'utf8')) as { version: string }).version : '?';
+  return `${pkg.replace('@tensorflow/', '')} ${version}`;
+}
+
 export function expectedBackend(env: NodeJS.ProcessEnv = process.env): string {
   const forced = (env.PLUMAGE_BACKEND || '').trim().toLowerCase();
   if (forced) return `${forced} (forced by PLUMAGE_BACKEND)`;
-  if (!nativeMissing('gpu')) return 'gpu (tfjs-node-gpu)';
-  if (!nativeMissing('node')) return 'node (tfjs-node)';
-  if (packageDir('@tensorflow/tfjs-backend-wasm')) return 'wasm (tfjs-backend-wasm)';
+  if (!nativeMissing('gpu')) return `gpu (${packageLabel(NATIVE_PACKAGES.gpu)})`;
+  if (!nativeMissing('node')) return `node (${packageLabel(NATIVE_PACKAGES.node)})`;
+  if (packageDir('@tensorflow/tfjs-backend-wasm')) return `wasm (${packageLabel('@tensorflow/tfjs-backend-wasm')})`;
   return 'cpu (tfjs-backend-cpu)';
 }

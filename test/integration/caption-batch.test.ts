@@ -11,7 +11,7 @@ import { beforeAll, describe, expect, it } from 'vitest';
 
 const TM = resolve(process.cwd(), '../shared/encoders/mobilenet_v2_035_tm');
 const bin = resolve(process.cwd(), 'bin/plumage.js');
-const env = { ...process.env, PLUMAGE_BACKEND: 'wasm' };
+const env = { ...process.env, PLUMAGE_BACKEND: process.env.PLUMAGE_BACKEND || 'wasm' };
 
 function cli(args: string[]) {
   const out = execFileSync(process.execPath, [bin, ...args, '--json'], {

@@ -41,7 +41,7 @@ function demo(home: string) {
   const out = execFileSync(process.execPath, args, {
     encoding: 'utf8',
     stdio: ['ignore', 'pipe', 'pipe'],
-    env: { ...process.env, PLUMAGE_BACKEND: 'wasm' },
+    env: { ...process.env, PLUMAGE_BACKEND: process.env.PLUMAGE_BACKEND || 'wasm' },
   });
   return JSON.parse(out.trim().split('\n').pop()!);
 }

@@ -33,7 +33,7 @@ async function finished(jobId: string): Promise<JobInfo> {
 }
 
 beforeAll(() => {
-  process.env.PLUMAGE_BACKEND = 'cpu';
+  process.env.PLUMAGE_BACKEND ||= 'cpu';
   dir = mkdtempSync(join(tmpdir(), 'plumage-insights-api-'));
   fx = buildFixture(join(dir, 'home'));
   api = createApi({ home: fx.home, log: () => {} });

@@ -23,7 +23,7 @@ let api: PlumageApi;
 const ok = <T>(channel: string, req?: unknown) => invokeOk<T>(api, channel, req);
 
 beforeAll(() => {
-  process.env.PLUMAGE_BACKEND = 'wasm';
+  process.env.PLUMAGE_BACKEND ||= 'wasm';
   home = mkdtempSync(join(tmpdir(), 'plumage-batch-'));
   const out = execFileSync(
     process.execPath,

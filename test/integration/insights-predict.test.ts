@@ -25,7 +25,7 @@ let fx: Fixture;
 let db: Db;
 
 beforeAll(async () => {
-  process.env.PLUMAGE_BACKEND = 'cpu';
+  process.env.PLUMAGE_BACKEND ||= 'cpu';
   dir = mkdtempSync(join(tmpdir(), 'plumage-predict-'));
   fx = buildFixture(join(dir, 'home'));
   db = openDb(workspace(fx.home).dbPath);

@@ -23,7 +23,7 @@ const ok = <T>(channel: string, req?: unknown) => invokeOk<T>(api, channel, req)
 
 beforeAll(() => {
   // wasm: the training worker's matmuls are several times faster there than on cpu.
-  process.env.PLUMAGE_BACKEND = 'wasm';
+  process.env.PLUMAGE_BACKEND ||= 'wasm';
   dir = mkdtempSync(join(tmpdir(), 'plumage-retrain-'));
   fx = buildFixture(join(dir, 'home'));
   // Three photos of each class for training, one for testing.

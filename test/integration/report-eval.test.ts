@@ -23,7 +23,7 @@ beforeAll(() => {
 });
 
 const cli = (...args: string[]) =>
-  spawnSync(process.execPath, [join(repo, 'bin/plumage.js'), ...args], { encoding: 'utf8', env: { ...process.env, PLUMAGE_BACKEND: 'cpu' } });
+  spawnSync(process.execPath, [join(repo, 'bin/plumage.js'), ...args], { encoding: 'utf8', env: { ...process.env, PLUMAGE_BACKEND: process.env.PLUMAGE_BACKEND || 'cpu' } });
 
 describe('plumage eval', () => {
   it('prints the DESIGN §6 fields with the known classification and pointing results, and stores them', () => {

@@ -5,7 +5,7 @@
  * the second-order L_cam gradient included; and the Algorithm-1 gradient of every parameter
  * (`--grad-total`) must match expected.json's grad_total.
  */
-import { execFileSync } from 'node:child_process';
+import { execFileSync, spawnSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { describe, expect, it } from 'vitest';
@@ -28,8 +28,9 @@ const FIELDS = [
 ];
 const INTEGER = new Set(['pred_captions', 'class_pred']);
 
-function inspect(extra: string[] = []) {
-  const out = execFileSync(
+/** Runs the CLI (on the backend PLUMAGE_BACKEND names, inherited); parsed stdout + the backend line. */
+function inspectRun(extra: string[] = []) {
+  const r = spawnSync(
     process.execPath,
     [
       'bin/plumage.js',
@@ -43,8 +44,10 @@ function inspect(extra: string[] = []) {
     ],
     { cwd: repo, encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] },
   );
-  return JSON.parse(out);
+  if (r.status !== 0) throw new Error(`plumage inspect failed: ${r.stderr}`);
+  return { json: JSON.parse(r.stdout), backend: /^backend: (.*)$/m.exec(r.stderr)?.[1] ?? '' };
 }
+const inspect = (extra: string[] = []) => inspectRun(extra).json;
 
 const flat = (x: unknown): number[] => (Array.isArray(x) ? x.flatMap(flat) : [x as number]);
 const shape = (x: unknown): number[] => (Array.isArray(x) ? [x.length, ...shape(x[0])] : []);
@@ -62,8 +65,13 @@ function expectClose(name: string, got: unknown, want: unknown) {
   expect(err / scale, `${name}: max error ${err} vs scale ${scale}`).toBeLessThan(1e-4);
 }
 
-describe('plumage inspect reproduces the PyTorch reference (interop_public)', () => {
-  const out = inspect();
+describe(`plumage inspect reproduces the PyTorch reference (interop_public) on ${process.env.PLUMAGE_BACKEND || 'the default backend'}`, () => {
+  const first = inspectRun();
+  const out = first.json;
+
+  it('ran on the backend the suite asked for', () => {
+    expect(first.backend).toMatch(new RegExp(`^${process.env.PLUMAGE_BACKEND || '(gpu|node|wasm|cpu)'} — `));
+  });
 
   it('prints exactly the contract fields', () => {
     expect(Object.keys(out).sort()).toEqual([...FIELDS].sort());

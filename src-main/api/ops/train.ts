@@ -74,7 +74,7 @@ export async function train(ctx: OpContext, req: TrainRequest | { resume: Resume
     if (io.signal.aborted) handle.cancel();
     io.signal.addEventListener('abort', () => handle.cancel(), { once: true });
     const result = await handle.result;
-    ctx.backendUsed(result.backend);
+    ctx.backendUsed(result.backend_version ? `${result.backend} — ${result.backend_version}` : result.backend);
     if (result.status === 'failed') throw new PlumageError('unavailable', result.error ?? 'training failed');
     if (result.status !== 'done' || io.signal.aborted) return result;
     ctx.activeRuns.delete(result.run);

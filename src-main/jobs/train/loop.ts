@@ -46,6 +46,8 @@ export interface TrainResult {
   status: 'done' | 'cancelled' | 'failed';
   encoder: string;
   backend: string;
+  /** e.g. `tfjs-node 4.22.0, libtensorflow 2.21.0` */
+  backend_version: string;
   dataset_version: string;
   epochs_run: number;
   best_epoch: number;
@@ -217,7 +219,7 @@ async function trainEpochs(s: Session): Promise<boolean> {
 }
 
 /** The resume checkpoint, test scores of the best weights, the run's final record and the result. */
-function finishRun(s: Session, cancelled: boolean, backend: { name: string; detail: string }): TrainResult {
+function finishRun(s: Session, cancelled: boolean, backend: { name: string; detail: string; version: string }): TrainResult {
   const { cfg, state } = s;
   state.rng = s.rng.state;
   state.elapsedMs = Date.now() - s.clock.t0;
@@ -238,7 +240,7 @@ function finishRun(s: Session, cancelled: boolean, backend: { name: string; deta
   const status = cancelled ? 'cancelled' : 'done';
   updateRun(s.db, s.runId, {
     status,
-    timings: { seconds, steps: state.globalStep, pairs_per_s: rate, backend: backend.detail },
+    timings: { seconds, steps: state.globalStep, pairs_per_s: rate, backend: backend.detail, backend_version: backend.version },
     warnings: s.report.warnings,
     ...(test ? { metrics: { top1: test.top1, top5: test.top5, test_caption_loss: test.captionLoss, source: 'train' } } : {}),
   });
@@ -250,6 +252,7 @@ function finishRun(s: Session, cancelled: boolean, backend: { name: string; deta
     status,
     encoder: s.encoderId,
     backend: backend.name,
+    backend_version: backend.version,
     dataset_version: s.data.version,
     epochs_run: state.epoch,
     best_epoch: state.bestEpoch,
