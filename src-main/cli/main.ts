@@ -1,30 +1,31 @@
 import { defaultHome } from '../data/workspace.ts';
 import type { CliContext, Command } from './context.ts';
 import { describeFailure, usageError } from './errors.ts';
+import { onBackendResolved } from '../ml/backend-announce.ts';
 
 /**
  * Command table (DESIGN §8). Each command lives in ./commands/<name>.ts and exports `run`.
  * Modules are imported lazily so `plumage score` does not pay for TF.js start-up.
  */
-export const COMMANDS: Record<string, { summary: string; tf?: true; load: () => Promise<{ run: Command }> }> = {
+export const COMMANDS: Record<string, { summary: string; load: () => Promise<{ run: Command }> }> = {
   synth: { summary: 'write synthetic birds in the CUB-200-2011 layout', load: () => import('./commands/synth.ts') },
   import: { summary: 'import <cub|flowers|folder|coco> PATH into the workspace', load: () => import('./commands/import.ts') },
   stats: { summary: 'summarise the workspace (collections, images, captions, splits)', load: () => import('./commands/stats.ts') },
   export: { summary: 'export <coco|csv> FILE: labels and captions', load: () => import('./commands/export.ts') },
   split: { summary: 'make a train/val/test split (random or paper protocol)', load: () => import('./commands/split.ts') },
   encoders: { summary: 'list the encoder registry with availability', load: () => import('./commands/encoders.ts') },
-  extract: { summary: 'extract encoder features of every image into the cache', tf: true, load: () => import('./commands/extract.ts') },
-  train: { summary: 'train --variant <cnn|lrcn|medi|cam>', tf: true, load: () => import('./commands/train.ts') },
-  eval: { summary: 'eval --run ID: top-1/top-5, caption metrics, CAM agreement, pointing', tf: true, load: () => import('./commands/eval.ts') },
+  extract: { summary: 'extract encoder features of every image into the cache', load: () => import('./commands/extract.ts') },
+  train: { summary: 'train --variant <cnn|lrcn|medi|cam>', load: () => import('./commands/train.ts') },
+  eval: { summary: 'eval --run ID: top-1/top-5, caption metrics, CAM agreement, pointing', load: () => import('./commands/eval.ts') },
   report: { summary: 'report --runs A,B,…: Table 2 layout in the terminal and as HTML', load: () => import('./commands/report.ts') },
-  caption: { summary: 'caption FOLDER --run ID --out FILE: batch-caption photos', tf: true, load: () => import('./commands/caption.ts') },
+  caption: { summary: 'caption FOLDER --run ID --out FILE: batch-caption photos', load: () => import('./commands/caption.ts') },
   score: { summary: 'score --refs R --cands C: BLEU, METEOR, ROUGE-L, CIDEr-D', load: () => import('./commands/score.ts') },
-  inspect: { summary: 'inspect --weights W --inputs I: model outputs, CAMs, losses, L_cam gradient', tf: true, load: () => import('./commands/inspect.ts') },
+  inspect: { summary: 'inspect --weights W --inputs I: model outputs, CAMs, losses, L_cam gradient', load: () => import('./commands/inspect.ts') },
   export_weights: { summary: '', load: () => import('./commands/export-weights.ts') },
   'import-weights': { summary: 'import-weights FILE: a run from PyTorch-layout safetensors', load: () => import('./commands/import-weights.ts') },
   serve: { summary: 'serve [--port N]: browser mode on 127.0.0.1 with a session token', load: () => import('./commands/serve.ts') },
   doctor: { summary: 'which compute backends run here, which one is used, and why not the others', load: () => import('./commands/doctor.ts') },
-  demo: { summary: 'synthetic birds → import → extract → four variants → Table 2', tf: true, load: () => import('./commands/demo.ts') },
+  demo: { summary: 'synthetic birds → import → extract → four variants → Table 2', load: () => import('./commands/demo.ts') },
 };
 
 function usage(): string {
@@ -90,11 +91,8 @@ export async function main(argv: string[]): Promise<number> {
       err: (line) => process.stderr.write(line + '\n'),
     };
     const { run } = await entry.load();
-    // Commands that compute say on what, with versions, before they start.
-    if (entry.tf) {
-      const { initBackend, describeBackend } = await import('../ml/backend.ts');
-      ctx.err(`backend: ${describeBackend(await initBackend())}`);
-    }
+    // Commands that compute say on what, with versions, as soon as TF.js has picked a backend.
+    onBackendResolved((line) => ctx.err(`backend: ${line}`));
     const result = await run(ctx);
     if (json) process.stdout.write(JSON.stringify(result ?? {}) + '\n');
     return 0;

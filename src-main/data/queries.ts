@@ -134,7 +134,8 @@ function toSummary(r: SummaryRow): ImageSummary {
  * least confident first, least likely caption first. Images the run did not score come last.
  */
 const PRED_ORDER: Record<'disagreement' | 'confidence' | 'likelihood', string> = {
-  disagreement: '(p.disagreement IS NULL), p.disagreement DESC',
+  // ties by id, as nextDisputed walks them (exact ties are common on libtensorflow: identical maps give 0)
+  disagreement: '(p.disagreement IS NULL), p.disagreement DESC, i.id',
   confidence: '(p.confidence IS NULL), p.confidence ASC',
   likelihood: '(p.likelihood IS NULL), p.likelihood ASC',
 };

@@ -7,6 +7,7 @@
 import * as tf from '@tensorflow/tfjs';
 import { createRequire } from 'node:module';
 import { dirname } from 'node:path';
+import { announceBackend } from './backend-announce.ts';
 import { NATIVE_PACKAGES, nativeMissing } from './backend-probe.ts';
 
 export type BackendName = 'gpu' | 'node' | 'wasm' | 'cpu';
@@ -140,6 +141,7 @@ export function initBackend(): Promise<BackendInfo> {
           throw new Error(`PLUMAGE_BACKEND=${forced}: expected one of ${ORDER.join(', ')}`);
         try {
           resolved = await tryBackend(forced as BackendName);
+          announceBackend(describeBackend(resolved));
         } catch (e) {
           failures.set(forced as BackendName, (e as Error).message.split('\n')[0]);
           throw new Error(
@@ -154,6 +156,7 @@ export function initBackend(): Promise<BackendInfo> {
       for (const name of ORDER) {
         try {
           resolved = await tryBackend(name);
+          announceBackend(describeBackend(resolved));
           return resolved;
         } catch (e) {
           failures.set(name, (e as Error).message.split('\n')[0]);

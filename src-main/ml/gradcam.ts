@@ -185,7 +185,9 @@ export function camsFor(
     }
     const alphas = gradCamAlphas(P, P, variant, v, reqs);
     alphas.forEach((a, i) => ((out as Record<string, tf.Tensor>)[names[i]] = camMap(A, a)));
-    if (out.cam_cls_pred && out.cam_cap_pred) out.cam_agreement = cosine(out.cam_cls_pred, out.cam_cap_pred);
+    // clamped: float32 rounding (libtensorflow's oneDNN sums in another order) can give 1 + 1e-7
+    if (out.cam_cls_pred && out.cam_cap_pred)
+      out.cam_agreement = tf.tidy(() => tf.clipByValue(cosine(out.cam_cls_pred!, out.cam_cap_pred!), -1, 1));
     if (out.cam_cls_pred && out.cam_cls_gt && out.cam_cap_gt && out.cam_cap_pred) {
       const { d1, d2 } = camDistances(out as Required<CamsResult>);
       out.d1 = d1;
