@@ -3,7 +3,7 @@ import type { InvokeChannel, Req, SendChannels } from '../../shared/ipc.ts';
 import { captionRequest } from './ops/caption.ts';
 import { evaluateRequest } from './ops/evaluate.ts';
 import { importRequest } from './ops/import.ts';
-import { id, LIMITS, path, runId, variant } from './ops/schemas.ts';
+import { captionText, id, LIMITS, path, runId, variant } from './ops/schemas.ts';
 import { resumeRequest } from './ops/train.ts';
 
 export { LIMITS } from './ops/schemas.ts';
@@ -39,7 +39,7 @@ export const INVOKE_SCHEMAS = {
   'captions:save': z.strictObject({
     imageId: id,
     captionId: id.optional(),
-    text: z.string().trim().min(1).max(LIMITS.text),
+    text: captionText,
   }),
   'edits:undo': none,
   'edits:redo': none,
@@ -99,7 +99,7 @@ export const INVOKE_SCHEMAS = {
     jobId: id,
     relPath: z.string().min(1).max(LIMITS.path),
     review: z.enum(['accepted', 'edited', 'rejected']),
-    caption: z.string().trim().min(1).max(LIMITS.text).optional(),
+    caption: captionText.optional(),
   }),
   'batch:importAccepted': z.strictObject({ jobId: id, collectionId: id.optional() }),
   'batch:export': z.strictObject({ jobId: id, format: z.enum(['csv', 'coco']), path }),

@@ -75,8 +75,8 @@ export interface RawClient {
   write(bytes: Buffer): void;
   /** Resolves with the close code the server sent (or null if the socket ended without one). */
   closed: Promise<number | null>;
-  /** The next text frame parsed as JSON that satisfies `pred`. */
-  nextJson(pred?: (m: any) => boolean, timeoutMs?: number): Promise<any>;
+  /** The first text frame (from index `from` of `frames`) parsed as JSON that satisfies `pred`. */
+  nextJson(pred?: (m: any) => boolean, timeoutMs?: number, from?: number): Promise<any>;
   end(): void;
 }
 
@@ -120,8 +120,8 @@ export function rawConnect(port: number, token: string): Promise<RawClient> {
         if (!socket.destroyed) socket.write(bytes);
       },
       end: () => socket.destroy(),
-      nextJson(pred = () => true, timeoutMs = 5000) {
-        let seen = 0;
+      nextJson(pred = () => true, timeoutMs = 5000, from = 0) {
+        let seen = from;
         return new Promise((done, fail) => {
           const timer = setTimeout(() => fail(new Error('no matching frame')), timeoutMs);
           const check = () => {
