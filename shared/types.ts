@@ -5,7 +5,7 @@
 
 export type ReviewStatus = 'unreviewed' | 'accepted' | 'fixed' | 'rejected';
 export type Variant = 'cnn' | 'lrcn' | 'medi' | 'cam';
-export type RunStatus = 'queued' | 'running' | 'done' | 'failed' | 'cancelled';
+export type RunStatus = 'queued' | 'running' | 'done' | 'failed' | 'cancelled' | 'interrupted';
 
 export interface Collection {
   id: number;

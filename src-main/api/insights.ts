@@ -26,6 +26,7 @@ import { sha256 } from '../data/hashing.ts';
 import { getRun, listRuns, type RunRecord } from '../data/runs.ts';
 import { tx, type Db } from '../data/store.ts';
 import type { Workspace } from '../data/workspace.ts';
+import { markInterruptedRuns } from '../jobs/run-owner.ts';
 import { PlumageError } from '../util/errors.ts';
 import { TABLE2_COLUMNS, table2, type ReportRun } from './report-html.ts';
 import { csvRow } from '../util/csv.ts';
@@ -241,13 +242,14 @@ export function planRetrain(
 }
 
 /**
- * Runs that can be resumed: left 'running' by a closed app, or cancelled, with a resume
- * checkpoint that is not finished. `active` are run ids a live job is training right now.
+ * Runs that can be resumed: interrupted (their process died: see jobs/run-owner.ts) or cancelled,
+ * with a resume checkpoint that is not finished. `active` are run ids a live job is training right now.
  */
 export function resumableRuns(db: Db, ws: Workspace, active: Set<string>): ResumableRun[] {
+  markInterruptedRuns(db, ws);
   const rows = db
     .prepare(
-      "SELECT id, variant, status, created_at, config FROM runs WHERE status IN ('running', 'cancelled', 'queued') ORDER BY created_at DESC",
+      "SELECT id, variant, status, created_at, config FROM runs WHERE status IN ('interrupted', 'cancelled', 'queued') ORDER BY created_at DESC",
     )
     .all() as {
     id: string;

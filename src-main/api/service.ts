@@ -19,6 +19,7 @@ import { getPrediction, nextDisputed } from '../data/predictions.ts';
 import { JobRegistry } from '../jobs/registry.ts';
 import { latestRun } from '../data/runs.ts';
 import { encoderWarnings } from '../ml/encoders/registry.ts';
+import { markInterruptedRuns } from '../jobs/run-owner.ts';
 import {
   batchResults,
   compareRuns,
@@ -97,6 +98,8 @@ export function createApi(opts: ApiOptions): PlumageApi {
   const db = openDb(ws.dbPath);
   const jobs = new JobRegistry();
   const log = opts.log ?? ((line: string) => process.stderr.write(line + '\n'));
+  // Runs whose training process died since the last start become 'interrupted' (offered for resume).
+  for (const id of markInterruptedRuns(db, ws)) log(`plumage api: run ${id} was interrupted (its process stopped); it can be resumed`);
   const listeners = new Map<keyof PushChannels, Set<(msg: unknown) => void>>();
   const version = packageVersion();
   const access = new PathAccess(ws.home, opts.paths);

@@ -7,6 +7,11 @@ export interface Migration {
   version: number;
   name: string;
   sql: string;
+  /**
+   * Runs with foreign keys off (checked before commit): needed to rebuild a table that others
+   * reference, because dropping it with foreign keys on would cascade into those tables.
+   */
+  rebuildsTable?: boolean;
 }
 
 export const MIGRATIONS: Migration[] = [
@@ -222,6 +227,37 @@ CREATE INDEX predictions_image ON predictions(image_id);
     sql: `
 -- batch_results.caption stays the model's output; an 'edited' review keeps the curator's text here.
 ALTER TABLE batch_results ADD COLUMN edited_caption TEXT;
+`,
+  },
+  {
+    version: 4,
+    name: "runs: status 'interrupted' (the training process died; resumable)",
+    rebuildsTable: true,
+    sql: `
+-- SQLite cannot change a CHECK constraint in place: the table is rebuilt (foreign keys off).
+CREATE TABLE runs_v4 (
+  id               TEXT PRIMARY KEY,
+  created_at       TEXT NOT NULL DEFAULT (strftime('%Y-%m-%dT%H:%M:%fZ','now')),
+  collection_id    INTEGER REFERENCES collections(id) ON DELETE SET NULL,
+  variant          TEXT NOT NULL CHECK (variant IN ('cnn','lrcn','medi','cam')),
+  encoder          TEXT NOT NULL,
+  backend          TEXT NOT NULL,
+  config           TEXT NOT NULL,
+  dataset_version  TEXT NOT NULL,
+  status           TEXT NOT NULL CHECK (status IN ('queued','running','done','failed','cancelled','interrupted')),
+  parent_run       TEXT REFERENCES runs(id) ON DELETE SET NULL,
+  started_at       TEXT,
+  finished_at      TEXT,
+  timings          TEXT,
+  epochs           TEXT NOT NULL DEFAULT '[]',
+  metrics          TEXT,
+  checkpoint       TEXT,
+  warnings         TEXT NOT NULL DEFAULT '[]',
+  error            TEXT
+);
+INSERT INTO runs_v4 SELECT * FROM runs;
+DROP TABLE runs;
+ALTER TABLE runs_v4 RENAME TO runs;
 `,
   },
 ];

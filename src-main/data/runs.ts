@@ -7,7 +7,8 @@ import { randomBytes } from 'node:crypto';
 import type { Db } from './store.ts';
 import { notFound } from '../util/errors.ts';
 
-export type RunStatus = 'queued' | 'running' | 'done' | 'failed' | 'cancelled';
+/** 'interrupted': the training process died (killed, crashed, power cut); resumable from its checkpoint. */
+export type RunStatus = 'queued' | 'running' | 'done' | 'failed' | 'cancelled' | 'interrupted';
 export type RunVariant = 'cnn' | 'lrcn' | 'medi' | 'cam';
 
 export interface RunRecord {
@@ -164,7 +165,7 @@ export function updateRun(db: Db, id: string, u: RunUpdate): void {
     if (u.status === 'running') {
       put('started_at', now());
       put('finished_at', null);
-    } else if (u.status === 'done' || u.status === 'failed' || u.status === 'cancelled')
+    } else if (u.status !== 'queued')
       put('finished_at', now());
   }
   if (u.backend !== undefined) put('backend', u.backend);

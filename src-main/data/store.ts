@@ -31,10 +31,18 @@ export function migrate(db: Db, migrations: Migration[] = MIGRATIONS, upTo = Inf
   }
   for (const m of migrations) {
     if (m.version <= current || m.version > upTo) continue;
-    db.transaction(() => {
-      db.exec(m.sql);
-      db.pragma(`user_version = ${m.version}`);
-    })();
+    // foreign_keys cannot change inside a transaction: switched around it.
+    if (m.rebuildsTable) db.pragma('foreign_keys = OFF');
+    try {
+      db.transaction(() => {
+        db.exec(m.sql);
+        const broken = db.pragma('foreign_key_check') as unknown[];
+        if (broken.length) throw new Error(`migration ${m.version} would break ${broken.length} references`);
+        db.pragma(`user_version = ${m.version}`);
+      })();
+    } finally {
+      if (m.rebuildsTable) db.pragma('foreign_keys = ON');
+    }
   }
   return schemaVersion(db);
 }

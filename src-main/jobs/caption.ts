@@ -3,7 +3,8 @@
  * encoder and model; each gets a caption (beam search, width 3 by default), the top-5 species
  * with probabilities and the run id. Progress is recorded per file in batch_jobs/batch_results,
  * so a rerun of the same folder with the same run skips the files already done (resumable);
- * undecodable files are recorded with their reason and listed.
+ * undecodable files are recorded with their reason and listed, and so are entries of the folder
+ * that cannot be listed (a symbolic link loop, an unreadable sub-folder): the rest is captioned.
  */
 import { existsSync, readdirSync, statSync, writeFileSync } from 'node:fs';
 import { extname, join, relative, resolve, sep } from 'node:path';
@@ -63,22 +64,61 @@ export interface CaptionResult {
 
 const SKIP_EXT = new Set(['.txt', '.json', '.csv', '.md', '.db', '.ini']);
 
-/** Every regular file under the folder (hidden entries skipped), sorted, as '/'-separated relative paths. */
-export function listFiles(root: string): string[] {
-  const out: string[] = [];
+type Listed = { path: string; reason: string };
+
+/** A one-line reason for an entry that cannot be listed (symbolic link loop, permission denied, …). */
+function entryReason(e: unknown, what: 'folder' | 'entry'): string {
+  const code = (e as NodeJS.ErrnoException).code;
+  if (code === 'ELOOP') return 'symbolic link loop (ELOOP)';
+  if (code === 'EACCES' || code === 'EPERM') return `${what} unreadable: permission denied (${code})`;
+  if (code === 'ENOENT') return 'broken symbolic link (target does not exist)';
+  return `${what} unreadable: ${code ?? (e as Error).message}`;
+}
+
+/**
+ * Every regular file under the folder (hidden entries skipped), sorted, as '/'-separated relative
+ * paths, and the entries that could not be listed with their reason: one bad entry (a symbolic
+ * link loop, an unreadable sub-folder) never stops the rest. Linked folders are followed once (a
+ * link back to a folder already listed is reported, not walked again). Only an unreadable root fails.
+ */
+export function listFiles(root: string): { files: string[]; errors: Listed[] } {
+  const files: string[] = [];
+  const errors: Listed[] = [];
+  const seen = new Set<string>();
+  const rel = (p: string) => relative(root, p).split(sep).join('/');
   const walk = (dir: string) => {
+    const st = statSync(dir);
+    seen.add(`${st.dev}:${st.ino}`);
     for (const name of readdirSync(dir).sort()) {
       if (name.startsWith('.')) continue;
       const p = join(dir, name);
-      const st = statSync(p, { throwIfNoEntry: false });
-      if (!st) continue;
-      if (st.isDirectory()) walk(p);
-      else if (st.isFile() && !SKIP_EXT.has(extname(name).toLowerCase()))
-        out.push(relative(root, p).split(sep).join('/'));
+      let s;
+      try {
+        s = statSync(p);
+      } catch (e) {
+        errors.push({ path: rel(p), reason: entryReason(e, 'entry') });
+        continue;
+      }
+      if (s.isDirectory()) {
+        if (seen.has(`${s.dev}:${s.ino}`)) errors.push({ path: rel(p), reason: 'symbolic link loop (a folder already listed)' });
+        else walkSafely(p);
+      } else if (s.isFile() && !SKIP_EXT.has(extname(name).toLowerCase())) files.push(rel(p));
     }
   };
+  const walkSafely = (dir: string) => {
+    try {
+      walk(dir);
+    } catch (e) {
+      errors.push({ path: rel(dir), reason: entryReason(e, 'folder') });
+    }
+  };
+  try {
+    readdirSync(root);
+  } catch (e) {
+    throw new Error(`cannot read folder ${root}: ${entryReason(e, 'folder')}`, { cause: e });
+  }
   walk(root);
-  return out;
+  return { files, errors };
 }
 
 export function writeCaptionOutput(
@@ -160,7 +200,8 @@ export async function runCaption(opts: CaptionOptions): Promise<CaptionResult> {
         db.prepare(`SELECT rel_path FROM batch_results WHERE job_id = ?`).all(job) as { rel_path: string }[]
       ).map((r) => r.rel_path),
     );
-    const files = listFiles(folder);
+    const listing = listFiles(folder);
+    const files = listing.files;
     const todo = files.filter((f) => !done.has(f));
     const insert = db.prepare(
       `INSERT OR REPLACE INTO batch_results (job_id, rel_path, caption, top5, error) VALUES (?, ?, ?, ?, ?)`,
@@ -238,7 +279,9 @@ export async function runCaption(opts: CaptionOptions): Promise<CaptionResult> {
         top5: r.top5 ? JSON.parse(r.top5) : [],
         run: run.id,
       }));
-    const errors = all.filter((r) => r.error !== null).map((r) => ({ path: r.rel_path, reason: r.error! }));
+    const errors = [...listing.errors, ...all.filter((r) => r.error !== null).map((r) => ({ path: r.rel_path, reason: r.error! }))].sort(
+      (a, b) => (a.path < b.path ? -1 : a.path > b.path ? 1 : 0),
+    );
     if (opts.out) writeCaptionOutput(resolve(opts.out), results, errors, { run: run.id, folder });
     return {
       job,

@@ -3,7 +3,9 @@
  * undo through the api, the batch-caption review (review, import accepted, export CSV / COCO) and
  * the resumable-run list — on a real SQLite file with real PNG files.
  */
+import { spawnSync } from 'node:child_process';
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { hostname } from 'node:os';
 import { join } from 'node:path';
 import sharp from 'sharp';
 import { afterEach, describe, expect, it } from 'vitest';
@@ -294,8 +296,11 @@ describe('batch-caption review', () => {
   });
 });
 
+/** The pid of a process that has exited (a short-lived child). */
+const deadPid = () => spawnSync(process.execPath, ['-e', '']).pid!;
+
 describe('resumable runs', () => {
-  it('offers runs left running or cancelled with an unfinished resume checkpoint', async () => {
+  it('offers interrupted (process gone) or cancelled runs with an unfinished resume checkpoint, not live ones', async () => {
     const { fx, api } = await setup(1);
     const ws = workspace(fx.home);
     const db = openDb(ws.dbPath);
@@ -309,7 +314,15 @@ describe('resumable runs', () => {
     add('r-done', 'done');
     add('r-nockpt', 'running');
     add('r-finished', 'cancelled');
+    add('r-live', 'running');
+    add('r-dead', 'running');
     db.close();
+    // r-live is trained by a live process (this one, beating now); r-dead's process is gone.
+    const owner = (pid: number) => JSON.stringify({ pid, host: hostname(), heartbeatAt: Date.now() });
+    writeFileSync(join(ws.checkpoints, 'r-live.owner.json'), owner(process.pid));
+    writeFileSync(join(ws.checkpoints, 'r-dead.owner.json'), owner(deadPid()));
+    for (const id of ['r-live', 'r-dead'])
+      writeFileSync(join(ws.checkpoints, `${id}.resume.json`), JSON.stringify({ epoch: 1, globalStep: 5, finished: false }));
     writeFileSync(
       join(ws.checkpoints, 'r-left.resume.json'),
       JSON.stringify({ epoch: 2, globalStep: 40, finished: false }),
@@ -323,16 +336,14 @@ describe('resumable runs', () => {
       JSON.stringify({ epoch: 7, globalStep: 99, finished: true }),
     );
     const list = await ok<ResumableRun[]>(api, 'train:resumable');
-    expect(list).toEqual([
-      expect.objectContaining({
-        id: 'r-left',
-        variant: 'cam',
-        status: 'running',
-        epoch: 2,
-        epochs: 7,
-        globalStep: 40,
-      }),
-    ]);
+    expect(list.map((r) => r.id).sort()).toEqual(['r-dead', 'r-left']);
+    expect(list.find((r) => r.id === 'r-left')).toEqual(
+      expect.objectContaining({ variant: 'cam', status: 'interrupted', epoch: 2, epochs: 7, globalStep: 40 }),
+    );
+    const check = openDb(ws.dbPath);
+    const status = (id: string) => (check.prepare('SELECT status FROM runs WHERE id = ?').get(id) as { status: string }).status;
+    expect([status('r-live'), status('r-dead'), status('r-nockpt'), status('r-done')]).toEqual(['running', 'interrupted', 'interrupted', 'done']);
+    check.close();
     expect((await api.invoke('train:resume', { runId: 'r-done' })).error?.code).toBe('not_found');
   });
 });

@@ -41,6 +41,38 @@ describe('store migrations', () => {
     });
   }
 
+  it("rebuilding runs for the 'interrupted' status keeps every run and every row that points at one", () => {
+    const path = join(tmp(), 'v3.db');
+    const old = new Database(path);
+    old.pragma('foreign_keys = ON');
+    migrate(old, MIGRATIONS, 3);
+    old.exec(`
+      INSERT INTO collections(id, name, root, kind) VALUES (1, 'c', '/x', 'folder');
+      INSERT INTO images(id, collection_id, rel_path, file_name, content_hash, bytes, mtime_ms, width, height)
+        VALUES (1, 1, 'a.jpg', 'a.jpg', 'h', 1, 0, 10, 10);
+      INSERT INTO runs(id, variant, encoder, backend, config, dataset_version, status) VALUES ('r1', 'cam', 'e', 'cpu', '{}', 'v', 'done');
+      INSERT INTO runs(id, variant, encoder, backend, config, dataset_version, status, parent_run) VALUES ('r2', 'cam', 'e', 'cpu', '{}', 'v', 'running', 'r1');
+      INSERT INTO predictions(run_id, image_id) VALUES ('r1', 1);
+      INSERT INTO batch_jobs(id, folder, run_id, status) VALUES (1, '/f', 'r1', 'done');`);
+    expect(() => old.prepare("UPDATE runs SET status = 'interrupted' WHERE id = 'r2'").run()).toThrow(/CHECK/);
+    old.close();
+    const db = openDb(path);
+    db.prepare("UPDATE runs SET status = 'interrupted' WHERE id = 'r2'").run();
+    expect(db.prepare('SELECT id, status, parent_run FROM runs ORDER BY id').all()).toEqual([
+      { id: 'r1', status: 'done', parent_run: null },
+      { id: 'r2', status: 'interrupted', parent_run: 'r1' },
+    ]);
+    expect(db.prepare('SELECT count(*) n FROM predictions').get()).toEqual({ n: 1 });
+    expect(db.prepare('SELECT count(*) n FROM batch_jobs').get()).toEqual({ n: 1 });
+    expect(db.pragma('foreign_keys', { simple: true })).toBe(1);
+    expect(db.pragma('integrity_check', { simple: true })).toBe('ok');
+    expect(db.pragma('foreign_key_check')).toEqual([]);
+    // still cascades: deleting the run deletes its predictions
+    db.prepare("DELETE FROM runs WHERE id = 'r1'").run();
+    expect(db.prepare('SELECT count(*) n FROM predictions').get()).toEqual({ n: 0 });
+    db.close();
+  });
+
   it('refuses a database from a newer Plumage', () => {
     const path = join(tmp(), 'new.db');
     const d = new Database(path);

@@ -1,18 +1,21 @@
 /**
  * Training determinism: cancel mid-epoch then resume ends at exactly the weights (and optimizer
  * state) of an uninterrupted run with the same seed; runs are recorded; the worker thread path
- * (tsx inside a worker) runs and cancels cleanly.
+ * (tsx inside a worker) runs and cancels cleanly. Crash safety: a finished run is never resumed,
+ * the resume checkpoint follows the run within epochs, a run whose process died is marked
+ * interrupted and resumes exactly, a run trained by a live process is not resumed twice.
  */
-import { mkdtempSync, readFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { spawnSync } from 'node:child_process';
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { hostname, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { openDb } from '../../src-main/data/store.ts';
-import { getRun } from '../../src-main/data/runs.ts';
+import { getRun, updateRun } from '../../src-main/data/runs.ts';
 import { workspace } from '../../src-main/data/workspace.ts';
 import { FeatureCache } from '../../src-main/ml/feature-cache.ts';
 import { readSafetensors } from '../../src-main/ml/safetensors.ts';
-import { checkpointPaths } from '../../src-main/jobs/run-artifact.ts';
+import { checkpointPaths, readResumeState } from '../../src-main/jobs/run-artifact.ts';
 import type { TrainConfig } from '../../src-main/jobs/train/config.ts';
 import { buildVocab, decodeCaption, encodeCaption } from '../../src-main/jobs/train/dataset.ts';
 import { runTraining, startTrainingWorker } from '../../src-main/jobs/train/loop.ts';
@@ -205,5 +208,78 @@ describe('training: cancel then resume', () => {
     expect(events).toContain('step');
     const resumed = await runTraining({ home, config: { variant: 'cam', epochs: 2 }, resume: r.run });
     expect(resumed.status).toBe('done');
+  });
+});
+
+describe('training: crash safety', () => {
+  const status = (home: string, run: string) => {
+    const db = openDb(workspace(home).dbPath);
+    try {
+      return getRun(db, run)!.status;
+    } finally {
+      db.close();
+    }
+  };
+
+  it('refuses --resume of a finished run with one line and leaves it done', async () => {
+    const home = fixture();
+    const a = await runTraining({ home, config: CFG });
+    expect(a.status).toBe('done');
+    await expect(runTraining({ home, config: { variant: 'cam' }, resume: a.run })).rejects.toThrow(
+      new RegExp(`^run ${a.run} already finished: there is nothing to resume$`),
+    );
+    expect(status(home, a.run)).toBe('done');
+  });
+
+  it('writes the resume checkpoint within an epoch when the interval is due, and at each epoch end', async () => {
+    const home = fixture();
+    const positions: number[] = [];
+    // An interval of ~0 minutes: a checkpoint after every step, read back as the run goes.
+    const r = await runTraining({
+      home,
+      config: { ...CFG, checkpointMinutes: 1e-9 },
+      onEvent: (e) => {
+        if (e.type === 'step') positions.push(readResumeState(workspace(home), e.run)!.globalStep);
+      },
+    });
+    expect(r.steps).toBe(9);
+    // The step event of step k sees the checkpoint of step k - 1 (written after the event).
+    expect(positions).toEqual([0, 1, 2, 3, 4, 5, 6, 7, 8]);
+  });
+
+  it('marks a run whose process died interrupted at the next start, then resumes it to the uninterrupted weights', async () => {
+    const homeA = fixture();
+    const homeB = fixture();
+    const a = await runTraining({ home: homeA, config: CFG });
+    // A killed process leaves its run 'running' with its owner file: simulate one whose pid is gone.
+    const b1 = await runTraining({ home: homeB, config: CFG, stopAfterSteps: 5 });
+    const ws = workspace(homeB);
+    const db = openDb(ws.dbPath);
+    updateRun(db, b1.run, { status: 'running' });
+    db.close();
+    const dead = spawnSync(process.execPath, ['-e', '']).pid!;
+    writeFileSync(join(ws.checkpoints, `${b1.run}.owner.json`), JSON.stringify({ pid: dead, host: hostname(), heartbeatAt: Date.now() }));
+    const other = await runTraining({ home: homeB, config: { ...CFG, epochs: 1 } });
+    expect(other.status).toBe('done');
+    expect(status(homeB, b1.run)).toBe('interrupted');
+    const b2 = await runTraining({ home: homeB, config: { variant: 'cam' }, resume: b1.run });
+    expect(b2.status).toBe('done');
+    const wa = weights(homeA, a.run);
+    const wb = weights(homeB, b1.run);
+    for (const n of Object.keys(wa)) expect(Array.from(wb[n].data), n).toEqual(Array.from(wa[n].data));
+  });
+
+  it('refuses to resume a run another live process is training', async () => {
+    const home = fixture();
+    const b1 = await runTraining({ home, config: CFG, stopAfterSteps: 2 });
+    const ws = workspace(home);
+    const db = openDb(ws.dbPath);
+    updateRun(db, b1.run, { status: 'running' });
+    db.close();
+    writeFileSync(join(ws.checkpoints, `${b1.run}.owner.json`), JSON.stringify({ pid: process.pid, host: hostname(), heartbeatAt: Date.now() }));
+    await expect(runTraining({ home, config: { variant: 'cam' }, resume: b1.run })).rejects.toThrow(
+      new RegExp(`^run ${b1.run} is being trained now by process ${process.pid}: it cannot be resumed twice$`),
+    );
+    expect(status(home, b1.run)).toBe('running');
   });
 });

@@ -37,6 +37,8 @@ export const trainRequest = z.strictObject({
   clip: nonNegative.optional(),
   schedule: z.enum(['constant', 'cosine']).optional(),
   warmStart: runId.optional(),
+  /** Minutes between resume checkpoints within an epoch (one is also written at every epoch end). */
+  checkpointMinutes: finite.positive().max(24 * 60).optional(),
 });
 export type TrainRequest = z.infer<typeof trainRequest>;
 

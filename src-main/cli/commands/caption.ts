@@ -25,7 +25,7 @@ export const run: Command = async (ctx) => {
     const res = await withOpContext(ctx.home, (op) => captionFolder(op, request, { signal: ac.signal, emit: jobPrinter(ctx.err) }));
     for (const e of res.errors) ctx.err(`skipped ${e.path}: ${e.reason}`);
     ctx.log(
-      `${res.status}: ${res.captioned} captioned now, ${res.skipped_done} already done, ${res.errors.length} not images → ${res.out}`,
+      `${res.status}: ${res.captioned} captioned now, ${res.skipped_done} already done, ${res.errors.length} skipped → ${res.out}`,
     );
     const { results, ...summary } = res;
     return { ...summary, results: results.length };

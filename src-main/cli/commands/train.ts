@@ -14,7 +14,7 @@ const USAGE =
  * `plumage train --variant V [--recipe fast|paper] [--encoder E] [--encoder-path DIR] [--epochs N]
  * [--batch B] [--lr X] [--optimizer sgd|momentum|adam] [--lambda X] [--mu X] [--part-masks]
  * [--part-sigma X] [--seed N] [--dims P] [--split S] [--collection ID] [--patience N] [--max-len T]
- * [--min-count N] [--clip X] [--schedule constant|cosine] [--warm-start RUN] [--resume RUN] --json`:
+ * [--min-count N] [--clip X] [--schedule constant|cosine] [--warm-start RUN] [--checkpoint-minutes M] [--resume RUN] --json`:
  * every option is a field of the train operation's request (api/ops/train.ts); like the app, the
  * finished run then scores the collection.
  */

@@ -39,6 +39,11 @@ export interface TrainConfig {
   /** Learning-rate schedule over all steps: constant (the paper's) or cosine decay to 0. */
   schedule: 'constant' | 'cosine';
   warmStart?: string;
+  /**
+   * The resume checkpoint is written at every epoch end and, within an epoch, at least every this
+   * many minutes, so a killed process loses at most that much training.
+   */
+  checkpointMinutes: number;
 }
 
 export const DEFAULT_CONFIG: Omit<TrainConfig, 'variant'> = {
@@ -58,6 +63,7 @@ export const DEFAULT_CONFIG: Omit<TrainConfig, 'variant'> = {
   patience: 5,
   clip: 0,
   schedule: 'constant',
+  checkpointMinutes: 5,
 };
 
 /**

@@ -21,9 +21,10 @@ import { initBackend } from '../../ml/backend.ts';
 import type { Variant } from '../../ml/model.ts';
 import { applyGrads, disposeOptimState } from '../../ml/optim.ts';
 import { checkpointPaths, loadRunWeights, saveResume, saveSidecar, saveWeights } from '../run-artifact.ts';
-import type { TrainConfig } from './config.ts';
+import { DEFAULT_CONFIG, type TrainConfig } from './config.ts';
 import { encodeCaption, type Example } from './dataset.ts';
 import { estimateSeconds } from './estimate.ts';
+import { markInterruptedRuns, type RunClaim } from '../run-owner.ts';
 import { openSession, reporter, type Session } from './setup.ts';
 import { evaluateSplit, selectionScore, type EvalResult } from './validation.ts';
 
@@ -196,10 +197,24 @@ function endEpoch(s: Session, sums: TrainLosses, nSteps: number): boolean {
 
 const nextTick = () => new Promise<void>((r) => setImmediate(r));
 
+/** Writes the resume checkpoint at the current position (mid-epoch too) and refreshes the heartbeat. */
+function checkpoint(s: Session): void {
+  s.state.rng = s.rng.state;
+  s.state.elapsedMs = Date.now() - s.clock.t0;
+  saveResume(s.ws, s.runId, s.params, s.opt, s.state);
+  s.claim.beat();
+  s.clock.lastCheckpoint = Date.now();
+}
+
+const checkpointDue = (s: Session) =>
+  Date.now() - s.clock.lastCheckpoint >= (s.cfg.checkpointMinutes ?? DEFAULT_CONFIG.checkpointMinutes) * 60_000;
+
 /** The epochs left in the budget; returns whether the session was cancelled. */
 async function trainEpochs(s: Session): Promise<boolean> {
   const { cfg, state, request } = s;
   const trainIdx = s.data.train.map((_, i) => i);
+  // A new run is resumable from its first step on.
+  if (state.globalStep === 0) checkpoint(s);
   while (!state.finished && state.epoch < cfg.epochs) {
     if (state.stepInEpoch === 0) state.perm = s.rng.shuffle(trainIdx);
     const sums = zeroLosses();
@@ -212,8 +227,10 @@ async function trainEpochs(s: Session): Promise<boolean> {
       const losses = trainStep(s);
       for (const k of Object.keys(sums) as (keyof TrainLosses)[]) sums[k] += losses[k];
       nSteps++;
+      if (checkpointDue(s)) checkpoint(s);
     }
     if (endEpoch(s, sums, nSteps)) break;
+    checkpoint(s);
   }
   return false;
 }
@@ -273,8 +290,11 @@ export async function runTraining(opts: TrainOptions): Promise<TrainResult> {
   const db = openDb(ws.dbPath);
   const report = reporter(opts.onEvent);
   let runId: string | null = null;
+  let claim: RunClaim | null = null;
   try {
-    const s = await openSession(ws, db, backend.name, opts, report, (id) => (runId = id));
+    // A run left 'running' by a process that died is 'interrupted' from now on (resumable).
+    markInterruptedRuns(db, ws);
+    const s = await openSession(ws, db, backend.name, opts, report, (id, c) => ([runId, claim] = [id, c]));
     const left = { batch: s.cfg.batch, T: s.cfg.maxLen, steps: s.totalSteps - s.state.globalStep };
     const estimateSec = estimateSeconds(backend.name, s.cfg.variant, s.dims, left) ?? undefined;
     report.emit({ type: 'start', phase: 'train', run: s.runId, epochs: s.cfg.epochs, steps: s.stepsPerEpoch, totalSteps: s.totalSteps, estimateSec });
@@ -285,6 +305,7 @@ export async function runTraining(opts: TrainOptions): Promise<TrainResult> {
     if (runId) updateRun(db, runId, { status: 'failed', error: (e as Error).message.split('\n')[0], warnings: report.warnings });
     throw e;
   } finally {
+    (claim as RunClaim | null)?.release();
     db.close();
   }
 }

@@ -5,13 +5,15 @@
  * the masks and the position in the schedule.
  */
 import type { TrainEvent, TrainValidation } from '../../../shared/types.ts';
-import { createRun, getRun, updateRun, type RunRecord } from '../../data/runs.ts';
+import { createRun, getRun, newRunId, updateRun, type RunRecord } from '../../data/runs.ts';
 import type { Db } from '../../data/store.ts';
 import type { Workspace } from '../../data/workspace.ts';
 import type { FeatureCache } from '../../ml/feature-cache.ts';
 import { hasCap, initParams, type ModelDims, type Params } from '../../ml/model.ts';
 import { createOptimState, type OptimState } from '../../ml/optim.ts';
+import { conflict, notFound, unavailable } from '../../util/errors.ts';
 import { Mulberry32 as Rng } from '../../util/rng.ts';
+import { claimRun, ownerAlive, type RunClaim } from '../run-owner.ts';
 import {
   readResumeState,
   readSidecar,
@@ -72,8 +74,10 @@ export interface Session {
   report: Reporter;
   request: SessionRequest;
   reused?: string[];
+  /** This process's claim on the run (heartbeat), released when the session ends. */
+  claim: RunClaim;
   /** Run time before this session (resumed runs), this session's start, and its pairs so far. */
-  clock: { t0: number; sessionStart: number; sessionPairs: number };
+  clock: { t0: number; sessionStart: number; sessionPairs: number; lastCheckpoint: number };
   lastVal: TrainValidation | null;
 }
 
@@ -90,35 +94,63 @@ interface Start {
 function resolveStart(db: Db, ws: Workspace, req: SessionRequest, warn: (w: string) => void): Start {
   if (!req.resume) return { cfg: newRunConfig(req.config), resumed: null };
   const run = getRun(db, req.resume);
-  if (!run) throw new Error(`no run ${req.resume}`);
-  if (run.status === 'done') throw new Error(`run ${run.id} already finished: there is nothing to resume`);
+  if (!run) throw notFound(`no run ${req.resume}`);
+  if (run.status === 'done') throw conflict(`run ${run.id} already finished: there is nothing to resume`);
+  if (run.status === 'running') {
+    const { pid } = ownerAlive(ws, run.id);
+    throw conflict(`run ${run.id} is being trained now${pid ? ` by process ${pid}` : ''}: it cannot be resumed twice`);
+  }
   const state = readResumeState(ws, run.id);
-  if (!state) throw new Error(`run ${run.id} has no resume checkpoint`);
+  if (!state) throw unavailable(`run ${run.id} has no resume checkpoint`);
   const cfg = { ...(run.config as unknown as TrainConfig) };
+  // The epoch budget may grow and the checkpoint interval change; nothing else.
   if (req.config.epochs !== undefined) cfg.epochs = req.config.epochs;
+  if (req.config.checkpointMinutes !== undefined) cfg.checkpointMinutes = req.config.checkpointMinutes;
   for (const w of run.warnings) warn(w);
   return { cfg, resumed: { run, state } };
 }
 
-/** The run's row: created for a new run (status running), switched back to running when resumed. */
-function recordRun(db: Db, start: Start, o: { encoder: string; backend: string; datasetVersion: string; warnings: string[] }): string {
+/**
+ * The run's row: created for a new run (status running), switched back to running when resumed.
+ * The claim comes first, so a 'running' row always has an owner to check.
+ */
+function recordRun(
+  db: Db,
+  ws: Workspace,
+  start: Start,
+  o: { encoder: string; backend: string; datasetVersion: string; warnings: string[] },
+): { runId: string; claim: RunClaim } {
   const { cfg, resumed } = start;
-  const config = cfg as unknown as Record<string, unknown>;
-  if (resumed) {
-    updateRun(db, resumed.run.id, { status: 'running', backend: o.backend, config });
-    return resumed.run.id;
+  const runId = resumed ? resumed.run.id : newRunId();
+  const claim = claimRun(ws, runId);
+  try {
+    if (resumed) {
+      // Epochs after the checkpoint are trained again (a process killed after an epoch's record
+      // but before its checkpoint): their records go, so each epoch is listed once.
+      const epochs = resumed.run.epochs.filter((e) => Number(e.epoch) < resumed.state.epoch);
+      updateRun(db, runId, { status: 'running', backend: o.backend, config: cfg as unknown as Record<string, unknown>, epochs });
+    }
+    else insertRun(db, runId, cfg, o);
+  } catch (e) {
+    claim.release();
+    throw e;
   }
-  return createRun(db, {
+  return { runId, claim };
+}
+
+function insertRun(db: Db, id: string, cfg: TrainConfig, o: { encoder: string; backend: string; datasetVersion: string; warnings: string[] }) {
+  createRun(db, {
+    id,
     collectionId: cfg.collectionId ?? null,
     variant: cfg.variant,
     encoder: o.encoder,
     backend: o.backend,
-    config,
+    config: cfg as unknown as Record<string, unknown>,
     datasetVersion: o.datasetVersion,
     status: 'running',
     parentRun: cfg.warmStart ?? null,
     warnings: o.warnings,
-  }).id;
+  });
 }
 
 /** Parameters and optimizer: restored exactly (resume), warm-started from a parent, or fresh (seeded). */
@@ -161,7 +193,7 @@ export async function openSession(
   backend: string,
   req: SessionRequest,
   report: Reporter,
-  onRunning: (runId: string) => void,
+  onRunning: (runId: string, claim: RunClaim) => void,
 ): Promise<Session> {
   const start = resolveStart(db, ws, req, report.warn);
   const { cfg, resumed } = start;
@@ -172,8 +204,8 @@ export async function openSession(
   // Vocabulary: from the sidecar when resuming (identical ids), else from the training captions.
   const vocab = resumed ? readSidecar(ws, resumed.run.id).vocab : buildVocab(data.train.flatMap((e) => e.captions), cfg.minCount);
   const dims: ModelDims = { K: featureShape[2], ...DIMS[cfg.dims], V: vocab.length, C: data.classes.length };
-  const runId = recordRun(db, start, { encoder: encoderId, backend, datasetVersion: data.version, warnings: report.warnings });
-  onRunning(runId);
+  const { runId, claim } = recordRun(db, ws, start, { encoder: encoderId, backend, datasetVersion: data.version, warnings: report.warnings });
+  onRunning(runId, claim);
   const sidecar: Sidecar = resumed
     ? { ...readSidecar(ws, runId), config: cfg, bestScore: resumed.state.bestScore }
     : {
@@ -201,9 +233,9 @@ export async function openSession(
   const index = new Map(vocab.map((w, i) => [w, i]));
   const now = Date.now();
   return {
-    ws, db, cfg, data, cache, encoderId, index, dims, runId, sidecar, ...model, masks, rng, state,
+    ws, db, cfg, data, cache, encoderId, index, dims, runId, claim, sidecar, ...model, masks, rng, state,
     stepsPerEpoch, totalSteps: stepsPerEpoch * cfg.epochs, report, request: req,
-    clock: { t0: now - state.elapsedMs, sessionStart: now, sessionPairs: 0 },
+    clock: { t0: now - state.elapsedMs, sessionStart: now, sessionPairs: 0, lastCheckpoint: now },
     lastVal: null,
   };
 }
