@@ -95,7 +95,8 @@ export function initParams(variant: Variant, dims: ModelDims, seed: number): Par
       const bound = 1 / Math.sqrt(fanIn);
       for (let i = 0; i < n; i++) data[i] = (r() * 2 - 1) * bound;
     }
-    out[name] = tf.variable(tf.tensor(data, shape, 'float32'), true);
+    // tidy: the initial-value tensor is a separate tensor that would outlive the variable's dispose
+    out[name] = tf.tidy(() => tf.variable(tf.tensor(data, shape, 'float32'), true));
   }
   return out;
 }
@@ -146,7 +147,7 @@ export function paramsFromTensors(tensors: Record<string, tf.Tensor>, variant?: 
   checkParams(tensors, v, dims);
   const params: Params = {};
   for (const name of Object.keys(paramShapes(v, dims)))
-    params[name] = tf.variable(tensors[name].toFloat(), true);
+    params[name] = tf.tidy(() => tf.variable(tensors[name].toFloat(), true));
   return { params, variant: v, dims };
 }
 

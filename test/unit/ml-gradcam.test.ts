@@ -133,4 +133,12 @@ describe('Grad-CAM', () => {
     once();
     expect(tf.memory().numTensors).toBe(before);
   });
+
+  it('parameters leave nothing behind once disposed (no stray initial-value tensors)', () => {
+    const before = tf.memory().numTensors;
+    const P = initParams('cam', dims, 5);
+    expect(tf.memory().numTensors - before).toBe(Object.keys(P).length);
+    Object.values(P).forEach((p) => p.dispose());
+    expect(tf.memory().numTensors).toBe(before);
+  });
 });
