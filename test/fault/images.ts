@@ -6,6 +6,7 @@ import sharp, { type Sharp } from 'sharp';
  * of every accepted kind and bad ones of every kind we have seen in the wild.
  */
 
+/** CRC-32 (PNG chunks), written out so the tests do not depend on zlib.crc32's Node version. */
 function crc32(buf: Buffer): number {
   let c = ~0;
   for (const b of buf) {

@@ -1,44 +1,13 @@
 import { mkdirSync, symlinkSync } from 'node:fs';
 import { join } from 'node:path';
-import { deflateSync } from 'node:zlib';
 import sharp from 'sharp';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { importDataset, type ImportResult } from '../../src-main/data/importers/index.ts';
 import { openDb, type Db } from '../../src-main/data/store.ts';
 import { workspace, type Workspace } from '../../src-main/data/workspace.ts';
+import { headerOnlyPng } from '../fault/images.ts';
 import { cleanTemps, jpeg, makeCub, tempDir, write } from './import-fixtures.ts';
 
-/** CRC-32 (PNG chunks), written out so the test does not depend on zlib.crc32's Node version. */
-function crc32(buf: Buffer): number {
-  let c = ~0;
-  for (const b of buf) {
-    c ^= b;
-    for (let k = 0; k < 8; k++) c = c & 1 ? (c >>> 1) ^ 0xedb88320 : c >>> 1;
-  }
-  return ~c >>> 0;
-}
-function chunk(type: string, data: Buffer): Buffer {
-  const len = Buffer.alloc(4);
-  len.writeUInt32BE(data.length);
-  const td = Buffer.concat([Buffer.from(type, 'latin1'), data]);
-  const crc = Buffer.alloc(4);
-  crc.writeUInt32BE(crc32(td));
-  return Buffer.concat([len, td, crc]);
-}
-/** A PNG whose header claims 100000×100000 pixels (a decompression bomb if decoded). */
-function hugePng(): Buffer {
-  const ihdr = Buffer.alloc(13);
-  ihdr.writeUInt32BE(100_000, 0);
-  ihdr.writeUInt32BE(100_000, 4);
-  ihdr[8] = 8; // bit depth
-  ihdr[9] = 2; // RGB
-  return Buffer.concat([
-    Buffer.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a]),
-    chunk('IHDR', ihdr),
-    chunk('IDAT', deflateSync(Buffer.alloc(1000))),
-    chunk('IEND', Buffer.alloc(0)),
-  ]);
-}
 /** A noisy JPEG large enough that cutting it in half loses scanlines. */
 function noisyJpeg(): Promise<Buffer> {
   const raw = Buffer.alloc(96 * 96 * 3);
@@ -94,7 +63,7 @@ beforeAll(async () => {
   symlinkSync(join(root, 'Bad/does-not-exist.jpg'), join(root, 'Bad/dangling.jpg'));
   symlinkSync(join(root, 'Bad/loop-b.jpg'), join(root, 'Bad/loop-a.jpg'));
   symlinkSync(join(root, 'Bad/loop-a.jpg'), join(root, 'Bad/loop-b.jpg'));
-  write(join(root, 'Bad/huge.png'), hugePng());
+  write(join(root, 'Bad/huge.png'), headerOnlyPng(100_000, 100_000)); // a decompression bomb if decoded
   write(join(root, 'Bad/notes.txt'), 'a stray text file\n');
   write(join(root, 'Bad/report.docx'), 'PK\x03\x04 not a photo');
   symlinkSync(root, join(root, 'Bad/up')); // a link back to the root: must not be followed
