@@ -1,5 +1,5 @@
 /**
- * Caption-metric speed: 10,000 images × 10 references (DESIGN §6 budget: under 5 s on the
+ * Caption-metric speed: 10,000 images × 10 references (budget in docs/design.md: Metrics: under 5 s on the
  * 2-core dev machine), all seven metrics including METEOR with WordNet (loaded lazily; its
  * load time is part of the measurement). Prints one JSON line; `--quick` uses 1,000 images.
  */

@@ -4,8 +4,9 @@
  *  - send    (fire-and-forget):     `SendChannels`
  *  - push    (main → renderer):     `PushChannels`
  * The same maps drive the Electron preload bridge and the browser-mode WebSocket, and the api
- * validates every request at the boundary (src-main/api/validate.ts).
- * Errors cross as `{ error: { message, code } }` and are rethrown as `ApiError` on the other side.
+ * validates every request at the boundary with the channel's zod schema (src-main/api/schemas.ts).
+ * Errors cross as `{ error: { message, code } }` (codes: shared/errors.ts) and are rethrown as
+ * `ApiError` on the other side; `humanError` turns one into a sentence for the screen.
  */
 import type {
   BatchJobInfo,
@@ -57,7 +58,7 @@ export interface InvokeChannels {
     res: { jobId: string };
   };
   'caption:start': { req: { folder: string; runId?: string }; res: { jobId: string } };
-  // ---- issue 6 ----
+  // ---- heat maps, masks, review queue, runs dashboard, batch-caption review ----
   /** Scores the run's collection (default: the latest finished run) for the review queue. */
   'predict:start': { req: { runId?: string }; res: { jobId: string } };
   /** The next image in "most disputed first" order after afterId (null at the end / no predictions). */

@@ -189,7 +189,7 @@ export interface ImportReport {
   errors: { path: string; reason: string }[];
 }
 
-// ---- issue 6: heat maps, masks, review queue, runs dashboard, batch-caption review ---------------
+// ---- heat maps, masks, review queue, runs dashboard, batch-caption review ---------------
 
 /** Grad-CAMs of one image by one run, each a row-major H×W map normalised to [0,1]. */
 export interface CamsView {

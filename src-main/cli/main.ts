@@ -4,7 +4,7 @@ import { describeFailure, usageError } from './errors.ts';
 import { onBackendResolved } from '../ml/backend-announce.ts';
 
 /**
- * Command table (DESIGN §8). Each command lives in ./commands/<name>.ts and exports `run`.
+ * Command table (docs/design.md: Command line). Each command lives in ./commands/<name>.ts and exports `run`.
  * Modules are imported lazily so `plumage score` does not pay for TF.js start-up.
  */
 export const COMMANDS: Record<string, { summary: string; load: () => Promise<{ run: Command }> }> = {

@@ -71,7 +71,7 @@ export function ensureClass(db: Db, collectionId: number, name: string, sourceId
   );
 }
 
-/** Totals the import contract reports (DESIGN §8): images, classes and live captions of a collection. */
+/** Totals the import contract reports (docs/design.md: Command line): images, classes and live captions of a collection. */
 export function collectionTotals(db: Db, collectionId: number) {
   const one = (sql: string) => (db.prepare(sql).get(collectionId) as { n: number }).n;
   return {

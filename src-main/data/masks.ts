@@ -1,5 +1,5 @@
 /**
- * Curator-painted masks (DESIGN §4/§7): where the models should look. Stored per image in the
+ * Curator-painted masks (docs/design.md: The model, Data): where the models should look. Stored per image in the
  * `masks` table as an 8-bit grey PNG (255 = should matter), every save or clear journaled as one
  * undoable edit (kind 'mask', see edits.ts). For training and the pointing-game experiment the
  * mask is read at the CAM's resolution: `maskGrid` (area average of the painted mask) and

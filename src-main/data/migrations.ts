@@ -1,5 +1,5 @@
 /**
- * Numbered schema migrations (DESIGN §7). Migration N takes a database at user_version N-1 to N.
+ * Numbered schema migrations (docs/design.md: Data). Migration N takes a database at user_version N-1 to N.
  * Never edit a migration that has shipped: add a new one. Each is tested from an empty database
  * and from every earlier version (test/unit/store.test.ts).
  */
@@ -146,7 +146,7 @@ CREATE TABLE part_locations (
   PRIMARY KEY (image_id, part_id)
 );
 
--- Curator-painted masks: where the models should look (DESIGN §4, beyond the paper).
+-- Curator-painted masks: where the models should look (docs/design.md: The model, beyond the paper).
 CREATE TABLE masks (
   image_id    INTEGER PRIMARY KEY REFERENCES images(id) ON DELETE CASCADE,
   width       INTEGER NOT NULL,
@@ -170,7 +170,7 @@ CREATE TABLE runs (
   finished_at      TEXT,
   timings          TEXT,                     -- JSON
   epochs           TEXT NOT NULL DEFAULT '[]', -- JSON: per-epoch losses and validation metrics
-  metrics          TEXT,                     -- JSON: final evaluation (DESIGN §6)
+  metrics          TEXT,                     -- JSON: final evaluation (docs/design.md: Metrics)
   checkpoint       TEXT,                     -- file in the workspace checkpoints folder
   warnings         TEXT NOT NULL DEFAULT '[]', -- JSON list (e.g. fallback encoder)
   error            TEXT

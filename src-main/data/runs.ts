@@ -1,5 +1,5 @@
 /**
- * Access to the `runs` table (DESIGN §7): one row per training run or imported model, with its
+ * Access to the `runs` table (docs/design.md: Data): one row per training run or imported model, with its
  * configuration, encoder, backend, dataset version, status, per-epoch losses, timings,
  * checkpoint and warnings. JSON columns are parsed here so callers see plain objects.
  */

@@ -4,7 +4,7 @@ import { fnv1a32 as hash32, mulberry32 as prng, shuffled } from '../util/rng.ts'
 import type { Db } from './store.ts';
 
 /**
- * Train/val/test splits (DESIGN §7). Scheme 'default': seeded stratified random split of every
+ * Train/val/test splits (docs/design.md: Data). Scheme 'default': seeded stratified random split of every
  * image of a collection. Scheme 'paper' + 'paper-caption': the paper's Table 1 protocol — classes
  * are first split for captioning (caption_train / caption_test classes), then the images of the
  * caption-train classes get a classification split (the dataset's official one where it exists).

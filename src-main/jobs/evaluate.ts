@@ -1,5 +1,5 @@
 /**
- * Evaluation of a trained run (DESIGN §6): classification (top-1, top-5, per-class accuracy,
+ * Evaluation of a trained run (docs/design.md: Metrics): classification (top-1, top-5, per-class accuracy,
  * confusion matrix) and captioning (BLEU-1..4, METEOR, ROUGE-L, CIDEr-D of the model's greedy
  * caption against all the image's captions) on the test part of the run's split, plus the
  * explanation metrics `cam_agreement` and `pointing`. The result is stored in runs.metrics.

@@ -27,7 +27,7 @@ export interface ImportWeightsOptions {
 }
 
 /**
- * Creates a finished run from a safetensors file in the DESIGN §5 layout: shapes are checked
+ * Creates a finished run from a safetensors file in the docs/design.md: Weights interop with PyTorch layout: shapes are checked
  * against the variant, the vocabulary and class list against the tensors, and the weights and a
  * sidecar are written to the checkpoints folder like a trained run's.
  */

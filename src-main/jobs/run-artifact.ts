@@ -1,5 +1,5 @@
 /**
- * A run's files in ws.checkpoints (PyTorch names, DESIGN §5). Every file is written to a temporary
+ * A run's files in ws.checkpoints (PyTorch names, docs/design.md: Weights interop with PyTorch). Every file is written to a temporary
  * name, flushed and renamed over the old one, so a killed process leaves either the old file or
  * the new one, never half of one:
  *   <run>.safetensors         best weights (by the validation score, see train/validation.ts)

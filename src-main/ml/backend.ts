@@ -1,5 +1,5 @@
 /**
- * Compute backend, resolved once per process (DESIGN §2):
+ * Compute backend, resolved once per process (docs/design.md: Compute backends):
  * tfjs-node-gpu → tfjs-node → wasm (SIMD) → cpu; `PLUMAGE_BACKEND=gpu|node|wasm|cpu` forces one.
  * tfjs-node(-gpu) are optional dependencies that cannot install offline, so they are imported
  * dynamically and their absence is not an error unless forced.

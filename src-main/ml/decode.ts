@@ -1,5 +1,5 @@
 /**
- * Caption decoding. Greedy is the contract's (DESIGN §4: from BOS, T−1 steps, argmax with PAD and
+ * Caption decoding. Greedy is the contract's (docs/design.md: The model: from BOS, T−1 steps, argmax with PAD and
  * BOS excluded, PAD after EOS; it lives in model.ts because training needs it). Beam search is
  * for the app and batch captioning: width 3 by default, hypotheses ranked by log-prob divided by
  * their length (words + EOS). With width 1 it returns exactly the greedy caption.

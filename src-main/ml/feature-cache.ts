@@ -1,5 +1,5 @@
 /**
- * The feature cache (DESIGN §3): the encoder's last conv map A [H, W, K] of every image, stored
+ * The feature cache (docs/design.md: Encoders and the feature cache): the encoder's last conv map A [H, W, K] of every image, stored
  * once per (content hash, encoder id) as float16 so training never runs the CNN again.
  *
  * Layout: <ws.features>/<encoder id>/<hash[0:2]>/<hash>.f16, one small file per image (a 7×7×1280

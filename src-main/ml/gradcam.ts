@@ -1,5 +1,5 @@
 /**
- * Grad-CAM (DESIGN §4): for a per-image scalar score s, alpha = ∂s/∂v ([B,K]) and
+ * Grad-CAM (docs/design.md: The model): for a per-image scalar score s, alpha = ∂s/∂v ([B,K]) and
  * cam = relu(Σ_k alpha_k A_k) ([B,H,W]). Classifier score: the class's logit. Captioner score: Σ
  * of the caption's target-token log-probs under teacher forcing (pads excluded), or one token's
  * log-prob for a per-word CAM.
@@ -147,7 +147,7 @@ export interface CamsResult {
 }
 
 /**
- * The four CAMs of DESIGN §4 for a batch (whatever the variant has: classifier CAMs need f_class,
+ * The four CAMs of docs/design.md: The model for a batch (whatever the variant has: classifier CAMs need f_class,
  * captioner CAMs f_caption). pred = argmax class / greedy caption unless given in `fixed`.
  */
 export function camsFor(

@@ -1,5 +1,5 @@
 /**
- * The CAM losses of DESIGN §4 (L_class and L_caption live with the forward pass in model.ts).
+ * The CAM losses of docs/design.md: The model (L_class and L_caption live with the forward pass in model.ts).
  *   cos(a,b) = a·b / (n(a) n(b)), n(x) = sqrt(max(Σx², ε²)), ε = 1e-8, over flattened maps
  *   L_cam    = mean_j [ (1 − cos(cam_cls(pred_j), cam_cap(gt_j))) + (1 − cos(cam_cls(gt_j), cam_cap(pred_j))) ]
  *   L_mask   = (1/B) Σ_{j with a mask} [ (1 − cos(cam_cls(gt_j), M_j)) + (1 − cos(cam_cap(gt_j), M_j)) ]

@@ -1,5 +1,5 @@
 /**
- * The joint model of DESIGN §4 in TF.js, parameter names and layouts as PyTorch (DESIGN §5):
+ * The joint model of docs/design.md: The model in TF.js, parameter names and layouts as PyTorch (docs/design.md: Weights interop with PyTorch):
  *   v = mean_{h,w} A;  f_medi: h = relu(v W_m^T + b_m);  f_class: logits = h W_c^T + b_c;
  *   f_caption (LRCN): x_t = [embed(w_t); feat], one LSTM layer (gates i,f,g,o, bias_ih + bias_hh),
  *   h0 = c0 = 0, p_t = softmax(s_t W_o^T + b_o).
@@ -40,7 +40,7 @@ export const hasCap = (v: Variant) => v !== 'cnn';
 /** Width of the feature the classifier and captioner see: D with f_medi, else K. */
 export const featWidth = (v: Variant, d: ModelDims) => (hasMedi(v) ? d.D : d.K);
 
-/** Parameter shapes of a variant, PyTorch names and layout (DESIGN §5). */
+/** Parameter shapes of a variant, PyTorch names and layout (docs/design.md: Weights interop with PyTorch). */
 export function paramShapes(variant: Variant, d: ModelDims): Record<string, number[]> {
   const F = featWidth(variant, d);
   const s: Record<string, number[]> = {};
@@ -372,5 +372,3 @@ export function predict(
   }) as unknown as Prediction;
 }
 
-export { algorithm1Grads, algorithm1Losses } from './algorithm1.ts';
-export type { Batch, StepOptions, Losses, StepResult } from './algorithm1.ts';

@@ -1,5 +1,5 @@
 /**
- * Differentiable primitives with hand-written gradients (DESIGN §2).
+ * Differentiable primitives with hand-written gradients (docs/design.md: Compute backends).
  *
  * Two TF.js traps are avoided here:
  *  1. Speed on wasm: TF.js's own matMul gradient uses matMul(…, transposeA/transposeB), which runs

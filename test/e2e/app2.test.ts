@@ -1,5 +1,5 @@
 /**
- * End-to-end, issue 6 screens: heat maps (classifier + captioner CAMs render, per-word CAM),
+ * End-to-end, the curation screens: heat maps (classifier + captioner CAMs render, per-word CAM),
  * painting a mask (→ reload → persisted, in the database and on screen), one-click Retrain (live
  * progress → a new run with metrics in the Runs tab, confusion cell → gallery), batch captioning a
  * folder of 20 photos (→ 20 results → review keys → CSV export with 20 rows).
@@ -77,7 +77,7 @@ async function openFirstPhotoHeatMap(): Promise<void> {
   await heat.controls.waitFor();
 }
 
-describe('issue 6 screens in browser mode', () => {
+describe('curation screens in browser mode', () => {
   it('heat maps: classifier and captioner CAMs render, side by side, and per word', async () => {
     await openFirstPhotoHeatMap();
     const cls = heat.stage('Heat map: classifier');

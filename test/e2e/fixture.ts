@@ -12,6 +12,7 @@ import Database from 'better-sqlite3';
 import sharp from 'sharp';
 import { openDb } from '../../src-main/data/store.ts';
 import { workspace } from '../../src-main/data/workspace.ts';
+import { SHARED_ENCODER } from '../helpers/shared.ts';
 
 export const SPECIES = [
   '001.Black_footed_Albatross',
@@ -166,7 +167,7 @@ export async function makeLargeCollection(home: string, n = 12_000, distinct = 8
   return { root, count: n };
 }
 
-export const ENCODER_PATH = resolve(REPO_ROOT, '../shared/encoders/mobilenet_v2_035_tm');
+export const ENCODER_PATH = SHARED_ENCODER;
 
 /**
  * A small synthetic collection with a trained joint model, made with the CLI as a user would:

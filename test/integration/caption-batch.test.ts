@@ -8,8 +8,9 @@ import { copyFileSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, writeF
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
+import { SHARED_ENCODER } from '../helpers/shared.ts';
 
-const TM = resolve(process.cwd(), '../shared/encoders/mobilenet_v2_035_tm');
+const TM = SHARED_ENCODER;
 const bin = resolve(process.cwd(), 'bin/plumage.js');
 const env = { ...process.env, PLUMAGE_BACKEND: process.env.PLUMAGE_BACKEND || 'wasm' };
 

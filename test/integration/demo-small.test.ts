@@ -12,8 +12,9 @@ import { openDb } from '../../src-main/data/store.ts';
 import { listRuns } from '../../src-main/data/runs.ts';
 import { workspace } from '../../src-main/data/workspace.ts';
 import { attributePrecision } from '../../src-main/jobs/demo.ts';
+import { SHARED_ENCODER } from '../helpers/shared.ts';
 
-const TM = resolve(process.cwd(), '../shared/encoders/mobilenet_v2_035_tm');
+const TM = SHARED_ENCODER;
 const bin = resolve(process.cwd(), 'bin/plumage.js');
 
 function demo(home: string) {

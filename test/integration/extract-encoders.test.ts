@@ -7,7 +7,7 @@ import { createHash } from 'node:crypto';
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { createServer, type Server } from 'node:http';
 import { tmpdir } from 'node:os';
-import { join, resolve } from 'node:path';
+import { join } from 'node:path';
 import sharp from 'sharp';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import * as tf from '@tensorflow/tfjs';
@@ -23,8 +23,9 @@ import {
 import { encoderEntry, encoderWarnings, FALLBACK_ID } from '../../src-main/ml/encoders/registry.ts';
 import { decodeHalf, encodeHalf, FeatureCache } from '../../src-main/ml/feature-cache.ts';
 import { runExtract } from '../../src-main/jobs/extract.ts';
+import { SHARED_DIR } from '../helpers/shared.ts';
 
-const shared = resolve(process.cwd(), '../shared');
+const shared = SHARED_DIR;
 const TM = join(shared, 'encoders', 'mobilenet_v2_035_tm');
 const REMOTE = '/teachable-machine-models/mobilenet_v2_weights_tf_dim_ordering_tf_kernels_0.35_224_no_top';
 

@@ -8,9 +8,10 @@ import { openDb } from '../../src-main/data/store.ts';
 import { thumbnailPath } from '../../src-main/data/thumbnails.ts';
 import { workspace } from '../../src-main/data/workspace.ts';
 import { cleanTemps, jpeg, makeCub, tempDir } from './import-fixtures.ts';
+import { SHARED_DIR } from '../helpers/shared.ts';
 
 const repo = resolve(import.meta.dirname, '../..');
-const shared = resolve(repo, '../shared');
+const shared = SHARED_DIR;
 afterEach(cleanTemps);
 
 function home() {

@@ -1,12 +1,13 @@
 import { readFileSync } from 'node:fs';
-import { join, resolve } from 'node:path';
+import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { importDataset } from '../../src-main/data/importers/index.ts';
 import { openDb } from '../../src-main/data/store.ts';
 import { workspace } from '../../src-main/data/workspace.ts';
 import { MI, MX, MatWriter, cleanTemps, jpeg, tempDir, write } from './import-fixtures.ts';
+import { SHARED_DIR } from '../helpers/shared.ts';
 
-const shared = resolve(import.meta.dirname, '../../../shared');
+const shared = SHARED_DIR;
 afterEach(cleanTemps);
 
 function home() {

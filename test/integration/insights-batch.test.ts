@@ -11,8 +11,9 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createApi, type PlumageApi } from '../../src-main/api/service.ts';
 import type { BatchJobInfo, BatchResultItem, CamsView, JobInfo } from '../../shared/types.ts';
 import { invokeOk } from '../helpers/invoke.ts';
+import { SHARED_ENCODER } from '../helpers/shared.ts';
 
-const TM = resolve(process.cwd(), '../shared/encoders/mobilenet_v2_035_tm');
+const TM = SHARED_ENCODER;
 const bin = resolve(process.cwd(), 'bin/plumage.js');
 
 let home = '';

@@ -26,7 +26,7 @@ const cli = (...args: string[]) =>
   spawnSync(process.execPath, [join(repo, 'bin/plumage.js'), ...args], { encoding: 'utf8', env: { ...process.env, PLUMAGE_BACKEND: process.env.PLUMAGE_BACKEND || 'cpu' } });
 
 describe('plumage eval', () => {
-  it('prints the DESIGN §6 fields with the known classification and pointing results, and stores them', () => {
+  it('prints contract fields (docs/design.md: Metrics) with the known classification and pointing results, and stores them', () => {
     const r = cli('eval', '--run', fx.runs.cam, '--home', fx.home, '--json');
     expect(r.status, r.stderr).toBe(0);
     const out = JSON.parse(r.stdout.trim());

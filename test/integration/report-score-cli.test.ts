@@ -5,11 +5,12 @@
 import { execFileSync, spawnSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join, resolve } from 'node:path';
+import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
+import { sharedPath } from '../helpers/shared.ts';
 
 const repo = process.cwd();
-const pub = JSON.parse(readFileSync(resolve(repo, '../shared/metrics/public.json'), 'utf8'));
+const pub = JSON.parse(readFileSync(sharedPath('metrics/public.json'), 'utf8'));
 const dir = mkdtempSync(join(tmpdir(), 'plumage-score-'));
 const cli = (...args: string[]) => spawnSync(process.execPath, [join(repo, 'bin/plumage.js'), ...args], { encoding: 'utf8' });
 

@@ -3,9 +3,9 @@
  * coco-caption code and NLTK 3.8): every corpus-level and per-image value.
  */
 import { readFileSync } from 'node:fs';
-import { resolve } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { scoreCaptions, type CaptionScores } from '../../src-main/ml/metrics/index.ts';
+import { sharedPath } from '../helpers/shared.ts';
 
 interface Corpus {
   name: string;
@@ -13,7 +13,7 @@ interface Corpus {
   expected: Record<string, number>;
   per_image: Record<string, number[]>;
 }
-const pub = JSON.parse(readFileSync(resolve(process.cwd(), '../shared/metrics/public.json'), 'utf8')) as {
+const pub = JSON.parse(readFileSync(sharedPath('metrics/public.json'), 'utf8')) as {
   corpora: Corpus[];
 };
 

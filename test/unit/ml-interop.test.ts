@@ -1,5 +1,5 @@
 /**
- * The interop contract (DESIGN §5): the real CLI, `plumage inspect` on the PyTorch reference's
+ * The interop contract (docs/design.md: Weights interop with PyTorch): the real CLI, `plumage inspect` on the PyTorch reference's
  * public vector, must reproduce every field of expected.json (computed in float64 by
  * ../shared/ref/torch_joint.py) to 1e-4 of each array's largest |value|, integers exactly —
  * the second-order L_cam gradient included; and the Algorithm-1 gradient of every parameter
@@ -9,9 +9,10 @@ import { execFileSync, spawnSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { describe, expect, it } from 'vitest';
+import { sharedPath } from '../helpers/shared.ts';
 
 const repo = resolve(import.meta.dirname, '../..');
-const ref = resolve(repo, '../shared/ref/interop_public');
+const ref = sharedPath('ref/interop_public');
 const expected = JSON.parse(readFileSync(resolve(ref, 'expected.json'), 'utf8'));
 const FIELDS = [
   'logits',

@@ -11,8 +11,9 @@ import {
   paramsToArrays,
 } from '../../src-main/ml/model.ts';
 import { parseSafetensors, serializeSafetensors } from '../../src-main/ml/safetensors.ts';
+import { sharedPath } from '../helpers/shared.ts';
 
-const ref = resolve(import.meta.dirname, '../../../shared/ref/interop_public');
+const ref = sharedPath('ref/interop_public');
 
 /** Hand-build a file from a header object and a data buffer (for malformed cases). */
 function build(header: object, data: Uint8Array): Uint8Array {

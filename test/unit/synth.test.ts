@@ -8,9 +8,10 @@ import sharp from 'sharp';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ATTRIBUTE_NAMES, PALETTE, speciesTable, type BirdAttributes } from '../../src-main/data/synth/attributes.ts';
 import { checkSynthOptions, writeSynth } from '../../src-main/data/synth/write-cub.ts';
+import { sharedPath } from '../helpers/shared.ts';
 
 const repoRoot = resolve(dirname(fileURLToPath(import.meta.url)), '../..');
-const refCub = join(resolve(repoRoot, '../shared'), 'ref-data/cub-200-2011');
+const refCub = sharedPath('ref-data/cub-200-2011');
 
 const dirs: string[] = [];
 function tmp(): string {

@@ -1,5 +1,5 @@
 /**
- * Masks in training (μ·L_mask, DESIGN §4): the term changes only f_medi's gradient, and only
+ * Masks in training (μ·L_mask, docs/design.md: The model): the term changes only f_medi's gradient, and only
  * through the rows that have a mask; the training job reads painted masks and (with partMasks)
  * masks generated from part locations, and actually feeds them to Algorithm 1.
  */

@@ -1,5 +1,5 @@
 /**
- * `plumage eval --run ID [--split SCHEME] [--part PART] [--json]` (DESIGN §6/§8): top-1/top-5,
+ * `plumage eval --run ID [--split SCHEME] [--part PART] [--json]` (docs/design.md: Metrics, Command line): top-1/top-5,
  * caption metrics (greedy captions vs all the image's captions), cam_agreement and pointing on
  * the test part of the run's split; stored with the run. Like the app's evaluation it then scores
  * the collection with the run (predictions for the review queue and the confusion cells).

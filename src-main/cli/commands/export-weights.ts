@@ -12,7 +12,7 @@ import { readSafetensors } from '../../ml/safetensors.ts';
 
 /**
  * `plumage export weights --run ID --out W.safetensors [--json]`: the run's best weights in the
- * PyTorch layout of DESIGN §5, plus W.json beside it (vocabulary, classes, dims, encoder) that
+ * PyTorch layout of docs/design.md: Weights interop with PyTorch, plus W.json beside it (vocabulary, classes, dims, encoder) that
  * `plumage import-weights` and PyTorch users need to read the outputs.
  */
 export const run: Command = async (ctx) => {

@@ -1,5 +1,5 @@
 /**
- * `plumage inspect --weights W.safetensors --inputs I.safetensors --json` (DESIGN §5): runs the
+ * `plumage inspect --weights W.safetensors --inputs I.safetensors --json` (docs/design.md: Weights interop with PyTorch): runs the
  * model on given weights and inputs and prints logits, the four CAMs, the greedy captions, the
  * three losses and the L_cam gradient w.r.t. f_medi — the interop check against PyTorch.
  * The variant is inferred from the tensors (medi.* present → cam). `--grad-total` adds the

@@ -1,5 +1,5 @@
 /**
- * `plumage score --refs R --cands C [--meteor wordnet|stem|none] [--json]` (DESIGN §6):
+ * `plumage score --refs R --cands C [--meteor wordnet|stem|none] [--json]` (docs/design.md: Metrics):
  * BLEU-1..4, METEOR, ROUGE-L and CIDEr-D of candidate captions against references.
  */
 import { readFileSync } from 'node:fs';

@@ -1,6 +1,6 @@
 /**
  * `plumage synth --out DIR --species N --per-species M --size PX --seed S [--json]`
- * Writes synthetic birds in the CUB-200-2011 layout with Reed-style text_c10 captions (DESIGN §7).
+ * Writes synthetic birds in the CUB-200-2011 layout with Reed-style text_c10 captions (docs/design.md: Data).
  */
 import { resolve } from 'node:path';
 import { checkSynthOptions, writeSynth, type SynthOptions } from '../../data/synth/write-cub.ts';

@@ -1,5 +1,5 @@
 /**
- * Training job (paper Algorithm 1, DESIGN §4): features come from the float16 cache, one random
+ * Training job (paper Algorithm 1, docs/design.md: The model): features come from the float16 cache, one random
  * caption per image per step, per-module updates from ml/algorithm1.ts, validation every epoch
  * with early stopping and best-checkpoint selection, a resumable checkpoint on cancel, and every
  * run recorded in the `runs` table.

@@ -6,7 +6,7 @@ import type { TrainConfig } from './config.ts';
 
 /**
  * Masks of the training images at the feature map's resolution (H×W, values 0–1) for the
- * μ·L_mask term (DESIGN §4, beyond the paper): the curator-painted mask (area average, the same
+ * μ·L_mask term (docs/design.md: The model, beyond the paper): the curator-painted mask (area average, the same
  * reading as the heat-map view's), else — with `partMasks` — one generated from the visible part
  * locations. Images with neither are absent from the map, so their rows carry no mask term.
  * Only read when μ > 0. Returns the map and how many masks came from parts.

@@ -2,7 +2,7 @@ import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 
 /**
- * The encoder registry (DESIGN §3): frozen ImageNet CNNs whose last convolutional feature map A
+ * The encoder registry (docs/design.md: Encoders and the feature cache): frozen ImageNet CNNs whose last convolutional feature map A
  * ([H, W, K]) feeds the joint model. Each entry says how to get the weights, how to preprocess a
  * 224-px (or 299-px) RGB image and which graph node is A.
  */

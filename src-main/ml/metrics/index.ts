@@ -1,5 +1,5 @@
 /**
- * Caption metrics of a corpus (DESIGN §6): BLEU-1..4, METEOR, ROUGE-L and CIDEr-D with the
+ * Caption metrics of a corpus (docs/design.md: Metrics): BLEU-1..4, METEOR, ROUGE-L and CIDEr-D with the
  * semantics of the COCO caption evaluation code (METEOR: NLTK 3.8's meteor_score). Captions
  * are tokenised (lower-case, punctuation removed) before scoring.
  */

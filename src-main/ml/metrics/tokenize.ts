@@ -1,5 +1,5 @@
 /**
- * Caption tokenisation for scoring (DESIGN §6: lower-cased, punctuation stripped).
+ * Caption tokenisation for scoring (docs/design.md: Metrics: lower-cased, punctuation stripped).
  *
  * The COCO caption code runs Stanford's PTBTokenizer and then drops punctuation tokens. We do
  * the same for the cases that occur in captions without a JVM: lower-case, split PTB-style

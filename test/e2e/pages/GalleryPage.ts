@@ -1,6 +1,6 @@
 import type { Locator, Page } from 'playwright-core';
 
-/** The gallery screen, addressed by its accessible names (DESIGN §9). */
+/** The gallery screen, addressed by its accessible names (docs/design.md: Desktop app). */
 export class GalleryPage {
   readonly region: Locator;
   readonly images: Locator;
