@@ -78,7 +78,7 @@ export function atomicWrite(path: string, write: (tmp: string) => void): void {
 
 const writeJson = (path: string, value: unknown) => atomicWrite(path, (tmp) => writeFileSync(tmp, JSON.stringify(value)));
 
-export function tensorsOf(params: Record<string, tf.Tensor>, prefix = '') {
+function tensorsOf(params: Record<string, tf.Tensor>, prefix = '') {
   const out: Record<string, { dtype: 'F32' | 'I32'; shape: number[]; data: Float32Array | Int32Array }> = {};
   for (const [n, t] of Object.entries(params)) {
     out[prefix + n] = {
