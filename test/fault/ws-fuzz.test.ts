@@ -171,6 +171,7 @@ describe('fault suite: WebSocket fuzzer', () => {
     const r = mulberry32(SEED);
     let c = await rawConnect(server.port, server.token);
     let id = 1;
+    let invokes = 0;
     for (let i = 0; i < ROUNDS; i++) {
       const roll = r();
       if (roll < 0.05) {
@@ -182,7 +183,9 @@ describe('fault suite: WebSocket fuzzer', () => {
         const m = await answerTo(c, malformedFrame(r));
         tally(m.error?.code === 'invalid_request' ? 'clear' : 'accepted', JSON.stringify(m));
       } else {
-        const channel = i < INVOKE_CHANNELS.length ? INVOKE_CHANNELS[i] : pick(r, INVOKE_CHANNELS);
+        // Every channel first, in order, then at random.
+        const channel = invokes < INVOKE_CHANNELS.length ? INVOKE_CHANNELS[invokes] : pick(r, INVOKE_CHANNELS);
+        invokes++;
         const req = invalidRequest(r, channel);
         const m = await answerTo(c, jsonFrame({ kind: 'invoke', id, channel, req }));
         expect(m.id).toBe(id++);
