@@ -6,21 +6,12 @@
  */
 import { parentPort, workerData } from 'node:worker_threads';
 import { toWorkerError } from '../util/errors.ts';
+import type { CaptionOptions } from './caption.ts';
 
 export type InsightTask =
   | { task: 'predict'; home: string; runId: string }
   | { task: 'evaluate'; home: string; runId: string; scheme?: string; part?: string; batchSize?: number }
-  | {
-      task: 'caption';
-      home: string;
-      folder: string;
-      run: string;
-      out?: string;
-      beam?: number;
-      batchSize?: number;
-      encoder?: string;
-      encoderPath?: string;
-    };
+  | ({ task: 'caption' } & Pick<CaptionOptions, 'home' | 'folder' | 'run' | 'out' | 'beam' | 'batchSize' | 'encoder' | 'encoderPath'>);
 
 const port = parentPort!;
 const ac = new AbortController();
