@@ -278,12 +278,35 @@ export interface ConfusionMatrix {
   matrix: number[][];
 }
 
+/** Caption metrics of the product's decoding (beam search with repetition blocking). */
+export interface ProductCaptionMetrics {
+  /** The decoding's settings in words ("beam 3, α 1, no repeated 2-grams"). */
+  decode: string;
+  bleu1: number;
+  bleu2: number;
+  bleu3: number;
+  bleu4: number;
+  meteor: number;
+  rougeL: number;
+  cider: number;
+  /** Share of captions with a repeated word bigram. */
+  repeated_bigram_share: number;
+  /** Distinct word bigrams / all bigrams over the captions. */
+  distinct2: number;
+}
+
 /** A run's full evaluation, as stored in the run's metrics by `plumage eval` / eval:start. */
 export interface EvalResult extends HeadlineMetrics {
   run: string;
   variant: Variant;
   pointing: number | null;
+  /** The headline caption metrics are of the contract's greedy decoding (the paper metric). */
   decode: 'greedy';
+  /** Repetition of the greedy captions (null without a captioner; absent in older evaluations). */
+  repeated_bigram_share?: number | null;
+  distinct2?: number | null;
+  /** The caption metrics of the product decoding (null without a captioner; absent in older evaluations). */
+  product?: ProductCaptionMetrics | null;
   split: { scheme: string; part: string };
   /** Where the caption metrics come from (the paper protocol holds out caption classes). */
   caption_split: { scheme: string; part: string };

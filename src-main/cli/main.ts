@@ -26,6 +26,7 @@ export const COMMANDS: Record<string, { summary: string; load: () => Promise<{ r
   serve: { summary: 'serve [--port N]: browser mode on 127.0.0.1 with a session token', load: () => import('./commands/serve.ts') },
   doctor: { summary: 'which compute backends run here, which one is used, and why not the others', load: () => import('./commands/doctor.ts') },
   demo: { summary: 'synthetic birds → import → extract → four variants → Table 2', load: () => import('./commands/demo.ts') },
+  experiment: { summary: 'experiment --variants … --seeds 1,2,3: Table 2 as mean ± sd over seeds', load: () => import('./commands/experiment.ts') },
 };
 
 function usage(): string {

@@ -1,6 +1,7 @@
 /**
  * Batch captioning: every file under a folder that sharp can decode goes through the run's
- * encoder and model; each gets a caption (beam search, width 3 by default), the top-5 species
+ * encoder and model; each gets a caption (the product decoding: beam search, width 3 by default,
+ * no repeated bigram), the top-5 species
  * with probabilities and the run id. Progress is recorded per file in batch_jobs/batch_results,
  * so a rerun of the same folder with the same run skips the files already done (resumable);
  * undecodable files are recorded with their reason and listed, and so are entries of the folder
@@ -14,7 +15,7 @@ import { getRun } from '../data/runs.ts';
 import { workspace } from '../data/workspace.ts';
 import { csvRow } from '../util/csv.ts';
 import { initBackend } from '../ml/backend.ts';
-import { beamSearch } from '../ml/decode.ts';
+import { PRODUCT_DECODING, productDecode } from '../ml/decode.ts';
 import { isCached, resolveEncoder, type LoadedEncoder } from '../ml/encoders/load.ts';
 import { encoderEntry } from '../ml/encoders/registry.ts';
 import { classify, feature, hasCap, hasCls, paramsFromTensors, pooled, type Variant } from '../ml/model.ts';
@@ -229,7 +230,7 @@ export async function runCaption(opts: CaptionOptions): Promise<CaptionResult> {
           probs = tf.tidy(() => tf.softmax(classify(params!, feat))).arraySync() as number[][];
         let caps: number[][] | null = null;
         if (hasCap(variant)) {
-          const ids = beamSearch(params!, feat, side.maxLen ?? 20, opts.beam ?? 3);
+          const ids = productDecode(params!, feat, side.maxLen ?? 20, { width: opts.beam ?? PRODUCT_DECODING.width });
           caps = ids.arraySync() as number[][];
           ids.dispose();
         }

@@ -14,9 +14,10 @@ import { workspace, type Workspace } from '../data/workspace.ts';
 import { initBackend } from '../ml/backend.ts';
 import { FeatureCache } from '../ml/feature-cache.ts';
 import { camsFor } from '../ml/gradcam.ts';
-import { scoreCaptions } from '../ml/metrics/index.ts';
-import { hasCap, hasCls, predict } from '../ml/model.ts';
-import type { CamExample, EvalResult, PerClassAccuracy } from '../../shared/types.ts';
+import { describeDecoding, productDecode, type BeamOptions } from '../ml/decode.ts';
+import { repetitionScores, scoreCaptions } from '../ml/metrics/index.ts';
+import { feature, hasCap, hasCls, pooled, predict } from '../ml/model.ts';
+import type { CamExample, EvalResult, PerClassAccuracy, ProductCaptionMetrics } from '../../shared/types.ts';
 import { loadRunModel, type RunModel } from './run-artifact.ts';
 import { decode as decodeIds, vocabFromJSON } from '../ml/vocab.ts';
 import { notFound, unavailable } from '../util/errors.ts';
@@ -33,11 +34,13 @@ export interface EvalOptions {
   worst?: number;
   /** How many CAM examples to keep for the report (default 6). */
   camExamples?: number;
+  /** Options of the product decoding scored beside greedy (default PRODUCT_DECODING); false skips it. */
+  productDecoding?: BeamOptions | false;
   onProgress?: (done: number, total: number) => void;
 }
 
 // The result's shape is shared with the renderer (the runs dashboard shows it).
-export type { CamExample, EvalResult } from '../../shared/types.ts';
+export type { CamExample, EvalResult, ProductCaptionMetrics } from '../../shared/types.ts';
 
 
 interface TestImage {
@@ -131,6 +134,34 @@ export async function evaluateRun(opts: EvalOptions): Promise<EvalResult> {
   }
 }
 
+/** Token ids of the product decoding for a batch of feature maps. */
+function productCaptionIds(model: RunModel, A: tf.Tensor4D, o: BeamOptions): number[][] {
+  const feat = tf.tidy(() => feature(model.P, model.variant, pooled(A)));
+  try {
+    const ids = productDecode(model.P, feat, model.T, o);
+    const rows = ids.arraySync() as number[][];
+    ids.dispose();
+    return rows;
+  } finally {
+    feat.dispose();
+  }
+}
+
+function productMetrics(refs: Record<string, string[]>, cands: Record<string, string>, o: BeamOptions): ProductCaptionMetrics {
+  const { bleu1, bleu2, bleu3, bleu4, meteor, rougeL, cider } = scoreCaptions(refs, cands);
+  return {
+    decode: describeDecoding(o),
+    bleu1,
+    bleu2,
+    bleu3,
+    bleu4,
+    meteor,
+    rougeL,
+    cider,
+    ...repetitionScores(Object.values(cands)),
+  };
+}
+
 /** The evaluation itself, on an already loaded model (exported for tests and the demo). */
 export function evaluateWith(db: Db, ws: Workspace, run: RunRecord, model: RunModel, opts: Omit<EvalOptions, 'home' | 'runId'> = {}): EvalResult {
   const scheme = opts.scheme ?? (typeof run.config.split === 'string' ? run.config.split : 'default');
@@ -170,6 +201,8 @@ export function evaluateWith(db: Db, ws: Workspace, run: RunRecord, model: RunMo
   let top5 = 0;
   const refs: Record<string, string[]> = {};
   const cands: Record<string, string> = {};
+  const productCands: Record<string, string> = {};
+  const productOpts = hasCap(variant) && opts.productDecoding !== false ? (opts.productDecoding ?? {}) : null;
   let agreeSum = 0;
   let agreeN = 0;
   let pointN = 0;
@@ -186,6 +219,7 @@ export function evaluateWith(db: Db, ws: Workspace, run: RunRecord, model: RunMo
     const pred = predict(model.P, variant, A, { T });
     const logits = pred.logits ? (pred.logits.arraySync() as number[][]) : null;
     const capIds = pred.captions ? (pred.captions.arraySync() as number[][]) : null;
+    const productIds = productOpts ? productCaptionIds(model, A, productOpts) : null;
     const classPred = pred.logits ? (tf.tidy(() => tf.argMax(pred.logits!, 1).toInt()) as tf.Tensor1D) : undefined;
     const cams = camsFor(model.P, variant, A, null, null, { T, classPred, predCaptions: pred.captions });
     const camCls = cams.cam_cls_pred ? (cams.cam_cls_pred.dataSync() as Float32Array) : null;
@@ -212,6 +246,7 @@ export function evaluateWith(db: Db, ws: Workspace, run: RunRecord, model: RunMo
       if (caption !== null && imageRefs.length) {
         refs[String(im.id)] = imageRefs;
         cands[String(im.id)] = caption;
+        if (productIds) productCands[String(im.id)] = decodeIds(vocab!, productIds[b]);
       }
       if (agree && isCls.has(im.id)) {
         agreeSum += agree[b];
@@ -249,6 +284,8 @@ export function evaluateWith(db: Db, ws: Workspace, run: RunRecord, model: RunMo
 
   const nCap = Object.keys(cands).length;
   const caps = nCap ? scoreCaptions(refs, cands) : null;
+  const repetition = nCap ? repetitionScores(Object.values(cands)) : null;
+  const product = nCap && productOpts ? productMetrics(refs, productCands, productOpts) : null;
   const per_class: PerClassAccuracy[] = [];
   if (confusion)
     classIds.forEach((id, i) => {
@@ -283,6 +320,9 @@ export function evaluateWith(db: Db, ws: Workspace, run: RunRecord, model: RunMo
     cam_agreement: agreeN ? agreeSum / agreeN : null,
     pointing: pointN ? pointHits / pointN : null,
     decode: 'greedy',
+    repeated_bigram_share: repetition?.repeated_bigram_share ?? null,
+    distinct2: repetition?.distinct2 ?? null,
+    product,
     split: { scheme, part },
     caption_split: captionSplit,
     n_images: clsImages.length,

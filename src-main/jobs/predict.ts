@@ -3,7 +3,7 @@
  * heat-map view. Both read the feature cache (the CNN never runs again).
  *
  * predictCollection: for every image of the run's collection with cached features, in batches:
- * predicted class, top-1 probability, top-5, greedy caption, the caption's mean per-token
+ * predicted class, top-1 probability, top-5, caption (the product decoding, ml/decode.ts), the caption's mean per-token
  * log-probability under teacher forcing, and disagreement = 1 − cos(cam_cls(pred), cam_cap(pred
  * caption)). Rows go to the `predictions` table (data/predictions.ts). It yields to the event loop
  * between batches so the api keeps answering while it runs in-process.
@@ -16,6 +16,7 @@ import { openDb, type Db } from '../data/store.ts';
 import { workspace, type Workspace } from '../data/workspace.ts';
 import { initBackend } from '../ml/backend.ts';
 import { FeatureCache } from '../ml/feature-cache.ts';
+import { productDecode } from '../ml/decode.ts';
 import { camsFor, wordCam } from '../ml/gradcam.ts';
 import {
   BOS,
@@ -24,7 +25,6 @@ import {
   capPrep,
   classify,
   feature,
-  greedyDecode,
   hasCap,
   hasCls,
   pooled,
@@ -73,10 +73,33 @@ function runOrThrow(db: Db, ws: Workspace, runId: string): RunRecord {
   return run;
 }
 
+/** The product decoding's captions of a batch of feature maps (undefined without a captioner). */
+function productCaptions(model: RunModel, A: tf.Tensor4D): tf.Tensor2D | undefined {
+  if (!hasCap(model.variant)) return undefined;
+  const feat = tf.tidy(() => feature(model.P, model.variant, pooled(A)));
+  try {
+    return productDecode(model.P, feat, model.T);
+  } finally {
+    feat.dispose();
+  }
+}
+
+/** Grad-CAMs of a batch for the predicted class and the product decoding's caption. */
+function camsOfProductCaption(model: RunModel, A: tf.Tensor4D) {
+  const predCaptions = productCaptions(model, A);
+  try {
+    // the result's pred_captions IS predCaptions: disposing the result frees it
+    return camsFor(model.P, model.variant, A, null, null, { T: model.T, predCaptions });
+  } catch (e) {
+    predCaptions?.dispose();
+    throw e;
+  }
+}
+
 /** Per-image outputs for one batch of feature maps A [B,H,W,K]. */
 function scoreBatch(model: RunModel, A: tf.Tensor4D) {
-  const { P, variant, T } = model;
-  const cams = camsFor(P, variant, A, null, null, { T });
+  const { P, variant } = model;
+  const cams = camsOfProductCaption(model, A);
   try {
     const out = tf.tidy(() => {
       const feat = feature(P, variant, pooled(A));
@@ -226,7 +249,7 @@ export async function imageCams(db: Db, ws: Workspace, runId: string, imageId: n
   const { model, run } = modelFor(db, ws, runId);
   const A = featureMap(db, ws, run, imageId);
   const [, H, W] = A.shape;
-  const cams = camsFor(model.P, model.variant, A, null, null, { T: model.T });
+  const cams = camsOfProductCaption(model, A);
   try {
     const cls = cams.cam_cls_pred ? normaliseMap(cams.cam_cls_pred.dataSync()) : [];
     const cap = cams.cam_cap_pred ? normaliseMap(cams.cam_cap_pred.dataSync()) : [];
@@ -269,7 +292,7 @@ export async function imageWordCam(
   const A = featureMap(db, ws, run, imageId);
   const [, H, W] = A.shape;
   try {
-    const caps = tf.tidy(() => greedyDecode(model.P, feature(model.P, model.variant, pooled(A)), model.T));
+    const caps = productCaptions(model, A)!;
     try {
       const words = captionWords(caps.dataSync(), model.words);
       if (wordIndex >= words.length)

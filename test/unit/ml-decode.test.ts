@@ -1,11 +1,12 @@
 /**
  * Greedy decoding per contract (checked against an independent plain-JS float64 LSTM), beam
- * search (width 1 = greedy), and the vocabulary.
+ * search (width 1 = greedy; n-gram blocking; length normalisation), and the vocabulary.
  */
 import * as tf from '@tensorflow/tfjs';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { initBackend } from '../../src-main/ml/backend.ts';
-import { beamSearch } from '../../src-main/ml/decode.ts';
+import { beamSearch, blockedTokens, normalisedScore, productDecode } from '../../src-main/ml/decode.ts';
+import { repetitionScores } from '../../src-main/ml/metrics/index.ts';
 import {
   BOS,
   EOS,
@@ -177,6 +178,89 @@ describe('beam search', () => {
       const b = norm(beamSearch(P, feat, T, 3));
       b.forEach((x, i) => expect(x).toBeGreaterThanOrEqual(g[i] - 1e-5));
     }
+  });
+});
+
+/** A captioner whose next-word distribution is the same at every step: softmax(bias). */
+function constantCaptioner(seed: number, bias: Record<number, number>): Params {
+  const P = initParams('lrcn', dims, seed);
+  P['cap.out.weight'].assign(tf.zeros(P['cap.out.weight'].shape));
+  const b = new Float32Array(dims.V).fill(-20);
+  for (const [k, v] of Object.entries(bias)) b[Number(k)] = v;
+  P['cap.out.bias'].assign(tf.tensor1d(b));
+  return P;
+}
+
+const feat2 = () => tf.ones([2, dims.K]) as tf.Tensor2D;
+
+/** Every word bigram of a token row (BOS first) counted; true when one occurs twice. */
+function hasRepeatedBigram(row: number[]): boolean {
+  const seen = new Set<string>();
+  for (let i = 1; i + 1 < row.length && row[i + 1] !== EOS && row[i + 1] !== PAD; i++) {
+    const k = `${row[i]},${row[i + 1]}`;
+    if (seen.has(k)) return true;
+    seen.add(k);
+  }
+  return false;
+}
+
+describe('n-gram repetition blocking', () => {
+  it('lists the tokens that would repeat an n-gram', () => {
+    expect([...blockedTokens([BOS, 4, 4, 5, 4], 2)].sort()).toEqual([4, 5]);
+    expect([...blockedTokens([BOS, 4, 5, 6, 4, 5], 3)]).toEqual([6]);
+    expect(blockedTokens([BOS, 4, 5, 6], 3).size).toBe(0);
+    // n = 1: no word twice at all
+    expect([...blockedTokens([BOS, 4, 5], 1)].sort()).toEqual([BOS, 4, 5]);
+  });
+
+  it('a looping captioner repeats without blocking and never repeats a bigram with it', () => {
+    // word 4 always most likely, EOS never: greedy loops "w4 w4 w4 …"
+    const P = constantCaptioner(3, { 4: 10, 5: 9, 6: 8, 7: 7 });
+    const free = beamSearch(P, feat2(), T, { width: 3 }).arraySync();
+    expect(free[0]).toEqual([BOS, 4, 4, 4, 4, 4, 4]);
+    expect(hasRepeatedBigram(free[0])).toBe(true);
+    for (const width of [1, 3]) {
+      const blocked = beamSearch(P, feat2(), T, { width, noRepeatNgram: 2 }).arraySync();
+      for (const row of blocked) expect(hasRepeatedBigram(row)).toBe(false);
+    }
+    // width 1 is greedy under the constraint: the most likely token not completing a seen bigram
+    expect(beamSearch(P, feat2(), T, { width: 1, noRepeatNgram: 2 }).arraySync()[0]).toEqual([BOS, 4, 4, 5, 4, 6, 4]);
+  });
+
+  it('the product decoding blocks repeated bigrams', () => {
+    const P = constantCaptioner(5, { 4: 10, 5: 9, 6: 8, 7: 7 });
+    for (const row of productDecode(P, feat2(), T).arraySync()) expect(hasRepeatedBigram(row)).toBe(false);
+  });
+});
+
+describe('length normalisation', () => {
+  it('divides the log-prob by length^α', () => {
+    expect(normalisedScore(-6, 3, 0)).toBe(-6);
+    expect(normalisedScore(-6, 3, 1)).toBe(-2);
+    expect(normalisedScore(-6, 4, 0.5)).toBe(-3);
+    // a longer caption with a lower total log-prob overtakes a shorter one as α grows
+    expect(normalisedScore(-1.3, 1, 0)).toBeGreaterThan(normalisedScore(-2, 3, 0));
+    expect(normalisedScore(-1.3, 1, 1)).toBeLessThan(normalisedScore(-2, 3, 1));
+  });
+
+  it('α = 0 picks the shortest caption, α = 1 the one with the best per-token log-prob', () => {
+    // word 4 likely, EOS less likely, word 5 unlikely, at every step: "<eos>" alone has the best
+    // total log-prob; each extra w4 lowers the total but raises the mean, up to the length limit.
+    const P = constantCaptioner(6, { 4: 0, [EOS]: -1, 5: -3 });
+    const raw = beamSearch(P, feat2(), T, { width: 3, lengthAlpha: 0 }).arraySync();
+    const mean = beamSearch(P, feat2(), T, { width: 3, lengthAlpha: 1 }).arraySync();
+    expect(raw[0]).toEqual([BOS, EOS, PAD, PAD, PAD, PAD, PAD]);
+    expect(mean[0]).toEqual([BOS, 4, 4, 4, 4, 4, 4]);
+  });
+});
+
+describe('repetition metrics', () => {
+  it('counts captions with a repeated bigram and distinct bigrams over the set', () => {
+    const r = repetitionScores(['a red bird and a white and a', 'a red bird', 'a blue bird']);
+    // bigrams: 7 + 2 + 2 = 11; distinct: a red, red bird, bird and, and a, a white, white and, a blue, blue bird = 8
+    expect(r.repeated_bigram_share).toBeCloseTo(1 / 3, 12);
+    expect(r.distinct2).toBeCloseTo(8 / 11, 12);
+    expect(repetitionScores([])).toEqual({ repeated_bigram_share: 0, distinct2: 0 });
   });
 });
 

@@ -15,6 +15,7 @@ import { invalidRequest } from '../../util/errors.ts';
 export { tokenize, normalizeCaption } from './tokenize.ts';
 export { porterStem } from './porter.ts';
 export { loadWordNet } from './wordnet.ts';
+export { repetitionScores, type RepetitionScores } from './repetition.ts';
 
 export interface CaptionScores {
   bleu1: number;

@@ -1,0 +1,208 @@
+/**
+ * `plumage experiment`: the paper's comparison on a workspace that already has images and cached
+ * features — train every variant with every seed under one recipe, evaluate each run on the test
+ * split, and summarise mean ± sd per variant (experiment-table.ts). Within a seed cam is
+ * fine-tuned from that seed's medi run when the recipe says so (what Retrain and the demo do):
+ * L_cam compares Grad-CAMs, which are noise while the heads are random.
+ */
+import type { Variant } from '../ml/model.ts';
+import { invalidRequest, unavailable } from '../util/errors.ts';
+import { DEFAULT_CONFIG, type TrainConfig } from './train/config.ts';
+import { runTraining, type TrainEvent } from './train/loop.ts';
+import { evaluateRun, type EvalResult } from './evaluate.ts';
+import { EXPERIMENT_METRICS, summarise, type RunMetrics, type VariantSummary } from './experiment-table.ts';
+
+export type ConfigOverrides = Partial<Omit<TrainConfig, 'variant'>>;
+
+export interface Recipe {
+  description: string;
+  /** Training settings of every variant. */
+  train: ConfigOverrides;
+  /** cam only: settings of the fine-tune from medi (null: cam trains from scratch like the rest). */
+  camFineTune: ConfigOverrides | null;
+}
+
+export const RECIPES: Record<string, Recipe> = {
+  practical: {
+    description:
+      'dims small, Adam lr 0.002, batch 32, clip 2, up to 15 epochs (patience 5); cam fine-tuned from medi (lr 0.001, 5 epochs)',
+    train: { dims: 'small', optimizer: 'adam', lr: 0.002, batch: 32, clip: 2, epochs: 15, patience: 5 },
+    camFineTune: { lr: 0.001, epochs: 5 },
+  },
+  demo: {
+    description: "the demo's: dims small, Adam lr 0.002, batch 32, clip 2, 15 epochs (patience 4); cam fine-tuned from medi (lr 0.001, 8 epochs)",
+    train: { dims: 'small', optimizer: 'adam', lr: 0.002, batch: 32, clip: 2, epochs: 15, patience: 4 },
+    camFineTune: { lr: 0.001, epochs: 8 },
+  },
+  paper: {
+    description: "the paper's: dims paper, SGD lr 0.1, batch 128, 30 epochs; cam from scratch",
+    train: {},
+    camFineTune: null,
+  },
+};
+
+export interface ExperimentOptions {
+  home: string;
+  variants: Variant[];
+  seeds: number[];
+  recipe?: string;
+  /** Applied to every variant after the recipe. */
+  set?: ConfigOverrides;
+  /** Applied to cam's fine-tune after the recipe. */
+  camSet?: ConfigOverrides;
+  split?: string;
+  collectionId?: number;
+  encoder?: string;
+  encoderPath?: string;
+  onStage?: (s: string) => void;
+  onTrainEvent?: (e: TrainEvent) => void;
+  onProgress?: (done: number, total: number) => void;
+  signal?: AbortSignal;
+}
+
+export interface ExperimentRun {
+  variant: Variant;
+  seed: number;
+  run: string;
+  warm_start: string | null;
+  epochs_run: number;
+  best_epoch: number;
+  train_seconds: number;
+  metrics: RunMetrics;
+}
+
+export interface ExperimentResult {
+  recipe: string;
+  recipe_description: string;
+  set: ConfigOverrides;
+  cam_set: ConfigOverrides;
+  split: string;
+  variants: Variant[];
+  seeds: number[];
+  runs: ExperimentRun[];
+  summary: VariantSummary[];
+  seconds: number;
+  warnings: string[];
+}
+
+/** The experiment's metrics of one evaluation. */
+export function runMetrics(ev: EvalResult): RunMetrics {
+  const p = ev.product;
+  const m: Record<string, number | null> = {
+    ...Object.fromEntries(EXPERIMENT_METRICS.map((k) => [k, null])),
+    top1: ev.top1,
+    top5: ev.top5,
+    bleu1: ev.bleu1,
+    bleu2: ev.bleu2,
+    bleu3: ev.bleu3,
+    bleu4: ev.bleu4,
+    meteor: ev.meteor,
+    rougeL: ev.rougeL,
+    cider: ev.cider,
+    cam_agreement: ev.cam_agreement,
+    repeated_bigram_share: ev.repeated_bigram_share ?? null,
+    product_bleu4: p?.bleu4 ?? null,
+    product_cider: p?.cider ?? null,
+    product_repeated_bigram_share: p?.repeated_bigram_share ?? null,
+    product_distinct2: p?.distinct2 ?? null,
+  };
+  return m as RunMetrics;
+}
+
+/**
+ * "key=value" settings → training overrides, typed after DEFAULT_CONFIG (numbers, booleans,
+ * strings); unknown keys are refused so a typo does not silently run the default.
+ */
+export function parseOverrides(items: string[]): ConfigOverrides {
+  const out: Record<string, unknown> = {};
+  const known = DEFAULT_CONFIG as unknown as Record<string, unknown>;
+  for (const item of items) {
+    const eq = item.indexOf('=');
+    if (eq < 1) throw invalidRequest(`--set '${item}': expected key=value`);
+    const key = item.slice(0, eq);
+    const raw = item.slice(eq + 1);
+    if (!(key in known)) throw invalidRequest(`--set: '${key}' is not a training setting (known: ${Object.keys(known).join(', ')})`);
+    const kind = typeof known[key];
+    if (kind === 'number') {
+      const n = Number(raw);
+      if (raw === '' || !Number.isFinite(n)) throw invalidRequest(`--set: ${key} needs a number, got '${raw}'`);
+      out[key] = n;
+    } else if (kind === 'boolean') {
+      if (raw !== 'true' && raw !== 'false') throw invalidRequest(`--set: ${key} needs true or false, got '${raw}'`);
+      out[key] = raw === 'true';
+    } else out[key] = raw;
+  }
+  return out as ConfigOverrides;
+}
+
+/** Trains and evaluates one variant with one seed. */
+async function trainAndEvaluate(
+  o: ExperimentOptions,
+  config: Partial<TrainConfig> & { variant: Variant },
+  warnings: string[],
+): Promise<{ run: string; epochs_run: number; best_epoch: number; seconds: number; metrics: RunMetrics }> {
+  const t0 = Date.now();
+  const res = await runTraining({ home: o.home, config, signal: o.signal, onEvent: o.onTrainEvent });
+  for (const w of res.warnings) if (!warnings.includes(w)) warnings.push(w);
+  if (res.status !== 'done') throw unavailable(`training ${config.variant} (seed ${config.seed}) ${res.status}${res.error ? `: ${res.error}` : ''}`);
+  const seconds = (Date.now() - t0) / 1000;
+  o.onStage?.(`evaluate ${config.variant} seed ${config.seed} (${res.run})`);
+  const ev = await evaluateRun({ home: o.home, runId: res.run, onProgress: o.onProgress });
+  return { run: res.run, epochs_run: res.epochs_run, best_epoch: res.best_epoch, seconds, metrics: runMetrics(ev) };
+}
+
+export async function runExperiment(o: ExperimentOptions): Promise<ExperimentResult> {
+  const t0 = Date.now();
+  const recipeName = o.recipe ?? 'practical';
+  const recipe = RECIPES[recipeName];
+  if (!recipe) throw invalidRequest(`unknown recipe '${recipeName}' (known: ${Object.keys(RECIPES).join(', ')})`);
+  if (!o.variants.length || !o.seeds.length) throw invalidRequest('an experiment needs at least one variant and one seed');
+  const split = o.split ?? 'default';
+  const common: ConfigOverrides = {
+    ...recipe.train,
+    ...o.set,
+    split,
+    collectionId: o.collectionId,
+    encoder: o.encoder,
+    encoderPath: o.encoderPath,
+  };
+  // medi first within a seed, so cam can start from it
+  const order = [...o.variants].sort((a, b) => Number(a === 'cam') - Number(b === 'cam'));
+  const runs: ExperimentRun[] = [];
+  const warnings: string[] = [];
+  for (const seed of o.seeds) {
+    let mediRun: string | null = null;
+    for (const variant of order) {
+      const fineTune = variant === 'cam' && recipe.camFineTune !== null && mediRun !== null;
+      const config = fineTune
+        ? { ...common, ...recipe.camFineTune, ...o.camSet, variant, seed, warmStart: mediRun! }
+        : { ...common, variant, seed };
+      o.onStage?.(`train ${variant} seed ${seed}${fineTune ? ` (fine-tune of medi ${mediRun})` : ''}`);
+      const r = await trainAndEvaluate(o, config, warnings);
+      if (variant === 'medi') mediRun = r.run;
+      runs.push({
+        variant,
+        seed,
+        run: r.run,
+        warm_start: fineTune ? mediRun : null,
+        epochs_run: r.epochs_run,
+        best_epoch: r.best_epoch,
+        train_seconds: r.seconds,
+        metrics: r.metrics,
+      });
+    }
+  }
+  return {
+    recipe: recipeName,
+    recipe_description: recipe.description,
+    set: o.set ?? {},
+    cam_set: o.camSet ?? {},
+    split,
+    variants: o.variants,
+    seeds: o.seeds,
+    runs,
+    summary: summarise(runs, o.variants),
+    seconds: (Date.now() - t0) / 1000,
+    warnings,
+  };
+}

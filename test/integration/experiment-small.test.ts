@@ -1,0 +1,79 @@
+/**
+ * `plumage experiment` on a tiny synthetic workspace (4 species × 6 photos, features from
+ * ../shared's MobileNetV2-0.35, 1 epoch at tiny dims): one table row per variant, one run per
+ * variant and seed, cam fine-tuned from the same seed's medi, and different seeds give different runs.
+ */
+import { execFileSync } from 'node:child_process';
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { runDemo } from '../../src-main/jobs/demo.ts';
+import { formatExperiment } from '../../src-main/jobs/experiment-table.ts';
+import type { ExperimentResult } from '../../src-main/jobs/experiment.ts';
+import { checkpointPaths } from '../../src-main/jobs/run-artifact.ts';
+import { workspace } from '../../src-main/data/workspace.ts';
+import { readSafetensors } from '../../src-main/ml/safetensors.ts';
+
+const TM = resolve(process.cwd(), '../shared/encoders/mobilenet_v2_035_tm');
+const bin = resolve(process.cwd(), 'bin/plumage.js');
+
+function experiment(home: string, ...extra: string[]): ExperimentResult {
+  const args = [bin, 'experiment', '--home', home, '--json', '--variants', 'cnn,lrcn,medi,cam', '--seeds', '1,2'];
+  args.push('--recipe', 'demo', '--set', 'epochs=1', '--set', 'dims=tiny', '--set', 'batch=8', '--cam-set', 'epochs=1', ...extra);
+  const out = execFileSync(process.execPath, args, {
+    encoding: 'utf8',
+    stdio: ['ignore', 'pipe', 'pipe'],
+    env: { ...process.env, PLUMAGE_BACKEND: 'wasm' },
+  });
+  return JSON.parse(out.trim().split('\n').pop()!) as ExperimentResult;
+}
+
+describe('plumage experiment (tiny)', () => {
+  it('prints one row per variant, trains every variant × seed, and seeds change the runs', async () => {
+    const home = mkdtempSync(join(tmpdir(), 'plumage-exp-'));
+    // synthetic photos, import and features (the demo's first stages; one cnn epoch as a by-product)
+    await runDemo({ home, encoderPath: TM, species: 4, perSpecies: 6, size: 64, epochs: 1, dims: 'tiny', batch: 8, variants: ['cnn'] });
+    const res = experiment(home);
+    expect(res.summary.map((r) => r.variant)).toEqual(['cnn', 'lrcn', 'medi', 'cam']);
+    expect(res.summary.every((r) => r.seeds === 2)).toBe(true);
+    expect(res.runs).toHaveLength(8);
+    const main = formatExperiment(res.summary);
+    const firstTable = main.slice(1, main.indexOf(''));
+    expect(firstTable.filter((l) => /^\| (CNN|LRCN|f_medi|Ours)/.test(l))).toHaveLength(4);
+    // classification only where there is a classifier; product decoding only with a captioner
+    const cnn = res.summary[0].stats;
+    expect(cnn.top1).toBeDefined();
+    expect(cnn.cider).toBeUndefined();
+    expect(res.summary[1].stats.product_cider).toBeDefined();
+    expect(res.summary[1].stats.top1).toBeUndefined();
+    // cam starts from the same seed's medi run
+    for (const seed of [1, 2]) {
+      const medi = res.runs.find((r) => r.variant === 'medi' && r.seed === seed)!;
+      expect(res.runs.find((r) => r.variant === 'cam' && r.seed === seed)!.warm_start).toBe(medi.run);
+    }
+    // the two seeds trained different weights for every variant
+    const ws = workspace(home);
+    for (const v of ['cnn', 'lrcn', 'medi', 'cam']) {
+      const [a, b] = [1, 2].map((seed) => res.runs.find((r) => r.variant === v && r.seed === seed)!.run);
+      expect(a).not.toBe(b);
+      // the tensors, not the file bytes (the metadata names the run)
+      const weights = (run: string) =>
+        Object.entries(readSafetensors(checkpointPaths(ws, run).weights).tensors).map(([n, t]) => [n, Array.from(t.data)]);
+      expect(weights(a).map(([n]) => n)).toEqual(weights(b).map(([n]) => n));
+      expect(weights(a)).not.toEqual(weights(b));
+    }
+  }, 900_000);
+
+  it('refuses an unknown training setting with a one-line error', () => {
+    const home = mkdtempSync(join(tmpdir(), 'plumage-exp-'));
+    let err = '';
+    try {
+      experiment(home, '--set', 'lamda=0.3');
+    } catch (e) {
+      err = String((e as { stderr?: string }).stderr);
+    }
+    expect(err).toMatch(/'lamda' is not a training setting/);
+    expect(err).not.toMatch(/\n\s+at /);
+  });
+});
