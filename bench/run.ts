@@ -15,7 +15,7 @@ import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 const here = dirname(fileURLToPath(import.meta.url));
-const EXPERIMENTS = ['mask-pointing.ts'];
+const EXPERIMENTS = ['mask-pointing.ts', 'decoding.ts'];
 /** Fields that say WHAT was measured (lines agreeing on them are compared across backends). */
 const IDENTITY = ['bench', 'variant', 'batch', 'beam', 'dims', 'encoder', 'images', 'refs', 'steps'];
 /** Speed fields: lower is better for times, higher for rates. */

@@ -84,6 +84,19 @@ function bestTokens(lp: Float32Array, at: number, V: number, width: number, bloc
   return best;
 }
 
+/**
+ * Stop once `width` captions have ended and none of the hypotheses still growing scores better
+ * now than the worst of the best `width` ended ones. Stopping at the first `width` ended captions
+ * would cut off longer ones that α > 0 can still prefer; running every search to the length limit
+ * doubles the cost. This is the usual heuristic (a hypothesis behind now may still overtake).
+ */
+function settled(finished: Hyp[], alive: Hyp[], width: number, score: (h: Hyp) => number): boolean {
+  if (finished.length < width) return false;
+  const top = finished.map(score).sort((a, z) => z - a);
+  const worstKept = top[width - 1];
+  return alive.every((h) => score(h) <= worstKept);
+}
+
 /** Beam search for one image's feature gates; returns the chosen token row (BOS first, unpadded). */
 function searchOne(cp: ReturnType<typeof capPrep>, fg: tf.Tensor, T: number, o: Required<BeamOptions>): number[] {
   const { width, lengthAlpha, noRepeatNgram } = o;
@@ -91,8 +104,8 @@ function searchOne(cp: ReturnType<typeof capPrep>, fg: tf.Tensor, T: number, o: 
   let s: tf.Tensor | null = null;
   let c: tf.Tensor | null = null;
   const finished: Hyp[] = [];
-  // No early stop once `width` captions have ended: with α > 0 a longer caption can still win.
-  for (let t = 0; t < T - 1 && alive.length > 0; t++) {
+  const score = (h: Hyp) => normalisedScore(h.logp, h.tokens.length - 1, lengthAlpha);
+  for (let t = 0; t < T - 1 && alive.length > 0 && !settled(finished, alive, width, score); t++) {
     const last = tf.tensor1d(
       alive.map((h) => h.tokens[h.tokens.length - 1]),
       'int32',
@@ -142,8 +155,7 @@ function searchOne(cp: ReturnType<typeof capPrep>, fg: tf.Tensor, T: number, o: 
   }
   s?.dispose();
   c?.dispose();
-  const pool = finished.concat(alive); // alive ones here ran to the length limit
-  const score = (h: Hyp) => normalisedScore(h.logp, h.tokens.length - 1, lengthAlpha);
+  const pool = finished.concat(alive);
   let best = pool[0];
   for (const h of pool) if (score(h) > score(best)) best = h;
   return best.tokens.slice(0, T);
