@@ -9,7 +9,8 @@ import { parseArgs } from 'node:util';
 import { getRun } from '../src-main/data/runs.ts';
 import { openDb } from '../src-main/data/store.ts';
 import { workspace } from '../src-main/data/workspace.ts';
-import { evaluateWith, loadRunModel } from '../src-main/jobs/evaluate.ts';
+import { evaluateWith } from '../src-main/jobs/evaluate.ts';
+import { loadRunModel } from '../src-main/jobs/run-artifact.ts';
 import { initBackend } from '../src-main/ml/backend.ts';
 import type { BeamOptions } from '../src-main/ml/decode.ts';
 
@@ -31,7 +32,7 @@ const db = openDb(ws.dbPath);
 for (const id of values.runs.split(',')) {
   const run = getRun(db, id);
   if (!run) throw new Error(`no run ${id}`);
-  const model = loadRunModel(db, ws, run);
+  const model = loadRunModel(ws, run);
   for (const s of SETTINGS) {
     const t0 = Date.now();
     const ev = evaluateWith(db, ws, run, model, { productDecoding: s, camExamples: 0 });

@@ -24,6 +24,9 @@ export const trainRequest = z.strictObject({
   lr: finite.positive().optional(),
   optimizer: z.enum(['sgd', 'momentum', 'adam']).optional(),
   lambda: nonNegative.optional(),
+  /** Epochs with λ = 0, then epochs of a linear rise to λ (jobs/train/lambda-schedule.ts). */
+  lambdaWarmup: nonNegative.optional(),
+  lambdaRamp: nonNegative.optional(),
   mu: nonNegative.optional(),
   partMasks: z.boolean().optional(),
   partSigma: finite.positive().optional(),
@@ -32,6 +35,8 @@ export const trainRequest = z.strictObject({
   split: name.optional(),
   collectionId: id.optional(),
   patience: positiveInt(10_000).optional(),
+  /** Best checkpoint by validation caption loss (default) or validation CIDEr-D. */
+  select: z.enum(['loss', 'cider']).optional(),
   maxLen: z.number().int().min(3).max(1000).optional(),
   minCount: positiveInt(1_000_000).optional(),
   clip: nonNegative.optional(),

@@ -16,6 +16,10 @@ export interface TrainConfig {
   lr: number;
   optimizer: OptimizerName;
   lambda: number;
+  /** Epochs with λ = 0 before L_cam starts (train/lambda-schedule.ts; 0 = from the first step). */
+  lambdaWarmup: number;
+  /** Epochs over which λ rises linearly to its value after the warm-up (0 = at once). */
+  lambdaRamp: number;
   mu: number;
   /**
    * With μ > 0: images without a painted mask get one generated from their visible part
@@ -52,6 +56,8 @@ export const DEFAULT_CONFIG: Omit<TrainConfig, 'variant'> = {
   lr: 0.1,
   optimizer: 'sgd',
   lambda: 1,
+  lambdaWarmup: 0,
+  lambdaRamp: 0,
   mu: 0,
   partMasks: false,
   partSigma: PART_SIGMA,

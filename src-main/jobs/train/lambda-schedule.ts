@@ -12,9 +12,12 @@ export interface LambdaSchedule {
   lambdaRamp: number;
 }
 
-export function lambdaAt(s: LambdaSchedule, globalStep: number, stepsPerEpoch: number): number {
+/** λ at a global step; runs recorded before the schedule existed have neither field (= none). */
+export function lambdaAt(s: Partial<LambdaSchedule> & { lambda: number }, globalStep: number, stepsPerEpoch: number): number {
+  const warmup = s.lambdaWarmup ?? 0;
+  const ramp = s.lambdaRamp ?? 0;
   const epoch = globalStep / Math.max(1, stepsPerEpoch);
-  if (epoch < s.lambdaWarmup) return 0;
-  if (s.lambdaRamp <= 0) return s.lambda;
-  return s.lambda * Math.min(1, (epoch - s.lambdaWarmup) / s.lambdaRamp);
+  if (epoch < warmup) return 0;
+  if (ramp <= 0) return s.lambda;
+  return s.lambda * Math.min(1, (epoch - warmup) / ramp);
 }

@@ -27,6 +27,7 @@ import { estimateSeconds } from './estimate.ts';
 import { markInterruptedRuns, type RunClaim } from '../run-owner.ts';
 import { openSession, reporter, type Session } from './setup.ts';
 import { evaluateSplit, selectionScore, type EvalResult } from './validation.ts';
+import { lambdaAt } from './lambda-schedule.ts';
 
 export type { TrainEvent };
 
@@ -122,7 +123,8 @@ function trainStep(s: Session): TrainLosses {
   const idx = state.perm.slice(state.stepInEpoch * cfg.batch, (state.stepInEpoch + 1) * cfg.batch);
   const exs = idx.map((i) => s.data.train[i]);
   const batch = stepBatch(s, exs);
-  const res = algorithm1Grads(s.params, cfg.variant, batch, { lambda: cfg.lambda, mu: cfg.mu });
+  const lambda = lambdaAt(cfg, state.globalStep, s.stepsPerEpoch);
+  const res = algorithm1Grads(s.params, cfg.variant, batch, { lambda, mu: cfg.mu });
   clipByModule(res.grads, cfg.clip);
   // The schedule depends only on the global step, so a resumed run gets the same rates.
   const lr = cfg.schedule === 'cosine' ? cfg.lr * 0.5 * (1 + Math.cos((Math.PI * state.globalStep) / s.totalSteps)) : cfg.lr;
