@@ -38,6 +38,8 @@ export interface TrainConfig {
   minCount: number;
   /** Early stopping: epochs without a better validation score. */
   patience: number;
+  /** Best checkpoint by validation caption loss (the default) or by validation CIDEr-D (validation.ts). */
+  select: 'loss' | 'cider';
   /** Gradient clipping by global norm per module (0 = off). */
   clip: number;
   /** Learning-rate schedule over all steps: constant (the paper's) or cosine decay to 0. */
@@ -67,6 +69,7 @@ export const DEFAULT_CONFIG: Omit<TrainConfig, 'variant'> = {
   maxLen: 20,
   minCount: 1,
   patience: 5,
+  select: 'loss',
   clip: 0,
   schedule: 'constant',
   checkpointMinutes: 5,

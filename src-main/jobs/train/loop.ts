@@ -175,8 +175,8 @@ function saveBest(s: Session, epoch: number, score: number | null): void {
 /** End of an epoch: validation, the epoch's record, best checkpoint, early stopping. Returns whether to stop. */
 function endEpoch(s: Session, sums: TrainLosses, nSteps: number): boolean {
   const { cfg, state } = s;
-  const ev = evaluateSplit(s.params, cfg.variant, s.data.val, s.cache, s.index, cfg.maxLen);
-  const score = selectionScore(ev, s.dims.V);
+  const ev = evaluateSplit(s.params, cfg.variant, s.data.val, s.cache, s.index, cfg.maxLen, 64, cfg.select === 'cider');
+  const score = selectionScore(ev, s.dims.V, cfg.select);
   const val = (s.lastVal = { ...ev, score });
   const improved = state.bestScore === null || score > state.bestScore;
   const mean = Object.fromEntries(Object.entries(sums).map(([k, v]) => [k, nSteps ? v / nSteps : 0])) as unknown as TrainLosses;

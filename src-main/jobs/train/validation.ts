@@ -1,14 +1,34 @@
-/** Validation during training (top-1, top-5, caption loss) and the model-selection score. */
+/**
+ * Validation during training (top-1, top-5, caption loss, optionally CIDEr-D of the greedy
+ * captions) and the model-selection score.
+ */
 import * as tf from '@tensorflow/tfjs';
 import type { FeatureCache } from '../../ml/feature-cache.ts';
-import { capPrep, captionLoss, classify, feature, hasCap, hasCls, pooled, type Params, type Variant } from '../../ml/model.ts';
-import { encodeCaption, type Example } from './dataset.ts';
+import { scoreCaptions } from '../../ml/metrics/index.ts';
+import {
+  capPrep,
+  captionLoss,
+  classify,
+  feature,
+  greedyDecode,
+  hasCap,
+  hasCls,
+  pooled,
+  type Params,
+  type Variant,
+} from '../../ml/model.ts';
+import { decodeCaption, encodeCaption, type Example } from './dataset.ts';
 
 export interface EvalResult {
   top1: number | null;
   top5: number | null;
   captionLoss: number | null;
+  /** CIDEr-D of the greedy captions against all references (only when asked for). */
+  cider?: number | null;
 }
+
+/** What the best checkpoint is chosen by: caption loss (with top-1) or validation CIDEr-D (with top-1). */
+export type Selection = 'loss' | 'cider';
 
 export function evaluateSplit(
   params: Params | Record<string, tf.Tensor>,
@@ -18,8 +38,12 @@ export function evaluateSplit(
   index: Map<string, number>,
   T: number,
   batch = 64,
+  withCider = false,
 ): EvalResult {
   if (!data.length) return { top1: null, top5: null, captionLoss: null };
+  const words = withCider && hasCap(variant) ? wordsOf(index) : null;
+  const refs: Record<string, string[]> = {};
+  const cands: Record<string, string> = {};
   let c1 = 0;
   let c5 = 0;
   let capSum = 0;
@@ -37,6 +61,14 @@ export function evaluateSplit(
           const rank = row.filter((x) => x > row[y]).length;
           if (rank === 0) c1++;
           if (rank < 5) c5++;
+        });
+      }
+      if (words) {
+        const ids = greedyDecode(params, feat, T).arraySync() as number[][];
+        chunk.forEach((e, j) => {
+          if (!e.captions.length) return;
+          refs[String(i + j)] = e.captions;
+          cands[String(i + j)] = decodeCaption(ids[j], words);
         });
       }
       if (hasCap(variant)) {
@@ -65,7 +97,15 @@ export function evaluateSplit(
     top1: hasCls(variant) ? c1 / data.length : null,
     top5: hasCls(variant) ? c5 / data.length : null,
     captionLoss: hasCap(variant) && capN ? capSum / capN : null,
+    ...(words ? { cider: Object.keys(cands).length ? scoreCaptions(refs, cands, { meteor: false }).cider : null } : {}),
   };
+}
+
+/** Token id → word from the vocabulary index. */
+function wordsOf(index: Map<string, number>): string[] {
+  const words: string[] = [];
+  for (const [w, i] of index) words[i] = w;
+  return words;
 }
 
 /**
@@ -73,7 +113,9 @@ export function evaluateSplit(
  * medi/cam → top-1 − (caption loss)/ln V. Dividing by ln V (the loss of a uniform guess) puts the
  * caption term on the same 0–1 scale as accuracy, so neither head is ignored.
  */
-export function selectionScore(r: EvalResult, V: number): number {
+export function selectionScore(r: EvalResult, V: number, by: Selection = 'loss'): number {
+  // by CIDEr-D: lrcn → CIDEr; medi/cam → top-1 + CIDEr (CIDEr-D of these captioners is 0–1 too)
+  if (by === 'cider' && r.cider !== undefined && r.cider !== null) return (r.top1 ?? 0) + r.cider;
   const cap = r.captionLoss !== null ? r.captionLoss / Math.log(Math.max(V, 2)) : 0;
   return (r.top1 ?? 0) - cap;
 }
