@@ -97,7 +97,11 @@ export interface InvokeChannels {
    * `path`: a file name (written into the workspace's exports/ folder), a grant token from
    * `dialog:choose`, or (browser mode) a path inside a folder allowed by `serve --allow-export-dir`.
    */
-  'batch:export': { req: { jobId: number; format: 'csv' | 'coco'; path: string }; res: { path: string; rows: number } };
+  /** include: 'accepted' (default: accepted and edited results) or 'all'; the CSV has a review column. */
+  'batch:export': {
+    req: { jobId: number; format: 'csv' | 'coco'; path: string; include?: 'accepted' | 'all' };
+    res: { path: string; rows: number };
+  };
   /**
    * Desktop app only (`unavailable` in browser mode): a native dialog in the main process. `folder`
    * and `file` choose something to read (import, batch caption), `save` a file to write. Answers a

@@ -475,27 +475,26 @@ export async function exportBatch(
   jobId: number,
   format: 'csv' | 'coco',
   path: string,
+  include: 'accepted' | 'all' = 'accepted',
 ): Promise<{ path: string; rows: number }> {
   const job = jobOr404(db, jobId);
+  // By default only what the curator accepted (or edited); 'all' adds unreviewed and rejected rows.
+  const which = include === 'all' ? '' : "AND review IN ('accepted', 'edited')";
   const rows = (
-    db
-      .prepare(
-        "SELECT * FROM batch_results WHERE job_id = ? AND error IS NULL AND review != 'rejected' ORDER BY rel_path",
-      )
-      .all(jobId) as ResultRow[]
-  ).map((r) => ({ ...toItem(r), text: r.review === 'edited' ? r.edited_caption : r.caption }));
+    db.prepare(`SELECT * FROM batch_results WHERE job_id = ? AND error IS NULL ${which} ORDER BY rel_path`).all(jobId) as ResultRow[]
+  ).map((r) => ({ ...toItem(r), text: r.review === 'edited' ? r.edited_caption : r.caption, review: r.review === 'pending' ? 'unreviewed' : r.review }));
   const out = resolve(path);
   mkdirSync(dirname(out), { recursive: true });
   if (format === 'csv') {
-    // Same columns as `plumage caption --out FILE.csv` (jobs/caption.ts), which this module does
-    // not import: it would load TF.js into the api process.
+    // The columns of `plumage caption --out FILE.csv` (jobs/caption.ts), which this module does
+    // not import (it would load TF.js into the api process), plus the review status.
     const lines = [
-      ['path', 'caption', ...[1, 2, 3, 4, 5].flatMap((k) => [`species_${k}`, `p_${k}`]), 'run'].join(','),
+      ['path', 'caption', ...[1, 2, 3, 4, 5].flatMap((k) => [`species_${k}`, `p_${k}`]), 'run', 'review'].join(','),
     ];
     for (const r of rows) {
       const cells = [r.relPath, r.text ?? ''];
       for (let k = 0; k < 5; k++) cells.push(r.top5[k]?.class ?? '', r.top5[k] ? r.top5[k].p.toFixed(4) : '');
-      cells.push(job.run_id);
+      cells.push(job.run_id, r.review);
       lines.push(csvRow(cells));
     }
     writeFileSync(out, lines.join('\n') + '\n');

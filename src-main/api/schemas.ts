@@ -102,7 +102,7 @@ export const INVOKE_SCHEMAS = {
     caption: captionText.optional(),
   }),
   'batch:importAccepted': z.strictObject({ jobId: id, collectionId: id.optional() }),
-  'batch:export': z.strictObject({ jobId: id, format: z.enum(['csv', 'coco']), path }),
+  'batch:export': z.strictObject({ jobId: id, format: z.enum(['csv', 'coco']), path, include: z.enum(['accepted', 'all']).optional() }),
   'dialog:choose': z.strictObject({
     purpose: z.enum(['folder', 'file', 'save']),
     defaultName: z.string().min(1).max(LIMITS.name).optional(),

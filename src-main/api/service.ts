@@ -253,7 +253,7 @@ export function createApi(opts: ApiOptions): PlumageApi {
       if (r.imported || r.captions) push('images:changed', { imageIds: [] });
       return r;
     },
-    'batch:export': (req) => exportBatch(db, req.jobId, req.format, access.writable(req.path)),
+    'batch:export': (req) => exportBatch(db, req.jobId, req.format, access.writable(req.path), req.include),
     'dialog:choose': async (req) => {
       if (!opts.choose) throw new PlumageError('unavailable', 'file dialogs exist in the desktop app only: type the path');
       const path = await opts.choose(req);

@@ -270,6 +270,8 @@ describe('curation screens in browser mode', () => {
       expect(existsSync(csv)).toBe(true);
       return readFileSync(csv, 'utf8').trim().split(/\r?\n/);
     };
+    // Nothing reviewed yet: ask for every result.
+    await batch.region.getByRole('checkbox', { name: 'Include unreviewed and rejected' }).check();
     const lines = await exportCsv();
     // One header line, then one row per photo.
     expect(lines[0]).toMatch(/^path,caption,/);
@@ -291,10 +293,13 @@ describe('curation screens in browser mode', () => {
     await box.press('Enter');
     await poll(() => batch.results.nth(2).getAttribute('class')).toMatch(/edited/);
     await page.screenshot({ path: join(ARTIFACTS, 'batch.png') });
-    // A rejected result is left out of the export; the edited text replaces the model's.
+    // By default only the accepted and the edited result are exported; the edited text replaces the model's.
+    await batch.region.getByRole('checkbox', { name: 'Include unreviewed and rejected' }).uncheck();
     const after = await exportCsv();
-    expect(after.length).toBe(20);
-    expect(after.filter((l) => l.startsWith('field_02.jpg,a small test bird on a branch,'))).toHaveLength(1);
+    expect(after.length).toBe(3);
+    expect(after[0]).toMatch(/,review$/);
+    expect(after.filter((l) => l.startsWith('field_02.jpg,a small test bird on a branch,') && l.endsWith(',edited'))).toHaveLength(1);
+    expect(after.filter((l) => l.startsWith('field_00.jpg,') && l.endsWith(',accepted'))).toHaveLength(1);
     // Import accepted: the accepted and the edited photo join a collection.
     await batch.region.getByRole('button', { name: 'Import accepted' }).click();
     await batch.region.getByRole('status').filter({ hasText: /Imported 2 photos \(2 captions/ }).waitFor();

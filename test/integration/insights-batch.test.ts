@@ -102,7 +102,7 @@ describe('batch caption a folder through the api', () => {
     });
     expect(imp).toMatchObject({ imported: 2, captions: 2 });
     const csv = join(home, 'exports', 'out.csv'); // the page may write exports only into <home>/exports
-    expect(await ok('batch:export', { jobId: jobs[0].id, format: 'csv', path: csv })).toEqual({
+    expect(await ok('batch:export', { jobId: jobs[0].id, format: 'csv', path: csv, include: 'all' })).toEqual({
       path: csv,
       rows: 20,
     });

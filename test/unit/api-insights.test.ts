@@ -220,7 +220,7 @@ describe('batch-caption review', () => {
     ).toBe('not_found');
     expect((await ok<BatchJobInfo[]>(api, 'batch:list'))[0].reviewed).toBe(4);
 
-    // Export: every result that was not rejected (and did not fail), the edit replacing the model's caption.
+    // Export: the accepted and edited results (not the rejected one), the edit replacing the model's caption.
     // A bare file name goes into the workspace's exports/ folder (the page may not write elsewhere).
     const csv = join(fx!.home, 'exports', 'batch.csv');
     expect(await ok(api, 'batch:export', { jobId: job, format: 'csv', path: 'batch.csv' })).toEqual({
@@ -229,13 +229,16 @@ describe('batch-caption review', () => {
     });
     const lines = readFileSync(csv, 'utf8').trim().split('\n');
     expect(lines[0]).toBe(
-      'path,caption,species_1,p_1,species_2,p_2,species_3,p_3,species_4,p_4,species_5,p_5,run',
+      'path,caption,species_1,p_1,species_2,p_2,species_3,p_3,species_4,p_4,species_5,p_5,run,review',
     );
     expect(lines.slice(1)).toEqual([
-      'p0.png,"a bird number 0, small",Robin,0.7000,Jay,0.2000,,,,,,,r1',
-      'p1.png,a wren on a fence,Wren,0.7000,Jay,0.2000,,,,,,,r1',
-      'sub/p3.png,"a bird number 3, small",Wren,0.7000,Jay,0.2000,,,,,,,r1',
+      'p0.png,"a bird number 0, small",Robin,0.7000,Jay,0.2000,,,,,,,r1,accepted',
+      'p1.png,a wren on a fence,Wren,0.7000,Jay,0.2000,,,,,,,r1,edited',
+      'sub/p3.png,"a bird number 3, small",Wren,0.7000,Jay,0.2000,,,,,,,r1,accepted',
     ]);
+    // Asked for everything: the rejected result too, marked as such.
+    expect((await ok<{ rows: number }>(api, 'batch:export', { jobId: job, format: 'csv', path: 'batch.csv', include: 'all' })).rows).toBe(4);
+    expect(readFileSync(csv, 'utf8').trim().split('\n')[3]).toMatch(/^p2\.png,.*,r1,rejected$/);
     const coco = join(fx!.home, 'exports', 'batch.json');
     expect(
       (await ok<{ rows: number }>(api, 'batch:export', { jobId: job, format: 'coco', path: coco })).rows,

@@ -86,7 +86,7 @@ describe('CSV files written by the product', () => {
     const ins = db.prepare('INSERT INTO batch_results(job_id, rel_path, caption, top5, error) VALUES (?, ?, ?, ?, NULL)');
     HOSTILE.forEach((t, i) => ins.run(job, `+p${i}.png`, t, JSON.stringify([{ class: '=Jay', p: 0.9 }])));
     const file = join(fx.dir, 'batch.csv');
-    expect((await exportBatch(db, job, 'csv', file)).rows).toBe(HOSTILE.length);
+    expect((await exportBatch(db, job, 'csv', file, 'all')).rows).toBe(HOSTILE.length);
     const text = readFileSync(file, 'utf8');
     expect(text).toContain(`"'+p0.png"`);
     expect(hasLiveFormula(text)).toBe(false);

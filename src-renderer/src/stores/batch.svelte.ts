@@ -100,25 +100,27 @@ class BatchStore {
     }
   }
 
-  async importAccepted(): Promise<void> {
+  /** Imports the accepted results into the given collection (default: a new one for the folder). */
+  async importAccepted(collectionId?: number): Promise<void> {
     const jobId = this.openId;
     if (jobId == null) return;
     try {
-      const r = await api.invoke('batch:importAccepted', { jobId });
-      this.note = `Imported ${plural(r.imported, 'photo')} (${plural(r.captions, 'caption')}, ${r.skipped} skipped) into collection ${r.collectionId}`;
+      const r = await api.invoke('batch:importAccepted', collectionId === undefined ? { jobId } : { jobId, collectionId });
       await app.afterEdit([], null);
       await app.loadCollections();
+      const name = app.collections.find((c) => c.id === r.collectionId)?.name ?? `collection ${r.collectionId}`;
+      this.note = `Imported ${plural(r.imported, 'photo')} (${plural(r.captions, 'caption')}, ${r.skipped} skipped) into ${name}`;
     } catch (e) {
       this.error = errorText(e);
     }
   }
 
   /** Exports the open batch to a path (browser mode: a name inside the workspace's exports/) or a dialog token. */
-  async exportTo(format: 'csv' | 'coco', path: string): Promise<void> {
+  async exportTo(format: 'csv' | 'coco', path: string, include: 'accepted' | 'all' = 'accepted'): Promise<void> {
     const jobId = this.openId;
     if (jobId == null) return;
     try {
-      const r = await api.invoke('batch:export', { jobId, format, path });
+      const r = await api.invoke('batch:export', { jobId, format, path, include });
       this.note = `Exported ${plural(r.rows, 'row')} to ${r.path}`;
     } catch (e) {
       this.error = errorText(e);
