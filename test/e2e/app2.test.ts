@@ -127,7 +127,7 @@ describe('curation screens in browser mode', () => {
     await heat.stroke(stage, [0.5, 0.4], [0.5, 0.6]);
     await page.screenshot({ path: join(ARTIFACTS, 'heatmap-brush.png') });
     await heat.button('Save mask').click();
-    await page.getByText('Mask saved').waitFor();
+    await page.getByRole('status', { name: 'Notifications' }).getByText('Mask saved').waitFor(); // the save is announced
 
     // In the database: a grey mask with the stroke across the centre row and nothing at the top.
     const m = await storedMask(images[0].id);
