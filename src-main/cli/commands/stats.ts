@@ -1,16 +1,14 @@
-import { openDb } from '../../data/store.ts';
-import { workspaceStats } from '../../data/stats.ts';
-import { workspace } from '../../data/workspace.ts';
-import { parseCommandArgs, type Command } from '../context.ts';
+import { statsRequest, workspaceSummary } from '../../api/ops/collections.ts';
+import { withOpContext } from '../../api/ops/context.ts';
+import type { Command } from '../context.ts';
+import { parseRequest } from '../request.ts';
 
 /** plumage stats: collections, images, classes, captions by provenance, labels, splits, runs. */
 export const run: Command = async (ctx) => {
-  parseCommandArgs(ctx.argv, {}, false);
-  const ws = workspace(ctx.home);
-  const db = openDb(ws.dbPath);
-  try {
-    const s = workspaceStats(db);
-    ctx.log(`workspace ${ws.home}`);
+  parseRequest(ctx.argv, { schema: statsRequest, usage: 'usage: plumage stats' });
+  return withOpContext(ctx.home, (op) => {
+    const s = workspaceSummary(op);
+    ctx.log(`workspace ${op.ws.home}`);
     for (const c of s.collections as {
       id: number;
       name: string;
@@ -32,9 +30,7 @@ export const run: Command = async (ctx) => {
     for (const [scheme, parts] of Object.entries(s.splits)) ctx.log(`split ${scheme}: ${fmt(parts)}`);
     ctx.log(`runs ${s.runs.total}${s.runs.total ? ` (${fmt(s.runs.by_status)})` : ''}`);
     return s;
-  } finally {
-    db.close();
-  }
+  });
 };
 
 function fmt(o: Record<string, number>): string {
