@@ -82,7 +82,7 @@ describe('Retrain lifecycle', () => {
   }, 320_000);
 
   it('a named run with Advanced settings stores them; stopping it offers Resume without a reload', async () => {
-    await page.getByRole('button', { name: 'Retrain settings' }).click();
+    await page.getByRole('button', { name: 'Training settings' }).click();
     const panel = page.getByRole('dialog', { name: 'Retrain' });
     const form = panel.getByRole('form', { name: 'Training settings' });
     await form.getByRole('textbox', { name: 'Run name' }).fill('after fixing the crows');
