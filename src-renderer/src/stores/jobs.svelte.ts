@@ -82,6 +82,8 @@ class JobsStore {
     // A stopped or failed training can be resumed at once: offer it without a reload.
     const ended = job.status !== 'running';
     if ((job.kind === 'train' && ended) || (job.status === 'done' && (job.kind === 'predict' || job.kind === 'evaluate'))) void this.loadResumable();
+    // The job's end can reach the window before the main side has let go of the run: ask again shortly.
+    if (job.kind === 'train' && (job.status === 'cancelled' || job.status === 'failed')) setTimeout(() => void this.loadResumable(), 1500);
     if (job.status === 'done') app.afterJob(job);
     this.announce(job);
   }
