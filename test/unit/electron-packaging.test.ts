@@ -167,9 +167,10 @@ export const session = { defaultSession: {
   setPermissionRequestHandler(fn) { s.permission = fn; }, setPermissionCheckHandler() {},
   webRequest: { onHeadersReceived(fn) { s.csp = fn; } } } };
 export const shell = { openExternal() {} };
+export const dialog = { showOpenDialog: async () => ({ canceled: true, filePaths: [] }), showSaveDialog: async () => ({ canceled: true }) };
 export const ipcMain = { handle(c, fn) { s.handlers[c] = fn; }, removeHandler() {}, on() {}, removeAllListeners() {} };
 export { BrowserWindow };
-export default { app, protocol, session, shell, ipcMain, BrowserWindow };
+export default { app, protocol, session, shell, dialog, ipcMain, BrowserWindow };
 `,
     );
     writeFileSync(
@@ -192,6 +193,7 @@ export default { app, protocol, session, shell, ipcMain, BrowserWindow };
     expect(out.window.webPreferences.preload).toBe(join(repo, 'dist/electron/preload.js'));
     expect(out.loaded).toBe('plumage-app://renderer/index.html');
     expect(out.channels).toContain('captions:save');
+    expect(out.channels).toContain('dialog:choose');
     expect(out.info.result).toMatchObject({ version: '0.1.0', home: fx.home });
     expect(out.page.result.total).toBe(2);
     expect(out.bad.error.code).toBe('invalid_request');
