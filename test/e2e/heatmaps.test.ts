@@ -1,6 +1,7 @@
 /**
- * End-to-end on a run trained by the CLI (never scored): the Runs screen's "Score photos" button
- * scores the collection with progress, and the photos' heat maps then show a colour legend, which
+ * End-to-end on a run with a checkpoint but no scores (a CLI run scores the collection itself now, so
+ * the fixture's scores are removed, as for a run from imported weights): the Runs screen's "Score
+ * photos" button scores the collection with progress, and the photos' heat maps then show a colour legend, which
  * species the map explains and the photo's disagreement score (all checked against the database).
  */
 import { mkdtempSync } from 'node:fs';
@@ -41,11 +42,21 @@ function predictions(): { imageId: number; className: string | null; disagreemen
   }
 }
 
+function forgetScores(run: string): void {
+  const db = new Database(workspace(home).dbPath);
+  try {
+    db.prepare('DELETE FROM predictions WHERE run_id = ?').run(run);
+  } finally {
+    db.close();
+  }
+}
+
 beforeAll(async () => {
   home = mkdtempSync(join(tmpdir(), 'plumage-e2e-heat-'));
   const fx = makeTrainedCollection(home);
   images = fx.images;
   runId = fx.runId;
+  forgetScores(runId);
   session = await openSession(home);
   ({ served, page, pageErrors } = session);
 }, 480_000);
@@ -55,7 +66,7 @@ afterAll(async () => {
 });
 
 describe('scoring a run and reading its heat maps', () => {
-  it('"Score photos" on a run from the CLI scores the collection, with progress', async () => {
+  it('"Score photos" on a run that has no scores yet scores the collection, with progress', async () => {
     expect(predictions()).toEqual([]);
     const gallery = new GalleryPage(page);
     await gallery.goto(served.url);
