@@ -98,12 +98,16 @@ describe('scoring a run and reading its heat maps', () => {
     const legend = page.getByRole('img', { name: 'Colour scale' });
     await legend.waitFor();
     expect(await legend.textContent()).toMatch(/least.*most/);
-    await poll(() => page.getByTestId('explains').textContent()).toBe(`Where the model looked to decide this is a ${speciesName(p.className)}.`);
+    await poll(() => page.getByTestId('explains').textContent()).toBe(
+      `Where the model looked to decide this is a ${speciesName(p.className)}.`,
+    );
     await page.getByText(`Disagreement on this photo: ${p.disagreement!.toFixed(2)}`).waitFor();
     await page.screenshot({ path: join(ARTIFACTS, 'heatmap-legend.png') });
     // The captioner's map explains the model's caption.
     await heat.button('Captioner').click();
-    await poll(() => page.getByTestId('explains').textContent()).toMatch(/^Where the model looked to write “.+”\.$/);
+    await poll(() => page.getByTestId('explains').textContent()).toMatch(
+      /^Where the model looked to write “.+”\.$/,
+    );
     // Esc leaves the heat maps first, then the photo.
     await page.keyboard.press('Escape');
     await poll(() => heat.controls.count()).toBe(0);
