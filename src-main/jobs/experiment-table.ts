@@ -4,20 +4,12 @@
  * CNN, caption metrics against LRCN), with a difference inside one sd reported as a tie.
  * Pure functions: the experiment job fills the runs, the CLI prints the lines.
  */
+import { HEADLINE_METRICS } from '../../shared/types.ts';
 import type { Variant } from '../ml/model.ts';
 
 /** Metrics of one run, in table order (null where the variant has no such output). */
 export const EXPERIMENT_METRICS = [
-  'top1',
-  'top5',
-  'bleu1',
-  'bleu2',
-  'bleu3',
-  'bleu4',
-  'meteor',
-  'rougeL',
-  'cider',
-  'cam_agreement',
+  ...HEADLINE_METRICS,
   'product_bleu4',
   'product_cider',
   'repeated_bigram_share',
