@@ -10,6 +10,7 @@ import Database from 'better-sqlite3';
 import type { Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { workspace } from '../../src-main/data/workspace.ts';
+import { speciesName } from '../../src-renderer/src/lib/names.ts';
 import { makeSynthCollection, type SynthCollection } from './fixture.ts';
 import { ARTIFACTS, type Served } from './serve.ts';
 import { openSession, type AppSession } from './session.ts';
@@ -64,9 +65,12 @@ describe('keyboard', () => {
     await page.keyboard.type(otherName);
     await page.getByRole('listbox', { name: 'Species choices' }).waitFor();
     await page.keyboard.press('Enter');
+    // The field shows the picked species from the moment it is picked, never the old one.
+    const shown = await photo.species.inputValue();
+    expect(shown).toBe(speciesName(other.name));
     await poll(() => stored(im.id).classId).toBe(other.id);
     expect(await focusedLabel()).not.toBe('Species');
-    const shown = await photo.species.inputValue();
+    expect(await photo.species.inputValue()).toBe(shown);
     // "a" now marks the photo accepted instead of landing in the field.
     await page.keyboard.press('a');
     await poll(() => stored(im.id).review).toBe('accepted');

@@ -290,16 +290,20 @@ class AppState {
   }
 
   // ── edits ──────────────────────────────────────────────────────────────────
-  async setLabel(imageIds: number[], classId: number | null): Promise<void> {
-    if (!imageIds.length) return;
+  /** Sets the species of photos; false when the save failed (the open photo is then re-read). */
+  async setLabel(imageIds: number[], classId: number | null): Promise<boolean> {
+    if (!imageIds.length) return false;
     try {
       const r = await api.invoke('labels:set', { imageIds, classId });
       const raw = classId == null ? null : (this.classes.find((c) => c.id === classId)?.name ?? `class ${classId}`);
       const what = `${raw == null ? 'Removed the species from' : `Set ${speciesName(raw)} on`} ${r.changed} photo${r.changed === 1 ? '' : 's'}`;
       if (r.changed) this.recordEdit(what);
       await this.afterEdit(imageIds, what);
+      return true;
     } catch (e) {
       this.say(errorText(e), true);
+      this.detailVersion++;
+      return false;
     }
   }
 
