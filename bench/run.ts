@@ -1,7 +1,8 @@
 /**
  * `npm run bench`: runs every hot-path benchmark in bench/*.ts (each a script that prints one
  * machine-readable JSON line per measurement, `{"bench": …}`) in its own process, one after
- * another so they do not compete for the two cores. Extra arguments (e.g. --quick) are passed on.
+ * another so they do not compete for the two cores. Positional arguments pick benchmarks by name
+ * prefix; options (e.g. --quick, --batch 32; bench/lib/args.ts knows them all) are passed on.
  *
  * `--backends node,wasm`: each benchmark runs once per backend (a child process with
  * PLUMAGE_BACKEND set), interleaved so that both see the same machine load, and a
@@ -13,9 +14,9 @@ import { spawnSync } from 'node:child_process';
 import { readdirSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { type BenchArgs, parseBenchArgs, selectBenches } from './lib/args.ts';
 
 const here = dirname(fileURLToPath(import.meta.url));
-const EXPERIMENTS = ['mask-pointing.ts', 'decoding.ts'];
 /** Fields that say WHAT was measured (lines agreeing on them are compared across backends). */
 const IDENTITY = ['bench', 'variant', 'batch', 'beam', 'dims', 'encoder', 'images', 'refs', 'steps'];
 /** Speed fields: lower is better for times, higher for rates. */
@@ -23,21 +24,6 @@ const TIMES = ['ms', 'cpu_ms'];
 const RATES = ['images_per_s'];
 
 type Line = Record<string, unknown>;
-
-function parseArgs(argv: string[]) {
-  const only: string[] = [];
-  const flags: string[] = [];
-  let backends: string[] = [];
-  for (let i = 0; i < argv.length; i++) {
-    const a = argv[i];
-    if (a === '--backends') backends = (argv[++i] ?? '').split(',');
-    else if (a.startsWith('--backends=')) backends = a.slice('--backends='.length).split(',');
-    else if (a.startsWith('--')) flags.push(a);
-    else only.push(a);
-  }
-  backends = backends.map((b) => b.trim()).filter(Boolean);
-  return { only, flags, backends };
-}
 
 /** Runs one bench file on one backend ('' = the inherited one); its JSON lines, each naming the backend. */
 function runBench(file: string, backend: string, flags: string[]): Line[] {
@@ -65,7 +51,8 @@ function runBench(file: string, backend: string, flags: string[]): Line[] {
     if (backend) line.run_backend = backend;
     lines.push(line);
   }
-  if (r.status !== 0) lines.push({ bench: file.replace(/\.ts$/, ''), backend: name, error: `exit ${r.status}` });
+  if (r.status !== 0)
+    lines.push({ bench: file.replace(/\.ts$/, ''), backend: name, error: `exit ${r.status}` });
   for (const l of lines) process.stdout.write(JSON.stringify(l) + '\n');
   return lines;
 }
@@ -102,14 +89,19 @@ function ratios(lines: Line[], backends: string[]): Line[] {
   return out;
 }
 
-const { only, flags, backends } = parseArgs(process.argv.slice(2));
-const files = readdirSync(here)
-  .filter((f) => f.endsWith('.ts') && f !== 'run.ts' && f !== 'torch-ref.ts')
-  // Experiments (minutes of training on a prepared workspace) run only when named explicitly.
-  .filter((f) => (only.length === 0 ? !EXPERIMENTS.includes(f) : only.some((o) => f.startsWith(o))))
-  .sort();
+let files: string[] = [];
+let args: BenchArgs = { only: [], backends: [], passOn: [] };
+try {
+  args = parseBenchArgs(process.argv.slice(2));
+  files = selectBenches(readdirSync(here), args.only);
+} catch (e) {
+  process.stderr.write(`${(e as Error).message}\n`);
+  process.exit(2);
+}
+const { passOn, backends } = args;
 
 const all: Line[] = [];
-for (const f of files) for (const b of backends.length ? backends : ['']) all.push(...runBench(f, b, flags));
-if (backends.length > 1) for (const r of ratios(all, backends)) process.stdout.write(JSON.stringify(r) + '\n');
+for (const f of files) for (const b of backends.length ? backends : ['']) all.push(...runBench(f, b, passOn));
+if (backends.length > 1)
+  for (const r of ratios(all, backends)) process.stdout.write(JSON.stringify(r) + '\n');
 process.exitCode = all.some((l) => l.error) ? 1 : 0;
