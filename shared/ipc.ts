@@ -39,6 +39,13 @@ export interface InvokeChannels {
   'captions:save': { req: { imageId: number; captionId?: number; text: string }; res: ImageDetail };
   'edits:undo': { req: void; res: { undone: boolean; imageIds: number[] } };
   'edits:redo': { req: void; res: { redone: boolean; imageIds: number[] } };
+  // ---- Species manager: each is one undoable edit; a species' raw id never changes ----
+  /** A new, empty species in the collection (conflict when another species already reads the same). */
+  'species:create': { req: { collectionId: number; name: string }; res: ClassInfo };
+  /** A new display name (the raw id stays, in tooltips and exports). */
+  'species:rename': { req: { classId: number; name: string }; res: ClassInfo };
+  /** Every photo of `fromId` moves to `intoId`, and `fromId` leaves the species list. */
+  'species:merge': { req: { fromId: number; intoId: number }; res: { moved: number } };
   'import:start': {
     req: { kind: 'cub' | 'flowers' | 'folder' | 'coco'; path: string; captions?: string };
     res: { jobId: string };

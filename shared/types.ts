@@ -18,7 +18,10 @@ export interface Collection {
 export interface ClassInfo {
   id: number;
   collectionId: number;
+  /** The raw id the data came with ("001.Black_footed_Albatross"); never changes. */
   name: string;
+  /** The curator's own name for the species (Species manager); null: derived from `name`. */
+  displayName: string | null;
   count: number;
 }
 

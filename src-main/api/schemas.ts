@@ -3,7 +3,7 @@ import type { InvokeChannel, Req, SendChannels } from '../../shared/ipc.ts';
 import { captionRequest } from './ops/caption.ts';
 import { evaluateRequest } from './ops/evaluate.ts';
 import { importRequest } from './ops/import.ts';
-import { captionText, id, LIMITS, path, runId, variant } from './ops/schemas.ts';
+import { captionText, id, LIMITS, noControl, path, runId, variant } from './ops/schemas.ts';
 import { resumeRequest } from './ops/train.ts';
 
 export { LIMITS } from './ops/schemas.ts';
@@ -17,6 +17,7 @@ export { LIMITS } from './ops/schemas.ts';
 const none = z.union([z.undefined(), z.null(), z.strictObject({})]).transform(() => undefined);
 const reviewStatus = z.enum(['unreviewed', 'accepted', 'fixed', 'rejected']);
 const classRef = z.union([id, z.string().min(1).max(LIMITS.name)]);
+const speciesName = z.string().trim().min(1).max(LIMITS.name).refine(noControl, 'control character in name');
 
 export const INVOKE_SCHEMAS = {
   'app:info': none,
@@ -43,6 +44,9 @@ export const INVOKE_SCHEMAS = {
   }),
   'edits:undo': none,
   'edits:redo': none,
+  'species:create': z.strictObject({ collectionId: id, name: speciesName }),
+  'species:rename': z.strictObject({ classId: id, name: speciesName }),
+  'species:merge': z.strictObject({ fromId: id, intoId: id }),
   // The window offers a subset of an operation's options: the channel schema picks them.
   'import:start': importRequest.pick({ kind: true, path: true, captions: true }),
   'demo:start': none,

@@ -5,6 +5,7 @@ import { fileURLToPath } from 'node:url';
 import type { Envelope, InvokeChannel, PushChannels, Req, Res, SendChannels } from '../../shared/ipc.ts';
 import type { JobInfo, JobKind } from '../../shared/types.ts';
 import { redo, saveCaption, setLabels, setReview, undo } from '../data/edits.ts';
+import { createSpecies, mergeSpecies, renameSpecies } from '../data/species.ts';
 import {
   getImageDetail,
   listClasses,
@@ -166,11 +167,29 @@ export function createApi(opts: ApiOptions): PlumageApi {
     'edits:undo': () => {
       const r = undo(db);
       changed(r.imageIds);
+      if (r.undone && !r.imageIds.length) ctx.imagesChanged([]); // a species edit: names changed everywhere
       return r;
     },
     'edits:redo': () => {
       const r = redo(db);
       changed(r.imageIds);
+      if (r.redone && !r.imageIds.length) ctx.imagesChanged([]);
+      return r;
+    },
+    // Species edits change names on many photos: [] makes every window re-read its page and species.
+    'species:create': (req) => {
+      const c = createSpecies(db, req.collectionId, req.name);
+      ctx.imagesChanged([]);
+      return c;
+    },
+    'species:rename': (req) => {
+      const c = renameSpecies(db, req.classId, req.name);
+      ctx.imagesChanged([]);
+      return c;
+    },
+    'species:merge': (req) => {
+      const r = mergeSpecies(db, req.fromId, req.intoId);
+      ctx.imagesChanged([]);
       return r;
     },
     'import:start': (req) => {

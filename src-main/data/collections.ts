@@ -54,7 +54,11 @@ export function findCollection(db: Db, idOrName: string | number): CollectionRow
   return row;
 }
 
-/** Returns the id of a class of the collection, creating it (by name) if needed. */
+/**
+ * Returns the id of a class of the collection, creating it (by name) if needed. A class merged into
+ * another (Species manager) answers with the one it was merged into, so a re-import labels photos
+ * with the species the curator kept.
+ */
 export function ensureClass(db: Db, collectionId: number, name: string, sourceId: string | null): number {
   const row = db
     .prepare('SELECT id, source_id FROM classes WHERE collection_id = ? AND name = ?')
@@ -62,7 +66,7 @@ export function ensureClass(db: Db, collectionId: number, name: string, sourceId
   if (row) {
     if (sourceId !== null && row.source_id !== sourceId)
       db.prepare('UPDATE classes SET source_id = ? WHERE id = ?').run(sourceId, row.id);
-    return row.id;
+    return mergedTarget(db, row.id);
   }
   return Number(
     db
@@ -81,4 +85,17 @@ export function collectionTotals(db: Db, collectionId: number) {
       'SELECT count(*) n FROM captions c JOIN images i ON i.id = c.image_id WHERE i.collection_id = ? AND c.deleted = 0',
     ),
   };
+}
+
+/** The class a label should use: for a merged class the one it was merged into (followed to the end), else itself. */
+export function mergedTarget(db: Db, classId: number): number {
+  const next = db.prepare('SELECT merged_into FROM classes WHERE id = ?');
+  const seen = new Set<number>();
+  let id = classId;
+  for (;;) {
+    const row = next.get(id) as { merged_into: number | null } | undefined;
+    if (!row || row.merged_into === null || seen.has(id)) return id;
+    seen.add(id);
+    id = row.merged_into;
+  }
 }

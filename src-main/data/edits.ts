@@ -1,5 +1,6 @@
 import type { ReviewStatus } from '../../shared/types.ts';
 import { addCaption, reviseCaption, setLabel } from './annotations.ts';
+import { mergedTarget } from './collections.ts';
 import { tx, type Db } from './store.ts';
 import { PlumageError } from '../util/errors.ts';
 
@@ -15,11 +16,13 @@ type CaptionState = { text: string; deleted: boolean } | null;
 type ReviewState = { status: ReviewStatus };
 /** A painted mask (masks.ts): the PNG bytes as base64, or null for "no mask". */
 export type MaskState = { width: number; height: number; png: string } | null;
+/** A species (species.ts): its display name, the species it was merged into, whether it is removed. */
+export type SpeciesState = { displayName: string | null; mergedInto: number | null; removed: boolean };
 
 interface EditRow {
   id: number;
   group_id: number;
-  kind: 'label' | 'caption' | 'review' | 'mask';
+  kind: 'label' | 'caption' | 'review' | 'mask' | 'species';
   target_id: number;
   before: string | null;
   after: string | null;
@@ -51,6 +54,26 @@ export function recordEdit(db: Db, kind: EditRow['kind'], target: number, before
   return group;
 }
 
+/** Sets a species' display name, merge target and removed flag (species.ts and undo/redo). */
+export function writeSpeciesState(db: Db, classId: number, s: SpeciesState): void {
+  db.prepare('UPDATE classes SET display_name = ?, merged_into = ?, removed = ? WHERE id = ?').run(
+    s.displayName,
+    s.mergedInto,
+    s.removed ? 1 : 0,
+    classId,
+  );
+}
+
+/** Journals one action made of several edits (a species merge: its labels and the species) and returns its group. */
+export function recordGroup(
+  db: Db,
+  entries: { kind: EditRow['kind']; target: number; before: unknown; after: unknown }[],
+): number {
+  const group = newGroup(db);
+  for (const e of entries) journal(db, group, e.kind, e.target, e.before, e.after);
+  return group;
+}
+
 /** An edit names an image, caption or job that does not exist. */
 export class NotFoundError extends PlumageError {
   constructor(message: string) {
@@ -70,9 +93,11 @@ function assertImages(db: Db, imageIds: number[]) {
 }
 
 /** Sets the label of several images as one undoable action. Returns how many changed. */
-export function setLabels(db: Db, imageIds: number[], classId: number | null): number {
+export function setLabels(db: Db, imageIds: number[], asked: number | null): number {
   return tx(db, () => {
     assertImages(db, imageIds);
+    // An older run may still suggest a species that was merged since: the label goes to the species it became.
+    const classId = asked === null ? null : mergedTarget(db, asked);
     if (classId !== null) {
       const cls = db.prepare('SELECT collection_id FROM classes WHERE id = ?').get(classId) as { collection_id: number } | undefined;
       if (!cls) throw new NotFoundError(`no class ${classId}`);
@@ -156,6 +181,10 @@ function applyState(db: Db, e: EditRow, stateJson: string | null): number {
          VALUES (?, ?, ?, ?, strftime('%Y-%m-%dT%H:%M:%fZ','now'))`,
       ).run(e.target_id, s.width, s.height, Buffer.from(s.png, 'base64'));
     return e.target_id;
+  }
+  if (e.kind === 'species') {
+    writeSpeciesState(db, e.target_id, JSON.parse(stateJson!) as SpeciesState);
+    return -1; // not a photo: the window re-reads the species list after every undo
   }
   if (e.kind === 'review') {
     const s = JSON.parse(stateJson!) as ReviewState;

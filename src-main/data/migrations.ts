@@ -260,4 +260,19 @@ DROP TABLE runs;
 ALTER TABLE runs_v4 RENAME TO runs;
 `,
   },
+  {
+    version: 5,
+    name: 'species manager: display names, merges and removed species',
+    sql: `
+-- classes.name stays the raw id the data came with (imports, run class lists and warm starts match
+-- on it); the curator's own name for a species is display_name (NULL: derived from the raw id).
+ALTER TABLE classes ADD COLUMN display_name TEXT;
+-- A species merged into another keeps its row (label history, predictions and runs refer to it)
+-- but is hidden; undoing the merge clears this.
+ALTER TABLE classes ADD COLUMN merged_into INTEGER REFERENCES classes(id);
+-- 1: created in the app and that creation undone (hidden, never deleted).
+ALTER TABLE classes ADD COLUMN removed INTEGER NOT NULL DEFAULT 0;
+-- The undo journal gains edits of kind 'species' (target_id: a class id, states as JSON).
+`,
+  },
 ];

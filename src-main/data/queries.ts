@@ -251,14 +251,23 @@ export function listCollections(db: Db): Collection[] {
     .all() as Collection[];
 }
 
+const CLASS_INFO = `SELECT k.id, k.collection_id AS collectionId, k.name, k.display_name AS displayName,
+    (SELECT count(*) FROM labels l WHERE l.class_id = k.id) AS count
+  FROM classes k`;
+
+/** The species shown in the window: merged and removed ones are left out (species.ts). */
 export function listClasses(db: Db, collectionId?: number): ClassInfo[] {
   return db
     .prepare(
-      `SELECT k.id, k.collection_id AS collectionId, k.name,
-         (SELECT count(*) FROM labels l WHERE l.class_id = k.id) AS count
-       FROM classes k ${collectionId !== undefined ? 'WHERE k.collection_id = ?' : ''} ORDER BY k.collection_id, k.name`,
+      `${CLASS_INFO} WHERE k.merged_into IS NULL AND k.removed = 0 ${collectionId !== undefined ? 'AND k.collection_id = ?' : ''}
+       ORDER BY k.collection_id, k.name`,
     )
     .all(...(collectionId !== undefined ? [collectionId] : [])) as ClassInfo[];
+}
+
+/** One species with its photo count, whether shown or not. */
+export function classInfo(db: Db, classId: number): ClassInfo | undefined {
+  return db.prepare(`${CLASS_INFO} WHERE k.id = ?`).get(classId) as ClassInfo | undefined;
 }
 
 function parseJson<T>(text: string | null, fallback: T): T {

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { metricName, speciesName, variantName } from '../../src-renderer/src/lib/names.ts';
+import { metricName, speciesName, useDisplayNames, variantName } from '../../src-renderer/src/lib/names.ts';
 
 describe('plain-language names', () => {
   it('turns CUB ids into bird names', () => {
@@ -13,6 +13,16 @@ describe('plain-language names', () => {
     expect(speciesName('Robin')).toBe('Robin');
     expect(speciesName('')).toBe('');
     expect(speciesName(null)).toBe('');
+  });
+  it("shows the curator's display name for a renamed species, and the derived name again once it is cleared", () => {
+    useDisplayNames([
+      { name: '017.Cardinal', displayName: 'Northern Cardinal' },
+      { name: '029.American_Crow', displayName: null },
+    ]);
+    expect(speciesName('017.Cardinal')).toBe('Northern Cardinal');
+    expect(speciesName('029.American_Crow')).toBe('American Crow');
+    useDisplayNames([]);
+    expect(speciesName('017.Cardinal')).toBe('Cardinal');
   });
   it('names metrics in plain words and keeps the paper name', () => {
     expect(metricName('cider')).toEqual({ label: 'Caption quality', paper: 'CIDEr' });

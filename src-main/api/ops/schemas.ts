@@ -22,7 +22,7 @@ export const id = z.number().int().positive().max(Number.MAX_SAFE_INTEGER);
 export const variant = z.enum(['cnn', 'lrcn', 'medi', 'cam']);
 // eslint-disable-next-line no-control-regex -- control characters are what is refused
 const CONTROL = /[\u0000-\u0008\u000b\u000c\u000e-\u001f\u007f]/;
-const noControl = (s: string) => !CONTROL.test(s);
+export const noControl = (s: string) => !CONTROL.test(s);
 export const runId = z.string().min(1).max(LIMITS.name).refine(noControl, 'control character in id');
 /** Caption text: what the importers would keep (no NUL or other control characters), within the limit. */
 export const captionText = z.string().trim().min(1).max(LIMITS.text).refine(noControl, 'control character in text');

@@ -3,24 +3,27 @@
  * → "Black-footed Albatross") and the paper's metric names ("CIDEr" → "Caption quality").
  * The raw id stays in tooltips and exports, so nothing is lost.
  */
+import { SvelteMap } from 'svelte/reactivity';
+import { derivedSpeciesName } from '../../../shared/species-names.ts';
 
 /**
- * A species' display name. CUB ids drop their number and read underscores as spaces, except
- * that a lower-case word after a capitalised one belongs to it ("Black_footed" → "Black-footed").
- * All-lower-case names (Oxford Flowers: "pink primrose") only get their first letter capitalised.
+ * Raw id → the curator's display name, for the species loaded last (the store calls this whenever
+ * it reads the species list). Reactive, so every view showing a name follows a rename at once.
+ */
+const renamed = new SvelteMap<string, string>();
+
+export function useDisplayNames(classes: readonly { name: string; displayName: string | null }[]): void {
+  renamed.clear();
+  for (const c of classes) if (c.displayName) renamed.set(c.name, c.displayName);
+}
+
+/**
+ * A species' display name: the curator's own name for it (Species manager) when it has one, else
+ * the name derived from its raw id (shared/species-names.ts).
  */
 export function speciesName(raw: string | null | undefined): string {
   if (!raw) return '';
-  const words = raw.replace(/^\d+\./, '').split(/[_\s]+/).filter(Boolean);
-  if (!words.length) return raw;
-  const capitalised = words.some((w) => /^\p{Lu}/u.test(w));
-  if (!capitalised) {
-    const s = words.join(' ');
-    return s.charAt(0).toUpperCase() + s.slice(1);
-  }
-  let out = words[0];
-  for (const w of words.slice(1)) out += /^\p{Ll}/u.test(w) ? `-${w}` : ` ${w}`;
-  return out;
+  return renamed.get(raw) ?? derivedSpeciesName(raw);
 }
 
 /** A metric's plain label and the paper's name for it (shown as a tooltip). */

@@ -49,5 +49,7 @@ export class UndoClient {
 }
 
 function describe(verb: string, ids: number[]): string {
+  // A species rename or creation changes no photo's label.
+  if (!ids.length) return `${verb} a species edit`;
   return `${verb} an edit on ${ids.length} photo${ids.length === 1 ? '' : 's'}`;
 }

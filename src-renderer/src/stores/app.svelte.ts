@@ -4,7 +4,7 @@
  * the database did not accept.
  */
 import { api, errorText } from '../lib/api.ts';
-import { speciesName } from '../lib/names.ts';
+import { speciesName, useDisplayNames } from '../lib/names.ts';
 import { PagedImages } from '../lib/pages.ts';
 import { clickSelect, emptySelection, selectAll, rangeIndices, type ClickMods, type Selection } from '../lib/selection.ts';
 import { UndoClient } from '../lib/undo.ts';
@@ -120,6 +120,7 @@ class AppState {
     const req = this.filters.collectionId != null ? { collectionId: this.filters.collectionId } : {};
     try {
       this.classes = await api.invoke('classes:list', req);
+      useDisplayNames(this.classes);
     } catch (e) {
       this.say(errorText(e), true);
     }
