@@ -10,8 +10,10 @@
  */
 import * as tf from '@tensorflow/tfjs';
 import { camMap, gradCamAlphas, type ScoreRequest } from './gradcam.ts';
+import { mixSeed } from '../util/rng.ts';
 import { camLoss, maskLoss } from './losses.ts';
 import {
+  type CaptionDropout,
   type ParamView,
   type Variant,
   capPrep,
@@ -53,6 +55,18 @@ export interface StepOptions {
   terms?: 'all' | 'cam';
   /** process the batch in slices of this many rows (exact same gradients, less memory) */
   microBatch?: number;
+  /** training-only regularisation of L_class and L_caption (never of the CAM terms); default none */
+  regularise?: Regularisation;
+}
+
+/** Beyond the contract: options of training that leave the model and inference as they are. */
+export interface Regularisation {
+  /** Label smoothing ε of L_class. */
+  classSmoothing?: number;
+  /** Label smoothing ε of L_caption. */
+  captionSmoothing?: number;
+  /** Dropout on the word embeddings and LSTM outputs of L_caption's forward pass, seeded. */
+  dropout?: CaptionDropout;
 }
 
 export interface Losses {
@@ -109,11 +123,12 @@ function objective(
   const terms: tf.Scalar[] = [];
   const onlyCam = o.terms === 'cam';
   if (hasCls(variant) && !onlyCam) {
-    keep.class = classLoss(classify(P, feat), batch.labels);
+    keep.class = classLoss(classify(P, feat), batch.labels, o.regularise?.classSmoothing);
     terms.push(scaled(keep.class, w.cls));
   }
   if (hasCap(variant) && !onlyCam) {
-    keep.caption = captionLoss(capPrep(P), feat, batch.captions);
+    const r = o.regularise;
+    keep.caption = captionLoss(capPrep(P), feat, batch.captions, { dropout: r?.dropout, smoothing: r?.captionSmoothing });
     terms.push(scaled(keep.caption, w.cap));
   }
   if (need.cam || need.mask) {
@@ -188,6 +203,12 @@ function sliceBatch(b: Batch, start: number, size: number): Batch {
     masks: rows(b.masks),
     maskRows: rows(b.maskRows),
   };
+}
+
+/** A slice's options: its own dropout stream, so slices do not drop the same units. */
+function sliceOptions(o: StepOptions, start: number): StepOptions {
+  const d = o.regularise?.dropout;
+  return d ? { ...o, regularise: { ...o.regularise, dropout: { ...d, seed: mixSeed(d.seed, start) } } } : o;
 }
 
 function oneStep(
@@ -267,7 +288,7 @@ export function algorithm1Grads(
         : undefined,
     };
     try {
-      const { gs, keep } = oneStep(P, variant, part, opts, need, pf, names, w);
+      const { gs, keep } = oneStep(P, variant, part, sliceOptions(opts, start), need, pf, names, w);
       names.forEach((n, i) => {
         const prev = grads[n];
         grads[n] = prev ? tf.add(prev, gs[i]) : gs[i];

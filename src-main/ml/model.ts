@@ -10,7 +10,7 @@
  * on tf.Variables, on imported tensors, or on detached copies (see algorithm1.ts).
  */
 import * as tf from '@tensorflow/tfjs';
-import { mulberry32 } from '../util/rng.ts';
+import { mixSeed, mulberry32 } from '../util/rng.ts';
 import { embed, linear, logSoftmax, mmNT, sigmoid, tanh, untrackedTranspose } from './ops.ts';
 
 export const PAD = 0;
@@ -252,13 +252,27 @@ export function lstmStep(cp: CapPrep, xg: tf.Tensor, s: tf.Tensor | null, c: tf.
 }
 
 /**
- * Teacher forcing: input captions[:, t], predicting captions[:, t+1], t = 0..T-2.
- * Returns word logits [B*(T-1), V] (row b*(T-1)+t).
+ * Training-only dropout of the captioner (beyond the contract): the word embeddings and the LSTM
+ * outputs are dropped at `rate` and the rest scaled by 1/(1 − rate), so inference, which never
+ * drops, sees the same expected values. Seeded, so a step is reproducible.
  */
-export function teacherForced(cp: CapPrep, feat: tf.Tensor, caps: tf.Tensor2D): tf.Tensor2D {
+export interface CaptionDropout {
+  rate: number;
+  seed: number;
+}
+
+function dropped(x: tf.Tensor2D, d: CaptionDropout | undefined, stream: number): tf.Tensor2D {
+  return d && d.rate > 0 ? (tf.dropout(x, d.rate, undefined, mixSeed(d.seed, stream)) as tf.Tensor2D) : x;
+}
+
+/**
+ * Teacher forcing: input captions[:, t], predicting captions[:, t+1], t = 0..T-2.
+ * Returns word logits [B*(T-1), V] (row b*(T-1)+t). `dropout` only while training.
+ */
+export function teacherForced(cp: CapPrep, feat: tf.Tensor, caps: tf.Tensor2D, dropout?: CaptionDropout): tf.Tensor2D {
   const [B, T] = caps.shape;
   const inTok = tf.slice(caps, [0, 0], [B, T - 1]);
-  const xe = mmNT(embed(cp.embedW, inTok), cp.We, cp.WeT).reshape([B, T - 1, 4 * cp.Hd]);
+  const xe = mmNT(dropped(embed(cp.embedW, inTok), dropout, 0), cp.We, cp.WeT).reshape([B, T - 1, 4 * cp.Hd]);
   const fg = featureGates(cp, feat);
   const steps = tf.unstack(xe, 1);
   let s: tf.Tensor | null = null;
@@ -268,20 +282,33 @@ export function teacherForced(cp: CapPrep, feat: tf.Tensor, caps: tf.Tensor2D): 
     ({ s, c } = lstmStep(cp, tf.add(xt, fg), s, c));
     states.push(s);
   }
-  const S = tf.stack(states, 1).reshape([B * (T - 1), cp.Hd]);
+  const S = dropped(tf.stack(states, 1).reshape([B * (T - 1), cp.Hd]), dropout, 1);
   return tf.add(mmNT(S, cp.Wo, cp.WoT), cp.outB);
 }
 
-/** Target-token log-probs [B,T-1] and the non-PAD mask [B,T-1] for word logits [B*(T-1),V]. */
-export function tokenLogprobs(wordLogits: tf.Tensor2D, caps: tf.Tensor2D) {
+/**
+ * Log-probability of each target under label smoothing ε (training only, beyond the contract):
+ * Σ_k q_k log p_k with q = (1 − ε)·one-hot + ε/K; ε = 0 is the plain log-prob of the target.
+ */
+function smoothedPick(logp: tf.Tensor, target: tf.Tensor1D, smoothing: number): tf.Tensor1D {
+  const K = logp.shape[1] as number;
+  // one-hot pick instead of gather: gather's gradient (UnsortedSegmentSum) is missing on wasm
+  const pick = tf.sum(tf.mul(logp, tf.oneHot(target, K)), 1) as tf.Tensor1D;
+  if (!(smoothing > 0)) return pick;
+  return tf.add(tf.mul(pick, 1 - smoothing), tf.mul(tf.mean(logp, 1), smoothing)) as tf.Tensor1D;
+}
+
+/**
+ * Target-token log-probs [B,T-1] and the non-PAD mask [B,T-1] for word logits [B*(T-1),V]
+ * (`smoothing`: label smoothing ε, training only).
+ */
+export function tokenLogprobs(wordLogits: tf.Tensor2D, caps: tf.Tensor2D, smoothing = 0) {
   const [B, T] = caps.shape;
-  const V = wordLogits.shape[1];
   const tgt = tf
     .slice(caps, [0, 1], [B, T - 1])
     .reshape([-1])
-    .toInt();
-  // one-hot pick instead of gather: gather's gradient (UnsortedSegmentSum) is missing on wasm
-  const tok = tf.sum(tf.mul(logSoftmax(wordLogits), tf.oneHot(tgt, V)), 1).reshape([B, T - 1]);
+    .toInt() as tf.Tensor1D;
+  const tok = smoothedPick(logSoftmax(wordLogits), tgt, smoothing).reshape([B, T - 1]);
   const mask = tf
     .notEqual(tgt, PAD)
     .toFloat()
@@ -306,15 +333,21 @@ export function classScores(P: ParamView, feat: tf.Tensor, classes: tf.Tensor): 
   return tf.sum(tf.mul(logits, tf.oneHot(classes.toInt(), logits.shape[1])), 1) as tf.Tensor1D;
 }
 
-/** L_class: mean softmax cross-entropy. */
-export function classLoss(logits: tf.Tensor2D, labels: tf.Tensor): tf.Scalar {
-  const lp = logSoftmax(logits);
-  return tf.neg(tf.mean(tf.sum(tf.mul(lp, tf.oneHot(labels.toInt(), logits.shape[1])), 1)));
+/** L_class: mean softmax cross-entropy (`smoothing`: label smoothing ε, training only). */
+export function classLoss(logits: tf.Tensor2D, labels: tf.Tensor, smoothing = 0): tf.Scalar {
+  return tf.neg(tf.mean(smoothedPick(logSoftmax(logits), labels.toInt() as tf.Tensor1D, smoothing)));
+}
+
+/** Training-only changes to L_caption; none of them is part of the contract model. */
+export interface CaptionTraining {
+  dropout?: CaptionDropout;
+  /** Label smoothing ε of each target word. */
+  smoothing?: number;
 }
 
 /** L_caption: mean cross-entropy over all non-PAD target tokens of the batch. */
-export function captionLoss(cp: CapPrep, feat: tf.Tensor, caps: tf.Tensor2D): tf.Scalar {
-  const { tok, mask } = tokenLogprobs(teacherForced(cp, feat, caps), caps);
+export function captionLoss(cp: CapPrep, feat: tf.Tensor, caps: tf.Tensor2D, training: CaptionTraining = {}): tf.Scalar {
+  const { tok, mask } = tokenLogprobs(teacherForced(cp, feat, caps, training.dropout), caps, training.smoothing);
   return tf.neg(tf.div(tf.sum(tf.mul(tok, mask)), tf.maximum(tf.sum(mask), 1)));
 }
 

@@ -41,6 +41,11 @@ export const trainRequest = z.strictObject({
   minCount: positiveInt(1_000_000).optional(),
   clip: nonNegative.optional(),
   schedule: z.enum(['constant', 'cosine']).optional(),
+  /** Training levers (jobs/train/config.ts): every caption per epoch, dropout, label smoothing. */
+  allCaptions: z.boolean().optional(),
+  dropout: finite.min(0).max(0.9).optional(),
+  classSmoothing: finite.min(0).max(0.5).optional(),
+  captionSmoothing: finite.min(0).max(0.5).optional(),
   warmStart: runId.optional(),
   /** Minutes between resume checkpoints within an epoch (one is also written at every epoch end). */
   checkpointMinutes: finite.positive().max(24 * 60).optional(),

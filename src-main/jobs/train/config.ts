@@ -44,6 +44,14 @@ export interface TrainConfig {
   clip: number;
   /** Learning-rate schedule over all steps: constant (the paper's) or cosine decay to 0. */
   schedule: 'constant' | 'cosine';
+  /** Every (image, caption) pair once per epoch instead of one random caption per image (sampling.ts). */
+  allCaptions: boolean;
+  /** Dropout rate on the captioner's word embeddings and LSTM outputs while training (0 = off; inference never drops). */
+  dropout: number;
+  /** Label smoothing ε of L_class: the target is (1 − ε)·one-hot + ε/C (0 = off). */
+  classSmoothing: number;
+  /** Label smoothing ε of L_caption: each target word (1 − ε)·one-hot + ε/V (0 = off). */
+  captionSmoothing: number;
   warmStart?: string;
   /**
    * The resume checkpoint is written at every epoch end and, within an epoch, at least every this
@@ -72,6 +80,10 @@ export const DEFAULT_CONFIG: Omit<TrainConfig, 'variant'> = {
   select: 'loss',
   clip: 0,
   schedule: 'constant',
+  allCaptions: false,
+  dropout: 0,
+  classSmoothing: 0,
+  captionSmoothing: 0,
   checkpointMinutes: 5,
 };
 

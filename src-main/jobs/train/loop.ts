@@ -1,6 +1,6 @@
 /**
  * Training job (paper Algorithm 1, docs/design.md: The model): features come from the float16 cache, one random
- * caption per image per step, per-module updates from ml/algorithm1.ts, validation every epoch
+ * caption per image per step (or every caption once per epoch, sampling.ts), per-module updates from ml/algorithm1.ts, validation every epoch
  * with early stopping and best-checkpoint selection, a resumable checkpoint on cancel, and every
  * run recorded in the `runs` table.
  *
@@ -16,13 +16,15 @@ import type { TrainEvent, TrainLosses, TrainValidation } from '../../../shared/t
 import { appendEpoch, updateRun } from '../../data/runs.ts';
 import { openDb } from '../../data/store.ts';
 import { workspace } from '../../data/workspace.ts';
-import { algorithm1Grads } from '../../ml/algorithm1.ts';
+import { algorithm1Grads, type Regularisation } from '../../ml/algorithm1.ts';
+import { mixSeed } from '../../util/rng.ts';
 import { initBackend } from '../../ml/backend.ts';
 import type { Variant } from '../../ml/model.ts';
 import { applyGrads, disposeOptimState } from '../../ml/optim.ts';
 import { checkpointPaths, loadRunWeights, saveResume, saveSidecar, saveWeights } from '../run-artifact.ts';
 import { DEFAULT_CONFIG, type TrainConfig } from './config.ts';
-import { encodeCaption, type Example } from './dataset.ts';
+import { encodeCaption } from './dataset.ts';
+import { itemCaption, type TrainItem } from './sampling.ts';
 import { estimateSeconds } from './estimate.ts';
 import { markInterruptedRuns, type RunClaim } from '../run-owner.ts';
 import { openSession, reporter, type Session } from './setup.ts';
@@ -87,14 +89,15 @@ function clipByModule(grads: Record<string, tf.Tensor>, maxNorm: number): void {
 
 const zeroLosses = (): TrainLosses => ({ class: 0, caption: 0, cam: 0, mask: 0, total: 0 });
 
-/** The tensors of one step: features, labels, one random caption per image, and masks where known. */
-function stepBatch(s: Session, exs: Example[]) {
+/** The tensors of one step: features, labels, each item's caption (sampling.ts), and masks where known. */
+function stepBatch(s: Session, items: TrainItem[]) {
   const T = s.cfg.maxLen;
+  const exs = items.map((it) => it.example);
   const feats = s.cache.getBatch(exs.map((e) => e.hash));
   const caps = new Int32Array(exs.length * T);
-  exs.forEach((e, j) => {
-    // One random caption per image per step; images without captions get <bos><eos>.
-    const text = e.captions.length ? e.captions[s.rng.int(e.captions.length)] : '';
+  items.forEach((it, j) => {
+    // Images without captions get <bos><eos>.
+    const text = itemCaption(it, (n) => s.rng.int(n));
     caps.set(encodeCaption(text, s.index, T), j * T);
   });
   const batch = {
@@ -117,14 +120,23 @@ function stepBatch(s: Session, exs: Example[]) {
   return batch;
 }
 
+/**
+ * The run's training-only regularisation at a step (runs recorded before these options have none).
+ * The dropout seed depends only on the run's seed and the global step, so a resumed run drops the same units.
+ */
+export function regularisation(cfg: TrainConfig, globalStep: number): Regularisation | undefined {
+  const { dropout = 0, classSmoothing = 0, captionSmoothing = 0 } = cfg;
+  if (!dropout && !classSmoothing && !captionSmoothing) return undefined;
+  return { classSmoothing, captionSmoothing, dropout: dropout > 0 ? { rate: dropout, seed: mixSeed(cfg.seed, globalStep) } : undefined };
+}
+
 /** One optimizer step on the next batch of the epoch's permutation; returns its losses. */
 function trainStep(s: Session): TrainLosses {
   const { cfg, state } = s;
   const idx = state.perm.slice(state.stepInEpoch * cfg.batch, (state.stepInEpoch + 1) * cfg.batch);
-  const exs = idx.map((i) => s.data.train[i]);
-  const batch = stepBatch(s, exs);
+  const batch = stepBatch(s, idx.map((i) => s.items[i]));
   const lambda = lambdaAt(cfg, state.globalStep, s.stepsPerEpoch);
-  const res = algorithm1Grads(s.params, cfg.variant, batch, { lambda, mu: cfg.mu });
+  const res = algorithm1Grads(s.params, cfg.variant, batch, { lambda, mu: cfg.mu, regularise: regularisation(cfg, state.globalStep) });
   clipByModule(res.grads, cfg.clip);
   // The schedule depends only on the global step, so a resumed run gets the same rates.
   const lr = cfg.schedule === 'cosine' ? cfg.lr * 0.5 * (1 + Math.cos((Math.PI * state.globalStep) / s.totalSteps)) : cfg.lr;
@@ -136,7 +148,7 @@ function trainStep(s: Session): TrainLosses {
   res.predCaptions?.dispose();
   state.stepInEpoch++;
   state.globalStep++;
-  s.clock.sessionPairs += exs.length;
+  s.clock.sessionPairs += idx.length;
   reportStep(s, res.losses);
   if (!Number.isFinite(res.losses.total))
     throw new Error(`loss diverged at step ${state.globalStep} (try a lower --lr or --clip 5)`);
@@ -214,7 +226,7 @@ const checkpointDue = (s: Session) =>
 /** The epochs left in the budget; returns whether the session was cancelled. */
 async function trainEpochs(s: Session): Promise<boolean> {
   const { cfg, state, request } = s;
-  const trainIdx = s.data.train.map((_, i) => i);
+  const trainIdx = s.items.map((_, i) => i);
   // A new run is resumable from its first step on.
   if (state.globalStep === 0) checkpoint(s);
   while (!state.finished && state.epoch < cfg.epochs) {

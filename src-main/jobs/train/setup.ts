@@ -25,6 +25,7 @@ import {
 import { DIMS, newRunConfig, type TrainConfig } from './config.ts';
 import { buildVocab, loadDataset, type Dataset } from './dataset.ts';
 import { prepareFeatures } from './features.ts';
+import { trainItems, type TrainItem } from './sampling.ts';
 import { trainingMasks } from './masks.ts';
 import { warmStart } from './warm-start.ts';
 
@@ -69,6 +70,8 @@ export interface Session {
   masks: Map<number, Float32Array>;
   rng: Rng;
   state: ResumeState;
+  /** What an epoch shows (sampling.ts); the epoch's permutation is over these. */
+  items: TrainItem[];
   stepsPerEpoch: number;
   totalSteps: number;
   report: Reporter;
@@ -229,12 +232,14 @@ export async function openSession(
   const masks = await trainingMasks(db, cfg, data.train.map((e) => e.imageId), featureShape, { log, warn: report.warn });
   const rng = new Rng(resumed ? resumed.state.rng : cfg.seed);
   const state = resumed ? resumed.state : freshState(rng.state);
-  const stepsPerEpoch = Math.ceil(data.train.length / cfg.batch);
+  // Runs recorded before the option existed have no allCaptions (= one random caption per image).
+  const items = trainItems(data.train, cfg.allCaptions ?? false);
+  const stepsPerEpoch = Math.ceil(items.length / cfg.batch);
   const index = new Map(vocab.map((w, i) => [w, i]));
   const now = Date.now();
   return {
     ws, db, cfg, data, cache, encoderId, index, dims, runId, claim, sidecar, ...model, masks, rng, state,
-    stepsPerEpoch, totalSteps: stepsPerEpoch * cfg.epochs, report, request: req,
+    items, stepsPerEpoch, totalSteps: stepsPerEpoch * cfg.epochs, report, request: req,
     clock: { t0: now - state.elapsedMs, sessionStart: now, sessionPairs: 0, lastCheckpoint: now },
     lastVal: null,
   };

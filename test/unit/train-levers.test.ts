@@ -1,0 +1,259 @@
+/**
+ * Training levers beyond the paper, all off by default: every caption of a photo per epoch,
+ * dropout on the captioner's embeddings and LSTM outputs, label smoothing of L_class and
+ * L_caption. Each does what it says, only while training, and leaves the contract's losses and
+ * gradients exactly as they are when off.
+ */
+import * as tf from '@tensorflow/tfjs';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { getRun } from '../../src-main/data/runs.ts';
+import { openDb } from '../../src-main/data/store.ts';
+import { workspace } from '../../src-main/data/workspace.ts';
+import { checkpointPaths } from '../../src-main/jobs/run-artifact.ts';
+import { DEFAULT_CONFIG, type TrainConfig } from '../../src-main/jobs/train/config.ts';
+import type { Example } from '../../src-main/jobs/train/dataset.ts';
+import { regularisation, runTraining } from '../../src-main/jobs/train/loop.ts';
+import { itemCaption, trainItems } from '../../src-main/jobs/train/sampling.ts';
+import { algorithm1Grads } from '../../src-main/ml/algorithm1.ts';
+import { initBackend } from '../../src-main/ml/backend.ts';
+import {
+  capPrep,
+  captionLoss,
+  classLoss,
+  initParams,
+  teacherForced,
+  type ModelDims,
+} from '../../src-main/ml/model.ts';
+import { readSafetensors } from '../../src-main/ml/safetensors.ts';
+import { trainFixture } from '../helpers/train-fixture.ts';
+
+beforeAll(async () => {
+  process.env.PLUMAGE_BACKEND = process.env.PLUMAGE_BACKEND || 'wasm';
+  await initBackend();
+});
+
+const ex = (imageId: number, captions: string[]): Example => ({
+  imageId,
+  hash: `h${imageId}`,
+  label: 0,
+  captions,
+});
+
+describe('all captions per epoch', () => {
+  const train = [ex(1, ['a', 'b', 'c']), ex(2, []), ex(3, ['d'])];
+
+  it('by default shows each image once, its caption drawn at random when used', () => {
+    const items = trainItems(train, false);
+    expect(items.map((i) => [i.example.imageId, i.caption])).toEqual([
+      [1, null],
+      [2, null],
+      [3, null],
+    ]);
+    expect(itemCaption(items[0], () => 2)).toBe('c');
+    expect(itemCaption(items[1], () => 0)).toBe('');
+  });
+
+  it('with allCaptions shows every (image, caption) pair once; an image without captions once', () => {
+    const items = trainItems(train, true);
+    const shown = items.map((i) => `${i.example.imageId}:${itemCaption(i, () => 0)}`);
+    expect(shown).toEqual(['1:a', '1:b', '1:c', '2:', '3:d']);
+    // the drawn index is never used for a fixed pair
+    expect(itemCaption(items[1], () => 0)).toBe('b');
+  });
+
+  it('makes a training epoch one step per batch of pairs (12 images × 2 captions, batch 5 → 5 steps)', async () => {
+    const home = trainFixture();
+    const base = {
+      variant: 'lrcn' as const,
+      encoder: 'test_enc',
+      dims: 'tiny' as const,
+      epochs: 2,
+      batch: 5,
+      maxLen: 8,
+      seed: 3,
+      optimizer: 'adam' as const,
+      lr: 0.01,
+    };
+    const one = await runTraining({ home, config: base });
+    const all = await runTraining({ home, config: { ...base, allCaptions: true } });
+    expect(one.steps).toBe(2 * 3);
+    expect(all.steps).toBe(2 * 5);
+    const db = openDb(workspace(home).dbPath);
+    expect((getRun(db, all.run)!.config as Partial<TrainConfig>).allCaptions).toBe(true);
+    db.close();
+  });
+});
+
+const dims: ModelDims = { K: 6, D: 5, E: 4, Hd: 5, V: 9, C: 3 };
+
+/** Fixed small inputs: features [2,F], labels, two captions of length 6. */
+function inputs() {
+  const feat = tf.tensor2d([0.3, -0.2, 0.5, 0.1, -0.4, 0.2, 0.6, 0.0, -0.3, 0.4], [2, 5]);
+  const caps = tf.tensor2d([1, 4, 5, 6, 2, 0, 1, 7, 8, 4, 5, 2], [2, 6], 'int32');
+  return { feat, caps };
+}
+
+describe('label smoothing', () => {
+  it('of L_class is the cross-entropy against (1 − ε)·one-hot + ε/C, and plain at ε = 0', () => {
+    const logits = tf.tensor2d([1, 2, 0.5, -1, 0, 3], [2, 3]);
+    const labels = tf.tensor1d([1, 0], 'int32');
+    const lp = [
+      [1, 2, 0.5],
+      [-1, 0, 3],
+    ].map((row) => {
+      const z = Math.log(row.reduce((s, x) => s + Math.exp(x), 0));
+      return row.map((x) => x - z);
+    });
+    const eps = 0.2;
+    const smoothed = (row: number[], y: number) =>
+      -row.reduce((s, l, k) => s + ((k === y ? 1 - eps : 0) + eps / 3) * l, 0);
+    expect(classLoss(logits, labels).dataSync()[0]).toBeCloseTo(-(lp[0][1] + lp[1][0]) / 2, 5);
+    expect(classLoss(logits, labels, eps).dataSync()[0]).toBeCloseTo(
+      (smoothed(lp[0], 1) + smoothed(lp[1], 0)) / 2,
+      5,
+    );
+  });
+
+  it('of L_caption smooths every non-PAD target word over the vocabulary', () => {
+    const P = initParams('lrcn', { ...dims, K: 5 }, 11);
+    const { feat, caps } = inputs();
+    const cp = capPrep(P);
+    const lp = tf.logSoftmax(teacherForced(cp, feat, caps)).arraySync() as number[][];
+    const ids = caps.arraySync() as number[][];
+    const eps = 0.1;
+    let plain = 0;
+    let smooth = 0;
+    let n = 0;
+    ids.forEach((row, b) =>
+      row.slice(1).forEach((y, t) => {
+        if (y === 0) return;
+        const l = lp[b * 5 + t];
+        plain -= l[y];
+        smooth -= (1 - eps) * l[y] + (eps / dims.V) * l.reduce((s, x) => s + x, 0);
+        n++;
+      }),
+    );
+    expect(captionLoss(cp, feat, caps).dataSync()[0]).toBeCloseTo(plain / n, 5);
+    expect(captionLoss(cp, feat, caps, { smoothing: eps }).dataSync()[0]).toBeCloseTo(smooth / n, 5);
+    tf.dispose(Object.values(P));
+  });
+});
+
+describe('caption dropout', () => {
+  it('changes the training loss reproducibly per seed; rate 0 is the contract loss', () => {
+    const P = initParams('lrcn', { ...dims, K: 5 }, 11);
+    const { feat, caps } = inputs();
+    const cp = capPrep(P);
+    const loss = (dropout?: { rate: number; seed: number }) =>
+      captionLoss(cp, feat, caps, { dropout }).dataSync()[0];
+    const plain = loss();
+    expect(loss({ rate: 0, seed: 1 })).toBe(plain);
+    const a = loss({ rate: 0.5, seed: 1 });
+    expect(a).not.toBe(plain);
+    expect(loss({ rate: 0.5, seed: 1 })).toBe(a);
+    expect(loss({ rate: 0.5, seed: 2 })).not.toBe(a);
+    tf.dispose(Object.values(P));
+  });
+
+  it('drops the embedding and the LSTM output at the given rate, scaling the rest by 1/(1 − rate)', () => {
+    // Every seed drops some units (the logits change), and inverted dropout keeps the expected
+    // values: averaged over many seeds the logits approach the undropped ones.
+    const P = initParams('lrcn', { ...dims, K: 5 }, 11);
+    const { feat, caps } = inputs();
+    const cp = capPrep(P);
+    const plain = teacherForced(cp, feat, caps).dataSync();
+    const runs = 300;
+    const mean = new Float64Array(plain.length);
+    let differs = 0;
+    for (let seed = 1; seed <= runs; seed++) {
+      const d = teacherForced(cp, feat, caps, { rate: 0.3, seed }).dataSync();
+      if (d.some((x, i) => x !== plain[i])) differs++;
+      d.forEach((x, i) => (mean[i] += x / runs));
+    }
+    expect(differs).toBe(runs);
+    // not exact (the LSTM is non-linear in the dropped embedding), but close on average
+    const err = Math.max(...Array.from(mean, (m, i) => Math.abs(m - plain[i])));
+    const scale = Math.max(...Array.from(plain, Math.abs));
+    expect(err).toBeLessThan(0.1 * scale);
+    tf.dispose(Object.values(P));
+  });
+
+  it('never touches the CAM terms: L_cam gradients are the same with or without it', () => {
+    const P = initParams('cam', dims, 5);
+    const A = tf.randomUniform([2, 2, 2, 6], 0, 1, 'float32', 9) as tf.Tensor4D;
+    const batch = { A, labels: tf.tensor1d([0, 2], 'int32'), captions: inputs().caps };
+    const on = algorithm1Grads(P, 'cam', batch, {
+      terms: 'cam',
+      regularise: { dropout: { rate: 0.5, seed: 4 }, captionSmoothing: 0.1 },
+    });
+    const off = algorithm1Grads(P, 'cam', batch, { terms: 'cam' });
+    for (const n of Object.keys(off.grads))
+      expect(Array.from(on.grads[n].dataSync()), n).toEqual(Array.from(off.grads[n].dataSync()));
+    expect(on.losses.cam).toBe(off.losses.cam);
+    // …while the full step's gradients do change
+    const full = algorithm1Grads(P, 'cam', batch, { regularise: { dropout: { rate: 0.5, seed: 4 } } });
+    const plain = algorithm1Grads(P, 'cam', batch);
+    expect(Array.from(full.grads['cap.out.weight'].dataSync())).not.toEqual(
+      Array.from(plain.grads['cap.out.weight'].dataSync()),
+    );
+    tf.dispose(Object.values(P));
+  });
+});
+
+describe('the run configuration', () => {
+  it('has every lever off by default, so a run trains the contract objective', () => {
+    expect(DEFAULT_CONFIG).toMatchObject({
+      allCaptions: false,
+      dropout: 0,
+      classSmoothing: 0,
+      captionSmoothing: 0,
+    });
+    expect(regularisation({ ...DEFAULT_CONFIG, variant: 'cam' }, 7)).toBeUndefined();
+  });
+
+  it('seeds dropout by the run seed and the global step (a resumed run drops the same units)', () => {
+    const cfg: TrainConfig = { ...DEFAULT_CONFIG, variant: 'cam', dropout: 0.3, captionSmoothing: 0.1 };
+    const r = regularisation(cfg, 7)!;
+    expect(r.captionSmoothing).toBe(0.1);
+    expect(r.dropout!.rate).toBe(0.3);
+    expect(regularisation(cfg, 7)!.dropout!.seed).toBe(r.dropout!.seed);
+    expect(regularisation(cfg, 8)!.dropout!.seed).not.toBe(r.dropout!.seed);
+    expect(regularisation({ ...cfg, seed: 2 }, 7)!.dropout!.seed).not.toBe(r.dropout!.seed);
+  });
+
+  it('cancel then resume with every lever on ends at the weights of an uninterrupted run', async () => {
+    const cfg = {
+      variant: 'medi' as const,
+      encoder: 'test_enc',
+      dims: 'tiny' as const,
+      epochs: 2,
+      batch: 5,
+      maxLen: 8,
+      seed: 3,
+      optimizer: 'adam' as const,
+      lr: 0.01,
+      patience: 10,
+      allCaptions: true,
+      dropout: 0.3,
+      classSmoothing: 0.1,
+      captionSmoothing: 0.1,
+    };
+    const [homeA, homeB] = [trainFixture(), trainFixture()];
+    const a = await runTraining({ home: homeA, config: cfg });
+    const b1 = await runTraining({ home: homeB, config: cfg, stopAfterSteps: 3 });
+    expect(b1.status).toBe('cancelled');
+    const b2 = await runTraining({ home: homeB, config: { variant: 'medi' }, resume: b1.run });
+    expect(b2.steps).toBe(a.steps);
+    const wa = readSafetensors(checkpointPaths(workspace(homeA), a.run).resumeWeights).tensors;
+    const wb = readSafetensors(checkpointPaths(workspace(homeB), b1.run).resumeWeights).tensors;
+    for (const n of Object.keys(wa)) expect(Array.from(wb[n].data), n).toEqual(Array.from(wa[n].data));
+    // the levers did act: the same run without them ends elsewhere
+    const homeC = trainFixture();
+    const c = await runTraining({
+      home: homeC,
+      config: { ...cfg, dropout: 0, classSmoothing: 0, captionSmoothing: 0 },
+    });
+    const wc = readSafetensors(checkpointPaths(workspace(homeC), c.run).resumeWeights).tensors;
+    expect(Array.from(wc['cap.out.weight'].data)).not.toEqual(Array.from(wa['cap.out.weight'].data));
+  });
+});
