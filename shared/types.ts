@@ -4,6 +4,8 @@
  */
 
 export type ReviewStatus = 'unreviewed' | 'accepted' | 'fixed' | 'rejected';
+/** Whether the photo's file still holds the imported bytes ('changed': replaced or damaged since). */
+export type FileStatus = 'ok' | 'changed' | 'missing';
 export type Variant = 'cnn' | 'lrcn' | 'medi' | 'cam';
 export type RunStatus = 'queued' | 'running' | 'done' | 'failed' | 'cancelled' | 'interrupted';
 
@@ -38,6 +40,8 @@ export interface ImageSummary {
   labelProvenance: string | null;
   split: string | null;
   reviewStatus: ReviewStatus;
+  /** Set when the image routes or a re-import find the file changed or gone. */
+  fileStatus: FileStatus;
   /** First accepted caption, for the tile tooltip and search results. */
   caption: string | null;
   /** 1 − cos(classifier CAM, captioner CAM) of the latest run, when known. */
@@ -75,6 +79,7 @@ export interface ImageQuery {
   /** 'imported' | 'human' | 'model' (any model run). */
   provenance?: string;
   reviewStatus?: ReviewStatus;
+  fileStatus?: FileStatus;
   /** Full-text search over captions (FTS5 syntax, words are ANDed). */
   search?: string;
   /** Review-queue orders: most disputed, least confident, least likely caption first (latest done run's predictions). */

@@ -2,6 +2,7 @@ import { ensureThumbnail } from '../data/thumbnails.ts';
 import type { Workspace } from '../data/workspace.ts';
 import type { Db } from '../data/store.ts';
 import { collectionRoot, imageLocation } from '../data/queries.ts';
+import { checkFile, setFileStatus } from '../data/file-status.ts';
 import { decodeUrlPath, resolveInsideRoot, type PathRefusal } from './image-paths.ts';
 import { servableImageType } from '../util/image-sniff.ts';
 
@@ -10,7 +11,8 @@ import { servableImageType } from '../util/image-sniff.ts';
  * and the Electron protocol (`plumage-image://image/<id>` …). `route` is the raw, still
  * URL-encoded path after the leading slash; the result is a real image file inside a collection
  * root, checked by extension and content (or, for thumbnails, the cached JPEG made from one).
- * A photo that can no longer be decoded (replaced or damaged since import) answers 410.
+ * A photo whose file no longer holds the imported bytes (replaced or damaged since) answers 410
+ * and is marked changed in the database (data/file-status.ts); one whose file is gone, 404 and missing.
  */
 export type ImageRouteResult =
   | { ok: true; path: string; contentType: string }
@@ -26,6 +28,15 @@ export async function resolveImageRoute(db: Db, ws: Workspace, route: string): P
     if (!ID.test(rest)) return { ok: false, status: 400, reason: 'bad-route' };
     const loc = imageLocation(db, Number(rest));
     if (!loc) return { ok: false, status: 404, reason: 'no-image' };
+    const safe = resolveInsideRoot(loc.root, loc.relPath);
+    if (!safe.ok) {
+      if (safe.reason === 'missing') setFileStatus(db, loc, 'missing');
+      return { ok: false, status: 404, reason: safe.reason };
+    }
+    // Labels and captions describe the imported bytes: other bytes there now are not this photo.
+    const status = await checkFile(db, loc, safe.path);
+    if (status === 'missing') return { ok: false, status: 404, reason: 'missing' };
+    if (status === 'changed') return { ok: false, status: 410, reason: 'changed' };
     const image = servableImage(loc.root, loc.relPath);
     if (!image.ok || kind === 'image') return image;
     // The hash names the cache file: accept only what the importer writes (hex sha256).

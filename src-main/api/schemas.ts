@@ -29,6 +29,7 @@ export const INVOKE_SCHEMAS = {
     split: z.string().max(LIMITS.name).optional(),
     provenance: z.string().max(LIMITS.name).optional(),
     reviewStatus: reviewStatus.optional(),
+    fileStatus: z.enum(['ok', 'changed', 'missing']).optional(),
     search: z.string().max(LIMITS.search).optional(),
     sort: z.enum(['path', 'disagreement', 'confidence', 'likelihood']).optional(),
     offset: z.number().int().min(0).max(Number.MAX_SAFE_INTEGER).optional(),

@@ -275,4 +275,15 @@ ALTER TABLE classes ADD COLUMN removed INTEGER NOT NULL DEFAULT 0;
 -- The undo journal gains edits of kind 'species' (target_id: a class id, states as JSON).
 `,
   },
+  {
+    version: 6,
+    name: "images: file_status (the photo's file changed or went missing on disk since import)",
+    sql: `
+-- 'ok': the file holds the bytes that were imported (content_hash); 'changed': other bytes are there
+-- now (replaced or damaged); 'missing': no file. Set by the image routes and by a re-import.
+ALTER TABLE images ADD COLUMN file_status TEXT NOT NULL DEFAULT 'ok'
+  CHECK (file_status IN ('ok', 'changed', 'missing'));
+CREATE INDEX images_file_status ON images(file_status) WHERE file_status != 'ok';
+`,
+  },
 ];

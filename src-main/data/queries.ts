@@ -2,6 +2,7 @@ import type {
   Caption,
   ClassInfo,
   Collection,
+  FileStatus,
   ImageDetail,
   ImagePage,
   ImageQuery,
@@ -10,6 +11,7 @@ import type {
   RunSummary,
 } from '../../shared/types.ts';
 import type { Db } from './store.ts';
+import type { StoredFile } from './file-status.ts';
 import { currentPredictionRun, getPrediction } from './predictions.ts';
 
 /**
@@ -73,6 +75,10 @@ function whereOf(q: ImageQuery): Where | null {
     clauses.push('i.review_status = @reviewStatus');
     params.reviewStatus = q.reviewStatus;
   }
+  if (q.fileStatus !== undefined) {
+    clauses.push('i.file_status = @fileStatus');
+    params.fileStatus = q.fileStatus;
+  }
   if (q.search !== undefined) {
     const match = ftsQuery(q.search);
     if (match === null && q.search.trim() !== '') return null; // only punctuation: matches nothing
@@ -91,7 +97,7 @@ const FROM = `FROM images i
   LEFT JOIN splits s ON s.image_id = i.id AND s.scheme = 'default'`;
 
 const SUMMARY_COLUMNS = `i.id, i.collection_id, i.file_name, i.rel_path, i.width, i.height,
-  l.class_id, k.name AS class_name, l.provenance AS label_provenance, s.part AS split, i.review_status,
+  l.class_id, k.name AS class_name, l.provenance AS label_provenance, s.part AS split, i.review_status, i.file_status,
   (SELECT c.text FROM captions c WHERE c.image_id = i.id AND c.deleted = 0 AND c.accepted = 1
      ORDER BY c.ord LIMIT 1) AS caption`;
 
@@ -107,6 +113,7 @@ interface SummaryRow {
   label_provenance: string | null;
   split: string | null;
   review_status: ReviewStatus;
+  file_status: FileStatus;
   caption: string | null;
 }
 
@@ -123,6 +130,7 @@ function toSummary(r: SummaryRow): ImageSummary {
     labelProvenance: r.label_provenance,
     split: r.split,
     reviewStatus: r.review_status,
+    fileStatus: r.file_status,
     caption: r.caption,
     // Filled from the current run's predictions by the callers (predictions.ts).
     disagreement: null,
@@ -309,16 +317,15 @@ export function listRuns(db: Db): RunSummary[] {
 }
 
 /** Where an image lives: its collection root and path relative to it (for the image routes). */
-export function imageLocation(
-  db: Db,
-  id: number,
-): { collectionId: number; root: string; relPath: string; contentHash: string } | null {
+/** Where an image's file is and what was imported there (for the image routes' file check). */
+export function imageLocation(db: Db, id: number): (StoredFile & { collectionId: number; root: string; relPath: string }) | null {
   const row = db
     .prepare(
-      `SELECT i.collection_id AS collectionId, c.root, i.rel_path AS relPath, i.content_hash AS contentHash
+      `SELECT i.id, i.collection_id AS collectionId, c.root, i.rel_path AS relPath, i.content_hash AS contentHash,
+              i.bytes, i.mtime_ms AS mtimeMs, i.file_status AS fileStatus
        FROM images i JOIN collections c ON c.id = i.collection_id WHERE i.id = ?`,
     )
-    .get(id) as { collectionId: number; root: string; relPath: string; contentHash: string } | undefined;
+    .get(id) as (StoredFile & { collectionId: number; root: string; relPath: string }) | undefined;
   return row ?? null;
 }
 

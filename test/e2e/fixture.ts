@@ -136,11 +136,12 @@ export async function makeLargeCollection(home: string, n = 12_000, distinct = 8
   const src = join(home, 'big-src');
   mkdirSync(root, { recursive: true });
   mkdirSync(src, { recursive: true });
-  const originals: { path: string; hash: string; bytes: number }[] = [];
+  const originals: { path: string; hash: string; bytes: number; mtimeMs: number }[] = [];
   for (let i = 0; i < distinct; i++) {
     const p = join(src, `o${i}.jpg`);
     await drawPhoto(p, i * 5 + 1);
-    originals.push({ path: p, hash: sha256(p), bytes: statSync(p).size });
+    // True hash, size and time, as an import stores them (the image routes compare them).
+    originals.push({ path: p, hash: sha256(p), bytes: statSync(p).size, mtimeMs: Math.round(statSync(p).mtimeMs) });
   }
   const db = openDb(ws.dbPath);
   try {
@@ -149,14 +150,14 @@ export async function makeLargeCollection(home: string, n = 12_000, distinct = 8
       const classIds = SPECIES.map((s) => Number(db.prepare('INSERT INTO classes(collection_id, name) VALUES (?, ?)').run(cid, s).lastInsertRowid));
       const ins = db.prepare(
         `INSERT INTO images(collection_id, rel_path, file_name, content_hash, bytes, mtime_ms, width, height)
-         VALUES (?, ?, ?, ?, ?, 0, 320, 240)`,
+         VALUES (?, ?, ?, ?, ?, ?, 320, 240)`,
       );
       const lab = db.prepare("INSERT INTO labels(image_id, class_id, provenance) VALUES (?, ?, 'imported')");
       for (let i = 0; i < n; i++) {
         const o = originals[i % distinct];
         const name = `bird_${String(i).padStart(5, '0')}.jpg`;
         linkSync(o.path, join(root, name));
-        const id = Number(ins.run(cid, name, name, o.hash, o.bytes).lastInsertRowid);
+        const id = Number(ins.run(cid, name, name, o.hash, o.bytes, o.mtimeMs).lastInsertRowid);
         lab.run(id, classIds[i % classIds.length]);
       }
     })();

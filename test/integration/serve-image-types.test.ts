@@ -1,17 +1,30 @@
-import { writeFileSync } from 'node:fs';
+import { readFileSync, rmSync, writeFileSync } from 'node:fs';
+import Database from 'better-sqlite3';
+import sharp from 'sharp';
 import { request } from 'node:http';
 import { join, resolve } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { ImagePage } from '../../shared/types.ts';
 import { sniffFormat } from '../../src-main/util/image-sniff.ts';
 import { createApi, type PlumageApi } from '../../src-main/api/service.ts';
 import { startServer, type RunningServer } from '../../src-main/serve/server.ts';
 import { makeFixture, type Fixture } from '../unit/api-fixture.ts';
 
-/** The image routes serve images only: right extension AND right first bytes; a changed photo is 410. */
+/** The image routes serve images only: right extension AND right first bytes; a changed photo is 410 and marked. */
 
 let fx: Fixture;
 let api: PlumageApi;
 let server: RunningServer;
+
+/** The stored file status, read from the database file as another process would. */
+function fileStatus(id: number): string {
+  const db = new Database(join(fx.home, 'plumage.db'), { readonly: true });
+  try {
+    return (db.prepare('SELECT file_status FROM images WHERE id = ?').get(id) as { file_status: string }).file_status;
+  } finally {
+    db.close();
+  }
+}
 
 function status(path: string): Promise<number> {
   return new Promise((done, fail) => {
@@ -56,15 +69,42 @@ describe('image routes serve images only', () => {
     });
   }
 
-  it('a photo replaced by a non-image after import: /image 404, /thumb 404', async () => {
+  it('a photo replaced by a non-image after import: /image and /thumb 410, marked changed', async () => {
     writeFileSync(join(fx.root, 'b', 'img00001.png'), 'not a png any more');
-    expect(await status(`/image/${fx.imageIds[1]}`)).toBe(404);
-    expect(await status(`/thumb/${fx.imageIds[1]}`)).toBe(404);
+    expect(await status(`/image/${fx.imageIds[1]}`)).toBe(410);
+    expect(await status(`/thumb/${fx.imageIds[1]}`)).toBe(410);
+    expect(fileStatus(fx.imageIds[1])).toBe('changed');
   });
 
   it('a photo damaged after import (signature kept, data gone): /thumb answers 410, not 500', async () => {
     writeFileSync(join(fx.root, 'a', 'img00002.png'), Buffer.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a, 1, 2, 3]));
     expect(await status(`/thumb/${fx.imageIds[2]}`)).toBe(410);
+    expect(fileStatus(fx.imageIds[2])).toBe('changed');
+  });
+
+  it('a photo replaced by another valid photo: 410 and changed; the imported bytes back: 200 and ok again', async () => {
+    const path = join(fx.root, 'b', 'img00003.png');
+    const original = readFileSync(path);
+    writeFileSync(path, await sharp({ create: { width: 8, height: 8, channels: 3, background: '#00ff00' } }).png().toBuffer());
+    expect(await status(`/image/${fx.imageIds[3]}`)).toBe(410);
+    expect(fileStatus(fx.imageIds[3])).toBe('changed');
+    const page = (await api.invoke('images:query', { fileStatus: 'changed' })).result as ImagePage;
+    expect(page.items.map((i) => i.id).sort()).toEqual([fx.imageIds[1], fx.imageIds[2], fx.imageIds[3]].sort());
+    expect(page.items.find((i) => i.id === fx.imageIds[3])?.fileStatus).toBe('changed');
+    writeFileSync(path, original); // same bytes, new modification time
+    expect(await status(`/thumb/${fx.imageIds[3]}`)).toBe(200);
+    expect(fileStatus(fx.imageIds[3])).toBe('ok');
+  });
+
+  it('a photo whose file was deleted: 404 and marked missing', async () => {
+    const path = join(fx.root, 'a', 'img00000.png');
+    const original = readFileSync(path);
+    rmSync(path);
+    expect(await status(`/image/${fx.imageIds[0]}`)).toBe(404);
+    expect(fileStatus(fx.imageIds[0])).toBe('missing');
+    writeFileSync(path, original);
+    expect(await status(`/image/${fx.imageIds[0]}`)).toBe(200);
+    expect(fileStatus(fx.imageIds[0])).toBe('ok');
   });
 
   it('sniffs the formats the importers accept', () => {

@@ -73,6 +73,28 @@ describe('store migrations', () => {
     db.close();
   });
 
+  it("adding the photos' file status keeps every photo, marks it ok, and accepts only the known states", () => {
+    const path = join(tmp(), 'v5.db');
+    const old = new Database(path);
+    migrate(old, MIGRATIONS, 5);
+    old.exec(`
+      INSERT INTO collections(id, name, root, kind) VALUES (1, 'c', '/x', 'folder');
+      INSERT INTO images(id, collection_id, rel_path, file_name, content_hash, bytes, mtime_ms, width, height, review_status)
+        VALUES (1, 1, 'a.jpg', 'a.jpg', 'h1', 1, 0, 10, 10, 'accepted'), (2, 1, 'b.jpg', 'b.jpg', 'h2', 1, 0, 10, 10, 'unreviewed');`);
+    expect(() => old.prepare('SELECT file_status FROM images').all()).toThrow(/no such column/);
+    old.close();
+    const db = openDb(path);
+    expect(db.prepare('SELECT id, review_status, file_status FROM images ORDER BY id').all()).toEqual([
+      { id: 1, review_status: 'accepted', file_status: 'ok' },
+      { id: 2, review_status: 'unreviewed', file_status: 'ok' },
+    ]);
+    db.prepare("UPDATE images SET file_status = 'changed' WHERE id = 2").run();
+    expect(() => db.prepare("UPDATE images SET file_status = 'gone' WHERE id = 1").run()).toThrow(/CHECK/);
+    expect(queryImages(db, { fileStatus: 'changed' }).items.map((i) => [i.id, i.fileStatus])).toEqual([[2, 'changed']]);
+    expect(db.pragma('integrity_check', { simple: true })).toBe('ok');
+    db.close();
+  });
+
   it('refuses a database from a newer Plumage', () => {
     const path = join(tmp(), 'new.db');
     const d = new Database(path);

@@ -1,4 +1,6 @@
+import { existsSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
+import { join } from 'node:path';
 import { addCaption, setLabel } from '../annotations.ts';
 import { collectionTotals, ensureClass, getOrCreateCollection } from '../collections.ts';
 import { ensureDefaultSplit } from '../splits.ts';
@@ -99,6 +101,16 @@ export function syncImportedCaptions(db: Db, imageId: number, texts: string[]): 
   return toAdd.length;
 }
 
+/** Photos imported before that this import did not list: marked missing when their file is gone. */
+function markGoneFiles(db: Db, rootReal: string, existing: Map<string, { id: number }>, listed: Set<string>) {
+  const mark = db.prepare("UPDATE images SET file_status = 'missing' WHERE id = ?");
+  db.transaction(() => {
+    for (const [rel, row] of existing) {
+      if (!listed.has(rel) && !existsSync(join(rootReal, ...rel.split('/')))) mark.run(row.id);
+    }
+  })();
+}
+
 /**
  * Writes an import plan into the store. Files are probed in parallel (a small sliding window:
  * sharp decodes on the libuv pool), results are written strictly in plan order, one transaction
@@ -170,13 +182,13 @@ export async function writePlan(
     update: db.prepare(
       `UPDATE images SET file_name = @file, content_hash = @hash, bytes = @bytes, mtime_ms = @mtime, width = @w,
               height = @h, taken_at = @taken, gps_lat = @lat, gps_lon = @lon, source_id = @source,
-              bbox_x = @bx, bbox_y = @by, bbox_w = @bw, bbox_h = @bh
+              bbox_x = @bx, bbox_y = @by, bbox_w = @bw, bbox_h = @bh, file_status = 'ok'
         WHERE id = @id`,
     ),
     // Unchanged bytes: dimensions and EXIF stay; only file facts and dataset metadata are refreshed.
     touch: db.prepare(
       `UPDATE images SET file_name = @file, bytes = @bytes, mtime_ms = @mtime, source_id = @source,
-              bbox_x = @bx, bbox_y = @by, bbox_w = @bw, bbox_h = @bh
+              bbox_x = @bx, bbox_y = @by, bbox_w = @bw, bbox_h = @bh, file_status = 'ok'
         WHERE id = @id`,
     ),
     label: db.prepare('SELECT class_id, provenance FROM labels WHERE image_id = ?'),
@@ -184,6 +196,8 @@ export async function writePlan(
       'INSERT OR REPLACE INTO part_locations(image_id, part_id, x, y, visible) VALUES (?, ?, ?, ?, ?)',
     ),
     split: db.prepare("INSERT OR REPLACE INTO splits(scheme, image_id, part) VALUES ('official', ?, ?)"),
+    // A photo imported before whose file now fails: the row keeps the imported facts, marked.
+    fileStatus: db.prepare('UPDATE images SET file_status = ? WHERE id = ?'),
   };
 
   // Returns what happened to the row; counted by the caller only once the transaction committed.
@@ -265,6 +279,8 @@ export async function writePlan(
     start(i + window);
     const item = items[i];
     if (!p.probe.ok) {
+      const known = existing.get(item.relPath);
+      if (known) st.fileStatus.run(p.probe.missing ? 'missing' : 'changed', known.id);
       if (p.probe.missing && item.listed) missingPaths.push(item.absPath);
       else {
         failed++;
@@ -300,6 +316,7 @@ export async function writePlan(
     }
   }
 
+  if (!cancelled) markGoneFiles(db, rootReal, existing, new Set(items.map((it) => it.relPath)));
   ensureDefaultSplit(db, collection.id);
   const totals = collectionTotals(db, collection.id);
   return {

@@ -8,7 +8,7 @@ import { speciesName, useDisplayNames } from '../lib/names.ts';
 import { PagedImages } from '../lib/pages.ts';
 import { clickSelect, emptySelection, selectAll, rangeIndices, type ClickMods, type Selection } from '../lib/selection.ts';
 import { UndoClient } from '../lib/undo.ts';
-import type { ClassInfo, Collection, ImagePage, ImageQuery, JobInfo, ReviewStatus } from '../../../shared/types.ts';
+import type { ClassInfo, Collection, FileStatus, ImagePage, ImageQuery, JobInfo, ReviewStatus } from '../../../shared/types.ts';
 
 export type View = 'gallery' | 'photo' | 'runs' | 'batch';
 export type DialogKind = 'import' | 'help' | 'captionFolder' | 'retrain' | null;
@@ -19,6 +19,8 @@ export interface Filters {
   split: string;
   provenance: string;
   reviewStatus: ReviewStatus | '';
+  /** '' = any; 'changed' / 'missing': photos whose file changed or went missing on disk. */
+  fileStatus: FileStatus | '';
   search: string;
   /** Gallery order: by path, most CAM disagreement first, least confident, or least likely caption first. */
   sort: 'path' | 'disagreement' | 'confidence' | 'likelihood';
@@ -52,7 +54,7 @@ class AppState {
   /** Index (in the current query) of the focused / opened photo. */
   focusIndex = $state(0);
   selection = $state.raw<Selection>(emptySelection());
-  filters = $state<Filters>({ collectionId: null, classId: null, split: '', provenance: '', reviewStatus: '', search: '', sort: 'path' });
+  filters = $state<Filters>({ collectionId: null, classId: null, split: '', provenance: '', reviewStatus: '', fileStatus: '', search: '', sort: 'path' });
   /** Bumped whenever the paged list changes, so derived views re-read it. */
   version = $state(0);
   classes = $state.raw<ClassInfo[]>([]);
@@ -162,7 +164,7 @@ class AppState {
     let i = ids.indexOf(id);
     if (i < 0) {
       this.idsFilter = null;
-      this.filters = { collectionId: null, classId: null, split: '', provenance: '', reviewStatus: '', search: '', sort: 'disagreement' };
+      this.filters = { collectionId: null, classId: null, split: '', provenance: '', reviewStatus: '', fileStatus: '', search: '', sort: 'disagreement' };
       await this.applyFilters();
       ids = await this.pages.allIds();
       i = ids.indexOf(id);
@@ -196,6 +198,7 @@ class AppState {
     if (f.split) q.split = f.split;
     if (f.provenance) q.provenance = f.provenance;
     if (f.reviewStatus) q.reviewStatus = f.reviewStatus;
+    if (f.fileStatus) q.fileStatus = f.fileStatus;
     if (f.search.trim()) q.search = f.search.trim();
     return q;
   }
@@ -203,7 +206,7 @@ class AppState {
   /** Whether any filter narrows the gallery (an empty result then means "no match", not "no photos"). */
   get filtered(): boolean {
     const f = this.filters;
-    return !!(this.idsFilter || f.search.trim() || f.classId != null || f.collectionId != null || f.split || f.provenance || f.reviewStatus);
+    return !!(this.idsFilter || f.search.trim() || f.classId != null || f.collectionId != null || f.split || f.provenance || f.reviewStatus || f.fileStatus);
   }
 
   async applyFilters(): Promise<void> {
