@@ -11,7 +11,7 @@ import { UndoClient } from '../lib/undo.ts';
 import type { ClassInfo, Collection, FileStatus, ImagePage, ImageQuery, JobInfo, ReviewStatus } from '../../../shared/types.ts';
 
 export type View = 'gallery' | 'photo' | 'runs' | 'batch';
-export type DialogKind = 'import' | 'help' | 'captionFolder' | 'retrain' | null;
+export type DialogKind = 'import' | 'help' | 'captionFolder' | 'retrain' | 'species' | null;
 
 export interface Filters {
   collectionId: number | null;

@@ -1,0 +1,33 @@
+/**
+ * The Species manager's calls: read a collection's species, and add, rename or merge one. Each edit
+ * is one undoable action on the main side; here it is also named for the Undo tooltip and a toast,
+ * and the gallery re-reads its photos and species (names and counts change).
+ */
+import { api } from '../lib/api.ts';
+import type { ClassInfo } from '../../../shared/types.ts';
+import { app } from './app.svelte.ts';
+
+const photos = (n: number) => `${n} photo${n === 1 ? '' : 's'}`;
+
+async function recorded<T>(call: Promise<T>, describe: (r: T) => string): Promise<T> {
+  const r = await call;
+  const what = describe(r);
+  app.recordEdit(what);
+  await app.afterEdit([], what);
+  return r;
+}
+
+export const speciesManager = {
+  list(collectionId: number): Promise<ClassInfo[]> {
+    return api.invoke('classes:list', { collectionId });
+  },
+  create(collectionId: number, name: string): Promise<ClassInfo> {
+    return recorded(api.invoke('species:create', { collectionId, name }), () => `Added the species ${name}`);
+  },
+  rename(classId: number, from: string, name: string): Promise<ClassInfo> {
+    return recorded(api.invoke('species:rename', { classId, name }), () => `Renamed ${from} to ${name}`);
+  },
+  merge(fromId: number, intoId: number, fromName: string, intoName: string): Promise<{ moved: number }> {
+    return recorded(api.invoke('species:merge', { fromId, intoId }), (r) => `Merged ${fromName} into ${intoName} (${photos(r.moved)} moved)`);
+  },
+};

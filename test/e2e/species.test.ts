@@ -1,0 +1,146 @@
+/**
+ * End-to-end: the Species manager. A curator renames a species with the keyboard only, merges one
+ * species into another after a confirmation, and undoes both (the dialog's Undo, then Ctrl-Z);
+ * every step is read back from the database and from the screen.
+ */
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import Database from 'better-sqlite3';
+import type { Page } from 'playwright-core';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { workspace } from '../../src-main/data/workspace.ts';
+import { speciesName } from '../../src-renderer/src/lib/names.ts';
+import { makeSynthCollection, type SynthCollection } from './fixture.ts';
+import { ARTIFACTS, type Served } from './serve.ts';
+import { openSession, type AppSession } from './session.ts';
+import { GalleryPage } from './pages/GalleryPage.ts';
+import { SpeciesPage } from './pages/SpeciesPage.ts';
+
+let home: string;
+let fx: SynthCollection;
+let session: AppSession | undefined;
+let served: Served;
+let page: Page;
+let pageErrors: string[];
+const poll = <T>(fn: () => T | Promise<T>, timeout = 15_000) => expect.poll(fn, { timeout, interval: 100 });
+
+/** Species as stored: raw id → [display name, live?, photo count]. */
+function stored(): Record<string, [string | null, boolean, number]> {
+  const db = new Database(workspace(home).dbPath, { readonly: true });
+  try {
+    const rows = db
+      .prepare(
+        `SELECT k.name, k.display_name, k.merged_into IS NULL AND k.removed = 0 AS live,
+           (SELECT count(*) FROM labels l WHERE l.class_id = k.id) AS n FROM classes k`,
+      )
+      .all() as { name: string; display_name: string | null; live: number; n: number }[];
+    return Object.fromEntries(rows.map((r) => [r.name, [r.display_name, r.live === 1, r.n]]));
+  } finally {
+    db.close();
+  }
+}
+
+beforeAll(async () => {
+  home = mkdtempSync(join(tmpdir(), 'plumage-e2e-species-'));
+  fx = makeSynthCollection(home, 3, 4);
+  session = await openSession(home);
+  ({ served, page, pageErrors } = session);
+}, 120_000);
+
+afterAll(async () => {
+  await session?.close();
+});
+
+describe('Species manager', () => {
+  it('renames (keyboard only), merges after a confirmation, and undoes both', async () => {
+    const gallery = new GalleryPage(page);
+    const manager = new SpeciesPage(page);
+    const [a, b, c] = fx.classes.map((k) => k.name);
+    const [nameA, nameB, nameC] = [a, b, c].map(speciesName);
+    const photoOfC = fx.images.find((im) => im.className === c)!.fileName;
+    await gallery.goto(served.url);
+    await manager.open();
+    await poll(() => manager.rows()).toEqual(
+      expect.arrayContaining([
+        [nameA, 4],
+        [nameB, 4],
+        [nameC, 4],
+      ]),
+    );
+    await manager.dialog.getByText(/Trained runs keep the species list they were trained with/).waitFor();
+
+    // Rename C with the keyboard: Enter on Rename, type, Esc cancels without closing the dialog, Enter saves.
+    await manager.renameButton(nameC).focus();
+    await page.keyboard.press('Enter');
+    await poll(() => manager.nameField(nameC).evaluate((el) => el === document.activeElement)).toBe(true);
+    await page.keyboard.press('Escape');
+    await poll(() => manager.renameButton(nameC).evaluate((el) => el === document.activeElement)).toBe(true);
+    expect(await manager.dialog.isVisible()).toBe(true);
+    await page.keyboard.press('Enter');
+    await manager.nameField(nameC).fill('');
+    await page.keyboard.type('Scarlet Wanderer');
+    await page.keyboard.press('Enter');
+    await poll(() => stored()[c]).toEqual(['Scarlet Wanderer', true, 4]);
+    await poll(() => manager.rows()).toContainEqual(['Scarlet Wanderer', 4]);
+    // The new name shows everywhere: the species filter and the gallery tiles.
+    await poll(() =>
+      page
+        .getByRole('combobox', { name: 'Filter by species' })
+        .getByRole('option', { name: 'Scarlet Wanderer (4)' })
+        .count(),
+    ).toBe(1);
+    await poll(() => gallery.tileSpecies(photoOfC)).toBe('Scarlet Wanderer');
+
+    // Merge A into B: the dialog says what will happen before anything moves.
+    await manager.mergeButton(nameA).click();
+    await manager.mergeTarget(nameA).selectOption({ label: `${nameB} (4)` });
+    await manager.dialog.getByText(`All 4 photos of ${nameA} will become ${nameB}`).waitFor();
+    expect(stored()[a]).toEqual([null, true, 4]);
+    await page.screenshot({ path: join(ARTIFACTS, 'species-merge-confirm.png') });
+    await manager.dialog.getByRole('button', { name: `Merge into ${nameB}` }).click();
+    await poll(() => [stored()[a], stored()[b]]).toEqual([
+      [null, false, 0],
+      [null, true, 8],
+    ]);
+    await poll(() => manager.rows()).toEqual(expect.arrayContaining([[nameB, 8]]));
+    expect((await manager.rows()).map((r) => r[0])).not.toContain(nameA);
+    await page.screenshot({ path: join(ARTIFACTS, 'species-manager.png') });
+
+    // The dialog's Undo takes back the merge (one step), Ctrl-Z after closing it the rename.
+    await manager.undo.click();
+    await poll(() => [stored()[a], stored()[b]]).toEqual([
+      [null, true, 4],
+      [null, true, 4],
+    ]);
+    await poll(() => manager.rows()).toEqual(
+      expect.arrayContaining([
+        [nameA, 4],
+        [nameB, 4],
+      ]),
+    );
+    await manager.close();
+    await page.keyboard.press('Control+z');
+    await poll(() => stored()[c]).toEqual([null, true, 4]);
+    await poll(() => gallery.tileSpecies(photoOfC)).toBe(nameC);
+    expect(pageErrors).toEqual([]);
+  });
+
+  it('refuses a name another species already has, in words', async () => {
+    const manager = new SpeciesPage(page);
+    const [a, b] = fx.classes.map((k) => speciesName(k.name));
+    await manager.open();
+    await manager.dialog.getByRole('textbox', { name: 'New species' }).fill(a.toUpperCase());
+    await manager.dialog.getByRole('button', { name: 'Add species' }).click();
+    const alert = manager.dialog.getByRole('alert');
+    await alert.getByText(`there is already a species called '${a}'`, { exact: false }).waitFor();
+    expect(await alert.textContent()).not.toMatch(/\(conflict\)|species:create/);
+    await manager.dialog.getByRole('textbox', { name: 'New species' }).fill('Pale Finch');
+    await manager.dialog.getByRole('button', { name: 'Add species' }).click();
+    await poll(() => manager.rows()).toContainEqual(['Pale Finch', 0]);
+    await poll(() => stored()['Pale Finch']).toEqual([null, true, 0]);
+    expect(b).not.toBe('Pale Finch');
+    await manager.close();
+    expect(pageErrors).toEqual([]);
+  });
+});
