@@ -374,6 +374,8 @@ export interface BatchJobInfo {
 }
 
 export interface BatchResultItem {
+  /** The result's id within its job (its thumbnail is `batch-thumb/<jobId>/<id>`). */
+  id: number;
   relPath: string;
   /** the model's caption */
   caption: string | null;

@@ -3,14 +3,18 @@ import type { Workspace } from '../data/workspace.ts';
 import type { Db } from '../data/store.ts';
 import { collectionRoot, imageLocation } from '../data/queries.ts';
 import { checkFile, setFileStatus } from '../data/file-status.ts';
+import { sha256File } from '../data/hashing.ts';
+import { batchPhotoLocation } from './insights.ts';
 import { decodeUrlPath, resolveInsideRoot, type PathRefusal } from './image-paths.ts';
 import { servableImageType } from '../util/image-sniff.ts';
 
 /**
- * The three image routes shared by browser mode (`/image/<id>`, `/thumb/<id>`, `/file/<cid>/<rel>`)
- * and the Electron protocol (`plumage-image://image/<id>` …). `route` is the raw, still
- * URL-encoded path after the leading slash; the result is a real image file inside a collection
- * root, checked by extension and content (or, for thumbnails, the cached JPEG made from one).
+ * The image routes shared by browser mode (`/image/<id>`, `/thumb/<id>`, `/file/<cid>/<rel>`,
+ * `/batch-thumb/<jobId>/<resultId>`) and the Electron protocol (`plumage-image://image/<id>` …).
+ * `route` is the raw, still URL-encoded path after the leading slash; the result is a real image
+ * file inside a collection root (or, for a batch-caption result, inside the captioned folder, at
+ * the path the job recorded), checked by extension and content (or, for thumbnails, the cached
+ * JPEG made from one).
  * A photo whose file no longer holds the imported bytes (replaced or damaged since) answers 410
  * and is marked changed in the database (data/file-status.ts); one whose file is gone, 404 and missing.
  */
@@ -41,11 +45,24 @@ export async function resolveImageRoute(db: Db, ws: Workspace, route: string): P
     if (!image.ok || kind === 'image') return image;
     // The hash names the cache file: accept only what the importer writes (hex sha256).
     if (!/^[0-9a-f]{16,128}$/.test(loc.contentHash)) return { ok: false, status: 404, reason: 'no-image' };
+    return thumbnailOf(ws, image.path, loc.contentHash);
+  }
+  if (kind === 'batch-thumb') {
+    // Ids only: the job id and the result's id; the path is the one the captioning job recorded.
+    const [jobId, resultId, extra] = rest.split('/');
+    if (!ID.test(jobId ?? '') || !ID.test(resultId ?? '') || extra !== undefined) return { ok: false, status: 400, reason: 'bad-route' };
+    const loc = batchPhotoLocation(db, Number(jobId), Number(resultId));
+    if (!loc) return { ok: false, status: 404, reason: 'no-image' };
+    const image = servableImage(loc.folder, loc.relPath);
+    if (!image.ok) return image;
+    // Batch photos are not imported, so they have no stored hash: the file's bytes key the cache.
+    let hash: string;
     try {
-      return { ok: true, path: await ensureThumbnail(ws, image.path, loc.contentHash), contentType: 'image/jpeg' };
+      hash = await sha256File(image.path);
     } catch {
-      return { ok: false, status: 410, reason: 'changed' };
+      return { ok: false, status: 404, reason: 'missing' };
     }
+    return thumbnailOf(ws, image.path, hash);
   }
   if (kind === 'file') {
     const slash2 = rest.indexOf('/');
@@ -58,6 +75,15 @@ export async function resolveImageRoute(db: Db, ws: Workspace, route: string): P
     return servableImage(root, rel);
   }
   return { ok: false, status: 400, reason: 'bad-route' };
+}
+
+/** The cached thumbnail of a servable image; 410 when the file no longer decodes. */
+async function thumbnailOf(ws: Workspace, path: string, contentHash: string): Promise<ImageRouteResult> {
+  try {
+    return { ok: true, path: await ensureThumbnail(ws, path, contentHash), contentType: 'image/jpeg' };
+  } catch {
+    return { ok: false, status: 410, reason: 'changed' };
+  }
 }
 
 /** A file inside the root that is an image by extension and by its first bytes. */

@@ -303,6 +303,7 @@ export function listBatchJobs(db: Db): BatchJobInfo[] {
 }
 
 interface ResultRow {
+  id: number;
   rel_path: string;
   caption: string | null;
   edited_caption: string | null;
@@ -319,6 +320,7 @@ function jobOr404(db: Db, jobId: number): { id: number; folder: string; run_id: 
 }
 
 const toItem = (r: ResultRow): BatchResultItem => ({
+  id: r.id,
   relPath: r.rel_path,
   caption: r.caption,
   editedCaption: r.edited_caption,
@@ -327,10 +329,23 @@ const toItem = (r: ResultRow): BatchResultItem => ({
   error: r.error,
 });
 
+/**
+ * Where one result's photo lives: the job's folder and the path captioned in it, looked up by
+ * ids only (the thumbnail route; the page never names a path). Null when the job has no such result.
+ */
+export function batchPhotoLocation(db: Db, jobId: number, resultId: number): { folder: string; relPath: string } | null {
+  const row = db
+    .prepare(
+      'SELECT j.folder, r.rel_path AS relPath FROM batch_results r JOIN batch_jobs j ON j.id = r.job_id WHERE r.job_id = ? AND r.rowid = ?',
+    )
+    .get(jobId, resultId) as { folder: string; relPath: string } | undefined;
+  return row ?? null;
+}
+
 export function batchResults(db: Db, jobId: number): BatchResultItem[] {
   jobOr404(db, jobId);
   return (
-    db.prepare('SELECT * FROM batch_results WHERE job_id = ? ORDER BY rel_path').all(jobId) as ResultRow[]
+    db.prepare('SELECT rowid AS id, * FROM batch_results WHERE job_id = ? ORDER BY rel_path').all(jobId) as ResultRow[]
   ).map(toItem);
 }
 
@@ -344,7 +359,7 @@ export function reviewBatchResult(
 ): BatchResultItem {
   jobOr404(db, jobId);
   const row = db
-    .prepare('SELECT * FROM batch_results WHERE job_id = ? AND rel_path = ?')
+    .prepare('SELECT rowid AS id, * FROM batch_results WHERE job_id = ? AND rel_path = ?')
     .get(jobId, relPath) as ResultRow | undefined;
   if (!row) throw new PlumageError('not_found', `job ${jobId} has no result for '${relPath}'`);
   if (row.error !== null && review !== 'rejected')
@@ -364,7 +379,7 @@ export function reviewBatchResult(
   );
   return toItem(
     db
-      .prepare('SELECT * FROM batch_results WHERE job_id = ? AND rel_path = ?')
+      .prepare('SELECT rowid AS id, * FROM batch_results WHERE job_id = ? AND rel_path = ?')
       .get(jobId, relPath) as ResultRow,
   );
 }
@@ -402,7 +417,7 @@ export async function importAccepted(
   }
   const rows = db
     .prepare(
-      "SELECT * FROM batch_results WHERE job_id = ? AND review IN ('accepted', 'edited') AND error IS NULL ORDER BY rel_path",
+      "SELECT rowid AS id, * FROM batch_results WHERE job_id = ? AND review IN ('accepted', 'edited') AND error IS NULL ORDER BY rel_path",
     )
     .all(jobId) as ResultRow[];
   // Read the files first (async), then write everything in one transaction.
@@ -481,7 +496,7 @@ export async function exportBatch(
   // By default only what the curator accepted (or edited); 'all' adds unreviewed and rejected rows.
   const which = include === 'all' ? '' : "AND review IN ('accepted', 'edited')";
   const rows = (
-    db.prepare(`SELECT * FROM batch_results WHERE job_id = ? AND error IS NULL ${which} ORDER BY rel_path`).all(jobId) as ResultRow[]
+    db.prepare(`SELECT rowid AS id, * FROM batch_results WHERE job_id = ? AND error IS NULL ${which} ORDER BY rel_path`).all(jobId) as ResultRow[]
   ).map((r) => ({ ...toItem(r), text: r.review === 'edited' ? r.edited_caption : r.caption, review: r.review === 'pending' ? 'unreviewed' : r.review }));
   const out = resolve(path);
   mkdirSync(dirname(out), { recursive: true });

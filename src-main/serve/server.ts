@@ -111,7 +111,7 @@ export function startServer(opts: ServeOptions): Promise<RunningServer> {
     // Work on the raw path: image routes decode their own segments exactly once.
     const rawPath = (req.url ?? '/').split('?')[0];
     if (rawPath === '/' || rawPath === '/index.html') return serveIndex(req, res);
-    if (/^\/(image|thumb|file)\//.test(rawPath)) {
+    if (/^\/(image|thumb|file|batch-thumb)\//.test(rawPath)) {
       const r = await api.resolveImage(rawPath.slice(1));
       if (!r.ok) return fail(res, r.status, ROUTE_FAILURE[r.status]);
       return sendFile(req, res, r.path, r.contentType, 'private, max-age=3600');

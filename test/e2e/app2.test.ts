@@ -262,6 +262,14 @@ describe('curation screens in browser mode', () => {
     await batch.region.getByRole('progressbar').waitFor();
     await poll(() => batch.count(), 120_000).toBe(20);
     expect(await batch.results.count()).toBe(20);
+    // A thumbnail per result (alt = the file name), loaded through the batch route by ids.
+    const names = Array.from({ length: 20 }, (_, i) => `field_${String(i).padStart(2, '0')}.jpg`);
+    expect(await batch.region.getByRole('list', { name: 'Batch results' }).getByRole('img').evaluateAll((imgs) => imgs.map((i) => i.getAttribute('alt')))).toEqual(names);
+    await poll(() => batch.thumbnailWidth(names[0])).toBeGreaterThan(0);
+    await batch.thumbnail(names[19]).scrollIntoViewIfNeeded(); // lazy: loads when scrolled to
+    await poll(() => batch.thumbnailWidth(names[19])).toBeGreaterThan(0);
+    await batch.thumbnail(names[0]).scrollIntoViewIfNeeded();
+    await page.screenshot({ path: join(ARTIFACTS, 'batch-thumbnails.png') });
     const csv = join(home, 'exports', 'captions.csv'); // the page may write into exports/ only
     const exportCsv = async () => {
       await batch.region.getByRole('textbox', { name: 'Export path' }).fill(csv);

@@ -103,6 +103,8 @@ describe('Api client envelope handling', () => {
     expect(mediaUrls('electron').imageUrl(5)).toBe('plumage-image://image/5');
     expect(mediaUrls('browser', 'ab12').thumbUrl(5)).toBe('/thumb/5?token=ab12');
     expect(mediaUrls('browser', 'ab12').imageUrl(7)).toBe('/image/7?token=ab12');
+    expect(mediaUrls('electron').batchThumbUrl(3, 9)).toBe('plumage-image://batch-thumb/3/9');
+    expect(mediaUrls('browser', 'ab12').batchThumbUrl(3, 9)).toBe('/batch-thumb/3/9?token=ab12');
     expect(wsUrlFor('http://127.0.0.1:4567/?token=zz', 'zz')).toBe('ws://127.0.0.1:4567/ws?token=zz');
     expect(wsUrlFor('https://h:1/', 'a b')).toBe('wss://h:1/ws?token=a%20b');
   });

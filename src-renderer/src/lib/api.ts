@@ -146,6 +146,8 @@ export function createWsApi(
 export interface MediaUrls {
   imageUrl(id: number): string;
   thumbUrl(id: number): string;
+  /** The thumbnail of one batch-caption result, by job and result id (never by path). */
+  batchThumbUrl(jobId: number, resultId: number): string;
 }
 
 export function mediaUrls(mode: 'electron' | 'browser', token = ''): MediaUrls {
@@ -153,12 +155,14 @@ export function mediaUrls(mode: 'electron' | 'browser', token = ''): MediaUrls {
     return {
       imageUrl: (id) => `plumage-image://image/${id}`,
       thumbUrl: (id) => `plumage-image://thumb/${id}`,
+      batchThumbUrl: (jobId, resultId) => `plumage-image://batch-thumb/${jobId}/${resultId}`,
     };
   }
   const q = `?token=${encodeURIComponent(token)}`;
   return {
     imageUrl: (id) => `/image/${id}${q}`,
     thumbUrl: (id) => `/thumb/${id}${q}`,
+    batchThumbUrl: (jobId, resultId) => `/batch-thumb/${jobId}/${resultId}${q}`,
   };
 }
 
@@ -212,6 +216,7 @@ export const api: Api = {
 };
 export const imageUrl = (id: number) => get().media.imageUrl(id);
 export const thumbUrl = (id: number) => get().media.thumbUrl(id);
+export const batchThumbUrl = (jobId: number, resultId: number) => get().media.batchThumbUrl(jobId, resultId);
 
 /** A user-facing one-liner for any error: the message only (an error code means nothing to a curator). */
 export function errorText(e: unknown): string {

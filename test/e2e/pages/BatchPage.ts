@@ -17,6 +17,16 @@ export class BatchPage {
     await this.form.getByRole('button', { name: 'Start' }).click();
   }
 
+  /** The thumbnail of one result, by its file name (the img's alt). */
+  thumbnail(fileName: string): Locator {
+    return this.region.getByRole('list', { name: 'Batch results' }).getByRole('img', { name: fileName, exact: true });
+  }
+
+  /** The thumbnail's decoded width (0 while it has not loaded, or when it failed to). */
+  async thumbnailWidth(fileName: string): Promise<number> {
+    return this.thumbnail(fileName).evaluate((img: HTMLImageElement) => (img.complete ? img.naturalWidth : 0));
+  }
+
   async count(): Promise<number> {
     const t = (await this.region.getByTestId('batch-count').textContent().catch(() => '')) ?? '';
     const m = /(\d+) results/.exec(t);
