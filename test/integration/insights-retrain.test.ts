@@ -77,12 +77,12 @@ describe('one-click retrain', () => {
     expect(d.suggestions).toHaveLength(3);
   });
 
-  it('cancel leaves a resumable run; train:resume finishes it', async () => {
-    const { jobId } = await ok<{ jobId: string }>('train:start', { epochs: 3, warmStart: false });
-    // Cancel as soon as the first step has been reported.
+  it('cancel leaves a resumable run; train:resume finishes it, its live history keeping the earlier epochs', async () => {
+    const { jobId } = await ok<{ jobId: string }>('train:start', { epochs: 6, warmStart: false });
+    // Cancel as soon as the first epoch has been reported.
     await new Promise<void>((resolve) => {
       const off = api.on('job:progress', (j) => {
-        if (j.id === jobId && (j.detail?.step ?? 0) >= 1) {
+        if (j.id === jobId && (j.detail?.history?.length ?? 0) >= 1) {
           off();
           void api.invoke('jobs:cancel', { jobId });
           resolve();
@@ -93,11 +93,26 @@ describe('one-click retrain', () => {
     expect(info.status).toBe('cancelled');
     const list = await ok<ResumableRun[]>('train:resumable');
     expect(list).toHaveLength(1);
+    const before = (await ok<RunDetail>('runs:get', { id: list[0].id })).epochs.length;
+    expect(before).toBeGreaterThanOrEqual(1);
+    const pushes: JobInfo[] = [];
+    const off = api.on('job:progress', (j) => pushes.push(j));
     const { jobId: j2 } = await ok<{ jobId: string }>('train:resume', { runId: list[0].id });
     const done = await api.jobs.wait(j2);
+    off();
     expect(done.status, done.message ?? '').toBe('done');
     expect((done.result as { run: string }).run).toBe(list[0].id);
     expect(await ok('train:resumable')).toEqual([]);
-    expect((await ok<RunDetail>('runs:get', { id: list[0].id })).status).toBe('done');
+    const run = await ok<RunDetail>('runs:get', { id: list[0].id });
+    expect(run.status).toBe('done');
+    // The resumed job's curves start at the run's first epoch, before it trains a new one …
+    const first = pushes.find((p) => p.id === j2 && p.detail?.history)!.detail!.history!;
+    expect(first.map((h) => h.epoch)).toEqual(Array.from({ length: before }, (_, i) => i));
+    // … and end with every epoch on record, the same numbers.
+    const history = done.detail!.history!;
+    expect(history.map((h) => h.epoch)).toEqual(run.epochs.map((e) => Number(e.epoch)));
+    expect(history.map((h) => h.losses!.total)).toEqual(run.epochs.map((e) => (e.loss as unknown as { total: number }).total));
+    expect(history.length).toBeGreaterThan(before);
+    expect(history.map((h) => h.epoch)).toEqual(history.map((_, i) => i));
   });
 });

@@ -2,6 +2,7 @@ import { z } from 'zod';
 import type { JobDetail } from '../../../shared/types.ts';
 import { DIMS, RECIPES, withRecipe, type DimsPreset, type RecipeName, type TrainConfig } from '../../jobs/train/config.ts';
 import type { TrainEvent, TrainResult } from '../../jobs/train/loop.ts';
+import { getRun } from '../../data/runs.ts';
 import { firstLine, notFound, PlumageError } from '../../util/errors.ts';
 import type { JobIo, OpContext } from './context.ts';
 import { epochs, id, name, path, positiveInt, runId, variant } from './schemas.ts';
@@ -77,7 +78,7 @@ export async function train(ctx: OpContext, req: TrainRequest | { resume: Resume
     ctx.activeRuns.add(r);
   };
   if (run) claim(run);
-  const tracker = new TrainTracker(io, claim);
+  const tracker = new TrainTracker(io, claim, (r) => storedHistory(ctx, r));
   try {
     const handle = await startTrainingWorker(
       { home: ctx.ws.home, config, ...(resume ? { resume: resume.runId } : {}) },
@@ -94,6 +95,16 @@ export async function train(ctx: OpContext, req: TrainRequest | { resume: Resume
   } finally {
     if (run) ctx.activeRuns.delete(run);
   }
+}
+
+/** The epochs a run already has on record (a resumed run's earlier ones), in the live detail's shape. */
+function storedHistory(ctx: OpContext, runId: string): NonNullable<JobDetail['history']> {
+  const numbers = (o: unknown) =>
+    Object.fromEntries(Object.entries(o && typeof o === 'object' ? o : {}).filter(([, v]) => typeof v === 'number')) as Record<string, number>;
+  return (getRun(ctx.db, runId)?.epochs ?? []).map((e) => {
+    const { top1 = null, top5 = null, captionLoss = null, score = null } = numbers(e.val);
+    return { epoch: Number(e.epoch), losses: numbers(e.loss), val: { top1, top5, captionLoss, score } };
+  });
 }
 
 function resumedVariant(ctx: OpContext, runId: string): TrainConfig['variant'] {
@@ -134,6 +145,8 @@ class TrainTracker {
   constructor(
     private readonly io: JobIo,
     private readonly claim: (run: string) => void,
+    /** The run's epochs already on record, so a resumed run's curves start at its first epoch. */
+    private readonly earlierEpochs: (run: string) => NonNullable<JobDetail['history']>,
   ) {}
 
   onEvent(e: TrainEvent): void {
@@ -145,7 +158,10 @@ class TrainTracker {
     this.claim(e.run);
     d.run = e.run;
     d.epochs = e.epochs;
-    if (e.type === 'start') return this.progress(undefined);
+    if (e.type === 'start') {
+      d.history = this.earlierEpochs(e.run);
+      return this.progress(undefined);
+    }
     d.epoch = e.epoch;
     if (e.type === 'step') {
       this.done = d.step = e.globalStep;
