@@ -2,7 +2,8 @@
  * End-to-end Retrain lifecycle on a run trained by the CLI: buttons follow the job ("Training…"
  * while it runs, "Retrain" again when it ends), the finished panel compares before and after
  * (top-1, CIDEr, heat-map agreement, as stored), a second run with a name, notes and Advanced
- * settings stores them in its configuration and can be stopped.
+ * settings stores them in its configuration; stopped, it is offered for Resume without a reload,
+ * and the resumed run's curves start at its first round (read from the run's record).
  */
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -24,11 +25,29 @@ let page: Page;
 let pageErrors: string[];
 const poll = <T>(fn: () => T | Promise<T>, timeout = 30_000) => expect.poll(fn, { timeout, interval: 200 });
 
-function storedRun(id: string): { config: Record<string, unknown>; metrics: Record<string, number> | null; parent: string | null } {
+/** Rounds of the named run in the Advanced settings test. */
+const ROUNDS = 20;
+
+interface StoredRun {
+  config: Record<string, unknown>;
+  metrics: Record<string, number> | null;
+  parent: string | null;
+  status: string;
+  /** Epochs on record. */
+  epochs: number;
+}
+
+function storedRun(id: string): StoredRun {
   const db = new Database(workspace(home).dbPath, { readonly: true });
   try {
-    const r = db.prepare('SELECT config, metrics, parent_run AS parent FROM runs WHERE id = ?').get(id) as { config: string; metrics: string | null; parent: string | null };
-    return { config: JSON.parse(r.config), metrics: r.metrics ? JSON.parse(r.metrics) : null, parent: r.parent };
+    const r = db.prepare('SELECT config, metrics, parent_run AS parent, status, json_array_length(epochs) AS epochs FROM runs WHERE id = ?').get(id) as {
+      config: string;
+      metrics: string | null;
+      parent: string | null;
+      status: string;
+      epochs: number;
+    };
+    return { ...r, config: JSON.parse(r.config), metrics: r.metrics ? JSON.parse(r.metrics) : null };
   } finally {
     db.close();
   }
@@ -81,29 +100,52 @@ describe('Retrain lifecycle', () => {
     expect(pageErrors).toEqual([]);
   }, 320_000);
 
-  it('a named run with Advanced settings stores them and can be stopped', async () => {
+  it('a named run with Advanced settings stores them; stopped, it is offered for Resume at once', async () => {
     await page.getByRole('button', { name: 'Training settings' }).click();
     const panel = page.getByRole('dialog', { name: 'Retrain' });
     const form = panel.getByRole('form', { name: 'Training settings' });
     await form.getByRole('textbox', { name: 'Run name' }).fill('after fixing the crows');
     await form.getByRole('textbox', { name: 'Notes' }).fill('relabelled 3 crows');
     await form.getByText('Advanced settings').click();
-    await form.getByRole('spinbutton', { name: 'Rounds' }).fill('3');
+    // Far more rounds than the test waits for, so Cancel always lands mid-training (not while scoring).
+    await form.getByRole('spinbutton', { name: 'Rounds' }).fill(String(ROUNDS));
     await form.getByRole('spinbutton', { name: 'Learning rate' }).fill('0.001');
     await form.getByRole('spinbutton', { name: 'Photos per step' }).fill('16');
     await form.getByRole('spinbutton', { name: 'Heat-map weight (λ)' }).fill('0.5');
     await form.getByRole('combobox', { name: 'Recipe' }).selectOption('practical');
     await page.screenshot({ path: join(ARTIFACTS, 'retrain-settings.png') });
     await form.getByRole('button', { name: 'Start training' }).click();
-    await poll(() => panel.getByTestId('epoch').textContent(), 120_000).toMatch(/^[23] of 3/);
+    // At least one round on record before stopping (its curve must survive the resume).
+    await poll(() => panel.getByTestId('epoch').textContent(), 120_000).toMatch(new RegExp(`^([2-9]|1\\d|20) of ${ROUNDS}$`));
     const runId = ((await panel.locator('dd').first().textContent()) ?? '').trim();
-    expect(storedRun(runId).config).toMatchObject({ name: 'after fixing the crows', notes: 'relabelled 3 crows', epochs: 3, lr: 0.001, batch: 16, lambda: 0.5, optimizer: 'adam' });
+    expect(storedRun(runId).config).toMatchObject({ name: 'after fixing the crows', notes: 'relabelled 3 crows', epochs: ROUNDS, lr: 0.001, batch: 16, lambda: 0.5, optimizer: 'adam' });
+    await panel.getByRole('button', { name: 'Cancel' }).click();
+    await poll(() => panel.textContent()).toMatch(/Stopped/);
+    const stopped = storedRun(runId);
+    expect(stopped.status).toBe('cancelled');
+    expect(stopped.epochs).toBeGreaterThanOrEqual(1);
+    await page.keyboard.press('Escape');
+    // No reload: the toolbar offers Retrain again and Resume for the stopped run.
+    await page.getByRole('button', { name: 'Retrain', exact: true }).waitFor();
+    const resume = page.getByRole('button', { name: /^Resume cam/ });
+    await poll(() => resume.count()).toBe(1);
+    expect(await resume.getAttribute('title')).toContain(runId);
+    await page.screenshot({ path: join(ARTIFACTS, 'resume-without-reload.png') });
+
+    // Resume continues the same run, and its curves start at round 1 from the run's record.
+    await resume.click();
+    await poll(() => panel.locator('dd').first().textContent()).toBe(runId);
+    await poll(() => storedRun(runId).epochs, 120_000).toBeGreaterThan(stopped.epochs);
+    const rounds = panel.locator('figure').filter({ has: page.getByRole('img', { name: 'Loss per epoch' }) }).getByTestId('rounds');
+    // The chart catches up with the record (both move while it trains: compared in one read).
+    await poll(async () => {
+      const shown = await rounds.textContent();
+      return shown === `rounds 1–${storedRun(runId).epochs}` ? 'matches the record' : shown;
+    }, 60_000).toBe('matches the record');
+    await page.screenshot({ path: join(ARTIFACTS, 'resume-chart.png') });
     await panel.getByRole('button', { name: 'Cancel' }).click();
     await poll(() => panel.textContent()).toMatch(/Stopped/);
     await page.keyboard.press('Escape');
-    // After the stop the toolbar offers Retrain again.
-    await page.getByRole('button', { name: 'Retrain', exact: true }).waitFor();
-    await page.screenshot({ path: join(ARTIFACTS, 'retrain-stopped.png') });
     expect(pageErrors).toEqual([]);
-  }, 320_000);
+  }, 420_000);
 });

@@ -79,11 +79,10 @@ class JobsStore {
   update(job: JobInfo): void {
     this.list = [...this.list.filter((j) => j.id !== job.id), job];
     if (job.kind === 'train') this.recordCurves(job);
-    // A stopped or failed training can be resumed at once: offer it without a reload.
+    // A stopped or failed training can be resumed at once: offer it without a reload. The main side
+    // reports a job's end only after the trainer has written the run's state and let go of it.
     const ended = job.status !== 'running';
     if ((job.kind === 'train' && ended) || (job.status === 'done' && (job.kind === 'predict' || job.kind === 'evaluate'))) void this.loadResumable();
-    // The job's end can reach the window before the main side has let go of the run: ask again shortly.
-    if (job.kind === 'train' && (job.status === 'cancelled' || job.status === 'failed')) setTimeout(() => void this.loadResumable(), 1500);
     if (job.status === 'done') app.afterJob(job);
     this.announce(job);
   }
