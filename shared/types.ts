@@ -96,6 +96,8 @@ export interface ImagePage {
 
 export interface RunSummary {
   id: string;
+  /** The name given in Retrain's settings; null for an unnamed run. */
+  name: string | null;
   createdAt: string;
   variant: Variant;
   encoder: string;

@@ -23,7 +23,7 @@ import type { RetrainRequest } from '../../shared/ipc.ts';
 import { addCaption, setLabel } from '../data/annotations.ts';
 import { ensureClass, getOrCreateCollection } from '../data/collections.ts';
 import { sha256 } from '../data/hashing.ts';
-import { getRun, listRuns, type RunRecord } from '../data/runs.ts';
+import { getRun, listRuns, runName, type RunRecord } from '../data/runs.ts';
 import { tx, type Db } from '../data/store.ts';
 import type { Workspace } from '../data/workspace.ts';
 import { markInterruptedRuns } from '../jobs/run-owner.ts';
@@ -69,6 +69,7 @@ export function runDetail(db: Db, id: string): RunDetail {
   const { n } = db.prepare('SELECT count(*) AS n FROM predictions WHERE run_id = ?').get(id) as { n: number };
   return {
     id: r.id,
+    name: runName(r.config.name),
     createdAt: r.createdAt,
     variant: r.variant,
     encoder: r.encoder,

@@ -13,6 +13,7 @@ import type {
 import type { Db } from './store.ts';
 import type { StoredFile } from './file-status.ts';
 import { currentPredictionRun, getPrediction } from './predictions.ts';
+import { runName } from './runs.ts';
 
 /**
  * Read-side queries of the workbench: gallery paging with filters, caption full-text search,
@@ -290,10 +291,12 @@ function parseJson<T>(text: string | null, fallback: T): T {
 export function listRuns(db: Db): RunSummary[] {
   const rows = db
     .prepare(
-      'SELECT id, created_at, variant, encoder, backend, status, metrics, epochs, warnings FROM runs ORDER BY created_at DESC, id',
+      `SELECT id, json_extract(config, '$.name') AS name, created_at, variant, encoder, backend, status, metrics, epochs, warnings
+       FROM runs ORDER BY created_at DESC, id`,
     )
     .all() as {
     id: string;
+    name: unknown;
     created_at: string;
     variant: RunSummary['variant'];
     encoder: string;
@@ -305,6 +308,7 @@ export function listRuns(db: Db): RunSummary[] {
   }[];
   return rows.map((r) => ({
     id: r.id,
+    name: runName(r.name),
     createdAt: r.created_at,
     variant: r.variant,
     encoder: r.encoder,

@@ -63,6 +63,11 @@ export function newRunId(): string {
   return `r${stamp}-${randomBytes(2).toString('hex')}`;
 }
 
+/** A run's name from its configuration (Retrain's settings), or null when it has none. */
+export function runName(name: unknown): string | null {
+  return typeof name === 'string' && name.trim() ? name.trim() : null;
+}
+
 function fromRow(r: Row): RunRecord {
   return {
     id: r.id,

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { metricName, speciesName, useDisplayNames, variantName } from '../../src-renderer/src/lib/names.ts';
+import { metricName, runTitle, speciesName, useDisplayNames, variantName } from '../../src-renderer/src/lib/names.ts';
 
 describe('plain-language names', () => {
   it('turns CUB ids into bird names', () => {
@@ -23,6 +23,13 @@ describe('plain-language names', () => {
     expect(speciesName('029.American_Crow')).toBe('American Crow');
     useDisplayNames([]);
     expect(speciesName('017.Cardinal')).toBe('Cardinal');
+  });
+  it('calls a run by its name, else by when it was trained, else by its id', () => {
+    expect(runTitle({ id: 'r1', name: 'after fixing the crows', createdAt: '2026-12-01T14:05:00Z' })).toBe('after fixing the crows');
+    const unnamed = runTitle({ id: 'r2', name: null, createdAt: '2026-12-01T14:05:00Z' });
+    expect(unnamed).toMatch(/^Run of .*Dec/);
+    expect(unnamed).not.toContain('r2');
+    expect(runTitle({ id: 'r3', name: null, createdAt: '' })).toBe('r3');
   });
   it('names metrics in plain words and keeps the paper name', () => {
     expect(metricName('cider')).toEqual({ label: 'Caption quality', paper: 'CIDEr' });

@@ -78,6 +78,17 @@ export function variantName(v: string): MetricName {
   return names[v] ?? { label: v, paper: v };
 }
 
+/**
+ * A run as people tell runs apart: the name given in Retrain's settings, else when it was trained
+ * ("Run of 1 Dec, 14:05"); the id is the last resort (a run with neither).
+ */
+export function runTitle(r: { id: string; name: string | null; createdAt: string }): string {
+  if (r.name) return r.name;
+  const d = new Date(r.createdAt);
+  if (!r.createdAt || isNaN(d.getTime())) return r.id;
+  return `Run of ${d.toLocaleString(undefined, { day: 'numeric', month: 'short', hour: '2-digit', minute: '2-digit' })}`;
+}
+
 /** What a training job is doing, in words. */
 export function phaseName(phase: string | undefined, status: string | undefined): string {
   if (status === 'done') return 'Finished';
