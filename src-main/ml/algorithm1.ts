@@ -7,13 +7,19 @@
  * tensor, so the tape sees no path from the cls / cap weights to L_cam), while f_medi is the live one. The
  * Grad-CAM alphas are an inner tf.grad inside the outer one, so ∇L_cam w.r.t. medi.* is the exact
  * second-order gradient (see gradcam.ts and the finite-difference tests).
+ *
+ * When a CAM term is on, the ground-truth caption's Grad-CAM pass (teacher-forced forward and
+ * first backward) also yields L_caption and its gradients, so the step does not run the captioner
+ * a second time for L_caption (sharedCaptionTerm).
  */
 import * as tf from '@tensorflow/tfjs';
-import { camMap, gradCamAlphas, type ScoreRequest } from './gradcam.ts';
+import { camMap, captionAlphaWithGrads, gradCamAlphas, type ScoreRequest } from './gradcam.ts';
+import { leaf } from './ops.ts';
 import { mixSeed } from '../util/rng.ts';
 import { camLoss, maskLoss } from './losses.ts';
 import {
   type CaptionDropout,
+  PAD,
   type ParamView,
   type Variant,
   capPrep,
@@ -106,7 +112,23 @@ interface TermWeights {
 const UNIT: TermWeights = { cls: 1, cap: 1, rows: 1 };
 const scaled = (x: tf.Scalar, k: number): tf.Scalar => (k === 1 ? x : (tf.mul(x, k) as tf.Scalar));
 
-/** The objective as a function of the parameters; the scalars are kept for reporting. */
+/**
+ * Whether the step takes L_caption from the ground-truth caption's Grad-CAM pass (see
+ * sharedCaptionTerm) instead of running the captioner's forward and backward a second time: when a
+ * CAM term needs that pass anyway and L_caption, as the contract defines it, is in the objective.
+ */
+function sharesCaption(variant: Variant, need: { cam: boolean; mask: boolean }, o: StepOptions): boolean {
+  // dropout or label smoothing make L_caption's pass differ from the contract's Grad-CAM pass
+  const r = o.regularise;
+  const plainCaption = !r?.dropout && !r?.captionSmoothing;
+  return hasCap(variant) && (need.cam || need.mask) && o.terms !== 'cam' && plainCaption;
+}
+
+/**
+ * The objective as a function of the parameters; the scalars are kept for reporting. With
+ * `capGrads` (training, see sharesCaption) L_caption's captioner gradients are written there
+ * instead of being left to the caller's backward pass, which then must not ask for cap.*.
+ */
 function objective(
   P: ParamView,
   Pdet: ParamView,
@@ -117,6 +139,7 @@ function objective(
   need: { cam: boolean; mask: boolean },
   keep: Record<string, tf.Scalar>,
   w: TermWeights = UNIT,
+  capGrads?: Record<string, tf.Tensor>,
 ): tf.Scalar {
   const v = batch.v ?? pooled(batch.A!);
   const feat = feature(P, variant, v);
@@ -126,19 +149,20 @@ function objective(
     keep.class = classLoss(classify(P, feat), batch.labels, o.regularise?.classSmoothing);
     terms.push(scaled(keep.class, w.cls));
   }
-  if (hasCap(variant) && !onlyCam) {
+  if (hasCap(variant) && !onlyCam && !capGrads) {
     const r = o.regularise;
     keep.caption = captionLoss(capPrep(P), feat, batch.captions, { dropout: r?.dropout, smoothing: r?.captionSmoothing });
     terms.push(scaled(keep.caption, w.cap));
   }
   if (need.cam || need.mask) {
-    const reqs: ScoreRequest[] = [
-      { kind: 'cls', classes: batch.labels },
-      { kind: 'cap', captions: batch.captions },
-    ];
+    const gt = capGrads ? captionAlphaWithGrads(P, Pdet, variant, feat, batch.captions) : null;
+    if (gt) terms.push(sharedCaptionTerm(gt, batch.captions, feat, w.cap, keep, capGrads!));
+    const reqs: ScoreRequest[] = [{ kind: 'cls', classes: batch.labels }];
+    if (!gt) reqs.push({ kind: 'cap', captions: batch.captions });
     if (need.cam)
       reqs.push({ kind: 'cls', classes: fixed.classPred! }, { kind: 'cap', captions: fixed.predCaptions! });
-    const alphas = gradCamAlphas(P, Pdet, variant, v, reqs);
+    const computed = gradCamAlphas(P, Pdet, variant, v, reqs);
+    const alphas = gt ? [computed[0], gt.alpha, ...computed.slice(1)] : computed;
     const [clsGt, capGt, clsPred, capPred] = alphas.map((a) => camMap(batch.A!, a));
     if (need.cam) {
       keep.cam = camLoss({
@@ -156,6 +180,28 @@ function objective(
   }
   for (const k of Object.keys(keep)) tf.keep(keep[k]);
   return (terms.length === 1 ? terms[0] : tf.addN(terms)) as tf.Scalar;
+}
+
+/**
+ * L_caption out of the ground-truth caption's Grad-CAM pass (L_caption = −Σ scores / N, N the
+ * non-PAD target tokens): its value goes to `keep`, its captioner gradients (scaled by the slice
+ * weight) to `capGrads`, and the returned term carries its gradient into f_medi: Σ C ⊙ feat with
+ * C = ∂L_caption/∂feat held constant has exactly that gradient w.r.t. f_medi's weights.
+ */
+function sharedCaptionTerm(
+  gt: ReturnType<typeof captionAlphaWithGrads>,
+  captions: tf.Tensor2D,
+  feat: tf.Tensor2D,
+  weight: number,
+  keep: Record<string, tf.Scalar>,
+  capGrads: Record<string, tf.Tensor>,
+): tf.Scalar {
+  const [B, T] = captions.shape;
+  const tokens = tf.maximum(tf.sum(tf.notEqual(tf.slice(captions, [0, 1], [B, T - 1]), PAD).toFloat()), 1);
+  keep.caption = tf.neg(tf.div(gt.scoreSum, tokens));
+  const k = tf.div(-weight, tokens);
+  for (const [n, g] of Object.entries(gt.dWeights)) capGrads[n] = tf.keep(tf.mul(g, k));
+  return tf.sum(tf.mul(leaf(tf.mul(gt.dFeat, k)), feat));
 }
 
 /** pred class (argmax) and pred caption (greedy) as constants, computed off the tape. */
@@ -225,11 +271,16 @@ function oneStep(
   const Pdet: ParamView = {};
   for (const [n, t] of Object.entries(P)) Pdet[n] = n.startsWith('medi.') ? t : tf.clone(t);
   const keep: Record<string, tf.Scalar> = {};
+  const capGrads = sharesCaption(variant, need, opts) ? {} : undefined;
+  // with a shared caption pass the objective hands back the cap.* gradients itself
+  const outer = capGrads ? names.filter((n) => !n.startsWith('cap.')) : names;
   try {
-    const gs = tf.grads(() => objective(P, Pdet, variant, batch, opts, fixed, need, keep, w))(
-      names.map((n) => P[n]),
+    const gs = tf.grads(() => objective(P, Pdet, variant, batch, opts, fixed, need, keep, w, capGrads))(
+      outer.map((n) => P[n]),
     );
-    return { gs, keep };
+    const grads: Record<string, tf.Tensor> = { ...capGrads };
+    outer.forEach((n, i) => (grads[n] = gs[i]));
+    return { grads, keep };
   } finally {
     for (const [n, t] of Object.entries(Pdet)) if (!n.startsWith('medi.')) t.dispose();
   }
@@ -256,9 +307,7 @@ export function algorithm1Grads(
   const B = batch.labels.shape[0];
   const mb = Math.max(1, Math.min(B, opts.microBatch ?? defaultMicroBatch(need)));
   if (mb >= B) {
-    const { gs, keep } = oneStep(P, variant, batch, opts, need, fixed, names, UNIT);
-    const grads: Record<string, tf.Tensor> = {};
-    names.forEach((n, i) => (grads[n] = gs[i]));
+    const { grads, keep } = oneStep(P, variant, batch, opts, need, fixed, names, UNIT);
     return { losses: readLosses(keep, opts), grads, ...fixed };
   }
   // token counts per slice for L_caption's weights
@@ -288,13 +337,13 @@ export function algorithm1Grads(
         : undefined,
     };
     try {
-      const { gs, keep } = oneStep(P, variant, part, sliceOptions(opts, start), need, pf, names, w);
-      names.forEach((n, i) => {
+      const { grads: gs, keep } = oneStep(P, variant, part, sliceOptions(opts, start), need, pf, names, w);
+      names.forEach((n) => {
         const prev = grads[n];
-        grads[n] = prev ? tf.add(prev, gs[i]) : gs[i];
+        grads[n] = prev ? tf.add(prev, gs[n]) : gs[n];
         if (prev) {
           prev.dispose();
-          gs[i].dispose();
+          gs[n].dispose();
         }
       });
       const l = readLosses(keep, opts);

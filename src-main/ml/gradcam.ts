@@ -28,7 +28,7 @@ import {
   pooled,
 } from './model.ts';
 import { camDistances, cosine } from './losses.ts';
-import { embed, mmNN, untrackedTranspose } from './ops.ts';
+import { embed, leaf, mmNN, untrackedTranspose } from './ops.ts';
 import { invalidRequest } from '../util/errors.ts';
 
 export type ScoreRequest =
@@ -86,9 +86,7 @@ function classAlphas(
   const rows = embed(Pheads['cls.weight'] as tf.Tensor2D, classes);
   let alpha = rows;
   if (hasMedi(variant)) {
-    const pre = tf.tidy(() => medi(Pmedi, v).pre);
-    const open = tf.tensor(tf.step(pre).dataSync(), pre.shape);
-    pre.dispose();
+    const open = tf.tidy(() => leaf(tf.step(medi(Pmedi, v).pre)));
     const Wm = Pmedi['medi.weight'];
     const gate = tf.mul(n === 1 ? open : tf.concat(Array(n).fill(open), 0), rows);
     alpha = mmNN(gate, Wm, untrackedTranspose(Wm));
@@ -107,7 +105,8 @@ function captionAlphas(
   const n = reqs.length;
   if (n === 0) return [];
   const B = v.shape[0];
-  const vAll = n === 1 ? v : tf.concat(Array(n).fill(v), 0);
+  const feat = feature(Pmedi, variant, v);
+  const featAll = n === 1 ? feat : tf.concat(Array(n).fill(feat), 0);
   const caps = tf.concat(
     reqs.map((r) => r.captions.toInt()),
     0,
@@ -118,12 +117,54 @@ function captionAlphas(
         0,
       )
     : undefined;
-  const score = (x: tf.Tensor) => {
-    const feat = hasMedi(variant) ? medi(Pmedi, x).h : x;
-    return tf.sum(captionScores(capPrep(Pheads), feat, caps, w));
-  };
-  const g = tf.grad(score)(vAll) as tf.Tensor2D;
+  const score = (x: tf.Tensor) => tf.sum(captionScores(capPrep(Pheads), x, caps, w));
+  const g = featToAlpha(Pmedi, variant, featAll, tf.grad(score)(featAll) as tf.Tensor2D);
   return n === 1 ? [g] : (tf.split(g, n, 0) as tf.Tensor2D[]);
+}
+
+/**
+ * ∂score/∂v from ∂score/∂feat: through f_medi in closed form, (g ⊙ relu'(pre)) W_m, the same ops
+ * as the backward pass of f_medi (relu' = step(feat) = step(pre), a constant leaf, as in
+ * classAlphas); for cnn/lrcn the feature is v itself.
+ */
+function featToAlpha(Pmedi: ParamView, variant: Variant, feat: tf.Tensor2D, g: tf.Tensor2D): tf.Tensor2D {
+  if (!hasMedi(variant)) return g;
+  const Wm = Pmedi['medi.weight'];
+  const open = tf.tidy(() => leaf(tf.step(feat)));
+  return mmNN(tf.mul(g, open), Wm, untrackedTranspose(Wm));
+}
+
+/**
+ * The Grad-CAM alpha of the given captions AND, from the same teacher-forced forward and the same
+ * backward pass, what L_caption needs: Σ of the per-image scores (L_caption = −Σ/N, N the non-PAD
+ * target tokens), ∂Σ/∂feat and ∂Σ/∂(captioner weights). The training step uses it so that
+ * L_caption's forward and first backward are not computed a second time.
+ *
+ * `feat` is the live feature (f_medi's output, on the outer tape: ∇L_cam reaches f_medi through
+ * it); the weights are those of `Pheads` (detached copies in training), so an outer gradient of
+ * anything built from the alpha never reaches the captioner's own weights.
+ */
+export function captionAlphaWithGrads(
+  Pmedi: ParamView,
+  Pheads: ParamView,
+  variant: Variant,
+  feat: tf.Tensor2D,
+  captions: tf.Tensor2D,
+): { alpha: tf.Tensor2D; scoreSum: tf.Scalar; dFeat: tf.Tensor2D; dWeights: Record<string, tf.Tensor> } {
+  const names = Object.keys(Pheads).filter((n) => n.startsWith('cap.'));
+  const caps = captions.toInt() as tf.Tensor2D;
+  const score = (x: tf.Tensor, ...ws: tf.Tensor[]) => {
+    const view: ParamView = Object.fromEntries(names.map((n, i) => [n, ws[i]]));
+    return tf.sum(captionScores(capPrep(view), x, caps));
+  };
+  const { value, grads } = tf.valueAndGrads(score)([feat, ...names.map((n) => Pheads[n])]);
+  const [dFeat, ...dW] = grads as tf.Tensor2D[];
+  return {
+    alpha: featToAlpha(Pmedi, variant, feat, dFeat),
+    scoreSum: value as tf.Scalar,
+    dFeat,
+    dWeights: Object.fromEntries(names.map((n, i) => [n, dW[i]])),
+  };
 }
 
 /** cam = relu(Σ_k alpha_k A_k): A NHWC [B,H,W,K], alpha [B,K] → [B,H,W]. */

@@ -227,6 +227,14 @@ export function linear(x: tf.Tensor, W: tf.Tensor, b?: tf.Tensor, WT?: tf.Tensor
   return b ? tf.add(y, b) : y;
 }
 
+/**
+ * A copy of x's values that the tape knows nothing about (a new tensor, not an op on x): no
+ * gradient flows back through it, not even zeros, which would still cost a backward pass.
+ */
+export function leaf<T extends tf.Tensor>(x: T): T {
+  return tf.tensor(x.dataSync(), x.shape, x.dtype) as T;
+}
+
 /** Identity whose gradient is zero (a constant as far as the tape is concerned). */
 export const stopGradient = custom<tf.Tensor>((x: unknown) => ({
   value: tf.clone(x as tf.Tensor),

@@ -21,7 +21,17 @@ import {
   type StepOptions,
 } from '../../src-main/ml/algorithm1.ts';
 import { gradCamAlphas } from '../../src-main/ml/gradcam.ts';
-import { classify, greedyDecode, hasMedi, medi, pooled } from '../../src-main/ml/model.ts';
+import {
+  capPrep,
+  captionLoss,
+  classLoss,
+  classify,
+  feature,
+  greedyDecode,
+  hasMedi,
+  medi,
+  pooled,
+} from '../../src-main/ml/model.ts';
 import {
   BOS,
   EOS,
@@ -229,6 +239,48 @@ describe('micro-batches', () => {
         const scale = Math.max(1e-6, ...Array.from(a, Math.abs));
         expect(Math.max(...Array.from(a, (x, i) => Math.abs(x - b[i]))) / scale, n).toBeLessThan(1e-4);
       }
+    },
+  );
+});
+
+describe('the shared caption pass', () => {
+  // The cam step takes L_caption (value and gradients) out of the ground-truth caption's Grad-CAM
+  // pass; here every gradient is rebuilt from separate passes: tf.grads of L_class + L_caption
+  // computed on their own, plus the λ·L_cam gradient of f_medi (terms 'cam', no L_caption).
+  // Same arithmetic in another order: float32 rounding (~1e-7 per op, a few hundred ops deep) stays
+  // far below 1e-4 of each parameter's largest |gradient|; a missing term would be O(1).
+  it.each([1, 2])(
+    'gives the gradients of separate L_class, L_caption and L_cam passes (slices of %i)',
+    (mb) => {
+      const P = initParams('cam', dims, 31);
+      const batch = makeBatch(37);
+      const first = algorithm1Grads(P, 'cam', batch, {});
+      const fixed: StepOptions = {
+        classPred: first.classPred,
+        predCaptions: first.predCaptions,
+        microBatch: mb,
+      };
+      const step = algorithm1Grads(P, 'cam', batch, fixed);
+      const cam = algorithm1Grads(P, 'cam', batch, { ...fixed, terms: 'cam' });
+      const names = Object.keys(P);
+      const plain = tf.grads(() => {
+        const feat = feature(P, 'cam', pooled(batch.A!));
+        return tf.add(
+          classLoss(classify(P, feat), batch.labels),
+          captionLoss(capPrep(P), feat, batch.captions),
+        );
+      })(names.map((n) => P[n]));
+      names.forEach((n, i) => {
+        const want = n.startsWith('medi.') ? tf.add(plain[i], cam.grads[n]) : plain[i];
+        const a = want.dataSync();
+        const b = step.grads[n].dataSync();
+        const scale = Math.max(...Array.from(a, Math.abs));
+        expect(scale, n).toBeGreaterThan(1e-6);
+        expect(Math.max(...Array.from(a, (x, j) => Math.abs(x - b[j]))) / scale, n).toBeLessThan(1e-4);
+      });
+      const losses = algorithm1Losses(P, 'cam', batch, fixed);
+      expect(step.losses.caption).toBeCloseTo(losses.caption, 5);
+      expect(step.losses.cam).toBeGreaterThan(0);
     },
   );
 });
