@@ -1,7 +1,6 @@
-import { defaultHome } from '../data/workspace.ts';
+import { defaultHome, onBackendResolved } from '../api/ops/startup.ts';
 import type { CliContext, Command } from './context.ts';
 import { describeFailure, usageError } from './errors.ts';
-import { onBackendResolved } from '../ml/backend-announce.ts';
 
 /**
  * Command table (docs/design.md: Command line). Each command lives in ./commands/<name>.ts and exports `run`.

@@ -70,7 +70,7 @@ export function jobPrinter(err: (line: string) => void): (e: OpEvent) => void {
     if (phase !== label) {
       bar?.finish();
       label = phase;
-      bar = new Progress(PHASE_LABELS[phase] ?? phase, e.total, 'items');
+      bar = new Progress(PHASE_LABELS[phase] ?? phase, e.total, e.unit ?? 'items');
     }
     bar?.set(e.done);
     if (bar && e.total > 0 && e.done >= e.total) {

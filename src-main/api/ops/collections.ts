@@ -8,6 +8,9 @@ import { invalidRequest, unavailable } from '../../util/errors.ts';
 import type { OpContext } from './context.ts';
 import { name, path } from './schemas.ts';
 
+/** A split's Table 1 summary as text lines (what `plumage split` prints). */
+export { formatSummary } from '../../data/splits.ts';
+
 /** A collection by id or name; absent = all of them. */
 const collection = z.union([z.string().min(1).max(200), z.number().int().positive()]).optional();
 

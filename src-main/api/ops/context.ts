@@ -22,8 +22,10 @@ export interface OpContext {
 
 /** What a long operation reports while it runs. */
 export type OpEvent =
-  | { type: 'progress'; done: number; total: number; message?: string | null; detail?: JobDetail }
+  | { type: 'progress'; done: number; total: number; message?: string | null; detail?: JobDetail; unit?: string }
   | { type: 'warning'; message: string }
+  /** A step of a many-step operation begins (the demo: synth, import, extract, train cnn, …). */
+  | { type: 'stage'; message: string }
   /** The trainer's own events, for shells that print losses as they come (the CLI). */
   | { type: 'train'; event: TrainEvent };
 

@@ -1,5 +1,7 @@
 import { z } from 'zod';
 import type { EvalResult } from '../../jobs/evaluate.ts';
+
+export type { EvalResult };
 import type { PredictResult } from '../../jobs/predict.ts';
 import type { JobIo, OpContext } from './context.ts';
 import { requireRun } from './runs.ts';
@@ -27,10 +29,15 @@ export interface EvaluateOutcome {
  * it so the confusion cells, suggestions and the review queue work for this run.
  */
 export async function evaluateAndScore(ctx: OpContext, req: EvaluateRequest, io: JobIo): Promise<EvaluateOutcome> {
-  requireRun(ctx.db, req.runId);
-  const metrics = await inWorker<EvalResult>({ task: 'evaluate', home: ctx.ws.home, ...req }, io, 'evaluate');
+  const metrics = await evaluateMetrics(ctx, req, io);
   const scored = await scoreCollection(ctx, { runId: req.runId }, io, 'scoring the collection');
   return { metrics, scored };
+}
+
+/** Evaluates a run on its test part and stores the metrics with the run (for callers that scored the collection already). */
+export function evaluateMetrics(ctx: OpContext, req: EvaluateRequest, io: JobIo): Promise<EvalResult> {
+  requireRun(ctx.db, req.runId);
+  return inWorker<EvalResult>({ task: 'evaluate', home: ctx.ws.home, ...req }, io, 'evaluate');
 }
 
 /** The headline numbers of a result (what a job result carries; the full metrics stay with the run). */

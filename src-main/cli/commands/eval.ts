@@ -5,8 +5,7 @@
  * the collection with the run (predictions for the review queue and the confusion cells).
  */
 import { withOpContext } from '../../api/ops/context.ts';
-import { evaluateAndScore, evaluateRequest } from '../../api/ops/evaluate.ts';
-import type { EvalResult } from '../../jobs/evaluate.ts';
+import { evaluateAndScore, evaluateRequest, type EvalResult } from '../../api/ops/evaluate.ts';
 import type { Command } from '../context.ts';
 import { jobPrinter } from '../progress.ts';
 import { parseRequest } from '../request.ts';

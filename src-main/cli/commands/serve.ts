@@ -1,12 +1,12 @@
-import { existsSync, statSync } from 'node:fs';
+import { existsSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { createApi } from '../../api/service.ts';
 import { startServer } from '../../serve/server.ts';
 import type { Command } from '../context.ts';
-import { parseCommandArgs } from '../context.ts';
-import { usageError } from '../errors.ts';
+import { serveRequest, servePaths } from '../../api/ops/serve.ts';
 import { conflict, unavailable } from '../../util/errors.ts';
+import { parseRequest } from '../request.ts';
 
 /**
  * `plumage serve --home H [--port N] [--allow-export-dir DIR]… [--json]`: browser mode. Prints the
@@ -15,22 +15,16 @@ import { conflict, unavailable } from '../../util/errors.ts';
  * --allow-export-dir (confirmed here, by the user who started the server).
  */
 export const run: Command = async (ctx) => {
-  const { values } = parseCommandArgs(
-    ctx.argv,
-    { port: { type: 'string', default: '0' }, 'allow-export-dir': { type: 'string', multiple: true } },
-    false,
-  );
-  const port = Number(values.port);
-  if (!Number.isInteger(port) || port < 0 || port > 65535) throw usageError(`--port must be 0..65535, got '${values.port}'`);
+  const { request } = parseRequest(ctx.argv, {
+    schema: serveRequest,
+    usage: 'usage: plumage serve [--port N] [--allow-export-dir DIR]…',
+  });
+  const port = request.port;
   const staticDir = resolve(dirname(fileURLToPath(import.meta.url)), '../../../src-renderer/dist');
   if (!existsSync(resolve(staticDir, 'index.html'))) {
     ctx.err('plumage serve: the renderer is not built (npm run build:renderer); serving a notice page');
   }
-  const exportDirs = (values['allow-export-dir'] ?? []).map((d) => {
-    if (!isDirectory(d)) throw usageError(`--allow-export-dir: not a folder: ${d}`);
-    return resolve(d);
-  });
-  const api = createApi({ home: ctx.home, log: ctx.err, paths: { mode: 'local', exportDirs } });
+  const api = createApi({ home: ctx.home, log: ctx.err, paths: servePaths(request) });
   let server;
   try {
     server = await startServer({ api, staticDir, port, log: ctx.err });
@@ -51,10 +45,3 @@ export const run: Command = async (ctx) => {
   process.exit(0);
 };
 
-function isDirectory(p: string): boolean {
-  try {
-    return statSync(p).isDirectory();
-  } catch {
-    return false;
-  }
-}

@@ -1,6 +1,5 @@
-import { makeSplits, splitRequest } from '../../api/ops/collections.ts';
+import { formatSummary, makeSplits, splitRequest } from '../../api/ops/collections.ts';
 import { withOpContext } from '../../api/ops/context.ts';
-import { formatSummary } from '../../data/splits.ts';
 import type { Command } from '../context.ts';
 import { parseRequest } from '../request.ts';
 

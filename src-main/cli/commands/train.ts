@@ -1,7 +1,7 @@
 import { withOpContext, type OpEvent } from '../../api/ops/context.ts';
 import { resumeRequest, train, trainRequest } from '../../api/ops/train.ts';
-import type { TrainEvent } from '../../jobs/train/loop.ts';
-import { initBackend } from '../../ml/backend.ts';
+import type { TrainEvent } from '../../../shared/types.ts';
+import { resolveBackend } from '../../api/ops/backends.ts';
 import type { Command } from '../context.ts';
 import { usageError } from '../errors.ts';
 import { formatDuration } from '../progress.ts';
@@ -31,7 +31,7 @@ export const run: Command = async (ctx) => {
   const req = resume
     ? { resume: resumeRequest.parse({ runId: resume, ...(request.epochs ? { epochs: request.epochs } : {}) }) }
     : trainRequest.parse(request);
-  await initBackend();
+  await resolveBackend();
   const ac = new AbortController();
   let interrupted = 0;
   const onSigint = () => {
