@@ -123,7 +123,7 @@ function classIdOf(db: Db, run: RunRecord, c: number | string): number {
 /**
  * The images behind one cell of the confusion matrix: labelled `trueClass`, predicted
  * `predClass` by the run, on the split part the run was evaluated on (the test part by
- * default). Reads the run's predictions (predict:start / eval:start write them).
+ * default). Reads the run's predictions (scoring the photos and evaluating a run write them).
  */
 export function confusionCell(
   db: Db,
@@ -140,7 +140,7 @@ export function confusionCell(
   if (!n)
     throw new PlumageError(
       'unavailable',
-      `run ${runId} has not scored the collection yet (start predict:start or eval:start)`,
+      `run ${runId} has not scored the photos yet: choose "Score photos" or "Evaluate" for it in Runs`,
     );
   const split = (run.metrics?.split ?? null) as { scheme?: string; part?: string } | null;
   const scheme = split?.scheme ?? (typeof run.config.split === 'string' ? run.config.split : 'default');

@@ -10,10 +10,11 @@
 import { existsSync, readdirSync, statSync, writeFileSync } from 'node:fs';
 import { extname, join, relative, resolve, sep } from 'node:path';
 import * as tf from '@tensorflow/tfjs';
-import { openDb } from '../data/store.ts';
-import { getRun } from '../data/runs.ts';
-import { workspace } from '../data/workspace.ts';
+import { openDb, type Db } from '../data/store.ts';
+import { getRun, type RunRecord } from '../data/runs.ts';
+import { workspace, type Workspace } from '../data/workspace.ts';
 import { csvRow } from '../util/csv.ts';
+import { invalidRequest, ioError, notFound } from '../util/errors.ts';
 import { initBackend } from '../ml/backend.ts';
 import { PRODUCT_DECODING, productDecode } from '../ml/decode.ts';
 import { isCached, resolveEncoder, type LoadedEncoder } from '../ml/encoders/load.ts';
@@ -21,7 +22,7 @@ import { encoderEntry } from '../ml/encoders/registry.ts';
 import { classify, feature, hasCap, hasCls, paramsFromTensors, pooled, type Variant } from '../ml/model.ts';
 import { decodeChunk, decodedIndices, embedImages, forEachChunk } from './encode-batch.ts';
 import { rememberedEncoderPath } from './extract.ts';
-import { loadRunWeights, readSidecar, requireCheckpoint } from './run-artifact.ts';
+import { loadRunWeights, readSidecar, requireCheckpoint, type Sidecar } from './run-artifact.ts';
 import { decodeCaption } from './train/dataset.ts';
 
 export interface CaptionOptions {
@@ -116,7 +117,7 @@ export function listFiles(root: string): { files: string[]; errors: Listed[] } {
   try {
     readdirSync(root);
   } catch (e) {
-    throw new Error(`cannot read folder ${root}: ${entryReason(e, 'folder')}`, { cause: e });
+    throw ioError(`cannot read folder ${root}: ${entryReason(e, 'folder')}`, { cause: e });
   }
   walk(root);
   return { files, errors };
@@ -146,161 +147,182 @@ export function writeCaptionOutput(
   writeFileSync(file, lines.join('\n') + '\n');
 }
 
+/** The run's model and an encoder that gives the features it was trained on. */
+interface CaptionModel {
+  run: RunRecord;
+  side: Sidecar;
+  variant: Variant;
+  params: Record<string, tf.Variable>;
+  enc: LoadedEncoder;
+}
+
+/**
+ * The encoder for a run: --encoder-path, else the registry entry when cached, else the folder
+ * the run was trained from (if it still exists), else the registry entry (downloaded once).
+ */
+async function runEncoder(ws: Workspace, opts: CaptionOptions, run: RunRecord, side: Sidecar): Promise<LoadedEncoder> {
+  if (opts.loaded) return opts.loaded;
+  const local = side.encoderPath ?? rememberedEncoderPath(opts.home, run.encoder);
+  const localOk = local !== null && existsSync(local);
+  const encoderPath =
+    opts.encoderPath ??
+    (encoderEntry(run.encoder) && (isCached(ws.encoders, run.encoder) || !localOk) ? undefined : (local ?? undefined));
+  return resolveEncoder(ws.encoders, {
+    encoder: encoderPath ? undefined : (opts.encoder ?? run.encoder),
+    encoderPath,
+    onWarning: opts.onWarning,
+  });
+}
+
+/** Loads the run's best weights and its encoder; the caller disposes both (disposeModel). */
+async function loadCaptionModel(ws: Workspace, db: Db, opts: CaptionOptions): Promise<CaptionModel> {
+  const run = getRun(db, opts.run);
+  if (!run) throw notFound(`no run ${opts.run}`);
+  requireCheckpoint(ws, run);
+  const side = readSidecar(ws, run.id);
+  const variant = run.variant as Variant;
+  const weights = loadRunWeights(ws, run.id);
+  const params = paramsFromTensors(weights, variant).params;
+  for (const t of Object.values(weights)) t.dispose();
+  let enc: LoadedEncoder;
+  try {
+    enc = await runEncoder(ws, opts, run, side);
+  } catch (e) {
+    for (const p of Object.values(params)) p.dispose();
+    throw e;
+  }
+  const model = { run, side, variant, params, enc };
+  if (enc.id !== run.encoder) {
+    disposeModel(model, opts);
+    throw invalidRequest(`run ${run.id} was trained on encoder ${run.encoder} features, but ${enc.id} was loaded (pass --encoder-path)`);
+  }
+  return model;
+}
+
+function disposeModel(m: CaptionModel, opts: CaptionOptions): void {
+  for (const p of Object.values(m.params)) p.dispose();
+  if (!opts.loaded) m.enc.dispose();
+}
+
+/** The batch job for this folder and run: the latest one (resumed), else a new one; and the files it has done. */
+function openBatchJob(db: Db, folder: string, run: string): { job: number; done: Set<string> } {
+  const prev = db.prepare(`SELECT id FROM batch_jobs WHERE folder = ? AND run_id = ? ORDER BY id DESC LIMIT 1`).get(folder, run) as
+    | { id: number }
+    | undefined;
+  const job = prev ? prev.id : Number(db.prepare(`INSERT INTO batch_jobs (folder, run_id, status) VALUES (?, ?, 'running')`).run(folder, run).lastInsertRowid);
+  db.prepare(`UPDATE batch_jobs SET status = 'running', finished_at = NULL WHERE id = ?`).run(job);
+  const rows = db.prepare(`SELECT rel_path FROM batch_results WHERE job_id = ?`).all(job) as { rel_path: string }[];
+  return { job, done: new Set(rows.map((r) => r.rel_path)) };
+}
+
+type ChunkRow = { caption: string | null; top5: CaptionRow['top5'] };
+
+/** Caption and top-5 species of decoded images (by their index in the chunk). */
+function captionImages(m: CaptionModel, images: Uint8Array[], beam: number): ChunkRow[] {
+  const A = embedImages(m.enc, images);
+  const feat = tf.tidy(() => feature(m.params, m.variant, pooled(A)));
+  A.dispose();
+  const probs = hasCls(m.variant) ? (tf.tidy(() => tf.softmax(classify(m.params, feat))).arraySync() as number[][]) : null;
+  let caps: number[][] | null = null;
+  if (hasCap(m.variant)) {
+    const ids = productDecode(m.params, feat, m.side.maxLen ?? 20, { width: beam });
+    caps = ids.arraySync() as number[][];
+    ids.dispose();
+  }
+  feat.dispose();
+  return images.map((_, k) => ({
+    caption: caps ? decodeCaption(caps[k], m.side.vocab) : null,
+    top5: probs
+      ? probs[k]
+          .map((p, c) => ({ class: m.side.classes[c]?.name ?? String(c), p }))
+          .sort((a, b) => b.p - a.p)
+          .slice(0, 5)
+      : [],
+  }));
+}
+
+/** Every file of the job still in the folder (this session's and earlier ones): results and errors. */
+function jobResults(db: Db, job: number, run: string, listing: { files: string[]; errors: Listed[] }) {
+  const present = new Set(listing.files);
+  const all = (
+    db.prepare(`SELECT rel_path, caption, top5, error FROM batch_results WHERE job_id = ? ORDER BY rel_path`).all(job) as {
+      rel_path: string;
+      caption: string | null;
+      top5: string | null;
+      error: string | null;
+    }[]
+  ).filter((r) => present.has(r.rel_path));
+  const results: CaptionRow[] = all
+    .filter((r) => r.error === null)
+    .map((r) => ({ path: r.rel_path, caption: r.caption, top5: r.top5 ? JSON.parse(r.top5) : [], run }));
+  const failed = all.filter((r) => r.error !== null).map((r) => ({ path: r.rel_path, reason: r.error! }));
+  const errors = [...listing.errors, ...failed].sort((a, b) => (a.path < b.path ? -1 : a.path > b.path ? 1 : 0));
+  return { results, errors };
+}
+
 export async function runCaption(opts: CaptionOptions): Promise<CaptionResult> {
   const ws = workspace(opts.home);
   await initBackend();
   const folder = resolve(opts.folder);
   const db = openDb(ws.dbPath);
-  let enc: LoadedEncoder | null = null;
-  let params: Record<string, tf.Variable> | null = null;
   try {
-    const run = getRun(db, opts.run);
-    if (!run) throw new Error(`no run ${opts.run}`);
-    requireCheckpoint(ws, run);
-    const side = readSidecar(ws, run.id);
-    const variant = run.variant as Variant;
-    const weights = loadRunWeights(ws, run.id);
-    params = paramsFromTensors(weights, variant).params;
-    for (const t of Object.values(weights)) t.dispose();
-    // Encoder: --encoder-path, else the registry entry when cached, else the folder the run was
-    // trained from (if it still exists), else the registry entry (downloaded once).
-    const local = side.encoderPath ?? rememberedEncoderPath(opts.home, run.encoder);
-    const localOk = local !== null && existsSync(local);
-    const encoderPath =
-      opts.encoderPath ??
-      (encoderEntry(run.encoder) && (isCached(ws.encoders, run.encoder) || !localOk)
-        ? undefined
-        : (local ?? undefined));
-    enc =
-      opts.loaded ??
-      (await resolveEncoder(ws.encoders, {
-        encoder: encoderPath ? undefined : (opts.encoder ?? run.encoder),
-        encoderPath,
-        onWarning: opts.onWarning,
-      }));
-    if (enc.id !== run.encoder) {
-      throw new Error(
-        `run ${run.id} was trained on encoder ${run.encoder} features, but ${enc.id} was loaded (pass --encoder-path)`,
-      );
+    const m = await loadCaptionModel(ws, db, opts);
+    try {
+      return await captionFolderWith(db, m, folder, opts);
+    } finally {
+      disposeModel(m, opts);
     }
-
-    // The job: reuse the latest one for this folder and run (resume), else a new one.
-    const prev = db
-      .prepare(`SELECT id FROM batch_jobs WHERE folder = ? AND run_id = ? ORDER BY id DESC LIMIT 1`)
-      .get(folder, run.id) as { id: number } | undefined;
-    const job = prev
-      ? prev.id
-      : Number(
-          db
-            .prepare(`INSERT INTO batch_jobs (folder, run_id, status) VALUES (?, ?, 'running')`)
-            .run(folder, run.id).lastInsertRowid,
-        );
-    db.prepare(`UPDATE batch_jobs SET status = 'running', finished_at = NULL WHERE id = ?`).run(job);
-    const done = new Set(
-      (
-        db.prepare(`SELECT rel_path FROM batch_results WHERE job_id = ?`).all(job) as { rel_path: string }[]
-      ).map((r) => r.rel_path),
-    );
-    const listing = listFiles(folder);
-    const files = listing.files;
-    const todo = files.filter((f) => !done.has(f));
-    const insert = db.prepare(
-      `INSERT OR REPLACE INTO batch_results (job_id, rel_path, caption, top5, error) VALUES (?, ?, ?, ?, ?)`,
-    );
-    const t0 = Date.now();
-    let captioned = 0;
-    const { cancelled } = await forEachChunk(todo, opts, async (chunk) => {
-      const decoded = (
-        await decodeChunk(
-          chunk.map((rel) => join(folder, ...rel.split('/'))),
-          enc!.inputSize,
-        )
-      ).map((d) => d || 'cannot decode');
-      const okIdx = decodedIndices(decoded);
-      const rows = new Map<number, { caption: string | null; top5: CaptionRow['top5'] }>();
-      if (okIdx.length) {
-        const A = embedImages(
-          enc!,
-          okIdx.map((j) => decoded[j] as Uint8Array),
-        );
-        const feat = tf.tidy(() => feature(params!, variant, pooled(A)));
-        A.dispose();
-        let probs: number[][] | null = null;
-        if (hasCls(variant))
-          probs = tf.tidy(() => tf.softmax(classify(params!, feat))).arraySync() as number[][];
-        let caps: number[][] | null = null;
-        if (hasCap(variant)) {
-          const ids = productDecode(params!, feat, side.maxLen ?? 20, { width: opts.beam ?? PRODUCT_DECODING.width });
-          caps = ids.arraySync() as number[][];
-          ids.dispose();
-        }
-        feat.dispose();
-        okIdx.forEach((j, k) => {
-          const top5 = probs
-            ? probs[k]
-                .map((p, c) => ({ class: side.classes[c]?.name ?? String(c), p }))
-                .sort((a, b) => b.p - a.p)
-                .slice(0, 5)
-            : [];
-          rows.set(j, { caption: caps ? decodeCaption(caps[k], side.vocab) : null, top5 });
-        });
-      }
-      db.transaction(() => {
-        chunk.forEach((rel, j) => {
-          const r = rows.get(j);
-          if (r) insert.run(job, rel, r.caption, JSON.stringify(r.top5), null);
-          else insert.run(job, rel, null, null, decoded[j] as string);
-        });
-      })();
-      captioned += rows.size;
-    });
-    const seconds = (Date.now() - t0) / 1000;
-    db.prepare(
-      `UPDATE batch_jobs SET status = ?, finished_at = strftime('%Y-%m-%dT%H:%M:%fZ','now') WHERE id = ?`,
-    ).run(cancelled ? 'cancelled' : 'done', job);
-    // The output lists every file of the job (this session's and earlier ones).
-    const present = new Set(files);
-    const all = (
-      db
-        .prepare(
-          `SELECT rel_path, caption, top5, error FROM batch_results WHERE job_id = ? ORDER BY rel_path`,
-        )
-        .all(job) as {
-        rel_path: string;
-        caption: string | null;
-        top5: string | null;
-        error: string | null;
-      }[]
-    ).filter((r) => present.has(r.rel_path));
-    const results: CaptionRow[] = all
-      .filter((r) => r.error === null)
-      .map((r) => ({
-        path: r.rel_path,
-        caption: r.caption,
-        top5: r.top5 ? JSON.parse(r.top5) : [],
-        run: run.id,
-      }));
-    const errors = [...listing.errors, ...all.filter((r) => r.error !== null).map((r) => ({ path: r.rel_path, reason: r.error! }))].sort(
-      (a, b) => (a.path < b.path ? -1 : a.path > b.path ? 1 : 0),
-    );
-    if (opts.out) writeCaptionOutput(resolve(opts.out), results, errors, { run: run.id, folder });
-    return {
-      job,
-      run: run.id,
-      folder,
-      out: opts.out ? resolve(opts.out) : null,
-      files: files.length,
-      captioned,
-      skipped_done: files.length - todo.length,
-      errors,
-      seconds,
-      images_per_s: seconds > 0 ? captioned / seconds : 0,
-      status: cancelled ? 'cancelled' : 'done',
-      results,
-    };
   } finally {
-    if (params) for (const p of Object.values(params)) p.dispose();
-    if (enc && !opts.loaded) enc.dispose();
     db.close();
   }
+}
+
+/** Captions the files of the folder the job has not done yet, a chunk at a time, and writes the output file. */
+async function captionFolderWith(db: Db, m: CaptionModel, folder: string, opts: CaptionOptions): Promise<CaptionResult> {
+  const { job, done } = openBatchJob(db, folder, m.run.id);
+  const listing = listFiles(folder);
+  const files = listing.files;
+  const todo = files.filter((f) => !done.has(f));
+  const insert = db.prepare(`INSERT OR REPLACE INTO batch_results (job_id, rel_path, caption, top5, error) VALUES (?, ?, ?, ?, ?)`);
+  const t0 = Date.now();
+  let captioned = 0;
+  const { cancelled } = await forEachChunk(todo, opts, async (chunk) => {
+    const paths = chunk.map((rel) => join(folder, ...rel.split('/')));
+    const decoded = (await decodeChunk(paths, m.enc.inputSize)).map((d) => d || 'cannot decode');
+    const okIdx = decodedIndices(decoded);
+    const rows = new Map<number, ChunkRow>();
+    if (okIdx.length) {
+      const captions = captionImages(m, okIdx.map((j) => decoded[j] as Uint8Array), opts.beam ?? PRODUCT_DECODING.width);
+      okIdx.forEach((j, k) => rows.set(j, captions[k]));
+    }
+    db.transaction(() => {
+      chunk.forEach((rel, j) => {
+        const r = rows.get(j);
+        if (r) insert.run(job, rel, r.caption, JSON.stringify(r.top5), null);
+        else insert.run(job, rel, null, null, decoded[j] as string);
+      });
+    })();
+    captioned += rows.size;
+  });
+  const seconds = (Date.now() - t0) / 1000;
+  db.prepare(`UPDATE batch_jobs SET status = ?, finished_at = strftime('%Y-%m-%dT%H:%M:%fZ','now') WHERE id = ?`).run(
+    cancelled ? 'cancelled' : 'done',
+    job,
+  );
+  const { results, errors } = jobResults(db, job, m.run.id, listing);
+  if (opts.out) writeCaptionOutput(resolve(opts.out), results, errors, { run: m.run.id, folder });
+  return {
+    job,
+    run: m.run.id,
+    folder,
+    out: opts.out ? resolve(opts.out) : null,
+    files: files.length,
+    captioned,
+    skipped_done: files.length - todo.length,
+    errors,
+    seconds,
+    images_per_s: seconds > 0 ? captioned / seconds : 0,
+    status: cancelled ? 'cancelled' : 'done',
+    results,
+  };
 }
