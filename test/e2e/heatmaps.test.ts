@@ -3,14 +3,17 @@
  * the fixture's scores are removed, as for a run from imported weights): the Runs screen's "Score
  * photos" button scores the collection with progress, and the photos' heat maps then show a colour legend, which
  * species the map explains and the photo's disagreement score (all checked against the database).
+ * A photo whose species map is empty gets a sentence instead of a blank panel.
  */
-import { mkdtempSync } from 'node:fs';
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
 import type { Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { workspace } from '../../src-main/data/workspace.ts';
+import { checkpointPaths } from '../../src-main/jobs/run-artifact.ts';
+import { readSafetensors, writeSafetensors } from '../../src-main/ml/safetensors.ts';
 import { speciesName } from '../../src-renderer/src/lib/names.ts';
 import { makeTrainedCollection, type SynthPhoto } from './fixture.ts';
 import { ARTIFACTS, type Served } from './serve.ts';
@@ -49,6 +52,41 @@ function forgetScores(run: string): void {
   } finally {
     db.close();
   }
+}
+
+/**
+ * A copy of the trained run, newer, whose classifier weights are all zero: its species heat map is
+ * empty on every photo (as on the disputed "1.00" photos of a real run). It scores one photo, so the
+ * heat-map view of that photo uses it.
+ */
+function addEmptyClassifierRun(imageId: number): string {
+  const ws = workspace(home);
+  const id = `${runId}-empty`;
+  const [from, to] = [checkpointPaths(ws, runId), checkpointPaths(ws, id)];
+  const weights = readSafetensors(from.weights);
+  const tensors = Object.fromEntries(
+    Object.entries(weights.tensors).map(([name, t]) => [
+      name,
+      { dtype: t.dtype === 'F32' ? ('F32' as const) : ('I32' as const), shape: t.shape, data: name === 'cls.weight' ? new Float32Array(t.data.length) : t.data },
+    ]),
+  );
+  writeSafetensors(to.weights, tensors, weights.metadata);
+  writeFileSync(to.sidecar, JSON.stringify({ ...JSON.parse(readFileSync(from.sidecar, 'utf8')), run: id }));
+  const db = new Database(ws.dbPath);
+  try {
+    db.prepare(
+      `INSERT INTO runs(id, created_at, collection_id, variant, encoder, backend, config, dataset_version, status, checkpoint, epochs)
+       SELECT ?, strftime('%Y-%m-%dT%H:%M:%fZ', 'now', '+1 minute'), collection_id, variant, encoder, backend, config, dataset_version, 'done',
+              replace(checkpoint, ?, ?), epochs FROM runs WHERE id = ?`,
+    ).run(id, runId, id, runId);
+    db.prepare(
+      `INSERT INTO predictions(run_id, image_id, class_id, confidence, top5, caption, likelihood, disagreement)
+       SELECT ?, image_id, class_id, confidence, top5, caption, likelihood, 1 FROM predictions WHERE run_id = ? AND image_id = ?`,
+    ).run(id, runId, imageId);
+  } finally {
+    db.close();
+  }
+  return id;
 }
 
 beforeAll(async () => {
@@ -112,6 +150,26 @@ describe('scoring a run and reading its heat maps', () => {
     await page.keyboard.press('Escape');
     await poll(() => heat.controls.count()).toBe(0);
     await page.getByRole('textbox', { name: 'Caption' }).waitFor();
+    expect(pageErrors).toEqual([]);
+  });
+
+  it('an empty species map gets a sentence instead of a blank panel', async () => {
+    const gallery = new GalleryPage(page);
+    const heat = new HeatMapPage(page);
+    const im = images[1];
+    addEmptyClassifierRun(im.id);
+    await gallery.goto(served.url);
+    await gallery.open(im.fileName);
+    await page.keyboard.press('h');
+    await heat.controls.waitFor();
+    await heat.button('Classifier').click();
+    const note = page.getByRole('note').filter({ hasText: 'The model did not single out any part of this photo here' });
+    await note.waitFor();
+    expect(await note.textContent()).toContain('its heat map is the same everywhere, so there is nothing to colour');
+    await page.screenshot({ path: join(ARTIFACTS, 'heatmap-empty.png') });
+    // The same run's caption map is not empty (its weights were left alone): no sentence there.
+    await heat.button('Captioner').click();
+    await poll(() => note.count()).toBe(0);
     expect(pageErrors).toEqual([]);
   });
 });

@@ -143,4 +143,32 @@ describe('Species manager', () => {
     await manager.close();
     expect(pageErrors).toEqual([]);
   });
+
+  it('a gallery filtered on the merged species follows its photos to the species they joined', async () => {
+    const gallery = new GalleryPage(page);
+    const manager = new SpeciesPage(page);
+    const [a, b] = fx.classes.map((k) => k.name);
+    const [nameA, nameB] = [a, b].map(speciesName);
+    const photoOfA = fx.images.find((im) => im.className === a)!.fileName;
+    const filter = page.getByRole('combobox', { name: 'Filter by species' });
+    await filter.selectOption({ label: `${nameA} (4)` });
+    await poll(() => gallery.photoCount()).toBe(4);
+    await manager.open();
+    await manager.mergeButton(nameA).click();
+    await manager.mergeTarget(nameA).selectOption({ label: `${nameB} (4)` });
+    await manager.dialog.getByRole('button', { name: `Merge into ${nameB}` }).click();
+    await poll(() => stored()[b]).toEqual([null, true, 8]);
+    await manager.close();
+    await poll(() => gallery.photoCount()).toBe(8);
+    await poll(() => filter.evaluate((el: HTMLSelectElement) => el.selectedOptions[0]?.text)).toBe(
+      `${nameB} (8)`,
+    );
+    await poll(() => gallery.tileSpecies(photoOfA)).toBe(nameB);
+    await page.keyboard.press('Control+z');
+    await poll(() => [stored()[a], stored()[b]]).toEqual([
+      [null, true, 4],
+      [null, true, 4],
+    ]);
+    expect(pageErrors).toEqual([]);
+  });
 });

@@ -27,7 +27,21 @@ export const speciesManager = {
   rename(classId: number, from: string, name: string): Promise<ClassInfo> {
     return recorded(api.invoke('species:rename', { classId, name }), () => `Renamed ${from} to ${name}`);
   },
-  merge(fromId: number, intoId: number, fromName: string, intoName: string): Promise<{ moved: number }> {
-    return recorded(api.invoke('species:merge', { fromId, intoId }), (r) => `Merged ${fromName} into ${intoName} (${photos(r.moved)} moved)`);
+  async merge(
+    fromId: number,
+    intoId: number,
+    fromName: string,
+    intoName: string,
+  ): Promise<{ moved: number }> {
+    const r = await recorded(
+      api.invoke('species:merge', { fromId, intoId }),
+      (r) => `Merged ${fromName} into ${intoName} (${photos(r.moved)} moved)`,
+    );
+    // A gallery filtered on the merged species follows its photos.
+    if (app.filters.classId === fromId) {
+      app.filters.classId = intoId;
+      await app.applyFilters();
+    }
+    return r;
   },
 };
