@@ -15,6 +15,7 @@ import { makeSynthCollection, type SynthCollection } from './fixture.ts';
 import { ARTIFACTS, type Served } from './serve.ts';
 import { openSession, type AppSession } from './session.ts';
 import { GalleryPage } from './pages/GalleryPage.ts';
+import { PhotoPage } from './pages/PhotoPage.ts';
 import { SpeciesPage } from './pages/SpeciesPage.ts';
 
 let home: string;
@@ -24,6 +25,18 @@ let served: Served;
 let page: Page;
 let pageErrors: string[];
 const poll = <T>(fn: () => T | Promise<T>, timeout = 15_000) => expect.poll(fn, { timeout, interval: 100 });
+
+function labelOf(imageId: number): string | null {
+  const db = new Database(workspace(home).dbPath, { readonly: true });
+  try {
+    const row = db
+      .prepare('SELECT k.name FROM labels l JOIN classes k ON k.id = l.class_id WHERE l.image_id = ?')
+      .get(imageId) as { name: string } | undefined;
+    return row?.name ?? null;
+  } finally {
+    db.close();
+  }
+}
 
 /** Species as stored: raw id → [display name, live?, photo count]. */
 function stored(): Record<string, [string | null, boolean, number]> {
@@ -169,6 +182,27 @@ describe('Species manager', () => {
       [null, true, 4],
       [null, true, 4],
     ]);
+    expect(pageErrors).toEqual([]);
+  });
+
+  it("a name typed in a photo's Species field that no species has is offered as a new species", async () => {
+    const gallery = new GalleryPage(page);
+    const photo = new PhotoPage(page);
+    const im = fx.images[0];
+    await gallery.goto(served.url);
+    await gallery.open(im.fileName);
+    await photo.species.click();
+    await photo.species.fill('Dusky Warbler');
+    await page
+      .getByRole('listbox', { name: 'Species choices' })
+      .getByRole('option', { name: 'Add “Dusky Warbler” as a new species' })
+      .waitFor();
+    await photo.species.press('Enter');
+    await poll(() => stored()['Dusky Warbler']).toEqual([null, true, 1]);
+    await poll(() => labelOf(im.id)).toBe('Dusky Warbler');
+    // Enter leaves the field: the next keys are shortcuts again, not typed into it.
+    await poll(() => photo.species.evaluate((el) => el === document.activeElement)).toBe(false);
+    await poll(() => photo.species.inputValue()).toBe('Dusky Warbler');
     expect(pageErrors).toEqual([]);
   });
 });

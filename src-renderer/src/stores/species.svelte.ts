@@ -3,7 +3,7 @@
  * is one undoable action on the main side; here it is also named for the Undo tooltip and a toast,
  * and the gallery re-reads its photos and species (names and counts change).
  */
-import { api } from '../lib/api.ts';
+import { api, errorText } from '../lib/api.ts';
 import type { ClassInfo } from '../../../shared/types.ts';
 import { app } from './app.svelte.ts';
 
@@ -18,6 +18,15 @@ async function recorded<T>(call: Promise<T>, describe: (r: T) => string): Promis
 }
 
 export const speciesManager = {
+  /** A species typed in the photo's picker that does not exist yet: add it, then label the photos with it (two undo steps). */
+  async createAndLabel(collectionId: number, name: string, imageIds: number[]): Promise<void> {
+    try {
+      const c = await speciesManager.create(collectionId, name);
+      await app.setLabel(imageIds, c.id);
+    } catch (e) {
+      app.say(errorText(e), true);
+    }
+  },
   list(collectionId: number): Promise<ClassInfo[]> {
     return api.invoke('classes:list', { collectionId });
   },
