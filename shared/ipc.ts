@@ -19,6 +19,7 @@ import type {
   ImageQuery,
   JobInfo,
   MaskData,
+  PathCheck,
   ResumableRun,
   ReviewStatus,
   RunComparison,
@@ -119,6 +120,8 @@ export interface InvokeChannels {
     req: { purpose: 'folder' | 'file' | 'save'; defaultName?: string };
     res: { token: string; path: string } | null;
   };
+  /** Checks a typed path while the person types (import, batch caption): see PathCheck. */
+  'paths:check': { req: { path: string; expect: 'folder' | 'file' }; res: PathCheck };
 }
 
 /**
@@ -169,6 +172,12 @@ export interface Api {
  */
 export interface ElectronBridge extends Api {
   invokeEnvelope<C extends InvokeChannel>(channel: C, req: Req<C>): Promise<Envelope<Res<C>>>;
+  /**
+   * A one-time read grant for a folder or file dropped onto the window (a DOM `File` of a real
+   * drop: its place on disk is read in the preload, never taken from the page), as `dialog:choose`
+   * answers; null when the item has no place on disk or is gone.
+   */
+  grantDropped(file: unknown): Promise<{ token: string; path: string } | null>;
 }
 
 export class ApiError extends Error {

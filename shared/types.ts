@@ -375,6 +375,19 @@ export interface BatchJobInfo {
   reviewed: number;
 }
 
+/**
+ * What a typed path would give (`paths:check`): `ok` (for a folder, `images` photos were found,
+ * `more` = the count stopped early), `relative` (not a full path), `refused` (the file-access
+ * policy's `reason`), `missing`, `not-folder` / `not-file` (the other kind), `unreadable` (`reason`:
+ * the system's code, e.g. EACCES).
+ */
+export interface PathCheck {
+  status: 'ok' | 'relative' | 'refused' | 'missing' | 'not-folder' | 'not-file' | 'unreadable';
+  images: number | null;
+  more: boolean;
+  reason: string | null;
+}
+
 export interface BatchResultItem {
   /** The result's id within its job (its thumbnail is `batch-thumb/<jobId>/<id>`). */
   id: number;

@@ -112,6 +112,7 @@ export const INVOKE_SCHEMAS = {
     purpose: z.enum(['folder', 'file', 'save']),
     defaultName: z.string().min(1).max(LIMITS.name).optional(),
   }),
+  'paths:check': z.strictObject({ path, expect: z.enum(['folder', 'file']) }),
 } satisfies Record<InvokeChannel, z.ZodType>;
 
 /** Compile-time check: what each schema lets through (z.infer) is a request of shared/ipc.ts's type. */

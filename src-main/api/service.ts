@@ -1,6 +1,6 @@
 import { expectedBackend } from '../ml/backend-probe.ts';
-import { readFileSync } from 'node:fs';
-import { dirname, resolve } from 'node:path';
+import { existsSync, readFileSync } from 'node:fs';
+import { dirname, isAbsolute, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { Envelope, InvokeChannel, PushChannels, Req, Res, SendChannels } from '../../shared/ipc.ts';
 import type { JobInfo, JobKind } from '../../shared/types.ts';
@@ -34,6 +34,7 @@ import {
   runDetail,
 } from './insights.ts';
 import { toWireError } from './errors.ts';
+import { LIMITS } from './ops/schemas.ts';
 import { captionFolder } from './ops/caption.ts';
 import type { JobIo, OpContext } from './ops/context.ts';
 import { evaluateAndScore, headline } from './ops/evaluate.ts';
@@ -45,6 +46,7 @@ import { errorCode, PlumageError } from '../util/errors.ts';
 import { importDemoBirds } from './demo-data.ts';
 import { resolveImageRoute, type ImageRouteResult } from './image-routes.ts';
 import { PathAccess, type PathAccessOptions } from './path-access.ts';
+import { checkPath } from './path-check.ts';
 import { describeIssues, INVOKE_SCHEMAS, isInvokeChannel, isSendChannel, SEND_SCHEMAS } from './schemas.ts';
 
 /**
@@ -66,6 +68,11 @@ export interface PlumageApi {
   on<C extends keyof PushChannels>(channel: C, listener: Listener<C>): () => void;
   /** Resolves an image route (`image/<id>`, `thumb/<id>`, `file/<cid>/<rel>`) to a file inside a collection root. */
   resolveImage(route: string): Promise<ImageRouteResult>;
+  /**
+   * Desktop app: a one-time read grant for a folder or file dropped onto the window (its place on
+   * disk comes from the preload, never from the page); null when nothing is there.
+   */
+  grantDropped(path: unknown): { token: string; path: string } | null;
   close(): void;
 }
 
@@ -278,6 +285,8 @@ export function createApi(opts: ApiOptions): PlumageApi {
       const path = await opts.choose(req);
       return path === null ? null : { token: access.grant(path, req.purpose === 'save' ? 'write' : 'read'), path };
     },
+    // A full path only (a grant token is never checked, so checking cannot use it up).
+    'paths:check': (req) => checkPath(req.path, req.expect, (p) => access.readable(p)),
   };
 
   /** The run whose CAMs the heat-map view shows: asked for, else the one behind the image's predictions, else the latest finished run with both heads. */
@@ -358,6 +367,12 @@ export function createApi(opts: ApiOptions): PlumageApi {
       return () => set!.delete(listener as (msg: unknown) => void);
     },
     resolveImage: (route) => resolveImageRoute(db, ws, route),
+    grantDropped: (path) => {
+      if (typeof path !== 'string' || path.length > LIMITS.path || !isAbsolute(path) || path.includes('\0'))
+        throw new PlumageError('invalid_request', 'a dropped item needs a full path');
+      if (!existsSync(path)) return null;
+      return { token: access.grant(path, 'read'), path };
+    },
     close() {
       if (closed) return;
       closed = true;

@@ -45,6 +45,7 @@ const invoke: Record<InvokeChannel, true> = {
   'batch:importAccepted': true,
   'batch:export': true,
   'dialog:choose': true,
+  'paths:check': true,
 };
 const send: Record<keyof SendChannels, true> = { 'log:renderer': true };
 const push: Record<keyof PushChannels, true> = { 'job:progress': true, 'images:changed': true };
@@ -52,3 +53,10 @@ const push: Record<keyof PushChannels, true> = { 'job:progress': true, 'images:c
 export const INVOKE_CHANNELS = Object.keys(invoke) as InvokeChannel[];
 export const SEND_CHANNELS = Object.keys(send) as (keyof SendChannels)[];
 export const PUSH_CHANNELS = Object.keys(push) as (keyof PushChannels)[];
+
+/**
+ * The preload's own channel for a folder or file dropped onto the window: it carries the item's
+ * place on disk, read in the preload from a real drop (webUtils.getPathForFile). It is not part of
+ * the page's Api, so the page cannot send a path of its own on it.
+ */
+export const DROP_CHANNEL = 'dialog:dropped';

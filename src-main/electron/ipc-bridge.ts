@@ -1,6 +1,6 @@
 import type { Envelope } from '../../shared/ipc.ts';
 import type { PlumageApi } from '../api/service.ts';
-import { INVOKE_CHANNELS, PUSH_CHANNELS, SEND_CHANNELS } from './channels.ts';
+import { DROP_CHANNEL, INVOKE_CHANNELS, PUSH_CHANNELS, SEND_CHANNELS } from './channels.ts';
 import { isAppUrl } from './security.ts';
 
 /**
@@ -29,7 +29,7 @@ export interface BridgeOptions {
   targets: () => { isDestroyed(): boolean; send(channel: string, msg: unknown): void }[];
 }
 
-type BridgeApi = Pick<PlumageApi, 'invoke' | 'send' | 'on'>;
+type BridgeApi = Pick<PlumageApi, 'invoke' | 'send' | 'on' | 'grantDropped'>;
 
 export function bridgeIpc(ipcMain: IpcMainLike, api: BridgeApi, opts: BridgeOptions): () => void {
   const trusted = (event: IpcEvent) => !!event.senderFrame && isAppUrl(event.senderFrame.url, opts.allowedOrigins);
@@ -40,6 +40,16 @@ export function bridgeIpc(ipcMain: IpcMainLike, api: BridgeApi, opts: BridgeOpti
       return api.invoke(channel, args[0]);
     });
   }
+  // A dropped item's place on disk, from the preload (see DROP_CHANNEL): a one-time read grant.
+  ipcMain.handle(DROP_CHANNEL, async (event, ...args): Promise<Envelope<unknown>> => {
+    if (!trusted(event)) return { error: { message: 'request from an untrusted frame', code: 'forbidden' } };
+    if (args.length !== 1) return { error: { message: `${DROP_CHANNEL}: expected one path`, code: 'invalid_request' } };
+    try {
+      return { result: api.grantDropped(args[0]) };
+    } catch (e) {
+      return { error: { message: (e as Error).message, code: (e as { code?: string }).code ?? 'internal' } };
+    }
+  });
   for (const channel of SEND_CHANNELS) {
     ipcMain.on(channel, (event, msg) => {
       if (trusted(event)) api.send(channel, msg);
@@ -51,7 +61,7 @@ export function bridgeIpc(ipcMain: IpcMainLike, api: BridgeApi, opts: BridgeOpti
     }),
   );
   return () => {
-    for (const c of INVOKE_CHANNELS) ipcMain.removeHandler(c);
+    for (const c of [...INVOKE_CHANNELS, DROP_CHANNEL]) ipcMain.removeHandler(c);
     for (const c of SEND_CHANNELS) ipcMain.removeAllListeners(c);
     unsubscribe.forEach((off) => off());
   };

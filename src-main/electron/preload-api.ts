@@ -1,5 +1,5 @@
 import { ApiError, type ElectronBridge, type Envelope, type PushChannels } from '../../shared/ipc.ts';
-import { INVOKE_CHANNELS, PUSH_CHANNELS, SEND_CHANNELS } from './channels.ts';
+import { DROP_CHANNEL, INVOKE_CHANNELS, PUSH_CHANNELS, SEND_CHANNELS } from './channels.ts';
 
 /**
  * The `Api` object the preload exposes as `window.plumage`, built over an injected ipcRenderer
@@ -18,7 +18,11 @@ const invokeOk = new Set<string>(INVOKE_CHANNELS);
 const sendOk = new Set<string>(SEND_CHANNELS);
 const pushOk = new Set<string>(PUSH_CHANNELS);
 
-export function createPreloadApi(ipc: IpcRendererLike): ElectronBridge {
+/**
+ * `pathForFile`: Electron's webUtils.getPathForFile — a dropped item's place on disk, '' for a File
+ * the page made itself (it has none), so a grant is only ever asked for what the person dropped.
+ */
+export function createPreloadApi(ipc: IpcRendererLike, pathForFile: (file: unknown) => string = () => ''): ElectronBridge {
   async function invokeEnvelope(channel: string, req: unknown): Promise<Envelope<unknown>> {
     if (!invokeOk.has(channel)) return { error: { message: `unknown channel ${String(channel)}`, code: 'invalid_request' } };
     const env = (await ipc.invoke(channel, req)) as Envelope<unknown> | undefined;
@@ -33,6 +37,19 @@ export function createPreloadApi(ipc: IpcRendererLike): ElectronBridge {
       return env.result as never;
     },
     invokeEnvelope: invokeEnvelope as ElectronBridge['invokeEnvelope'],
+    async grantDropped(file) {
+      let path: string;
+      try {
+        path = pathForFile(file);
+      } catch {
+        return null; // not a File
+      }
+      if (!path) return null;
+      const env = (await ipc.invoke(DROP_CHANNEL, path)) as Envelope<{ token: string; path: string } | null> | undefined;
+      if (!env || typeof env !== 'object') throw new ApiError('no answer from the main process', 'internal');
+      if (env.error) throw new ApiError(String(env.error.message), String(env.error.code));
+      return env.result ? { token: String(env.result.token), path: String(env.result.path) } : null;
+    },
     send(channel, msg) {
       if (sendOk.has(channel)) ipc.send(channel, msg);
     },

@@ -1,10 +1,16 @@
 /**
  * One browser session against `plumage serve` for a spec: the server on a workspace, headless
  * Chromium, a page that records uncaught page errors, and one close() that undoes it all
- * (including the workspace folder).
+ * (including the workspace folder). `useSession` registers that for a whole spec file; `poll`
+ * and `readStored` are the two things every spec does with it (wait for a state, read SQLite).
  */
-import { mkdirSync, rmSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import Database from 'better-sqlite3';
 import type { Browser, Page } from 'playwright-core';
+import { afterAll, beforeAll, expect } from 'vitest';
+import { workspace } from '../../src-main/data/workspace.ts';
 import { ARTIFACTS, launchChromium, startServe, type Served } from './serve.ts';
 
 export interface AppSession {
@@ -35,4 +41,55 @@ export async function openSession(home: string, viewport = { width: 1280, height
       rmSync(home, { recursive: true, force: true });
     },
   };
+}
+
+/** What a spec file works with once its session is open (see useSession). */
+export interface SpecSession<F> {
+  /** The workspace folder (removed after the spec). */
+  home: string;
+  /** What the spec's `prepare` put into the workspace before the server started. */
+  fx: F;
+  served: Served;
+  page: Page;
+  pageErrors: string[];
+}
+
+/**
+ * Registers the spec file's beforeAll / afterAll: a fresh workspace `plumage-e2e-<name>-…`,
+ * `prepare(home)` fills it (before the server starts, as a curator's earlier work would), then
+ * one session on it; afterAll closes everything and removes the workspace. The returned object is
+ * filled in when beforeAll has run: read it inside hooks and tests, e.g.
+ * `beforeAll(() => void ({ served, page, pageErrors } = spec))` right after this call.
+ */
+export function useSession<F>(
+  name: string,
+  prepare: (home: string) => F | Promise<F>,
+  opts: { viewport?: { width: number; height: number }; setupMs?: number } = {},
+): SpecSession<F> {
+  const spec = {} as SpecSession<F>;
+  let session: AppSession | undefined;
+  beforeAll(async () => {
+    spec.home = mkdtempSync(join(tmpdir(), `plumage-e2e-${name}-`));
+    spec.fx = await prepare(spec.home);
+    session = await openSession(spec.home, opts.viewport);
+    Object.assign(spec, { served: session.served, page: session.page, pageErrors: session.pageErrors });
+  }, opts.setupMs ?? 120_000);
+  afterAll(async () => {
+    if (session) await session.close();
+    else if (spec.home) rmSync(spec.home, { recursive: true, force: true });
+  });
+  return spec;
+}
+
+/** Waits for a value to match (e2e tests never read once after an async action). */
+export const poll = <T>(fn: () => T | Promise<T>, timeout = 15_000, interval = 100) => expect.poll(fn, { timeout, interval });
+
+/** Reads the workspace database directly (read-only), independently of the app under test. */
+export function readStored<T>(home: string, read: (db: Database.Database) => T): T {
+  const db = new Database(workspace(home).dbPath, { readonly: true });
+  try {
+    return read(db);
+  } finally {
+    db.close();
+  }
 }

@@ -61,6 +61,7 @@ const VALID: Record<InvokeChannel, Record<string, unknown> | undefined> = {
   'batch:importAccepted': { jobId: 1 },
   'batch:export': { jobId: 1, format: 'csv', path: 'x.csv' },
   'dialog:choose': { purpose: 'folder' },
+  'paths:check': { path: '/tmp/x', expect: 'folder' },
 };
 
 const UNION_FIELDS = new Set(['trueClass', 'predClass']);

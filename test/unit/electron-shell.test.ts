@@ -2,7 +2,7 @@ import { mkdirSync, readFileSync, readdirSync, symlinkSync, writeFileSync } from
 import { join, relative, resolve } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { createApi, type PlumageApi } from '../../src-main/api/service.ts';
-import { INVOKE_CHANNELS } from '../../src-main/electron/channels.ts';
+import { DROP_CHANNEL, INVOKE_CHANNELS } from '../../src-main/electron/channels.ts';
 import { bridgeIpc, type IpcMainLike } from '../../src-main/electron/ipc-bridge.ts';
 import { createPreloadApi, type IpcRendererLike } from '../../src-main/electron/preload-api.ts';
 import { createAppProtocolHandler, createImageProtocolHandler, rawRoute } from '../../src-main/electron/protocol.ts';
@@ -251,7 +251,7 @@ describe('ipc bridge and preload', () => {
   it('registers exactly the contract channels and answers envelopes, never throwing', async () => {
     const { ipcMain, handlers } = fakeIpcMain();
     const off = bridgeIpc(ipcMain, api, { allowedOrigins: [APP_ORIGIN], targets: () => [] });
-    expect([...handlers.keys()].sort()).toEqual([...INVOKE_CHANNELS].sort());
+    expect([...handlers.keys()].sort()).toEqual([...INVOKE_CHANNELS, DROP_CHANNEL].sort());
     const query = handlers.get('images:query')!;
     expect(await query(appFrame, { limit: 2 })).toMatchObject({ result: { total: 3 } });
     expect(await query(appFrame, { limit: 'x' })).toMatchObject({ error: { code: 'invalid_request' } });
@@ -311,6 +311,40 @@ describe('ipc bridge and preload', () => {
     unsubscribe();
     expect(pushListeners.get('job:progress')!.size).toBe(0);
     off();
+  });
+
+  it('a dropped folder: the preload reads its place on disk, the main side grants it once', async () => {
+    const desk = createApi({ home: fx.home, log: () => {}, paths: { mode: 'capability' } });
+    const { ipcMain, handlers } = fakeIpcMain();
+    const off = bridgeIpc(ipcMain, desk, { allowedOrigins: [APP_ORIGIN], targets: () => [] });
+    const ipcRenderer: IpcRendererLike = {
+      invoke: vi.fn(async (c: string, ...a: unknown[]) => handlers.get(c)!(appFrame, ...a)),
+      send: vi.fn(),
+      on: vi.fn(),
+      removeListener: vi.fn(),
+    };
+    const dropped = { name: 'photos' }; // stands for the DOM File of a real drop
+    const plumage = createPreloadApi(ipcRenderer, (f) => (f === dropped ? fx.root : ''));
+    // A File the page made itself has no place on disk: nothing is asked of the main side.
+    expect(await plumage.grantDropped({ name: 'etc' })).toBeNull();
+    expect(ipcRenderer.invoke).not.toHaveBeenCalled();
+    const grant = (await plumage.grantDropped(dropped))!;
+    expect(grant.path).toBe(fx.root);
+    expect(grant.token).toMatch(/^grant:[0-9a-f]{48}$/);
+    // Typed, the same folder is refused; the grant works once.
+    expect((await plumage.invokeEnvelope('import:start', { kind: 'folder', path: fx.root })).error?.code).toBe('invalid_request');
+    const started = await plumage.invokeEnvelope('import:start', { kind: 'folder', path: grant.token });
+    await desk.jobs.wait((started.result as { jobId: string }).jobId);
+    expect((await plumage.invokeEnvelope('import:start', { kind: 'folder', path: grant.token })).error?.message).toMatch(/expired/);
+    // The page's Api has no drop channel; the handler refuses other frames, relative paths and nothing there.
+    expect((await plumage.invokeEnvelope(DROP_CHANNEL as any, '/etc' as any)).error?.code).toBe('invalid_request');
+    const drop = handlers.get(DROP_CHANNEL)!;
+    expect(await drop({ senderFrame: { url: 'https://evil.example/' } }, fx.root)).toMatchObject({ error: { code: 'forbidden' } });
+    expect(await drop(appFrame, 'relative/x')).toMatchObject({ error: { code: 'invalid_request' } });
+    expect(await drop(appFrame, 42)).toMatchObject({ error: { code: 'invalid_request' } });
+    expect(await drop(appFrame, join(fx.dir, 'nope'))).toEqual({ result: null });
+    off();
+    desk.close();
   });
 
   it('only ipc-bridge.ts and preload.ts import ipcMain / ipcRenderer', () => {

@@ -134,10 +134,6 @@ class BatchStore {
   }
 
   /** Desktop app: the folder to caption, chosen in a native dialog (null when cancelled). */
-  chooseFolder(): Promise<Chosen | null> {
-    return this.choose('folder');
-  }
-
   private async choose(purpose: 'folder' | 'save', defaultName?: string): Promise<Chosen | null> {
     try {
       return await choose(purpose, defaultName);
