@@ -80,7 +80,7 @@ export function collectionTotals(db: Db, collectionId: number) {
   const one = (sql: string) => (db.prepare(sql).get(collectionId) as { n: number }).n;
   return {
     images: one('SELECT count(*) n FROM images WHERE collection_id = ?'),
-    classes: one('SELECT count(*) n FROM classes WHERE collection_id = ?'),
+    classes: one('SELECT count(*) n FROM classes WHERE collection_id = ? AND merged_into IS NULL AND removed = 0'),
     captions: one(
       'SELECT count(*) n FROM captions c JOIN images i ON i.id = c.image_id WHERE i.collection_id = ? AND c.deleted = 0',
     ),

@@ -14,7 +14,7 @@ export function workspaceStats(db: Db) {
     .prepare(
       `SELECT c.id, c.name, c.kind, c.root,
               (SELECT count(*) FROM images i WHERE i.collection_id = c.id) AS images,
-              (SELECT count(*) FROM classes k WHERE k.collection_id = c.id) AS classes,
+              (SELECT count(*) FROM classes k WHERE k.collection_id = c.id AND k.merged_into IS NULL AND k.removed = 0) AS classes,
               (SELECT count(*) FROM captions x JOIN images i ON i.id = x.image_id
                 WHERE i.collection_id = c.id AND x.deleted = 0) AS captions,
               (SELECT count(*) FROM labels l JOIN images i ON i.id = l.image_id WHERE i.collection_id = c.id) AS labelled
@@ -36,7 +36,8 @@ export function workspaceStats(db: Db) {
   return {
     collections,
     images: n('SELECT count(*) n FROM images'),
-    classes: n('SELECT count(*) n FROM classes'),
+    // merged and removed species are kept for the record but are not species any more (species.ts)
+    classes: n('SELECT count(*) n FROM classes WHERE merged_into IS NULL AND removed = 0'),
     captions: {
       total: n('SELECT count(*) n FROM captions WHERE deleted = 0'),
       by_provenance: countBy(db, `SELECT ${prov} k, count(*) n FROM captions WHERE deleted = 0 GROUP BY k`),

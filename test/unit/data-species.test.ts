@@ -1,6 +1,7 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { createApi, type PlumageApi } from '../../src-main/api/service.ts';
-import { ensureClass } from '../../src-main/data/collections.ts';
+import { collectionTotals, ensureClass } from '../../src-main/data/collections.ts';
+import { workspaceStats } from '../../src-main/data/stats.ts';
 import { redo, setLabels, undo } from '../../src-main/data/edits.ts';
 import { listClasses } from '../../src-main/data/queries.ts';
 import { createSpecies, mergeSpecies, renameSpecies } from '../../src-main/data/species.ts';
@@ -108,6 +109,8 @@ describe('species data functions', () => {
     const before = labelsOf(db, fx.imageIds);
     expect(mergeSpecies(db, cardinal, jay)).toEqual({ moved: 2 });
     expect(species(db, fx.collectionId)).toEqual([{ name: 'Blue Jay', displayName: null, count: 6 }]);
+    expect(collectionTotals(db, fx.collectionId).classes).toBe(1);
+    expect(workspaceStats(db).classes).toBe(1);
     expect(labelsOf(db, fx.imageIds).map((l) => l.class_id)).toEqual(new Array(6).fill(jay));
     expect(labelsOf(db, [fx.imageIds[2]])[0].provenance).toBe('imported');
     // the merge is one action: one undo brings everything back, the earlier fix stays
