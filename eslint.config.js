@@ -32,6 +32,20 @@ export default tseslint.config(
     },
   },
   {
+    // Layers point one way: the shells (cli, serve, electron) reach jobs/, ml/ and data/ only through api/.
+    files: ['src-main/cli/**/*.ts', 'src-main/serve/**/*.ts', 'src-main/electron/**/*.ts'],
+    ignores: ['src-main/electron/ipc-bridge.ts', 'src-main/electron/preload.ts'],
+    rules: {
+      'no-restricted-imports': [
+        'error',
+        {
+          paths: [{ name: 'electron', importNames: ['ipcMain', 'ipcRenderer'], message: 'use src-main/electron/ipc-bridge.ts' }],
+          patterns: [{ group: ['**/jobs/*', '**/ml/*', '**/data/*', '**/jobs/**', '**/ml/**', '**/data/**'], message: 'a shell calls an api operation (src-main/api/ops/*), never jobs/, ml/ or data/ directly' }],
+        },
+      ],
+    },
+  },
+  {
     // Components reach the main side through a store (src-renderer/src/stores), never through `api` itself.
     files: ['src-renderer/src/**/*.svelte'],
     rules: {

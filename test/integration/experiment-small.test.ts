@@ -8,7 +8,8 @@ import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { runDemo } from '../../src-main/jobs/demo.ts';
+import { quietIo, withOpContext } from '../../src-main/api/ops/context.ts';
+import { demoRequest, runDemo } from '../../src-main/api/ops/demo.ts';
 import { formatExperiment } from '../../src-main/jobs/experiment-table.ts';
 import type { ExperimentResult } from '../../src-main/jobs/experiment.ts';
 import { checkpointPaths } from '../../src-main/jobs/run-artifact.ts';
@@ -33,7 +34,8 @@ describe('plumage experiment (tiny)', () => {
   it('prints one row per variant, trains every variant × seed, and seeds change the runs', async () => {
     const home = mkdtempSync(join(tmpdir(), 'plumage-exp-'));
     // synthetic photos, import and features (the demo's first stages; one cnn epoch as a by-product)
-    await runDemo({ home, encoderPath: TM, species: 4, perSpecies: 6, size: 64, epochs: 1, dims: 'tiny', batch: 8, variants: ['cnn'] });
+    const demo = demoRequest.parse({ encoderPath: TM, species: 4, perSpecies: 6, size: 64, epochs: 1, dims: 'tiny', batch: 8, variants: ['cnn'] });
+    await withOpContext(home, (ctx) => runDemo(ctx, demo, quietIo()));
     const res = experiment(home);
     expect(res.summary.map((r) => r.variant)).toEqual(['cnn', 'lrcn', 'medi', 'cam']);
     expect(res.summary.every((r) => r.seeds === 2)).toBe(true);

@@ -1,10 +1,9 @@
-import { existsSync } from 'node:fs';
-import { join } from 'node:path';
+import type { OpEvent } from '../../api/ops/context.ts';
+import { withOpContext } from '../../api/ops/context.ts';
+import { demoRequest, runDemo, type DemoRow } from '../../api/ops/demo.ts';
 import type { Command } from '../context.ts';
-import { parseCommandArgs } from '../context.ts';
-import { usageError } from '../errors.ts';
-import { formatDuration, Progress } from '../progress.ts';
-import { runDemo, type DemoRow } from '../../jobs/demo.ts';
+import { formatDuration, jobPrinter } from '../progress.ts';
+import { parseRequest } from '../request.ts';
 
 const f = (x: number | null | undefined, d = 3) => (x === null || x === undefined ? '  —  ' : x.toFixed(d));
 
@@ -52,81 +51,20 @@ export function formatTable(rows: DemoRow[]): string[] {
   return lines;
 }
 
+const USAGE =
+  'usage: plumage demo [--encoder ID | --encoder-path DIR] [--species N] [--per-species M] [--size PX] [--epochs N] [--dims small|paper|tiny] [--seed S] [--batch B] [--variants a,b]';
+
 /**
  * `plumage demo [--home H] [--json]`: synthetic birds → import → extract → train cnn, lrcn, medi,
- * cam → evaluate → Table 2. Options: --encoder ID | --encoder-path DIR, --species N,
- * --per-species M, --size PX, --epochs N, --dims small|paper|tiny, --seed S, --variants a,b.
+ * cam → evaluate → Table 2 (the demo operation, api/ops/demo.ts). Options: --encoder ID |
+ * --encoder-path DIR, --species N, --per-species M, --size PX, --epochs N, --dims small|paper|tiny,
+ * --seed S, --batch B, --variants a,b.
  */
 export const run: Command = async (ctx) => {
-  const { values } = parseCommandArgs(
-    ctx.argv,
-    {
-      encoder: { type: 'string' },
-      'encoder-path': { type: 'string' },
-      species: { type: 'string' },
-      'per-species': { type: 'string' },
-      size: { type: 'string' },
-      epochs: { type: 'string' },
-      dims: { type: 'string' },
-      seed: { type: 'string' },
-      batch: { type: 'string' },
-      variants: { type: 'string' },
-    },
-    false,
+  const { request } = parseRequest(ctx.argv, { schema: demoRequest, lists: ['variants'], usage: USAGE });
+  const res = await withOpContext(ctx.home, (op) =>
+    runDemo(op, request, { signal: new AbortController().signal, emit: demoPrinter(ctx.err) }),
   );
-  const int = (v: string | undefined, name: string) => {
-    if (v === undefined) return undefined;
-    const n = Number(v);
-    if (!Number.isInteger(n) || n < 1) throw usageError(`--${name} needs a positive whole number`);
-    return n;
-  };
-  const variants = values.variants?.split(',').map((s) => s.trim());
-  if (variants?.some((v) => !['cnn', 'lrcn', 'medi', 'cam'].includes(v)))
-    throw usageError('--variants: cnn, lrcn, medi, cam');
-  if (values['encoder-path'] && !existsSync(join(values['encoder-path'], 'model.json'))) {
-    throw usageError(`--encoder-path ${values['encoder-path']} has no model.json`);
-  }
-  let bar: Progress | null = null;
-  let stage = '';
-  let lastStep = 0;
-  const res = await runDemo({
-    home: ctx.home,
-    encoder: values.encoder,
-    encoderPath: values['encoder-path'],
-    species: int(values.species, 'species'),
-    perSpecies: int(values['per-species'], 'per-species'),
-    size: int(values.size, 'size'),
-    epochs: int(values.epochs, 'epochs'),
-    batch: int(values.batch, 'batch'),
-    seed: values.seed !== undefined ? Number(values.seed) : undefined,
-    dims: values.dims as 'small' | 'paper' | 'tiny' | undefined,
-    variants: variants as ('cnn' | 'lrcn' | 'medi' | 'cam')[] | undefined,
-    onStage: (s) => {
-      (bar as Progress | null)?.finish();
-      bar = null;
-      stage = s;
-      ctx.err(`== ${s}`);
-    },
-    onProgress: (done, total, unit = 'items') => {
-      bar ??= new Progress(stage.split(' ')[0], total, unit);
-      bar.set(done);
-    },
-    onTrainEvent: (e) => {
-      if (e.type === 'epoch') {
-        const v = e.val!;
-        ctx.err(
-          `  epoch ${e.epoch! + 1}/${e.epochs}: val top-1 ${f(v.top1)} caption loss ${f(v.captionLoss)}`,
-        );
-      } else if (e.type === 'step' && Date.now() - lastStep > 5000) {
-        lastStep = Date.now();
-        ctx.err(
-          `  step ${e.globalStep}/${e.totalSteps} ${e.pairsPerSec!.toFixed(1)} pairs/s ETA ${e.etaSec !== undefined ? formatDuration(e.etaSec) : '?'}`,
-        );
-      } else if (e.type === 'log') ctx.err(`  ${e.message}`);
-    },
-    onWarning: (w) => ctx.err(`WARNING: ${w}`),
-  });
-  (bar as Progress | null)?.finish();
   ctx.log('');
   ctx.log(
     `Table 2 layout — synthetic birds (${res.species} species × ${res.per_species}, test split), encoder ${res.encoder}:`,
@@ -135,9 +73,28 @@ export const run: Command = async (ctx) => {
   ctx.log(
     'CAM agr. = mean cos(classifier CAM, captioner CAM); Attr. = share of colour-part phrases in test captions that match the drawn bird',
   );
-  ctx.log(
-    `(total ${formatDuration(res.seconds)}; runs: ${res.rows.map((r) => `${r.variant}=${r.run}`).join(', ')})`,
-  );
+  ctx.log(`(total ${formatDuration(res.seconds)}; runs: ${res.rows.map((r) => `${r.variant}=${r.run}`).join(', ')})`);
   for (const w of res.warnings) ctx.err(`WARNING: ${w}`);
   return { ...res };
 };
+
+/** Stages as `== stage` lines, progress bars per stage, and a training's epochs and (every 5 s) steps. */
+function demoPrinter(err: (line: string) => void): (e: OpEvent) => void {
+  let bars = jobPrinter(err);
+  let lastStep = 0;
+  return (e) => {
+    if (e.type === 'stage') {
+      bars = jobPrinter(err); // a new stage starts its own bars
+      err(`== ${e.message}`);
+    } else if (e.type === 'train') {
+      const t = e.event;
+      if (t.type === 'epoch') err(`  epoch ${t.epoch + 1}/${t.epochs}: val top-1 ${f(t.val.top1)} caption loss ${f(t.val.captionLoss)}`);
+      else if (t.type === 'step' && Date.now() - lastStep > 5000) {
+        lastStep = Date.now();
+        err(`  step ${t.globalStep}/${t.totalSteps} ${t.pairsPerSec.toFixed(1)} pairs/s ETA ${t.etaSec !== undefined ? formatDuration(t.etaSec) : '?'}`);
+      } else if (t.type === 'log') err(`  ${t.message}`);
+    } else if (e.type === 'warning') err(`WARNING: ${e.message}`);
+    // the training's own progress is printed from its events above
+    else if (e.detail?.phase !== 'train') bars(e);
+  };
+}
