@@ -62,3 +62,18 @@ export async function withOpContext<T>(home: string, fn: (ctx: OpContext) => Pro
 export function quietIo(signal: AbortSignal = new AbortController().signal): JobIo {
   return { signal, emit: () => {} };
 }
+
+/**
+ * Calls `cancel` when the signal aborts (at once if it has already) while `work` runs. The
+ * listener goes when the work settles, so one signal can serve many operations in a row (the demo
+ * trains, scores and evaluates a dozen times on one).
+ */
+export async function cancelOnAbort<T>(signal: AbortSignal, cancel: () => void, work: Promise<T>): Promise<T> {
+  if (signal.aborted) cancel();
+  signal.addEventListener('abort', cancel, { once: true });
+  try {
+    return await work;
+  } finally {
+    signal.removeEventListener('abort', cancel);
+  }
+}

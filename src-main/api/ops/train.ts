@@ -4,7 +4,7 @@ import { DIMS, RECIPES, withRecipe, type DimsPreset, type RecipeName, type Train
 import type { TrainEvent, TrainResult } from '../../jobs/train/loop.ts';
 import { getRun } from '../../data/runs.ts';
 import { firstLine, notFound, PlumageError } from '../../util/errors.ts';
-import type { JobIo, OpContext } from './context.ts';
+import { cancelOnAbort, type JobIo, type OpContext } from './context.ts';
 import { epochs, id, name, path, positiveInt, runId, variant } from './schemas.ts';
 import { scoreCollection } from './score.ts';
 
@@ -84,9 +84,7 @@ export async function train(ctx: OpContext, req: TrainRequest | { resume: Resume
       { home: ctx.ws.home, config, ...(resume ? { resume: resume.runId } : {}) },
       (e) => tracker.onEvent(e),
     );
-    if (io.signal.aborted) handle.cancel();
-    io.signal.addEventListener('abort', () => handle.cancel(), { once: true });
-    const result = await handle.result;
+    const result = await cancelOnAbort(io.signal, () => handle.cancel(), handle.result);
     ctx.backendUsed(result.backend_version ? `${result.backend} — ${result.backend_version}` : result.backend);
     if (result.status === 'failed') throw new PlumageError('unavailable', result.error ?? 'training failed');
     if (result.status !== 'done' || io.signal.aborted) return result;

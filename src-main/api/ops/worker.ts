@@ -1,7 +1,7 @@
 import type { JobDetail } from '../../../shared/types.ts';
 import { runInWorker } from '../../jobs/worker-host.ts';
 import type { InsightTask } from '../../jobs/worker-insights.ts';
-import type { JobIo } from './context.ts';
+import { cancelOnAbort, type JobIo } from './context.ts';
 
 /** The TF.js job worker: the .ts source in development, the bundled .js beside main.js in a build. */
 const INSIGHTS_WORKER = import.meta.url.endsWith('.ts')
@@ -20,7 +20,5 @@ export function inWorker<R>(task: InsightTask, io: JobIo, phase: JobDetail['phas
         : { type: 'progress', done: e.done, total: e.total, ...(message ? { message } : {}), detail: { phase } },
     ),
   );
-  if (io.signal.aborted) h.cancel();
-  io.signal.addEventListener('abort', () => h.cancel(), { once: true });
-  return h.result;
+  return cancelOnAbort(io.signal, () => h.cancel(), h.result);
 }
