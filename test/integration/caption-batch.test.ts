@@ -8,7 +8,9 @@ import { copyFileSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, writeF
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
+import { createApi } from '../../src-main/api/service.ts';
 import { readSafetensors } from '../../src-main/ml/safetensors.ts';
+import { invokeOk } from '../helpers/invoke.ts';
 import { SHARED_ENCODER } from '../helpers/shared.ts';
 
 const TM = SHARED_ENCODER;
@@ -137,5 +139,32 @@ describe('plumage caption', () => {
     const bare = join(home, 'bare.safetensors');
     copyFileSync(w, bare);
     expect(() => cli(['import-weights', bare, '--home', home])).toThrow(/vocabulary/);
+  });
+
+  it('the command line and the app caption a folder with the same operation: the same stored results', async () => {
+    // two copies of one folder, so each shell starts its own batch job on the same photos
+    const twin = (name: string) => {
+      const d = join(home, name);
+      mkdirSync(join(d, 'day2'), { recursive: true });
+      copyFileSync(join(photos, 'a.jpg'), join(d, 'a.jpg'));
+      copyFileSync(join(photos, 'day2', 'b.jpg'), join(d, 'day2', 'b.jpg'));
+      copyFileSync(join(photos, 'notes.jpg'), join(d, 'notes.jpg'));
+      return d;
+    };
+    const fromCli = cli(['caption', twin('twin-cli'), '--run', run, '--out', join(home, 'twin.json'), '--home', home]);
+    const api = createApi({ home, log: () => {} });
+    try {
+      const { jobId } = await invokeOk<{ jobId: string }>(api, 'caption:start', { folder: twin('twin-api'), runId: run });
+      const info = await api.jobs.wait(jobId);
+      expect(info.status, info.message ?? '').toBe('done');
+      const stored = (job: number) =>
+        api.db.prepare('SELECT rel_path, caption, top5, error FROM batch_results WHERE job_id = ? ORDER BY rel_path').all(job);
+      const fromApi = info.result as { job: number };
+      expect(fromApi.job).not.toBe(fromCli.job);
+      expect(stored(fromCli.job)).toHaveLength(3);
+      expect(stored(fromApi.job)).toEqual(stored(fromCli.job));
+    } finally {
+      api.close();
+    }
   });
 });

@@ -1,14 +1,18 @@
 /**
  * The CLI and the api run the same operation (api/ops/*) for each use case: each test does the
  * same thing once through `plumage <command>` (in-process `main`) on one workspace and once through
- * the api channel on a twin workspace, then compares what was stored — not what was printed.
+ * the api channel (or, for use cases the window does not offer, the operation itself) on a twin
+ * workspace, then compares what was stored or written — not what was printed.
  */
-import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import sharp from 'sharp';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { planRetrain } from '../../src-main/api/insights.ts';
+import { exportLabels, exportRequest, makeSplits, splitRequest, workspaceSummary } from '../../src-main/api/ops/collections.ts';
+import { withOpContext } from '../../src-main/api/ops/context.ts';
+import { captionScoreRequest, scoreCaptionFiles } from '../../src-main/api/ops/metrics.ts';
 import { createApi, type PlumageApi } from '../../src-main/api/service.ts';
 import { main } from '../../src-main/cli/main.ts';
 import { openDb, type Db } from '../../src-main/data/store.ts';
@@ -38,6 +42,20 @@ async function cli(home: string, ...args: string[]): Promise<number> {
     out.mockRestore();
     err.mockRestore();
   }
+}
+
+/** Runs a CLI command with --json in this process and returns the one JSON object it printed (exit status 0 checked). */
+async function cliJson(home: string, ...args: string[]): Promise<Record<string, unknown>> {
+  let stdout = '';
+  const out = vi.spyOn(process.stdout, 'write').mockImplementation((chunk) => ((stdout += String(chunk)), true));
+  const err = vi.spyOn(process.stderr, 'write').mockImplementation(() => true);
+  try {
+    expect(await main(['--home', home, '--json', ...args])).toBe(0);
+  } finally {
+    out.mockRestore();
+    err.mockRestore();
+  }
+  return JSON.parse(stdout.trim().split('\n').pop()!);
 }
 
 async function viaApi(home: string, channel: string, req: unknown): Promise<unknown> {
@@ -158,5 +176,47 @@ describe('one operation behind both shells', () => {
     const pb = predictionsOf(b.home, rb.id);
     expect(pa.map((p) => p.predicted)).toEqual(pb.map((p) => p.predicted));
     pa.forEach((p, i) => expect(p.p).toBeCloseTo(pb[i].p, 5));
+  });
+
+  it('split: the same parts for every photo, and the same summary', async () => {
+    const [a, b] = twinFixtures('split');
+    const fromCli = await cliJson(a.home, 'split', '--seed', '7', '--val', '0.25', '--test', '0.25');
+    const fromOp = await withOpContext(b.home, (ctx) => makeSplits(ctx, splitRequest.parse({ seed: 7, val: 0.25, test: 0.25 })));
+    expect(fromCli).toEqual(JSON.parse(JSON.stringify(fromOp)));
+    const parts = (fx: Fixture) =>
+      withDb(fx.home, (db) =>
+        db
+          .prepare(`SELECT i.rel_path, s.part FROM splits s JOIN images i ON i.id = s.image_id WHERE s.scheme = 'default' ORDER BY i.rel_path`)
+          .all(),
+      );
+    expect(parts(a)).toHaveLength(a.images.length);
+    expect(parts(a)).toEqual(parts(b));
+  });
+
+  it('export and stats: the same CSV file and the same workspace summary', async () => {
+    const [a, b] = twinFixtures('export');
+    const [fa, fb] = [join(a.home, 'labels.csv'), join(b.home, 'labels.csv')];
+    const fromCli = await cliJson(a.home, 'export', 'csv', fa);
+    const fromOp = await withOpContext(b.home, (ctx) => exportLabels(ctx, exportRequest.parse({ format: 'csv', file: fb })));
+    expect({ ...fromCli, file: null }).toEqual({ ...fromOp, file: null });
+    // photo paths name each workspace's own folder
+    const rows = (file: string, home: string) => readFileSync(file, 'utf8').split(home).join('<home>');
+    expect(rows(fa, a.home).split('\n').length).toBeGreaterThan(a.images.length);
+    expect(rows(fa, a.home)).toEqual(rows(fb, b.home));
+    const summary = (home: string, s: unknown) => JSON.stringify(s).split(home).join('<home>');
+    const statsCli = summary(a.home, await cliJson(a.home, 'stats'));
+    expect(statsCli).toContain('"images":12');
+    expect(statsCli).toEqual(summary(b.home, await withOpContext(b.home, (ctx) => workspaceSummary(ctx))));
+  });
+
+  it('score: the same caption metrics from the command line as from the operation', async () => {
+    const refs = join(dir, 'score-refs.json');
+    const cands = join(dir, 'score-cands.json');
+    writeFileSync(refs, JSON.stringify({ a: ['a red bird with black wings', 'a small red bird'], b: ['a blue bird on a branch'] }));
+    writeFileSync(cands, JSON.stringify({ a: 'a small red bird with wings', b: 'a blue bird' }));
+    const fromCli = await cliJson(dir, 'score', '--refs', refs, '--cands', cands, '--meteor', 'stem');
+    const fromOp = scoreCaptionFiles(captionScoreRequest.parse({ refs, cands, meteor: 'stem' })).scores;
+    expect(fromCli.cider).toBeGreaterThan(0);
+    expect(fromCli).toEqual(JSON.parse(JSON.stringify(fromOp)));
   });
 });
