@@ -9,6 +9,7 @@ import { inflateSync } from 'node:zlib';
 import sharp from 'sharp';
 import { InvalidEditError, NotFoundError, recordEdit, type MaskState } from './edits.ts';
 import { tx, type Db } from './store.ts';
+import { invalidRequest } from '../util/errors.ts';
 
 export const MASK_MAX_SIDE = 4096;
 export const MASK_MAX_BYTES = 2 * 1024 * 1024;
@@ -64,7 +65,7 @@ export async function normaliseMaskPng(png: Buffer, width: number, height: numbe
     const img = sharp(png);
     const channel = meta.hasAlpha ? img.extractChannel('alpha') : img.greyscale().extractChannel(0);
     const raw = await channel.raw().toBuffer();
-    if (raw.length !== width * height) throw new Error('unexpected channel size');
+    if (raw.length !== width * height) throw invalidRequest('unexpected channel size');
     return await sharp(raw, { raw: { width, height, channels: 1 } })
       .toColourspace('b-w')
       .png()
@@ -116,7 +117,7 @@ export function clearMask(db: Db, imageId: number): boolean {
  * synchronously, so a training loop can read masks without awaiting sharp. Values 0..255.
  */
 export function decodeGreyPng(png: Buffer): { width: number; height: number; data: Uint8Array } {
-  if (!png.subarray(0, 8).equals(PNG_SIGNATURE)) throw new Error('not a PNG');
+  if (!png.subarray(0, 8).equals(PNG_SIGNATURE)) throw invalidRequest('not a PNG');
   let off = 8;
   let width = 0;
   let height = 0;
@@ -132,7 +133,7 @@ export function decodeGreyPng(png: Buffer): { width: number; height: number; dat
       const colour = body[9];
       const interlace = body[12];
       if (depth !== 8 || colour !== 0 || interlace !== 0)
-        throw new Error(`mask PNG is not 8-bit grey non-interlaced (${depth}/${colour}/${interlace})`);
+        throw invalidRequest(`mask PNG is not 8-bit grey non-interlaced (${depth}/${colour}/${interlace})`);
     } else if (type === 'IDAT') idat.push(body);
     else if (type === 'IEND') break;
     off += 12 + len;
@@ -140,7 +141,7 @@ export function decodeGreyPng(png: Buffer): { width: number; height: number; dat
   const raw = inflateSync(Buffer.concat(idat));
   const data = new Uint8Array(width * height);
   const stride = width + 1;
-  if (raw.length < stride * height) throw new Error('truncated mask PNG');
+  if (raw.length < stride * height) throw invalidRequest('truncated mask PNG');
   for (let y = 0; y < height; y++) {
     const filter = raw[y * stride];
     const row = y * width;
@@ -172,7 +173,7 @@ export function decodeGreyPng(png: Buffer): { width: number; height: number; dat
           break;
         }
         default:
-          throw new Error(`bad PNG filter ${filter}`);
+          throw invalidRequest(`bad PNG filter ${filter}`);
       }
       data[row + x] = (v + p) & 0xff;
     }

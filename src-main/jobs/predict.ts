@@ -32,7 +32,7 @@ import {
   tokenLogprobs,
 } from '../ml/model.ts';
 import { loadRunModel, requireCheckpoint, type RunModel } from './run-artifact.ts';
-import { cancelled, notFound, unavailable } from '../util/errors.ts';
+import { cancelled, invalidRequest, notFound, unavailable } from '../util/errors.ts';
 
 export interface PredictOptions {
   signal?: AbortSignal;
@@ -288,7 +288,7 @@ export async function imageWordCam(
 ): Promise<{ runId: string; H: number; W: number; word: string; cam: number[] }> {
   await initBackend();
   const { model, run } = modelFor(db, ws, runId);
-  if (!hasCap(model.variant)) throw new RangeError(`run ${run.id} (${model.variant}) has no captioner`);
+  if (!hasCap(model.variant)) throw invalidRequest(`run ${run.id} (${model.variant}) has no captioner`);
   const A = featureMap(db, ws, run, imageId);
   const [, H, W] = A.shape;
   try {
@@ -296,7 +296,7 @@ export async function imageWordCam(
     try {
       const words = captionWords(caps.dataSync(), model.words);
       if (wordIndex >= words.length)
-        throw new RangeError(`word ${wordIndex} outside the caption's ${words.length} words`);
+        throw invalidRequest(`word ${wordIndex} outside the caption's ${words.length} words`);
       // The caption tensor starts with <bos>: word i is the target at position i + 1.
       const cam = wordCam(model.P, model.variant, A, caps as tf.Tensor2D, wordIndex + 1);
       const out = normaliseMap(cam.dataSync());

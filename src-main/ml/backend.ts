@@ -9,6 +9,7 @@ import { createRequire } from 'node:module';
 import { dirname } from 'node:path';
 import { announceBackend } from './backend-announce.ts';
 import { NATIVE_PACKAGES, nativeMissing } from './backend-probe.ts';
+import { invalidRequest, unavailable } from '../util/errors.ts';
 
 export type BackendName = 'gpu' | 'node' | 'wasm' | 'cpu';
 export interface BackendInfo {
@@ -138,13 +139,13 @@ export function initBackend(): Promise<BackendInfo> {
       const forced = (process.env.PLUMAGE_BACKEND || '').trim().toLowerCase();
       if (forced) {
         if (!ORDER.includes(forced as BackendName))
-          throw new Error(`PLUMAGE_BACKEND=${forced}: expected one of ${ORDER.join(', ')}`);
+          throw invalidRequest(`PLUMAGE_BACKEND=${forced}: expected one of ${ORDER.join(', ')}`);
         try {
           resolved = await tryBackend(forced as BackendName);
           announceBackend(describeBackend(resolved));
         } catch (e) {
           failures.set(forced as BackendName, (e as Error).message.split('\n')[0]);
-          throw new Error(
+          throw unavailable(
             `PLUMAGE_BACKEND=${forced} is not available here: ${(e as Error).message.split('\n')[0]}`,
             {
               cause: e,
@@ -163,7 +164,7 @@ export function initBackend(): Promise<BackendInfo> {
         }
       }
       const why = [...failures].map(([n, m]) => `${n}: ${m}`).join('; ');
-      throw new Error(`no TF.js backend could start (${why})`);
+      throw unavailable(`no TF.js backend could start (${why})`);
     })();
     pending.catch(() => {
       pending = null;

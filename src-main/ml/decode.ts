@@ -9,6 +9,7 @@
 import * as tf from '@tensorflow/tfjs';
 import { BOS, EOS, PAD, type ParamView, capPrep, featureGates, greedyDecode, lstmStep } from './model.ts';
 import { embed, logSoftmax, mmNT } from './ops.ts';
+import { invalidRequest } from '../util/errors.ts';
 
 export { greedyDecode };
 
@@ -171,10 +172,10 @@ export function beamSearch(P: ParamView, feat: tf.Tensor2D, T: number, opts: Bea
     typeof opts === 'number'
       ? { width: opts, lengthAlpha: 1, noRepeatNgram: 0 }
       : { width: opts.width ?? 3, lengthAlpha: opts.lengthAlpha ?? 1, noRepeatNgram: opts.noRepeatNgram ?? 0 };
-  if (!(o.width >= 1) || !Number.isInteger(o.width)) throw new Error('beam width must be a whole number ≥ 1');
+  if (!(o.width >= 1) || !Number.isInteger(o.width)) throw invalidRequest('beam width must be a whole number ≥ 1');
   if (!(o.noRepeatNgram >= 0) || !Number.isInteger(o.noRepeatNgram))
-    throw new Error('the repeated n-gram size must be a whole number ≥ 0');
-  if (!Number.isFinite(o.lengthAlpha)) throw new Error('the length exponent must be a number');
+    throw invalidRequest('the repeated n-gram size must be a whole number ≥ 0');
+  if (!Number.isFinite(o.lengthAlpha)) throw invalidRequest('the length exponent must be a number');
   const B = feat.shape[0];
   const rows: number[][] = [];
   const cp = capPrep(P);

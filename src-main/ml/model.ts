@@ -12,6 +12,7 @@
 import * as tf from '@tensorflow/tfjs';
 import { mixSeed, mulberry32 } from '../util/rng.ts';
 import { embed, linear, logSoftmax, mmNT, sigmoid, tanh, untrackedTranspose } from './ops.ts';
+import { invalidRequest } from '../util/errors.ts';
 
 export const PAD = 0;
 export const BOS = 1;
@@ -110,7 +111,7 @@ export function inferVariant(names: Iterable<string>): Variant {
   if (medi && cls && cap) return 'cam';
   if (!medi && cls && !cap) return 'cnn';
   if (!medi && !cls && cap) return 'lrcn';
-  throw new Error(`cannot infer the model variant from tensors: ${[...s].sort().join(', ')}`);
+  throw invalidRequest(`cannot infer the model variant from tensors: ${[...s].sort().join(', ')}`);
 }
 
 /** Dimensions read off the parameter shapes (K/D/E/Hd/V/C; absent ones are 0). */
@@ -134,9 +135,9 @@ export function inferDims(P: ParamView, variant: Variant): ModelDims {
 export function checkParams(P: ParamView, variant: Variant, dims: ModelDims): void {
   for (const [name, shape] of Object.entries(paramShapes(variant, dims))) {
     const t = P[name];
-    if (!t) throw new Error(`missing parameter ${name}`);
+    if (!t) throw invalidRequest(`missing parameter ${name}`);
     if (t.shape.join(',') !== shape.join(','))
-      throw new Error(`parameter ${name} has shape [${t.shape}], expected [${shape}]`);
+      throw invalidRequest(`parameter ${name} has shape [${t.shape}], expected [${shape}]`);
   }
 }
 

@@ -4,6 +4,7 @@ import { emptyPlan, isDir, isFile, relPosix } from './common.ts';
 import { captionLengthProblem } from '../text-limits.ts';
 import { cleanCaption, excerpt } from './text.ts';
 import type { ImportOptions, ImportPlan } from './types.ts';
+import { invalidRequest, notFound } from '../../util/errors.ts';
 
 interface CocoImage {
   id?: unknown;
@@ -22,7 +23,7 @@ interface CocoImage {
  */
 export function planCoco(path: string, opts: ImportOptions): ImportPlan {
   const file = resolve(path);
-  if (!isFile(file)) throw new Error(`not a file: ${path}`);
+  if (!isFile(file)) throw notFound(`not a file: ${path}`);
   let doc: {
     images?: unknown;
     annotations?: unknown;
@@ -32,10 +33,10 @@ export function planCoco(path: string, opts: ImportOptions): ImportPlan {
   try {
     doc = JSON.parse(readFileSync(file, 'utf8'));
   } catch (e) {
-    throw new Error(`${path} is not valid JSON (${(e as Error).message.split('\n')[0]})`, { cause: e });
+    throw invalidRequest(`${path} is not valid JSON (${(e as Error).message.split('\n')[0]})`, { cause: e });
   }
   if (!doc || typeof doc !== 'object' || !Array.isArray(doc.images)) {
-    throw new Error(`${path} is not COCO-captions JSON (no "images" list)`);
+    throw invalidRequest(`${path} is not COCO-captions JSON (no "images" list)`);
   }
   const exported = typeof doc.plumage?.images_root === 'string' ? doc.plumage.images_root : undefined;
   const images = doc.images as CocoImage[];
@@ -45,7 +46,7 @@ export function planCoco(path: string, opts: ImportOptions): ImportPlan {
   else if (exported && firstName && !isFile(join(dirname(file), firstName)) && isDir(exported))
     root = resolve(exported);
   else root = dirname(file);
-  if (!isDir(root)) throw new Error(`images folder not found: ${root}`);
+  if (!isDir(root)) throw notFound(`images folder not found: ${root}`);
 
   const plan = emptyPlan('coco', root, opts);
   const catName = new Map<string, string>();

@@ -2,6 +2,7 @@ import { existsSync, readFileSync, statSync } from 'node:fs';
 import { basename, join, relative, resolve, sep } from 'node:path';
 import type { ImportError, ImportOptions, ImportPlan, ImporterKind } from './types.ts';
 import { decodeMetadata, metadataLines, type NumberedLine } from './text.ts';
+import { notFound } from '../../util/errors.ts';
 
 /** Most errors reported per metadata file; the rest are summarised in one line. */
 export const MAX_LINE_ERRORS = 20;
@@ -77,7 +78,7 @@ export function defaultName(root: string): string {
 /** The absolute path of a folder the user named; a one-line error if it is not a folder. */
 export function requireFolder(path: string): string {
   const root = resolve(path);
-  if (!isDir(root)) throw new Error(`not a folder: ${path}`);
+  if (!isDir(root)) throw notFound(`not a folder: ${path}`);
   return root;
 }
 

@@ -3,6 +3,7 @@ import { join } from 'node:path';
 import { LineErrors, emptyPlan, firstDir, readLines, requireFolder } from './common.ts';
 import { excerpt } from './text.ts';
 import type { ImportItem, ImportOptions, ImportPlan } from './types.ts';
+import { invalidRequest } from '../../util/errors.ts';
 
 /**
  * CUB-200-2011 layout (also what `plumage synth` writes):
@@ -19,7 +20,7 @@ export function planCub(path: string, opts: ImportOptions): ImportPlan {
     root = join(root, 'CUB_200_2011');
   }
   if (!existsSync(join(root, 'images.txt'))) {
-    throw new Error(`${path} does not look like CUB-200-2011 (no images.txt)`);
+    throw invalidRequest(`${path} does not look like CUB-200-2011 (no images.txt)`);
   }
   // Name after the folder the user pointed at (the synth output folder rather than 'CUB_200_2011').
   const plan = emptyPlan('cub', root, opts, { nameFrom: path, missingInErrors: true });

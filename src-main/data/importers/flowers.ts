@@ -4,6 +4,7 @@ import { readMat, type MatVariable } from '../matfile.ts';
 import { LineErrors, emptyPlan, firstDir, isDir, readLines, requireFolder } from './common.ts';
 import { excerpt } from './text.ts';
 import type { ImportItem, ImportOptions, ImportPlan } from './types.ts';
+import { invalidRequest } from '../../util/errors.ts';
 
 const imageName = (n: number) => `image_${String(n).padStart(5, '0')}.jpg`;
 
@@ -16,7 +17,7 @@ const imageName = (n: number) => `image_${String(n).padStart(5, '0')}.jpg`;
 export function planFlowers(path: string, opts: ImportOptions): ImportPlan {
   const root = requireFolder(path);
   const jpgDir = join(root, 'jpg');
-  if (!isDir(jpgDir)) throw new Error(`${path} does not look like Oxford-102 (no jpg/ folder)`);
+  if (!isDir(jpgDir)) throw invalidRequest(`${path} does not look like Oxford-102 (no jpg/ folder)`);
   const plan = emptyPlan('flowers', root, opts);
   const bad = new LineErrors(plan.errors);
 
@@ -144,7 +145,7 @@ export function planFlowers(path: string, opts: ImportOptions): ImportPlan {
 function readMatVar(path: string, name: string, errors: ImportPlan['errors']): MatVariable | null {
   try {
     const v = readMat(readFileSync(path)).get(name);
-    if (!v) throw new Error(`no variable '${name}'`);
+    if (!v) throw invalidRequest(`no variable '${name}'`);
     return v;
   } catch (e) {
     errors.push({ path, reason: `unreadable MAT-file (${(e as Error).message})` });

@@ -6,6 +6,7 @@ import { writePlan } from './engine.ts';
 import { planFlowers } from './flowers.ts';
 import { planFolder } from './folder.ts';
 import type { ImporterKind, ImportOptions, ImportPlan, ImportResult } from './types.ts';
+import { invalidRequest } from '../../util/errors.ts';
 
 export type { ImporterKind, ImportOptions, ImportResult, ImportError } from './types.ts';
 
@@ -47,7 +48,7 @@ export function runImport(
     signal?: AbortSignal;
   },
 ): Promise<ImportResult> {
-  if (!isImporterKind(req.kind)) throw new Error(`unknown import format '${String(req.kind)}'`);
+  if (!isImporterKind(req.kind)) throw invalidRequest(`unknown import format '${String(req.kind)}'`);
   return importDataset(db, ws, req.kind, req.path, {
     captions: req.captions,
     name: req.name,

@@ -19,7 +19,7 @@ import { ATTRIBUTE_NAMES, ATTRIBUTE_VALUES, MAX_SPECIES, speciesTable, type Bird
 import { captionsFor } from './captions.ts';
 import { drawBird, PART_NAMES, type PartLoc, type Pose } from './draw.ts';
 import { Sfc32 } from '../../util/rng.ts';
-import { conflict } from '../../util/errors.ts';
+import { conflict, invalidRequest } from '../../util/errors.ts';
 
 export interface SynthOptions {
   /** Output folder; CUB_200_2011/, text_c10/ and synth.json are written inside it. */
@@ -95,7 +95,7 @@ export function encodeJpeg(rgb: Uint8Array, width: number, height: number, quali
  */
 export async function writeSynth(opts: SynthOptions, onProgress?: (done: number, total: number) => void): Promise<SynthSummary> {
   const problem = checkSynthOptions(opts);
-  if (problem) throw new RangeError(problem);
+  if (problem) throw invalidRequest(problem);
   const { out, size, seed, perSpecies } = opts;
   const quality = opts.quality ?? 90;
   const cubDir = join(out, 'CUB_200_2011');

@@ -7,6 +7,7 @@ import type { Db } from '../../data/store.ts';
 import { Mulberry32 as Rng } from '../../util/rng.ts';
 import { buildVocab as vocabBuild, decode as vocabDecode, encode as vocabEncode } from '../../ml/vocab.ts';
 import type { TrainConfig } from './config.ts';
+import { unavailable } from '../../util/errors.ts';
 
 /** The model's vocabulary rules (ml/vocab.ts): words by decreasing count, ties alphabetical. */
 export function buildVocab(captions: string[], minCount = 1): string[] {
@@ -58,7 +59,7 @@ export function loadDataset(db: Db, cfg: Pick<TrainConfig, 'split' | 'collection
     className: string;
     part: string | null;
   }[];
-  if (!rows.length) throw new Error('no labelled images in the workspace (import a dataset first)');
+  if (!rows.length) throw unavailable('no labelled images in the workspace (import a dataset first)');
   const caps = new Map<number, string[]>();
   for (const r of db
     .prepare(`SELECT image_id, text FROM captions WHERE deleted = 0 AND accepted = 1 ORDER BY image_id, ord`)
@@ -81,7 +82,7 @@ export function loadDataset(db: Db, cfg: Pick<TrainConfig, 'split' | 'collection
   const test = rows.filter((r) => r.part === 'test').map(ex);
   let splitNote = `scheme '${cfg.split}'`;
   if (!train.length && !val.length && !test.length) {
-    throw new Error(`no images in split scheme '${cfg.split}' (run plumage split, or pass --split)`);
+    throw unavailable(`no images in split scheme '${cfg.split}' (run plumage split, or pass --split)`);
   }
   if (!val.length) {
     // Carve 10% of each class's training images (at least one where a class has 3+) for validation.
@@ -102,7 +103,7 @@ export function loadDataset(db: Db, cfg: Pick<TrainConfig, 'split' | 'collection
     val.sort((a, b) => a.imageId - b.imageId);
     splitNote += ` (validation: 10% of train, seeded)`;
   }
-  if (!train.length) throw new Error(`split '${cfg.split}' has no training images`);
+  if (!train.length) throw unavailable(`split '${cfg.split}' has no training images`);
   const h = createHash('sha256');
   for (const e of [...train, ...val])
     h.update(`${e.hash}\t${classes[e.label].name}\t${e.captions.join('\u0001')}\n`);

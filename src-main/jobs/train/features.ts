@@ -12,6 +12,7 @@ import type { TrainEvent } from '../../../shared/types.ts';
 import { runExtract } from '../extract.ts';
 import type { TrainConfig } from './config.ts';
 import type { Dataset, Example } from './dataset.ts';
+import { unavailable } from '../../util/errors.ts';
 
 export interface FeatureReporter {
   emit: (e: TrainEvent) => void;
@@ -74,6 +75,6 @@ export async function prepareFeatures(
   data.train = usable(data.train);
   data.val = usable(data.val);
   data.test = usable(data.test);
-  if (!data.train.length) throw new Error('no training image has cached features');
+  if (!data.train.length) throw unavailable('no training image has cached features');
   return { encoderId: encoderId!, cache, featureShape: cache.get(data.train[0].hash).shape as [number, number, number] };
 }

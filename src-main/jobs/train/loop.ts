@@ -30,6 +30,7 @@ import { markInterruptedRuns, type RunClaim } from '../run-owner.ts';
 import { openSession, reporter, type Session } from './setup.ts';
 import { evaluateSplit, selectionScore, type EvalResult } from './validation.ts';
 import { lambdaAt } from './lambda-schedule.ts';
+import { invalidRequest } from '../../util/errors.ts';
 
 export type { TrainEvent };
 
@@ -151,7 +152,7 @@ function trainStep(s: Session): TrainLosses {
   s.clock.sessionPairs += idx.length;
   reportStep(s, res.losses);
   if (!Number.isFinite(res.losses.total))
-    throw new Error(`loss diverged at step ${state.globalStep} (try a lower --lr or --clip 5)`);
+    throw invalidRequest(`loss diverged at step ${state.globalStep} (try a lower --lr or --clip 5)`);
   return res.losses;
 }
 

@@ -203,7 +203,7 @@ export async function openSession(
   const data = loadDataset(db, cfg);
   const { encoderId, cache, featureShape } = await prepareFeatures(ws, cfg, data, { ...report, runEncoder: resumed?.run.encoder, signal: req.signal });
   if (hasCap(cfg.variant) && !data.train.some((e) => e.captions.length))
-    throw new Error(`variant ${cfg.variant} needs captions and the training images have none`);
+    throw unavailable(`variant ${cfg.variant} needs captions and the training images have none`);
   // Vocabulary: from the sidecar when resuming (identical ids), else from the training captions.
   const vocab = resumed ? readSidecar(ws, resumed.run.id).vocab : buildVocab(data.train.flatMap((e) => e.captions), cfg.minCount);
   const dims: ModelDims = { K: featureShape[2], ...DIMS[cfg.dims], V: vocab.length, C: data.classes.length };

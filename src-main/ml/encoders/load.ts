@@ -278,7 +278,7 @@ export async function downloadEncoder(
   try {
     mjBytes = await fetchBytes(url, tick('model.json'));
   } catch (e) {
-    throw new Error(offlineAdvice(entry.id, url, e), { cause: e });
+    throw unavailable(offlineAdvice(entry.id, url, e), { cause: e });
   }
   const modelJson = JSON.parse(Buffer.from(mjBytes).toString('utf8')) as Artifacts['modelJson'];
   const base = url.split('?')[0].replace(/[^/]*$/, '');

@@ -8,6 +8,7 @@ import sharp from 'sharp';
 import * as tf from '@tensorflow/tfjs';
 import { MAX_PIXELS, readHead, sniffFormat } from '../../util/image-sniff.ts';
 import type { Preprocess } from './registry.ts';
+import { invalidRequest } from '../../util/errors.ts';
 
 /**
  * Decodes one image file (or buffer) to size×size×3 uint8 RGB. Throws on undecodable input, on
@@ -17,7 +18,7 @@ import type { Preprocess } from './registry.ts';
 export async function decodeRgb(input: string | Buffer, size: number): Promise<Uint8Array> {
   const head = typeof input === 'string' ? readHead(input) : input.subarray(0, 32);
   if (head && !sniffFormat(head))
-    throw new Error('not a photo (content is not JPEG, PNG, GIF, WebP, TIFF or AVIF)');
+    throw invalidRequest('not a photo (content is not JPEG, PNG, GIF, WebP, TIFF or AVIF)');
   const { data, info } = await decodeOneLine(() =>
     sharp(input, { failOn: 'error', limitInputPixels: MAX_PIXELS })
       .rotate()
@@ -38,7 +39,7 @@ async function decodeOneLine<T>(decode: () => Promise<T>): Promise<T> {
   try {
     return await decode();
   } catch (e) {
-    throw new Error(String((e as Error)?.message ?? e).split('\n')[0], { cause: e });
+    throw invalidRequest(String((e as Error)?.message ?? e).split('\n')[0], { cause: e });
   }
 }
 
