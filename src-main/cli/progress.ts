@@ -1,3 +1,4 @@
+import type { TrainEvent } from '../../shared/types.ts';
 import type { OpEvent } from '../api/ops/context.ts';
 
 /**
@@ -77,6 +78,21 @@ export function jobPrinter(err: (line: string) => void): (e: OpEvent) => void {
       bar.finish();
       bar = null; // later events of this phase print nothing more
     }
+  };
+}
+
+/**
+ * Prints a many-step operation (demo, experiment): each stage as an `== stage` line with its own
+ * progress bars; the trainer's events go to `onTrain`, which prints a training's progress itself.
+ */
+export function stagePrinter(err: (line: string) => void, onTrain: (e: TrainEvent) => void): (e: OpEvent) => void {
+  let bars = jobPrinter(err);
+  return (e) => {
+    if (e.type === 'stage') {
+      bars = jobPrinter(err);
+      err(`== ${e.message}`);
+    } else if (e.type === 'train') onTrain(e.event);
+    else if (e.type !== 'progress' || e.detail?.phase !== 'train') bars(e);
   };
 }
 

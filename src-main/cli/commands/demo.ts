@@ -2,7 +2,7 @@ import type { OpEvent } from '../../api/ops/context.ts';
 import { withOpContext } from '../../api/ops/context.ts';
 import { demoRequest, runDemo, type DemoRow } from '../../api/ops/demo.ts';
 import type { Command } from '../context.ts';
-import { formatDuration, jobPrinter } from '../progress.ts';
+import { formatDuration, stagePrinter } from '../progress.ts';
 import { parseRequest } from '../request.ts';
 
 const f = (x: number | null | undefined, d = 3) => (x === null || x === undefined ? '  —  ' : x.toFixed(d));
@@ -78,23 +78,14 @@ export const run: Command = async (ctx) => {
   return { ...res };
 };
 
-/** Stages as `== stage` lines, progress bars per stage, and a training's epochs and (every 5 s) steps. */
+/** The demo's stages and bars, and each training's epochs and (every 5 s) steps. */
 function demoPrinter(err: (line: string) => void): (e: OpEvent) => void {
-  let bars = jobPrinter(err);
   let lastStep = 0;
-  return (e) => {
-    if (e.type === 'stage') {
-      bars = jobPrinter(err); // a new stage starts its own bars
-      err(`== ${e.message}`);
-    } else if (e.type === 'train') {
-      const t = e.event;
-      if (t.type === 'epoch') err(`  epoch ${t.epoch + 1}/${t.epochs}: val top-1 ${f(t.val.top1)} caption loss ${f(t.val.captionLoss)}`);
-      else if (t.type === 'step' && Date.now() - lastStep > 5000) {
-        lastStep = Date.now();
-        err(`  step ${t.globalStep}/${t.totalSteps} ${t.pairsPerSec.toFixed(1)} pairs/s ETA ${t.etaSec !== undefined ? formatDuration(t.etaSec) : '?'}`);
-      } else if (t.type === 'log') err(`  ${t.message}`);
-    } else if (e.type === 'warning') err(`WARNING: ${e.message}`);
-    // the training's own progress is printed from its events above
-    else if (e.detail?.phase !== 'train') bars(e);
-  };
+  return stagePrinter(err, (t) => {
+    if (t.type === 'epoch') err(`  epoch ${t.epoch + 1}/${t.epochs}: val top-1 ${f(t.val.top1)} caption loss ${f(t.val.captionLoss)}`);
+    else if (t.type === 'step' && Date.now() - lastStep > 5000) {
+      lastStep = Date.now();
+      err(`  step ${t.globalStep}/${t.totalSteps} ${t.pairsPerSec.toFixed(1)} pairs/s ETA ${t.etaSec !== undefined ? formatDuration(t.etaSec) : '?'}`);
+    } else if (t.type === 'log') err(`  ${t.message}`);
+  });
 }

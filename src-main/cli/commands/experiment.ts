@@ -2,7 +2,7 @@ import type { OpEvent } from '../../api/ops/context.ts';
 import { withOpContext } from '../../api/ops/context.ts';
 import { experiment, experimentRequest, formatExperiment } from '../../api/ops/experiment.ts';
 import type { Command } from '../context.ts';
-import { formatDuration, jobPrinter } from '../progress.ts';
+import { formatDuration, stagePrinter } from '../progress.ts';
 import { parseRequest } from '../request.ts';
 
 const USAGE =
@@ -32,20 +32,13 @@ export const run: Command = async (ctx) => {
   return { ...res };
 };
 
-/** Stages as `== stage` lines, evaluation bars, and validation scores at most every 2 s. */
+/** The experiment's stages, evaluation bars, and validation scores at most every 2 s. */
 function experimentPrinter(err: (line: string) => void): (e: OpEvent) => void {
-  let bars = jobPrinter(err);
   let lastEpoch = 0;
-  return (e) => {
-    if (e.type === 'stage') {
-      bars = jobPrinter(err);
-      err(`== ${e.message}`);
-    } else if (e.type === 'train') {
-      const t = e.event;
-      if (t.type === 'epoch' && Date.now() - lastEpoch > 2000) {
-        lastEpoch = Date.now();
-        err(`  epoch ${t.epoch + 1}/${t.epochs}: val score ${t.val.score.toFixed(3)}`);
-      }
-    } else bars(e);
-  };
+  return stagePrinter(err, (t) => {
+    if (t.type === 'epoch' && Date.now() - lastEpoch > 2000) {
+      lastEpoch = Date.now();
+      err(`  epoch ${t.epoch + 1}/${t.epochs}: val score ${t.val.score.toFixed(3)}`);
+    }
+  });
 }
