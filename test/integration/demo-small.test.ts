@@ -110,5 +110,6 @@ describe('plumage demo (small)', () => {
     expect(again.rows).toHaveLength(4);
     expect(res.extract.extracted).toBe(24);
     expect(again.extract).toMatchObject({ extracted: 0, cached: 24 });
-  });
+    // two demos of four trainings, each in the training worker and followed by scoring the collection
+  }, 600_000);
 });
