@@ -1,15 +1,18 @@
 /**
  * In-process, interleaved A/B timings of speed levers at the paper's sizes (CPU time of this
  * process, median; docs/model.md "Speed levers, measured"). Not part of `npm run bench`:
- *   node --import tsx bench/experiments/levers.ts [cls] [matmul] [--batch 32] [--reps 5]
+ *   node --import tsx bench/experiments/levers.ts [cls] [matmul] [share] [--batch 32] [--reps 5]
  * cls:    the classifier Grad-CAM alphas (gt + pred) and their second-order gradient into f_medi,
  *         closed form (gradcam.ts) vs the nested tf.grad through f_medi and f_class it replaced.
  * matmul: a product with the transposeB flag vs a cached transpose, at the model's shapes.
+ * share:  a whole cam training step with L_caption taken from the ground-truth caption's Grad-CAM
+ *         pass vs with its own forward and backward (StepOptions.shareCaptionPass); CPU and wall ms.
  */
 import * as tf from '@tensorflow/tfjs';
 import { initBackend } from '../../src-main/ml/backend.ts';
+import { algorithm1Grads } from '../../src-main/ml/algorithm1.ts';
 import { gradCamAlphas } from '../../src-main/ml/gradcam.ts';
-import { classScores, initParams, medi } from '../../src-main/ml/model.ts';
+import { BOS, EOS, FIRST_WORD, PAD, classScores, initParams, medi } from '../../src-main/ml/model.ts';
 import { PAPER_DIMS } from '../train-step.ts';
 
 const median = (x: number[]) => [...x].sort((a, b) => a - b)[Math.floor(x.length / 2)];
@@ -21,15 +24,21 @@ function cpuMs(f: () => void): number {
   return (c.user + c.system) / 1000;
 }
 
-/** Runs a and b alternately `reps` times after one untimed run each. */
-function interleaved(a: () => void, b: () => void, reps: number) {
+function wallMs(f: () => void): number {
+  const t0 = performance.now();
+  f();
+  return performance.now() - t0;
+}
+
+/** Runs a and b alternately `reps` times after one untimed run each; medians of `time`. */
+function interleaved(a: () => void, b: () => void, reps: number, time = cpuMs) {
   a();
   b();
   const ta: number[] = [];
   const tb: number[] = [];
   for (let i = 0; i < reps; i++) {
-    ta.push(cpuMs(a));
-    tb.push(cpuMs(b));
+    ta.push(time(a));
+    tb.push(time(b));
   }
   return { a: median(ta), b: median(tb), ratio: Number((median(ta) / median(tb)).toFixed(3)) };
 }
@@ -101,16 +110,58 @@ function matmulLever(reps: number) {
   return out;
 }
 
+/** A cam training step (gradients only) at the paper's sizes, with and without the shared caption pass. */
+function shareLever(B: number, reps: number) {
+  const T = 20;
+  const P = initParams('cam', PAPER_DIMS, 1);
+  const A = tf.randomUniform([B, 8, 8, PAPER_DIMS.K], 0, 1, 'float32', 2) as tf.Tensor4D;
+  const labels = tf.tensor1d(
+    Array.from({ length: B }, (_, i) => (i * 7) % PAPER_DIMS.C),
+    'int32',
+  );
+  const caps = new Int32Array(B * T).fill(PAD);
+  for (let b = 0; b < B; b++) {
+    const n = 5 + (b % 13);
+    caps[b * T] = BOS;
+    for (let i = 1; i <= n; i++)
+      caps[b * T + i] = FIRST_WORD + ((b * 31 + i * 17) % (PAPER_DIMS.V - FIRST_WORD));
+    caps[b * T + n + 1] = EOS;
+  }
+  const batch = { A, labels, captions: tf.tensor2d(caps, [B, T], 'int32') };
+  const step = (shareCaptionPass: boolean) => () => {
+    const r = algorithm1Grads(P, 'cam', batch, { shareCaptionPass });
+    Object.values(r.grads).forEach((g) => g.dispose());
+    r.classPred?.dispose();
+    r.predCaptions?.dispose();
+  };
+  // CPU time is the fairer figure on a loaded machine for single-threaded wasm; tfjs-node runs
+  // its kernels on several threads, so wall time is reported as well
+  const cpu = interleaved(step(true), step(false), reps);
+  const wall = interleaved(step(true), step(false), reps, wallMs);
+  for (const t of [A, labels, batch.captions, ...Object.values(P)]) t.dispose();
+  return {
+    lever: 'shared_caption_pass',
+    batch: B,
+    shared_cpu_ms: cpu.a,
+    separate_cpu_ms: cpu.b,
+    cpu_ratio: cpu.ratio,
+    shared_wall_ms: wall.a,
+    separate_wall_ms: wall.b,
+    wall_ratio: wall.ratio,
+  };
+}
+
 async function main() {
   const args = process.argv.slice(2);
   const opt = (n: string, d: number) => (args.includes(n) ? Number(args[args.indexOf(n) + 1]) : d);
-  const names = args.filter((a) => ['cls', 'matmul'].includes(a));
+  const names = args.filter((a) => ['cls', 'matmul', 'share'].includes(a));
   const which = names.length ? names : ['cls', 'matmul'];
   const backend = await initBackend();
   const print = (o: object) =>
     process.stdout.write(JSON.stringify({ bench: 'lever', backend: backend.name, ...o }) + '\n');
   if (which.includes('cls')) print(classAlphaLever(opt('--batch', 32), opt('--reps', 5)));
   if (which.includes('matmul')) matmulLever(opt('--reps', 3)).forEach(print);
+  if (names.includes('share')) print(shareLever(opt('--batch', 32), opt('--reps', 3)));
 }
 
 await main();

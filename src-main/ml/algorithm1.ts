@@ -61,6 +61,11 @@ export interface StepOptions {
   terms?: 'all' | 'cam';
   /** process the batch in slices of this many rows (exact same gradients, less memory) */
   microBatch?: number;
+  /**
+   * take L_caption from the ground-truth caption's Grad-CAM pass where possible (sharesCaption);
+   * default: on wasm only, where it pays (docs/model.md, "Speed levers, measured")
+   */
+  shareCaptionPass?: boolean;
   /** training-only regularisation of L_class and L_caption (never of the CAM terms); default none */
   regularise?: Regularisation;
 }
@@ -121,7 +126,10 @@ function sharesCaption(variant: Variant, need: { cam: boolean; mask: boolean }, 
   // dropout or label smoothing make L_caption's pass differ from the contract's Grad-CAM pass
   const r = o.regularise;
   const plainCaption = !r?.dropout && !r?.captionSmoothing;
-  return hasCap(variant) && (need.cam || need.mask) && o.terms !== 'cam' && plainCaption;
+  // wasm: ~15% less CPU per cam step. tfjs-node: no gain measured (wall time rose), likely because
+  // the given and the greedy caption then run as two passes of B rows instead of one of 2B
+  const wanted = o.shareCaptionPass ?? tf.getBackend() === 'wasm';
+  return wanted && hasCap(variant) && (need.cam || need.mask) && o.terms !== 'cam' && plainCaption;
 }
 
 /**
@@ -151,7 +159,10 @@ function objective(
   }
   if (hasCap(variant) && !onlyCam && !capGrads) {
     const r = o.regularise;
-    keep.caption = captionLoss(capPrep(P), feat, batch.captions, { dropout: r?.dropout, smoothing: r?.captionSmoothing });
+    keep.caption = captionLoss(capPrep(P), feat, batch.captions, {
+      dropout: r?.dropout,
+      smoothing: r?.captionSmoothing,
+    });
     terms.push(scaled(keep.caption, w.cap));
   }
   if (need.cam || need.mask) {

@@ -260,7 +260,8 @@ describe('the shared caption pass', () => {
         predCaptions: first.predCaptions,
         microBatch: mb,
       };
-      const step = algorithm1Grads(P, 'cam', batch, fixed);
+      // on every backend (by default only wasm shares the pass)
+      const step = algorithm1Grads(P, 'cam', batch, { ...fixed, shareCaptionPass: true });
       const cam = algorithm1Grads(P, 'cam', batch, { ...fixed, terms: 'cam' });
       const names = Object.keys(P);
       const plain = tf.grads(() => {
