@@ -304,6 +304,7 @@ describe('curation screens in browser mode', () => {
     // By default only the accepted and the edited result are exported; the edited text replaces the model's.
     await batch.region.getByRole('checkbox', { name: 'Include unreviewed and rejected' }).uncheck();
     const after = await exportCsv();
+    await page.screenshot({ path: join(ARTIFACTS, 'batch-export.png') });
     expect(after.length).toBe(3);
     expect(after[0]).toMatch(/,review$/);
     expect(after.filter((l) => l.startsWith('field_02.jpg,a small test bird on a branch,') && l.endsWith(',edited'))).toHaveLength(1);

@@ -3,34 +3,20 @@
  * (a small photo is not stretched), the thumbnail-size slider resizes the tiles, and a caption
  * search shows on each tile the caption that matched.
  */
-import { mkdtempSync } from 'node:fs';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Page } from 'playwright-core';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { beforeAll, describe, expect, it } from 'vitest';
 import { makeSynthCollection, pickSearchWord, words, type SynthCollection } from './fixture.ts';
 import { ARTIFACTS, type Served } from './serve.ts';
-import { openSession, type AppSession } from './session.ts';
+import { poll, useSession } from './session.ts';
 import { GalleryPage } from './pages/GalleryPage.ts';
 
-let home: string;
+const spec = useSession('browse', (home) => makeSynthCollection(home, 4, 6));
 let fx: SynthCollection;
-let session: AppSession | undefined;
 let served: Served;
 let page: Page;
 let pageErrors: string[];
-const poll = <T>(fn: () => T | Promise<T>, timeout = 15_000) => expect.poll(fn, { timeout, interval: 100 });
-
-beforeAll(async () => {
-  home = mkdtempSync(join(tmpdir(), 'plumage-e2e-browse-'));
-  fx = makeSynthCollection(home, 4, 6);
-  session = await openSession(home);
-  ({ served, page, pageErrors } = session);
-}, 120_000);
-
-afterAll(async () => {
-  await session?.close();
-});
+beforeAll(() => void ({ fx, served, page, pageErrors } = spec));
 
 describe('browsing photos', () => {
   it('"100%" is one photo pixel per screen pixel, and + zooms from there', async () => {

@@ -12,6 +12,7 @@ import Database from 'better-sqlite3';
 import sharp from 'sharp';
 import { openDb } from '../../src-main/data/store.ts';
 import { workspace } from '../../src-main/data/workspace.ts';
+import { speciesName } from '../../src-renderer/src/lib/names.ts';
 import { SHARED_ENCODER } from '../helpers/shared.ts';
 
 export const SPECIES = [
@@ -61,6 +62,13 @@ export interface SynthCollection {
   /** In gallery order (by path). */
   images: SynthPhoto[];
   classes: { id: number; name: string }[];
+}
+
+/** A species of the collection other than the photo's, with the name the app shows for it. */
+export function anotherSpecies(fx: SynthCollection, photo: SynthPhoto): { id: number; name: string; label: string } {
+  const other = fx.classes.find((c) => c.id !== photo.classId);
+  if (!other) throw new Error('the fixture has one species only');
+  return { ...other, label: speciesName(other.name) };
 }
 
 export function plumage(args: string[]): string {

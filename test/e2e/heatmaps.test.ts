@@ -5,47 +5,51 @@
  * species the map explains and the photo's disagreement score (all checked against the database).
  * A photo whose species map is empty gets a sentence instead of a blank panel.
  */
-import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
 import type { Page } from 'playwright-core';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { beforeAll, describe, expect, it } from 'vitest';
 import { workspace } from '../../src-main/data/workspace.ts';
 import { checkpointPaths } from '../../src-main/jobs/run-artifact.ts';
 import { readSafetensors, writeSafetensors } from '../../src-main/ml/safetensors.ts';
 import { speciesName } from '../../src-renderer/src/lib/names.ts';
 import { makeTrainedCollection, type SynthPhoto } from './fixture.ts';
 import { ARTIFACTS, type Served } from './serve.ts';
-import { openSession, type AppSession } from './session.ts';
+import { readStored, useSession } from './session.ts';
 import { GalleryPage } from './pages/GalleryPage.ts';
 import { HeatMapPage } from './pages/HeatMapPage.ts';
 import { RunsPage } from './pages/RunsPage.ts';
 
-let home: string;
+const spec = useSession(
+  'heat',
+  (home) => {
+    const fx = makeTrainedCollection(home);
+    forgetScores(home, fx.runId);
+    return fx;
+  },
+  { setupMs: 480_000 },
+);
 let images: SynthPhoto[];
 let runId: string;
-let session: AppSession | undefined;
 let served: Served;
 let page: Page;
 let pageErrors: string[];
+beforeAll(() => void ({ fx: { images, runId }, served, page, pageErrors } = spec));
 const poll = <T>(fn: () => T | Promise<T>, timeout = 20_000) => expect.poll(fn, { timeout, interval: 150 });
 
 function predictions(): { imageId: number; className: string | null; disagreement: number | null }[] {
-  const db = new Database(workspace(home).dbPath, { readonly: true });
-  try {
-    return db
+  return readStored(spec.home, (db) =>
+    db
       .prepare(
         `SELECT p.image_id AS imageId, k.name AS className, p.disagreement FROM predictions p LEFT JOIN classes k ON k.id = p.class_id
           WHERE p.run_id = ? ORDER BY p.image_id`,
       )
-      .all(runId) as { imageId: number; className: string | null; disagreement: number | null }[];
-  } finally {
-    db.close();
-  }
+      .all(runId) as { imageId: number; className: string | null; disagreement: number | null }[],
+  );
 }
 
-function forgetScores(run: string): void {
+function forgetScores(home: string, run: string): void {
   const db = new Database(workspace(home).dbPath);
   try {
     db.prepare('DELETE FROM predictions WHERE run_id = ?').run(run);
@@ -60,7 +64,7 @@ function forgetScores(run: string): void {
  * heat-map view of that photo uses it.
  */
 function addEmptyClassifierRun(imageId: number): string {
-  const ws = workspace(home);
+  const ws = workspace(spec.home);
   const id = `${runId}-empty`;
   const [from, to] = [checkpointPaths(ws, runId), checkpointPaths(ws, id)];
   const weights = readSafetensors(from.weights);
@@ -88,20 +92,6 @@ function addEmptyClassifierRun(imageId: number): string {
   }
   return id;
 }
-
-beforeAll(async () => {
-  home = mkdtempSync(join(tmpdir(), 'plumage-e2e-heat-'));
-  const fx = makeTrainedCollection(home);
-  images = fx.images;
-  runId = fx.runId;
-  forgetScores(runId);
-  session = await openSession(home);
-  ({ served, page, pageErrors } = session);
-}, 480_000);
-
-afterAll(async () => {
-  await session?.close();
-});
 
 describe('scoring a run and reading its heat maps', () => {
   it('"Score photos" on a run that has no scores yet scores the collection, with progress', async () => {

@@ -3,53 +3,33 @@
  * field, so the next key is a shortcut again (not typed into the field); Esc steps back one layer
  * at a time (close the list, leave the field, then leave the photo).
  */
-import { mkdtempSync } from 'node:fs';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import Database from 'better-sqlite3';
 import type { Page } from 'playwright-core';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { workspace } from '../../src-main/data/workspace.ts';
+import { beforeAll, describe, expect, it } from 'vitest';
 import { speciesName } from '../../src-renderer/src/lib/names.ts';
 import { makeSynthCollection, type SynthCollection } from './fixture.ts';
 import { ARTIFACTS, type Served } from './serve.ts';
-import { openSession, type AppSession } from './session.ts';
+import { poll, readStored, useSession } from './session.ts';
 import { GalleryPage } from './pages/GalleryPage.ts';
 import { PhotoPage } from './pages/PhotoPage.ts';
 
-let home: string;
+const spec = useSession('keys', (home) => makeSynthCollection(home, 4, 6));
 let fx: SynthCollection;
-let session: AppSession | undefined;
 let served: Served;
 let page: Page;
 let pageErrors: string[];
-const poll = <T>(fn: () => T | Promise<T>, timeout = 15_000) => expect.poll(fn, { timeout, interval: 100 });
+beforeAll(() => void ({ fx, served, page, pageErrors } = spec));
 
 /** The photo's species and review status as stored, read independently of the app. */
 function stored(imageId: number): { classId: number | null; review: string } {
-  const db = new Database(workspace(home).dbPath, { readonly: true });
-  try {
-    const row = db
+  return readStored(spec.home, (db) =>
+    db
       .prepare('SELECT (SELECT class_id FROM labels WHERE image_id = i.id) AS classId, i.review_status AS review FROM images i WHERE i.id = ?')
-      .get(imageId) as { classId: number | null; review: string };
-    return row;
-  } finally {
-    db.close();
-  }
+      .get(imageId) as { classId: number | null; review: string },
+  );
 }
 
 const focusedLabel = () => page.evaluate(() => document.activeElement?.getAttribute('aria-label') ?? document.activeElement?.tagName ?? null);
-
-beforeAll(async () => {
-  home = mkdtempSync(join(tmpdir(), 'plumage-e2e-keys-'));
-  fx = makeSynthCollection(home, 4, 6);
-  session = await openSession(home);
-  ({ served, page, pageErrors } = session);
-}, 120_000);
-
-afterAll(async () => {
-  await session?.close();
-});
 
 describe('keyboard', () => {
   it('Enter on a species leaves the field: the next key is a shortcut, not typed text', async () => {

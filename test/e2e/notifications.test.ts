@@ -3,47 +3,24 @@
  * role="status" live region (no error codes on screen); Undo / Redo are buttons whose tooltip says
  * what they will undo, and they change the database like Ctrl-Z / Ctrl-Shift-Z.
  */
-import { mkdtempSync } from 'node:fs';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import Database from 'better-sqlite3';
 import type { Page } from 'playwright-core';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { workspace } from '../../src-main/data/workspace.ts';
-import { speciesName } from '../../src-renderer/src/lib/names.ts';
-import { makeSynthCollection, type SynthCollection } from './fixture.ts';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { anotherSpecies, makeSynthCollection, type SynthCollection } from './fixture.ts';
 import { ARTIFACTS, type Served } from './serve.ts';
-import { openSession, type AppSession } from './session.ts';
+import { poll, readStored, useSession } from './session.ts';
 import { GalleryPage } from './pages/GalleryPage.ts';
 import { PhotoPage } from './pages/PhotoPage.ts';
 
-let home: string;
+const spec = useSession('toast', (home) => makeSynthCollection(home, 4, 6));
 let fx: SynthCollection;
-let session: AppSession | undefined;
 let served: Served;
 let page: Page;
 let pageErrors: string[];
-const poll = <T>(fn: () => T | Promise<T>, timeout = 15_000) => expect.poll(fn, { timeout, interval: 100 });
+beforeAll(() => void ({ fx, served, page, pageErrors } = spec));
 
-function storedClass(imageId: number): number | null {
-  const db = new Database(workspace(home).dbPath, { readonly: true });
-  try {
-    return (db.prepare('SELECT class_id AS c FROM labels WHERE image_id = ?').get(imageId) as { c: number | null } | undefined)?.c ?? null;
-  } finally {
-    db.close();
-  }
-}
-
-beforeAll(async () => {
-  home = mkdtempSync(join(tmpdir(), 'plumage-e2e-toast-'));
-  fx = makeSynthCollection(home, 4, 6);
-  session = await openSession(home);
-  ({ served, page, pageErrors } = session);
-}, 120_000);
-
-afterAll(async () => {
-  await session?.close();
-});
+const storedClass = (imageId: number): number | null =>
+  readStored(spec.home, (db) => (db.prepare('SELECT class_id AS c FROM labels WHERE image_id = ?').get(imageId) as { c: number | null } | undefined)?.c ?? null);
 
 describe('notifications and undo buttons', () => {
   it('a save and an error appear as toasts in the live region, without error codes', async () => {
@@ -73,20 +50,20 @@ describe('notifications and undo buttons', () => {
     const gallery = new GalleryPage(page);
     const photo = new PhotoPage(page);
     const im = fx.images[0];
-    const other = fx.classes.find((c) => c.id !== im.classId)!;
+    const other = anotherSpecies(fx, im);
     await gallery.open(im.fileName);
-    await photo.pickSpecies(speciesName(other.name), speciesName(other.name));
+    await photo.pickSpecies(other.label, other.label);
     await poll(() => storedClass(im.id)).toBe(other.id);
     const undo = page.getByRole('button', { name: 'Undo', exact: true });
     const redo = page.getByRole('button', { name: 'Redo', exact: true });
-    await poll(() => undo.getAttribute('title')).toBe(`Undo: Set ${speciesName(other.name)} on 1 photo (Ctrl+Z)`);
+    await poll(() => undo.getAttribute('title')).toBe(`Undo: Set ${other.label} on 1 photo (Ctrl+Z)`);
     await page.screenshot({ path: join(ARTIFACTS, 'undo-button.png') });
     await undo.click();
     await poll(() => storedClass(im.id)).toBe(im.classId);
-    await poll(() => redo.getAttribute('title')).toBe(`Redo: Set ${speciesName(other.name)} on 1 photo (Ctrl+Shift+Z)`);
+    await poll(() => redo.getAttribute('title')).toBe(`Redo: Set ${other.label} on 1 photo (Ctrl+Shift+Z)`);
     await redo.click();
     await poll(() => storedClass(im.id)).toBe(other.id);
-    await poll(() => photo.species.inputValue()).toBe(speciesName(other.name));
+    await poll(() => photo.species.inputValue()).toBe(other.label);
     expect(pageErrors).toEqual([]);
   });
 });

@@ -5,21 +5,16 @@
  * settings stores them in its configuration; stopped, it is offered for Resume without a reload,
  * and the resumed run's curves start at its first round (read from the run's record).
  */
-import { mkdtempSync } from 'node:fs';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import Database from 'better-sqlite3';
 import type { Page } from 'playwright-core';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { workspace } from '../../src-main/data/workspace.ts';
+import { beforeAll, describe, expect, it } from 'vitest';
 import { makeTrainedCollection } from './fixture.ts';
 import { ARTIFACTS, type Served } from './serve.ts';
-import { openSession, type AppSession } from './session.ts';
+import { readStored, useSession } from './session.ts';
 import { GalleryPage } from './pages/GalleryPage.ts';
 
-let home: string;
+const spec = useSession('retrain', (home) => makeTrainedCollection(home), { viewport: { width: 1280, height: 900 }, setupMs: 480_000 });
 let firstRun: string;
-let session: AppSession | undefined;
 let served: Served;
 let page: Page;
 let pageErrors: string[];
@@ -38,8 +33,7 @@ interface StoredRun {
 }
 
 function storedRun(id: string): StoredRun {
-  const db = new Database(workspace(home).dbPath, { readonly: true });
-  try {
+  return readStored(spec.home, (db) => {
     const r = db.prepare('SELECT config, metrics, parent_run AS parent, status, json_array_length(epochs) AS epochs FROM runs WHERE id = ?').get(id) as {
       config: string;
       metrics: string | null;
@@ -48,24 +42,13 @@ function storedRun(id: string): StoredRun {
       epochs: number;
     };
     return { ...r, config: JSON.parse(r.config), metrics: r.metrics ? JSON.parse(r.metrics) : null };
-  } finally {
-    db.close();
-  }
+  });
 }
 
 const shown = (m: Record<string, number> | null, k: string) =>
   typeof m?.[k] === 'number' ? (k === 'top1' ? `${(100 * m[k]).toFixed(1)} %` : m[k].toFixed(3)) : '—';
 
-beforeAll(async () => {
-  home = mkdtempSync(join(tmpdir(), 'plumage-e2e-retrain-'));
-  firstRun = makeTrainedCollection(home).runId;
-  session = await openSession(home, { width: 1280, height: 900 });
-  ({ served, page, pageErrors } = session);
-}, 480_000);
-
-afterAll(async () => {
-  await session?.close();
-});
+beforeAll(() => void ({ fx: { runId: firstRun }, served, page, pageErrors } = spec));
 
 describe('Retrain lifecycle', () => {
   it('buttons follow the job and the finished panel compares before and after', async () => {

@@ -5,23 +5,20 @@
  * collections). At 1280×800 and 1920×1080 no two controls overlap, no
  * label is cut off, nothing is off screen, and the bar keeps its two lines.
  */
-import { mkdtempSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
 import type { Page } from 'playwright-core';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { beforeAll, describe, expect, it } from 'vitest';
 import { workspace } from '../../src-main/data/workspace.ts';
 import { addEvaluatedRun, makePhotoFolder, makeSynthCollection, plumage } from './fixture.ts';
 import { ARTIFACTS, type Served } from './serve.ts';
-import { openSession, type AppSession } from './session.ts';
+import { useSession } from './session.ts';
 import { GalleryPage } from './pages/GalleryPage.ts';
 import { RunsPage } from './pages/RunsPage.ts';
 import { ToolbarPage } from './pages/ToolbarPage.ts';
 
-let home: string;
 let runId: string;
-let session: AppSession | undefined;
 let served: Served;
 let page: Page;
 let pageErrors: string[];
@@ -44,21 +41,16 @@ function leaveInterruptedRun(home: string, from: string): string {
   return id;
 }
 
-beforeAll(async () => {
-  home = mkdtempSync(join(tmpdir(), 'plumage-e2e-bar-'));
+const spec = useSession('bar', async (home) => {
   makeSynthCollection(home, 6, 4);
-  runId = addEvaluatedRun(home);
+  const evaluated = addEvaluatedRun(home);
   const extra = join(home, 'garden');
   await makePhotoFolder(extra, 3);
   plumage(['--home', home, 'import', 'folder', extra, '--json']);
-  leaveInterruptedRun(home, runId);
-  session = await openSession(home);
-  ({ served, page, pageErrors } = session);
-}, 120_000);
-
-afterAll(async () => {
-  await session?.close();
+  leaveInterruptedRun(home, evaluated);
+  return { runId: evaluated };
 });
+beforeAll(() => void ({ fx: { runId }, served, page, pageErrors } = spec));
 
 describe('toolbar layout', () => {
   it('Resume, a confusion chip and the collection filter fit at 1280×800 and 1920×1080', async () => {
@@ -71,8 +63,9 @@ describe('toolbar layout', () => {
     // A chip: open one cell of the evaluated run's confusion matrix.
     const runs = new RunsPage(page);
     await runs.open();
-    // The evaluated run itself, not the interrupted copy whose id starts the same.
-    await runs.region.getByRole('button', { name: new RegExp(`^${runId} `) }).click();
+    // The evaluated run itself, not the interrupted copy whose id starts the same (the button
+    // starts with the run's name, then its id).
+    await runs.region.getByRole('button', { name: new RegExp(`(^| )${runId} `) }).click();
     await runs.confusion.waitFor();
     await runs.confusion.getByRole('button', { disabled: false }).first().click();
     await gallery.region.waitFor();
