@@ -59,7 +59,8 @@ describe('checkPath', () => {
 
 describe('paths:check through the api', () => {
   it('browser mode: a typed folder is checked; a bad request is refused', async () => {
-    const api = createApi({ home: join(dir, 'home1'), log: () => {} });
+    // The photos lie inside the workspace: browser mode reads there.
+    const api = createApi({ home: dir, log: () => {} });
     try {
       expect((await api.invoke('paths:check', { path: photos, expect: 'folder' })).result).toEqual({ status: 'ok', images: 3, more: false, reason: null });
       expect((await api.invoke('paths:check', { path: photos })).error?.code).toBe('invalid_request');
