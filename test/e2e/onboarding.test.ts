@@ -3,46 +3,30 @@
  * "Try the demo data"); the demo button draws synthetic birds into a fresh collection, with
  * progress, and the gallery shows them under plain species names.
  */
-import { mkdtempSync } from 'node:fs';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import Database from 'better-sqlite3';
 import type { Page } from 'playwright-core';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { workspace } from '../../src-main/data/workspace.ts';
+import { beforeAll, describe, expect, it } from 'vitest';
 import { ARTIFACTS, type Served } from './serve.ts';
-import { openSession, type AppSession } from './session.ts';
+import { readStored, useSession } from './session.ts';
 import { GalleryPage } from './pages/GalleryPage.ts';
 import { ImportDialogPage } from './pages/ImportDialogPage.ts';
 
-let home: string;
-let session: AppSession | undefined;
+// An empty workspace: nothing to prepare.
+const spec = useSession('welcome', () => undefined, { setupMs: 60_000 });
 let served: Served;
 let page: Page;
 let pageErrors: string[];
+beforeAll(() => void ({ served, page, pageErrors } = spec));
 const poll = <T>(fn: () => T | Promise<T>, timeout = 60_000) => expect.poll(fn, { timeout, interval: 200 });
 
 function collections(): { name: string; photos: number }[] {
-  const db = new Database(workspace(home).dbPath, { readonly: true });
-  try {
-    return db.prepare('SELECT c.name, (SELECT count(*) FROM images i WHERE i.collection_id = c.id) AS photos FROM collections c').all() as {
+  return readStored(spec.home, (db) =>
+    db.prepare('SELECT c.name, (SELECT count(*) FROM images i WHERE i.collection_id = c.id) AS photos FROM collections c').all() as {
       name: string;
       photos: number;
-    }[];
-  } finally {
-    db.close();
-  }
+    }[],
+  );
 }
-
-beforeAll(async () => {
-  home = mkdtempSync(join(tmpdir(), 'plumage-e2e-welcome-'));
-  session = await openSession(home);
-  ({ served, page, pageErrors } = session);
-}, 60_000);
-
-afterAll(async () => {
-  await session?.close();
-});
 
 describe('onboarding', () => {
   it('an empty workspace explains Plumage and offers "Import photos" and "Try the demo data"', async () => {
