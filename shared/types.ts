@@ -373,6 +373,10 @@ export interface BatchJobInfo {
   results: number;
   errors: number;
   reviewed: number;
+  /** Entries of the folder that could not be listed (symbolic link loop, unreadable sub-folder). */
+  unreadable: number;
+  /** The first of them by path (at most 20), with the reason. */
+  unreadableSample: { path: string; reason: string }[];
 }
 
 /**

@@ -291,16 +291,27 @@ export function resumableRuns(db: Db, ws: Workspace, active: Set<string>): Resum
 // ---------------------------------------------------------------------------------------------
 // Batch-caption review
 
+/** How many unreadable folder entries a batch lists by name (the rest are counted). */
+export const UNREADABLE_SAMPLE = 20;
+
 export function listBatchJobs(db: Db): BatchJobInfo[] {
-  return db
+  const jobs = db
     .prepare(
       `SELECT j.id, j.folder, j.run_id AS runId, j.status, j.created_at AS createdAt, j.finished_at AS finishedAt,
               (SELECT count(*) FROM batch_results r WHERE r.job_id = j.id AND r.error IS NULL) AS results,
               (SELECT count(*) FROM batch_results r WHERE r.job_id = j.id AND r.error IS NOT NULL) AS errors,
-              (SELECT count(*) FROM batch_results r WHERE r.job_id = j.id AND r.review != 'pending') AS reviewed
+              (SELECT count(*) FROM batch_results r WHERE r.job_id = j.id AND r.review != 'pending') AS reviewed,
+              (SELECT count(*) FROM batch_unreadable u WHERE u.job_id = j.id) AS unreadable
          FROM batch_jobs j ORDER BY j.id DESC`,
     )
-    .all() as BatchJobInfo[];
+    .all() as Omit<BatchJobInfo, 'unreadableSample'>[];
+  const sample = db.prepare(
+    `SELECT rel_path AS path, reason FROM batch_unreadable WHERE job_id = ? ORDER BY rel_path LIMIT ${UNREADABLE_SAMPLE}`,
+  );
+  return jobs.map((j) => ({
+    ...j,
+    unreadableSample: j.unreadable ? (sample.all(j.id) as BatchJobInfo['unreadableSample']) : [],
+  }));
 }
 
 interface ResultRow {

@@ -286,4 +286,18 @@ ALTER TABLE images ADD COLUMN file_status TEXT NOT NULL DEFAULT 'ok'
 CREATE INDEX images_file_status ON images(file_status) WHERE file_status != 'ok';
 `,
   },
+  {
+    version: 7,
+    name: 'batch captioning: folder entries that could not be listed',
+    sql: `
+-- Entries of a captioned folder that could not be read (a symbolic link loop, an unreadable
+-- sub-folder, a broken link), as the latest run of the job found them: the review lists them.
+CREATE TABLE batch_unreadable (
+  job_id    INTEGER NOT NULL REFERENCES batch_jobs(id) ON DELETE CASCADE,
+  rel_path  TEXT NOT NULL,
+  reason    TEXT NOT NULL,
+  PRIMARY KEY (job_id, rel_path)
+);
+`,
+  },
 ];

@@ -57,7 +57,10 @@ export interface CaptionResult {
   files: number;
   captioned: number;
   skipped_done: number;
+  /** Every file skipped and every folder entry that could not be listed, with its reason. */
   errors: { path: string; reason: string }[];
+  /** How many of `errors` are folder entries that could not be listed (stored with the job). */
+  unreadable: number;
   seconds: number;
   images_per_s: number;
   status: 'done' | 'cancelled';
@@ -123,6 +126,15 @@ export function listFiles(root: string): { files: string[]; errors: Listed[] } {
   return { files, errors };
 }
 
+/** The job's unreadable folder entries become those of this listing (an entry fixed since is dropped). */
+function storeUnreadable(db: Db, job: number, entries: Listed[]) {
+  db.transaction(() => {
+    db.prepare('DELETE FROM batch_unreadable WHERE job_id = ?').run(job);
+    const add = db.prepare('INSERT INTO batch_unreadable (job_id, rel_path, reason) VALUES (?, ?, ?)');
+    for (const e of entries) add.run(job, e.path, e.reason);
+  })();
+}
+
 export function writeCaptionOutput(
   file: string,
   rows: CaptionRow[],
@@ -136,14 +148,16 @@ export function writeCaptionOutput(
     );
     return;
   }
-  const head = ['path', 'caption', ...[1, 2, 3, 4, 5].flatMap((k) => [`species_${k}`, `p_${k}`]), 'run'];
+  // Every file and unreadable entry of the folder: a skipped one has only its path, run and error.
+  const head = ['path', 'caption', ...[1, 2, 3, 4, 5].flatMap((k) => [`species_${k}`, `p_${k}`]), 'run', 'error'];
   const lines = [head.join(',')];
   for (const r of rows) {
     const cells = [r.path, r.caption ?? ''];
     for (let k = 0; k < 5; k++) cells.push(r.top5[k]?.class ?? '', r.top5[k] ? r.top5[k].p.toFixed(4) : '');
-    cells.push(r.run);
+    cells.push(r.run, '');
     lines.push(csvRow(cells));
   }
+  for (const e of errors) lines.push(csvRow([e.path, ...Array<string>(11).fill(''), meta.run, e.reason]));
   writeFileSync(file, lines.join('\n') + '\n');
 }
 
@@ -281,6 +295,7 @@ export async function runCaption(opts: CaptionOptions): Promise<CaptionResult> {
 async function captionFolderWith(db: Db, m: CaptionModel, folder: string, opts: CaptionOptions): Promise<CaptionResult> {
   const { job, done } = openBatchJob(db, folder, m.run.id);
   const listing = listFiles(folder);
+  storeUnreadable(db, job, listing.errors);
   const files = listing.files;
   const todo = files.filter((f) => !done.has(f));
   const insert = db.prepare(`INSERT OR REPLACE INTO batch_results (job_id, rel_path, caption, top5, error) VALUES (?, ?, ?, ?, ?)`);
@@ -320,6 +335,7 @@ async function captionFolderWith(db: Db, m: CaptionModel, folder: string, opts: 
     captioned,
     skipped_done: files.length - todo.length,
     errors,
+    unreadable: listing.errors.length,
     seconds,
     images_per_s: seconds > 0 ? captioned / seconds : 0,
     status: cancelled ? 'cancelled' : 'done',

@@ -9,6 +9,7 @@ import { openDb, type Db } from '../../src-main/data/store.ts';
 import { workspace } from '../../src-main/data/workspace.ts';
 import { decodeRgb } from '../../src-main/ml/encoders/preprocess.ts';
 import { generateCorpus, type Corpus, type FaultCase } from './corpus.ts';
+import { isClearReason } from './reasons.ts';
 import { recordFaultTotals } from './totals.ts';
 
 /**
@@ -17,11 +18,6 @@ import { recordFaultTotals } from './totals.ts';
  * refused with a clear one-line reason, every good item kept, a human edit never lost, and the
  * database consistent afterwards.
  */
-
-/** One line, short, no stack frame: what a person can read and act on. */
-export function isClearReason(msg: unknown): boolean {
-  return typeof msg === 'string' && msg.trim().length > 0 && msg.length <= 400 && !msg.includes('\n') && !/\bat .+:\d+:\d+/.test(msg);
-}
 
 interface Outcome {
   c: FaultCase;

@@ -15,21 +15,18 @@ import { createApi } from '../../src-main/api/service.ts';
 import { getRun } from '../../src-main/data/runs.ts';
 import { importDataset } from '../../src-main/data/importers/index.ts';
 import { openDb } from '../../src-main/data/store.ts';
-import { writeSynth } from '../../src-main/data/synth/write-cub.ts';
 import { workspace } from '../../src-main/data/workspace.ts';
 import { runCaption } from '../../src-main/jobs/caption.ts';
-import { runExtract } from '../../src-main/jobs/extract.ts';
-import { withRecipe } from '../../src-main/jobs/train/config.ts';
-import { resolveEncoder, type LoadedEncoder } from '../../src-main/ml/encoders/load.ts';
+import type { LoadedEncoder } from '../../src-main/ml/encoders/load.ts';
 import { checkpointPaths } from '../../src-main/jobs/run-artifact.ts';
 import { runTraining } from '../../src-main/jobs/train/loop.ts';
 import { readSafetensors } from '../../src-main/ml/safetensors.ts';
 import { mulberry32 } from '../../src-main/util/rng.ts';
 import { invokeOk } from '../helpers/invoke.ts';
 import { recordFaultTotals } from './totals.ts';
+import { TM, TRAIN_ARGS, TRAIN_CONFIG, trainedWorkspace } from './trained.ts';
 
 const TRIALS = 5;
-const TM = resolve(process.cwd(), '../shared/encoders/mobilenet_v2_035_tm');
 const BIN = resolve(process.cwd(), 'bin/plumage.js');
 const WRITER = resolve(process.cwd(), 'test/fault/edit-writer.ts');
 // The same backend in the children and here, so resumed weights can be compared bit for bit.
@@ -40,14 +37,12 @@ const totals = { cases: 0, lostEdits: 0, crashes: 0 };
 /** How many trials of each kind the kill landed in (the others finished first), reported at the end. */
 const killed: Record<string, number> = { import: 0, edits: 0, training: 0, captioning: 0 };
 
-/** One small training setting, as CLI flags (the killed children) and as the config they make (references here). */
-const TRAIN_ARGS = ['--variant', 'medi', '--dims', 'tiny', '--epochs', '3', '--batch', '4', '--optimizer', 'adam', '--lr', '0.002', '--clip', '2', '--seed', '5', '--patience', '9'];
-const TRAIN_CONFIG = withRecipe('fast', { variant: 'medi' as const, dims: 'tiny' as const, epochs: 3, batch: 4, optimizer: 'adam' as const, lr: 0.002, clip: 2, seed: 5, patience: 9 });
 
 let root = '';
 let base = ''; // a workspace with the synthetic birds imported, features cached and one run trained
 let cub = '';
 let captionRun = '';
+let captionsDir = '';
 let encoder: LoadedEncoder | null = null; // loaded once for every batch caption run in this process
 
 interface Child {
@@ -136,16 +131,9 @@ async function resumeThroughApi(home: string, run: string): Promise<void> {
 
 beforeAll(async () => {
   root = mkdtempSync(join(tmpdir(), 'plumage-kill-'));
-  await writeSynth({ out: join(root, 'synth'), species: 3, perSpecies: 4, size: 64, seed: 3 });
-  cub = join(root, 'synth', 'CUB_200_2011');
-  base = join(root, 'base');
-  const ws = workspace(base);
-  const db = openDb(ws.dbPath);
-  await importDataset(db, ws, 'cub', cub, { captions: join(root, 'synth', 'text_c10') });
-  db.close();
-  encoder = await resolveEncoder(ws.encoders, { encoderPath: TM });
-  await runExtract({ home: base, loaded: encoder });
-  captionRun = (await runTraining({ home: base, config: { ...TRAIN_CONFIG, epochs: 1 } })).run;
+  const trained = await trainedWorkspace(root);
+  ({ home: base, cub, run: captionRun, encoder } = trained);
+  captionsDir = trained.captionsDir;
 }, 240_000);
 
 afterAll(() => {
@@ -158,19 +146,19 @@ afterAll(() => {
 describe('kill -9 trials', () => {
   it('import: killed at random points, the database stays whole and a rerun imports exactly everything', async () => {
     const fresh = (name: string) => join(root, name);
-    const ref = await cli(['import', 'cub', cub, '--captions', join(root, 'synth', 'text_c10'), '--home', fresh('imp-ref'), '--json']);
+    const ref = await cli(['import', 'cub', cub, '--captions', captionsDir, '--home', fresh('imp-ref'), '--json']);
     expect(ref.code, ref.stderr).toBe(0);
     const want = counts(fresh('imp-ref'));
     for (let t = 0; t < TRIALS; t++) {
       const home = fresh(`imp-${t}`);
-      const c = await cli(['import', 'cub', cub, '--captions', join(root, 'synth', 'text_c10'), '--home', home, '--json'], rand() * ref.ms);
+      const c = await cli(['import', 'cub', cub, '--captions', captionsDir, '--home', home, '--json'], rand() * ref.ms);
       totals.cases++;
       if (c.killed) killed.import++;
       else expect(c.code, c.stderr).toBe(0);
       expect(integrity(home)).toBe('ok');
       const ws = workspace(home);
       const db = openDb(ws.dbPath);
-      await importDataset(db, ws, 'cub', cub, { captions: join(root, 'synth', 'text_c10') });
+      await importDataset(db, ws, 'cub', cub, { captions: captionsDir });
       db.close();
       expect(counts(home)).toEqual(want);
     }
@@ -251,7 +239,7 @@ describe('kill -9 trials', () => {
     expect(ref.stderr).toMatch(/skipped loop: symbolic link loop \(ELOOP\)/);
     expect(ref.stderr).toMatch(/skipped notes.jpg: /);
     const want = readFileSync(refOut, 'utf8');
-    expect(want.trim().split('\n')).toHaveLength(1 + 12);
+    expect(want.trim().split('\n')).toHaveLength(1 + 12 + 2); // header, photos, the two skipped with their reason
     for (let t = 0; t < TRIALS; t++) {
       const home = copyHome(`cap-${t}`);
       const out = join(root, `cap-${t}.csv`);
@@ -262,6 +250,7 @@ describe('kill -9 trials', () => {
       expect(integrity(home)).toBe('ok');
       const res = await runCaption({ home, folder, run: captionRun, out, loaded: encoder! });
       expect(res.errors.map((e) => e.path)).toEqual(['loop', 'notes.jpg']);
+      expect(res.unreadable).toBe(1);
       expect(readFileSync(out, 'utf8')).toBe(want);
     }
   }, 300_000);

@@ -3,13 +3,14 @@
  * is not an image) → CSV and JSON with caption, top-5 species and run id per photo; a rerun skips
  * the files already done; export weights → import-weights gives a run with identical outputs.
  */
-import { execFileSync } from 'node:child_process';
-import { copyFileSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { execFileSync, spawnSync } from 'node:child_process';
+import { copyFileSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { createApi } from '../../src-main/api/service.ts';
 import { readSafetensors } from '../../src-main/ml/safetensors.ts';
+import { csvRow } from '../../src-main/util/csv.ts';
 import { invokeOk } from '../helpers/invoke.ts';
 import { SHARED_ENCODER } from '../helpers/shared.ts';
 
@@ -73,12 +74,15 @@ describe('plumage caption', () => {
     expect(r1.errors.map((e: { path: string }) => e.path)).toEqual(['notes.jpg']);
     const lines = readFileSync(out, 'utf8').trim().split('\n');
     expect(lines[0]).toBe(
-      'path,caption,species_1,p_1,species_2,p_2,species_3,p_3,species_4,p_4,species_5,p_5,run',
+      'path,caption,species_1,p_1,species_2,p_2,species_3,p_3,species_4,p_4,species_5,p_5,run,error',
     );
-    expect(lines.slice(1).map((l) => l.split(',')[0])).toEqual(['a.jpg', 'day2/b.jpg']);
-    for (const l of lines.slice(1)) {
+    // The captioned photos, then the skipped file with its reason in the error column.
+    expect(lines.slice(1).map((l) => l.split(',')[0])).toEqual(['a.jpg', 'day2/b.jpg', 'notes.jpg']);
+    expect(lines[3]).toBe(csvRow(['notes.jpg', ...Array<string>(11).fill(''), run, r1.errors[0].reason]));
+    for (const l of lines.slice(1, 3)) {
       const cells = l.split(',');
-      expect(cells[cells.length - 1]).toBe(run);
+      expect(cells[cells.length - 2]).toBe(run);
+      expect(cells[cells.length - 1]).toBe('');
       const ps = [3, 5, 7].map((i) => Number(cells[i]));
       expect(ps[0]).toBeGreaterThanOrEqual(ps[1]);
       expect(ps[1]).toBeGreaterThanOrEqual(ps[2]);
@@ -100,6 +104,19 @@ describe('plumage caption', () => {
     const r3 = cli(['caption', photos, '--run', run, '--out', outJson, '--home', home]);
     expect(r3.captioned).toBe(1);
   });
+
+  it('the summary line counts the folder entries that could not be read', () => {
+    const loopy = join(home, 'loopy');
+    mkdirSync(loopy);
+    copyFileSync(join(photos, 'a.jpg'), join(loopy, 'a.jpg'));
+    symlinkSync('loop', join(loopy, 'loop'));
+    const out = join(home, 'loopy.csv');
+    const plain = spawnSync(process.execPath, [bin, 'caption', loopy, '--run', run, '--out', out, '--home', home], { encoding: 'utf8', env });
+    expect(plain.status, plain.stderr).toBe(0);
+    expect(plain.stderr).toMatch(/^skipped loop: symbolic link loop \(ELOOP\)$/m);
+    expect(plain.stdout).toMatch(/^done: 1 captioned now, 0 already done, 1 skipped \(1 folder entry could not be read\) → /m);
+    expect(readFileSync(out, 'utf8').trim().split('\n').at(-1)).toBe(`loop,,,,,,,,,,,,${run},symbolic link loop (ELOOP)`);
+  }, 120_000);
 
   it('export weights → import-weights round-trips to identical captions and probabilities', () => {
     const w = join(home, 'w.safetensors');

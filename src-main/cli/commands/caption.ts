@@ -24,8 +24,9 @@ export const run: Command = async (ctx) => {
   try {
     const res = await withOpContext(ctx.home, (op) => captionFolder(op, request, { signal: ac.signal, emit: jobPrinter(ctx.err) }));
     for (const e of res.errors) ctx.err(`skipped ${e.path}: ${e.reason}`);
+    const unreadable = res.unreadable ? ` (${res.unreadable} folder ${res.unreadable === 1 ? 'entry' : 'entries'} could not be read)` : '';
     ctx.log(
-      `${res.status}: ${res.captioned} captioned now, ${res.skipped_done} already done, ${res.errors.length} skipped → ${res.out}`,
+      `${res.status}: ${res.captioned} captioned now, ${res.skipped_done} already done, ${res.errors.length} skipped${unreadable} → ${res.out}`,
     );
     const { results, ...summary } = res;
     return { ...summary, results: results.length };
