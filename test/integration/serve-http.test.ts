@@ -1,5 +1,5 @@
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
-import { mkdirSync, readFileSync, symlinkSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { request } from 'node:http';
 import { join, resolve } from 'node:path';
 import { createInterface } from 'node:readline';
@@ -85,7 +85,8 @@ beforeAll(async () => {
       .run(fx.collectionId, 'f'.repeat(64)).lastInsertRowid,
   );
   db.close();
-  child = spawn(process.execPath, ['bin/plumage.js', 'serve', '--home', fx.home, '--json'], {
+  mkdirSync(join(fx.dir, 'incoming'));
+  child = spawn(process.execPath, ['bin/plumage.js', 'serve', '--home', fx.home, '--allow', join(fx.dir, 'incoming'), '--json'], {
     cwd: repo,
     stdio: ['ignore', 'pipe', 'pipe'],
   });
@@ -222,6 +223,32 @@ describe('plumage serve: images', () => {
 });
 
 describe('plumage serve: WebSocket api', () => {
+  it('reads folders only inside the workspace and the --allow folders, never a system folder', async () => {
+    const ws = await connect(`?token=${token}`);
+    const api = rpc(ws);
+    const refused = async (channel: string, req: unknown, why: RegExp) => {
+      const r = await api.invoke(channel, req);
+      expect(r.result, JSON.stringify(req)).toBeUndefined();
+      expect(r.error.code).toBe('invalid_request');
+      expect(r.error.message).toMatch(why);
+      expect(r.error.message).not.toMatch(/\n/);
+    };
+    for (const path of ['/etc', '/proc/self', '/usr/share', '/sys'])
+      await refused('import:start', { kind: 'folder', path }, /is a system folder: Plumage does not read photos from it$/);
+    await refused('import:start', { kind: 'folder', path: '/' }, /root of a drive/);
+    await refused('import:start', { kind: 'folder', path: fx.root }, /outside the folders this window may read: .* --allow /);
+    await refused('import:start', { kind: 'cub', path: join(fx.dir, 'incoming'), captions: '/etc' }, /system folder/);
+    await refused('import:start', { kind: 'folder', path: join(fx.dir, 'incoming', '..', 'photos') }, /outside the folders/);
+    await refused('caption:start', { folder: '/etc' }, /system folder/);
+    await refused('caption:start', { folder: fx.dir }, /outside the folders/);
+    // a symbolic link inside an allowed folder does not lead out of it
+    symlinkSync('/etc', join(fx.dir, 'incoming', 'etc-link'));
+    await refused('import:start', { kind: 'folder', path: join(fx.dir, 'incoming', 'etc-link') }, /system folder/);
+    rmSync(join(fx.dir, 'incoming', 'etc-link'));
+    expect(await api.invoke('jobs:list')).toMatchObject({ result: [] }); // no job was started
+    ws.close();
+  });
+
   it('refuses an upgrade from a foreign Origin', async () => {
     await expect(connect(`?token=${token}`, { Origin: 'http://evil.example' })).rejects.toThrow('403');
     await expect(connect(`?token=${token}`, { Origin: 'null' })).rejects.toThrow('403');
@@ -251,7 +278,7 @@ describe('plumage serve: WebSocket api', () => {
     expect(undo.result.undone).toBe(true);
 
     // a job started over the socket reports its progress as pushes until it is done
-    const incoming = join(fx.dir, 'incoming', 'Robin');
+    const incoming = join(fx.dir, 'incoming', 'Robin'); // inside the folder allowed with --allow
     mkdirSync(incoming, { recursive: true });
     writeFileSync(join(incoming, 'r1.png'), readFileSync(join(fx.root, 'a', 'img00000.png')));
     const started = await api.invoke('import:start', { kind: 'folder', path: join(fx.dir, 'incoming') });
@@ -278,6 +305,16 @@ describe('plumage serve: command line', () => {
     const r = spawnSync(process.execPath, ['bin/plumage.js', 'serve', '--home', fx.home, '--port', '70000'], { cwd: repo, encoding: 'utf8' });
     expect(r.status).toBe(2);
     expect(r.stderr.trim().split('\n')).toEqual(["plumage: --port must be 0..65535, got '70000'"]);
+  });
+
+  it('refuses --allow of a system folder or of something that is not a folder, before listening', () => {
+    const run = (dir: string) => spawnSync(process.execPath, ['bin/plumage.js', 'serve', '--home', fx.home, '--allow', dir], { cwd: repo, encoding: 'utf8' });
+    const etc = run('/etc');
+    expect(etc.status).toBe(2);
+    expect(etc.stderr.trim().split('\n')).toEqual(["plumage: --allow: '/etc' is a system folder: Plumage does not read photos from it"]);
+    const file = run(join(fx.root, 'a', 'img00000.png'));
+    expect(file.status).toBe(2);
+    expect(file.stderr).toMatch(/^plumage: --allow: not a folder: /);
   });
 
   it('printed exactly one JSON line and stops cleanly on SIGTERM', async () => {

@@ -1,7 +1,9 @@
 import { mkdirSync, symlinkSync } from 'node:fs';
+import { homedir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { PathAccess } from '../../src-main/api/path-access.ts';
+import { systemFolderProblem } from '../../src-main/api/read-policy.ts';
 import { createApi, type PlumageApi } from '../../src-main/api/service.ts';
 import { createChooser, type DialogLike } from '../../src-main/electron/dialogs.ts';
 import { makeFixture, type Fixture } from './api-fixture.ts';
@@ -36,6 +38,42 @@ describe('PathAccess, local mode (browser, CLI)', () => {
     expect(a.readable(fx.root)).toBe(fx.root);
     const t = a.grant(fx.root, 'read');
     expect(a.readable(t)).toBe(fx.root);
+  });
+});
+
+describe('PathAccess, local mode: which folders may be read', () => {
+  it('never a system folder, a drive root or the home folder itself, even through a link', () => {
+    const a = new PathAccess(fx.home, { mode: 'local' });
+    for (const p of ['/etc', '/etc/ssl', '/proc/self', '/sys/kernel', '/usr', '/bin', '/dev', join(fx.dir, 'allowed', 'etc-link')])
+      expect(() => a.readable(p), p).toThrow(/is a system folder: Plumage does not read photos from it$/);
+    expect(() => a.readable('/')).toThrow(/root of a drive/);
+    expect(() => a.readable(homedir())).toThrow(/your home folder itself/);
+    expect(a.readable(fx.root)).toBe(fx.root); // no readDirs: any other folder (an embedded, trusted api)
+  });
+
+  it('browser mode (readDirs): only inside the workspace and the --allow folders', () => {
+    const a = new PathAccess(fx.home, { mode: 'local', readDirs: [join(fx.dir, 'allowed')] });
+    mkdirSync(join(fx.home, 'incoming'), { recursive: true });
+    expect(a.readable(join(fx.home, 'incoming'))).toBe(join(fx.home, 'incoming'));
+    expect(a.readable(join(fx.dir, 'allowed'))).toBe(join(fx.dir, 'allowed'));
+    expect(a.readable(join(fx.dir, 'allowed', 'not-yet'))).toBe(join(fx.dir, 'allowed', 'not-yet'));
+    for (const p of [fx.root, fx.dir, join(fx.dir, 'allowed', '..', 'photos'), join(fx.dir, 'allowed-not')])
+      expect(() => a.readable(p), p).toThrow(/outside the folders this window may read: put the photos in .*, or start plumage serve with --allow /);
+    expect(() => a.readable(join(fx.dir, 'allowed', 'etc-link'))).toThrow(/system folder/);
+  });
+
+  it('knows the Windows system folders and drive roots, case-insensitively', () => {
+    const home = 'C:\\Users\\ann';
+    const w = (p: string) => systemFolderProblem(p, 'win32', home);
+    expect(w('C:\\Windows\\System32')).toMatch(/system folder/);
+    expect(w('c:\\windows')).toMatch(/system folder/);
+    expect(w('C:\\Program Files (x86)\\Thing')).toMatch(/system folder/);
+    expect(w('D:\\')).toMatch(/root of a drive/);
+    expect(w('C:\\Users\\Ann')).toMatch(/home folder itself/);
+    expect(w('C:\\Users\\ann\\Pictures')).toBeNull();
+    expect(w('C:\\Windowsill\\photos')).toBeNull();
+    expect(systemFolderProblem('/home/ann/Pictures', 'linux', '/home/ann')).toBeNull();
+    expect(systemFolderProblem('/usrdata/photos', 'linux', '/home/ann')).toBeNull();
   });
 });
 
@@ -98,6 +136,18 @@ describe('dialog:choose and the api', () => {
     const save = (await api.invoke('dialog:choose', { purpose: 'save', defaultName: 'x.csv' })).result as { token: string };
     expect((await api.invoke('caption:start', { folder: save.token })).error?.message).toMatch(/expired/);
     expect(shown.map((o) => o.properties?.[0] ?? 'save')).toEqual(['openDirectory', 'save', 'save']);
+  });
+
+  it('browser mode: import:start and caption:start refuse system folders and folders not allowed', async () => {
+    const browser = createApi({ home: fx.home, log: () => {}, paths: { mode: 'local', readDirs: [join(fx.dir, 'allowed')] } });
+    try {
+      const sys = await browser.invoke('import:start', { kind: 'folder', path: '/etc' });
+      expect(sys.error).toEqual({ code: 'invalid_request', message: "'/etc' is a system folder: Plumage does not read photos from it" });
+      expect((await browser.invoke('caption:start', { folder: fx.root })).error?.message).toMatch(/outside the folders this window may read/);
+      expect((await browser.invoke('import:start', { kind: 'folder', path: join(fx.dir, 'allowed') })).result).toHaveProperty('jobId');
+    } finally {
+      browser.close();
+    }
   });
 
   it('browser mode has no dialogs', async () => {

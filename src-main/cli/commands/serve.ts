@@ -9,15 +9,16 @@ import { conflict, unavailable } from '../../util/errors.ts';
 import { parseRequest } from '../request.ts';
 
 /**
- * `plumage serve --home H [--port N] [--allow-export-dir DIR]… [--json]`: browser mode. Prints the
- * URL with the session token once listening (`{"url": …}` with --json, one line) and runs until
- * SIGINT/SIGTERM. The page may write exports only into <home>/exports/ and the folders named with
- * --allow-export-dir (confirmed here, by the user who started the server).
+ * `plumage serve --home H [--port N] [--allow DIR]… [--allow-export-dir DIR]… [--json]`: browser
+ * mode. Prints the URL with the session token once listening (`{"url": …}` with --json, one line)
+ * and runs until SIGINT/SIGTERM. The page may import or caption folders only inside the workspace
+ * and the folders named with --allow, and write exports only into <home>/exports/ and the folders
+ * named with --allow-export-dir (both confirmed here, by the user who started the server).
  */
 export const run: Command = async (ctx) => {
   const { request } = parseRequest(ctx.argv, {
     schema: serveRequest,
-    usage: 'usage: plumage serve [--port N] [--allow-export-dir DIR]…',
+    usage: 'usage: plumage serve [--port N] [--allow DIR]… [--allow-export-dir DIR]…',
   });
   const port = request.port;
   const staticDir = resolve(dirname(fileURLToPath(import.meta.url)), '../../../src-renderer/dist');
