@@ -1,10 +1,12 @@
 import { mkdirSync, readFileSync, readdirSync, symlinkSync, writeFileSync } from 'node:fs';
 import { join, relative, resolve } from 'node:path';
+import sharp from 'sharp';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { createApi, type PlumageApi } from '../../src-main/api/service.ts';
 import { DROP_CHANNEL, INVOKE_CHANNELS } from '../../src-main/electron/channels.ts';
 import { bridgeIpc, type IpcMainLike } from '../../src-main/electron/ipc-bridge.ts';
 import { createPreloadApi, type IpcRendererLike } from '../../src-main/electron/preload-api.ts';
+import { createChooser, type DialogLike } from '../../src-main/electron/dialogs.ts';
 import { createAppProtocolHandler, createImageProtocolHandler, rawRoute } from '../../src-main/electron/protocol.ts';
 import {
   APP_ORIGIN,
@@ -345,6 +347,62 @@ describe('ipc bridge and preload', () => {
     expect(await drop(appFrame, join(fx.dir, 'nope'))).toEqual({ result: null });
     off();
     desk.close();
+  });
+
+  it('Choose… / Save as…: the page gets a one-time token through preload and bridge, never a path of its own', async () => {
+    // Everything real but Electron's dialog and IPC transport: capability-mode api, the chooser
+    // of the main process, the IPC bridge, the preload api the page calls.
+    const photos = join(fx.dir, 'chosen');
+    mkdirSync(join(photos, 'Wren'), { recursive: true });
+    writeFileSync(join(photos, 'Wren', 'w.png'), await sharp({ create: { width: 8, height: 8, channels: 3, background: '#884422' } }).png().toBuffer());
+    const picks: (string | null)[] = [photos, join(fx.dir, 'saved.csv')];
+    const shown: string[] = [];
+    const dialog: DialogLike = {
+      showOpenDialog: async (_w, o) => {
+        shown.push(o.properties[0]);
+        const p = picks.shift() ?? null;
+        return { canceled: p === null, filePaths: p ? [p] : [] };
+      },
+      showSaveDialog: async (_w, o) => {
+        shown.push(`save ${o.defaultPath}`);
+        const p = picks.shift() ?? null;
+        return { canceled: p === null, filePath: p ?? undefined };
+      },
+    };
+    const desk = createApi({ home: fx.home, log: () => {}, paths: { mode: 'capability' }, choose: createChooser(dialog, () => null) });
+    const { ipcMain, handlers, listeners } = fakeIpcMain();
+    const off = bridgeIpc(ipcMain, desk, { allowedOrigins: [APP_ORIGIN], targets: () => [] });
+    const ipcRenderer: IpcRendererLike = {
+      invoke: async (c: string, ...a: unknown[]) => handlers.get(c)!(appFrame, ...a),
+      send: (c: string, m: unknown) => listeners.get(c)?.(appFrame, m),
+      on: () => {},
+      removeListener: () => {},
+    };
+    const plumage = createPreloadApi(ipcRenderer);
+    try {
+      const typed = await plumage.invoke('import:start', { kind: 'folder', path: photos }).catch((e) => e);
+      expect(typed).toBeInstanceOf(ApiError);
+      expect(typed.message).toMatch(/Choose/);
+      const chosen = await plumage.invoke('dialog:choose', { purpose: 'folder' });
+      expect(chosen).toMatchObject({ path: photos, token: expect.stringMatching(/^grant:[0-9a-f]{48}$/) });
+      const { jobId } = await plumage.invoke('import:start', { kind: 'folder', path: chosen!.token });
+      expect((await desk.jobs.wait(jobId)).status).toBe('done');
+      expect((await plumage.invoke('collections:list', undefined)).map((c) => c.root)).toContain(photos);
+      expect((await plumage.invoke('import:start', { kind: 'folder', path: chosen!.token }).catch((e) => e)).message).toMatch(/expired/);
+      expect((await plumage.invoke('caption:start', { folder: `grant:${'ab'.repeat(24)}` }).catch((e) => e)).message).toMatch(/expired/);
+      // Another frame cannot ask for a dialog at all.
+      expect(await handlers.get('dialog:choose')!({ senderFrame: { url: 'https://evil.example/' } }, { purpose: 'folder' })).toMatchObject({
+        error: { code: 'forbidden' },
+      });
+      // Save as…: the token is for writing only, and works once.
+      const save = await plumage.invoke('dialog:choose', { purpose: 'save', defaultName: 'captions.csv' });
+      expect(save?.path).toBe(join(fx.dir, 'saved.csv'));
+      expect((await plumage.invoke('import:start', { kind: 'folder', path: save!.token }).catch((e) => e)).message).toMatch(/expired/);
+      expect(shown).toEqual(['openDirectory', 'save captions.csv']);
+    } finally {
+      off();
+      desk.close();
+    }
   });
 
   it('only ipc-bridge.ts and preload.ts import ipcMain / ipcRenderer', () => {
