@@ -110,9 +110,9 @@ export interface RunSummary {
 
 export type JobKind = 'import' | 'extract' | 'train' | 'evaluate' | 'caption' | 'predict';
 
-export interface JobInfo {
+/** What every job reports, whatever its kind. */
+interface JobInfoCommon {
   id: string;
-  kind: JobKind;
   status: 'running' | 'done' | 'failed' | 'cancelled';
   label: string;
   done: number;
@@ -120,10 +120,64 @@ export interface JobInfo {
   /** Seconds left, from measured speed. */
   eta: number | null;
   message: string | null;
-  result: unknown;
   /** Kind-specific live detail (training: step, epoch k of N, losses, pairs/s, ETA). */
   detail?: JobDetail;
 }
+
+/** A finished training (the train operation's outcome: the run, then how many photos it scored). */
+export interface TrainJobResult {
+  run: string;
+  variant: string;
+  status: 'done' | 'cancelled' | 'failed';
+  epochs_run: number;
+  best_epoch: number;
+  /** Photos the new run scored (absent when scoring failed: see warnings). */
+  scored?: number;
+  warnings: string[];
+}
+
+/** A scoring pass: photos of the collection scored by the run. */
+export interface PredictJobResult {
+  run: string;
+  images: number;
+  skipped: number;
+  seconds: number;
+}
+
+/** A finished evaluation: the headline metrics (the full ones stay with the run) and the scoring after it. */
+export interface EvaluateJobResult {
+  metrics: Record<string, number | string | null>;
+  scored: PredictJobResult;
+}
+
+/** A finished batch captioning: its summary (the rows stay in the batch tables: batch:results). */
+export interface CaptionJobResult {
+  /** The batch the rows were written to. */
+  job: number;
+  run: string;
+  folder: string;
+  files: number;
+  captioned: number;
+  skipped_done: number;
+  errors: { path: string; reason: string }[];
+  status: 'done' | 'cancelled';
+}
+
+/** What a finished job holds in `result`, per kind. No api channel starts an extraction on its own. */
+export interface JobResults {
+  import: ImportReport;
+  extract: unknown;
+  train: TrainJobResult;
+  evaluate: EvaluateJobResult;
+  caption: CaptionJobResult;
+  predict: PredictJobResult;
+}
+
+/** One job of a kind, with that kind's result (null until it finishes, and after a failure). */
+export type JobInfoOf<K extends JobKind> = JobInfoCommon & { kind: K; result: JobResults[K] | null };
+
+/** A job, discriminated by `kind`: narrowing on it types `result`. */
+export type JobInfo = { [K in JobKind]: JobInfoOf<K> }[JobKind];
 
 /** The mean training losses of a step or an epoch (each term as logged; total = the sum). */
 export interface TrainLosses {

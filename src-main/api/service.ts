@@ -3,7 +3,7 @@ import { existsSync, readFileSync } from 'node:fs';
 import { dirname, isAbsolute, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { Envelope, InvokeChannel, PushChannels, Req, Res, SendChannels } from '../../shared/ipc.ts';
-import type { JobInfo, JobKind } from '../../shared/types.ts';
+import type { JobInfo, JobKind, JobResults } from '../../shared/types.ts';
 import { redo, saveCaption, setLabels, setReview, undo } from '../data/edits.ts';
 import { createSpecies, mergeSpecies, renameSpecies } from '../data/species.ts';
 import {
@@ -321,7 +321,7 @@ export function createApi(opts: ApiOptions): PlumageApi {
   }
 
   /** Runs an operation as a job of this api: its progress events become job:progress pushes. */
-  function startOpJob(kind: JobKind, label: string, op: (io: JobIo) => Promise<unknown>): { jobId: string } {
+  function startOpJob<K extends JobKind>(kind: K, label: string, op: (io: JobIo) => Promise<JobResults[K]>): { jobId: string } {
     const job = jobs.startJob(kind, label, (progress, signal) =>
       op({ signal, emit: (e) => e.type === 'progress' && progress(e.done, e.total, e.message, e.detail) }),
     );

@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import type { JobDetail, JobInfo, JobKind } from '../../shared/types.ts';
+import type { JobDetail, JobInfo, JobInfoOf, JobKind, JobResults } from '../../shared/types.ts';
 import { notFound } from '../util/errors.ts';
 
 /**
@@ -13,7 +13,8 @@ export interface Progress {
   (done: number, total: number, message?: string | null, detail?: JobDetail): void;
 }
 
-export type JobFn = (progress: Progress, signal: AbortSignal) => Promise<unknown>;
+/** A job's work: resolves to the result its kind promises (shared/types.ts JobResults). */
+export type JobFn<R = unknown> = (progress: Progress, signal: AbortSignal) => Promise<R>;
 export type JobListener = (job: JobInfo) => void;
 
 interface Entry {
@@ -39,10 +40,12 @@ export class JobRegistry {
     return () => this.listeners.delete(listener);
   }
 
-  startJob(kind: JobKind, label: string, fn: JobFn): JobInfo {
+  startJob<K extends JobKind>(kind: K, label: string, fn: JobFn<JobResults[K]>): JobInfo {
     const id = randomUUID();
     const controller = new AbortController();
-    const info: JobInfo = { id, kind, status: 'running', label, done: 0, total: 0, eta: null, message: null, result: null };
+    const job: JobInfoOf<K> = { id, kind, status: 'running', label, done: 0, total: 0, eta: null, message: null, result: null };
+    // TypeScript does not see a JobInfoOf<K> of a generic K as a member of the JobInfo union
+    const info = job as JobInfo;
     const startedAt = Date.now();
     const progress: Progress = (done, total, message, detail) => {
       if (info.status !== 'running') return;
@@ -70,7 +73,7 @@ export class JobRegistry {
         if (controller.signal.aborted) info.status = 'cancelled';
         else {
           info.status = 'done';
-          info.result = result ?? null;
+          job.result = result ?? null;
           if (info.total > 0) info.done = info.total;
           info.eta = 0;
         }

@@ -2,18 +2,20 @@ import { describe, expect, it } from 'vitest';
 import { jobText } from '../../src-renderer/src/lib/job-text.ts';
 import type { JobInfo } from '../../shared/types.ts';
 
-const job = (j: Partial<JobInfo>): JobInfo => ({
-  id: 'j1',
-  kind: 'train',
-  status: 'running',
-  label: 'train cam from r20261201-120000-ab12',
-  done: 0,
-  total: 0,
-  eta: null,
-  message: null,
-  result: null,
-  ...j,
-});
+/** A running job of any kind (no result yet, so any kind fits). */
+const job = (j: Partial<Omit<JobInfo, 'result'>>): JobInfo =>
+  ({
+    id: 'j1',
+    kind: 'train',
+    status: 'running',
+    label: 'train cam from r20261201-120000-ab12',
+    done: 0,
+    total: 0,
+    eta: null,
+    message: null,
+    result: null,
+    ...j,
+  }) as JobInfo;
 
 describe('job text for the status bar', () => {
   it('says what each kind of job does, counting photos, without internal labels', () => {
