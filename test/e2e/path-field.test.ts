@@ -1,7 +1,7 @@
 /**
  * End-to-end (browser mode): the folder fields of Import and Caption folder say, while the
- * curator types, what the path would give — not a full path, nothing there, a file instead of a
- * folder, a folder with N photos (counted on disk by the test) — and a folder dropped onto the
+ * curator types, what the path would give — not a full path, a refused system folder, nothing
+ * there, a file instead of a folder, a folder with N photos (counted on disk by the test) — and a folder dropped onto the
  * field gets a sentence explaining that a browser does not reveal where it is.
  */
 import { mkdirSync, writeFileSync } from 'node:fs';
@@ -59,6 +59,8 @@ describe('path fields', () => {
     const input = field.getByRole('textbox', { name: 'Path' });
     await input.fill('field-trip');
     await poll(() => feedback(field)).toMatch(/^Give the full path of the folder/);
+    await input.fill('/etc');
+    await poll(() => feedback(field)).toMatch(/^Plumage will not read this folder: '\/etc' .*system folder/);
     await input.fill(join(spec.home, 'nowhere'));
     await poll(() => feedback(field)).toBe('There is no folder at this path.');
     await input.fill(fx.notes);

@@ -70,6 +70,18 @@ describe('paths:check through the api', () => {
     }
   });
 
+  it('browser mode: a system folder is refused with the policy\'s reason, before it is looked at', async () => {
+    const api = createApi({ home: dir, log: () => {} });
+    try {
+      const r = (await api.invoke('paths:check', { path: '/etc', expect: 'folder' })).result as { status: string; images: number | null; reason: string };
+      expect(r.status).toBe('refused');
+      expect(r.images).toBeNull();
+      expect(r.reason).toMatch(/system folder/);
+    } finally {
+      api.close();
+    }
+  });
+
   it('desktop: typed paths are refused with the reason the import would give', async () => {
     const api = createApi({ home: join(dir, 'home2'), log: () => {}, paths: { mode: 'capability' } });
     try {
