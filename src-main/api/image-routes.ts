@@ -24,7 +24,13 @@ export type ImageRouteResult =
 
 const ID = /^[1-9][0-9]{0,15}$/;
 
-export async function resolveImageRoute(db: Db, ws: Workspace, route: string): Promise<ImageRouteResult> {
+/** `onFileStatus(id)`: the photo's stored file status changed (the window may re-read it). */
+export async function resolveImageRoute(
+  db: Db,
+  ws: Workspace,
+  route: string,
+  onFileStatus: (imageId: number) => void = () => {},
+): Promise<ImageRouteResult> {
   const slash = route.indexOf('/');
   const kind = slash < 0 ? route : route.slice(0, slash);
   const rest = slash < 0 ? '' : route.slice(slash + 1);
@@ -34,11 +40,12 @@ export async function resolveImageRoute(db: Db, ws: Workspace, route: string): P
     if (!loc) return { ok: false, status: 404, reason: 'no-image' };
     const safe = resolveInsideRoot(loc.root, loc.relPath);
     if (!safe.ok) {
-      if (safe.reason === 'missing') setFileStatus(db, loc, 'missing');
+      if (safe.reason === 'missing' && setFileStatus(db, loc, 'missing') !== loc.fileStatus) onFileStatus(loc.id);
       return { ok: false, status: 404, reason: safe.reason };
     }
     // Labels and captions describe the imported bytes: other bytes there now are not this photo.
     const status = await checkFile(db, loc, safe.path);
+    if (status !== loc.fileStatus) onFileStatus(loc.id);
     if (status === 'missing') return { ok: false, status: 404, reason: 'missing' };
     if (status === 'changed') return { ok: false, status: 410, reason: 'changed' };
     const image = servableImage(loc.root, loc.relPath);

@@ -131,6 +131,19 @@ export function createApi(opts: ApiOptions): PlumageApi {
   const changed = (imageIds: number[]) => {
     if (imageIds.length) push('images:changed', { imageIds });
   };
+  // Photos the image routes found changed on disk (or back as imported): one push for a burst of
+  // thumbnail requests, so the gallery re-reads its page once and shows their badges.
+  const fileStatusChanged = new Set<number>();
+  let fileStatusTimer: NodeJS.Timeout | null = null;
+  const fileStatusFound = (imageId: number) => {
+    fileStatusChanged.add(imageId);
+    fileStatusTimer ??= setTimeout(() => {
+      fileStatusTimer = null;
+      const ids = [...fileStatusChanged];
+      fileStatusChanged.clear();
+      changed(ids);
+    }, 200);
+  };
   const ctx: OpContext = {
     ws,
     db,
@@ -366,7 +379,7 @@ export function createApi(opts: ApiOptions): PlumageApi {
       set.add(listener as (msg: unknown) => void);
       return () => set!.delete(listener as (msg: unknown) => void);
     },
-    resolveImage: (route) => resolveImageRoute(db, ws, route),
+    resolveImage: (route) => resolveImageRoute(db, ws, route, fileStatusFound),
     grantDropped: (path) => {
       if (typeof path !== 'string' || path.length > LIMITS.path || !isAbsolute(path) || path.includes('\0'))
         throw new PlumageError('invalid_request', 'a dropped item needs a full path');
@@ -376,6 +389,7 @@ export function createApi(opts: ApiOptions): PlumageApi {
     close() {
       if (closed) return;
       closed = true;
+      if (fileStatusTimer) clearTimeout(fileStatusTimer);
       jobs.cancelAll();
       unsubscribeJobs();
       // Free the heat-map view's cached model, if one was loaded.

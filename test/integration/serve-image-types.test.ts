@@ -86,8 +86,16 @@ describe('image routes serve images only', () => {
     const path = join(fx.root, 'b', 'img00003.png');
     const original = readFileSync(path);
     writeFileSync(path, await sharp({ create: { width: 8, height: 8, channels: 3, background: '#00ff00' } }).png().toBuffer());
+    const pushed: number[][] = [];
+    const off = api.on('images:changed', (m) => pushed.push(m.imageIds));
     expect(await status(`/image/${fx.imageIds[3]}`)).toBe(410);
+    expect(await status(`/thumb/${fx.imageIds[3]}`)).toBe(410);
     expect(fileStatus(fx.imageIds[3])).toBe('changed');
+    // The window is told once, so the gallery re-reads the photo and shows its badge.
+    await new Promise((r) => setTimeout(r, 400));
+    off();
+    expect(pushed).toHaveLength(1); // one push for the burst (it may also carry the photos marked just before)
+    expect(pushed[0]).toContain(fx.imageIds[3]);
     const page = (await api.invoke('images:query', { fileStatus: 'changed' })).result as ImagePage;
     expect(page.items.map((i) => i.id).sort()).toEqual([fx.imageIds[1], fx.imageIds[2], fx.imageIds[3]].sort());
     expect(page.items.find((i) => i.id === fx.imageIds[3])?.fileStatus).toBe('changed');
