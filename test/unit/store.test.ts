@@ -1,6 +1,8 @@
+import { spawn } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { pathToFileURL } from 'node:url';
 import Database from 'better-sqlite3';
 import { afterEach, describe, expect, it } from 'vitest';
 import { MIGRATIONS } from '../../src-main/data/migrations.ts';
@@ -94,6 +96,28 @@ describe('store migrations', () => {
     expect(db.pragma('integrity_check', { simple: true })).toBe('ok');
     db.close();
   });
+
+  it('several processes opening one new workspace at once migrate it once, and none fails', async () => {
+    const path = join(tmp(), 'shared.db');
+    const store = pathToFileURL(join(import.meta.dirname, '../../src-main/data/store.ts')).href;
+    const startAt = Date.now() + 2_000; // every process opens the file at the same moment
+    const code = `const { openDb } = await import(${JSON.stringify(store)});
+      while (Date.now() < ${startAt}) await new Promise((r) => setTimeout(r, 5));
+      openDb(${JSON.stringify(path)}).close();`;
+    const run = () =>
+      new Promise<{ code: number | null; err: string }>((done) => {
+        const p = spawn(process.execPath, ['--import', 'tsx', '--input-type=module', '-e', code], { stdio: ['ignore', 'ignore', 'pipe'] });
+        let err = '';
+        p.stderr.on('data', (d) => (err += d));
+        p.on('close', (c) => done({ code: c, err }));
+      });
+    const results = await Promise.all(Array.from({ length: 6 }, run));
+    expect(results.map((r) => r.err.split('\n').find((l) => /Error/.test(l)) ?? '')).toEqual(results.map(() => ''));
+    expect(results.map((r) => r.code)).toEqual(results.map(() => 0));
+    const db = openDb(path);
+    expect(schemaVersion(db)).toBe(latest);
+    db.close();
+  }, 60_000);
 
   it('refuses a database from a newer Plumage', () => {
     const path = join(tmp(), 'new.db');
