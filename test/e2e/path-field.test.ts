@@ -2,7 +2,7 @@
  * End-to-end (browser mode): the folder fields of Import and Caption folder say, while the
  * curator types, what the path would give — not a full path, a refused system folder, nothing
  * there, a file instead of a folder, a folder with N photos (counted on disk by the test) — and a folder dropped onto the
- * field gets a sentence explaining that a browser does not reveal where it is.
+ * field or anywhere on the window gets a sentence explaining that a browser does not reveal where it is.
  */
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -85,6 +85,25 @@ describe('path fields', () => {
     );
     expect(await field.getByRole('textbox', { name: 'Path' }).inputValue()).toBe(fx.photos);
     await page.screenshot({ path: join(ARTIFACTS, 'import-drop-browser.png') });
+    await page.keyboard.press('Escape');
+    await poll(() => dialog.dialog.count()).toBe(0);
+    expect(pageErrors).toEqual([]);
+  });
+
+  it('a folder dropped anywhere on the window opens Import, saying to type its path in a browser', async () => {
+    const dialog = new ImportDialogPage(page);
+    await dropFolder(page.locator('main'), 'field-trip');
+    await dialog.dialog.waitFor();
+    await poll(() => dialog.dialog.getByTestId('drop-note').textContent()).toBe(
+      'Your browser does not tell Plumage where “field-trip” is on disk, so it cannot be dropped here: type or paste its full path instead.',
+    );
+    await expect(dialog.dialog.getByRole('textbox', { name: 'Path' }).inputValue()).resolves.toBe('');
+    await page.screenshot({ path: join(ARTIFACTS, 'window-drop-browser.png') });
+    // A drop that opened the dialog is used once: opened again, the dialog starts plain.
+    await page.keyboard.press('Escape');
+    await poll(() => dialog.dialog.count()).toBe(0);
+    await dialog.open();
+    await expect(dialog.dialog.getByTestId('drop-note').count()).resolves.toBe(0);
     await page.keyboard.press('Escape');
     await poll(() => dialog.dialog.count()).toBe(0);
     expect(pageErrors).toEqual([]);
