@@ -7,6 +7,7 @@
 import type { CamsView, ImageDetail, MaskData, WordCamView } from '../../../shared/types.ts';
 import { api } from '../lib/api.ts';
 import { app } from './app.svelte.ts';
+import { gallery } from './gallery.svelte.ts';
 
 class PhotoStore {
   detail(id: number): Promise<ImageDetail> {
@@ -18,7 +19,7 @@ class PhotoStore {
     const next = await api.invoke('captions:save', { imageId: image.id, captionId, text });
     app.recordEdit(`caption of ${image.fileName}`);
     app.say('Caption saved');
-    void app.pages.refresh(app.pages.loadedPages());
+    void gallery.refresh();
     return next;
   }
 

@@ -6,6 +6,7 @@
 import type { RunComparison, RunDetail, RunSummary } from '../../../shared/types.ts';
 import { api, errorText } from '../lib/api.ts';
 import { app } from './app.svelte.ts';
+import { gallery } from './gallery.svelte.ts';
 import { jobs } from './jobs.svelte.ts';
 
 class RunsStore {
@@ -75,7 +76,7 @@ class RunsStore {
     try {
       const { imageIds } = await api.invoke('runs:confusionCell', { runId: run.id, trueClass, predClass });
       if (!imageIds.length) return app.say('No photos in that cell');
-      await app.showIds(imageIds, label);
+      await gallery.showIds(imageIds, label);
     } catch (e) {
       app.say(errorText(e), true);
     }

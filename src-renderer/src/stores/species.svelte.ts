@@ -6,6 +6,7 @@
 import { api, errorText } from '../lib/api.ts';
 import type { ClassInfo } from '../../../shared/types.ts';
 import { app } from './app.svelte.ts';
+import { gallery } from './gallery.svelte.ts';
 
 const photos = (n: number) => `${n} photo${n === 1 ? '' : 's'}`;
 
@@ -47,9 +48,9 @@ export const speciesManager = {
       (r) => `Merged ${fromName} into ${intoName} (${photos(r.moved)} moved)`,
     );
     // A gallery filtered on the merged species follows its photos.
-    if (app.filters.classId === fromId) {
-      app.filters.classId = intoId;
-      await app.applyFilters();
+    if (gallery.filters.classId === fromId) {
+      gallery.filters.classId = intoId;
+      await gallery.applyFilters();
     }
     return r;
   },

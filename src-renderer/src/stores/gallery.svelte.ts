@@ -1,0 +1,199 @@
+/**
+ * The gallery domain: the paged photo list of the current query, its filters and sort, the
+ * confusion-cell id filter, the selection, the focused photo, and the grid's geometry and tile size.
+ * Moving between the gallery and the photo view goes through here; notices, the current screen and
+ * saving a pending caption edit belong to the app shell (`app`).
+ */
+import { api, errorText } from '../lib/api.ts';
+import { PagedImages } from '../lib/pages.ts';
+import { clickSelect, emptySelection, selectAll, rangeIndices, type ClickMods, type Selection } from '../lib/selection.ts';
+import type { FileStatus, ImagePage, ImageQuery, ReviewStatus } from '../../../shared/types.ts';
+// app and gallery import each other; neither touches the other while its module loads.
+import { app } from './app.svelte.ts';
+
+export interface Filters {
+  collectionId: number | null;
+  classId: number | null;
+  split: string;
+  provenance: string;
+  reviewStatus: ReviewStatus | '';
+  /** '' = any; 'changed' / 'missing': photos whose file changed or went missing on disk. */
+  fileStatus: FileStatus | '';
+  search: string;
+  /** Gallery order: by path, most CAM disagreement first, least confident, or least likely caption first. */
+  sort: 'path' | 'disagreement' | 'confidence' | 'likelihood';
+}
+
+const PAGE_SIZE = 240;
+
+export const TILE_SIZES = { min: 96, max: 256, standard: 168 } as const;
+
+function readTileSize(): number {
+  const v = Number(globalThis.localStorage?.getItem('plumage.tileSize'));
+  return v >= TILE_SIZES.min && v <= TILE_SIZES.max ? v : TILE_SIZES.standard;
+}
+
+function noFilters(sort: Filters['sort']): Filters {
+  return { collectionId: null, classId: null, split: '', provenance: '', reviewStatus: '', fileStatus: '', search: '', sort };
+}
+
+class GalleryStore {
+  /** Index (in the current query) of the focused / opened photo. */
+  focusIndex = $state(0);
+  selection = $state.raw<Selection>(emptySelection());
+  filters = $state<Filters>(noFilters('path'));
+  /** Bumped whenever the paged list changes, so derived views re-read it. */
+  version = $state(0);
+  /** Gallery tile side in px (the thumbnail-size slider), remembered between sessions. */
+  tileSize = $state(readTileSize());
+  /** Gallery scroll offset, kept while the photo view is open. */
+  galleryScroll = 0;
+  /** Grid geometry reported by the gallery (for keyboard movement). */
+  columns = 1;
+  pageRows = 4;
+  /**
+   * Client-side id filter (a confusion-matrix cell's misclassified photos): the gallery shows
+   * exactly these photos, read one by one with images:get, until the filter is cleared.
+   */
+  idsFilter = $state.raw<{ ids: number[]; label: string } | null>(null);
+
+  readonly pages = new PagedImages((q) => this.fetchPage(q), {}, PAGE_SIZE, () => this.version++);
+
+  get total(): number {
+    void this.version;
+    return this.pages.total;
+  }
+
+  /** Whether the first page of the current query has arrived (reactive, unlike pages.ready). */
+  get loaded(): boolean {
+    void this.version;
+    return this.pages.ready;
+  }
+
+  /** images:query, or — under an id filter — the filtered ids read with images:get. */
+  private async fetchPage(q: ImageQuery): Promise<ImagePage> {
+    const f = this.idsFilter;
+    if (!f) return api.invoke('images:query', q);
+    const offset = q.offset ?? 0;
+    const slice = f.ids.slice(offset, offset + (q.limit ?? PAGE_SIZE));
+    const items = await Promise.all(slice.map((id) => api.invoke('images:get', { id })));
+    return { total: f.ids.length, offset, items };
+  }
+
+  async showIds(ids: number[], label: string): Promise<void> {
+    this.idsFilter = { ids, label };
+    app.view = 'gallery';
+    await this.applyFilters();
+  }
+
+  async clearIds(): Promise<void> {
+    this.idsFilter = null;
+    await this.applyFilters();
+  }
+
+  /** Opens one photo by id: its index in the current list, or (not there) in "most disputed" order. */
+  async openId(id: number): Promise<void> {
+    await app.flush();
+    let i = (await this.pages.allIds()).indexOf(id);
+    if (i < 0) {
+      this.idsFilter = null;
+      this.filters = noFilters('disagreement');
+      await this.applyFilters();
+      i = (await this.pages.allIds()).indexOf(id);
+    }
+    if (i < 0) return app.say(`photo ${id} is not in the gallery`, true);
+    await this.pages.ensureRange(i, i);
+    this.focusIndex = i;
+    app.view = 'photo';
+  }
+
+  /** Review queue: the next photo in "most disputed first" order after the open / focused one. */
+  async nextDisputed(): Promise<void> {
+    const cur = this.pages.at(this.focusIndex)?.id;
+    try {
+      const req: { afterId?: number; collectionId?: number } = {};
+      if (app.view === 'photo' && cur != null) req.afterId = cur;
+      if (this.filters.collectionId != null) req.collectionId = this.filters.collectionId;
+      const { imageId } = await api.invoke('images:nextDisputed', req);
+      if (imageId == null) return app.say('No more disputed photos (score the collection with a run first)');
+      await this.openId(imageId);
+    } catch (e) {
+      app.say(errorText(e), true);
+    }
+  }
+
+  query(): ImageQuery {
+    const f = this.filters;
+    const q: ImageQuery = { sort: f.sort };
+    if (f.collectionId != null) q.collectionId = f.collectionId;
+    if (f.classId != null) q.classId = f.classId;
+    if (f.split) q.split = f.split;
+    if (f.provenance) q.provenance = f.provenance;
+    if (f.reviewStatus) q.reviewStatus = f.reviewStatus;
+    if (f.fileStatus) q.fileStatus = f.fileStatus;
+    if (f.search.trim()) q.search = f.search.trim();
+    return q;
+  }
+
+  /** Whether any filter narrows the gallery (an empty result then means "no match", not "no photos"). */
+  get filtered(): boolean {
+    const f = this.filters;
+    return !!(this.idsFilter || f.search.trim() || f.classId != null || f.collectionId != null || f.split || f.provenance || f.reviewStatus || f.fileStatus);
+  }
+
+  async applyFilters(): Promise<void> {
+    this.selection = emptySelection();
+    this.focusIndex = 0;
+    this.galleryScroll = 0;
+    await this.pages.setQuery(this.query());
+    if (this.pages.error) app.say(this.pages.error, true);
+  }
+
+  /** Re-reads the pages already loaded (after an edit or a job changed photos on screen). */
+  refresh(): Promise<void> {
+    return this.pages.refresh(this.pages.loadedPages());
+  }
+
+  // ── selection ──────────────────────────────────────────────────────────────
+  async click(index: number, mods: ClickMods): Promise<void> {
+    if (mods.shift) {
+      const [a, b] = rangeIndices(this.selection.anchor, index);
+      await this.pages.ensureRange(a, b);
+    }
+    this.selection = clickSelect(this.selection, index, mods, this.pages.idAt);
+    this.focusIndex = index;
+  }
+
+  async selectAll(): Promise<void> {
+    try {
+      this.selection = selectAll(await this.pages.allIds());
+    } catch (e) {
+      app.say(errorText(e), true);
+    }
+  }
+
+  clearSelection(): void {
+    this.selection = emptySelection();
+  }
+
+  // ── navigation between the gallery and the photo view ─────────────────────
+  async open(index: number): Promise<void> {
+    if (index < 0 || index >= this.total) return;
+    this.focusIndex = index;
+    app.view = 'photo';
+  }
+
+  async back(): Promise<void> {
+    await app.flush();
+    app.view = 'gallery';
+  }
+
+  async step(delta: number): Promise<void> {
+    await app.flush();
+    const next = Math.max(0, Math.min(this.total - 1, this.focusIndex + delta));
+    await this.pages.ensureRange(next, next);
+    this.focusIndex = next;
+  }
+}
+
+export const gallery = new GalleryStore();
