@@ -26,6 +26,18 @@ export class HeatMapPage {
     }, layer);
   }
 
+  /** Alpha of one pixel of a layer canvas, at fractions of the canvas (0 when there is no canvas yet). */
+  async alphaAt(stage: Locator, layer: 'heat' | 'paint' | 'photo', fx: number, fy: number): Promise<number> {
+    return stage.evaluate(
+      (el, [l, x, y]) => {
+        const c = el.querySelector(`canvas[data-layer="${l}"]`) as HTMLCanvasElement | null;
+        if (!c || !c.width || !c.height) return 0;
+        return c.getContext('2d')!.getImageData(Math.floor(c.width * x), Math.floor(c.height * y), 1, 1).data[3];
+      },
+      [layer, fx, fy] as const,
+    );
+  }
+
   /** Drags the mouse across a stage through the given fractions of its box. */
   async stroke(stage: Locator, from: [number, number], to: [number, number], steps = 12): Promise<void> {
     const b = (await stage.boundingBox())!;
