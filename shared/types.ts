@@ -7,6 +7,7 @@ export type ReviewStatus = 'unreviewed' | 'accepted' | 'fixed' | 'rejected';
 /** Whether the photo's file still holds the imported bytes ('changed': replaced or damaged since). */
 export type FileStatus = 'ok' | 'changed' | 'missing';
 export type Variant = 'cnn' | 'lrcn' | 'medi' | 'cam';
+/** 'interrupted': the training process died (killed, crashed, power cut); resumable from its checkpoint. */
 export type RunStatus = 'queued' | 'running' | 'done' | 'failed' | 'cancelled' | 'interrupted';
 
 export interface Collection {
@@ -127,7 +128,7 @@ interface JobInfoCommon {
 /** A finished training (the train operation's outcome: the run, then how many photos it scored). */
 export interface TrainJobResult {
   run: string;
-  variant: string;
+  variant: Variant;
   status: 'done' | 'cancelled' | 'failed';
   epochs_run: number;
   best_epoch: number;
@@ -159,6 +160,7 @@ export interface CaptionJobResult {
   files: number;
   captioned: number;
   skipped_done: number;
+  /** Every file skipped and every folder entry that could not be listed, with its reason. */
   errors: { path: string; reason: string }[];
   status: 'done' | 'cancelled';
 }
@@ -188,11 +190,17 @@ export interface TrainLosses {
   total: number;
 }
 
-/** Validation after an epoch: top-1/top-5 (null without a classifier), caption loss, selection score. */
-export interface TrainValidation {
+/** Scores of a split during training: top-1/top-5 (null without a classifier), caption loss (null without a captioner). */
+export interface SplitScores {
   top1: number | null;
   top5: number | null;
   captionLoss: number | null;
+  /** CIDEr-D of the greedy captions against all references (only when model selection uses it). */
+  cider?: number | null;
+}
+
+/** Validation after an epoch: the validation split's scores and the model-selection score. */
+export interface TrainValidation extends SplitScores {
   score: number;
 }
 
@@ -342,10 +350,8 @@ export interface ConfusionMatrix {
   matrix: number[][];
 }
 
-/** Caption metrics of the product's decoding (beam search with repetition blocking). */
-export interface ProductCaptionMetrics {
-  /** The decoding's settings in words ("beam 3, α 1, no repeated 2-grams"). */
-  decode: string;
+/** Caption metrics of a set of candidates against their references (docs/design.md: Metrics). */
+export interface CaptionScores {
   bleu1: number;
   bleu2: number;
   bleu3: number;
@@ -353,10 +359,20 @@ export interface ProductCaptionMetrics {
   meteor: number;
   rougeL: number;
   cider: number;
-  /** Share of captions with a repeated word bigram. */
+}
+
+/** How much a set of generated captions repeats itself. */
+export interface RepetitionScores {
+  /** Captions with a repeated word bigram / all captions (0 for an empty set). */
   repeated_bigram_share: number;
-  /** Distinct word bigrams / all bigrams over the captions. */
+  /** Distinct bigrams / bigrams over all captions (0 when there are none). */
   distinct2: number;
+}
+
+/** Caption metrics of the product's decoding (beam search with repetition blocking). */
+export interface ProductCaptionMetrics extends CaptionScores, RepetitionScores {
+  /** The decoding's settings in words ("beam 3, α 1, no repeated 2-grams"). */
+  decode: string;
 }
 
 /** A run's full evaluation, as stored in the run's metrics by `plumage eval` / eval:start. */

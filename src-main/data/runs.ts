@@ -6,16 +6,13 @@
 import { randomBytes } from 'node:crypto';
 import type { Db } from './store.ts';
 import { notFound } from '../util/errors.ts';
-
-/** 'interrupted': the training process died (killed, crashed, power cut); resumable from its checkpoint. */
-export type RunStatus = 'queued' | 'running' | 'done' | 'failed' | 'cancelled' | 'interrupted';
-export type RunVariant = 'cnn' | 'lrcn' | 'medi' | 'cam';
+import type { RunStatus, Variant } from '../../shared/types.ts';
 
 export interface RunRecord {
   id: string;
   createdAt: string;
   collectionId: number | null;
-  variant: RunVariant;
+  variant: Variant;
   encoder: string;
   backend: string;
   config: Record<string, unknown>;
@@ -36,7 +33,7 @@ interface Row {
   id: string;
   created_at: string;
   collection_id: number | null;
-  variant: RunVariant;
+  variant: Variant;
   encoder: string;
   backend: string;
   config: string;
@@ -94,7 +91,7 @@ function fromRow(r: Row): RunRecord {
 export interface NewRun {
   id?: string;
   collectionId?: number | null;
-  variant: RunVariant;
+  variant: Variant;
   encoder: string;
   backend: string;
   config: Record<string, unknown>;
@@ -131,7 +128,7 @@ export function getRun(db: Db, id: string): RunRecord | null {
   return r ? fromRow(r) : null;
 }
 
-export function listRuns(db: Db, opts: { variant?: RunVariant; status?: RunStatus } = {}): RunRecord[] {
+export function listRuns(db: Db, opts: { variant?: Variant; status?: RunStatus } = {}): RunRecord[] {
   const rows = db
     .prepare(
       `SELECT * FROM runs WHERE (? IS NULL OR variant = ?) AND (? IS NULL OR status = ?) ORDER BY created_at DESC, id DESC`,
@@ -141,7 +138,7 @@ export function listRuns(db: Db, opts: { variant?: RunVariant; status?: RunStatu
 }
 
 /** The most recent finished run (optionally of one variant): what "latest model" means in the UI. */
-export function latestRun(db: Db, variant?: RunVariant): RunRecord | null {
+export function latestRun(db: Db, variant?: Variant): RunRecord | null {
   return listRuns(db, { variant, status: 'done' })[0] ?? null;
 }
 

@@ -10,6 +10,7 @@
 import { existsSync, readdirSync, statSync, writeFileSync } from 'node:fs';
 import { extname, join, relative, resolve, sep } from 'node:path';
 import * as tf from '@tensorflow/tfjs';
+import type { CaptionJobResult } from '../../shared/types.ts';
 import { openDb, type Db } from '../data/store.ts';
 import { getRun, type RunRecord } from '../data/runs.ts';
 import { workspace, type Workspace } from '../data/workspace.ts';
@@ -49,21 +50,13 @@ export interface CaptionRow {
   run: string;
 }
 
-export interface CaptionResult {
-  job: number;
-  run: string;
-  folder: string;
+/** The caption job's result as the window gets it, plus what the CLI prints and writes. */
+export interface CaptionResult extends CaptionJobResult {
   out: string | null;
-  files: number;
-  captioned: number;
-  skipped_done: number;
-  /** Every file skipped and every folder entry that could not be listed, with its reason. */
-  errors: { path: string; reason: string }[];
   /** How many of `errors` are folder entries that could not be listed (stored with the job). */
   unreadable: number;
   seconds: number;
   images_per_s: number;
-  status: 'done' | 'cancelled';
   results: CaptionRow[];
 }
 

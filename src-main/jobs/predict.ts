@@ -9,7 +9,7 @@
  * between batches so the api keeps answering while it runs in-process.
  */
 import * as tf from '@tensorflow/tfjs';
-import type { CamsView } from '../../shared/types.ts';
+import type { CamsView, PredictJobResult } from '../../shared/types.ts';
 import { getRun, type RunRecord } from '../data/runs.ts';
 import { clearPredictions, savePredictions, type PredictionRow } from '../data/predictions.ts';
 import { openDb, type Db } from '../data/store.ts';
@@ -38,13 +38,6 @@ export interface PredictOptions {
   signal?: AbortSignal;
   onProgress?: (done: number, total: number) => void;
   batchSize?: number;
-}
-
-export interface PredictResult {
-  run: string;
-  images: number;
-  skipped: number;
-  seconds: number;
 }
 
 const yieldToLoop = () => new Promise<void>((r) => setImmediate(r));
@@ -129,7 +122,7 @@ export async function predictCollection(
   home: string,
   runId: string,
   opts: PredictOptions = {},
-): Promise<PredictResult> {
+): Promise<PredictJobResult> {
   const ws = workspace(home);
   const db = openDb(ws.dbPath);
   const t0 = Date.now();

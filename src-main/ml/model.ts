@@ -13,6 +13,7 @@ import * as tf from '@tensorflow/tfjs';
 import { mixSeed, mulberry32 } from '../util/rng.ts';
 import { embed, linear, logSoftmax, mmNT, sigmoid, tanh, untrackedTranspose } from './ops.ts';
 import { invalidRequest } from '../util/errors.ts';
+import type { Variant } from '../../shared/types.ts';
 
 export const PAD = 0;
 export const BOS = 1;
@@ -28,7 +29,7 @@ export interface ModelDims {
   /** vocabulary */ V: number;
   /** classes */ C: number;
 }
-export type Variant = 'cnn' | 'lrcn' | 'medi' | 'cam';
+export type { Variant };
 export const VARIANTS: Variant[] = ['cnn', 'lrcn', 'medi', 'cam'];
 /** Parameters by PyTorch name. */
 export type Params = Record<string, tf.Variable>;

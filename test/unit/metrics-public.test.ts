@@ -4,7 +4,8 @@
  */
 import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
-import { scoreCaptions, type CaptionScores } from '../../src-main/ml/metrics/index.ts';
+import { scoreCaptions } from '../../src-main/ml/metrics/index.ts';
+import type { CaptionScores } from '../../shared/types.ts';
 import { sharedPath } from '../helpers/shared.ts';
 
 interface Corpus {

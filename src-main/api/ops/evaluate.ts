@@ -2,7 +2,7 @@ import { z } from 'zod';
 import type { EvalResult } from '../../jobs/evaluate.ts';
 
 export type { EvalResult };
-import type { PredictResult } from '../../jobs/predict.ts';
+import type { PredictJobResult } from '../../../shared/types.ts';
 import type { JobIo, OpContext } from './context.ts';
 import { requireRun } from './runs.ts';
 import { LIMITS, name, runId } from './schemas.ts';
@@ -21,7 +21,7 @@ export type EvaluateRequest = z.infer<typeof evaluateRequest>;
 
 export interface EvaluateOutcome {
   metrics: EvalResult;
-  scored: PredictResult;
+  scored: PredictJobResult;
 }
 
 /**

@@ -1,4 +1,4 @@
-import type { PredictResult } from '../../jobs/predict.ts';
+import type { PredictJobResult } from '../../../shared/types.ts';
 import type { JobIo, OpContext } from './context.ts';
 import { runOrLatest } from './runs.ts';
 import { inWorker } from './worker.ts';
@@ -13,9 +13,9 @@ export async function scoreCollection(
   req: { runId?: string },
   io: JobIo,
   message?: string,
-): Promise<PredictResult> {
+): Promise<PredictJobResult> {
   const runId = runOrLatest(ctx.db, req.runId, 'score');
-  const r = await inWorker<PredictResult>({ task: 'predict', home: ctx.ws.home, runId }, io, 'predict', message);
+  const r = await inWorker<PredictJobResult>({ task: 'predict', home: ctx.ws.home, runId }, io, 'predict', message);
   ctx.imagesChanged([]);
   return r;
 }

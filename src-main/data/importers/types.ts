@@ -1,11 +1,10 @@
 /** The shape every importer produces and the engine (./engine.ts) writes into the store. */
+import type { ImportReport } from '../../../shared/types.ts';
 
 export type ImporterKind = 'cub' | 'flowers' | 'folder' | 'coco';
 
-export interface ImportError {
-  path: string;
-  reason: string;
-}
+/** A file that could not be imported, with its one-line reason. */
+export type ImportError = ImportReport['errors'][number];
 
 export interface ImportItem {
   /** Absolute path of the photo. */
@@ -60,16 +59,12 @@ export interface ImportOptions {
   signal?: AbortSignal;
 }
 
-export interface ImportResult {
-  images: number;
-  classes: number;
-  captions: number;
-  added: number;
+/** What the import job reports to the window (ImportReport), plus the rest of the engine's count. */
+export interface ImportResult extends ImportReport {
   updated: number;
   unchanged: number;
   missing: number;
   failed: number;
-  errors: ImportError[];
   collection: number;
   name: string;
   root: string;

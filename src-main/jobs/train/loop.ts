@@ -12,7 +12,7 @@
  * Setting up a session is ./setup.ts; the run's files are written by ../run-artifact.ts.
  */
 import * as tf from '@tensorflow/tfjs';
-import type { TrainEvent, TrainLosses, TrainValidation } from '../../../shared/types.ts';
+import type { SplitScores, TrainEvent, TrainJobResult, TrainLosses, TrainValidation } from '../../../shared/types.ts';
 import { appendEpoch, updateRun } from '../../data/runs.ts';
 import { openDb } from '../../data/store.ts';
 import { workspace } from '../../data/workspace.ts';
@@ -28,7 +28,7 @@ import { itemCaption, type TrainItem } from './sampling.ts';
 import { estimateSeconds } from './estimate.ts';
 import { markInterruptedRuns, type RunClaim } from '../run-owner.ts';
 import { openSession, reporter, type Session } from './setup.ts';
-import { evaluateSplit, selectionScore, type EvalResult } from './validation.ts';
+import { evaluateSplit, selectionScore } from './validation.ts';
 import { lambdaAt } from './lambda-schedule.ts';
 import { invalidRequest } from '../../util/errors.ts';
 
@@ -45,24 +45,19 @@ export interface TrainOptions {
   stopAfterSteps?: number;
 }
 
-export interface TrainResult {
-  run: string;
-  variant: Variant;
-  status: 'done' | 'cancelled' | 'failed';
+/** A training's outcome: the train job's result as the window gets it (before scoring), plus the run's record. */
+export interface TrainResult extends Omit<TrainJobResult, 'scored'> {
   encoder: string;
   backend: string;
   /** e.g. `tfjs-node 4.22.0, libtensorflow 2.21.0` */
   backend_version: string;
   dataset_version: string;
-  epochs_run: number;
-  best_epoch: number;
   steps: number;
   val: TrainValidation | null;
-  test: EvalResult | null;
+  test: SplitScores | null;
   checkpoint: string | null;
   seconds: number;
   pairs_per_s: number;
-  warnings: string[];
   reused?: string[];
   error?: string;
 }
@@ -260,7 +255,7 @@ function finishRun(s: Session, cancelled: boolean, backend: { name: string; deta
   // Cancelled before the first epoch ended: keep the current weights as the run's model.
   if (state.bestEpoch < 0) saveBest(s, -1, null);
   // Test accuracy of the best checkpoint (the full report is `plumage eval`).
-  let test: EvalResult | null = null;
+  let test: SplitScores | null = null;
   if (!cancelled && s.data.test.length) {
     const best = loadRunWeights(s.ws, s.runId);
     test = evaluateSplit(best, cfg.variant, s.data.test, s.cache, s.index, cfg.maxLen);

@@ -3,6 +3,7 @@
  * captions) and the model-selection score.
  */
 import * as tf from '@tensorflow/tfjs';
+import type { SplitScores } from '../../../shared/types.ts';
 import type { FeatureCache } from '../../ml/feature-cache.ts';
 import { scoreCaptions } from '../../ml/metrics/index.ts';
 import {
@@ -19,14 +20,6 @@ import {
 } from '../../ml/model.ts';
 import { decodeCaption, encodeCaption, type Example } from './dataset.ts';
 
-export interface EvalResult {
-  top1: number | null;
-  top5: number | null;
-  captionLoss: number | null;
-  /** CIDEr-D of the greedy captions against all references (only when asked for). */
-  cider?: number | null;
-}
-
 /** What the best checkpoint is chosen by: caption loss (with top-1) or validation CIDEr-D (with top-1). */
 export type Selection = 'loss' | 'cider';
 
@@ -39,7 +32,7 @@ export function evaluateSplit(
   T: number,
   batch = 64,
   withCider = false,
-): EvalResult {
+): SplitScores {
   if (!data.length) return { top1: null, top5: null, captionLoss: null };
   const words = withCider && hasCap(variant) ? wordsOf(index) : null;
   const refs: Record<string, string[]> = {};
@@ -113,7 +106,7 @@ function wordsOf(index: Map<string, number>): string[] {
  * medi/cam → top-1 − (caption loss)/ln V. Dividing by ln V (the loss of a uniform guess) puts the
  * caption term on the same 0–1 scale as accuracy, so neither head is ignored.
  */
-export function selectionScore(r: EvalResult, V: number, by: Selection = 'loss'): number {
+export function selectionScore(r: SplitScores, V: number, by: Selection = 'loss'): number {
   // by CIDEr-D: lrcn → CIDEr; medi/cam → top-1 + CIDEr (CIDEr-D of these captioners is 0–1 too)
   if (by === 'cider' && r.cider !== undefined && r.cider !== null) return (r.top1 ?? 0) + r.cider;
   const cap = r.captionLoss !== null ? r.captionLoss / Math.log(Math.max(V, 2)) : 0;

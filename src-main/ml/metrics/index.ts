@@ -11,21 +11,12 @@ import { rougeL } from './rouge.ts';
 import { tokenize } from './tokenize.ts';
 import { loadWordNet, type WordNet } from './wordnet.ts';
 import { invalidRequest } from '../../util/errors.ts';
+import type { CaptionScores } from '../../../shared/types.ts';
 
 export { tokenize, normalizeCaption } from './tokenize.ts';
 export { porterStem } from './porter.ts';
 export { loadWordNet } from './wordnet.ts';
-export { repetitionScores, type RepetitionScores } from './repetition.ts';
-
-export interface CaptionScores {
-  bleu1: number;
-  bleu2: number;
-  bleu3: number;
-  bleu4: number;
-  meteor: number;
-  rougeL: number;
-  cider: number;
-}
+export { repetitionScores } from './repetition.ts';
 
 export interface CorpusScores extends CaptionScores {
   per_image: Record<string, CaptionScores>;

@@ -3,14 +3,8 @@
  * occurs twice ("and a … and a"), and distinct-2 — distinct bigrams / all bigrams over the whole
  * set of captions (Li et al. 2016), low when captions loop or are all alike.
  */
+import type { RepetitionScores } from '../../../shared/types.ts';
 import { tokenize } from './tokenize.ts';
-
-export interface RepetitionScores {
-  /** Captions with a repeated word bigram / all captions (0 for an empty set). */
-  repeated_bigram_share: number;
-  /** Distinct bigrams / bigrams over all captions (0 when there are none). */
-  distinct2: number;
-}
 
 function bigrams(caption: string): string[] {
   const w = tokenize(caption);
