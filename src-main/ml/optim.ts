@@ -2,6 +2,8 @@
  * Optimisers over Params + gradients (by parameter name): SGD (the paper's: lr 0.1), SGD with
  * momentum, Adam. The update is applied in place to the tf.Variables; the optimiser state is a
  * plain record of tensors so a checkpoint can store it (optimStateTensors) and resume exactly.
+ * Weight decay is decoupled (AdamW, Loshchilov & Hutter): it shrinks the weights directly instead
+ * of entering the gradient, so Adam's per-weight scaling does not weaken it where gradients are large.
  */
 import * as tf from '@tensorflow/tfjs';
 import type { Params } from './model.ts';
@@ -14,7 +16,10 @@ export interface OptimConfig {
   beta1?: number;
   beta2?: number;
   eps?: number;
-  /** L2 weight decay added to the gradient (default 0) */
+  /**
+   * Decoupled weight decay (default 0): before the update every weight matrix and embedding
+   * (rank ≥ 2) that had a gradient is multiplied by 1 − lr·weightDecay; biases are not decayed.
+   */
   weightDecay?: number;
 }
 
@@ -37,11 +42,12 @@ export function applyGrads(
 ): void {
   state.step += 1;
   const t = state.step;
-  for (const [name, g0] of Object.entries(grads)) {
+  for (const [name, g] of Object.entries(grads)) {
     const p = params[name];
     if (!p) throw new Error(`gradient for unknown parameter ${name}`);
     tf.tidy(() => {
-      const g = cfg.weightDecay ? tf.add(g0, tf.mul(p, cfg.weightDecay)) : g0;
+      // before the step, as torch.optim.AdamW does
+      if (cfg.weightDecay && p.rank >= 2) p.assign(tf.mul(p, 1 - cfg.lr * cfg.weightDecay));
       if (cfg.kind === 'sgd') {
         p.assign(tf.sub(p, tf.mul(g, cfg.lr)));
       } else if (cfg.kind === 'momentum') {

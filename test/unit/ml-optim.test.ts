@@ -52,6 +52,44 @@ describe('optimisers', () => {
   });
 });
 
+describe('decoupled weight decay', () => {
+  // a weight matrix (decayed) and a bias (never decayed)
+  const twoParams = (): Params => ({
+    'm.weight': tf.variable(tf.tensor2d([1, -2, 0.5, 4], [2, 2])),
+    'm.bias': tf.variable(tf.tensor1d([1, -2])),
+  });
+  const twoGrads = () => ({ 'm.weight': tf.tensor2d([0.5, -1, 2, 0], [2, 2]), 'm.bias': tf.tensor1d([0.5, -1]) });
+  const at = (p: Params, n: string) => Array.from(p[n].dataSync());
+
+  it('sgd: a matrix becomes p·(1 − lr·wd) − lr·g, a bias p − lr·g', () => {
+    const p = twoParams();
+    applyGrads(p, twoGrads(), { kind: 'sgd', lr: 0.1, weightDecay: 0.5 }, createOptimState());
+    const w = [1, -2, 0.5, 4].map((x, i) => x * (1 - 0.05) - 0.1 * [0.5, -1, 2, 0][i]);
+    at(p, 'm.weight').forEach((x, i) => expect(x).toBeCloseTo(w[i], 6));
+    at(p, 'm.bias').forEach((x, i) => expect(x).toBeCloseTo([0.95, -1.9][i], 6));
+  });
+
+  it('adam: the decay is outside the adaptive step (AdamW), and wd = 0 is plain Adam', () => {
+    const p = twoParams();
+    applyGrads(p, twoGrads(), { kind: 'adam', lr: 0.01, weightDecay: 2 }, createOptimState());
+    // first Adam step lr·g/(|g|+ε) (0 where g = 0) after the shrink by 1 − 0.02
+    const w = [1, -2, 0.5, 4].map((x, i) => x * 0.98 - 0.01 * Math.sign([0.5, -1, 2, 0][i]));
+    at(p, 'm.weight').forEach((x, i) => expect(x).toBeCloseTo(w[i], 6));
+    at(p, 'm.bias').forEach((x, i) => expect(x).toBeCloseTo([1 - 0.01, -2 + 0.01][i], 6));
+    const plain = twoParams();
+    const zero = twoParams();
+    applyGrads(plain, twoGrads(), { kind: 'adam', lr: 0.01 }, createOptimState());
+    applyGrads(zero, twoGrads(), { kind: 'adam', lr: 0.01, weightDecay: 0 }, createOptimState());
+    for (const n of ['m.weight', 'm.bias']) expect(at(zero, n)).toEqual(at(plain, n));
+  });
+
+  it('leaves parameters without a gradient alone', () => {
+    const p = twoParams();
+    applyGrads(p, { 'm.bias': tf.tensor1d([0, 0]) }, { kind: 'sgd', lr: 0.1, weightDecay: 1 }, createOptimState());
+    expect(at(p, 'm.weight')).toEqual([1, -2, 0.5, 4]);
+  });
+});
+
 describe('training lowers the losses', () => {
   it.each(['cnn', 'lrcn', 'medi', 'cam'] as Variant[])(
     '%s: 25 SGD steps on a tiny fixed batch',

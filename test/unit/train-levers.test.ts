@@ -1,8 +1,9 @@
 /**
  * Training levers beyond the paper, all off by default: every caption of a photo per epoch,
  * dropout on the captioner's embeddings and LSTM outputs, label smoothing of L_class and
- * L_caption. Each does what it says, only while training, and leaves the contract's losses and
- * gradients exactly as they are when off.
+ * L_caption, decoupled weight decay (its update rule is in ml-optim.test.ts), random windows of
+ * the cached feature maps. Each does what it says, only while training, and leaves the contract's losses
+ * and gradients exactly as they are when off.
  */
 import * as tf from '@tensorflow/tfjs';
 import { beforeAll, describe, expect, it } from 'vitest';
@@ -14,6 +15,7 @@ import { DEFAULT_CONFIG, type TrainConfig } from '../../src-main/jobs/train/conf
 import type { Example } from '../../src-main/jobs/train/dataset.ts';
 import { regularisation, runTraining } from '../../src-main/jobs/train/loop.ts';
 import { itemCaption, trainItems } from '../../src-main/jobs/train/sampling.ts';
+import { cropMaps, cropOffsets } from '../../src-main/jobs/train/augment.ts';
 import { algorithm1Grads } from '../../src-main/ml/algorithm1.ts';
 import { initBackend } from '../../src-main/ml/backend.ts';
 import {
@@ -200,6 +202,70 @@ describe('caption dropout', () => {
   });
 });
 
+describe('feature-map crops', () => {
+  it('cut the S×S window of each row at its offset out of a [B, H, W, C] batch', () => {
+    // B 2, H 3, W 4, C 2: value = 1000·b + 100·h + 10·w + c
+    const shape = [2, 3, 4, 2];
+    const at = (b: number, h: number, w: number, c: number) => ((b * 3 + h) * 4 + w) * 2 + c;
+    const data = new Float32Array(48);
+    for (let b = 0; b < 2; b++)
+      for (let h = 0; h < 3; h++) for (let w = 0; w < 4; w++) for (let c = 0; c < 2; c++) data[at(b, h, w, c)] = 1000 * b + 100 * h + 10 * w + c;
+    const { data: out, shape: outShape } = cropMaps(data, shape, 2, [
+      [0, 2],
+      [1, 0],
+    ]);
+    expect(outShape).toEqual([2, 2, 2, 2]);
+    const want: number[] = [];
+    for (const [b, top, left] of [
+      [0, 0, 2],
+      [1, 1, 0],
+    ])
+      for (let h = 0; h < 2; h++) for (let w = 0; w < 2; w++) for (let c = 0; c < 2; c++) want.push(1000 * b + 100 * (top + h) + 10 * (left + w) + c);
+    expect(Array.from(out)).toEqual(want);
+  });
+
+  it('cut masks [B, H, W] the same way, and refuse a window larger than the map', () => {
+    const m = Float32Array.from([1, 2, 3, 4, 5, 6, 7, 8, 9]);
+    const { data, shape } = cropMaps(m, [1, 3, 3], 2, [[1, 1]]);
+    expect(shape).toEqual([1, 2, 2]);
+    expect(Array.from(data)).toEqual([5, 6, 8, 9]);
+    expect(() => cropMaps(m, [1, 3, 3], 4, [[0, 0]])).toThrow(/does not fit feature maps of 3×3/);
+  });
+
+  it('place the windows inside the map, the same for the same seed and step, others for another', () => {
+    const a = cropOffsets(1, 5, 300, 7, 7, 5);
+    expect(cropOffsets(1, 5, 300, 7, 7, 5)).toEqual(a);
+    expect(cropOffsets(1, 6, 300, 7, 7, 5)).not.toEqual(a);
+    expect(cropOffsets(2, 5, 300, 7, 7, 5)).not.toEqual(a);
+    for (const [top, left] of a) {
+      expect(top).toBeGreaterThanOrEqual(0);
+      expect(top).toBeLessThanOrEqual(2);
+      expect(left).toBeGreaterThanOrEqual(0);
+      expect(left).toBeLessThanOrEqual(2);
+    }
+    // every corner position occurs
+    expect(new Set(a.map(([t, l]) => `${t},${l}`)).size).toBe(9);
+  });
+
+  it('mirroring a map instead would change nothing: every loss and gradient of cam is the same', () => {
+    // why there is no flip option: the heads see the spatial mean, and both Grad-CAMs mirror with the map
+    const P = initParams('cam', dims, 5);
+    const A = tf.randomUniform([2, 3, 4, 6], 0, 1, 'float32', 9) as tf.Tensor4D;
+    const batch = { A, labels: tf.tensor1d([0, 2], 'int32'), captions: inputs().caps };
+    const plain = algorithm1Grads(P, 'cam', batch);
+    const mirrored = algorithm1Grads(P, 'cam', { ...batch, A: tf.reverse(A, 2) as tf.Tensor4D });
+    for (const k of ['class', 'caption', 'cam'] as const) expect(mirrored.losses[k]).toBeCloseTo(plain.losses[k], 5);
+    for (const n of Object.keys(plain.grads)) {
+      const [x, y] = [plain.grads[n].dataSync(), mirrored.grads[n].dataSync()];
+      x.forEach((v, i) => expect(y[i], n).toBeCloseTo(v, 5));
+    }
+    // …while a window of the map does change them
+    const cut = algorithm1Grads(P, 'cam', { ...batch, A: A.slice([0, 0, 0, 0], [2, 2, 2, 6]) });
+    expect(cut.losses.class).not.toBeCloseTo(plain.losses.class, 5);
+    tf.dispose(Object.values(P));
+  });
+});
+
 describe('the run configuration', () => {
   it('has every lever off by default, so a run trains the contract objective', () => {
     expect(DEFAULT_CONFIG).toMatchObject({
@@ -207,6 +273,8 @@ describe('the run configuration', () => {
       dropout: 0,
       classSmoothing: 0,
       captionSmoothing: 0,
+      weightDecay: 0,
+      cropFeatures: 0,
     });
     expect(regularisation({ ...DEFAULT_CONFIG, variant: 'cam' }, 7)).toBeUndefined();
   });
@@ -237,6 +305,8 @@ describe('the run configuration', () => {
       dropout: 0.3,
       classSmoothing: 0.1,
       captionSmoothing: 0.1,
+      weightDecay: 0.5,
+      cropFeatures: 2,
     };
     const [homeA, homeB] = [trainFixture(), trainFixture()];
     const a = await runTraining({ home: homeA, config: cfg });
@@ -251,9 +321,37 @@ describe('the run configuration', () => {
     const homeC = trainFixture();
     const c = await runTraining({
       home: homeC,
-      config: { ...cfg, dropout: 0, classSmoothing: 0, captionSmoothing: 0 },
+      config: { ...cfg, dropout: 0, classSmoothing: 0, captionSmoothing: 0, weightDecay: 0, cropFeatures: 0 },
     });
     const wc = readSafetensors(checkpointPaths(workspace(homeC), c.run).resumeWeights).tensors;
     expect(Array.from(wc['cap.out.weight'].data)).not.toEqual(Array.from(wa['cap.out.weight'].data));
+  });
+
+  it('weight decay and feature-map crops each change the trained weights; off, a run is the plain one', async () => {
+    const cfg = {
+      variant: 'cnn' as const,
+      encoder: 'test_enc',
+      dims: 'tiny' as const,
+      epochs: 2,
+      batch: 5,
+      maxLen: 8,
+      seed: 3,
+      optimizer: 'adam' as const,
+      lr: 0.01,
+      patience: 10,
+    };
+    const weights = async (extra: Partial<TrainConfig>) => {
+      const home = trainFixture();
+      const r = await runTraining({ home, config: { ...cfg, ...extra } });
+      return Array.from(readSafetensors(checkpointPaths(workspace(home), r.run).resumeWeights).tensors['cls.weight'].data);
+    };
+    const plain = await weights({});
+    expect(await weights({ weightDecay: 0, cropFeatures: 0 })).toEqual(plain);
+    const decayed = await weights({ weightDecay: 1 });
+    expect(decayed).not.toEqual(plain);
+    // decay pulls the weights towards 0
+    const norm = (w: number[]) => Math.hypot(...w);
+    expect(norm(decayed)).toBeLessThan(norm(plain));
+    expect(await weights({ cropFeatures: 2 })).not.toEqual(plain);
   });
 });

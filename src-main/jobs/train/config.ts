@@ -52,6 +52,10 @@ export interface TrainConfig {
   classSmoothing: number;
   /** Label smoothing ε of L_caption: each target word (1 − ε)·one-hot + ε/V (0 = off). */
   captionSmoothing: number;
+  /** Decoupled (AdamW-style) weight decay of the weight matrices and embeddings (ml/optim.ts; 0 = off). */
+  weightDecay: number;
+  /** Train on a random S×S window of each image's cached feature map per step (augment.ts; 0 = the whole map). */
+  cropFeatures: number;
   warmStart?: string;
   /**
    * The resume checkpoint is written at every epoch end and, within an epoch, at least every this
@@ -84,6 +88,8 @@ export const DEFAULT_CONFIG: Omit<TrainConfig, 'variant'> = {
   dropout: 0,
   classSmoothing: 0,
   captionSmoothing: 0,
+  weightDecay: 0,
+  cropFeatures: 0,
   checkpointMinutes: 5,
 };
 

@@ -25,6 +25,7 @@ import { checkpointPaths, loadRunWeights, saveResume, saveSidecar, saveWeights }
 import { DEFAULT_CONFIG, type TrainConfig } from './config.ts';
 import { encodeCaption } from './dataset.ts';
 import { itemCaption, type TrainItem } from './sampling.ts';
+import { cropMaps, cropOffsets } from './augment.ts';
 import { estimateSeconds } from './estimate.ts';
 import { markInterruptedRuns, type RunClaim } from '../run-owner.ts';
 import { openSession, reporter, type Session } from './setup.ts';
@@ -89,7 +90,12 @@ const zeroLosses = (): TrainLosses => ({ class: 0, caption: 0, cam: 0, mask: 0, 
 function stepBatch(s: Session, items: TrainItem[]) {
   const T = s.cfg.maxLen;
   const exs = items.map((it) => it.example);
-  const feats = s.cache.getBatch(exs.map((e) => e.hash));
+  const whole = s.cache.getBatch(exs.map((e) => e.hash));
+  const [, H, W] = whole.shape;
+  // runs recorded before the option have no cropFeatures (= off)
+  const size = s.cfg.cropFeatures ?? 0;
+  const windows = size > 0 ? cropOffsets(s.cfg.seed, s.state.globalStep, exs.length, H, W, size) : null;
+  const feats = windows ? cropMaps(whole.data, whole.shape, size, windows) : whole;
   const caps = new Int32Array(exs.length * T);
   items.forEach((it, j) => {
     // Images without captions get <bos><eos>.
@@ -97,20 +103,20 @@ function stepBatch(s: Session, items: TrainItem[]) {
     caps.set(encodeCaption(text, s.index, T), j * T);
   });
   const batch = {
-    A: tf.tensor4d(feats.data, feats.shape),
+    A: tf.tensor4d(feats.data, feats.shape as [number, number, number, number]),
     labels: tf.tensor1d(exs.map((e) => e.label), 'int32'),
     captions: tf.tensor2d(caps, [exs.length, T], 'int32'),
     masks: undefined as tf.Tensor3D | undefined,
     maskRows: undefined as tf.Tensor1D | undefined,
   };
   if (s.masks.size && exs.some((e) => s.masks.has(e.imageId))) {
-    const [, H, W] = feats.shape;
     const m = new Float32Array(exs.length * H * W);
     exs.forEach((e, j) => {
       const x = s.masks.get(e.imageId);
       if (x) m.set(x, j * H * W);
     });
-    batch.masks = tf.tensor3d(m, [exs.length, H, W]);
+    const cut = windows ? cropMaps(m, [exs.length, H, W], size, windows) : { data: m, shape: [exs.length, H, W] };
+    batch.masks = tf.tensor3d(cut.data, cut.shape as [number, number, number]);
     batch.maskRows = tf.tensor1d(exs.map((e) => (s.masks.has(e.imageId) ? 1 : 0)), 'float32');
   }
   return batch;
@@ -136,7 +142,7 @@ function trainStep(s: Session): TrainLosses {
   clipByModule(res.grads, cfg.clip);
   // The schedule depends only on the global step, so a resumed run gets the same rates.
   const lr = cfg.schedule === 'cosine' ? cfg.lr * 0.5 * (1 + Math.cos((Math.PI * state.globalStep) / s.totalSteps)) : cfg.lr;
-  applyGrads(s.params, res.grads, { kind: cfg.optimizer, lr }, s.opt);
+  applyGrads(s.params, res.grads, { kind: cfg.optimizer, lr, weightDecay: cfg.weightDecay }, s.opt);
   tf.dispose([...Object.values(res.grads), batch.A, batch.labels, batch.captions]);
   batch.masks?.dispose();
   batch.maskRows?.dispose();
