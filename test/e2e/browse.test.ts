@@ -27,7 +27,8 @@ describe('browsing photos', () => {
     await poll(() => img.evaluate((el: HTMLImageElement) => el.naturalWidth)).toBeGreaterThan(0);
     const natural = await img.evaluate((el: HTMLImageElement) => el.naturalWidth);
     await page.getByText('100%', { exact: true }).waitFor();
-    expect(Math.round((await img.boundingBox())!.width)).toBe(natural);
+    // "100%" is also what the view says before it knows the photo's size: wait for the box itself.
+    await poll(async () => Math.round((await img.boundingBox())!.width)).toBe(natural);
     await page.keyboard.press('+');
     await page.getByText('125%', { exact: true }).waitFor();
     await poll(async () => Math.round((await img.boundingBox())!.width)).toBe(Math.round(natural * 1.25));
@@ -55,6 +56,10 @@ describe('browsing photos', () => {
     const { word, hits } = pickSearchWord(fx.images);
     await gallery.searchFor(word);
     await poll(() => gallery.photoCount()).toBe(hits.size);
+    // The tiles follow the count: wait until they show matching captions only, then check them.
+    const notMatching = async () => (await gallery.region.locator('.match').allTextContents()).filter((t) => !words(t).some((w) => w.startsWith(word)));
+    await poll(() => gallery.region.locator('.match').count()).toBeGreaterThan(0);
+    await poll(notMatching).toEqual([]);
     const shown = await gallery.region.locator('.match').allTextContents();
     expect(shown.length).toBeGreaterThan(0);
     for (const text of shown) expect(words(text).some((w) => w.startsWith(word))).toBe(true);

@@ -44,7 +44,7 @@ describe('photos changed on disk', () => {
     await poll(() => gallery.tile('replaced.jpg').getByText('Changed on disk').count()).toBe(1);
     await poll(() => gallery.tile('deleted.jpg').getByText('Missing on disk').count()).toBe(1);
     expect(await gallery.tile('kept.jpg').getByText(/on disk/).count()).toBe(0);
-    expect(readStored(spec.home, (db) => db.prepare('SELECT file_name, file_status FROM images ORDER BY file_name').all())).toEqual([
+    await poll(() => readStored(spec.home, (db) => db.prepare('SELECT file_name, file_status FROM images ORDER BY file_name').all())).toEqual([
       { file_name: 'deleted.jpg', file_status: 'missing' },
       { file_name: 'kept.jpg', file_status: 'ok' },
       { file_name: 'replaced.jpg', file_status: 'changed' },
@@ -52,7 +52,7 @@ describe('photos changed on disk', () => {
 
     await page.getByRole('combobox', { name: 'Filter by file on disk' }).selectOption('changed');
     await poll(() => gallery.photoCount()).toBe(1);
-    expect(await gallery.altTexts()).toEqual(['replaced.jpg']);
+    await poll(() => gallery.altTexts()).toEqual(['replaced.jpg']);
     await gallery.image('replaced.jpg').dblclick();
     await page.getByText(/was replaced or damaged since it was imported/).waitFor();
     expect(pageErrors).toEqual([]);

@@ -12,6 +12,7 @@ import type { Browser, Page } from 'playwright-core';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { makeSynthCollection, pickSearchWord, type SynthCollection, type SynthPhoto } from './fixture.ts';
 import { ARTIFACTS, launchChromium, startServe, type Served } from './serve.ts';
+import { newAppPage } from './session.ts';
 import { GalleryPage } from './pages/GalleryPage.ts';
 import { speciesName } from '../../src-renderer/src/lib/names.ts';
 import { PhotoPage } from './pages/PhotoPage.ts';
@@ -25,7 +26,7 @@ let browser: Browser;
 let page: Page;
 let gallery: GalleryPage;
 let photo: PhotoPage;
-const pageErrors: string[] = [];
+let pageErrors: string[];
 /** Photos in gallery order (sorted by path). */
 let ordered: SynthPhoto[];
 
@@ -35,9 +36,7 @@ beforeAll(async () => {
   ordered = fixture.images;
   expect(ordered.length).toBe(N);
   [served, browser] = await Promise.all([startServe(home), launchChromium()]);
-  page = await browser.newPage({ viewport: { width: 1280, height: 800 } });
-  page.setDefaultTimeout(10_000);
-  page.on('pageerror', (e) => pageErrors.push(e.message));
+  ({ page, pageErrors } = await newAppPage(browser));
   gallery = new GalleryPage(page);
   photo = new PhotoPage(page);
   mkdirSync(ARTIFACTS, { recursive: true });
@@ -66,13 +65,13 @@ describe('gallery in browser mode', () => {
 
   it('shows the collection with alt = file name, virtualised', async () => {
     await gallery.goto(served.url);
+    // The first tiles are shown before the whole first screen is: wait for it, then check it.
+    await poll(async () => (await gallery.altTexts()).slice(0, 10)).toEqual(ordered.slice(0, 10).map((x) => x.fileName));
     const alts = await gallery.altTexts();
     expect(alts.length).toBeGreaterThan(10);
-    // Every image in the region is a fixture photo, in path order from the first one.
-    expect(alts.slice(0, 10)).toEqual(ordered.slice(0, 10).map((x) => x.fileName));
     // Only the rows in view (plus overscan) are in the DOM.
     expect(alts.length).toBeLessThan(N);
-    expect(await gallery.photoCount()).toBe(N);
+    await poll(() => gallery.photoCount()).toBe(N);
     // Thumbnails really load (token-authenticated /thumb route).
     const loaded = await gallery.images.first().evaluate((img: HTMLImageElement) =>
       img.decode().then(() => img.naturalWidth),
@@ -86,7 +85,7 @@ describe('gallery in browser mode', () => {
     await expect(gallery.image(last).count()).resolves.toBe(0);
     await gallery.scrollToEnd();
     await gallery.image(last).waitFor();
-    expect(await gallery.image(ordered[0].fileName).count()).toBe(0); // scrolled out of the DOM
+    await poll(() => gallery.image(ordered[0].fileName).count()).toBe(0); // scrolled out of the DOM
     await gallery.scrollTo(0);
     await gallery.image(ordered[0].fileName).waitFor();
   });
@@ -95,7 +94,10 @@ describe('gallery in browser mode', () => {
     const { word, hits } = pickSearchWord(fixture.images);
     await gallery.searchFor(word);
     await poll(() => gallery.photoCount()).toBe(hits.size);
+    // The count may change before the tiles do: wait until no tile of the unfiltered gallery is left.
+    await poll(async () => (await gallery.altTexts()).filter((a) => !hits.has(a))).toEqual([]);
     const alts = await gallery.altTexts();
+    expect(alts.length).toBeGreaterThan(0);
     expect(alts.length).toBe(Math.min(hits.size, alts.length));
     for (const a of alts) expect(hits.has(a), `${a} has no caption word starting with '${word}'`).toBe(true);
     await gallery.searchFor('');
@@ -105,19 +107,19 @@ describe('gallery in browser mode', () => {
   it('edits a caption: saved on blur, survives a reload, history lists both texts; undo restores it', async () => {
     const target = ordered[2];
     await gallery.open(target.fileName);
-    await expect(photo.title.textContent()).resolves.toBe(target.fileName);
+    await poll(() => photo.title.textContent()).toBe(target.fileName);
     const original = target.captions[0];
-    expect(await photo.caption.inputValue()).toBe(original);
+    await poll(() => photo.caption.inputValue()).toBe(original);
     const edited = 'a small shrike with a green cap perched on a mossy twig';
     await photo.editCaption(edited);
     await page.screenshot({ path: join(ARTIFACTS, 'photo-view.png') });
 
     await reload();
     await gallery.open(target.fileName);
-    expect(await photo.caption.inputValue()).toBe(edited);
+    await poll(() => photo.caption.inputValue()).toBe(edited);
+    // The history is read apart from the photo: wait for both texts, then check the order.
+    await poll(() => photo.historyTexts()).toEqual(expect.arrayContaining([edited, original]));
     const history = await photo.historyTexts();
-    expect(history).toContain(edited);
-    expect(history).toContain(original);
     expect(history[0]).toBe(edited); // newest first
 
     // Undo from the gallery (Ctrl-Z), then check the photo and a reload.
@@ -128,7 +130,7 @@ describe('gallery in browser mode', () => {
     await poll(() => photo.caption.inputValue()).toBe(original);
     await reload();
     await gallery.open(target.fileName);
-    expect(await photo.caption.inputValue()).toBe(original);
+    await poll(() => photo.caption.inputValue()).toBe(original);
     // Redo (Ctrl-Shift-Z) brings the edit back.
     await page.keyboard.press('Control+Shift+Z');
     await poll(() => photo.caption.inputValue()).toBe(edited);
@@ -146,7 +148,7 @@ describe('gallery in browser mode', () => {
     await poll(() => photo.title.textContent()).toBe(ordered[6].fileName);
     await page.keyboard.press('ArrowLeft');
     await poll(() => photo.title.textContent()).toBe(ordered[5].fileName);
-    expect(await photo.caption.inputValue()).toBe('perched on a fence post in the rain');
+    await poll(() => photo.caption.inputValue()).toBe('perched on a fence post in the rain');
 
     // Review status by button and by key; zoom with + and 0.
     const review = photo.details.getByRole('group', { name: 'Review status' });
@@ -161,7 +163,7 @@ describe('gallery in browser mode', () => {
     await photo.back();
     await reload();
     await gallery.open(ordered[5].fileName);
-    expect(await review.getByRole('button', { name: 'rejected' }).getAttribute('aria-pressed')).toBe('true');
+    await poll(() => review.getByRole('button', { name: 'rejected' }).getAttribute('aria-pressed')).toBe('true');
     await photo.back();
   });
 
@@ -190,16 +192,17 @@ describe('gallery in browser mode', () => {
     await gallery.bulkSpecies.press('Enter');
     await page.getByText(`Set ${speciesName(species.name)} on 4 photos`).waitFor();
     await reload();
-    for (const x of range) expect(await gallery.tileSpecies(x.fileName)).toBe(speciesName(species.name));
+    const tilesOf = (photos: SynthPhoto[]) => Promise.all(photos.map((x) => gallery.tileSpecies(x.fileName)));
+    await poll(() => tilesOf(range)).toEqual(range.map(() => speciesName(species.name)));
     // A neighbour outside the range is untouched.
-    expect(await gallery.tileSpecies(ordered[14].fileName)).toBe(speciesName(ordered[14].className));
+    await poll(() => gallery.tileSpecies(ordered[14].fileName)).toBe(speciesName(ordered[14].className));
 
     // One Ctrl-Z undoes the whole bulk edit (one group), and that persists too.
     await gallery.scroller.focus();
     await page.keyboard.press('Control+z');
     await page.getByText('Undid an edit on 4 photos').waitFor();
     await reload();
-    for (const x of range) expect(await gallery.tileSpecies(x.fileName)).toBe(speciesName(x.className));
+    await poll(() => tilesOf(range)).toEqual(range.map((x) => speciesName(x.className)));
   });
 
   it('selects everything with Ctrl-A and clears with Esc', async () => {
@@ -240,8 +243,7 @@ describe('gallery in browser mode', () => {
     await dlg.open();
     await dlg.start('Plain folder', incoming);
     await dlg.report.waitFor({ timeout: 30_000 });
-    const report = (await dlg.report.textContent()) ?? '';
-    expect(report).toMatch(/broken\.jpg/);
+    await poll(() => dlg.report.textContent()).toMatch(/broken\.jpg/);
     await page.screenshot({ path: join(ARTIFACTS, 'import-dialog.png') });
     await page.keyboard.press('Escape');
     await poll(() => dlg.dialog.count()).toBe(0);

@@ -17,7 +17,8 @@ export interface Served {
   stop(): Promise<void>;
 }
 
-export async function startServe(home: string, timeoutMs = 30_000): Promise<Served> {
+// A loaded machine can take a while to start the server: 90 s before calling it broken.
+export async function startServe(home: string, timeoutMs = 90_000): Promise<Served> {
   const child = spawn(process.execPath, ['bin/plumage.js', 'serve', '--home', home, '--json'], {
     cwd: REPO,
     stdio: ['ignore', 'pipe', 'pipe'],

@@ -22,13 +22,39 @@ export interface AppSession {
   close(): Promise<void>;
 }
 
-export async function openSession(home: string, viewport = { width: 1280, height: 800 }): Promise<AppSession> {
-  // A loaded machine can take a while to start the server: allow 90 s before calling it broken.
-  const [served, browser] = await Promise.all([startServe(home, 90_000), launchChromium()]);
+/**
+ * The CPU slow-down asked for with PLUMAGE_E2E_CPU_THROTTLE (e.g. 4 = four times slower), 1 when
+ * unset: a stress setting that makes every race between an action and a read in a spec show up.
+ */
+export function cpuThrottleRate(): number {
+  const raw = process.env.PLUMAGE_E2E_CPU_THROTTLE;
+  if (raw === undefined || raw === '') return 1;
+  const rate = Number(raw);
+  if (!Number.isFinite(rate) || rate < 1) throw new Error(`PLUMAGE_E2E_CPU_THROTTLE must be a number ≥ 1, not '${raw}'`);
+  return rate;
+}
+
+/** Slows the page's CPU by cpuThrottleRate() through DevTools (it lasts across reloads). */
+export async function throttleCpu(page: Page): Promise<void> {
+  const rate = cpuThrottleRate();
+  if (rate === 1) return;
+  const cdp = await page.context().newCDPSession(page);
+  await cdp.send('Emulation.setCPUThrottlingRate', { rate });
+}
+
+/** A page for a spec: the given viewport, a 15 s default wait, CPU throttled when asked, page errors recorded. */
+export async function newAppPage(browser: Browser, viewport = { width: 1280, height: 800 }): Promise<{ page: Page; pageErrors: string[] }> {
   const page = await browser.newPage({ viewport });
   page.setDefaultTimeout(15_000);
+  await throttleCpu(page);
   const pageErrors: string[] = [];
   page.on('pageerror', (e) => pageErrors.push(e.message));
+  return { page, pageErrors };
+}
+
+export async function openSession(home: string, viewport = { width: 1280, height: 800 }): Promise<AppSession> {
+  const [served, browser] = await Promise.all([startServe(home), launchChromium()]);
+  const { page, pageErrors } = await newAppPage(browser, viewport);
   mkdirSync(ARTIFACTS, { recursive: true });
   return {
     served,
@@ -83,6 +109,29 @@ export function useSession<F>(
 
 /** Waits for a value to match (e2e tests never read once after an async action). */
 export const poll = <T>(fn: () => T | Promise<T>, timeout = 15_000, interval = 100) => expect.poll(fn, { timeout, interval });
+
+/**
+ * A value to compare later results with, read after an action: polled until it passes `ok` and two
+ * reads in a row agree, so a canvas being redrawn or a list being filled is never taken as the state.
+ */
+export async function steady<T>(read: () => T | Promise<T>, ok: (v: T) => boolean, timeout = 15_000, interval = 150): Promise<T> {
+  let previous: string | undefined;
+  let value: T | undefined;
+  await expect
+    .poll(
+      async () => {
+        const v = await read();
+        const seen = JSON.stringify(v);
+        const settled = ok(v) && seen === previous;
+        previous = seen;
+        value = v;
+        return settled ? 'steady' : v;
+      },
+      { timeout, interval },
+    )
+    .toBe('steady');
+  return value as T;
+}
 
 /** Reads the workspace database directly (read-only), independently of the app under test. */
 export function readStored<T>(home: string, read: (db: Database.Database) => T): T {

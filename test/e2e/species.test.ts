@@ -117,7 +117,7 @@ describe('Species manager', () => {
       [null, true, 8],
     ]);
     await poll(() => manager.rows()).toEqual(expect.arrayContaining([[nameB, 8]]));
-    expect((await manager.rows()).map((r) => r[0])).not.toContain(nameA);
+    await poll(async () => (await manager.rows()).map((r) => r[0])).not.toContain(nameA);
     await page.screenshot({ path: join(ARTIFACTS, 'species-manager.png') });
 
     // The dialog's Undo takes back the merge (one step), Ctrl-Z after closing it the rename.

@@ -13,7 +13,7 @@ import { beforeAll, describe, expect, it } from 'vitest';
 import { workspace } from '../../src-main/data/workspace.ts';
 import { addEvaluatedRun, makePhotoFolder, makeSynthCollection, plumage } from './fixture.ts';
 import { ARTIFACTS, type Served } from './serve.ts';
-import { useSession } from './session.ts';
+import { steady, useSession } from './session.ts';
 import { GalleryPage } from './pages/GalleryPage.ts';
 import { RunsPage } from './pages/RunsPage.ts';
 import { ToolbarPage } from './pages/ToolbarPage.ts';
@@ -22,7 +22,6 @@ let runId: string;
 let served: Served;
 let page: Page;
 let pageErrors: string[];
-const poll = <T>(fn: () => T | Promise<T>, timeout = 20_000) => expect.poll(fn, { timeout, interval: 150 });
 
 /** What a closed app leaves behind mid-training: a 'running' run with a resume state on disk. */
 function leaveInterruptedRun(home: string, from: string): string {
@@ -84,8 +83,8 @@ describe('toolbar layout', () => {
       [1920, 1080],
     ]) {
       await page.setViewportSize({ width, height });
-      await poll(async () => (await bar.layout()).controls.length).toBeGreaterThanOrEqual(16);
-      const r = await bar.layout();
+      // Read once the bar has stopped changing after the resize (two measurements in a row agree).
+      const r = await steady(() => bar.layout(), (l) => l.controls.length >= 16, 20_000);
       await page.screenshot({ path: join(ARTIFACTS, `toolbar-${width}.png`) });
       expect(r.controls).toEqual(expect.arrayContaining(['Clear photo filter', 'Collection', 'Filter by species', 'Search captions', 'Retrain', 'Import']));
       expect(r.controls.some((c) => /^Resume cam/.test(c))).toBe(true);
