@@ -41,8 +41,11 @@ export interface InvokeChannels {
   'edits:undo': { req: void; res: { undone: boolean; imageIds: number[] } };
   'edits:redo': { req: void; res: { redone: boolean; imageIds: number[] } };
   // ---- Species manager: each is one undoable edit; a species' raw id never changes ----
-  /** A new, empty species in the collection (conflict when another species already reads the same). */
-  'species:create': { req: { collectionId: number; name: string }; res: ClassInfo };
+  /**
+   * A new species in the collection (conflict when another species already reads the same); the
+   * photos in `imageIds` (the photo view's picker) are labelled with it in the same undo step.
+   */
+  'species:create': { req: { collectionId: number; name: string; imageIds?: number[] }; res: ClassInfo };
   /** A new display name (the raw id stays, in tooltips and exports). */
   'species:rename': { req: { classId: number; name: string }; res: ClassInfo };
   /** Every photo of `fromId` moves to `intoId`, and `fromId` leaves the species list. */

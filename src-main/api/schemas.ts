@@ -45,7 +45,7 @@ export const INVOKE_SCHEMAS = {
   }),
   'edits:undo': none,
   'edits:redo': none,
-  'species:create': z.strictObject({ collectionId: id, name: speciesName }),
+  'species:create': z.strictObject({ collectionId: id, name: speciesName, imageIds: z.array(id).max(LIMITS.ids).optional() }),
   'species:rename': z.strictObject({ classId: id, name: speciesName }),
   'species:merge': z.strictObject({ fromId: id, intoId: id }),
   // The window offers a subset of an operation's options: the channel schema picks them.

@@ -198,7 +198,7 @@ export function createApi(opts: ApiOptions): PlumageApi {
     },
     // Species edits change names on many photos: [] makes every window re-read its page and species.
     'species:create': (req) => {
-      const c = createSpecies(db, req.collectionId, req.name);
+      const c = createSpecies(db, req.collectionId, req.name, req.imageIds);
       ctx.imagesChanged([]);
       return c;
     },

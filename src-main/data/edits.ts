@@ -28,6 +28,9 @@ interface EditRow {
   after: string | null;
 }
 
+/** A journal entry before it is recorded: which row changed, from what to what. */
+export type EditEntry = { kind: EditRow['kind']; target: number; before: unknown; after: unknown };
+
 const HUMAN = 'human';
 
 function newGroup(db: Db): number {
@@ -65,10 +68,7 @@ export function writeSpeciesState(db: Db, classId: number, s: SpeciesState): voi
 }
 
 /** Journals one action made of several edits (a species merge: its labels and the species) and returns its group. */
-export function recordGroup(
-  db: Db,
-  entries: { kind: EditRow['kind']; target: number; before: unknown; after: unknown }[],
-): number {
+export function recordGroup(db: Db, entries: EditEntry[]): number {
   const group = newGroup(db);
   for (const e of entries) journal(db, group, e.kind, e.target, e.before, e.after);
   return group;
@@ -92,34 +92,44 @@ function assertImages(db: Db, imageIds: number[]) {
   for (const id of imageIds) if (!stmt.get(id)) throw new NotFoundError(`no image ${id}`);
 }
 
+/** Refuses a species that does not exist or belongs to another collection than one of the images. */
+function assertLabelClass(db: Db, imageIds: number[], classId: number): void {
+  const cls = db.prepare('SELECT collection_id FROM classes WHERE id = ?').get(classId) as { collection_id: number } | undefined;
+  if (!cls) throw new NotFoundError(`no class ${classId}`);
+  // A species list belongs to one collection: a class from another one would be meaningless.
+  const foreign = db.prepare('SELECT id FROM images WHERE id = ? AND collection_id != ?');
+  for (const id of imageIds) {
+    if (foreign.get(id, cls.collection_id)) throw new InvalidEditError(`class ${classId} is not in the collection of image ${id}`);
+  }
+}
+
+/**
+ * Labels images with a species (provenance 'human') and returns the journal entries of the labels
+ * that changed, for the caller to record as (part of) one action. Call inside a transaction.
+ */
+export function applyLabels(db: Db, imageIds: number[], asked: number | null): EditEntry[] {
+  assertImages(db, imageIds);
+  // An older run may still suggest a species that was merged since: the label goes to the species it became.
+  const classId = asked === null ? null : mergedTarget(db, asked);
+  if (classId !== null) assertLabelClass(db, imageIds, classId);
+  const current = db.prepare('SELECT class_id, provenance FROM labels WHERE image_id = ?');
+  const entries: EditEntry[] = [];
+  for (const id of new Set(imageIds)) {
+    const row = current.get(id) as { class_id: number; provenance: string } | undefined;
+    const before: LabelState = { classId: row?.class_id ?? null, provenance: row?.provenance ?? null };
+    if (before.classId === classId && (classId === null || before.provenance === HUMAN)) continue;
+    setLabel(db, id, classId, HUMAN);
+    entries.push({ kind: 'label', target: id, before, after: { classId, provenance: classId === null ? null : HUMAN } });
+  }
+  return entries;
+}
+
 /** Sets the label of several images as one undoable action. Returns how many changed. */
 export function setLabels(db: Db, imageIds: number[], asked: number | null): number {
   return tx(db, () => {
-    assertImages(db, imageIds);
-    // An older run may still suggest a species that was merged since: the label goes to the species it became.
-    const classId = asked === null ? null : mergedTarget(db, asked);
-    if (classId !== null) {
-      const cls = db.prepare('SELECT collection_id FROM classes WHERE id = ?').get(classId) as { collection_id: number } | undefined;
-      if (!cls) throw new NotFoundError(`no class ${classId}`);
-      // A species list belongs to one collection: a class from another one would be meaningless.
-      const foreign = db.prepare('SELECT id FROM images WHERE id = ? AND collection_id != ?');
-      for (const id of imageIds) {
-        if (foreign.get(id, cls.collection_id)) throw new InvalidEditError(`class ${classId} is not in the collection of image ${id}`);
-      }
-    }
-    const current = db.prepare('SELECT class_id, provenance FROM labels WHERE image_id = ?');
-    let group = 0;
-    let changed = 0;
-    for (const id of new Set(imageIds)) {
-      const row = current.get(id) as { class_id: number; provenance: string } | undefined;
-      const before: LabelState = { classId: row?.class_id ?? null, provenance: row?.provenance ?? null };
-      if (before.classId === classId && (classId === null || before.provenance === HUMAN)) continue;
-      if (!group) group = newGroup(db);
-      setLabel(db, id, classId, HUMAN);
-      journal(db, group, 'label', id, before, { classId, provenance: classId === null ? null : HUMAN });
-      changed++;
-    }
-    return changed;
+    const entries = applyLabels(db, imageIds, asked);
+    if (entries.length) recordGroup(db, entries);
+    return entries.length;
   });
 }
 

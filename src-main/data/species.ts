@@ -1,7 +1,7 @@
 import type { ClassInfo } from '../../shared/types.ts';
 import { derivedSpeciesName, speciesNameKey } from '../../shared/species-names.ts';
 import { setLabel } from './annotations.ts';
-import { recordGroup, writeSpeciesState, type SpeciesState } from './edits.ts';
+import { applyLabels, recordGroup, writeSpeciesState, type SpeciesState } from './edits.ts';
 import { classInfo } from './queries.ts';
 import { tx, type Db } from './store.ts';
 import { conflict, invalidRequest, notFound } from '../util/errors.ts';
@@ -59,9 +59,11 @@ const info = (db: Db, classId: number): ClassInfo => classInfo(db, classId)!;
 
 /**
  * Adds a species to a collection. Its raw id is the name as typed; a hidden species with that raw
- * id (merged away, or a creation that was undone) comes back instead of a second row.
+ * id (merged away, or a creation that was undone) comes back instead of a second row. The photos
+ * in `labelIds` are labelled with it in the same undo step (a species typed in the photo view), so
+ * one undo removes both the labels and the species.
  */
-export function createSpecies(db: Db, collectionId: number, name: string): ClassInfo {
+export function createSpecies(db: Db, collectionId: number, name: string, labelIds: number[] = []): ClassInfo {
   return tx(db, () => {
     if (!db.prepare('SELECT 1 FROM collections WHERE id = ?').get(collectionId))
       throw notFound(`no collection ${collectionId}`);
@@ -81,7 +83,9 @@ export function createSpecies(db: Db, collectionId: number, name: string): Class
     const before = hidden ? stateOf(hidden) : { displayName: null, mergedInto: null, removed: true };
     const after: SpeciesState = { displayName: null, mergedInto: null, removed: false };
     writeSpeciesState(db, id, after);
-    recordGroup(db, [{ kind: 'species', target: id, before, after }]);
+    // The species edit is journalled first, so undo takes the labels off before hiding the species.
+    const labels = applyLabels(db, labelIds, id);
+    recordGroup(db, [{ kind: 'species', target: id, before, after }, ...labels]);
     return info(db, id);
   });
 }

@@ -185,10 +185,11 @@ describe('Species manager', () => {
     expect(pageErrors).toEqual([]);
   });
 
-  it("a name typed in a photo's Species field that no species has is offered as a new species", async () => {
+  it("a name typed in a photo's Species field that no species has is offered as a new species; one undo takes both away", async () => {
     const gallery = new GalleryPage(page);
     const photo = new PhotoPage(page);
     const im = fx.images[0];
+    const labelBefore = labelOf(im.id);
     await gallery.goto(served.url);
     await gallery.open(im.fileName);
     await photo.species.click();
@@ -203,6 +204,17 @@ describe('Species manager', () => {
     // Enter leaves the field: the next keys are shortcuts again, not typed into it.
     await poll(() => photo.species.evaluate((el) => el === document.activeElement)).toBe(false);
     await poll(() => photo.species.inputValue()).toBe('Dusky Warbler');
+    const undoButton = page.getByRole('button', { name: 'Undo', exact: true });
+    await poll(() => undoButton.getAttribute('title')).toBe(
+      'Undo: Added the species Dusky Warbler and set it on 1 photo (Ctrl+Z)',
+    );
+    // Adding the species and labelling the photo were one edit: one Ctrl-Z undoes both, one redo redoes both.
+    await page.keyboard.press('Control+z');
+    await poll(() => labelOf(im.id)).toBe(labelBefore);
+    await poll(() => stored()['Dusky Warbler']).toEqual([null, false, 0]);
+    await page.keyboard.press('Control+Shift+z');
+    await poll(() => stored()['Dusky Warbler']).toEqual([null, true, 1]);
+    await poll(() => labelOf(im.id)).toBe('Dusky Warbler');
     expect(pageErrors).toEqual([]);
   });
 });

@@ -102,6 +102,37 @@ describe('species data functions', () => {
     expect(createSpecies(db, fx.collectionId, 'Robin').id).toBe(robin.id);
   });
 
+  it('creates a species and labels photos with it as one edit: one undo takes both away, one redo brings both back', async () => {
+    const { fx, db } = await setup();
+    const [first, second] = fx.imageIds;
+    const before = labelsOf(db, [first, second]);
+    const robin = createSpecies(db, fx.collectionId, 'Robin', [first, second]);
+    expect(robin).toMatchObject({ name: 'Robin', count: 2 });
+    expect(labelsOf(db, [first, second])).toEqual([
+      { class_id: robin.id, provenance: 'human' },
+      { class_id: robin.id, provenance: 'human' },
+    ]);
+    expect(undo(db).imageIds.sort()).toEqual([first, second].sort());
+    expect(labelsOf(db, [first, second])).toEqual(before);
+    expect(species(db, fx.collectionId).map((s) => s.name)).toEqual(['Blue Jay', 'Cardinal']);
+    expect(undo(db).undone).toBe(false); // nothing else was journalled
+    redo(db);
+    expect(species(db, fx.collectionId).find((s) => s.name === 'Robin')?.count).toBe(2);
+    expect(labelsOf(db, [first, second]).map((l) => l.class_id)).toEqual([robin.id, robin.id]);
+  });
+
+  it('a species with photos of another collection is refused whole: no species, no label, nothing journalled', async () => {
+    const { fx, db } = await setup();
+    const other = Number(
+      db.prepare("INSERT INTO collections(name, root, kind) VALUES ('b', '/elsewhere', 'folder')").run()
+        .lastInsertRowid,
+    );
+    expect(() => createSpecies(db, other, 'Robin', [fx.imageIds[0]])).toThrow(/not in the collection of image/);
+    expect(() => createSpecies(db, fx.collectionId, 'Robin', [999])).toThrow(/no image 999/);
+    expect(listClasses(db).some((c) => c.name === 'Robin')).toBe(false);
+    expect((db.prepare('SELECT count(*) n FROM edits').get() as { n: number }).n).toBe(0);
+  });
+
   it('merges A into B: all labels move with their provenance, A disappears; undo restores both exactly', async () => {
     const { fx, db } = await setup();
     const [cardinal, jay] = fx.classIds;
@@ -201,6 +232,26 @@ describe('species api channels', () => {
     expect(pushes.every((ids) => ids.length === 0 || ids.length === 2)).toBe(true);
   });
 
+  it('species:create with imageIds labels the photos in the same undo step', async () => {
+    const { fx, api } = await start();
+    const photo = fx.imageIds[0];
+    const robin = await invokeOk<ClassInfo>(api, 'species:create', {
+      collectionId: fx.collectionId,
+      name: 'Robin',
+      imageIds: [photo],
+    });
+    expect(robin.count).toBe(1);
+    const detail = () => invokeOk<{ classId: number | null }>(api, 'images:get', { id: photo });
+    expect((await detail()).classId).toBe(robin.id);
+    await invokeOk(api, 'edits:undo');
+    expect((await detail()).classId).toBe(fx.classIds[0]);
+    const names = async () => (await invokeOk<ClassInfo[]>(api, 'classes:list', { collectionId: fx.collectionId })).map((c) => c.name);
+    expect(await names()).toEqual(['Blue Jay', 'Cardinal']);
+    await invokeOk(api, 'edits:redo');
+    expect((await detail()).classId).toBe(robin.id);
+    expect(await names()).toEqual(['Blue Jay', 'Cardinal', 'Robin']);
+  });
+
   it('answers clear errors for bad or conflicting requests', async () => {
     const { fx, api } = await start();
     const cases: [string, unknown, string][] = [
@@ -208,6 +259,8 @@ describe('species api channels', () => {
       ['species:create', { collectionId: fx.collectionId, name: 'a\u0000b' }, 'invalid_request'],
       ['species:create', { collectionId: fx.collectionId, name: 'x'.repeat(201) }, 'invalid_request'],
       ['species:create', { collectionId: 999, name: 'Robin' }, 'not_found'],
+      ['species:create', { collectionId: fx.collectionId, name: 'Robin', imageIds: [999] }, 'not_found'],
+      ['species:create', { collectionId: fx.collectionId, name: 'Robin', imageIds: [-1] }, 'invalid_request'],
       ['species:create', { collectionId: fx.collectionId, name: 'cardinal' }, 'conflict'],
       ['species:rename', { classId: fx.classIds[0], name: 'Blue Jay' }, 'conflict'],
       ['species:rename', { classId: fx.classIds[0], name: 'ok', extra: 1 }, 'invalid_request'],

@@ -19,11 +19,13 @@ async function recorded<T>(call: Promise<T>, describe: (r: T) => string): Promis
 }
 
 export const speciesManager = {
-  /** A species typed in the photo's picker that does not exist yet: add it, then label the photos with it (two undo steps). */
+  /** A species typed in the photo's picker that does not exist yet: add it and label the photos with it, one undo step. */
   async createAndLabel(collectionId: number, name: string, imageIds: number[]): Promise<void> {
     try {
-      const c = await speciesManager.create(collectionId, name);
-      await app.setLabel(imageIds, c.id);
+      await recorded(
+        api.invoke('species:create', { collectionId, name, imageIds }),
+        () => `Added the species ${name} and set it on ${photos(imageIds.length)}`,
+      );
     } catch (e) {
       app.say(errorText(e), true);
     }
