@@ -9,7 +9,8 @@ import { workspace } from '../data/workspace.ts';
 import { initBackend } from '../ml/backend.ts';
 import { resolveEncoder, type DownloadProgress, type LoadedEncoder } from '../ml/encoders/load.ts';
 import { decodeChunk, decodedIndices, embedImages, forEachChunk } from './encode-batch.ts';
-import { FeatureCache } from '../ml/feature-cache.ts';
+import { FeatureCache, mirroredKey } from '../ml/feature-cache.ts';
+import { mirrorRgb } from '../ml/encoders/preprocess.ts';
 
 export interface ExtractOptions {
   home: string;
@@ -18,6 +19,11 @@ export interface ExtractOptions {
   featureNode?: string;
   collectionId?: number;
   batchSize?: number;
+  /**
+   * Extract the maps of the images' mirror images instead (stored under mirroredKey), only for
+   * these content hashes (training with mirrored photos needs them for its training images).
+   */
+  mirrored?: ReadonlySet<string>;
   /** An encoder already loaded by the caller (demo, tests): skips resolution. */
   loaded?: LoadedEncoder;
   onProgress?: (done: number, total: number, note?: string) => void;
@@ -124,8 +130,10 @@ export async function runExtract(opts: ExtractOptions): Promise<ExtractResult> {
   if (opts.loaded) for (const w of enc.warnings) warn(w);
   if (enc.origin === 'local' && enc.path) rememberLocalEncoder(opts.home, enc.id, enc.path);
   const cache = new FeatureCache(ws.features, enc.id);
-  const all = imagesToExtract(opts.home, opts.collectionId);
-  const todo = all.filter((r) => !cache.has(r.hash));
+  const mirrored = opts.mirrored;
+  const key = mirrored ? mirroredKey : (hash: string) => hash;
+  const all = imagesToExtract(opts.home, opts.collectionId).filter((r) => !mirrored || mirrored.has(r.hash));
+  const todo = all.filter((r) => !cache.has(key(r.hash)));
   const cached = all.length - todo.length;
   const errors: ExtractResult['errors'] = [];
   const t0 = Date.now();
@@ -141,14 +149,12 @@ export async function runExtract(opts: ExtractOptions): Promise<ExtractResult> {
     const okIdx = decodedIndices(decoded);
     const ok = okIdx.map((j) => chunk[j]);
     if (ok.length) {
-      const a = embedImages(
-        enc,
-        okIdx.map((j) => decoded[j] as Uint8Array),
-      );
+      const pixels = okIdx.map((j) => decoded[j] as Uint8Array);
+      const a = embedImages(enc, mirrored ? pixels.map((px) => mirrorRgb(px, enc.inputSize)) : pixels);
       const data = (await a.data()) as Float32Array;
       a.dispose();
       const per = enc.shape[0] * enc.shape[1] * enc.shape[2];
-      ok.forEach((r, j) => cache.put(r.hash, data.subarray(j * per, (j + 1) * per), enc.shape));
+      ok.forEach((r, j) => cache.put(key(r.hash), data.subarray(j * per, (j + 1) * per), enc.shape));
       extracted += ok.length;
     }
   });

@@ -5,7 +5,9 @@
  * Layout: <ws.features>/<encoder id>/<hash[0:2]>/<hash>.f16, one small file per image (a 7×7×1280
  * map is 125 KB), written atomically (tmp + rename) so an interrupted extract never leaves a
  * half file. A 16-byte header ('PLF1', H, W, K as little-endian uint32) precedes the data.
- * Training reads any batch of images by hash without loading the rest.
+ * Training reads any batch of images by hash without loading the rest. The map of an image's
+ * mirror image (left–right), extracted only when a run trains with mirrored photos, is stored
+ * beside it under mirroredKey(hash).
  */
 import { existsSync, mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -76,6 +78,9 @@ export function decodeHalf(
   for (let i = 0; i < src.length; i++) out[offset + i] = t[src[i]];
   return out;
 }
+
+/** The cache key of the map of an image's mirror image. */
+export const mirroredKey = (hash: string) => `${hash}.mirrored`;
 
 // ---- the cache -----------------------------------------------------------------------------
 

@@ -15,7 +15,7 @@ import { DEFAULT_CONFIG, type TrainConfig } from '../../src-main/jobs/train/conf
 import type { Example } from '../../src-main/jobs/train/dataset.ts';
 import { regularisation, runTraining } from '../../src-main/jobs/train/loop.ts';
 import { itemCaption, trainItems } from '../../src-main/jobs/train/sampling.ts';
-import { cropMaps, cropOffsets } from '../../src-main/jobs/train/augment.ts';
+import { cropMaps, cropOffsets, mirrorMasks, mirrorRows } from '../../src-main/jobs/train/augment.ts';
 import { algorithm1Grads } from '../../src-main/ml/algorithm1.ts';
 import { initBackend } from '../../src-main/ml/backend.ts';
 import {
@@ -266,6 +266,26 @@ describe('feature-map crops', () => {
   });
 });
 
+describe('mirrored photos (the coin and the masks; the maps: integration/train-mirrored.test.ts)', () => {
+  it('mirror about half the rows, the same for the same seed and step, others for another', () => {
+    const a = mirrorRows(1, 5, 400);
+    expect(mirrorRows(1, 5, 400)).toEqual(a);
+    expect(mirrorRows(1, 6, 400)).not.toEqual(a);
+    expect(mirrorRows(2, 5, 400)).not.toEqual(a);
+    const share = a.filter(Boolean).length / a.length;
+    expect(share).toBeGreaterThan(0.4);
+    expect(share).toBeLessThan(0.6);
+    // an independent stream from the crop windows'
+    expect(cropOffsets(1, 5, 400, 2, 2, 1).map(([, l]) => l === 1)).not.toEqual(a);
+  });
+
+  it('mirror the marked masks [B, H, W] along W and leave the others', () => {
+    const m = Float32Array.from([1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12]);
+    mirrorMasks(m, [2, 2, 3], [false, true]);
+    expect(Array.from(m)).toEqual([1, 2, 3, 4, 5, 6, 9, 8, 7, 12, 11, 10]);
+  });
+});
+
 describe('the run configuration', () => {
   it('has every lever off by default, so a run trains the contract objective', () => {
     expect(DEFAULT_CONFIG).toMatchObject({
@@ -275,6 +295,7 @@ describe('the run configuration', () => {
       captionSmoothing: 0,
       weightDecay: 0,
       cropFeatures: 0,
+      flipPhotos: false,
     });
     expect(regularisation({ ...DEFAULT_CONFIG, variant: 'cam' }, 7)).toBeUndefined();
   });

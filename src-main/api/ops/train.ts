@@ -42,7 +42,7 @@ export const trainRequest = z.strictObject({
   minCount: positiveInt(1_000_000).optional(),
   clip: nonNegative.optional(),
   schedule: z.enum(['constant', 'cosine']).optional(),
-  /** Training levers (jobs/train/config.ts): every caption per epoch, dropout, label smoothing, weight decay, feature-map crops. */
+  /** Training levers (jobs/train/config.ts): every caption per epoch, dropout, label smoothing, weight decay, feature-map crops, mirrored photos. */
   allCaptions: z.boolean().optional(),
   dropout: finite.min(0).max(0.9).optional(),
   classSmoothing: finite.min(0).max(0.5).optional(),
@@ -51,6 +51,8 @@ export const trainRequest = z.strictObject({
   weightDecay: finite.min(0).max(100).optional(),
   /** Train on random S×S windows of the cached feature maps (cells; 0 = whole maps). */
   cropFeatures: z.number().int().min(0).max(1000).optional(),
+  /** Show training photos mirrored with probability ½ (their maps are extracted once and cached). */
+  flipPhotos: z.boolean().optional(),
   warmStart: runId.optional(),
   /** Minutes between resume checkpoints within an epoch (one is also written at every epoch end). */
   checkpointMinutes: finite.positive().max(24 * 60).optional(),

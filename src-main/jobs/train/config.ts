@@ -56,6 +56,11 @@ export interface TrainConfig {
   weightDecay: number;
   /** Train on a random S×S window of each image's cached feature map per step (augment.ts; 0 = the whole map). */
   cropFeatures: number;
+  /**
+   * Show each training photo mirrored left–right with probability ½ per step: the encoder's maps
+   * of the mirrored photos are extracted once and cached (train/features.ts, augment.ts).
+   */
+  flipPhotos: boolean;
   warmStart?: string;
   /**
    * The resume checkpoint is written at every epoch end and, within an epoch, at least every this
@@ -90,6 +95,7 @@ export const DEFAULT_CONFIG: Omit<TrainConfig, 'variant'> = {
   captionSmoothing: 0,
   weightDecay: 0,
   cropFeatures: 0,
+  flipPhotos: false,
   checkpointMinutes: 5,
 };
 

@@ -7,7 +7,7 @@ import { existsSync, readdirSync } from 'node:fs';
 import type { Workspace } from '../../data/workspace.ts';
 import { FALLBACK_ID, FALLBACK_WARNING } from '../../ml/encoders/registry.ts';
 import { loadLocalEncoder } from '../../ml/encoders/load.ts';
-import { FeatureCache } from '../../ml/feature-cache.ts';
+import { FeatureCache, mirroredKey } from '../../ml/feature-cache.ts';
 import type { TrainEvent } from '../../../shared/types.ts';
 import { runExtract } from '../extract.ts';
 import type { TrainConfig } from './config.ts';
@@ -76,5 +76,28 @@ export async function prepareFeatures(
   data.val = usable(data.val);
   data.test = usable(data.test);
   if (!data.train.length) throw unavailable('no training image has cached features');
+  if (cfg.flipPhotos) await prepareMirrored(ws, cfg, encoderId!, data.train, cache, o);
   return { encoderId: encoderId!, cache, featureShape: cache.get(data.train[0].hash).shape as [number, number, number] };
+}
+
+/**
+ * Training with mirrored photos: the maps of the training images' mirror images, extracted once
+ * with the run's encoder and cached beside the plain ones (a second encoder pass per training
+ * photo). An image whose mirror cannot be extracted is always shown as it is.
+ */
+async function prepareMirrored(ws: Workspace, cfg: TrainConfig, encoderId: string, train: Example[], cache: FeatureCache, o: { signal?: AbortSignal } & FeatureReporter) {
+  const missing = new Set(train.map((e) => e.hash).filter((h) => !cache.has(mirroredKey(h))));
+  if (!missing.size) return;
+  o.emit({ type: 'log', phase: 'extract', message: `extracting the mirrored training photos (${missing.size})…` });
+  const ex = await runExtract({
+    home: ws.home,
+    encoder: cfg.encoderPath ? undefined : encoderId,
+    encoderPath: cfg.encoderPath,
+    collectionId: cfg.collectionId,
+    mirrored: missing,
+    onWarning: o.warn,
+    onProgress: (done, total) => o.emit({ type: 'progress', phase: 'extract', done, total }),
+    signal: o.signal,
+  });
+  if (ex.encoder !== encoderId) throw unavailable(`mirrored photos were extracted with ${ex.encoder}, not the run's ${encoderId}`);
 }

@@ -25,7 +25,9 @@ import { checkpointPaths, loadRunWeights, saveResume, saveSidecar, saveWeights }
 import { DEFAULT_CONFIG, type TrainConfig } from './config.ts';
 import { encodeCaption } from './dataset.ts';
 import { itemCaption, type TrainItem } from './sampling.ts';
-import { cropMaps, cropOffsets } from './augment.ts';
+import { cropMaps, cropOffsets, mirrorMasks, mirrorRows } from './augment.ts';
+import type { Example } from './dataset.ts';
+import { mirroredKey } from '../../ml/feature-cache.ts';
 import { estimateSeconds } from './estimate.ts';
 import { markInterruptedRuns, type RunClaim } from '../run-owner.ts';
 import { openSession, reporter, type Session } from './setup.ts';
@@ -86,16 +88,27 @@ function clipByModule(grads: Record<string, tf.Tensor>, maxNorm: number): void {
 
 const zeroLosses = (): TrainLosses => ({ class: 0, caption: 0, cam: 0, mask: 0, total: 0 });
 
+/**
+ * The feature maps of a step's images: the mirror image's map where the run shows mirrored photos
+ * and the coin says so (and it was extracted), then the random window where the run crops.
+ * Runs recorded before these options have neither (= off).
+ */
+function stepMaps(s: Session, exs: Example[]) {
+  const mirror = s.cfg.flipPhotos ? mirrorRows(s.cfg.seed, s.state.globalStep, exs.length) : exs.map(() => false);
+  exs.forEach((e, j) => (mirror[j] &&= s.cache.has(mirroredKey(e.hash))));
+  const whole = s.cache.getBatch(exs.map((e, j) => (mirror[j] ? mirroredKey(e.hash) : e.hash)));
+  const [, H, W] = whole.shape;
+  const size = s.cfg.cropFeatures ?? 0;
+  const windows = size > 0 ? cropOffsets(s.cfg.seed, s.state.globalStep, exs.length, H, W, size) : null;
+  const feats = windows ? cropMaps(whole.data, whole.shape, size, windows) : whole;
+  return { feats, H, W, mirror, windows, size };
+}
+
 /** The tensors of one step: features, labels, each item's caption (sampling.ts), and masks where known. */
 function stepBatch(s: Session, items: TrainItem[]) {
   const T = s.cfg.maxLen;
   const exs = items.map((it) => it.example);
-  const whole = s.cache.getBatch(exs.map((e) => e.hash));
-  const [, H, W] = whole.shape;
-  // runs recorded before the option have no cropFeatures (= off)
-  const size = s.cfg.cropFeatures ?? 0;
-  const windows = size > 0 ? cropOffsets(s.cfg.seed, s.state.globalStep, exs.length, H, W, size) : null;
-  const feats = windows ? cropMaps(whole.data, whole.shape, size, windows) : whole;
+  const { feats, H, W, mirror, windows, size } = stepMaps(s, exs);
   const caps = new Int32Array(exs.length * T);
   items.forEach((it, j) => {
     // Images without captions get <bos><eos>.
@@ -115,6 +128,8 @@ function stepBatch(s: Session, items: TrainItem[]) {
       const x = s.masks.get(e.imageId);
       if (x) m.set(x, j * H * W);
     });
+    // a mask follows its image: mirrored, then cut to the same window
+    mirrorMasks(m, [exs.length, H, W], mirror);
     const cut = windows ? cropMaps(m, [exs.length, H, W], size, windows) : { data: m, shape: [exs.length, H, W] };
     batch.masks = tf.tensor3d(cut.data, cut.shape as [number, number, number]);
     batch.maskRows = tf.tensor1d(exs.map((e) => (s.masks.has(e.imageId) ? 1 : 0)), 'float32');

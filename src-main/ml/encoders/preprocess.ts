@@ -43,6 +43,17 @@ async function decodeOneLine<T>(decode: () => Promise<T>): Promise<T> {
   }
 }
 
+/** The left–right mirror image of decoded size×size×3 pixels (a new array). */
+export function mirrorRgb(img: Uint8Array, size: number): Uint8Array {
+  const out = new Uint8Array(img.length);
+  for (let y = 0; y < size; y++)
+    for (let x = 0; x < size; x++) {
+      const from = (y * size + x) * 3;
+      out.set(img.subarray(from, from + 3), (y * size + size - 1 - x) * 3);
+    }
+  return out;
+}
+
 /** Stacks decoded images into a float batch [B, size, size, 3] scaled as the encoder expects. */
 export function toInputBatch(images: Uint8Array[], size: number, preprocess: Preprocess): tf.Tensor4D {
   const n = images.length;
