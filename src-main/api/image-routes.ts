@@ -1,7 +1,7 @@
 import { ensureThumbnail } from '../data/thumbnails.ts';
 import type { Workspace } from '../data/workspace.ts';
 import type { Db } from '../data/store.ts';
-import { collectionRoot, imageLocation } from '../data/queries.ts';
+import { collectionRoot, imageLocation, imageLocationAt, type ImageLocation } from '../data/queries.ts';
 import { checkFile, setFileStatus } from '../data/file-status.ts';
 import { sha256File } from '../data/hashing.ts';
 import { batchPhotoLocation } from './insights.ts';
@@ -15,8 +15,9 @@ import { servableImageType } from '../util/image-sniff.ts';
  * file inside a collection root (or, for a batch-caption result, inside the captioned folder, at
  * the path the job recorded), checked by extension and content (or, for thumbnails, the cached
  * JPEG made from one).
- * A photo whose file no longer holds the imported bytes (replaced or damaged since) answers 410
- * and is marked changed in the database (data/file-status.ts); one whose file is gone, 404 and missing.
+ * An imported photo (by id, or by the path it was imported from) whose file no longer holds the
+ * imported bytes (replaced or damaged since) answers 410 and is marked changed in the database
+ * (data/file-status.ts); one whose file is gone, 404 and missing; one found as imported, ok again.
  */
 export type ImageRouteResult =
   | { ok: true; path: string; contentType: string }
@@ -38,17 +39,7 @@ export async function resolveImageRoute(
     if (!ID.test(rest)) return { ok: false, status: 400, reason: 'bad-route' };
     const loc = imageLocation(db, Number(rest));
     if (!loc) return { ok: false, status: 404, reason: 'no-image' };
-    const safe = resolveInsideRoot(loc.root, loc.relPath);
-    if (!safe.ok) {
-      if (safe.reason === 'missing' && setFileStatus(db, loc, 'missing') !== loc.fileStatus) onFileStatus(loc.id);
-      return { ok: false, status: 404, reason: safe.reason };
-    }
-    // Labels and captions describe the imported bytes: other bytes there now are not this photo.
-    const status = await checkFile(db, loc, safe.path);
-    if (status !== loc.fileStatus) onFileStatus(loc.id);
-    if (status === 'missing') return { ok: false, status: 404, reason: 'missing' };
-    if (status === 'changed') return { ok: false, status: 410, reason: 'changed' };
-    const image = servableImage(loc.root, loc.relPath);
+    const image = await importedPhoto(db, loc, onFileStatus);
     if (!image.ok || kind === 'image') return image;
     // The hash names the cache file: accept only what the importer writes (hex sha256).
     if (!/^[0-9a-f]{16,128}$/.test(loc.contentHash)) return { ok: false, status: 404, reason: 'no-image' };
@@ -79,9 +70,29 @@ export async function resolveImageRoute(
     if (root === null) return { ok: false, status: 404, reason: 'no-image' };
     const rel = decodeUrlPath(rest.slice(slash2 + 1));
     if (rel === null) return { ok: false, status: 400, reason: 'malformed' };
-    return servableImage(root, rel);
+    // A photo that was imported from this path is checked as by id; any other image file is served as is.
+    const loc = imageLocationAt(db, Number(cid), rel);
+    return loc ? importedPhoto(db, loc, onFileStatus) : servableImage(root, rel);
   }
   return { ok: false, status: 400, reason: 'bad-route' };
+}
+
+/**
+ * An imported photo's file, if it still holds the imported bytes. Its stored file status follows
+ * what is found (missing: 404, changed: 410, else ok), and `onFileStatus` hears when that changed.
+ */
+async function importedPhoto(db: Db, loc: ImageLocation, onFileStatus: (imageId: number) => void): Promise<ImageRouteResult> {
+  const safe = resolveInsideRoot(loc.root, loc.relPath);
+  if (!safe.ok) {
+    if (safe.reason === 'missing' && setFileStatus(db, loc, 'missing') !== loc.fileStatus) onFileStatus(loc.id);
+    return { ok: false, status: 404, reason: safe.reason };
+  }
+  // Labels and captions describe the imported bytes: other bytes there now are not this photo.
+  const status = await checkFile(db, loc, safe.path);
+  if (status !== loc.fileStatus) onFileStatus(loc.id);
+  if (status === 'missing') return { ok: false, status: 404, reason: 'missing' };
+  if (status === 'changed') return { ok: false, status: 410, reason: 'changed' };
+  return servableImage(loc.root, loc.relPath);
 }
 
 /** The cached thumbnail of a servable image; 410 when the file no longer decodes. */

@@ -320,17 +320,22 @@ export function listRuns(db: Db): RunSummary[] {
   }));
 }
 
-/** Where an image lives: its collection root and path relative to it (for the image routes). */
-/** Where an image's file is and what was imported there (for the image routes' file check). */
-export function imageLocation(db: Db, id: number): (StoredFile & { collectionId: number; root: string; relPath: string }) | null {
-  const row = db
-    .prepare(
-      `SELECT i.id, i.collection_id AS collectionId, c.root, i.rel_path AS relPath, i.content_hash AS contentHash,
-              i.bytes, i.mtime_ms AS mtimeMs, i.file_status AS fileStatus
-       FROM images i JOIN collections c ON c.id = i.collection_id WHERE i.id = ?`,
-    )
-    .get(id) as (StoredFile & { collectionId: number; root: string; relPath: string }) | undefined;
-  return row ?? null;
+/** Where an image's file is (collection root, path relative to it) and what was imported there. */
+export type ImageLocation = StoredFile & { collectionId: number; root: string; relPath: string };
+
+const LOCATION_SQL = `SELECT i.id, i.collection_id AS collectionId, c.root, i.rel_path AS relPath,
+         i.content_hash AS contentHash, i.bytes, i.mtime_ms AS mtimeMs, i.file_status AS fileStatus
+  FROM images i JOIN collections c ON c.id = i.collection_id`;
+
+/** An image's location by id (for the image routes' file check). */
+export function imageLocation(db: Db, id: number): ImageLocation | null {
+  return (db.prepare(`${LOCATION_SQL} WHERE i.id = ?`).get(id) as ImageLocation | undefined) ?? null;
+}
+
+/** The imported image at a path of a collection, or null when no image was imported from there. */
+export function imageLocationAt(db: Db, collectionId: number, relPath: string): ImageLocation | null {
+  const row = db.prepare(`${LOCATION_SQL} WHERE i.collection_id = ? AND i.rel_path = ?`).get(collectionId, relPath);
+  return (row as ImageLocation | undefined) ?? null;
 }
 
 export function collectionRoot(db: Db, collectionId: number): string | null {

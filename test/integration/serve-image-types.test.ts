@@ -115,6 +115,35 @@ describe('image routes serve images only', () => {
     expect(fileStatus(fx.imageIds[0])).toBe('ok');
   });
 
+  it('/file/<collection>/<path> of an imported photo checks it as /image does: 410 changed, 404 missing, 200 ok, each told to the window', async () => {
+    const [id, rel] = [fx.imageIds[0], 'a/img00000.png'];
+    const path = join(fx.root, rel);
+    const original = readFileSync(path);
+    const route = `/file/${fx.collectionId}/${rel}`;
+    const pushed: number[] = [];
+    const off = api.on('images:changed', (m) => pushed.push(...m.imageIds));
+    // The pushes of a burst go out together 200 ms after its first change.
+    const told = (times: number) => expect.poll(() => pushed.filter((p) => p === id).length, { timeout: 5000 }).toBe(times);
+    try {
+      writeFileSync(path, await sharp({ create: { width: 8, height: 8, channels: 3, background: '#0000ff' } }).png().toBuffer());
+      expect(await status(route)).toBe(410);
+      expect(fileStatus(id)).toBe('changed');
+      await told(1);
+      rmSync(path);
+      expect(await status(route)).toBe(404);
+      expect(fileStatus(id)).toBe('missing');
+      await told(2);
+      writeFileSync(path, original);
+      expect(await status(route)).toBe(200);
+      expect(fileStatus(id)).toBe('ok');
+      await told(3);
+    } finally {
+      off();
+    }
+    // A file of the collection that was never imported is served without a status to keep.
+    expect(await status(`/file/${fx.collectionId}/a/img.gif`)).toBe(200);
+  });
+
   it('sniffs the formats the importers accept', () => {
     expect(sniffFormat(Buffer.from([0xff, 0xd8, 0xff, 0xe0]))).toBe('jpeg');
     expect(sniffFormat(Buffer.from('GIF89a'))).toBe('gif');
