@@ -51,7 +51,6 @@ async function workspaceWithFeatures(name: string): Promise<string> {
 
 const config = {
   variant: 'medi' as const,
-  encoderPath: TM,
   dims: 'tiny' as const,
   epochs: 2,
   batch: 4,
@@ -74,7 +73,9 @@ describe('mirrored photos', () => {
   it('are extracted for the training photos only, as the encoder sees the mirrored pixels, and change the run', async () => {
     const home = await workspaceWithFeatures('with');
     const ws = workspace(home);
+    // no encoder given: the mirrored photos go through the folder the plain maps came from
     const res = await runTraining({ home, config: { ...config, flipPhotos: true } });
+    expect(res.encoder).toBe(encoder.id);
     expect(res.status).toBe('done');
     const cache = new FeatureCache(ws.features, res.encoder);
     const db = openDb(ws.dbPath);
@@ -97,7 +98,7 @@ describe('mirrored photos', () => {
     expect(Array.from(got)).not.toEqual(Array.from(plain));
 
     const without = await workspaceWithFeatures('without');
-    const plainRun = await runTraining({ home: without, config });
+    const plainRun = await runTraining({ home: without, config: { ...config, encoderPath: TM } });
     expect(weightsOf(home, res.run)).not.toEqual(weightsOf(without, plainRun.run));
     // …and the plain run extracted no mirrored maps
     const other = new FeatureCache(workspace(without).features, plainRun.encoder);

@@ -9,7 +9,7 @@ import { FALLBACK_ID, FALLBACK_WARNING } from '../../ml/encoders/registry.ts';
 import { loadLocalEncoder } from '../../ml/encoders/load.ts';
 import { FeatureCache, mirroredKey } from '../../ml/feature-cache.ts';
 import type { TrainEvent } from '../../../shared/types.ts';
-import { runExtract } from '../extract.ts';
+import { rememberedEncoderPath, runExtract } from '../extract.ts';
 import type { TrainConfig } from './config.ts';
 import type { Dataset, Example } from './dataset.ts';
 import { unavailable } from '../../util/errors.ts';
@@ -89,10 +89,12 @@ async function prepareMirrored(ws: Workspace, cfg: TrainConfig, encoderId: strin
   const missing = new Set(train.map((e) => e.hash).filter((h) => !cache.has(mirroredKey(h))));
   if (!missing.size) return;
   o.emit({ type: 'log', phase: 'extract', message: `extracting the mirrored training photos (${missing.size})…` });
+  // the folder a local encoder was read from when the plain maps were extracted, as captioning does
+  const encoderPath = cfg.encoderPath ?? rememberedEncoderPath(ws.home, encoderId) ?? undefined;
   const ex = await runExtract({
     home: ws.home,
-    encoder: cfg.encoderPath ? undefined : encoderId,
-    encoderPath: cfg.encoderPath,
+    encoder: encoderPath ? undefined : encoderId,
+    encoderPath,
     collectionId: cfg.collectionId,
     mirrored: missing,
     onWarning: o.warn,
