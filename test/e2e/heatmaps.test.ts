@@ -105,7 +105,7 @@ describe('scoring a run and reading its heat maps', () => {
     await runs.region.getByRole('progressbar', { name: 'Progress' }).waitFor();
     await page.screenshot({ path: join(ARTIFACTS, 'score-progress.png') });
     await runs.region.getByRole('button', { name: 'Score photos again' }).waitFor({ timeout: 120_000 });
-    expect(predictions().length).toBe(images.length);
+    await poll(() => predictions().length).toBe(images.length);
     await runs.region.getByText(`${images.length} photos scored`).waitFor();
     await page.getByRole('status', { name: 'Notifications' }).getByText('Scoring finished').waitFor();
     await page.screenshot({ path: join(ARTIFACTS, 'score-done.png') });
@@ -124,8 +124,7 @@ describe('scoring a run and reading its heat maps', () => {
     await page.keyboard.press('h');
     await heat.controls.waitFor();
     const legend = page.getByRole('img', { name: 'Colour scale' });
-    await legend.waitFor();
-    expect(await legend.textContent()).toMatch(/least.*most/);
+    await poll(() => legend.textContent()).toMatch(/least.*most/);
     await poll(() => page.getByTestId('explains').textContent()).toBe(
       `Where the model looked to decide this is a ${speciesName(p.className)}.`,
     );
@@ -154,8 +153,7 @@ describe('scoring a run and reading its heat maps', () => {
     await heat.controls.waitFor();
     await heat.button('Classifier').click();
     const note = page.getByRole('note').filter({ hasText: 'The model did not single out any part of this photo here' });
-    await note.waitFor();
-    expect(await note.textContent()).toContain('its heat map is the same everywhere, so there is nothing to colour');
+    await poll(() => note.textContent()).toContain('its heat map is the same everywhere, so there is nothing to colour');
     await page.screenshot({ path: join(ARTIFACTS, 'heatmap-empty.png') });
     // The same run's caption map is not empty (its weights were left alone): no sentence there.
     await heat.button('Captioner').click();

@@ -6,7 +6,7 @@
  * and the resumed run's curves start at its first round (read from the run's record).
  */
 import { join } from 'node:path';
-import type { Page } from 'playwright-core';
+import type { Locator, Page } from 'playwright-core';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { makeTrainedCollection } from './fixture.ts';
 import { ARTIFACTS, type Served } from './serve.ts';
@@ -50,6 +50,13 @@ const shown = (m: Record<string, number> | null, k: string) =>
 
 beforeAll(() => void ({ fx: { runId: firstRun }, served, page, pageErrors } = spec));
 
+/** The id of the run the Retrain panel follows (its first detail), once it shows one. */
+async function shownRunId(panel: Locator): Promise<string> {
+  const read = async () => ((await panel.locator('dd').first().textContent()) ?? '').trim();
+  await poll(read).toMatch(/^r\d/);
+  return read();
+}
+
 describe('Retrain lifecycle', () => {
   it('buttons follow the job and the finished panel compares before and after', async () => {
     await new GalleryPage(page).goto(served.url);
@@ -58,28 +65,31 @@ describe('Retrain lifecycle', () => {
     const panel = page.getByRole('dialog', { name: 'Retrain' });
     await panel.waitFor();
     await poll(() => panel.getByTestId('epoch').textContent(), 90_000).toMatch(/\d+ of \d+/);
-    const runId = ((await panel.locator('dd').first().textContent()) ?? '').trim();
+    const runId = await shownRunId(panel);
     // Closed while training: the toolbar offers the running job, not a second Retrain.
     await page.keyboard.press('Escape');
     const showTraining = page.getByRole('button', { name: 'Show training' });
     await showTraining.waitFor();
-    expect(await retrain.count()).toBe(0);
+    await poll(() => retrain.count()).toBe(0);
     await showTraining.click();
     await panel.getByText('Training finished').waitFor({ timeout: 200_000 });
     const table = panel.getByRole('table', { name: 'Before and after' });
     await table.waitFor();
+    await poll(() => storedRun(runId).status).toBe('done');
     const stored = storedRun(runId);
     expect(stored.parent).toBe(firstRun);
     const before = storedRun(firstRun).metrics;
-    const rows = await table.getByRole('row').evaluateAll((trs) => trs.slice(1).map((tr) => [...tr.children].map((c) => (c.textContent ?? '').trim())));
-    expect(rows.map((r) => r[0])).toEqual(['Correct species', 'Caption quality', 'Heat-map agreement']);
-    expect(rows.map((r) => r[1])).toEqual(['top1', 'cider', 'cam_agreement'].map((k) => shown(before, k)));
-    expect(rows.map((r) => r[2])).toEqual(['top1', 'cider', 'cam_agreement'].map((k) => shown(stored.metrics, k)));
-    expect(rows[0][2]).not.toBe('—'); // a finished retrain measures top-1
+    expect(shown(stored.metrics, 'top1')).not.toBe('—'); // a finished retrain measures top-1
+    // Each row: the metric, before, after. The table is filled from the runs' records, which may
+    // arrive after it is drawn: wait for the stored values.
+    const labels = { top1: 'Correct species', cider: 'Caption quality', cam_agreement: 'Heat-map agreement' };
+    await poll(() =>
+      table.getByRole('row').evaluateAll((trs) => trs.slice(1).map((tr) => [...tr.children].map((c) => (c.textContent ?? '').trim()))),
+    ).toEqual(Object.entries(labels).map(([k, label]) => [label, shown(before, k), shown(stored.metrics, k)]));
     await page.screenshot({ path: join(ARTIFACTS, 'retrain-before-after.png') });
     await page.keyboard.press('Escape');
     await retrain.waitFor();
-    expect(await showTraining.count()).toBe(0);
+    await poll(() => showTraining.count()).toBe(0);
     expect(pageErrors).toEqual([]);
   }, 320_000);
 
@@ -100,19 +110,19 @@ describe('Retrain lifecycle', () => {
     await form.getByRole('button', { name: 'Start training' }).click();
     // At least one round on record before stopping (its curve must survive the resume).
     await poll(() => panel.getByTestId('epoch').textContent(), 120_000).toMatch(new RegExp(`^([2-9]|1\\d|20) of ${ROUNDS}$`));
-    const runId = ((await panel.locator('dd').first().textContent()) ?? '').trim();
+    const runId = await shownRunId(panel);
     expect(storedRun(runId).config).toMatchObject({ name: 'after fixing the crows', notes: 'relabelled 3 crows', epochs: ROUNDS, lr: 0.001, batch: 16, lambda: 0.5, optimizer: 'adam' });
     await panel.getByRole('button', { name: 'Cancel' }).click();
     await poll(() => panel.textContent()).toMatch(/Stopped/);
+    await poll(() => storedRun(runId).status).toBe('cancelled');
     const stopped = storedRun(runId);
-    expect(stopped.status).toBe('cancelled');
     expect(stopped.epochs).toBeGreaterThanOrEqual(1);
     await page.keyboard.press('Escape');
     // No reload: the toolbar offers Retrain again and Resume for the stopped run.
     await page.getByRole('button', { name: 'Retrain', exact: true }).waitFor();
     const resume = page.getByRole('button', { name: /^Resume cam/ });
     await poll(() => resume.count()).toBe(1);
-    expect(await resume.getAttribute('title')).toContain(runId);
+    await poll(() => resume.getAttribute('title')).toContain(runId);
     await page.screenshot({ path: join(ARTIFACTS, 'resume-without-reload.png') });
 
     // Resume continues the same run, and its curves start at round 1 from the run's record.
