@@ -41,6 +41,19 @@ const ex = (imageId: number, captions: string[]): Example => ({
   captions,
 });
 
+/** A short run on the tiny fixture (trainFixture), every lever off. */
+const tinyRun = {
+  encoder: 'test_enc',
+  dims: 'tiny' as const,
+  epochs: 2,
+  batch: 5,
+  maxLen: 8,
+  seed: 3,
+  optimizer: 'adam' as const,
+  lr: 0.01,
+  patience: 10,
+};
+
 describe('all captions per epoch', () => {
   const train = [ex(1, ['a', 'b', 'c']), ex(2, []), ex(3, ['d'])];
 
@@ -65,17 +78,7 @@ describe('all captions per epoch', () => {
 
   it('makes a training epoch one step per batch of pairs (12 images × 2 captions, batch 5 → 5 steps)', async () => {
     const home = trainFixture();
-    const base = {
-      variant: 'lrcn' as const,
-      encoder: 'test_enc',
-      dims: 'tiny' as const,
-      epochs: 2,
-      batch: 5,
-      maxLen: 8,
-      seed: 3,
-      optimizer: 'adam' as const,
-      lr: 0.01,
-    };
+    const base = { ...tinyRun, variant: 'lrcn' as const };
     const one = await runTraining({ home, config: base });
     const all = await runTraining({ home, config: { ...base, allCaptions: true } });
     expect(one.steps).toBe(2 * 3);
@@ -312,16 +315,8 @@ describe('the run configuration', () => {
 
   it('cancel then resume with every lever on ends at the weights of an uninterrupted run', async () => {
     const cfg = {
+      ...tinyRun,
       variant: 'medi' as const,
-      encoder: 'test_enc',
-      dims: 'tiny' as const,
-      epochs: 2,
-      batch: 5,
-      maxLen: 8,
-      seed: 3,
-      optimizer: 'adam' as const,
-      lr: 0.01,
-      patience: 10,
       allCaptions: true,
       dropout: 0.3,
       classSmoothing: 0.1,
@@ -349,18 +344,7 @@ describe('the run configuration', () => {
   });
 
   it('weight decay and feature-map crops each change the trained weights; off, a run is the plain one', async () => {
-    const cfg = {
-      variant: 'cnn' as const,
-      encoder: 'test_enc',
-      dims: 'tiny' as const,
-      epochs: 2,
-      batch: 5,
-      maxLen: 8,
-      seed: 3,
-      optimizer: 'adam' as const,
-      lr: 0.01,
-      patience: 10,
-    };
+    const cfg = { ...tinyRun, variant: 'cnn' as const };
     const weights = async (extra: Partial<TrainConfig>) => {
       const home = trainFixture();
       const r = await runTraining({ home, config: { ...cfg, ...extra } });
