@@ -18,7 +18,7 @@ import { type BenchArgs, parseBenchArgs, selectBenches } from './lib/args.ts';
 
 const here = dirname(fileURLToPath(import.meta.url));
 /** Fields that say WHAT was measured (lines agreeing on them are compared across backends). */
-const IDENTITY = ['bench', 'variant', 'batch', 'beam', 'dims', 'encoder', 'images', 'refs', 'steps'];
+const IDENTITY = ['bench', 'variant', 'batch', 'beam', 'dims', 'encoder', 'images', 'refs', 'steps', 'workers'];
 /** Speed fields: lower is better for times, higher for rates. */
 const TIMES = ['ms', 'cpu_ms'];
 const RATES = ['images_per_s'];

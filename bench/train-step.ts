@@ -11,6 +11,10 @@
  *   {"bench":"train_step_flat",…}    tensors and bytes held after step 5 and step 100 of a small
  *                                    cam model: any growth is a leak (`flat: false`).
  * `--quick`: B=32 only and fewer steps; `--steps N` timed steps per config (after one warm-up).
+ * `--workers 1,2`: each config once per worker count (jobs/train/grad-workers.ts: the batch split
+ * over that many threads, one TF.js instance each; 1 = this thread alone), interleaved, each line
+ * naming its `workers` and, after the first count, its `speedup` over it.
+ * `--dims paper|medium|small|tiny`: the widths (default paper; the recipes' presets).
  * `--variant cam[,medi]` / `--batch 32` restrict the configs; `--no-torch` skips the reference, `--no-flat` the 100-step check. The backend is
  * the process's (PLUMAGE_BACKEND), so bench/run.ts can run this once per backend.
  */
@@ -19,7 +23,7 @@ import { loadavg } from 'node:os';
 import { resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { initBackend } from '../src-main/ml/backend.ts';
-import { algorithm1Grads } from '../src-main/ml/algorithm1.ts';
+import { algorithm1Grads, type StepResult } from '../src-main/ml/algorithm1.ts';
 import {
   BOS,
   EOS,
@@ -32,6 +36,8 @@ import {
   rng,
 } from '../src-main/ml/model.ts';
 import { applyGrads, createOptimState } from '../src-main/ml/optim.ts';
+import { DIMS, type DimsPreset } from '../src-main/jobs/train/config.ts';
+import { GradientWorkers } from '../src-main/jobs/train/grad-workers.ts';
 import { type TorchReference, torchMissing, torchReference } from './lib/torch-ref.ts';
 
 export const PAPER_DIMS: ModelDims = { K: 1536, D: 1024, E: 512, Hd: 1024, V: 5000, C: 200 };
@@ -46,9 +52,11 @@ export interface TrainStepBench {
   dims?: ModelDims;
   HW?: number;
   T?: number;
+  /** worker threads the step is split over (1: this thread) */
+  workers?: number;
 }
 
-/** Seeded parameters, a random batch and one Algorithm-1 step + SGD update on them. */
+/** Seeded parameters, a random batch and one Algorithm-1 step + SGD update on them (in this thread). */
 function trainingSetup(o: TrainStepBench) {
   const dims = o.dims ?? PAPER_DIMS;
   const HW = o.HW ?? 8;
@@ -70,32 +78,36 @@ function trainingSetup(o: TrainStepBench) {
   }
   const captions = tf.tensor2d(caps, [B, T], 'int32');
   const state = createOptimState();
-  const step = () => {
-    const res = algorithm1Grads(P, o.variant, { A, labels, captions }, { lambda: 1 });
+  const update = (res: StepResult) => {
     applyGrads(P, res.grads, { kind: 'sgd', lr: 0.1 }, state);
     Object.values(res.grads).forEach((g) => g.dispose());
     res.classPred?.dispose();
     res.predCaptions?.dispose();
     return res.losses;
   };
+  const step = () => update(algorithm1Grads(P, o.variant, { A, labels, captions }, { lambda: 1 }));
+  /** The same step with the batch split over worker threads. */
+  const stepOn = async (pool: GradientWorkers) => update(await pool.grads(P, o.variant, { A, labels, captions }, { lambda: 1 }));
   const dispose = () => {
     for (const t of [A, labels, captions, ...Object.values(P)]) t.dispose();
   };
-  return { step, dispose };
+  return { P, step, stepOn, dispose };
 }
 
 const median = (x: number[]) => [...x].sort((a, b) => a - b)[Math.floor(x.length / 2)];
 
 /** Median ms of `steps` timed training steps after `warmup` untimed ones. */
 export async function benchTrainStep(o: TrainStepBench) {
-  const { step, dispose } = trainingSetup(o);
+  const { P, step, stepOn, dispose } = trainingSetup(o);
+  const workers = o.workers ?? 1;
+  const pool = workers > 1 ? await GradientWorkers.start(P, workers, (await initBackend()).name) : null;
   const times: number[] = [];
   const cpus: number[] = [];
   let losses: Record<string, number> = {};
   for (let s = 0; s < (o.warmup ?? 1) + (o.steps ?? 3); s++) {
     const t0 = performance.now();
     const c0 = process.cpuUsage();
-    losses = { ...step() };
+    losses = { ...(pool ? await stepOn(pool) : step()) };
     const dt = performance.now() - t0;
     const c = process.cpuUsage(c0);
     if (s >= (o.warmup ?? 1)) {
@@ -103,6 +115,7 @@ export async function benchTrainStep(o: TrainStepBench) {
       cpus.push((c.user + c.system) / 1000);
     }
   }
+  await pool?.close();
   dispose();
   return {
     ms: median(times),
@@ -179,6 +192,7 @@ function printLine(
   backend: string,
   r: Awaited<ReturnType<typeof benchTrainStep>>,
   torch: { ref: TorchReference | null; note: string | null },
+  split: { workers: number; dims: string; oneWorkerMs?: number },
 ) {
   const t = torch.ref?.timings.get(variant);
   const round = (x: number, d = 1) => Number(x.toFixed(d));
@@ -187,6 +201,8 @@ function printLine(
     variant,
     batch,
     backend,
+    ...(split.dims !== 'paper' ? { dims: split.dims } : {}),
+    workers: split.workers,
     ms: round(r.ms),
     min_ms: round(r.min),
     // CPU time of this process per step: what the step costs when it has the cores to itself
@@ -198,6 +214,8 @@ function printLine(
     torch_ms_by_threads: t?.byThreads ?? null,
     torch_version: torch.ref?.version ?? null,
     ratio: t ? round(r.ms / t.ms, 2) : null,
+    // wall time of the first worker count's step over this one's (> 1: the split pays)
+    ...(split.oneWorkerMs !== undefined ? { speedup: round(split.oneWorkerMs / r.ms, 2) } : {}),
     ...(torch.note ? { note: torch.note } : {}),
     losses: Object.fromEntries(Object.entries(r.losses).map(([k, v]) => [k, round(v, 4)])),
   };
@@ -216,14 +234,24 @@ async function main() {
   const bad = variants.find((v) => !VARIANTS.includes(v));
   if (bad) throw new Error(`unknown variant ${bad} (expected ${VARIANTS.join(', ')})`);
   const batches = opt('--batch') ? [Number(opt('--batch'))] : quick ? [32] : [128, 32];
+  const workerCounts = (opt('--workers') ?? '1').split(',').map(Number);
+  if (workerCounts.some((n) => !Number.isInteger(n) || n < 1)) throw new Error(`--workers: expected counts ≥ 1 such as 1,2`);
+  const dimsName = (opt('--dims') ?? 'paper') as DimsPreset;
+  if (!DIMS[dimsName]) throw new Error(`--dims: expected one of ${Object.keys(DIMS).join(', ')}`);
+  const dims = { ...PAPER_DIMS, ...DIMS[dimsName] };
   for (const batch of batches) {
-    const torch = referenceFor(variants, batch, quick, args.includes('--no-torch'));
+    // the reference runs the paper's widths only
+    const torch = dimsName === 'paper' ? referenceFor(variants, batch, quick, args.includes('--no-torch')) : { ref: null, note: `no ratio: the PyTorch reference is at paper dims` };
     if (torch.note) process.stderr.write(`train-step: ${torch.note}\n`);
     for (const variant of variants) {
       const slow = variant !== 'cnn';
       const steps = opt('--steps') ? Number(opt('--steps')) : quick ? (slow ? 1 : 5) : slow ? 3 : 20;
-      const r = await benchTrainStep({ variant, batch, warmup: 1, steps });
-      printLine(variant, batch, backend.name, r, torch);
+      let first: number | undefined;
+      for (const workers of workerCounts) {
+        const r = await benchTrainStep({ variant, batch, warmup: 1, steps, workers, dims });
+        printLine(variant, batch, backend.name, r, torch, { workers, dims: dimsName, oneWorkerMs: first });
+        first ??= r.ms;
+      }
     }
   }
   if (batches.includes(128) && variants.includes('cam')) {

@@ -2,7 +2,8 @@
 // Bundles the Electron main process and the preload with esbuild into dist/electron/.
 //  - main.js: ESM (package.json is "type": "module"), Node platform; native and heavy packages stay
 //    external and are loaded from node_modules (asarUnpack in electron-builder.yml).
-//  - worker-train.js: the training worker thread (same format as main.js).
+//  - worker-train.js: the training worker thread (same format as main.js);
+//    worker-grads.js: the threads a training step's batch is split over (started from worker-train.js).
 //  - preload.js: CommonJS, because sandboxed preloads run as plain scripts with a restricted
 //    `require` that only provides 'electron' (no Node modules, no ESM).
 import { build } from 'esbuild';
@@ -24,6 +25,7 @@ export async function buildMain({ quiet = false } = {}) {
       entryPoints: [
         { in: resolve(root, 'src-main/electron/main.ts'), out: 'main' },
         { in: resolve(root, 'src-main/jobs/train/worker-train.ts'), out: 'worker-train' },
+        { in: resolve(root, 'src-main/jobs/train/worker-grads.ts'), out: 'worker-grads' },
         { in: resolve(root, 'src-main/jobs/worker-insights.ts'), out: 'worker-insights' },
       ],
       outdir,

@@ -27,6 +27,7 @@ const VALUED = [
   'sigma',
   'seeds',
   'grid',
+  'workers',
 ] as const;
 
 export interface BenchArgs {

@@ -46,17 +46,20 @@ export function resolveWorkerModule(moduleUrl: URL): URL {
   return existsSync(fileURLToPath(other)) ? other : moduleUrl;
 }
 
+/** Starts a worker thread on a module (a .ts source through tsx, or the built .js beside main.js). */
+export function startModuleWorker(requested: URL, data: unknown): Worker {
+  const moduleUrl = resolveWorkerModule(requested);
+  if (!moduleUrl.pathname.endsWith('.ts')) return new Worker(moduleUrl, { workerData: data });
+  const boot = `import(${JSON.stringify(tsxEsmApi())}).then((m) => { m.register(); return import(${JSON.stringify(moduleUrl.href)}); });`;
+  return new Worker(boot, { eval: true, workerData: data });
+}
+
 export function runInWorker<R, E = unknown>(
   requested: URL,
   data: unknown,
   onEvent: (e: E) => void = () => {},
 ): WorkerHandle<R> {
-  const moduleUrl = resolveWorkerModule(requested);
-  const isTs = moduleUrl.pathname.endsWith('.ts');
-  const boot = `import(${JSON.stringify(tsxEsmApi())}).then((m) => { m.register(); return import(${JSON.stringify(moduleUrl.href)}); });`;
-  const worker = isTs
-    ? new Worker(boot, { eval: true, workerData: data })
-    : new Worker(moduleUrl, { workerData: data });
+  const worker = startModuleWorker(requested, data);
   let settled = false;
   const result = new Promise<R>((resolve, reject) => {
     worker.on('message', (m: { type: string; event?: E; result?: R; message?: string; code?: string }) => {

@@ -68,6 +68,20 @@ export interface StepOptions {
   shareCaptionPass?: boolean;
   /** training-only regularisation of L_class and L_caption (never of the CAM terms); default none */
   regularise?: Regularisation;
+  /**
+   * this batch is a part of a larger one (data parallelism over workers): every term is weighted
+   * by the part's share of the whole, and the losses returned are the part's contributions, so
+   * the parts' gradients and losses sum to the whole batch's
+   */
+  share?: BatchShare;
+}
+
+/** Where a part sits in the whole batch: its first row, and the whole's rows and target tokens. */
+export interface BatchShare {
+  offset: number;
+  rows: number;
+  /** non-PAD target tokens (caption positions 1…T−1) of the whole batch, L_caption's divisor */
+  tokens: number;
 }
 
 /** Beyond the contract: options of training that leave the model and inference as they are. */
@@ -300,7 +314,8 @@ function oneStep(
 /**
  * Algorithm 1 gradients and losses for one batch (see the file comment). `opts.microBatch` splits
  * the batch into slices whose gradients are summed with exact weights (same result, less memory);
- * by default only CAM steps on wasm are split, into slices of 32.
+ * by default only CAM steps on wasm are split, into slices of 32. With `opts.share` the batch is
+ * one part of a larger one (worker threads) and the result is that part's weighted contribution.
  */
 export function algorithm1Grads(
   P: ParamView,
@@ -317,7 +332,7 @@ export function algorithm1Grads(
   const names = gradNames(P, opts);
   const B = batch.labels.shape[0];
   const mb = Math.max(1, Math.min(B, opts.microBatch ?? defaultMicroBatch(need)));
-  if (mb >= B) {
+  if (mb >= B && !opts.share) {
     const { grads, keep } = oneStep(P, variant, batch, opts, need, fixed, names, UNIT);
     return { losses: readLosses(keep, opts), grads, ...fixed };
   }
@@ -327,10 +342,8 @@ export function algorithm1Grads(
       tf.sum(tf.notEqual(tf.slice(batch.captions, [0, 1], [-1, -1]), 0).toInt(), 1).dataSync() as Int32Array,
     ),
   );
-  const totalTokens = Math.max(
-    1,
-    tgtTokens.reduce((a, b) => a + b, 0),
-  );
+  const whole = opts.share ?? { offset: 0, rows: B, tokens: tgtTokens.reduce((a, b) => a + b, 0) };
+  const totalTokens = Math.max(1, whole.tokens);
   const grads: Record<string, tf.Tensor> = {};
   const acc = { class: 0, caption: 0, cam: 0, mask: 0 };
   for (let start = 0; start < B; start += mb) {
@@ -339,7 +352,7 @@ export function algorithm1Grads(
       1,
       tgtTokens.slice(start, start + size).reduce((a, b) => a + b, 0),
     );
-    const w: TermWeights = { cls: size / B, cap: tok / totalTokens, rows: size / B };
+    const w: TermWeights = { cls: size / whole.rows, cap: tok / totalTokens, rows: size / whole.rows };
     const part = sliceBatch(batch, start, size);
     const pf = {
       classPred: fixed.classPred ? (tf.slice(fixed.classPred, [start], [size]) as tf.Tensor1D) : undefined,
@@ -348,7 +361,7 @@ export function algorithm1Grads(
         : undefined,
     };
     try {
-      const { grads: gs, keep } = oneStep(P, variant, part, sliceOptions(opts, start), need, pf, names, w);
+      const { grads: gs, keep } = oneStep(P, variant, part, sliceOptions(opts, whole.offset + start), need, pf, names, w);
       names.forEach((n) => {
         const prev = grads[n];
         grads[n] = prev ? tf.add(prev, gs[n]) : gs[n];

@@ -224,4 +224,20 @@ export default { app, protocol, session, shell, dialog, ipcMain, BrowserWindow }
     expect(res).toMatchObject({ status: 'done', epochs_run: 1 });
     expect(events.map((e) => e.type)).toEqual(expect.arrayContaining(['start', 'step', 'epoch']));
   }, 60_000);
+
+  it('splits training steps over the bundled worker-grads.js threads, started from worker-train.js', async () => {
+    const { resolveWorkerModule, runInWorker } = await import('../../src-main/jobs/worker-host.ts');
+    const trainer = readFileSync(built.worker, 'utf8');
+    expect(trainer).toContain('new URL("./worker-grads.ts", import.meta.url)');
+    const asked = new URL('./worker-grads.ts', pathToFileURL(built.worker));
+    expect(resolveWorkerModule(asked).href).toBe(pathToFileURL(join(repo, 'dist/electron/worker-grads.js')).href);
+    const logs: string[] = [];
+    const job = runInWorker<{ status: string }, { type: string; message?: string }>(
+      new URL('./worker-train.ts', pathToFileURL(built.main)),
+      { home: fx.home, config: { variant: 'cnn', epochs: 1 }, workers: 2 },
+      (e) => e.type === 'log' && logs.push(e.message ?? ''),
+    );
+    expect(await job.result).toMatchObject({ status: 'done' });
+    expect(logs).toContain('each step is computed in 2 parts on 2 worker threads');
+  }, 60_000);
 });

@@ -6,6 +6,7 @@ import { describe, expect, it } from 'vitest';
 import { DIMS, RECIPES, withRecipe } from '../../src-main/jobs/train/config.ts';
 import { estimateSeconds, stepFlops } from '../../src-main/jobs/train/estimate.ts';
 import type { ModelDims } from '../../src-main/ml/model.ts';
+import { configOf, resumeRequest, trainRequest } from '../../src-main/api/ops/train.ts';
 
 const paper: ModelDims = { K: 1536, ...DIMS.paper, V: 5000, C: 200 };
 
@@ -21,6 +22,17 @@ describe('recipes', () => {
     const c = withRecipe('fast', { variant: 'medi' as const, lr: 0.01, batch: undefined, epochs: 3 });
     expect(c).toMatchObject({ variant: 'medi', lr: 0.01, batch: 32, epochs: 3, optimizer: 'adam' });
     expect(RECIPES.fast.lr).toBe(0.002);
+  });
+});
+
+describe('worker threads', () => {
+  it('--workers is a request option, not part of the run config', () => {
+    const req = trainRequest.parse({ variant: 'cam', workers: 2 });
+    expect(req.workers).toBe(2);
+    expect(configOf(req)).not.toHaveProperty('workers');
+    expect(resumeRequest.parse({ runId: 'r1', workers: 3 }).workers).toBe(3);
+    expect(trainRequest.safeParse({ variant: 'cam', workers: 0 }).success).toBe(false);
+    expect(trainRequest.safeParse({ variant: 'cam', workers: 1.5 }).success).toBe(false);
   });
 });
 

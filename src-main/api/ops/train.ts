@@ -12,6 +12,8 @@ const DIMS_PRESETS = Object.keys(DIMS) as [DimsPreset, ...DimsPreset[]];
 const RECIPE_NAMES = Object.keys(RECIPES) as [RecipeName, ...RecipeName[]];
 const finite = z.number().finite();
 const nonNegative = finite.min(0);
+/** Worker threads per training step (jobs/train/grad-workers.ts); not stored with the run. */
+const workers = positiveInt(64).optional();
 
 /** A training request: every field of TrainConfig a person may set (the rest take the trainer's defaults). */
 export const trainRequest = z.strictObject({
@@ -56,11 +58,12 @@ export const trainRequest = z.strictObject({
   warmStart: runId.optional(),
   /** Minutes between resume checkpoints within an epoch (one is also written at every epoch end). */
   checkpointMinutes: finite.positive().max(24 * 60).optional(),
+  workers,
 });
 export type TrainRequest = z.infer<typeof trainRequest>;
 
 /** Continue a cancelled or interrupted run from its checkpoint (optionally with a new epoch count). */
-export const resumeRequest = z.strictObject({ runId, epochs: epochs.optional() });
+export const resumeRequest = z.strictObject({ runId, epochs: epochs.optional(), workers });
 export type ResumeRequest = z.infer<typeof resumeRequest>;
 
 export type TrainOutcome = TrainResult & { scored?: number };
@@ -76,6 +79,7 @@ export async function train(ctx: OpContext, req: TrainRequest | { resume: Resume
   const config: Partial<TrainConfig> & { variant: TrainConfig['variant'] } = resume
     ? { variant: resumedVariant(ctx, resume.runId), ...(resume.epochs ? { epochs: resume.epochs } : {}) }
     : configOf(req as TrainRequest);
+  const threads = resume ? resume.workers : (req as TrainRequest).workers;
   const { startTrainingWorker } = await import('../../jobs/train/loop.ts');
   let run = resume?.runId;
   const claim = (r: string) => {
@@ -87,7 +91,7 @@ export async function train(ctx: OpContext, req: TrainRequest | { resume: Resume
   const tracker = new TrainTracker(io, claim, (r) => storedHistory(ctx, r));
   try {
     const handle = await startTrainingWorker(
-      { home: ctx.ws.home, config, ...(resume ? { resume: resume.runId } : {}) },
+      { home: ctx.ws.home, config, workers: threads, ...(resume ? { resume: resume.runId } : {}) },
       (e) => tracker.onEvent(e),
     );
     const result = await cancelOnAbort(io.signal, () => handle.cancel(), handle.result);
@@ -136,8 +140,9 @@ async function scoreAfterTraining(ctx: OpContext, result: TrainResult, io: JobIo
 
 /** The trainer's config for a request: the options given, the recipe's for the rest. */
 export function configOf(req: TrainRequest): Partial<TrainConfig> & { variant: TrainConfig['variant'] } {
-  const { recipe, ...given } = req;
-  return withRecipe(recipe ?? 'fast', given);
+  // the worker count is how this session computes, not part of the run
+  const given: Partial<TrainRequest> = { ...req, recipe: undefined, workers: undefined };
+  return withRecipe(req.recipe ?? 'fast', given as Omit<TrainRequest, 'recipe' | 'workers'>);
 }
 
 /** Turns the trainer's events into job progress with live detail (and passes them on as they are). */

@@ -8,13 +8,13 @@ import { formatDuration } from '../progress.ts';
 import { parseRequest } from '../request.ts';
 
 const USAGE =
-  'usage: plumage train --variant cnn|lrcn|medi|cam [--recipe fast|paper] [options] | plumage train --resume RUN [--epochs N]';
+  'usage: plumage train --variant cnn|lrcn|medi|cam [--recipe fast|paper] [options] | plumage train --resume RUN [--epochs N] [--workers N]';
 
 /**
  * `plumage train --variant V [--recipe fast|paper] [--encoder E] [--encoder-path DIR] [--epochs N]
  * [--batch B] [--lr X] [--optimizer sgd|momentum|adam] [--lambda X] [--mu X] [--part-masks]
  * [--part-sigma X] [--seed N] [--dims P] [--split S] [--collection ID] [--patience N] [--max-len T]
- * [--min-count N] [--clip X] [--schedule constant|cosine] [--warm-start RUN] [--checkpoint-minutes M] [--resume RUN] --json`:
+ * [--min-count N] [--clip X] [--schedule constant|cosine] [--warm-start RUN] [--checkpoint-minutes M] [--workers N] [--resume RUN] --json`:
  * every option is a field of the train operation's request (api/ops/train.ts); like the app, the
  * finished run then scores the collection.
  */
@@ -29,7 +29,7 @@ export const run: Command = async (ctx) => {
   const resume = typeof extra.resume === 'string' ? extra.resume : undefined;
   if (!resume && !request.variant) throw usageError(`--variant must be one of cnn, lrcn, medi, cam (${USAGE})`);
   const req = resume
-    ? { resume: resumeRequest.parse({ runId: resume, ...(request.epochs ? { epochs: request.epochs } : {}) }) }
+    ? { resume: resumeRequest.parse({ runId: resume, epochs: request.epochs, workers: request.workers }) }
     : trainRequest.parse(request);
   await resolveBackend();
   const ac = new AbortController();

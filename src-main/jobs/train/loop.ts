@@ -16,10 +16,10 @@ import type { SplitScores, TrainEvent, TrainJobResult, TrainLosses, TrainValidat
 import { appendEpoch, updateRun } from '../../data/runs.ts';
 import { openDb } from '../../data/store.ts';
 import { workspace } from '../../data/workspace.ts';
-import { algorithm1Grads, type Regularisation } from '../../ml/algorithm1.ts';
+import { algorithm1Grads, type Batch, type Regularisation, type StepOptions, type StepResult } from '../../ml/algorithm1.ts';
 import { mixSeed } from '../../util/rng.ts';
 import { initBackend } from '../../ml/backend.ts';
-import type { Variant } from '../../ml/model.ts';
+import type { Params, Variant } from '../../ml/model.ts';
 import { applyGrads, disposeOptimState } from '../../ml/optim.ts';
 import { checkpointPaths, loadRunWeights, saveResume, saveSidecar, saveWeights } from '../run-artifact.ts';
 import { DEFAULT_CONFIG, type TrainConfig } from './config.ts';
@@ -28,12 +28,13 @@ import { itemCaption, type TrainItem } from './sampling.ts';
 import { cropMaps, cropOffsets, mirrorMasks, mirrorRows } from './augment.ts';
 import type { Example } from './dataset.ts';
 import { mirroredKey } from '../../ml/feature-cache.ts';
-import { estimateSeconds } from './estimate.ts';
+import { estimateSeconds, stepFlops } from './estimate.ts';
 import { markInterruptedRuns, type RunClaim } from '../run-owner.ts';
 import { openSession, reporter, type Session } from './setup.ts';
 import { evaluateSplit, selectionScore } from './validation.ts';
 import { lambdaAt } from './lambda-schedule.ts';
 import { invalidRequest } from '../../util/errors.ts';
+import { GradientWorkers, stepWorkers } from './grad-workers.ts';
 
 export type { TrainEvent };
 
@@ -46,7 +47,16 @@ export interface TrainOptions {
   onEvent?: (e: TrainEvent) => void;
   /** Test hook: behave as if cancelled after this many global steps. */
   stopAfterSteps?: number;
+  /**
+   * Worker threads that compute each step's gradients in parts (grad-workers.ts); 1 = this
+   * thread alone. Default: stepWorkers (every core on wasm for big steps, else 1).
+   * Not part of the run's config: it changes only float32 summation order, and dropout's draws.
+   */
+  workers?: number;
 }
+
+/** Computes one step's gradients: in this thread, or split over the worker threads. */
+type StepGrads = (P: Params, variant: Variant, batch: Batch, o: StepOptions) => StepResult | Promise<StepResult>;
 
 /** A training's outcome: the train job's result as the window gets it (before scoring), plus the run's record. */
 export interface TrainResult extends Omit<TrainJobResult, 'scored'> {
@@ -148,12 +158,12 @@ export function regularisation(cfg: TrainConfig, globalStep: number): Regularisa
 }
 
 /** One optimizer step on the next batch of the epoch's permutation; returns its losses. */
-function trainStep(s: Session): TrainLosses {
+async function trainStep(s: Session, grads: StepGrads): Promise<TrainLosses> {
   const { cfg, state } = s;
   const idx = state.perm.slice(state.stepInEpoch * cfg.batch, (state.stepInEpoch + 1) * cfg.batch);
   const batch = stepBatch(s, idx.map((i) => s.items[i]));
   const lambda = lambdaAt(cfg, state.globalStep, s.stepsPerEpoch);
-  const res = algorithm1Grads(s.params, cfg.variant, batch, { lambda, mu: cfg.mu, regularise: regularisation(cfg, state.globalStep) });
+  const res = await grads(s.params, cfg.variant, batch, { lambda, mu: cfg.mu, regularise: regularisation(cfg, state.globalStep) });
   clipByModule(res.grads, cfg.clip);
   // The schedule depends only on the global step, so a resumed run gets the same rates.
   const lr = cfg.schedule === 'cosine' ? cfg.lr * 0.5 * (1 + Math.cos((Math.PI * state.globalStep) / s.totalSteps)) : cfg.lr;
@@ -241,7 +251,7 @@ const checkpointDue = (s: Session) =>
   Date.now() - s.clock.lastCheckpoint >= (s.cfg.checkpointMinutes ?? DEFAULT_CONFIG.checkpointMinutes) * 60_000;
 
 /** The epochs left in the budget; returns whether the session was cancelled. */
-async function trainEpochs(s: Session): Promise<boolean> {
+async function trainEpochs(s: Session, grads: StepGrads): Promise<boolean> {
   const { cfg, state, request } = s;
   const trainIdx = s.items.map((_, i) => i);
   // A new run is resumable from its first step on.
@@ -255,7 +265,7 @@ async function trainEpochs(s: Session): Promise<boolean> {
       await nextTick();
       if (request.signal?.aborted || (request.stopAfterSteps !== undefined && state.globalStep >= request.stopAfterSteps))
         return true;
-      const losses = trainStep(s);
+      const losses = await trainStep(s, grads);
       for (const k of Object.keys(sums) as (keyof TrainLosses)[]) sums[k] += losses[k];
       nSteps++;
       if (checkpointDue(s)) checkpoint(s);
@@ -322,6 +332,7 @@ export async function runTraining(opts: TrainOptions): Promise<TrainResult> {
   const report = reporter(opts.onEvent);
   let runId: string | null = null;
   let claim: RunClaim | null = null;
+  let pool: GradientWorkers | null = null;
   try {
     // A run left 'running' by a process that died is 'interrupted' from now on (resumable).
     markInterruptedRuns(db, ws);
@@ -329,13 +340,20 @@ export async function runTraining(opts: TrainOptions): Promise<TrainResult> {
     const left = { batch: s.cfg.batch, T: s.cfg.maxLen, steps: s.totalSteps - s.state.globalStep };
     const estimateSec = estimateSeconds(backend.name, s.cfg.variant, s.dims, left) ?? undefined;
     report.emit({ type: 'start', phase: 'train', run: s.runId, epochs: s.cfg.epochs, steps: s.stepsPerEpoch, totalSteps: s.totalSteps, estimateSec });
-    const cancelled = await trainEpochs(s);
+    const flops = stepFlops(s.cfg.variant, s.dims, s.cfg.batch, s.cfg.maxLen);
+    const workers = stepWorkers(backend.name, s.cfg.batch, flops, opts.workers);
+    if (workers > 1) {
+      report.emit({ type: 'log', phase: 'train', message: `each step is computed in ${workers} parts on ${workers} worker threads` });
+      pool = await GradientWorkers.start(s.params, workers, backend.name);
+    }
+    const cancelled = await trainEpochs(s, pool ? (...a) => pool!.grads(...a) : algorithm1Grads);
     return finishRun(s, cancelled, backend);
   } catch (e) {
     // Only a run this session set running is marked failed: a refused resume leaves the run as it was.
     if (runId) updateRun(db, runId, { status: 'failed', error: (e as Error).message.split('\n')[0], warnings: report.warnings });
     throw e;
   } finally {
+    await (pool as GradientWorkers | null)?.close();
     (claim as RunClaim | null)?.release();
     db.close();
   }
