@@ -1,17 +1,19 @@
 /**
  * The app shell store's own logic against a fake main side: the Undo / Redo bookkeeping (what
- * the buttons will undo, kept in step with the main side's journal), toasts, and what an edit
- * re-reads. Each test gets fresh store modules.
+ * the buttons will undo, kept in step with the main side's journal), toasts, and what an edit or
+ * a finished job re-reads. The photo list is a fake too (the gallery store registers the real one),
+ * so the shell is tested alone. Each test gets fresh store modules.
  */
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { ApiError } from '../../shared/ipc.ts';
-import type { ClassInfo } from '../../shared/types.ts';
-import { pagedIds } from './fake-api.ts';
+import type { ClassInfo, JobInfo } from '../../shared/types.ts';
 
 const fake = await vi.hoisted(async () => new (await import('./fake-api.ts')).FakeApi());
 vi.mock('../../src-renderer/src/lib/api.ts', async (importOriginal) => ({ ...(await importOriginal<object>()), api: fake }));
 
 let app: typeof import('../../src-renderer/src/stores/app.svelte.ts').app;
+/** What the shell asked of the photo list, in order. */
+let photoCalls: string[];
 
 const cardinal: ClassInfo = { id: 5, collectionId: 1, name: '017.Cardinal', displayName: null, count: 3 };
 
@@ -26,7 +28,9 @@ beforeEach(async () => {
   vi.resetModules();
   fake.reset();
   ({ app } = await import('../../src-renderer/src/stores/app.svelte.ts'));
-  fake.answer('images:query', pagedIds([1, 2, 3]));
+  photoCalls = [];
+  const called = (what: string) => async () => void photoCalls.push(what);
+  app.showPhotos({ collectionId: 1, applyFilters: called('applyFilters'), refresh: called('refresh'), afterImport: called('afterImport') });
   fake.answer('classes:list', () => [cardinal]);
   await app.loadClasses();
 });
@@ -99,12 +103,16 @@ describe('undo and redo bookkeeping', () => {
 });
 
 describe('after an edit', () => {
-  it('says what happened, re-reads the photos on screen and the species, and tells the photo view', async () => {
+  it("says what happened, re-reads the photos on screen and the shown collection's species, and tells the photo view", async () => {
     fake.answer('labels:set', () => ({ changed: 1 }));
     const version = app.detailVersion;
     fake.calls.length = 0;
     await app.setLabel([2], cardinal.id);
-    expect(fake.calls.map((c) => c.channel)).toEqual(['labels:set', 'images:query', 'classes:list']);
+    expect(fake.calls).toEqual([
+      { channel: 'labels:set', req: { imageIds: [2], classId: cardinal.id } },
+      { channel: 'classes:list', req: { collectionId: 1 } },
+    ]);
+    expect(photoCalls).toEqual(['refresh']);
     expect(app.toasts.map((t) => t.text)).toEqual(['Set Cardinal on 1 photo']);
     expect(app.detailVersion).toBe(version + 1);
   });
@@ -113,10 +121,25 @@ describe('after an edit', () => {
     fake.answer('app:info', () => ({ version: '1', backend: 'wasm', home: '/h', warnings: [] }));
     fake.answer('collections:list', () => []);
     await app.start();
+    expect(photoCalls).toEqual(['applyFilters']);
     fake.calls.length = 0;
     fake.push('images:changed', { imageIds: [3] });
-    await vi.waitFor(() => expect(fake.calls.map((c) => c.channel)).toEqual(['images:query', 'classes:list']));
+    await vi.waitFor(() => expect(fake.calls.map((c) => c.channel)).toEqual(['classes:list']));
+    expect(photoCalls).toEqual(['applyFilters', 'refresh']);
     expect(app.toasts).toEqual([]);
+  });
+
+  it('a finished import re-reads collections, species and the photo list; a training re-reads the photos (new scores)', async () => {
+    fake.answer('collections:list', () => [{ id: 1, name: 'Birds', root: '/b', kind: 'folder', images: 3 }]);
+    const job = (kind: 'import' | 'train' | 'caption'): JobInfo => ({ id: kind, kind, status: 'done', label: kind, done: 1, total: 1, eta: null, message: null, result: null });
+    fake.calls.length = 0;
+    app.afterJob(job('import'));
+    await vi.waitFor(() => expect(app.collections).toHaveLength(1));
+    expect(fake.calls.map((c) => c.channel).sort()).toEqual(['classes:list', 'collections:list']);
+    expect(photoCalls).toEqual(['afterImport']);
+    app.afterJob(job('train'));
+    app.afterJob(job('caption')); // a batch of new photos outside the collections changes nothing here
+    expect(photoCalls).toEqual(['afterImport', 'refresh']);
   });
 });
 

@@ -21,6 +21,7 @@ beforeEach(async () => {
   ({ gallery } = await import('../../src-renderer/src/stores/gallery.svelte.ts'));
   ({ app } = await import('../../src-renderer/src/stores/app.svelte.ts'));
   fake.answer('images:query', pagedIds(range(1, 10)));
+  fake.answer('classes:list', () => []);
 });
 
 describe('filters', () => {
@@ -71,6 +72,32 @@ describe('filters', () => {
     await gallery.clearIds();
     expect(gallery.total).toBe(10);
     expect(gallery.pages.idAt(0)).toBe(1);
+  });
+});
+
+describe('what the shell asks of the photo list', () => {
+  it('the gallery registers itself with the shell: an edit re-reads the pages it has loaded', async () => {
+    fake.answer('images:query', pagedIds(range(1, 500)));
+    await gallery.applyFilters();
+    await gallery.open(300);
+    await gallery.step(0); // loads the page of photo 300
+    fake.calls.length = 0;
+    await app.afterEdit([301], null);
+    expect(fake.requests('images:query').map((q) => q.offset)).toEqual([0, 240]);
+  });
+
+  it('after an import an empty gallery queries again; one with photos re-reads its first page in place', async () => {
+    fake.answer('images:query', pagedIds([]));
+    await gallery.applyFilters();
+    expect(gallery.total).toBe(0);
+    fake.answer('images:query', pagedIds([1, 2]));
+    await gallery.afterImport();
+    expect(gallery.total).toBe(2);
+    gallery.focusIndex = 1;
+    fake.answer('images:query', pagedIds([1, 2, 3]));
+    await gallery.afterImport();
+    expect(gallery.total).toBe(3);
+    expect(gallery.focusIndex).toBe(1); // re-read in place: the focus stays
   });
 });
 

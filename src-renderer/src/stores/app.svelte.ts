@@ -1,16 +1,15 @@
 /**
  * The app shell (Svelte 5 runes in a class): the current screen, the open dialog, backend info,
  * toasts, the edit history for Undo / Redo, species and collections, and what to re-read after an
- * edit or a finished job. The photo list itself is the gallery store's. All writes to the main side
- * go through `api` and then refresh what changed, so the screen never shows an edit the database
- * did not accept.
+ * edit or a finished job. The photo list itself is the gallery store's: it registers itself here
+ * (`showPhotos`), so the shell can re-read it without importing it and every store imports `app`,
+ * never the other way round. All writes to the main side go through `api` and then refresh what
+ * changed, so the screen never shows an edit the database did not accept.
  */
 import { api, errorText } from '../lib/api.ts';
 import { speciesName, useDisplayNames } from '../lib/names.ts';
 import { UndoClient } from '../lib/undo.ts';
 import type { ClassInfo, Collection, JobInfo, ReviewStatus } from '../../../shared/types.ts';
-// app and gallery import each other; neither touches the other while its module loads.
-import { gallery } from './gallery.svelte.ts';
 
 export type View = 'gallery' | 'photo' | 'runs' | 'batch';
 export type DialogKind = 'import' | 'help' | 'captionFolder' | 'retrain' | 'species' | null;
@@ -20,6 +19,26 @@ export interface Toast {
   text: string;
   error: boolean;
 }
+
+/** What the shell needs of the photo list (the gallery store) to keep it fresh. */
+export interface PhotoList {
+  /** The collection shown, or null for all: the species list follows it. */
+  readonly collectionId: number | null;
+  /** Loads the first page of the current query. */
+  applyFilters(): Promise<void>;
+  /** Re-reads the pages on screen. */
+  refresh(): Promise<void>;
+  /** New photos were imported. */
+  afterImport(): Promise<void>;
+}
+
+/** Until the gallery registers, there are no photos to re-read. */
+const NO_PHOTOS: PhotoList = {
+  collectionId: null,
+  applyFilters: async () => {},
+  refresh: async () => {},
+  afterImport: async () => {},
+};
 
 export interface AppInfo {
   version: string;
@@ -46,13 +65,19 @@ class AppState {
   private toastSeq = 0;
   /** Set by the caption editor: saves a pending edit before the view changes. */
   flushEdits: (() => Promise<void>) | null = null;
+  private photos: PhotoList = NO_PHOTOS;
+
+  /** The gallery store registers its photo list here when it loads. */
+  showPhotos(list: PhotoList): void {
+    this.photos = list;
+  }
 
   async start(): Promise<void> {
     api.on('images:changed', (m) => void this.afterEdit(m.imageIds, null));
     // The first page of photos goes out first and alone on the critical path to first paint;
     // the rest (backend name, collections, species) follows in parallel.
     performance.mark('plumage:start');
-    const first = gallery.applyFilters().then(() => performance.mark('plumage:first-page'));
+    const first = this.photos.applyFilters().then(() => performance.mark('plumage:first-page'));
     const rest = Promise.all([
       api.invoke('app:info', undefined).then((i) => (this.info = i)).catch(() => {}),
       api.invoke('collections:list', undefined).then((c) => (this.collections = c)).catch(() => {}),
@@ -67,7 +92,8 @@ class AppState {
   }
 
   async loadClasses(): Promise<void> {
-    const req = gallery.filters.collectionId != null ? { collectionId: gallery.filters.collectionId } : {};
+    const collectionId = this.photos.collectionId;
+    const req = collectionId != null ? { collectionId } : {};
     try {
       this.classes = await api.invoke('classes:list', req);
       useDisplayNames(this.classes);
@@ -167,7 +193,7 @@ class AppState {
   async afterEdit(_imageIds: number[], message: string | null): Promise<void> {
     if (message) this.say(message);
     this.detailVersion++;
-    await gallery.refresh();
+    await this.photos.refresh();
     await this.loadClasses();
   }
 
@@ -177,11 +203,10 @@ class AppState {
     if (job.kind === 'import') {
       void this.loadCollections();
       void this.loadClasses();
-      // The first photos of an empty gallery: query again (the total changes); otherwise refresh in place.
-      void (gallery.total === 0 ? gallery.applyFilters() : gallery.pages.refresh([0]));
+      void this.photos.afterImport();
     }
     if (job.kind === 'train' || job.kind === 'predict' || job.kind === 'evaluate') {
-      void gallery.refresh();
+      void this.photos.refresh();
       this.detailVersion++;
     }
   }

@@ -2,14 +2,14 @@
  * The gallery domain: the paged photo list of the current query, its filters and sort, the
  * confusion-cell id filter, the selection, the focused photo, and the grid's geometry and tile size.
  * Moving between the gallery and the photo view goes through here; notices, the current screen and
- * saving a pending caption edit belong to the app shell (`app`).
+ * saving a pending caption edit belong to the app shell (`app`), which re-reads this list after
+ * edits and jobs through the `PhotoList` the store registers with it.
  */
 import { api, errorText } from '../lib/api.ts';
 import { PagedImages } from '../lib/pages.ts';
 import { clickSelect, emptySelection, selectAll, rangeIndices, type ClickMods, type Selection } from '../lib/selection.ts';
 import type { FileStatus, ImagePage, ImageQuery, ReviewStatus } from '../../../shared/types.ts';
-// app and gallery import each other; neither touches the other while its module loads.
-import { app } from './app.svelte.ts';
+import { app, type PhotoList } from './app.svelte.ts';
 
 export interface Filters {
   collectionId: number | null;
@@ -37,7 +37,7 @@ function noFilters(sort: Filters['sort']): Filters {
   return { collectionId: null, classId: null, split: '', provenance: '', reviewStatus: '', fileStatus: '', search: '', sort };
 }
 
-class GalleryStore {
+class GalleryStore implements PhotoList {
   /** Index (in the current query) of the focused / opened photo. */
   focusIndex = $state(0);
   selection = $state.raw<Selection>(emptySelection());
@@ -135,6 +135,10 @@ class GalleryStore {
     return q;
   }
 
+  get collectionId(): number | null {
+    return this.filters.collectionId;
+  }
+
   /** Whether any filter narrows the gallery (an empty result then means "no match", not "no photos"). */
   get filtered(): boolean {
     const f = this.filters;
@@ -152,6 +156,11 @@ class GalleryStore {
   /** Re-reads the pages already loaded (after an edit or a job changed photos on screen). */
   refresh(): Promise<void> {
     return this.pages.refresh(this.pages.loadedPages());
+  }
+
+  /** After an import: an empty gallery queries again (its total changes), otherwise the first page is re-read in place. */
+  afterImport(): Promise<void> {
+    return this.total === 0 ? this.applyFilters() : this.pages.refresh([0]);
   }
 
   // ── selection ──────────────────────────────────────────────────────────────
@@ -197,3 +206,4 @@ class GalleryStore {
 }
 
 export const gallery = new GalleryStore();
+app.showPhotos(gallery);
