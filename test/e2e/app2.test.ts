@@ -10,7 +10,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
 import sharp from 'sharp';
-import type { Browser, Page } from 'playwright-core';
+import type { Browser, Locator, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { workspace } from '../../src-main/data/workspace.ts';
 import { makePhotoFolder, makeTrainedCollection, type SynthPhoto } from './fixture.ts';
@@ -69,6 +69,9 @@ async function storedMask(imageId: number): Promise<{ width: number; height: num
   }
 }
 
+/** A stage's box once layout has settled (two reads in a row agree). */
+const settledBox = (stage: Locator) => steady(() => stage.boundingBox(), (b) => !!b && b.width > 0 && b.height > 0);
+
 async function openFirstPhotoHeatMap(): Promise<void> {
   await gallery.goto(served.url);
   await gallery.open(images[0].fileName);
@@ -116,7 +119,9 @@ describe('curation screens in browser mode', () => {
     const stage = heat.stage('Heat map: classifier');
     await page.keyboard.press('b');
     await poll(() => heat.button('Brush').getAttribute('aria-pressed')).toBe('true');
-    // A stroke through the middle of the photo (the photo is centred in the stage), plus one undone with Ctrl-Z.
+    // A stroke through the middle of the photo (the photo is centred in the stage), plus one undone
+    // with Ctrl-Z; drawn once the stage has its final size (a stroke is placed by the stage's box).
+    await settledBox(stage);
     await heat.stroke(stage, [0.35, 0.5], [0.65, 0.5]);
     await heat.stroke(stage, [0.5, 0.1], [0.5, 0.2]);
     await page.keyboard.press('Control+z');
@@ -151,6 +156,8 @@ describe('curation screens in browser mode', () => {
 
     // Unsaved strokes are saved when you move on to the next photo (like a pending caption edit).
     await page.keyboard.press('b');
+    await poll(() => heat.button('Brush').getAttribute('aria-pressed')).toBe('true');
+    await settledBox(again);
     await heat.stroke(again, [0.4, 0.15], [0.6, 0.15]);
     await page.keyboard.press('ArrowRight');
     await page.getByRole('complementary', { name: 'Photo details' }).getByRole('heading', { name: images[1].fileName }).waitFor();

@@ -12,7 +12,7 @@ import { GalleryPage } from './pages/GalleryPage.ts';
 import { ImportDialogPage } from './pages/ImportDialogPage.ts';
 
 // An empty workspace: nothing to prepare.
-const spec = useSession('welcome', () => undefined, { setupMs: 60_000 });
+const spec = useSession('welcome', () => undefined);
 let served: Served;
 let page: Page;
 let pageErrors: string[];

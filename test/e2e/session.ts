@@ -94,12 +94,13 @@ export function useSession<F>(
 ): SpecSession<F> {
   const spec = {} as SpecSession<F>;
   let session: AppSession | undefined;
+  // Budget: the fixture (CLI processes), then up to 90 s for the server to start (vitest's hook default).
   beforeAll(async () => {
     spec.home = mkdtempSync(join(tmpdir(), `plumage-e2e-${name}-`));
     spec.fx = await prepare(spec.home);
     session = await openSession(spec.home, opts.viewport);
     Object.assign(spec, { served: session.served, page: session.page, pageErrors: session.pageErrors });
-  }, opts.setupMs ?? 120_000);
+  }, opts.setupMs ?? 180_000);
   afterAll(async () => {
     if (session) await session.close();
     else if (spec.home) rmSync(spec.home, { recursive: true, force: true });

@@ -59,7 +59,7 @@ beforeAll(async () => {
   fx = makeSynthCollection(home, 3, 4);
   session = await openSession(home);
   ({ served, page, pageErrors } = session);
-}, 120_000);
+}, 180_000); // the fixture, then up to 90 s for the server to start
 
 afterAll(async () => {
   await session?.close();
