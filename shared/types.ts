@@ -415,10 +415,34 @@ export interface RunDetail extends RunSummary {
   predictions: number;
 }
 
+/** A column of the paper's Table 2: the metric, its header, shown in % or not, the variant it is compared with. */
+export interface Table2Column {
+  key: keyof HeadlineMetrics;
+  label: string;
+  pct: boolean;
+  baseline: 'cnn' | 'lrcn';
+}
+
+/** A run's row of Table 2, in column order. */
+export interface Table2Row {
+  run: string;
+  variant: string;
+  values: (number | null)[];
+  /** Relative improvement over the column's baseline run, (x − b) / b; null where undefined. */
+  relative: (number | null)[];
+}
+
+/** The runs Table 2 compares with: the first cnn run (classification) and the first lrcn run (captions). */
+export interface Table2Baselines {
+  cnn: string | null;
+  lrcn: string | null;
+}
+
+/** Table 2 over chosen runs (`runs:compare`, the same table as `plumage report`). */
 export interface RunComparison {
-  columns: { key: string; label: string; pct: boolean; baseline: 'cnn' | 'lrcn' }[];
-  rows: { run: string; variant: string; values: (number | null)[]; relative: (number | null)[] }[];
-  baselines: { cnn: string | null; lrcn: string | null };
+  columns: Table2Column[];
+  rows: Table2Row[];
+  baselines: Table2Baselines;
 }
 
 export interface ResumableRun {

@@ -99,16 +99,7 @@ export function compareRuns(db: Db, ids: string[]): RunComparison {
     return { run, metrics: (run.metrics ?? {}) as unknown as ReportRun['metrics'] };
   });
   const t = table2(runs);
-  return {
-    columns: TABLE2_COLUMNS.map((c) => ({
-      key: String(c.key),
-      label: c.label,
-      pct: c.pct,
-      baseline: c.baseline,
-    })),
-    rows: t.rows,
-    baselines: t.baselines,
-  };
+  return { columns: TABLE2_COLUMNS, rows: t.rows, baselines: t.baselines };
 }
 
 function classIdOf(db: Db, run: RunRecord, c: number | string): number {

@@ -7,11 +7,12 @@
 import { existsSync } from 'node:fs';
 import sharp from 'sharp';
 import type { CamExample, EvalResult } from '../jobs/evaluate.ts';
+import type { Table2Baselines, Table2Column, Table2Row } from '../../shared/types.ts';
 import type { RunRecord } from '../data/runs.ts';
 import type { SplitSummary } from '../data/splits.ts';
 
 /** Table 2 columns: key in the eval result, header, whether shown as a percentage. */
-export const TABLE2_COLUMNS: { key: keyof EvalResult; label: string; pct: boolean; baseline: 'cnn' | 'lrcn' }[] = [
+export const TABLE2_COLUMNS: Table2Column[] = [
   { key: 'top1', label: 'top-1', pct: true, baseline: 'cnn' },
   { key: 'top5', label: 'top-5', pct: true, baseline: 'cnn' },
   { key: 'bleu1', label: 'BLEU-1', pct: true, baseline: 'lrcn' },
@@ -28,20 +29,12 @@ export interface ReportRun {
   metrics: EvalResult;
 }
 
-export interface Table2Row {
-  run: string;
-  variant: string;
-  values: (number | null)[];
-  /** Relative improvement over the column's baseline run, (x − b) / b; null where undefined. */
-  relative: (number | null)[];
-}
-
 /**
  * Rows of Table 2. The baseline of a column is the first given run of variant cnn (top-1,
  * top-5) or lrcn (caption metrics); a baseline row has no relative value in its own columns,
  * and neither has a column whose baseline value is (nearly) zero.
  */
-export function table2(runs: ReportRun[]): { rows: Table2Row[]; baselines: { cnn: string | null; lrcn: string | null } } {
+export function table2(runs: ReportRun[]): { rows: Table2Row[]; baselines: Table2Baselines } {
   const base = {
     cnn: runs.find((r) => r.run.variant === 'cnn') ?? null,
     lrcn: runs.find((r) => r.run.variant === 'lrcn') ?? null,
