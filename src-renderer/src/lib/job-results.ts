@@ -1,6 +1,8 @@
 /**
- * What a finished job's `result` holds, read without casts: `JobInfo.result` is not typed per job
- * kind on the wire, so the fields a screen shows are checked here (a missing one reads as 0 / none).
+ * What a finished job's `result` holds, for the screens that show it. `JobInfo.result` is typed
+ * per job kind (shared/types.ts `JobResults`), but it crossed a process boundary as JSON: the
+ * fields a screen shows are still checked here, so a malformed one reads as 0 / none instead of
+ * breaking the dialog.
  */
 import type { ImportReport, JobInfo } from '../../../shared/types.ts';
 
