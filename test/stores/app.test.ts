@@ -7,6 +7,7 @@
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { ApiError } from '../../shared/ipc.ts';
 import type { ClassInfo, JobInfo } from '../../shared/types.ts';
+import { recordingPhotoList } from './fake-api.ts';
 
 const fake = await vi.hoisted(async () => new (await import('./fake-api.ts')).FakeApi());
 vi.mock('../../src-renderer/src/lib/api.ts', async (importOriginal) => ({ ...(await importOriginal<object>()), api: fake }));
@@ -28,9 +29,9 @@ beforeEach(async () => {
   vi.resetModules();
   fake.reset();
   ({ app } = await import('../../src-renderer/src/stores/app.svelte.ts'));
-  photoCalls = [];
-  const called = (what: string) => async () => void photoCalls.push(what);
-  app.showPhotos({ collectionId: 1, applyFilters: called('applyFilters'), refresh: called('refresh'), afterImport: called('afterImport') });
+  const photos = recordingPhotoList(1);
+  app.showPhotos(photos.list);
+  photoCalls = photos.calls;
   fake.answer('classes:list', () => [cardinal]);
   await app.loadClasses();
 });

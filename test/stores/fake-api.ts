@@ -7,6 +7,7 @@
  */
 import { ApiError, type Api, type InvokeChannel, type PushChannels, type Req, type Res } from '../../shared/ipc.ts';
 import type { ImagePage, ImageQuery, ImageSummary } from '../../shared/types.ts';
+import type { PhotoList } from '../../src-renderer/src/stores/app.svelte.ts';
 
 type Handler = (req: never) => unknown;
 
@@ -81,4 +82,11 @@ export function pagedIds(ids: number[]): (q: ImageQuery) => ImagePage {
     const offset = q.offset ?? 0;
     return { total: ids.length, offset, items: ids.slice(offset, offset + (q.limit ?? 200)).map(photo) };
   };
+}
+
+/** A photo list for the shell that only records what it was asked (`app.showPhotos(list)`). */
+export function recordingPhotoList(collectionId: number | null = null): { list: PhotoList; calls: string[] } {
+  const calls: string[] = [];
+  const called = (what: string) => async () => void calls.push(what);
+  return { list: { collectionId, applyFilters: called('applyFilters'), refresh: called('refresh'), afterImport: called('afterImport') }, calls };
 }

@@ -6,6 +6,8 @@
 import { beforeEach, describe, expect, it, vi } from 'vitest';
 import type { JobDetail, JobInfo, ResumableRun, TrainLosses } from '../../shared/types.ts';
 
+import { recordingPhotoList } from './fake-api.ts';
+
 const fake = await vi.hoisted(async () => new (await import('./fake-api.ts')).FakeApi());
 vi.mock('../../src-renderer/src/lib/api.ts', async (importOriginal) => ({ ...(await importOriginal<object>()), api: fake }));
 
@@ -27,9 +29,9 @@ beforeEach(async () => {
   fake.reset();
   ({ jobs } = await import('../../src-renderer/src/stores/jobs.svelte.ts'));
   ({ app } = await import('../../src-renderer/src/stores/app.svelte.ts'));
-  photoCalls = [];
-  const called = (what: string) => async () => void photoCalls.push(what);
-  app.showPhotos({ collectionId: null, applyFilters: called('applyFilters'), refresh: called('refresh'), afterImport: called('afterImport') });
+  const photos = recordingPhotoList(null);
+  app.showPhotos(photos.list);
+  photoCalls = photos.calls;
   fake.answer('train:resumable', () => [stopped]);
   fake.answer('jobs:list', () => []);
   fake.answer('classes:list', () => []);
