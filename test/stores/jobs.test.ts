@@ -5,7 +5,6 @@
  */
 import { beforeEach, describe, expect, it, vi } from 'vitest';
 import type { JobDetail, JobInfo, ResumableRun, TrainLosses } from '../../shared/types.ts';
-
 import { recordingPhotoList } from './fake-api.ts';
 
 const fake = await vi.hoisted(async () => new (await import('./fake-api.ts')).FakeApi());
