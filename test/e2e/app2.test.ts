@@ -325,7 +325,13 @@ describe('curation screens in browser mode', () => {
     await page.getByRole('button', { name: 'Retrain', exact: true }).click();
     const panel = page.getByRole('dialog', { name: 'Retrain' });
     await panel.waitFor();
-    await poll(() => panel.getByTestId('epoch').textContent(), 60_000).toMatch(/^[3-9]\d* of \d+/);
+    // Round 3 or later but not the last, so Cancel lands mid-training (a pattern such as 3–9 could be
+    // skipped over by a poll on a busy machine).
+    const round = async () => /^(\d+) of (\d+)$/.exec((await panel.getByTestId('epoch').textContent()) ?? '')?.slice(1).map(Number) ?? null;
+    await poll(async () => {
+      const r = await round();
+      return r !== null && r[0] >= 3 && r[0] < r[1] ? 'mid-training' : r;
+    }, 60_000).toBe('mid-training');
     await poll(async () => ((await panel.locator('dd').first().textContent()) ?? '').trim()).toMatch(/^r\d/);
     const runId = ((await panel.locator('dd').first().textContent()) ?? '').trim();
     await panel.getByRole('button', { name: 'Cancel' }).click();
