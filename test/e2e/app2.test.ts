@@ -11,11 +11,11 @@ import { join } from 'node:path';
 import Database from 'better-sqlite3';
 import sharp from 'sharp';
 import type { Browser, Locator, Page } from 'playwright-core';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { workspace } from '../../src-main/data/workspace.ts';
 import { makePhotoFolder, makeTrainedCollection, type SynthPhoto } from './fixture.ts';
 import { ARTIFACTS, launchChromium, startServe, type Served } from './serve.ts';
-import { newAppPage, steady } from './session.ts';
+import { newAppPage, reportFailure, steady } from './session.ts';
 import { GalleryPage } from './pages/GalleryPage.ts';
 import { HeatMapPage } from './pages/HeatMapPage.ts';
 import { RunsPage } from './pages/RunsPage.ts';
@@ -45,6 +45,10 @@ beforeAll(async () => {
   heat = new HeatMapPage(page);
   mkdirSync(ARTIFACTS, { recursive: true });
 }, 480_000); // the CLI trains the fixture run first (as for heatmaps and retrain)
+
+afterEach(async (ctx) => {
+  if (page && ctx.task.result?.state === 'fail') await reportFailure({ page, served }, ctx.task.name);
+});
 
 afterAll(async () => {
   await browser?.close();

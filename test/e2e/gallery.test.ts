@@ -9,10 +9,10 @@ import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Browser, Page } from 'playwright-core';
-import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { makeSynthCollection, pickSearchWord, type SynthCollection, type SynthPhoto } from './fixture.ts';
 import { ARTIFACTS, launchChromium, startServe, type Served } from './serve.ts';
-import { newAppPage } from './session.ts';
+import { newAppPage, reportFailure } from './session.ts';
 import { GalleryPage } from './pages/GalleryPage.ts';
 import { speciesName } from '../../src-renderer/src/lib/names.ts';
 import { PhotoPage } from './pages/PhotoPage.ts';
@@ -40,6 +40,10 @@ beforeAll(async () => {
   gallery = new GalleryPage(page);
   photo = new PhotoPage(page);
   mkdirSync(ARTIFACTS, { recursive: true });
+});
+
+afterEach(async (ctx) => {
+  if (page && ctx.task.result?.state === 'fail') await reportFailure({ page, served }, ctx.task.name);
 });
 
 afterAll(async () => {

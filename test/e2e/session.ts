@@ -9,7 +9,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
 import type { Browser, Page } from 'playwright-core';
-import { afterAll, beforeAll, expect } from 'vitest';
+import { afterAll, afterEach, beforeAll, expect } from 'vitest';
 import { workspace } from '../../src-main/data/workspace.ts';
 import { ARTIFACTS, launchChromium, startServe, type Served } from './serve.ts';
 
@@ -69,6 +69,16 @@ export async function openSession(home: string, viewport = { width: 1280, height
   };
 }
 
+/**
+ * After a failed test: what the window showed (test-artifacts/failed-….png) and the end of the
+ * server's stderr, so a failure on a CI machine can be understood from its log alone.
+ */
+export async function reportFailure(session: Pick<AppSession, 'page' | 'served'>, what: string): Promise<void> {
+  const file = join(ARTIFACTS, `failed-${what.replace(/[^\w-]+/g, '-').slice(0, 80)}.png`);
+  await session.page.screenshot({ path: file }).catch(() => {});
+  console.error(`e2e failure in ${what}: screenshot ${file}; plumage serve stderr (end):\n${session.served.stderr().slice(-3000)}`);
+}
+
 /** What a spec file works with once its session is open (see useSession). */
 export interface SpecSession<F> {
   /** The workspace folder (removed after the spec). */
@@ -101,6 +111,9 @@ export function useSession<F>(
     session = await openSession(spec.home, opts.viewport);
     Object.assign(spec, { served: session.served, page: session.page, pageErrors: session.pageErrors });
   }, opts.setupMs ?? 180_000);
+  afterEach(async (ctx) => {
+    if (session && ctx.task.result?.state === 'fail') await reportFailure(session, `${name}-${ctx.task.name}`);
+  });
   afterAll(async () => {
     if (session) await session.close();
     else if (spec.home) rmSync(spec.home, { recursive: true, force: true });
