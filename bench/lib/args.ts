@@ -88,8 +88,8 @@ const splitList = (s: string) =>
     .map((x) => x.trim())
     .filter(Boolean);
 
-/** Experiments (minutes of training on a prepared workspace) run only when named explicitly. */
-const EXPERIMENTS = ['mask-pointing.ts', 'decoding.ts'];
+/** Experiments and the Retrain bench (minutes of training each) run only when named explicitly. */
+const EXPERIMENTS = ['mask-pointing.ts', 'decoding.ts', 'retrain.ts'];
 
 /**
  * The benchmark scripts to run, sorted, out of the files of bench/: the ones whose name starts

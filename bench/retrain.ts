@@ -1,0 +1,191 @@
+/**
+ * Retrain after edits: how long a person waits between correcting captions and having a new,
+ * evaluated model. Goal: under 60 s on the native backend, under 120 s on wasm.
+ *
+ * Prepared first, NOT timed (what a person has done before): the 5 real CUB classes of
+ * ../shared imported with their text_c10 captions, features extracted with the local
+ * MobileNetV2-0.35 (cached), a first run trained (the `plumage train --variant cam` defaults).
+ * Timed, per backend, on a copy of that workspace: 20 captions edited through the api
+ * (`captions:save`, what the caption editor sends), then `train:start {}` (what the Retrain button
+ * sends) until its job has ended: the new run trained, tested on the test part and the collection
+ * scored with it (what the Retrain panel waits for before "Training finished").
+ *
+ * One line per backend:
+ *   {"bench":"retrain","backend":"node","images":282,"edits":20,"ms":…,"seconds":…,
+ *    "edit_s":…,"startup_s":…,"train_s":…,"test_s":…,"score_s":…,"goal_s":60,"ratio":…,…}
+ * ratio = seconds / goal_s (≤ 1: the goal is met). startup_s: job start → the trainer's first
+ * event (worker, backend, dataset, warm start); train_s: → last epoch on record (validation
+ * included); test_s: → scoring begins (test part, worker exit); score_s: → job end.
+ * Backends: PLUMAGE_BACKEND when set (`npm run bench -- retrain --backends node,wasm`), else
+ * node when tfjs-node is built, then wasm. A failed step ends the bench with exit 1 and one line.
+ */
+import { cpSync, existsSync, mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import type { ImageDetail, ImagePage, JobInfo, RunDetail } from '../shared/types.ts';
+import { createApi, type PlumageApi } from '../src-main/api/service.ts';
+import { quietIo, withOpContext } from '../src-main/api/ops/context.ts';
+import { train } from '../src-main/api/ops/train.ts';
+import { runExtract } from '../src-main/jobs/extract.ts';
+import { nativeMissing } from '../src-main/ml/backend-probe.ts';
+import { SHARED_ENCODER, sharedPath } from '../test/helpers/shared.ts';
+
+const CUB = sharedPath('ref-data', 'cub-200-2011', 'CUB_200_2011');
+const CAPTIONS = sharedPath('ref-data', 'cub-200-2011', 'text_c10');
+const EDITS = 20;
+const GOAL_S: Record<string, number> = { node: 60, wasm: 120 };
+
+/** A step that failed: the bench says which, in one line. */
+class StepError extends Error {}
+
+async function step<T>(what: string, fn: () => Promise<T>): Promise<T> {
+  try {
+    return await fn();
+  } catch (e) {
+    if (e instanceof StepError) throw e;
+    throw new StepError(`${what}: ${(e as Error)?.message?.split('\n')[0] ?? String(e)}`);
+  }
+}
+
+async function invoke<T>(api: PlumageApi, channel: string, req?: unknown): Promise<T> {
+  const env = await api.invoke(channel, req);
+  if (env.error) throw new Error(`${channel}: ${env.error.code} ${env.error.message}`);
+  return env.result as T;
+}
+
+/** Waits for an api job; throws its message unless it finished. */
+async function finished(api: PlumageApi, jobId: string): Promise<JobInfo> {
+  const job = await api.jobs.wait(jobId);
+  if (job.status !== 'done') throw new Error(`job ${job.label} ${job.status}: ${job.message ?? 'no reason given'}`);
+  return job;
+}
+
+/** The workspace a person has before the timed part: photos, captions, cached features, a first run. */
+async function prepare(): Promise<{ home: string; images: number }> {
+  for (const p of [CUB, CAPTIONS, SHARED_ENCODER])
+    if (!existsSync(p)) throw new StepError(`prepare: ${p} is missing (the reference material beside the repository)`);
+  const home = mkdtempSync(join(tmpdir(), 'plumage-bench-retrain-'));
+  const api = createApi({ home, log: () => {} });
+  try {
+    const { jobId } = await step('import', () => invoke<{ jobId: string }>(api, 'import:start', { kind: 'cub', path: CUB, captions: CAPTIONS }));
+    const imported = await step('import', () => finished(api, jobId));
+    const collectionId = (imported.result as { collection: number }).collection;
+    const ex = await step('extract', () => runExtract({ home, encoderPath: SHARED_ENCODER, collectionId }));
+    if (ex.errors.length) throw new StepError(`extract: ${ex.errors.length} photos failed (${ex.errors[0].reason})`);
+    const first = await step('first training', () =>
+      withOpContext(home, (ctx) => train(ctx, { variant: 'cam', collectionId, encoderPath: SHARED_ENCODER }, quietIo())),
+    );
+    if (first.status !== 'done') throw new StepError(`first training: ${first.status} ${first.error ?? ''}`);
+    return { home, images: ex.extracted + ex.cached };
+  } finally {
+    api.close();
+  }
+}
+
+/** When the Retrain job reached each of its phases (ms since it was started). */
+class PhaseClock {
+  readonly t0 = Date.now();
+  trainStart: number | null = null;
+  lastEpoch: number | null = null;
+  scoring: number | null = null;
+  extracting = false;
+  private epochs = -1;
+
+  see(job: JobInfo): void {
+    const d = job.detail;
+    if (!d) return;
+    const now = Date.now() - this.t0;
+    if (d.phase === 'extract') this.extracting = true;
+    if (d.phase === 'train' && d.run && this.trainStart === null) this.trainStart = now;
+    const n = d.history?.length ?? 0;
+    if (d.phase === 'train' && n > this.epochs) [this.epochs, this.lastEpoch] = [n, now];
+    if (d.phase === 'predict' && this.scoring === null) this.scoring = now;
+  }
+}
+
+const seconds = (ms: number | null) => (ms === null ? null : Number((ms / 1000).toFixed(1)));
+
+/** Edits 20 captions and retrains, timed, on a copy of the prepared workspace. */
+async function timedRetrain(prepared: string, backend: string, images: number) {
+  const home = mkdtempSync(join(tmpdir(), `plumage-bench-retrain-${backend}-`));
+  cpSync(prepared, home, { recursive: true });
+  process.env.PLUMAGE_BACKEND = backend; // the training worker reads it
+  const api = createApi({ home, log: () => {} });
+  try {
+    // What the caption editor holds before the person types: each photo's detail.
+    const page = await step('list photos', () => invoke<ImagePage>(api, 'images:query', { limit: EDITS }));
+    const details = await step('read photos', () => Promise.all(page.items.map((i) => invoke<ImageDetail>(api, 'images:get', { id: i.id }))));
+    const edits = details.filter((d) => d.captions.length).map((d) => ({ imageId: d.id, captionId: d.captions[0].id, text: d.captions[0].text }));
+    if (edits.length < EDITS) throw new StepError(`edit captions: only ${edits.length} photos with captions`);
+
+    const t0 = Date.now();
+    for (const e of edits)
+      await step('edit captions', () => invoke(api, 'captions:save', { ...e, text: `${e.text.trim()} it has a short pointed beak` }));
+    const editMs = Date.now() - t0;
+    const clock = new PhaseClock();
+    const off = api.on('job:progress', (job) => clock.see(job));
+    const { jobId } = await step('retrain', () => invoke<{ jobId: string }>(api, 'train:start', {}));
+    const job = await step('retrain', () => finished(api, jobId));
+    const endMs = Date.now() - clock.t0;
+    off();
+
+    const result = job.result as { run: string; backend?: string; backend_version?: string; epochs_run: number; best_epoch: number; scored?: number };
+    const run = await step('read the new run', () => invoke<RunDetail>(api, 'runs:get', { id: result.run }));
+    const top1 = run.metrics?.top1;
+    if (typeof top1 !== 'number') throw new StepError(`retrain: run ${result.run} has no test top-1 (not evaluated)`);
+    if (result.scored === undefined) throw new StepError(`retrain: run ${result.run} did not score the collection`);
+    const total = editMs + endMs;
+    const goal = GOAL_S[backend] ?? GOAL_S.wasm;
+    return {
+      bench: 'retrain',
+      backend,
+      backend_version: result.backend_version ?? null,
+      images,
+      edits: EDITS,
+      ms: total,
+      seconds: seconds(total),
+      edit_s: seconds(editMs),
+      startup_s: seconds(clock.trainStart),
+      train_s: seconds(clock.trainStart !== null && clock.lastEpoch !== null ? clock.lastEpoch - clock.trainStart : null),
+      test_s: seconds(clock.lastEpoch !== null && clock.scoring !== null ? clock.scoring - clock.lastEpoch : null),
+      score_s: seconds(clock.scoring !== null ? endMs - clock.scoring : null),
+      extracted_features: clock.extracting,
+      epochs: result.epochs_run,
+      best_epoch: result.best_epoch,
+      top1: Number(top1.toFixed(4)),
+      parent: run.parentRun,
+      goal_s: goal,
+      ratio: Number((total / 1000 / goal).toFixed(2)),
+      ratio_of: `wall time / goal (${goal} s on ${backend}); <= 1 meets it`,
+    };
+  } finally {
+    api.close();
+    rmSync(home, { recursive: true, force: true });
+  }
+}
+
+function backendsToRun(): string[] {
+  const forced = process.env.PLUMAGE_BACKEND?.trim().toLowerCase();
+  if (forced) return [forced];
+  return nativeMissing('node') ? ['wasm'] : ['node', 'wasm'];
+}
+
+async function main(): Promise<void> {
+  const backends = backendsToRun();
+  // The first run trains on the fastest backend there is; it is the same for every timed backend.
+  process.env.PLUMAGE_BACKEND = backends[0];
+  const prepared = await prepare();
+  try {
+    for (const b of backends) process.stdout.write(JSON.stringify(await timedRetrain(prepared.home, b, prepared.images)) + '\n');
+  } finally {
+    rmSync(prepared.home, { recursive: true, force: true });
+  }
+}
+
+try {
+  await main();
+} catch (e) {
+  const msg = e instanceof StepError ? e.message : `unexpected: ${(e as Error)?.message?.split('\n')[0] ?? String(e)}`;
+  process.stderr.write(`bench retrain failed: ${msg}\n`);
+  process.exit(1);
+}
