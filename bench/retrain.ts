@@ -15,7 +15,7 @@
  *    "edit_s":…,"startup_s":…,"train_s":…,"test_s":…,"score_s":…,"goal_s":60,"ratio":…,…}
  * ratio = seconds / goal_s (≤ 1: the goal is met). startup_s: job start → the trainer's first
  * event (worker, backend, dataset, warm start); train_s: → last epoch on record (validation
- * included); test_s: → scoring begins (test part, worker exit); score_s: → job end.
+ * included, val_s of it: from each epoch's last step to its record); test_s: → scoring begins (test part, worker exit); score_s: → job end.
  * Backends: PLUMAGE_BACKEND when set (`npm run bench -- retrain --backends node,wasm`), else
  * node when tfjs-node is built, then wasm. A failed step ends the bench with exit 1 and one line.
  */
@@ -89,7 +89,11 @@ class PhaseClock {
   lastEpoch: number | null = null;
   scoring: number | null = null;
   extracting = false;
+  /** Time from each epoch's last step to its record: validation and the best checkpoint. */
+  validation = 0;
   private epochs = -1;
+  private step = -1;
+  private lastStep = 0;
 
   see(job: JobInfo): void {
     const d = job.detail;
@@ -97,8 +101,12 @@ class PhaseClock {
     const now = Date.now() - this.t0;
     if (d.phase === 'extract') this.extracting = true;
     if (d.phase === 'train' && d.run && this.trainStart === null) this.trainStart = now;
+    if (d.phase === 'train' && d.step !== undefined && d.step > this.step) [this.step, this.lastStep] = [d.step, now];
     const n = d.history?.length ?? 0;
-    if (d.phase === 'train' && n > this.epochs) [this.epochs, this.lastEpoch] = [n, now];
+    if (d.phase === 'train' && n > this.epochs) {
+      if (this.epochs >= 0) this.validation += now - this.lastStep;
+      [this.epochs, this.lastEpoch] = [n, now];
+    }
     if (d.phase === 'predict' && this.scoring === null) this.scoring = now;
   }
 }
@@ -147,6 +155,7 @@ async function timedRetrain(prepared: string, backend: string, images: number) {
       edit_s: seconds(editMs),
       startup_s: seconds(clock.trainStart),
       train_s: seconds(clock.trainStart !== null && clock.lastEpoch !== null ? clock.lastEpoch - clock.trainStart : null),
+      val_s: seconds(clock.validation),
       test_s: seconds(clock.lastEpoch !== null && clock.scoring !== null ? clock.scoring - clock.lastEpoch : null),
       score_s: seconds(clock.scoring !== null ? endMs - clock.scoring : null),
       extracted_features: clock.extracting,
