@@ -61,6 +61,7 @@ describe('Retrain lifecycle', () => {
   it('buttons follow the job and the finished panel compares before and after', async () => {
     await new GalleryPage(page).goto(served.url);
     const retrain = page.getByRole('button', { name: 'Retrain', exact: true });
+    const clicked = Date.now();
     await retrain.click();
     const panel = page.getByRole('dialog', { name: 'Retrain' });
     await panel.waitFor();
@@ -76,6 +77,8 @@ describe('Retrain lifecycle', () => {
     const table = panel.getByRole('table', { name: 'Before and after' });
     await table.waitFor();
     await poll(() => storedRun(runId).status).toBe('done');
+    // A printed time, not an assertion: this machine's load varies too much (bench/retrain.ts has the goal).
+    console.log(`Retrain wall time: ${((Date.now() - clicked) / 1000).toFixed(1)} s from the click to "Training finished" (new run trained, tested and scored)`);
     const stored = storedRun(runId);
     expect(stored.parent).toBe(firstRun);
     const before = storedRun(firstRun).metrics;
