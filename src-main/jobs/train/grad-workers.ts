@@ -125,8 +125,9 @@ export function splitRows(B: number, n: number): { start: number; count: number 
 /**
  * A step's multiply-adds below which the split does not pay by default: each worker repeats every
  * op's JavaScript dispatch, which small models are made of. Measured on wasm, 2 loaded cores
- * (docs/model.md, "Data parallelism over worker threads"): paper widths, cam, B=32 (~150 GFLOP)
- * 1.07× faster on 2 workers; small widths, cam, B=32 (~10 GFLOP) 0.7–0.9×, i.e. slower.
+ * (docs/model.md, "Data parallelism over worker threads"): small widths, cam, B=32 (~10 GFLOP)
+ * 0.7–0.9×, i.e. slower, with 33–45% more CPU; paper widths, cam, B=32 (~150 GFLOP) 30–40% more
+ * CPU, so ≈ 1.4× faster when both cores are free (1.07× and 0.77× on the loaded cores measured).
  */
 export const SPLIT_MIN_FLOPS = 50e9;
 
