@@ -31,6 +31,7 @@ import { quietIo, withOpContext } from '../src-main/api/ops/context.ts';
 import { train } from '../src-main/api/ops/train.ts';
 import { runExtract } from '../src-main/jobs/extract.ts';
 import { nativeMissing } from '../src-main/ml/backend-probe.ts';
+import { invokeOk as invoke } from '../test/helpers/invoke.ts';
 import { SHARED_ENCODER, sharedPath } from '../test/helpers/shared.ts';
 
 const CUB = sharedPath('ref-data', 'cub-200-2011', 'CUB_200_2011');
@@ -48,12 +49,6 @@ async function step<T>(what: string, fn: () => Promise<T>): Promise<T> {
     if (e instanceof StepError) throw e;
     throw new StepError(`${what}: ${(e as Error)?.message?.split('\n')[0] ?? String(e)}`);
   }
-}
-
-async function invoke<T>(api: PlumageApi, channel: string, req?: unknown): Promise<T> {
-  const env = await api.invoke(channel, req);
-  if (env.error) throw new Error(`${channel}: ${env.error.code} ${env.error.message}`);
-  return env.result as T;
 }
 
 /** Waits for an api job; throws its message unless it finished. */
