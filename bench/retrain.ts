@@ -64,6 +64,7 @@ async function prepare(): Promise<{ home: string; images: number }> {
     if (!existsSync(p)) throw new StepError(`prepare: ${p} is missing (the reference material beside the repository)`);
   const home = mkdtempSync(join(tmpdir(), 'plumage-bench-retrain-'));
   const api = createApi({ home, log: () => {} });
+  let prepared = false;
   try {
     const { jobId } = await step('import', () => invoke<{ jobId: string }>(api, 'import:start', { kind: 'cub', path: CUB, captions: CAPTIONS }));
     const imported = await step('import', () => finished(api, jobId));
@@ -74,9 +75,11 @@ async function prepare(): Promise<{ home: string; images: number }> {
       withOpContext(home, (ctx) => train(ctx, { variant: 'cam', collectionId, encoderPath: SHARED_ENCODER }, quietIo())),
     );
     if (first.status !== 'done') throw new StepError(`first training: ${first.status} ${first.error ?? ''}`);
+    prepared = true;
     return { home, images: ex.extracted + ex.cached };
   } finally {
-    api.close();
+    api.close(); // the timed parts open their own copies
+    if (!prepared) rmSync(home, { recursive: true, force: true });
   }
 }
 
