@@ -1,15 +1,27 @@
 /**
  * A rough duration estimate for a training run, printed before it starts: the multiply-adds of
- * one Algorithm-1 step (counted from the model's sizes) over a backend's sustained matMul rate.
- * The rates are this project's measurements at the paper's sizes on 2 cores (docs/model.md,
- * "Speed"); smaller models run the matMuls less efficiently, so the estimate is a floor-ish
- * guide ("about"), and the live ETA during training replaces it.
+ * one Algorithm-1 step (counted from the model's sizes) over a backend's sustained matMul rate,
+ * plus a fixed cost per captioner time step and pass (each op's dispatch), which is what small
+ * models spend most of their time on. The rates are this project's measurements on 2 cores
+ * (docs/model.md, "Speed"); the estimate is a guide ("about"), and the live ETA replaces it.
  */
 import type { ModelDims, Variant } from '../../ml/model.ts';
 import { featWidth, hasCap, hasCls, hasMedi } from '../../ml/model.ts';
 
 /** Sustained GFLOP/s of a training step (wasm: one thread; node: libtensorflow on 2 cores). */
 const GFLOPS: Record<string, number> = { wasm: 11, node: 50, gpu: 50, cpu: 0.5 };
+
+/**
+ * Seconds per captioner time step and pass beyond its multiply-adds. wasm: a small-width cam step
+ * (B=32, V=5000) cost 1.8 s of CPU against 0.9 s of multiply-adds over 11 passes × 19 steps, a
+ * tiny one (B=5, T=10) 0.3–0.55 s over 11 × 9: 3–5 ms each. node: the default cam run on the 5
+ * CUB classes took 0.74× wasm's time in the same sitting (docs/model.md, "Extraction, batch
+ * captioning and a default training run").
+ */
+const PASS_STEP_S: Record<string, number> = { wasm: 4e-3, node: 3e-3, gpu: 3e-3, cpu: 4e-3 };
+
+/** Captioner passes of a step, as counted in stepFlops (forward, backward, CAM terms). */
+const captionerPasses = (variant: Variant) => (!hasCap(variant) ? 0 : variant === 'cam' ? 11 : 3);
 
 /** FLOPs of one teacher-forced captioner forward pass over `rows` captions of length T. */
 function captionForwardFlops(d: ModelDims, F: number, rows: number, T: number): number {
@@ -40,5 +52,6 @@ export function estimateSeconds(
 ): number | null {
   const rate = GFLOPS[backend];
   if (!rate) return null;
-  return (o.steps * stepFlops(variant, d, o.batch, o.T)) / (rate * 1e9);
+  const overhead = captionerPasses(variant) * (o.T - 1) * PASS_STEP_S[backend];
+  return o.steps * (stepFlops(variant, d, o.batch, o.T) / (rate * 1e9) + overhead);
 }
