@@ -49,11 +49,13 @@ export class Progress {
   }
 }
 
-export function formatDuration(s: number): string {
-  if (!isFinite(s)) return '?';
-  if (s < 60) return `${s.toFixed(0)}s`;
+/** Seconds as "42s", "1m05s" or "2h03m"; rounded once, so 119.6 s reads "2m00s", never "1m60s". */
+export function formatDuration(seconds: number): string {
+  if (!isFinite(seconds)) return '?';
+  const s = Math.round(seconds);
+  if (s < 60) return `${s}s`;
   const m = Math.floor(s / 60);
-  if (m < 60) return `${m}m${String(Math.round(s % 60)).padStart(2, '0')}s`;
+  if (m < 60) return `${m}m${String(s % 60).padStart(2, '0')}s`;
   return `${Math.floor(m / 60)}h${String(m % 60).padStart(2, '0')}m`;
 }
 
