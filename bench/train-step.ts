@@ -15,7 +15,7 @@
  * over that many threads, one TF.js instance each; 1 = this thread alone), interleaved, each line
  * naming its `workers` and, after the first count, its `speedup` over it.
  * `--dims paper|medium|small|tiny`: the widths (default paper; the recipes' presets).
- * `--variant cam[,medi]` / `--batch 32` restrict the configs; `--no-torch` skips the reference, `--no-flat` the 100-step check. The backend is
+ * `--variant cam[,medi]` / `--batch 32[,128]` restrict the configs; `--no-torch` skips the reference, `--no-flat` the 100-step check. The backend is
  * the process's (PLUMAGE_BACKEND), so bench/run.ts can run this once per backend.
  */
 import * as tf from '@tensorflow/tfjs';
@@ -233,7 +233,8 @@ async function main() {
   const variants = opt('--variant') ? (opt('--variant')!.split(',') as Variant[]) : VARIANTS;
   const bad = variants.find((v) => !VARIANTS.includes(v));
   if (bad) throw new Error(`unknown variant ${bad} (expected ${VARIANTS.join(', ')})`);
-  const batches = opt('--batch') ? [Number(opt('--batch'))] : quick ? [32] : [128, 32];
+  const batches = opt('--batch') ? opt('--batch')!.split(',').map(Number) : quick ? [32] : [128, 32];
+  if (batches.some((n) => !Number.isInteger(n) || n < 1)) throw new Error(`--batch: expected sizes ≥ 1 such as 32 or 32,128`);
   const workerCounts = (opt('--workers') ?? '1').split(',').map(Number);
   if (workerCounts.some((n) => !Number.isInteger(n) || n < 1)) throw new Error(`--workers: expected counts ≥ 1 such as 1,2`);
   const dimsName = (opt('--dims') ?? 'paper') as DimsPreset;
