@@ -274,4 +274,10 @@ async function main() {
   }
 }
 
-if (process.argv[1] && resolve(process.argv[1]) === fileURLToPath(import.meta.url)) await main();
+if (process.argv[1] && resolve(process.argv[1]) === fileURLToPath(import.meta.url)) {
+  // One line, not a stack: on wasm an uncaught error would also print the minified module source.
+  await main().catch((e: unknown) => {
+    process.stderr.write(`bench train-step failed: ${e instanceof Error ? e.message.split('\n')[0] : String(e)}\n`);
+    process.exit(1);
+  });
+}
