@@ -50,7 +50,7 @@ export const run: Command = async (ctx) => {
     else
       ctx.log(
         `run ${res.run} (${res.variant}) done: ${res.epochs_run} epochs, best epoch ${res.best_epoch + 1}` +
-          (res.test ? `, test top-1 ${res.test.top1 ?? '-'} top-5 ${res.test.top5 ?? '-'}` : '') +
+          (res.test ? `, test top-1 ${metric(res.test.top1)} top-5 ${metric(res.test.top5)}` : '') +
           (res.scored !== undefined ? `; scored ${res.scored} photos` : ''),
       );
     for (const w of res.warnings) ctx.err(`WARNING: ${w}`);
@@ -92,4 +92,9 @@ function trainPrinter(err: (line: string) => void): (e: OpEvent) => void {
       err('scoring the collection with the new run…');
     }
   };
+}
+
+/** A score as the summary line shows it: three decimals (the --json output keeps full precision). */
+function metric(x: number | null | undefined): string {
+  return typeof x === 'number' ? x.toFixed(3) : '-';
 }
