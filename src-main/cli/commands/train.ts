@@ -49,7 +49,7 @@ export const run: Command = async (ctx) => {
       ctx.log(`run ${res.run} cancelled at step ${res.steps}; resume with: plumage train --resume ${res.run}`);
     else
       ctx.log(
-        `run ${res.run} (${res.variant}) done: ${res.epochs_run} epochs, best epoch ${res.best_epoch + 1}` +
+        `run ${res.run} (${res.variant}) done: ${count(res.epochs_run, 'epoch')}, best epoch ${res.best_epoch + 1}` +
           (res.test ? `, test top-1 ${metric(res.test.top1)} top-5 ${metric(res.test.top5)}` : '') +
           (res.scored !== undefined ? `; scored ${res.scored} photos` : ''),
       );
@@ -68,7 +68,7 @@ function trainPrinter(err: (line: string) => void): (e: OpEvent) => void {
   const onTrain = (e: TrainEvent) => {
     if (e.type === 'log') err(e.message ?? '');
     else if (e.type === 'start')
-      err(`run ${e.run}: ${e.epochs} epochs × ${e.steps} steps` + (e.estimateSec !== undefined ? `, estimated ${formatDuration(e.estimateSec)}` : ''));
+      err(`run ${e.run}: ${count(e.epochs, 'epoch')} × ${count(e.steps, 'step')}` + (e.estimateSec !== undefined ? `, estimated ${formatDuration(e.estimateSec)}` : ''));
     else if (e.type === 'step') {
       const now = Date.now();
       if (now - last < (tty ? 200 : 2000) && e.step !== e.steps) return;
@@ -97,4 +97,9 @@ function trainPrinter(err: (line: string) => void): (e: OpEvent) => void {
 /** A score as the summary line shows it: three decimals (the --json output keeps full precision). */
 function metric(x: number | null | undefined): string {
   return typeof x === 'number' ? x.toFixed(3) : '-';
+}
+
+/** "1 epoch", "15 epochs". */
+function count(n: number, noun: string): string {
+  return `${n} ${noun}${n === 1 ? '' : 's'}`;
 }
