@@ -19,6 +19,7 @@ import { invalidRequest, ioError, notFound } from '../util/errors.ts';
 import { initBackend } from '../ml/backend.ts';
 import { PRODUCT_DECODING, productDecode } from '../ml/decode.ts';
 import { isCached, resolveEncoder, type LoadedEncoder } from '../ml/encoders/load.ts';
+import { splitTiledId } from '../ml/encoders/tiles.ts';
 import { encoderEntry } from '../ml/encoders/registry.ts';
 import { classify, feature, hasCap, hasCls, paramsFromTensors, pooled, type Variant } from '../ml/model.ts';
 import { decodeChunk, decodedIndices, embedImages, forEachChunk } from './encode-batch.ts';
@@ -171,12 +172,14 @@ async function runEncoder(ws: Workspace, opts: CaptionOptions, run: RunRecord, s
   if (opts.loaded) return opts.loaded;
   const local = side.encoderPath ?? rememberedEncoderPath(opts.home, run.encoder);
   const localOk = local !== null && existsSync(local);
+  const { base, tiles } = splitTiledId(run.encoder);
   const encoderPath =
     opts.encoderPath ??
-    (encoderEntry(run.encoder) && (isCached(ws.encoders, run.encoder) || !localOk) ? undefined : (local ?? undefined));
+    (encoderEntry(base) && (isCached(ws.encoders, base) || !localOk) ? undefined : (local ?? undefined));
   return resolveEncoder(ws.encoders, {
     encoder: encoderPath ? undefined : (opts.encoder ?? run.encoder),
     encoderPath,
+    tiles: encoderPath ? tiles : undefined,
     onWarning: opts.onWarning,
   });
 }

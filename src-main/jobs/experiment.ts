@@ -3,7 +3,9 @@
  * features — train every variant with every seed under one recipe, evaluate each run on the test
  * split, and summarise mean ± sd per variant (experiment-table.ts). Within a seed cam is
  * fine-tuned from that seed's medi run when the recipe says so (what Retrain and the demo do):
- * L_cam compares Grad-CAMs, which are noise while the heads are random.
+ * L_cam compares Grad-CAMs, which are noise while the heads are random. With `equalBudget` every
+ * other variant is continued from its own run with the same fine-tune settings, so cam and medi
+ * differ only by L_cam and not by cam's extra epochs.
  */
 import type { Variant } from '../ml/model.ts';
 import { invalidRequest, unavailable } from '../util/errors.ts';
@@ -66,6 +68,11 @@ export interface ExperimentOptions {
   set?: ConfigOverrides;
   /** Applied to cam's fine-tune after the recipe. */
   camSet?: ConfigOverrides;
+  /**
+   * Give every other variant cam's fine-tune too (a continuation of its own run with the same
+   * settings; L_cam only exists in cam), so all variants get the same training budget.
+   */
+  equalBudget?: boolean;
   split?: string;
   collectionId?: number;
   encoder?: string;
@@ -80,11 +87,14 @@ export interface ExperimentRun {
   variant: Variant;
   seed: number;
   run: string;
+  /** The run this one continued (cam: the seed's medi run before any continuation). */
   warm_start: string | null;
   epochs_run: number;
   best_epoch: number;
   train_seconds: number;
   metrics: RunMetrics;
+  /** With equalBudget, the run this one continued, as it was before the continuation. */
+  before?: { run: string; epochs_run: number; best_epoch: number; metrics: RunMetrics };
 }
 
 export interface ExperimentResult {
@@ -92,6 +102,7 @@ export interface ExperimentResult {
   recipe_description: string;
   set: ConfigOverrides;
   cam_set: ConfigOverrides;
+  equal_budget: boolean;
   split: string;
   variants: Variant[];
   seeds: number[];
@@ -184,27 +195,38 @@ export async function runExperiment(o: ExperimentOptions): Promise<ExperimentRes
   };
   // medi first within a seed, so cam can start from it
   const order = [...o.variants].sort((a, b) => Number(a === 'cam') - Number(b === 'cam'));
+  const fineTune = recipe.camFineTune && { ...recipe.camFineTune, ...o.camSet };
   const runs: ExperimentRun[] = [];
   const warnings: string[] = [];
   for (const seed of o.seeds) {
     let mediRun: string | null = null;
     for (const variant of order) {
-      const fineTune = variant === 'cam' && recipe.camFineTune !== null && mediRun !== null;
-      const config = fineTune
-        ? { ...common, ...recipe.camFineTune, ...o.camSet, variant, seed, warmStart: mediRun! }
+      const camFromMedi = variant === 'cam' && fineTune !== null && mediRun !== null;
+      const config = camFromMedi
+        ? { ...common, ...fineTune, variant, seed, warmStart: mediRun! }
         : { ...common, variant, seed };
-      o.onStage?.(`train ${variant} seed ${seed}${fineTune ? ` (fine-tune of medi ${mediRun})` : ''}`);
-      const r = await trainAndEvaluate(o, config, warnings);
+      o.onStage?.(`train ${variant} seed ${seed}${camFromMedi ? ` (fine-tune of medi ${mediRun})` : ''}`);
+      let r = await trainAndEvaluate(o, config, warnings);
+      let warmStart = camFromMedi ? mediRun : null;
+      let before: ExperimentRun['before'];
       if (variant === 'medi') mediRun = r.run;
+      if (o.equalBudget && fineTune && variant !== 'cam') {
+        o.onStage?.(`train ${variant} seed ${seed} (continued like cam's fine-tune, from ${r.run})`);
+        const more = await trainAndEvaluate(o, { ...common, ...fineTune, variant, seed, warmStart: r.run }, warnings);
+        before = { run: r.run, epochs_run: r.epochs_run, best_epoch: r.best_epoch, metrics: r.metrics };
+        warmStart = r.run;
+        r = { ...more, seconds: r.seconds + more.seconds };
+      }
       runs.push({
         variant,
         seed,
         run: r.run,
-        warm_start: fineTune ? mediRun : null,
+        warm_start: warmStart,
         epochs_run: r.epochs_run,
         best_epoch: r.best_epoch,
         train_seconds: r.seconds,
         metrics: r.metrics,
+        ...(before ? { before } : {}),
       });
     }
   }
@@ -213,6 +235,7 @@ export async function runExperiment(o: ExperimentOptions): Promise<ExperimentRes
     recipe_description: recipe.description,
     set: o.set ?? {},
     cam_set: o.camSet ?? {},
+    equal_budget: Boolean(o.equalBudget && fineTune),
     split,
     variants: o.variants,
     seeds: o.seeds,

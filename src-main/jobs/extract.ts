@@ -17,6 +17,8 @@ export interface ExtractOptions {
   encoder?: string;
   encoderPath?: string;
   featureNode?: string;
+  /** n×n tiles of an n× larger photo through the encoder (ml/encoders/tiles.ts); default 1. */
+  tiles?: number;
   collectionId?: number;
   batchSize?: number;
   /**
@@ -124,6 +126,7 @@ export async function runExtract(opts: ExtractOptions): Promise<ExtractResult> {
       encoder: opts.encoder,
       encoderPath: opts.encoderPath,
       featureNode: opts.featureNode,
+      tiles: opts.tiles,
       onProgress: opts.onDownload,
       onWarning: warn,
     }));

@@ -20,7 +20,11 @@ const TM = resolve(process.cwd(), '../shared/encoders/mobilenet_v2_035_tm');
 const bin = resolve(process.cwd(), 'bin/plumage.js');
 
 function experiment(home: string, ...extra: string[]): ExperimentResult {
-  const args = [bin, 'experiment', '--home', home, '--json', '--variants', 'cnn,lrcn,medi,cam', '--seeds', '1,2'];
+  return experimentOf(home, 'cnn,lrcn,medi,cam', '1,2', ...extra);
+}
+
+function experimentOf(home: string, variants: string, seeds: string, ...extra: string[]): ExperimentResult {
+  const args = [bin, 'experiment', '--home', home, '--json', '--variants', variants, '--seeds', seeds];
   args.push('--recipe', 'demo', '--set', 'epochs=1', '--set', 'dims=tiny', '--set', 'batch=8', '--cam-set', 'epochs=1', ...extra);
   const out = execFileSync(process.execPath, args, {
     encoding: 'utf8',
@@ -65,6 +69,25 @@ describe('plumage experiment (tiny)', () => {
       expect(weights(a).map(([n]) => n)).toEqual(weights(b).map(([n]) => n));
       expect(weights(a)).not.toEqual(weights(b));
     }
+
+    // equal budget: medi gets cam's fine-tune too (without L_cam); cam still starts from the plain medi
+    const eq = experimentOf(home, 'medi,cam', '1', '--equal-budget');
+    expect(eq.equal_budget).toBe(true);
+    const [medi, cam] = ['medi', 'cam'].map((v) => eq.runs.find((r) => r.variant === v)!);
+    expect(medi.before).toBeDefined();
+    expect(medi.warm_start).toBe(medi.before!.run);
+    expect(medi.run).not.toBe(medi.before!.run);
+    expect(medi.epochs_run).toBe(1);
+    expect(cam.warm_start).toBe(medi.before!.run);
+    expect(cam.before).toBeUndefined();
+    // the plain medi and cam are those of the experiment above (same seed, same settings)
+    const plain = (v: string) => res.runs.find((r) => r.variant === v && r.seed === 1)!.metrics;
+    expect(medi.before!.metrics).toEqual(plain('medi'));
+    expect(cam.metrics).toEqual(plain('cam'));
+    // the continued medi is another model (one more epoch)
+    expect(readSafetensors(checkpointPaths(ws, medi.run).weights).tensors['cap.out.weight'].data).not.toEqual(
+      readSafetensors(checkpointPaths(ws, medi.before!.run).weights).tensors['cap.out.weight'].data,
+    );
   }, 900_000);
 
   it('refuses an unknown training setting with a one-line error', () => {

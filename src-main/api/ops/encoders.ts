@@ -3,6 +3,7 @@ import { workspace } from '../../data/workspace.ts';
 import { runExtract, type ExtractResult } from '../../jobs/extract.ts';
 import { listEncoders } from '../../ml/encoders/load.ts';
 import { DEFAULT_PREFERENCE, FALLBACK_ID } from '../../ml/encoders/registry.ts';
+import { MAX_TILES } from '../../ml/encoders/tiles.ts';
 import type { JobIo, OpContext } from './context.ts';
 import { id, LIMITS, name, path } from './schemas.ts';
 
@@ -25,6 +26,8 @@ export const extractRequest = z.strictObject({
   encoderPath: path.optional(),
   /** The encoder model's layer whose output is the feature map. */
   featureNode: name.optional(),
+  /** n×n tiles of an n× larger photo through the encoder: a finer feature map (its own cache). */
+  tiles: z.number().int().min(1).max(MAX_TILES).optional(),
   collectionId: id.optional(),
   batchSize: z.number().int().min(1).max(LIMITS.page).default(8),
 });

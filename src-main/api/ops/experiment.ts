@@ -19,6 +19,8 @@ export const experimentRequest = z.strictObject({
   set: z.array(setting).max(LIMITS.name).default([]),
   /** key=value settings of cam's fine-tune from medi. */
   camSet: z.array(setting).max(LIMITS.name).default([]),
+  /** Continue every other variant with cam's fine-tune settings too (same training budget). */
+  equalBudget: z.boolean().default(false),
   split: name.optional(),
   collectionId: id.optional(),
   encoder: name.optional(),

@@ -6,11 +6,11 @@ import { formatDuration, stagePrinter } from '../progress.ts';
 import { parseRequest } from '../request.ts';
 
 const USAGE =
-  'usage: plumage experiment [--variants cnn,lrcn,medi,cam] [--seeds 1,2,3] [--recipe practical|demo|paper] [--set key=value …] [--cam-set key=value …] [--split S] [--collection ID] [--encoder-path DIR]';
+  'usage: plumage experiment [--variants cnn,lrcn,medi,cam] [--seeds 1,2,3] [--recipe practical|demo|paper] [--set key=value …] [--cam-set key=value …] [--equal-budget] [--split S] [--collection ID] [--encoder-path DIR]';
 
 /**
  * `plumage experiment [--variants cnn,lrcn,medi,cam] [--seeds 1,2,3] [--recipe practical|demo|paper]
- * [--set key=value …] [--cam-set key=value …] [--split S] [--collection ID] [--encoder-path DIR] --json`:
+ * [--set key=value …] [--cam-set key=value …] [--equal-budget] [--split S] [--collection ID] [--encoder-path DIR] --json`:
  * trains and evaluates every variant × seed and prints the Table 2 layout with mean ± sd.
  */
 export const run: Command = async (ctx) => {
@@ -26,6 +26,7 @@ export const run: Command = async (ctx) => {
   ctx.log(`Recipe ${res.recipe}: ${res.recipe_description}`);
   if (Object.keys(res.set).length) ctx.log(`Settings: ${JSON.stringify(res.set)}`);
   if (Object.keys(res.cam_set).length) ctx.log(`cam fine-tune settings: ${JSON.stringify(res.cam_set)}`);
+  if (res.equal_budget) ctx.log("Equal budget: every other variant continued with cam's fine-tune settings too");
   for (const l of formatExperiment(res.summary)) ctx.log(l);
   ctx.log(`(${res.runs.length} runs in ${formatDuration(res.seconds)}: ${res.runs.map((r) => `${r.variant}/${r.seed}=${r.run}`).join(', ')})`);
   for (const w of res.warnings) ctx.err(`WARNING: ${w}`);

@@ -6,14 +6,14 @@ import { jobPrinter } from '../progress.ts';
 import { parseRequest } from '../request.ts';
 
 /**
- * `plumage extract [--encoder ID] [--encoder-path DIR] [--feature-node NAME] [--collection ID]
+ * `plumage extract [--encoder ID] [--encoder-path DIR] [--feature-node NAME] [--tiles N] [--collection ID]
  * [--batch N] --json`: features of every image into the cache (resumable; bad images skipped).
  */
 export const run: Command = async (ctx) => {
   const { request } = parseRequest(ctx.argv, {
     schema: extractRequest,
     rename: { collectionId: 'collection', batchSize: 'batch' },
-    usage: 'usage: plumage extract [--encoder ID] [--encoder-path DIR] [--feature-node NAME] [--collection ID] [--batch N]',
+    usage: 'usage: plumage extract [--encoder ID] [--encoder-path DIR] [--feature-node NAME] [--tiles N] [--collection ID] [--batch N]',
   });
   const res = await cancelOnSigint((signal) =>
     withOpContext(ctx.home, (op) => extractFeatures(op, request, { signal, emit: jobPrinter(ctx.err) })),

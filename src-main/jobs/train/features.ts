@@ -7,6 +7,7 @@ import { existsSync, readdirSync } from 'node:fs';
 import type { Workspace } from '../../data/workspace.ts';
 import { FALLBACK_ID, FALLBACK_WARNING } from '../../ml/encoders/registry.ts';
 import { loadLocalEncoder } from '../../ml/encoders/load.ts';
+import { splitTiledId } from '../../ml/encoders/tiles.ts';
 import { FeatureCache, mirroredKey } from '../../ml/feature-cache.ts';
 import type { TrainEvent } from '../../../shared/types.ts';
 import { rememberedEncoderPath, runExtract } from '../extract.ts';
@@ -42,6 +43,17 @@ async function chooseEncoder(ws: Workspace, cfg: TrainConfig, hashes: string[], 
 }
 
 /**
+ * Where to load the run's encoder for extracting more maps: the folder a local encoder was read
+ * from when the first maps were extracted (as captioning does), else the registry id; a tiled
+ * encoder (`…+tiles<n>`) is tiled again either way.
+ */
+function encoderSource(ws: Workspace, cfg: TrainConfig, encoderId: string): { encoder?: string; encoderPath?: string; tiles?: number } {
+  const remembered = rememberedEncoderPath(ws.home, encoderId);
+  const encoderPath = cfg.encoderPath ?? (remembered && existsSync(remembered) ? remembered : undefined);
+  return encoderPath ? { encoderPath, tiles: splitTiledId(encoderId).tiles } : { encoder: encoderId };
+}
+
+/**
  * The feature cache to train on, after extracting what is missing (the run's own encoder when
  * resuming). Drops the examples without features from `data` and fails when no training image
  * has any.
@@ -57,10 +69,10 @@ export async function prepareFeatures(
   const needExtract = encoderId === null || allHashes.some((h) => !new FeatureCache(ws.features, encoderId!).has(h));
   if (needExtract) {
     o.emit({ type: 'log', phase: 'extract', message: 'extracting missing features…' });
+    const source = encoderId ? encoderSource(ws, cfg, encoderId) : { encoderPath: cfg.encoderPath };
     const ex = await runExtract({
       home: ws.home,
-      encoder: encoderId && !cfg.encoderPath ? encoderId : undefined,
-      encoderPath: cfg.encoderPath,
+      ...source,
       collectionId: cfg.collectionId,
       onWarning: o.warn,
       onProgress: (done, total) => o.emit({ type: 'progress', phase: 'extract', done, total }),
@@ -89,12 +101,9 @@ async function prepareMirrored(ws: Workspace, cfg: TrainConfig, encoderId: strin
   const missing = new Set(train.map((e) => e.hash).filter((h) => !cache.has(mirroredKey(h))));
   if (!missing.size) return;
   o.emit({ type: 'log', phase: 'extract', message: `extracting the mirrored training photos (${missing.size})…` });
-  // the folder a local encoder was read from when the plain maps were extracted, as captioning does
-  const encoderPath = cfg.encoderPath ?? rememberedEncoderPath(ws.home, encoderId) ?? undefined;
   const ex = await runExtract({
     home: ws.home,
-    encoder: encoderPath ? undefined : encoderId,
-    encoderPath,
+    ...encoderSource(ws, cfg, encoderId),
     collectionId: cfg.collectionId,
     mirrored: missing,
     onWarning: o.warn,

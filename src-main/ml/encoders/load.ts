@@ -27,6 +27,7 @@ import {
   type Preprocess,
 } from './registry.ts';
 import { conflict, invalidRequest, ioError, notFound, unavailable } from '../../util/errors.ts';
+import { splitTiledId, tileEncoder } from './tiles.ts';
 
 export interface LoadedEncoder {
   /** Feature-cache key: a registry id, or `local-<fingerprint>` for an unknown local model. */
@@ -404,6 +405,11 @@ export interface ResolveOptions {
   encoderPath?: string;
   /** Layer/node name of A for --encoder-path (default: guessed). */
   featureNode?: string;
+  /**
+   * See the photo as n×n tiles of an n× larger input (tiles.ts); an `encoder` id ending in
+   * `+tiles<n>` says the same.
+   */
+  tiles?: number;
   /** Allow network downloads (default true). */
   allowDownload?: boolean;
   onProgress?: DownloadProgress;
@@ -498,18 +504,19 @@ export async function loadLocalEncoder(dir: string, featureNode?: string): Promi
  * base, then a download, then the bundled nsfwjs fallback (with its warning).
  */
 export async function resolveEncoder(encodersDir: string, opts: ResolveOptions = {}): Promise<LoadedEncoder> {
+  const named = opts.encoder ? splitTiledId(opts.encoder) : null;
   let enc: LoadedEncoder;
   if (opts.encoderPath) {
     enc = await loadLocalEncoder(opts.encoderPath, opts.featureNode);
-  } else if (opts.encoder) {
-    const entry = encoderEntry(opts.encoder);
+  } else if (named) {
+    const entry = encoderEntry(named.base);
     if (!entry) throw notFound(`unknown encoder '${opts.encoder}' (see plumage encoders)`);
     enc = await fromEntry(encodersDir, entry, opts);
   } else {
     enc = await resolveDefault(encodersDir, opts);
   }
   for (const w of enc.warnings) opts.onWarning?.(w);
-  return enc;
+  return tileEncoder(enc, opts.tiles ?? named?.tiles ?? 1);
 }
 
 async function resolveDefault(encodersDir: string, opts: ResolveOptions): Promise<LoadedEncoder> {
