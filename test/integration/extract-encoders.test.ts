@@ -236,3 +236,42 @@ describe('plumage extract (job)', () => {
     expect(r2.errors).toHaveLength(1);
   });
 });
+
+describe('plumage extract --tiles', () => {
+  it('stores 2×2 tiles of a 448-px photo as one 14×14 map under the tiled id', async () => {
+    const { home, files, ws } = await tinyWorkspace(2);
+    // a photo whose four quarters differ, so a tile in the wrong place shows
+    const noise = Buffer.from(Array.from({ length: 96 * 80 * 3 }, (_, i) => (i * 7919) % 251));
+    writeFileSync(files[0], await sharp(noise, { raw: { width: 96, height: 80, channels: 3 } }).png().toBuffer());
+    const { imagesToExtract, rememberedEncoderPath } = await import('../../src-main/jobs/extract.ts');
+    const hash = imagesToExtract(home).find((row) => row.path === files[0])!.hash;
+    const r = await runExtract({ home, encoderPath: TM, tiles: 2 });
+    expect(r.encoder).toBe('mobilenet_v2_035+tiles2');
+    expect(r.shape).toEqual([14, 14, 1280]);
+    expect(r.extracted).toBe(2);
+    // its own cache, and the folder remembered under the tiled id (captioning reloads it from there)
+    expect(new FeatureCache(ws.features, 'mobilenet_v2_035').has(hash)).toBe(false);
+    expect(rememberedEncoderPath(home, 'mobilenet_v2_035+tiles2')).toBe(TM);
+    const { data, shape } = new FeatureCache(ws.features, 'mobilenet_v2_035+tiles2').get(hash);
+    expect(shape).toEqual([14, 14, 1280]);
+    // the bottom-right quarter of the map is the encoder's map of the bottom-right 224-px tile
+    const enc = await loadLocalEncoder(TM);
+    const { decodeRgb, toInputBatch } = await import('../../src-main/ml/encoders/preprocess.ts');
+    const big = toInputBatch([await decodeRgb(files[0], 448)], 448, 'minus1to1');
+    const tile = tf.slice(big, [0, 224, 224, 0], [1, 224, 224, 3]);
+    const a = (await enc.embed(tile as tf.Tensor4D).data()) as Float32Array;
+    let maxErr = 0;
+    for (let y = 0; y < 7; y++)
+      for (let x = 0; x < 7; x++)
+        for (let k = 0; k < 1280; k++) {
+          const got = data[((7 + y) * 14 + 7 + x) * 1280 + k];
+          maxErr = Math.max(maxErr, Math.abs(a[(y * 7 + x) * 1280 + k] - got));
+        }
+    expect(maxErr).toBeLessThan(6 * 2 ** -10);
+    // and not the top-left tile's map
+    const topLeft = (await enc.embed(tf.slice(big, [0, 0, 0, 0], [1, 224, 224, 3]) as tf.Tensor4D).data()) as Float32Array;
+    expect(Math.max(...topLeft.map((v, i) => Math.abs(v - a[i])))).toBeGreaterThan(0.1);
+    enc.dispose();
+    tf.dispose([big, tile]);
+  });
+});

@@ -35,7 +35,7 @@ function poolEncoder(): LoadedEncoder & { calls: number[] } {
 }
 
 describe('tiled encoder', () => {
-  it.each([2, 3])('%i×%i tiles stitch to the map of the whole photo', async (n) => {
+  it.each([2, 3])('%i tiles a side stitch to the map of the whole photo', async (n) => {
     const base = poolEncoder();
     const enc = tileEncoder(base, n);
     expect(enc.id).toBe(`pool+tiles${n}`);
