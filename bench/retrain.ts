@@ -19,16 +19,28 @@
  * start); train_s, → the last epoch on record (val_s of it: from each epoch's last step to its
  * record, i.e. validation and the best checkpoint); test_s, → scoring begins (test part, worker
  * exit); score_s, → the job's end.
+ * After the timed part, untimed: the new run's full evaluation on the test part (evaluateRun):
+ * top-1, CIDEr-D of the greedy and of the product decoding, CAM agreement.
  * Backends: PLUMAGE_BACKEND when set (`npm run bench -- retrain --backends node,wasm`), else
  * node when tfjs-node is built, then wasm. A failed step ends the bench with exit 1 and one line.
+ *
+ * Options (the rounds sweep of docs/model.md "Retrain after edits"):
+ *   --home DIR        keep the prepared workspace in DIR and reuse it on the next call (prepared
+ *                     once: about 2 minutes of the untimed first training saved per call)
+ *   --epochs 3,5,8    one timed Retrain per count, each asking for that many rounds (the request's
+ *                     `epochs`, as the Retrain dialog sends it); default: the Retrain button's plan
+ *   --seeds 1,2       one timed Retrain per seed (the run's `seed`); default: the plan's
  */
-import { cpSync, existsSync, mkdtempSync, rmSync } from 'node:fs';
+import { cpSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import type { ImageDetail, ImagePage, JobInfo, RunDetail } from '../shared/types.ts';
+import { join, resolve } from 'node:path';
+import { parseArgs } from 'node:util';
+import type { ImageDetail, ImagePage, JobDetail, JobInfo } from '../shared/types.ts';
+import { planRetrain } from '../src-main/api/insights.ts';
 import { createApi, type PlumageApi } from '../src-main/api/service.ts';
-import { quietIo, withOpContext } from '../src-main/api/ops/context.ts';
-import { train } from '../src-main/api/ops/train.ts';
+import { quietIo, withOpContext, type OpEvent } from '../src-main/api/ops/context.ts';
+import { train, type TrainOutcome } from '../src-main/api/ops/train.ts';
+import { evaluateRun } from '../src-main/jobs/evaluate.ts';
 import { runExtract } from '../src-main/jobs/extract.ts';
 import { nativeMissing } from '../src-main/ml/backend-probe.ts';
 import { invokeOk as invoke } from '../test/helpers/invoke.ts';
@@ -58,11 +70,18 @@ async function finished(api: PlumageApi, jobId: string): Promise<JobInfo> {
   return job;
 }
 
+/** Marks a workspace `prepare` finished (a kept one is reused only then); holds its photo count. */
+const PREPARED = 'bench-retrain-prepared.json';
+
 /** The workspace a person has before the timed part: photos, captions, cached features, a first run. */
-async function prepare(): Promise<{ home: string; images: number }> {
+async function prepare(keep: string | undefined): Promise<{ home: string; images: number }> {
+  if (keep && existsSync(join(keep, PREPARED)))
+    return { home: keep, images: (JSON.parse(readFileSync(join(keep, PREPARED), 'utf8')) as { images: number }).images };
   for (const p of [CUB, CAPTIONS, SHARED_ENCODER])
     if (!existsSync(p)) throw new StepError(`prepare: ${p} is missing (the reference material beside the repository)`);
-  const home = mkdtempSync(join(tmpdir(), 'plumage-bench-retrain-'));
+  if (keep) rmSync(keep, { recursive: true, force: true }); // a half-prepared one from a killed call
+  const home = keep ?? mkdtempSync(join(tmpdir(), 'plumage-bench-retrain-'));
+  mkdirSync(home, { recursive: true });
   const api = createApi({ home, log: () => {} });
   let prepared = false;
   try {
@@ -76,7 +95,9 @@ async function prepare(): Promise<{ home: string; images: number }> {
     );
     if (first.status !== 'done') throw new StepError(`first training: ${first.status} ${first.error ?? ''}`);
     prepared = true;
-    return { home, images: ex.extracted + ex.cached };
+    const images = ex.extracted + ex.cached;
+    writeFileSync(join(home, PREPARED), JSON.stringify({ images }));
+    return { home, images };
   } finally {
     api.close(); // the timed parts open their own copies
     if (!prepared) rmSync(home, { recursive: true, force: true });
@@ -96,8 +117,7 @@ class PhaseClock {
   private step = -1;
   private lastStep = 0;
 
-  see(job: JobInfo): void {
-    const d = job.detail;
+  see(d: JobDetail | undefined): void {
     if (!d) return;
     const now = Date.now() - this.t0;
     if (d.phase === 'extract') this.extracting = true;
@@ -113,12 +133,10 @@ class PhaseClock {
 }
 
 const seconds = (ms: number | null) => (ms === null ? null : Number((ms / 1000).toFixed(1)));
+const round4 = (x: number | null | undefined) => (typeof x === 'number' ? Number(x.toFixed(4)) : null);
 
-/** Edits 20 captions and retrains, timed, on a copy of the prepared workspace. */
-async function timedRetrain(prepared: string, backend: string, images: number) {
-  const home = mkdtempSync(join(tmpdir(), `plumage-bench-retrain-${backend}-`));
-  cpSync(prepared, home, { recursive: true });
-  process.env.PLUMAGE_BACKEND = backend; // the training worker reads it
+/** 20 captions edited through the api, as the caption editor sends them; returns the ms taken. */
+async function editCaptions(home: string): Promise<number> {
   const api = createApi({ home, log: () => {} });
   try {
     // What the caption editor holds before the person types: each photo's detail.
@@ -126,25 +144,51 @@ async function timedRetrain(prepared: string, backend: string, images: number) {
     const details = await step('read photos', () => Promise.all(page.items.map((i) => invoke<ImageDetail>(api, 'images:get', { id: i.id }))));
     const edits = details.filter((d) => d.captions.length).map((d) => ({ imageId: d.id, captionId: d.captions[0].id, text: d.captions[0].text }));
     if (edits.length < EDITS) throw new StepError(`edit captions: only ${edits.length} photos with captions`);
-
     const t0 = Date.now();
-    const cpu0 = process.cpuUsage(); // the training and scoring workers are threads of this process
     for (const e of edits)
       await step('edit captions', () => invoke(api, 'captions:save', { ...e, text: `${e.text.trim()} it has a short pointed beak` }));
-    const editMs = Date.now() - t0;
+    return Date.now() - t0;
+  } finally {
+    api.close();
+  }
+}
+
+/** What one timed Retrain asks for: the Retrain button's plan, or a sweep's rounds and seed. */
+interface Ask {
+  epochs?: number;
+  seed?: number;
+}
+
+/**
+ * Retrain exactly as `train:start` does it (planRetrain, then the train operation that trains,
+ * tests and scores the collection), with the sweep's seed on top when given.
+ */
+async function retrain(home: string, ask: Ask, clock: PhaseClock): Promise<TrainOutcome> {
+  return withOpContext(home, (ctx) => {
+    const plan = planRetrain(ctx.db, { epochs: ask.epochs });
+    const config = ask.seed === undefined ? plan.config : { ...plan.config, seed: ask.seed };
+    const io = { ...quietIo(), emit: (e: OpEvent) => e.type === 'progress' && clock.see(e.detail) };
+    return train(ctx, config as Parameters<typeof train>[1] & { variant: typeof plan.variant }, io);
+  });
+}
+
+/** Edits 20 captions and retrains, timed, on a copy of the prepared workspace; then evaluates, untimed. */
+async function timedRetrain(prepared: string, backend: string, images: number, ask: Ask) {
+  const home = mkdtempSync(join(tmpdir(), `plumage-bench-retrain-${backend}-`));
+  cpSync(prepared, home, { recursive: true });
+  process.env.PLUMAGE_BACKEND = backend; // the training worker reads it
+  try {
+    const cpu0 = process.cpuUsage(); // the training and scoring workers are threads of this process
+    const editMs = await editCaptions(home);
     const clock = new PhaseClock();
-    const off = api.on('job:progress', (job) => clock.see(job));
-    const { jobId } = await step('retrain', () => invoke<{ jobId: string }>(api, 'train:start', {}));
-    const job = await step('retrain', () => finished(api, jobId));
+    const result = await step('retrain', () => retrain(home, ask, clock));
     const endMs = Date.now() - clock.t0;
     const cpu = process.cpuUsage(cpu0);
-    off();
-
-    const result = job.result as { run: string; backend?: string; backend_version?: string; epochs_run: number; best_epoch: number; scored?: number };
-    const run = await step('read the new run', () => invoke<RunDetail>(api, 'runs:get', { id: result.run }));
-    const top1 = run.metrics?.top1;
-    if (typeof top1 !== 'number') throw new StepError(`retrain: run ${result.run} has no test top-1 (not evaluated)`);
+    if (result.status !== 'done') throw new StepError(`retrain: ${result.status} ${result.error ?? ''}`);
+    if (typeof result.test?.top1 !== 'number') throw new StepError(`retrain: run ${result.run} has no test top-1 (not evaluated)`);
     if (result.scored === undefined) throw new StepError(`retrain: run ${result.run} did not score the collection`);
+    const ev = await step('evaluate the new run', () => evaluateRun({ home, runId: result.run }));
+    const parent = await withOpContext(home, (ctx) => ctx.db.prepare('SELECT parent_run AS p FROM runs WHERE id = ?').get(result.run) as { p: string | null });
     const total = editMs + endMs;
     const goal = GOAL_S[backend] ?? GOAL_S.wasm;
     return {
@@ -153,6 +197,8 @@ async function timedRetrain(prepared: string, backend: string, images: number) {
       backend_version: result.backend_version ?? null,
       images,
       edits: EDITS,
+      asked_epochs: ask.epochs ?? null,
+      seed: ask.seed ?? null,
       ms: total,
       seconds: seconds(total),
       cpu_ms: Math.round((cpu.user + cpu.system) / 1000),
@@ -165,14 +211,16 @@ async function timedRetrain(prepared: string, backend: string, images: number) {
       extracted_features: clock.extracting,
       epochs: result.epochs_run,
       best_epoch: result.best_epoch,
-      top1: Number(top1.toFixed(4)),
-      parent: run.parentRun,
+      top1: round4(result.test.top1),
+      cider: round4(ev.cider),
+      product_cider: round4(ev.product?.cider),
+      cam_agreement: round4(ev.cam_agreement),
+      parent: parent?.p ?? null,
       goal_s: goal,
       ratio: Number((total / 1000 / goal).toFixed(2)),
       ratio_of: `wall time / goal (${goal} s on ${backend}); <= 1 meets it`,
     };
   } finally {
-    api.close();
     rmSync(home, { recursive: true, force: true });
   }
 }
@@ -183,15 +231,34 @@ function backendsToRun(): string[] {
   return nativeMissing('node') ? ['wasm'] : ['node', 'wasm'];
 }
 
+/** A comma list of positive integers, or [undefined] (the plan's own) when not given. */
+function numbers(flag: string, text: string | undefined): (number | undefined)[] {
+  if (text === undefined) return [undefined];
+  const list = text.split(',').map((x) => Number(x.trim()));
+  if (!list.length || list.some((n) => !Number.isInteger(n) || n < 1))
+    throw new StepError(`options: --${flag} takes a comma list of whole numbers, got "${text}"`);
+  return list;
+}
+
+function options() {
+  const { values } = parseArgs({ options: { home: { type: 'string' }, epochs: { type: 'string' }, seeds: { type: 'string' } }, strict: true });
+  return { keep: values.home ? resolve(values.home) : undefined, epochs: numbers('epochs', values.epochs), seeds: numbers('seeds', values.seeds) };
+}
+
 async function main(): Promise<void> {
+  const opts = options();
   const backends = backendsToRun();
   // The first run trains on the fastest backend there is; it is the same for every timed backend.
   process.env.PLUMAGE_BACKEND = backends[0];
-  const prepared = await prepare();
+  const prepared = await prepare(opts.keep);
   try {
-    for (const b of backends) process.stdout.write(JSON.stringify(await timedRetrain(prepared.home, b, prepared.images)) + '\n');
+    // seeds outermost, backends innermost: each comparison sees the same stretch of machine load
+    for (const seed of opts.seeds)
+      for (const epochs of opts.epochs)
+        for (const b of backends)
+          process.stdout.write(JSON.stringify(await timedRetrain(prepared.home, b, prepared.images, { epochs, seed })) + '\n');
   } finally {
-    rmSync(prepared.home, { recursive: true, force: true });
+    if (!opts.keep) rmSync(prepared.home, { recursive: true, force: true });
   }
 }
 

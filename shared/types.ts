@@ -210,7 +210,8 @@ export interface TrainValidation extends SplitScores {
  */
 export type TrainEvent =
   | { type: 'log'; phase: 'extract' | 'train'; message: string }
-  | { type: 'progress'; phase: 'extract'; done: number; total: number }
+  /** Features extracted before training, or photos scored with the finished run after it. */
+  | { type: 'progress'; phase: 'extract' | 'predict'; done: number; total: number }
   | {
       type: 'start';
       phase: 'train';

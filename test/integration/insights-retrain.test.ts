@@ -45,9 +45,12 @@ describe('one-click retrain', () => {
   it('trains cam warm-started from the latest finished run, pushes live detail, then scores the collection', async () => {
     const pushes: JobInfo[] = [];
     const off = api.on('job:progress', (j) => pushes.push(j));
+    let imagesChanged = 0;
+    const offImages = api.on('images:changed', () => imagesChanged++);
     const { jobId } = await ok<{ jobId: string }>('train:start', { epochs: 2 });
     const info = await api.jobs.wait(jobId);
     off();
+    offImages();
     expect(info.status, info.message ?? '').toBe('done');
     const result = info.result as { run: string; variant: string; status: string; scored: number };
     expect(result).toMatchObject({ variant: 'cam', status: 'done', scored: 12 });
@@ -59,7 +62,10 @@ describe('one-click retrain', () => {
     expect(last.totalSteps).toBeGreaterThan(0);
     expect(Number.isFinite(last.losses!.total)).toBe(true);
     expect(last.pairsPerSec).toBeGreaterThan(0);
-    expect(pushes.some((p) => p.id === jobId && p.detail?.phase === 'predict')).toBe(true);
+    // scored in the training worker: its progress counts the photos, and the window hears of the new predictions
+    const scoring = pushes.filter((p) => p.id === jobId && p.detail?.phase === 'predict');
+    expect(scoring.at(-1)).toMatchObject({ done: 12, total: 12, message: 'scoring the collection with the new run' });
+    expect(imagesChanged).toBeGreaterThan(0);
     const run = await ok<RunDetail>('runs:get', { id: result.run });
     expect(run.status).toBe('done');
     expect(run.parentRun).toBe(fx.runs.cam);

@@ -3,10 +3,9 @@ import type { JobDetail } from '../../../shared/types.ts';
 import { DIMS, RECIPES, withRecipe, type DimsPreset, type RecipeName, type TrainConfig } from '../../jobs/train/config.ts';
 import type { TrainEvent, TrainResult } from '../../jobs/train/loop.ts';
 import { getRun } from '../../data/runs.ts';
-import { firstLine, notFound, PlumageError } from '../../util/errors.ts';
+import { notFound, PlumageError } from '../../util/errors.ts';
 import { cancelOnAbort, type JobIo, type OpContext } from './context.ts';
 import { epochs, id, name, path, positiveInt, runId, variant } from './schemas.ts';
-import { scoreCollection } from './score.ts';
 
 const DIMS_PRESETS = Object.keys(DIMS) as [DimsPreset, ...DimsPreset[]];
 const RECIPE_NAMES = Object.keys(RECIPES) as [RecipeName, ...RecipeName[]];
@@ -70,9 +69,9 @@ export type TrainOutcome = TrainResult & { scored?: number };
 
 /**
  * Trains a new run or resumes one in the training worker, reporting live detail (step, epoch k of
- * N, losses, pairs/s, ETA, per-epoch validation), then scores the collection with the finished
- * run so the review queue, suggestions and confusion cells follow it. Every shell trains through
- * this one function.
+ * N, losses, pairs/s, ETA, per-epoch validation), then (in the same worker) scores the collection
+ * with the finished run so the review queue, suggestions and confusion cells follow it. Every
+ * shell trains through this one function.
  */
 export async function train(ctx: OpContext, req: TrainRequest | { resume: ResumeRequest }, io: JobIo): Promise<TrainOutcome> {
   const resume = 'resume' in req ? req.resume : undefined;
@@ -80,7 +79,7 @@ export async function train(ctx: OpContext, req: TrainRequest | { resume: Resume
     ? { variant: resumedVariant(ctx, resume.runId), ...(resume.epochs ? { epochs: resume.epochs } : {}) }
     : configOf(req as TrainRequest);
   const threads = resume ? resume.workers : (req as TrainRequest).workers;
-  const { startTrainingWorker } = await import('../../jobs/train/loop.ts');
+  const { startTrainingWorker, SCORING_FAILED } = await import('../../jobs/train/loop.ts');
   let run = resume?.runId;
   const claim = (r: string) => {
     if (run && run !== r) return;
@@ -90,16 +89,19 @@ export async function train(ctx: OpContext, req: TrainRequest | { resume: Resume
   if (run) claim(run);
   const tracker = new TrainTracker(io, claim, (r) => storedHistory(ctx, r));
   try {
+    // the worker also scores the collection with the finished run: TF.js and the backend are loaded there already
     const handle = await startTrainingWorker(
-      { home: ctx.ws.home, config, workers: threads, ...(resume ? { resume: resume.runId } : {}) },
+      { home: ctx.ws.home, config, workers: threads, scoreCollection: true, ...(resume ? { resume: resume.runId } : {}) },
       (e) => tracker.onEvent(e),
     );
     const result = await cancelOnAbort(io.signal, () => handle.cancel(), handle.result);
     ctx.backendUsed(result.backend_version ? `${result.backend} — ${result.backend_version}` : result.backend);
     if (result.status === 'failed') throw new PlumageError('unavailable', result.error ?? 'training failed');
-    if (result.status !== 'done' || io.signal.aborted) return result;
-    ctx.activeRuns.delete(result.run);
-    return await scoreAfterTraining(ctx, result, io, tracker.detail);
+    if (result.scored !== undefined) ctx.imagesChanged([]);
+    // a failed scoring pass is a warning on a finished run, not a failed training
+    const scoringFailed = result.warnings.find((w) => w.startsWith(SCORING_FAILED));
+    if (scoringFailed) io.emit({ type: 'warning', message: scoringFailed });
+    return result;
   } finally {
     if (run) ctx.activeRuns.delete(run);
   }
@@ -119,23 +121,6 @@ function resumedVariant(ctx: OpContext, runId: string): TrainConfig['variant'] {
   const row = ctx.db.prepare('SELECT variant FROM runs WHERE id = ?').get(runId) as { variant: TrainConfig['variant'] } | undefined;
   if (!row) throw notFound(`no run '${runId}'`);
   return row.variant;
-}
-
-/** A failed scoring pass is a warning on a finished run, not a failed training. */
-async function scoreAfterTraining(ctx: OpContext, result: TrainResult, io: JobIo, detail: JobDetail): Promise<TrainOutcome> {
-  const scoringIo: JobIo = {
-    signal: io.signal,
-    emit: (e) =>
-      io.emit(e.type === 'progress' ? { ...e, message: 'scoring the collection with the new run', detail: { ...detail, phase: 'predict' } } : e),
-  };
-  try {
-    const scored = await scoreCollection(ctx, { runId: result.run }, scoringIo);
-    return { ...result, scored: scored.images };
-  } catch (e) {
-    const warning = `scoring the collection failed: ${firstLine(e)}`;
-    io.emit({ type: 'warning', message: warning });
-    return { ...result, warnings: [...result.warnings, warning] };
-  }
 }
 
 /** The trainer's config for a request: the options given, the recipe's for the rest. */
@@ -163,7 +148,8 @@ class TrainTracker {
     const d = this.detail;
     d.phase = e.phase;
     if (e.type === 'log') return this.progress(e.message);
-    if (e.type === 'progress') return this.progress('extracting features', e.done, e.total);
+    if (e.type === 'progress')
+      return this.progress(e.phase === 'predict' ? 'scoring the collection with the new run' : 'extracting features', e.done, e.total);
     this.claim(e.run);
     d.run = e.run;
     d.epochs = e.epochs;

@@ -30,7 +30,7 @@ import type { Example } from './dataset.ts';
 import { mirroredKey } from '../../ml/feature-cache.ts';
 import { estimateSeconds, stepFlops } from './estimate.ts';
 import { markInterruptedRuns, type RunClaim } from '../run-owner.ts';
-import { openSession, reporter, type Session } from './setup.ts';
+import { openSession, reporter, type Reporter, type Session } from './setup.ts';
 import { evaluateSplit, selectionScore } from './validation.ts';
 import { lambdaAt } from './lambda-schedule.ts';
 import { invalidRequest } from '../../util/errors.ts';
@@ -53,13 +53,18 @@ export interface TrainOptions {
    * Not part of the run's config: it changes only float32 summation order, and dropout's draws.
    */
   workers?: number;
+  /**
+   * After a finished run: score its collection with it in this same thread (jobs/predict.ts), so
+   * the Retrain does not wait for a second worker to load TF.js and its backend again.
+   */
+  scoreCollection?: boolean;
 }
 
 /** Computes one step's gradients: in this thread, or split over the worker threads. */
 type StepGrads = (P: Params, variant: Variant, batch: Batch, o: StepOptions) => StepResult | Promise<StepResult>;
 
 /** A training's outcome: the train job's result as the window gets it (before scoring), plus the run's record. */
-export interface TrainResult extends Omit<TrainJobResult, 'scored'> {
+export interface TrainResult extends TrainJobResult {
   encoder: string;
   backend: string;
   /** e.g. `tfjs-node 4.22.0, libtensorflow 2.21.0` */
@@ -347,7 +352,8 @@ export async function runTraining(opts: TrainOptions): Promise<TrainResult> {
       pool = await GradientWorkers.start(s.params, workers, backend.name);
     }
     const cancelled = await trainEpochs(s, pool ? (...a) => pool!.grads(...a) : algorithm1Grads);
-    return finishRun(s, cancelled, backend);
+    const result = finishRun(s, cancelled, backend);
+    return opts.scoreCollection && result.status === 'done' ? await scoreAfterTraining(opts, result, report) : result;
   } catch (e) {
     // Only a run this session set running is marked failed: a refused resume leaves the run as it was.
     if (runId) updateRun(db, runId, { status: 'failed', error: (e as Error).message.split('\n')[0], warnings: report.warnings });
@@ -356,6 +362,24 @@ export async function runTraining(opts: TrainOptions): Promise<TrainResult> {
     await (pool as GradientWorkers | null)?.close();
     (claim as RunClaim | null)?.release();
     db.close();
+  }
+}
+
+/**
+ * The finished run scores its collection (the review queue, suggestions and confusion cells
+ * follow it). A failed scoring pass is a warning on a finished run, not a failed training.
+ */
+export const SCORING_FAILED = 'scoring the collection failed';
+
+async function scoreAfterTraining(opts: TrainOptions, result: TrainResult, report: Reporter): Promise<TrainResult> {
+  const { predictCollection } = await import('../predict.ts');
+  try {
+    const onProgress = (done: number, total: number) => report.emit({ type: 'progress', phase: 'predict', done, total });
+    const scored = await predictCollection(opts.home, result.run, { signal: opts.signal, onProgress });
+    return { ...result, scored: scored.images };
+  } catch (e) {
+    report.warn(`${SCORING_FAILED}: ${(e as Error).message.split('\n')[0]}`);
+    return { ...result, warnings: report.warnings };
   }
 }
 
