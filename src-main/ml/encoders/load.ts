@@ -26,6 +26,7 @@ import {
   type EncoderEntry,
   type Preprocess,
 } from './registry.ts';
+import { planFolded } from './folded.ts';
 import { conflict, invalidRequest, ioError, notFound, unavailable } from '../../util/errors.ts';
 import { splitTiledId, tileEncoder } from './tiles.ts';
 
@@ -185,11 +186,15 @@ export async function buildFeatureNet(
   const named: [string, tf.Tensor][] = [];
   for (const l of feat.layers) l.getWeights().forEach((w, i) => named.push([`${l.name}/${i}`, w]));
   const shape = feat.outputs[0].shape.slice(1) as number[] as [number, number, number];
+  const folded = planFolded(feat, node);
   return {
-    embed: (x) => feat.predict(x) as tf.Tensor4D,
+    embed: folded ? (x) => folded.embed(x) : (x) => feat.predict(x) as tf.Tensor4D,
     fingerprint: hashTensors(named),
     shape,
-    dispose: () => model.dispose(),
+    dispose: () => {
+      folded?.dispose();
+      model.dispose();
+    },
   };
 }
 
