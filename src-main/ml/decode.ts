@@ -98,74 +98,129 @@ function settled(finished: Hyp[], alive: Hyp[], width: number, score: (h: Hyp) =
   return alive.every((h) => score(h) <= worstKept);
 }
 
-/** Beam search for one image's feature gates; returns the chosen token row (BOS first, unpadded). */
-function searchOne(cp: ReturnType<typeof capPrep>, fg: tf.Tensor, T: number, o: Required<BeamOptions>): number[] {
-  const { width, lengthAlpha, noRepeatNgram } = o;
-  let alive: Hyp[] = [{ tokens: [BOS], logp: 0 }];
-  let s: tf.Tensor | null = null;
-  let c: tf.Tensor | null = null;
-  const finished: Hyp[] = [];
-  const score = (h: Hyp) => normalisedScore(h.logp, h.tokens.length - 1, lengthAlpha);
-  for (let t = 0; t < T - 1 && alive.length > 0 && !settled(finished, alive, width, score); t++) {
-    const last = tf.tensor1d(
-      alive.map((h) => h.tokens[h.tokens.length - 1]),
-      'int32',
-    );
-    const step = tf.tidy(() => {
-      const xg = tf.add(mmNT(embed(cp.embedW, last), cp.We, cp.WeT), fg);
-      const r = lstmStep(cp, xg, s, c);
-      const lp = logSoftmax(tf.add(mmNT(r.s, cp.Wo, cp.WoT), cp.outB));
-      return { s: r.s, c: r.c, lp };
-    });
-    last.dispose();
-    const lp = step.lp.dataSync() as Float32Array;
-    const V = step.lp.shape[1] as number;
+/**
+ * One image's search: the hypotheses still growing and the finished ones. The search of a batch
+ * advances every image's hypotheses with one LSTM step; each image then picks its own next
+ * hypotheses from its rows of the log-probs, exactly as a search of that image alone would.
+ */
+class ImageSearch {
+  alive: Hyp[] = [{ tokens: [BOS], logp: 0 }];
+  private finished: Hyp[] = [];
+  private readonly score: (h: Hyp) => number;
+
+  constructor(private readonly o: Required<BeamOptions>) {
+    this.score = (h) => normalisedScore(h.logp, h.tokens.length - 1, o.lengthAlpha);
+  }
+
+  /** Whether it takes part in step t: tokens left, hypotheses growing, not settled. */
+  growing(t: number, T: number): boolean {
+    return t < T - 1 && this.alive.length > 0 && !settled(this.finished, this.alive, this.o.width, this.score);
+  }
+
+  /**
+   * One token more, from the log-probs of its alive hypotheses (rows from `row` of lp [·, V]);
+   * returns, for each new alive hypothesis, the index of the old one it extends.
+   */
+  advance(lp: Float32Array, row: number, V: number): number[] {
+    const { width, noRepeatNgram } = this.o;
     const cands: Candidate[] = [];
-    alive.forEach((h, i) => {
+    this.alive.forEach((h, i) => {
       const blocked = noRepeatNgram > 0 ? blockedTokens(h.tokens, noRepeatNgram) : new Set<number>();
-      const best = bestTokens(lp, i * V, V, width, blocked);
+      const best = bestTokens(lp, (row + i) * V, V, width, blocked);
       // every continuation blocked (only possible with a vocabulary of a few words): it ends here
-      if (!best.length) finished.push(h);
+      if (!best.length) this.finished.push(h);
       for (const q of best) cands.push({ parent: i, tok: q.tok, logp: h.logp + q.v });
     });
     cands.sort((a, z) => z.logp - a.logp || a.parent - z.parent || a.tok - z.tok);
     const next: Hyp[] = [];
     const parents: number[] = [];
     for (const q of cands.slice(0, width)) {
-      const h = { tokens: [...alive[q.parent].tokens, q.tok], logp: q.logp };
-      if (q.tok === EOS) finished.push(h);
+      const h = { tokens: [...this.alive[q.parent].tokens, q.tok], logp: q.logp };
+      if (q.tok === EOS) this.finished.push(h);
       else {
         next.push(h);
         parents.push(q.parent);
       }
     }
-    const prevS = s;
-    const prevC = c;
-    if (next.length) {
-      const idx = tf.tensor1d(parents, 'int32');
-      s = tf.gather(step.s, idx);
-      c = tf.gather(step.c, idx);
-      idx.dispose();
-    } else {
-      s = c = null;
-    }
-    prevS?.dispose();
-    prevC?.dispose();
-    tf.dispose([step.s, step.c, step.lp]);
-    alive = next;
+    this.alive = next;
+    return parents;
   }
-  s?.dispose();
-  c?.dispose();
-  const pool = finished.concat(alive);
-  let best = pool[0];
-  for (const h of pool) if (score(h) > score(best)) best = h;
-  return best.tokens.slice(0, T);
+
+  /** The best caption found (BOS first, unpadded, at most T tokens). */
+  best(T: number): number[] {
+    const pool = this.finished.concat(this.alive);
+    let best = pool[0];
+    for (const h of pool) if (this.score(h) > this.score(best)) best = h;
+    return best.tokens.slice(0, T);
+  }
+}
+
+/** The LSTM state of every alive hypothesis of the growing images, one row each. */
+interface BatchState {
+  s: tf.Tensor | null;
+  c: tf.Tensor | null;
+}
+
+/** One step for all rows: next-token log-probs [rows, V] (read back) and the new state. */
+function stepRows(cp: ReturnType<typeof capPrep>, fg: tf.Tensor, rowImage: number[], lastTokens: number[], st: BatchState) {
+  const last = tf.tensor1d(lastTokens, 'int32');
+  const img = tf.tensor1d(rowImage, 'int32');
+  const out = tf.tidy(() => {
+    const xg = tf.add(mmNT(embed(cp.embedW, last), cp.We, cp.WeT), tf.gather(fg, img));
+    const r = lstmStep(cp, xg, st.s, st.c);
+    const lp = logSoftmax(tf.add(mmNT(r.s, cp.Wo, cp.WoT), cp.outB));
+    return { s: r.s, c: r.c, lp };
+  });
+  tf.dispose([last, img]);
+  const lp = out.lp.dataSync() as Float32Array;
+  const V = out.lp.shape[1] as number;
+  out.lp.dispose();
+  return { lp, V, s: out.s, c: out.c };
+}
+
+/** Beam search of all images at once; returns each image's token row (BOS first, unpadded). */
+function searchAll(cp: ReturnType<typeof capPrep>, fg: tf.Tensor, B: number, T: number, o: Required<BeamOptions>): number[][] {
+  const searches = Array.from({ length: B }, () => new ImageSearch(o));
+  let st: BatchState = { s: null, c: null };
+  let growing = searches.map((_, b) => b).filter((b) => searches[b].growing(0, T));
+  for (let t = 0; growing.length > 0; t++) {
+    const rowImage = growing.flatMap((b) => searches[b].alive.map(() => b));
+    const lastTokens = growing.flatMap((b) => searches[b].alive.map((h) => h.tokens[h.tokens.length - 1]));
+    const step = stepRows(cp, fg, rowImage, lastTokens, st);
+    tf.dispose([st.s, st.c].filter((x): x is tf.Tensor => x !== null));
+    // rows of the next state: each image's new hypotheses' parents, if it still grows
+    const keep: number[] = [];
+    let row = 0;
+    const still: number[] = [];
+    for (const b of growing) {
+      const rows = searches[b].alive.length;
+      const parents = searches[b].advance(step.lp, row, step.V);
+      if (searches[b].growing(t + 1, T)) {
+        still.push(b);
+        for (const p of parents) keep.push(row + p);
+      }
+      row += rows;
+    }
+    st = keep.length ? gatherState(step, keep) : { s: null, c: null };
+    tf.dispose([step.s, step.c]);
+    growing = still;
+  }
+  return searches.map((s) => s.best(T));
+}
+
+function gatherState(step: { s: tf.Tensor; c: tf.Tensor }, rows: number[]): BatchState {
+  const idx = tf.tensor1d(rows, 'int32');
+  const out = { s: tf.gather(step.s, idx), c: tf.gather(step.c, idx) };
+  idx.dispose();
+  return out;
 }
 
 /**
  * Beam search over captioner features feat [B,F]; returns [B,T] int32 (BOS first, PAD-padded).
  * Candidates never include PAD or BOS; a hypothesis ends at EOS, after T−1 tokens, or when
- * blocking leaves it no token. `opts` may be just the width (then no blocking, α = 1).
+ * blocking leaves it no token. `opts` may be just the width (then no blocking, α = 1). All
+ * images are searched together: one LSTM step per token for every alive hypothesis of every
+ * image (the per-step cost is the ops' dispatch, not their arithmetic).
  */
 export function beamSearch(P: ParamView, feat: tf.Tensor2D, T: number, opts: BeamOptions | number = {}): tf.Tensor2D {
   const o: Required<BeamOptions> =
@@ -177,23 +232,16 @@ export function beamSearch(P: ParamView, feat: tf.Tensor2D, T: number, opts: Bea
     throw invalidRequest('the repeated n-gram size must be a whole number ≥ 0');
   if (!Number.isFinite(o.lengthAlpha)) throw invalidRequest('the length exponent must be a number');
   const B = feat.shape[0];
-  const rows: number[][] = [];
   const cp = capPrep(P);
+  const fg = featureGates(cp, feat);
   try {
-    for (let b = 0; b < B; b++) {
-      const fg = tf.tidy(() => featureGates(cp, tf.slice(feat, [b, 0], [1, -1])));
-      try {
-        const row = searchOne(cp, fg, T, o);
-        while (row.length < T) row.push(PAD);
-        rows.push(row);
-      } finally {
-        fg.dispose();
-      }
-    }
+    const rows = searchAll(cp, fg, B, T, o);
+    for (const row of rows) while (row.length < T) row.push(PAD);
+    return tf.tensor2d(rows, [B, T], 'int32');
   } finally {
+    fg.dispose();
     for (const k of ['We', 'Wf', 'WeT', 'WfT', 'bias', 'WhhT', 'WoT'] as const) cp[k].dispose();
   }
-  return tf.tensor2d(rows, [B, T], 'int32');
 }
 
 /** Captions by the product's decoding (PRODUCT_DECODING unless overridden). */

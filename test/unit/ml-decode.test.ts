@@ -181,6 +181,25 @@ describe('beam search', () => {
   });
 });
 
+describe('beam search of many photos at once', () => {
+  it('gives every photo the caption of its own search, whatever the width, blocking and α', () => {
+    const wide: ModelDims = { K: 16, D: 24, E: 12, Hd: 20, V: 60, C: 3 };
+    for (const [d, seed] of [[dims, 21], [wide, 22]] as const) {
+      const P = initParams('medi', d, seed);
+      const r = rng(seed);
+      // spread-out features, so the photos' searches settle after different numbers of steps
+      const feat = feature(P, 'medi', tf.tensor2d(Float32Array.from({ length: 9 * d.K }, () => 3 * r()), [9, d.K]));
+      for (const o of [{ width: 3, noRepeatNgram: 2 }, { width: 1 }, { width: 4, lengthAlpha: 0 }, { width: 2, noRepeatNgram: 1 }]) {
+        for (const len of [T, 15]) {
+          const together = beamSearch(P, feat, len, o).arraySync();
+          const alone = Array.from({ length: 9 }, (_, b) => beamSearch(P, tf.slice(feat, [b, 0], [1, -1]), len, o).arraySync()[0]);
+          expect(together).toEqual(alone);
+        }
+      }
+    }
+  });
+});
+
 /** A captioner whose next-word distribution is the same at every step: softmax(bias). */
 function constantCaptioner(seed: number, bias: Record<number, number>): Params {
   const P = initParams('lrcn', dims, seed);
