@@ -56,8 +56,8 @@ export interface TrainStepBench {
   workers?: number;
 }
 
-/** Seeded parameters, a random batch and one Algorithm-1 step + SGD update on them (in this thread). */
-function trainingSetup(o: TrainStepBench) {
+/** Seeded parameters and a random batch (uniform feature maps, random captions of 1…T−2 words). */
+export function randomBatch(o: TrainStepBench) {
   const dims = o.dims ?? PAPER_DIMS;
   const HW = o.HW ?? 8;
   const T = o.T ?? 20;
@@ -77,6 +77,15 @@ function trainingSetup(o: TrainStepBench) {
     caps[b * T + n + 1] = EOS;
   }
   const captions = tf.tensor2d(caps, [B, T], 'int32');
+  const dispose = () => {
+    for (const t of [A, labels, captions, ...Object.values(P)]) t.dispose();
+  };
+  return { P, batch: { A, labels, captions }, dispose };
+}
+
+/** Seeded parameters, a random batch and one Algorithm-1 step + SGD update on them (in this thread). */
+function trainingSetup(o: TrainStepBench) {
+  const { P, batch, dispose } = randomBatch(o);
   const state = createOptimState();
   const update = (res: StepResult) => {
     applyGrads(P, res.grads, { kind: 'sgd', lr: 0.1 }, state);
@@ -85,12 +94,9 @@ function trainingSetup(o: TrainStepBench) {
     res.predCaptions?.dispose();
     return res.losses;
   };
-  const step = () => update(algorithm1Grads(P, o.variant, { A, labels, captions }, { lambda: 1 }));
+  const step = () => update(algorithm1Grads(P, o.variant, batch, { lambda: 1 }));
   /** The same step with the batch split over worker threads. */
-  const stepOn = async (pool: GradientWorkers) => update(await pool.grads(P, o.variant, { A, labels, captions }, { lambda: 1 }));
-  const dispose = () => {
-    for (const t of [A, labels, captions, ...Object.values(P)]) t.dispose();
-  };
+  const stepOn = async (pool: GradientWorkers) => update(await pool.grads(P, o.variant, batch, { lambda: 1 }));
   return { P, step, stepOn, dispose };
 }
 

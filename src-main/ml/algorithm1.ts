@@ -13,7 +13,7 @@
  * a second time for L_caption (sharedCaptionTerm).
  */
 import * as tf from '@tensorflow/tfjs';
-import { camMap, captionAlphaWithGrads, gradCamAlphas, type ScoreRequest } from './gradcam.ts';
+import { camMaps, captionAlphaWithGrads, gradCamAlphas, type ScoreRequest } from './gradcam.ts';
 import { leaf } from './ops.ts';
 import { mixSeed } from '../util/rng.ts';
 import { camLoss, maskLoss } from './losses.ts';
@@ -188,7 +188,7 @@ function objective(
       reqs.push({ kind: 'cls', classes: fixed.classPred! }, { kind: 'cap', captions: fixed.predCaptions! });
     const computed = gradCamAlphas(P, Pdet, variant, v, reqs);
     const alphas = gt ? [computed[0], gt.alpha, ...computed.slice(1)] : computed;
-    const [clsGt, capGt, clsPred, capPred] = alphas.map((a) => camMap(batch.A!, a));
+    const [clsGt, capGt, clsPred, capPred] = camMaps(batch.A!, alphas);
     if (need.cam) {
       keep.cam = camLoss({
         cam_cls_pred: clsPred,

@@ -28,7 +28,7 @@ import {
   pooled,
 } from './model.ts';
 import { camDistances, cosine } from './losses.ts';
-import { embed, leaf, mmNN, untrackedTranspose } from './ops.ts';
+import { embed, leaf, mmNN, mmOperand } from './ops.ts';
 import { invalidRequest } from '../util/errors.ts';
 
 export type ScoreRequest =
@@ -89,7 +89,7 @@ function classAlphas(
     const open = tf.tidy(() => leaf(tf.step(medi(Pmedi, v).pre)));
     const Wm = Pmedi['medi.weight'];
     const gate = tf.mul(n === 1 ? open : tf.concat(Array(n).fill(open), 0), rows);
-    alpha = mmNN(gate, Wm, untrackedTranspose(Wm));
+    alpha = mmNN(gate, Wm, mmOperand(Wm));
   }
   return n === 1 ? [alpha] : (tf.split(alpha, n, 0) as tf.Tensor2D[]);
 }
@@ -131,7 +131,7 @@ function featToAlpha(Pmedi: ParamView, variant: Variant, feat: tf.Tensor2D, g: t
   if (!hasMedi(variant)) return g;
   const Wm = Pmedi['medi.weight'];
   const open = tf.tidy(() => leaf(tf.step(feat)));
-  return mmNN(tf.mul(g, open), Wm, untrackedTranspose(Wm));
+  return mmNN(tf.mul(g, open), Wm, mmOperand(Wm));
 }
 
 /**
@@ -169,8 +169,24 @@ export function captionAlphaWithGrads(
 
 /** cam = relu(Σ_k alpha_k A_k): A NHWC [B,H,W,K], alpha [B,K] → [B,H,W]. */
 export function camMap(A: tf.Tensor, alpha: tf.Tensor2D): tf.Tensor3D {
-  const [B, , , K] = A.shape;
-  return tf.relu(tf.sum(tf.mul(A, alpha.reshape([B, 1, 1, K])), 3)) as tf.Tensor3D;
+  return camMaps(A, [alpha])[0];
+}
+
+/**
+ * The CAMs of several alphas at once, as one batched product [B,HW,K] × [B,K,n]: the maps are
+ * the biggest tensors of a training step (K is the encoder's width at every model size), and an
+ * elementwise A ⊙ alpha per alpha wrote a [B,H,W,K] tensor each way (forward and gradient).
+ */
+export function camMaps(A: tf.Tensor, alphas: tf.Tensor2D[]): tf.Tensor3D[] {
+  const [B, H, W, K] = A.shape;
+  const maps = alphas.map((a) => a.reshape([B, K, 1]));
+  const byAlpha = tf.matMul(
+    A.reshape([B, H * W, K]) as tf.Tensor3D,
+    (maps.length === 1 ? maps[0] : tf.concat(maps, 2)) as tf.Tensor3D,
+  );
+  const cams = tf.relu(byAlpha);
+  if (alphas.length === 1) return [cams.reshape([B, H, W])];
+  return tf.split(cams, alphas.length, 2).map((c) => c.reshape([B, H, W]));
 }
 
 export interface CamsResult {
@@ -225,7 +241,7 @@ export function camsFor(
       names.push('cam_cap_pred');
     }
     const alphas = gradCamAlphas(P, P, variant, v, reqs);
-    alphas.forEach((a, i) => ((out as Record<string, tf.Tensor>)[names[i]] = camMap(A, a)));
+    camMaps(A, alphas).forEach((c, i) => ((out as Record<string, tf.Tensor>)[names[i]] = c));
     // clamped: float32 rounding (libtensorflow's oneDNN sums in another order) can give 1 + 1e-7
     if (out.cam_cls_pred && out.cam_cap_pred)
       out.cam_agreement = tf.tidy(() => tf.clipByValue(cosine(out.cam_cls_pred!, out.cam_cap_pred!), -1, 1));

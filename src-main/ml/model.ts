@@ -11,7 +11,7 @@
  */
 import * as tf from '@tensorflow/tfjs';
 import { mixSeed, mulberry32 } from '../util/rng.ts';
-import { embed, linear, logSoftmax, mmNT, sigmoid, tanh, untrackedTranspose } from './ops.ts';
+import { embed, linear, logSoftmax, mmNT, mmOperand, sigmoid, tanh } from './ops.ts';
 import { invalidRequest } from '../util/errors.ts';
 import type { Variant } from '../../shared/types.ts';
 
@@ -187,8 +187,9 @@ export function classify(P: ParamView, feat: tf.Tensor): tf.Tensor2D {
 }
 
 /**
- * Captioner weights prepared once per call: the W_ih column blocks, their transposes (as
- * tape-invisible constants for mmNT, see ops.ts), summed biases.
+ * Captioner weights prepared once per call: the W_ih column blocks, their mmNT operands (the
+ * transposes as tape-invisible constants on wasm, the weights themselves on tfjs-node; see
+ * ops.ts), summed biases.
  */
 export interface CapPrep {
   E: number;
@@ -222,14 +223,14 @@ export function capPrep(P: ParamView): CapPrep {
     Hd,
     V,
     We,
-    WeT: untrackedTranspose(We),
+    WeT: mmOperand(We),
     Wf,
-    WfT: untrackedTranspose(Wf),
+    WfT: mmOperand(Wf),
     bias: tf.add(P['cap.lstm.bias_ih_l0'], P['cap.lstm.bias_hh_l0']) as tf.Tensor1D,
     Whh,
-    WhhT: untrackedTranspose(Whh),
+    WhhT: mmOperand(Whh),
     Wo,
-    WoT: untrackedTranspose(Wo),
+    WoT: mmOperand(Wo),
     embedW: Wemb,
     outB: P['cap.out.bias'] as tf.Tensor1D,
   };

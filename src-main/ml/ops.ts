@@ -5,6 +5,8 @@
  *  1. Speed on wasm: TF.js's own matMul gradient uses matMul(…, transposeA/transposeB), which runs
  *     at 1–3.6 GFLOP/s on wasm, against ~45 GFLOP/s for an explicit tf.transpose followed by a
  *     plain matMul. `mm` and `linear` transpose explicitly, in the forward and in the gradient.
+ *     On tfjs-node the opposite holds (flags are free in libtensorflow, and every transpose or
+ *     reshape is one more kernel dispatch), so there the same functions run one flagged kernel.
  *  2. Second-order gradients: TF.js's gradients of exp/sigmoid/tanh/softmax reuse their saved
  *     output, and a nested tf.grad through them drops terms. `sigmoid`, `tanh`, `logSoftmax`
  *     and `logSumExp` here compute their gradient from the INPUT, with ops that are themselves
@@ -26,6 +28,65 @@ const custom = <T extends tf.Tensor>(f: GradFn) =>
 /** Transpose of a 2-D tensor (its gradient is a transpose too, so any order is exact). */
 export function t2(x: tf.Tensor): tf.Tensor2D {
   return tf.transpose(x as tf.Tensor2D, [1, 0]);
+}
+
+/**
+ * tfjs-node (libtensorflow): matMul's transpose flags cost nothing and every extra op (a reshape to
+ * [1,n,k], a transpose) is a dispatch of its own, which dominates a step at small widths.
+ */
+function nativeMatMul(): boolean {
+  return tf.getBackend() === 'tensorflow';
+}
+
+const MMT = 'PlumageMatMulFlags';
+const mmtBackends = new Set<string>();
+let mmtGradRegistered = false;
+
+/** The flagged product's gradient, through itself (so twice differentiable), lazy per input. */
+function registerMmtGradient(): void {
+  if (mmtGradRegistered) return;
+  tf.registerGradient({
+    kernelName: MMT,
+    inputsToSave: ['a', 'b'],
+    gradFunc: (dy: tf.Tensor | tf.Tensor[], saved: tf.Tensor[], attrs?: tf.NamedAttrMap) => {
+      const d = dy as tf.Tensor;
+      const [a, b] = saved;
+      const ta = !!attrs?.transposeA;
+      const tb = !!attrs?.transposeB;
+      // the four cases of y = op(a) op(b), as in TensorFlow's own BatchMatMul gradient
+      if (!ta && !tb) return { a: () => mmFlags(d, b, false, true), b: () => mmFlags(a, d, true, false) };
+      if (!ta && tb) return { a: () => mmFlags(d, b, false, false), b: () => mmFlags(d, a, true, false) };
+      if (ta && !tb) return { a: () => mmFlags(b, d, false, true), b: () => mmFlags(a, d, false, false) };
+      return { a: () => mmFlags(b, d, true, true), b: () => mmFlags(d, a, true, true) };
+    },
+  });
+  mmtGradRegistered = true;
+}
+
+function ensureMmtKernel(): void {
+  const backendName = tf.getBackend();
+  if (mmtBackends.has(backendName)) return;
+  const base = tf.getKernel('BatchMatMul', backendName);
+  if (!base) throw new Error(`backend ${backendName} has no BatchMatMul kernel`);
+  // libtensorflow's BatchMatMulV2 takes rank-2 operands as they are: no reshapes around it
+  tf.registerKernel({ kernelName: MMT, backendName, kernelFunc: base.kernelFunc });
+  mmtBackends.add(backendName);
+  registerMmtGradient();
+}
+
+/** op(a) @ op(b) for 2-D a, b, op = transpose where flagged (native backend only). */
+function mmFlags(a: tf.Tensor, b: tf.Tensor, transposeA: boolean, transposeB: boolean): tf.Tensor2D {
+  ensureMmtKernel();
+  return tf.engine().runKernel(MMT, { a, b }, { transposeA, transposeB }) as tf.Tensor2D;
+}
+
+/**
+ * The `WT` operand of mmNT / mmNN for a weight W: Wᵀ, off the tape, on wasm (see untrackedTranspose);
+ * on the native backend, where those products read W with a transpose flag and never look at WT,
+ * a clone (no copy in libtensorflow), so the caller owns and disposes a tensor of its own either way.
+ */
+export function mmOperand(W: tf.Tensor): tf.Tensor2D {
+  return (nativeMatMul() ? tf.clone(W) : untrackedTranspose(W)) as tf.Tensor2D;
 }
 
 /**
@@ -74,10 +135,11 @@ function ensureMmKernel(): void {
 
 /** a [n,k] @ b [k,m] with a fast, lazily evaluated, twice-differentiable gradient. */
 export function mm(a: tf.Tensor, b: tf.Tensor): tf.Tensor2D {
-  ensureMmKernel();
   const [n, k] = a.shape;
   const [k2, m] = b.shape;
   if (a.rank !== 2 || b.rank !== 2 || k !== k2) throw new Error(`mm: bad shapes [${a.shape}] x [${b.shape}]`);
+  if (nativeMatMul()) return mmFlags(a, b, false, false);
+  ensureMmKernel();
   const out = tf.engine().runKernel(MM, { a: a.reshape([1, n, k]), b: b.reshape([1, k, m]) }) as tf.Tensor;
   return out.reshape([n, m]);
 }
@@ -148,15 +210,17 @@ function ensureMmNTKernel(): void {
 
 /**
  * a [n,k] @ W^T for W [m,k] (PyTorch Linear layout). The forward multiplies by WT = W^T (pass a
- * precomputed untrackedTranspose(W) when W is reused, e.g. every LSTM step); the gradient is
+ * precomputed mmOperand(W) when W is reused, e.g. every LSTM step); the gradient is
  * written in terms of W, so it needs no transpose of the big matrix and is differentiable again.
+ * On the native backend WT is not read: one product with a transpose flag.
  */
 export function mmNT(a: tf.Tensor, W: tf.Tensor, WT?: tf.Tensor): tf.Tensor2D {
-  ensureMmNTKernel();
   const [n, k] = a.shape;
   const [m, k2] = W.shape;
   if (a.rank !== 2 || W.rank !== 2 || k !== k2)
     throw new Error(`mmNT: bad shapes [${a.shape}] x [${W.shape}]^T`);
+  if (nativeMatMul()) return mmFlags(a, W, false, true);
+  ensureMmNTKernel();
   const wt = WT ?? untrackedTranspose(W);
   const out = tf
     .engine()
@@ -210,18 +274,19 @@ function ensureMmNNKernel(): void {
 
 /** g [n,m] @ W [m,k] where WT = W^T is also at hand (tape-invisible): the pair of mmNT. */
 export function mmNN(g: tf.Tensor, W: tf.Tensor, WT: tf.Tensor): tf.Tensor2D {
-  ensureMmNNKernel();
   const [n, m] = g.shape;
   const [m2, k] = W.shape;
   if (g.rank !== 2 || W.rank !== 2 || m !== m2)
     throw new Error(`mmNN: bad shapes [${g.shape}] x [${W.shape}]`);
+  if (nativeMatMul()) return mmFlags(g, W, false, false);
+  ensureMmNNKernel();
   const out = tf
     .engine()
     .runKernel(MMNN, { g: g.reshape([1, n, m]), w: W.reshape([1, m, k]), wt: WT }) as tf.Tensor;
   return out.reshape([n, k]);
 }
 
-/** Dense layer in PyTorch layout: y = x W^T + b, W [out,in]. Pass `WT` = untrackedTranspose(W) if reused. */
+/** Dense layer in PyTorch layout: y = x W^T + b, W [out,in]. Pass `WT` = mmOperand(W) if reused. */
 export function linear(x: tf.Tensor, W: tf.Tensor, b?: tf.Tensor, WT?: tf.Tensor): tf.Tensor2D {
   const y = mmNT(x, W, WT);
   return b ? tf.add(y, b) : y;

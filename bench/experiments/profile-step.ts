@@ -1,0 +1,105 @@
+/**
+ * Where one Algorithm-1 training step spends its time (docs/model.md "Where a step's time goes"):
+ * the kernels dispatched per step, grouped by kernel name (count, summed kernel ms), and the
+ * step's wall time without profiling, so wall − Σ kernel ms is the per-op JavaScript/dispatch
+ * overhead. Not part of `npm run bench`:
+ *   node --import tsx bench/experiments/profile-step.ts [--variant cam] [--batch 32]
+ *     [--dims small|paper|medium|tiny] [--vocab V] [--top 15] [--share on|off] [--steps 3]
+ * The backend is the process's (PLUMAGE_BACKEND).
+ */
+import * as tf from '@tensorflow/tfjs';
+import { initBackend } from '../../src-main/ml/backend.ts';
+import { algorithm1Grads } from '../../src-main/ml/algorithm1.ts';
+import { type Variant } from '../../src-main/ml/model.ts';
+import { DIMS, type DimsPreset } from '../../src-main/jobs/train/config.ts';
+import { PAPER_DIMS, randomBatch } from '../train-step.ts';
+
+const median = (x: number[]) => [...x].sort((a, b) => a - b)[Math.floor(x.length / 2)];
+
+interface KernelStat {
+  count: number;
+  ms: number;
+}
+
+function option(args: string[], name: string, fallback: string): string {
+  const i = args.indexOf(name);
+  return i >= 0 ? args[i + 1] : fallback;
+}
+
+/** tf.profile also lists customGrad scopes, whose time is their kernels' time again. */
+const SCOPES = new Set(['forward', 'backward', 'unnamed scope']);
+/** Outputs of at least this many elements are listed apart (e.g. [B·T, V] against [B, 4Hd]). */
+const LARGE = 100_000;
+
+/** Kernel count and summed kernel time per kernel name of one profiled call of `f`. */
+async function kernelTable(f: () => void): Promise<Map<string, KernelStat>> {
+  const info = await tf.profile(f);
+  const table = new Map<string, KernelStat>();
+  for (const k of info.kernels) {
+    if (SCOPES.has(k.name)) continue;
+    const size = k.outputShapes.reduce((a, sh) => a + (sh ?? []).reduce((x, y) => x * y, 1), 0);
+    const key = size >= LARGE ? `${k.name} (large)` : k.name;
+    const s = table.get(key) ?? { count: 0, ms: 0 };
+    s.count++;
+    s.ms += Number(k.kernelTimeMs) || 0;
+    table.set(key, s);
+  }
+  return table;
+}
+
+async function main() {
+  const args = process.argv.slice(2);
+  const backend = await initBackend();
+  const variant = option(args, '--variant', 'cam') as Variant;
+  const B = Number(option(args, '--batch', '32'));
+  const dimsName = option(args, '--dims', 'small') as DimsPreset;
+  const dims = { ...PAPER_DIMS, ...DIMS[dimsName] };
+  if (args.includes('--vocab')) dims.V = Number(option(args, '--vocab', '5000'));
+  const share = option(args, '--share', 'default');
+  const opts = { lambda: 1, ...(share === 'default' ? {} : { shareCaptionPass: share === 'on' }) };
+  const { P, batch, dispose } = randomBatch({ variant, batch: B, dims });
+  const step = () => {
+    const r = algorithm1Grads(P, variant, batch, opts);
+    for (const g of Object.values(r.grads)) g.dispose();
+    r.classPred?.dispose();
+    r.predCaptions?.dispose();
+  };
+  step();
+  const walls: number[] = [];
+  const cpus: number[] = [];
+  for (let i = 0; i < Number(option(args, '--steps', '3')); i++) {
+    const t0 = performance.now();
+    const c0 = process.cpuUsage();
+    step();
+    const c = process.cpuUsage(c0);
+    walls.push(performance.now() - t0);
+    cpus.push((c.user + c.system) / 1000);
+  }
+  const wall = median(walls);
+  const table = await kernelTable(step);
+  dispose();
+  const rows = [...table.entries()].sort((a, b) => b[1].ms - a[1].ms);
+  const kernels = rows.reduce((a, [, s]) => a + s.count, 0);
+  const kernelMs = rows.reduce((a, [, s]) => a + s.ms, 0);
+  const top = Number(option(args, '--top', '15'));
+  const line = {
+    bench: 'profile_step',
+    backend: backend.name,
+    variant,
+    batch: B,
+    dims: dimsName,
+    V: dims.V,
+    share,
+    wall_ms: Math.round(wall),
+    // CPU time of the process (every thread): steadier than wall time when the machine is shared
+    cpu_ms: Math.round(median(cpus)),
+    kernels,
+    kernel_ms: Math.round(kernelMs),
+    // what the kernels do not account for: JavaScript, the tape, dispatch of each op
+    overhead_ms: Math.round(wall - kernelMs),
+    top: rows.slice(0, top).map(([name, s]) => ({ name, count: s.count, ms: Math.round(s.ms) })),
+  };
+  process.stdout.write(JSON.stringify(line) + '\n');
+}
+
+await main();
