@@ -9,7 +9,7 @@
  */
 import type { Variant } from '../ml/model.ts';
 import { invalidRequest, unavailable } from '../util/errors.ts';
-import { DEFAULT_CONFIG, type TrainConfig } from './train/config.ts';
+import { DEFAULT_CONFIG, RECIPES as TRAIN_RECIPES, type TrainConfig } from './train/config.ts';
 import { runTraining, type TrainEvent } from './train/loop.ts';
 import { evaluateRun, type EvalResult } from './evaluate.ts';
 import { EXPERIMENT_METRICS, summarise, type RunMetrics, type VariantSummary } from './experiment-table.ts';
@@ -46,6 +46,14 @@ export const RECIPES: Record<string, Recipe> = {
       captionSmoothing: 0.1,
     },
     camFineTune: { lr: 0.001, epochs: 1, lambda: 0.3 },
+  },
+  // What a user gets without choosing anything: plumage train's defaults, and cam trained on top of
+  // medi with those same settings (plumage train --variant cam --warm-start MEDI).
+  fast: {
+    description:
+      "plumage train's default (--recipe fast): dims small, Adam lr 0.002, batch 32, clip 2, 15 epochs (patience 4), one random caption per photo per step, best by validation loss; cam fine-tuned from medi with the same settings (λ 1)",
+    train: TRAIN_RECIPES.fast,
+    camFineTune: {},
   },
   demo: {
     description: "the demo's: dims small, Adam lr 0.002, batch 32, clip 2, 15 epochs (patience 4); cam fine-tuned from medi (lr 0.001, 8 epochs)",

@@ -62,3 +62,14 @@ describe('training settings given as key=value', () => {
     expect(() => parseOverrides(['partMasks=yes'])).toThrow(/true or false/);
   });
 });
+
+describe('experiment recipes', () => {
+  it("fast trains what plumage train does without options, and cam's fine-tune changes nothing of it", async () => {
+    const { RECIPES } = await import('../../src-main/jobs/experiment.ts');
+    const { configOf, trainRequest } = await import('../../src-main/api/ops/train.ts');
+    const { DEFAULT_CONFIG } = await import('../../src-main/jobs/train/config.ts');
+    const asTrained = (r: object) => ({ ...DEFAULT_CONFIG, ...r });
+    expect(asTrained({ ...RECIPES.fast.train, variant: 'medi' })).toEqual(asTrained(configOf(trainRequest.parse({ variant: 'medi' }))));
+    expect(RECIPES.fast.camFineTune).toEqual({});
+  });
+});
