@@ -128,6 +128,13 @@ export interface InvokeChannels {
 }
 
 /**
+ * Rounds (epochs) a Retrain trains when the request names none: a warm-started Retrain
+ * fine-tunes the last run and needs far fewer rounds than one that starts from scratch (measured
+ * in docs/model.md "Retrain after edits"). The settings form shows them as its placeholder.
+ */
+export const RETRAIN_ROUNDS = { fineTune: 5, fromScratch: 15 } as const;
+
+/**
  * Retrain settings. recipe: 'paper' = SGD with a constant learning rate (the paper's), 'practical' =
  * Adam with cosine decay. name and notes are kept in the run's configuration.
  */

@@ -19,7 +19,7 @@ import type {
   RunDetail,
   Variant,
 } from '../../shared/types.ts';
-import type { RetrainRequest } from '../../shared/ipc.ts';
+import { RETRAIN_ROUNDS, type RetrainRequest } from '../../shared/ipc.ts';
 import { addCaption, setLabel } from '../data/annotations.ts';
 import { ensureClass, getOrCreateCollection } from '../data/collections.ts';
 import { sha256 } from '../data/hashing.ts';
@@ -153,12 +153,18 @@ export function confusionCell(
 
 /** Defaults of the Retrain button: sized for minutes on a laptop (the demo's settings). */
 export const RETRAIN_DEFAULTS = {
-  epochs: 15,
+  epochs: RETRAIN_ROUNDS.fromScratch,
   batch: 32,
   optimizer: 'adam',
   lr: 0.002,
   dims: 'small',
 } as const;
+
+/**
+ * A warm-started Retrain is a fine-tune of its parent: far fewer rounds than from scratch (the
+ * recipe's early stopping stays; in the measured fine-tunes the last round was the best).
+ */
+export const FINE_TUNE = { epochs: RETRAIN_ROUNDS.fineTune } as const;
 
 /** Optimiser settings of the two retrain recipes (an explicit lr still wins). */
 const RECIPES = {
@@ -175,7 +181,8 @@ export interface RetrainPlan {
 /**
  * What train:start trains: the requested variant (default cam), warm-started from the latest
  * finished run of the collection (the same variant preferred) unless warmStart is false, with
- * the parent's sizes and optimiser (so its weights fit) or the retrain defaults.
+ * the parent's sizes and optimiser (so its weights fit) and the fine-tune's rounds, or the
+ * retrain defaults when there is no parent.
  */
 export function planRetrain(
   db: Db,
@@ -219,6 +226,7 @@ export function planRetrain(
   const config = {
     ...RETRAIN_DEFAULTS,
     ...inherit,
+    ...(parent && !req.epochs ? FINE_TUNE : {}),
     variant,
     ...(collectionId !== undefined ? { collectionId } : {}),
     ...(req.epochs ? { epochs: req.epochs } : {}),

@@ -2,8 +2,10 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
-import { planRetrain, runDetail } from '../../src-main/api/insights.ts';
-import { createRun } from '../../src-main/data/runs.ts';
+import { FINE_TUNE, planRetrain, RETRAIN_DEFAULTS, runDetail } from '../../src-main/api/insights.ts';
+import { configOf } from '../../src-main/api/ops/train.ts';
+import { RECIPES } from '../../src-main/jobs/train/config.ts';
+import { createRun, updateRun } from '../../src-main/data/runs.ts';
 import { listRuns } from '../../src-main/data/queries.ts';
 import { INVOKE_SCHEMAS } from '../../src-main/api/schemas.ts';
 import { openDb, type Db } from '../../src-main/data/store.ts';
@@ -34,6 +36,24 @@ describe('retrain settings', () => {
     createRun(db, { ...base, id: 'r-plain', config: planRetrain(db, { warmStart: false }).config });
     expect(Object.fromEntries(listRuns(db).map((r) => [r.id, r.name]))).toEqual({ 'r-named': 'after fixing the crows', 'r-plain': null });
     expect(runDetail(db, 'r-named').name).toBe('after fixing the crows');
+  });
+  it('a warm-started Retrain fine-tunes in fewer rounds; asked-for rounds win; from scratch keeps the recipe', () => {
+    dir = mkdtempSync(join(tmpdir(), 'plumage-retrain-'));
+    db = openDb(join(dir, 'p.db'));
+    // no finished run yet: from scratch, the full recipe's rounds and early stopping
+    const scratch = planRetrain(db, {});
+    expect(scratch.parent).toBeNull();
+    expect(configOf(scratch.config)).toMatchObject({ epochs: RETRAIN_DEFAULTS.epochs, patience: RECIPES.fast.patience });
+    createRun(db, { id: 'r-first', variant: 'cam', encoder: 'e', backend: 'cpu', datasetVersion: 'v', status: 'done', config: { ...scratch.config, epochs: 15 } });
+    updateRun(db, 'r-first', { checkpoint: 'r-first.safetensors' });
+    const fineTune = planRetrain(db, {});
+    expect(fineTune.parent?.id).toBe('r-first');
+    expect(FINE_TUNE.epochs).toBeLessThan(RETRAIN_DEFAULTS.epochs);
+    // the parent's 15 rounds are not inherited: the fine-tune's are
+    expect(configOf(fineTune.config)).toMatchObject({ warmStart: 'r-first', epochs: FINE_TUNE.epochs, patience: RECIPES.fast.patience });
+    expect(planRetrain(db, { epochs: 12 }).config).toMatchObject({ warmStart: 'r-first', epochs: 12 });
+    expect(planRetrain(db, { warmStart: false }).config).toMatchObject({ epochs: RETRAIN_DEFAULTS.epochs });
+    expect(planRetrain(db, { warmStart: false }).config).not.toHaveProperty('warmStart');
   });
   it('refuses settings out of range', () => {
     const s = INVOKE_SCHEMAS['train:start'];
