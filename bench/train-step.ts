@@ -14,7 +14,8 @@
  * `--workers 1,2`: each config once per worker count (jobs/train/grad-workers.ts: the batch split
  * over that many threads, one TF.js instance each; 1 = this thread alone), interleaved, each line
  * naming its `workers` and, after the first count, its `speedup` over it.
- * `--dims paper|medium|small|tiny`: the widths (default paper; the recipes' presets).
+ * `--dims paper|medium|small|tiny`: the widths (default paper; the recipes' presets), `--vocab V`
+ * the vocabulary (default 5000); the PyTorch reference runs at the same widths.
  * `--variant cam[,medi]` / `--batch 32[,128]` restrict the configs; `--no-torch` skips the reference, `--no-flat` the 100-step check. The backend is
  * the process's (PLUMAGE_BACKEND), so bench/run.ts can run this once per backend.
  */
@@ -182,13 +183,13 @@ export function flatnessCheck(o: TrainStepBench & { from: number; to: number }) 
 }
 
 /** The reference for one batch size, or the reason there is none (printed once per line). */
-function referenceFor(variants: Variant[], batch: number, quick: boolean, skip: boolean) {
+function referenceFor(variants: Variant[], batch: number, quick: boolean, skip: boolean, dims: ModelDims) {
   if (skip) return { ref: null, note: 'PyTorch reference skipped (--no-torch)' };
   const missing = torchMissing();
   if (missing) return { ref: null, note: `no ratio: ${missing}` };
   const steps = quick ? 2 : 3;
   process.stderr.write(`train-step: PyTorch reference, B=${batch}, 1 and 2 threads…\n`);
-  const ref = torchReference(variants, batch, { steps, warmup: 1 });
+  const ref = torchReference(variants, batch, { steps, warmup: 1, dims });
   return { ref, note: null };
 }
 
@@ -198,7 +199,7 @@ function printLine(
   backend: string,
   r: Awaited<ReturnType<typeof benchTrainStep>>,
   torch: { ref: TorchReference | null; note: string | null },
-  split: { workers: number; dims: string; oneWorkerMs?: number },
+  split: { workers: number; dims: string; vocab: number; oneWorkerMs?: number },
 ) {
   const t = torch.ref?.timings.get(variant);
   const round = (x: number, d = 1) => Number(x.toFixed(d));
@@ -208,6 +209,7 @@ function printLine(
     batch,
     backend,
     ...(split.dims !== 'paper' ? { dims: split.dims } : {}),
+    ...(split.vocab !== PAPER_DIMS.V ? { vocab: split.vocab } : {}),
     workers: split.workers,
     ms: round(r.ms),
     min_ms: round(r.min),
@@ -246,9 +248,11 @@ async function main() {
   const dimsName = (opt('--dims') ?? 'paper') as DimsPreset;
   if (!DIMS[dimsName]) throw new Error(`--dims: expected one of ${Object.keys(DIMS).join(', ')}`);
   const dims = { ...PAPER_DIMS, ...DIMS[dimsName] };
+  // the product trains on its collection's vocabulary, far smaller than the paper's 5000 words
+  if (opt('--vocab')) dims.V = Number(opt('--vocab'));
+  if (!(Number.isInteger(dims.V) && dims.V > FIRST_WORD)) throw new Error(`--vocab: expected a whole number > ${FIRST_WORD}`);
   for (const batch of batches) {
-    // the reference runs the paper's widths only
-    const torch = dimsName === 'paper' ? referenceFor(variants, batch, quick, args.includes('--no-torch')) : { ref: null, note: `no ratio: the PyTorch reference is at paper dims` };
+    const torch = referenceFor(variants, batch, quick, args.includes('--no-torch'), dims);
     if (torch.note) process.stderr.write(`train-step: ${torch.note}\n`);
     for (const variant of variants) {
       const slow = variant !== 'cnn';
@@ -256,7 +260,7 @@ async function main() {
       let first: number | undefined;
       for (const workers of workerCounts) {
         const r = await benchTrainStep({ variant, batch, warmup: 1, steps, workers, dims });
-        printLine(variant, batch, backend.name, r, torch, { workers, dims: dimsName, oneWorkerMs: first });
+        printLine(variant, batch, backend.name, r, torch, { workers, dims: dimsName, vocab: dims.V, oneWorkerMs: first });
         first ??= r.ms;
       }
     }

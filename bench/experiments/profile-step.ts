@@ -5,11 +5,13 @@
  * overhead. Not part of `npm run bench`:
  *   node --import tsx bench/experiments/profile-step.ts [--variant cam] [--batch 32]
  *     [--dims small|paper|medium|tiny] [--vocab V] [--top 15] [--share on|off] [--steps 3]
+ * `--ab-lean`: instead, TF.js's own add/sub/mul gradients against lean-grads.ts's, interleaved.
  * The backend is the process's (PLUMAGE_BACKEND).
  */
 import * as tf from '@tensorflow/tfjs';
 import { initBackend } from '../../src-main/ml/backend.ts';
 import { algorithm1Grads } from '../../src-main/ml/algorithm1.ts';
+import { useLeanGradients } from '../../src-main/ml/lean-grads.ts';
 import { type Variant } from '../../src-main/ml/model.ts';
 import { DIMS, type DimsPreset } from '../../src-main/jobs/train/config.ts';
 import { PAPER_DIMS, randomBatch } from '../train-step.ts';
@@ -47,6 +49,47 @@ async function kernelTable(f: () => void): Promise<Map<string, KernelStat>> {
   return table;
 }
 
+/** Median wall and CPU ms (every thread of the process) of `n` calls of `step`. */
+function timed(step: () => void, n: number) {
+  const walls: number[] = [];
+  const cpus: number[] = [];
+  for (let i = 0; i < n; i++) {
+    const t0 = performance.now();
+    const c0 = process.cpuUsage();
+    step();
+    const c = process.cpuUsage(c0);
+    walls.push(performance.now() - t0);
+    cpus.push((c.user + c.system) / 1000);
+  }
+  return { wall: median(walls), cpu: median(cpus) };
+}
+
+/** In-process interleaved A/B: TF.js's own add/sub/mul/identity gradients vs the lean ones. */
+async function leanAB(step: () => void, reps: number) {
+  const runs: Record<string, { wall: number[]; cpu: number[]; kernels: number }> = {};
+  for (let i = 0; i < reps; i++)
+    for (const on of [false, true]) {
+      useLeanGradients(on);
+      const key = on ? 'lean' : 'tfjs';
+      const r = timed(step, 1);
+      runs[key] ??= { wall: [], cpu: [], kernels: 0 };
+      runs[key].wall.push(r.wall);
+      runs[key].cpu.push(r.cpu);
+    }
+  for (const on of [false, true]) {
+    useLeanGradients(on);
+    const table = await kernelTable(step);
+    runs[on ? 'lean' : 'tfjs'].kernels = [...table.values()].reduce((a, k) => a + k.count, 0);
+  }
+  const out = Object.fromEntries(
+    Object.entries(runs).map(([k, r]) => [
+      k,
+      { wall_ms: Math.round(median(r.wall)), cpu_ms: Math.round(median(r.cpu)), kernels: r.kernels },
+    ]),
+  );
+  process.stdout.write(JSON.stringify({ bench: 'lean_gradients_ab', reps, ...out }) + '\n');
+}
+
 async function main() {
   const args = process.argv.slice(2);
   const backend = await initBackend();
@@ -65,17 +108,12 @@ async function main() {
     r.predCaptions?.dispose();
   };
   step();
-  const walls: number[] = [];
-  const cpus: number[] = [];
-  for (let i = 0; i < Number(option(args, '--steps', '3')); i++) {
-    const t0 = performance.now();
-    const c0 = process.cpuUsage();
-    step();
-    const c = process.cpuUsage(c0);
-    walls.push(performance.now() - t0);
-    cpus.push((c.user + c.system) / 1000);
+  if (args.includes('--ab-lean')) {
+    await leanAB(step, Number(option(args, '--steps', '5')));
+    dispose();
+    return;
   }
-  const wall = median(walls);
+  const { wall, cpu } = timed(step, Number(option(args, '--steps', '3')));
   const table = await kernelTable(step);
   dispose();
   const rows = [...table.entries()].sort((a, b) => b[1].ms - a[1].ms);
@@ -92,7 +130,7 @@ async function main() {
     share,
     wall_ms: Math.round(wall),
     // CPU time of the process (every thread): steadier than wall time when the machine is shared
-    cpu_ms: Math.round(median(cpus)),
+    cpu_ms: Math.round(cpu),
     kernels,
     kernel_ms: Math.round(kernelMs),
     // what the kernels do not account for: JavaScript, the tape, dispatch of each op

@@ -13,7 +13,7 @@ import { spawnSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import type { Variant } from '../../src-main/ml/model.ts';
+import type { ModelDims, Variant } from '../../src-main/ml/model.ts';
 
 const repoRoot = resolve(dirname(fileURLToPath(import.meta.url)), '../..');
 /** The reference numbers its variants 1..4. */
@@ -58,14 +58,28 @@ export function parseTorchTiming(stdout: string): { version: string; medians: Ma
   return { version, medians };
 }
 
+/** The reference's width options for a model size (its defaults are the paper's sizes). */
+export function torchDimsArgs(d: ModelDims): string[] {
+  const widths: [string, number][] = [
+    ['--K', d.K],
+    ['--D', d.D],
+    ['--embed', d.E],
+    ['--Hd', d.Hd],
+    ['--vocab', d.V],
+    ['--classes', d.C],
+  ];
+  return widths.flatMap(([flag, n]) => [flag, String(n)]);
+}
+
 /**
- * Median ms per training step of the reference at the paper's sizes for these variants and this
- * batch, at 1 and 2 threads. Throws with the reference's own last error line when it fails.
+ * Median ms per training step of the reference for these variants and this batch, at 1 and 2
+ * threads, at the given widths (default: the reference's own, the paper's sizes). Throws with the
+ * reference's own last error line when it fails.
  */
 export function torchReference(
   variants: Variant[],
   batch: number,
-  o: { steps: number; warmup: number },
+  o: { steps: number; warmup: number; dims?: ModelDims },
 ): TorchReference {
   const { python, script } = torchPaths();
   const ids = variants.map((v) => TORCH_VARIANT[v]).join(',');
@@ -74,6 +88,7 @@ export function torchReference(
   for (const threads of [1, 2]) {
     const args = [script, '--variant', ids, '--batch', String(batch), '--steps', String(o.steps)];
     args.push('--warmup', String(o.warmup), '--threads', String(threads));
+    if (o.dims) args.push(...torchDimsArgs(o.dims));
     const r = spawnSync(python, args, { encoding: 'utf8', maxBuffer: 16 << 20 });
     if (r.status !== 0) {
       const last = (r.stderr || r.error?.message || '').trim().split('\n').pop();

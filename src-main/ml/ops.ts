@@ -17,6 +17,9 @@
  * safe for anything else that needs it, and are proven by finite differences in the tests.
  */
 import * as tf from '@tensorflow/tfjs';
+import { useLeanGradients } from './lean-grads.ts';
+
+useLeanGradients();
 
 type GradFn = (...args: unknown[]) => {
   value: tf.Tensor;

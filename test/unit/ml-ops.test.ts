@@ -21,6 +21,7 @@ import {
   untrackedTranspose,
 } from '../../src-main/ml/ops.ts';
 import { rng } from '../../src-main/ml/model.ts';
+import { useLeanGradients } from '../../src-main/ml/lean-grads.ts';
 
 const repo = resolve(import.meta.dirname, '../..');
 const close = (a: ArrayLike<number>, b: ArrayLike<number>, tol: number) => {
@@ -131,6 +132,48 @@ describe('matMul primitives', () => {
       const fd = (at(h) - at(-h)) / (2 * h);
       expect(Math.abs(fd - dq[i])).toBeLessThan(2e-3 * Math.max(1, Math.abs(dq[i])));
     }
+  });
+});
+
+describe('lean gradients of add, sub, mul and identity', () => {
+  // broadcast in every direction: [3,4] with [4], [1,4], [3,1] and a scalar
+  const shapes: [number[], number[]][] = [
+    [[3, 4], [3, 4]],
+    [[3, 4], [4]],
+    [[1, 4], [3, 4]],
+    [[3, 1], [3, 4]],
+    [[3, 4], []],
+  ];
+  // first and second order: g = ∂f/∂a, then ∂(Σ g²)/∂(a, b)
+  const f = (a: tf.Tensor, b: tf.Tensor) => tanh(tf.add(tf.mul(tf.sub(a, b), tf.add(a, b)), tf.clone(a))).sum();
+  const grads = () =>
+    shapes.map(([sa, sb], i) =>
+      tf.tidy(() => {
+        const [a, b] = [rand(sa, 10 + i), rand(sb, 20 + i)];
+        const first = tf.grads(f)([a, b]);
+        const second = tf.grads((x: tf.Tensor, y: tf.Tensor) => tf.grad((u: tf.Tensor) => f(u, y))(x).square().sum())([a, b]);
+        return [...first, ...second].map((g) => Array.from(g.dataSync()));
+      }),
+    );
+
+  it("give TF.js's own gradients, broadcasts included, to any order", () => {
+    useLeanGradients(false);
+    const want = grads();
+    useLeanGradients(true);
+    const got = grads();
+    got.forEach((gs, i) => gs.forEach((g, j) => expect(close(g, want[i][j], 1e-6)).toBe(true)));
+  });
+
+  it('run no cast and no reshape for a float32 product or sum of equal shapes', async () => {
+    const [a, b] = [rand([3, 4], 1), rand([3, 4], 2)];
+    const info = await tf.profile(() => {
+      tf.grads((x: tf.Tensor, y: tf.Tensor) => tf.add(tf.mul(x, y), tf.sub(x, y)).sum())([a, b]);
+    });
+    const names = info.kernels.map((k) => k.name);
+    expect(names).toContain('Multiply');
+    expect(names).not.toContain('Cast');
+    // the only reshape left is the one of sum's own gradient
+    expect(names.filter((n) => n === 'Reshape').length).toBeLessThanOrEqual(1);
   });
 });
 
