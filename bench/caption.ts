@@ -1,16 +1,18 @@
 /**
  * Batch-caption speed (decode → encoder → f_medi → top-5 + beam-3 caption → batch_results):
  * trains a small medi run on synthetic photos first (not timed), then captions the photo folder.
- * Prints {"bench":"caption","images_per_s":…}. --quick: 16 photos instead of 64.
+ * Prints {"bench":"caption","images_per_s":…}. --quick: 16 photos instead of 64; --batch 8,32: one
+ * line per batch size (each trains its own run first).
  */
 import { existsSync } from 'node:fs';
 import { backendInfo } from '../src-main/ml/backend.ts';
 import { runCaption } from '../src-main/jobs/caption.ts';
 import { runExtract } from '../src-main/jobs/extract.ts';
 import { runTraining } from '../src-main/jobs/train/loop.ts';
-import { benchWorkspace, SHARED_TM } from './extract.ts';
+import { defaultBatch } from '../src-main/jobs/encode-batch.ts';
+import { batchSizes, benchWorkspace, SHARED_TM } from './extract.ts';
 
-export async function benchCaption(opts: { quick?: boolean } = {}) {
+export async function benchCaption(opts: { quick?: boolean; batch?: number } = {}) {
   const n = opts.quick ? 16 : 64;
   const { home, collection, root } = await benchWorkspace(n);
   const encoderPath = existsSync(SHARED_TM) ? SHARED_TM : undefined;
@@ -29,12 +31,13 @@ export async function benchCaption(opts: { quick?: boolean } = {}) {
       lr: 0.002,
     },
   });
-  const res = await runCaption({ home, folder: root, run: tr.run, encoderPath, beam: 3 });
+  const res = await runCaption({ home, folder: root, run: tr.run, encoderPath, beam: 3, batchSize: opts.batch });
   return {
     bench: 'caption',
     encoder: ex.encoder,
     backend: backendInfo()?.detail ?? '',
     images: res.captioned,
+    batch: opts.batch ?? defaultBatch(224),
     beam: 3,
     dims: 'small',
     images_per_s: Number(res.images_per_s.toFixed(2)),
@@ -43,5 +46,6 @@ export async function benchCaption(opts: { quick?: boolean } = {}) {
 
 if (import.meta.url === `file://${process.argv[1]}`) {
   const quick = process.argv.includes('--quick');
-  process.stdout.write(JSON.stringify(await benchCaption({ quick })) + '\n');
+  for (const batch of batchSizes(process.argv))
+    process.stdout.write(JSON.stringify(await benchCaption({ quick, batch })) + '\n');
 }

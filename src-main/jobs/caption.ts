@@ -22,7 +22,7 @@ import { isCached, resolveEncoder, type LoadedEncoder } from '../ml/encoders/loa
 import { splitTiledId } from '../ml/encoders/tiles.ts';
 import { encoderEntry } from '../ml/encoders/registry.ts';
 import { classify, feature, hasCap, hasCls, paramsFromTensors, pooled, type Variant } from '../ml/model.ts';
-import { decodeChunk, decodedIndices, embedImages, forEachChunk } from './encode-batch.ts';
+import { decodedIndices, embedImages, forEachDecodedChunk } from './encode-batch.ts';
 import { rememberedEncoderPath } from './extract.ts';
 import { loadRunWeights, readSidecar, requireCheckpoint, type Sidecar } from './run-artifact.ts';
 import { decodeCaption } from './train/dataset.ts';
@@ -297,9 +297,9 @@ async function captionFolderWith(db: Db, m: CaptionModel, folder: string, opts: 
   const insert = db.prepare(`INSERT OR REPLACE INTO batch_results (job_id, rel_path, caption, top5, error) VALUES (?, ?, ?, ?, ?)`);
   const t0 = Date.now();
   let captioned = 0;
-  const { cancelled } = await forEachChunk(todo, opts, async (chunk) => {
-    const paths = chunk.map((rel) => join(folder, ...rel.split('/')));
-    const decoded = (await decodeChunk(paths, m.enc.inputSize)).map((d) => d || 'cannot decode');
+  const pathOf = (rel: string) => join(folder, ...rel.split('/'));
+  const { cancelled } = await forEachDecodedChunk(todo, pathOf, m.enc.inputSize, opts, async (chunk, got) => {
+    const decoded = got.map((d) => d || 'cannot decode');
     const okIdx = decodedIndices(decoded);
     const rows = new Map<number, ChunkRow>();
     if (okIdx.length) {

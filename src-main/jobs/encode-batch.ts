@@ -39,22 +39,49 @@ export function embedImages(enc: LoadedEncoder, images: Uint8Array[]): tf.Tensor
 }
 
 /**
- * Works through items a chunk at a time (batchSize, default 8), reporting progress after each chunk;
- * a cancel takes effect between chunks, so every finished chunk is kept. Resolves to whether it
- * was cancelled.
+ * Photos per encoder batch when the caller names none: 32 at 224 px (larger batches share each
+ * op's dispatch over more photos; 32 gains little beyond), fewer for larger inputs so that a
+ * batch holds about the same number of pixels.
  */
-export async function forEachChunk<T>(
+export function defaultBatch(inputSize: number): number {
+  return Math.max(1, Math.round(32 * (224 / inputSize) ** 2));
+}
+
+export interface ChunkOptions {
+  batchSize?: number;
+  signal?: AbortSignal;
+  onProgress?: (done: number, total: number) => void;
+}
+
+/**
+ * Works through files a chunk at a time, handing each chunk over decoded at the encoder's input
+ * size, and reports progress after each chunk; a cancel takes effect between chunks, so every
+ * finished chunk is kept. While the caller works on one chunk (the encoder runs on this thread),
+ * the next chunk is already being decoded by sharp on libuv's thread pool. Resolves to whether
+ * it was cancelled.
+ */
+export async function forEachDecodedChunk<T>(
   items: readonly T[],
-  opts: { batchSize?: number; signal?: AbortSignal; onProgress?: (done: number, total: number) => void },
-  each: (chunk: T[]) => Promise<void>,
+  pathOf: (item: T) => string,
+  inputSize: number,
+  opts: ChunkOptions,
+  each: (chunk: T[], decoded: (Uint8Array | string)[]) => Promise<void>,
 ): Promise<{ cancelled: boolean }> {
-  const bs = Math.max(1, opts.batchSize ?? 8);
+  const bs = Math.max(1, opts.batchSize ?? defaultBatch(inputSize));
+  const chunks: T[][] = [];
+  for (let i = 0; i < items.length; i += bs) chunks.push(items.slice(i, i + bs));
+  // decodeChunk never rejects (a bad file is its reason), so a prefetch left behind by a cancel is harmless
+  const decode = (chunk: T[]) => decodeChunk(chunk.map(pathOf), inputSize);
   opts.onProgress?.(0, items.length);
-  for (let i = 0; i < items.length; i += bs) {
+  let next = chunks.length ? decode(chunks[0]) : null;
+  let done = 0;
+  for (let k = 0; k < chunks.length; k++) {
     if (opts.signal?.aborted) return { cancelled: true };
-    const chunk = items.slice(i, i + bs);
-    await each(chunk);
-    opts.onProgress?.(Math.min(items.length, i + chunk.length), items.length);
+    const decoded = await next!;
+    next = k + 1 < chunks.length ? decode(chunks[k + 1]) : null;
+    await each(chunks[k], decoded);
+    done += chunks[k].length;
+    opts.onProgress?.(done, items.length);
   }
   return { cancelled: false };
 }

@@ -8,7 +8,7 @@ import { openDb } from '../data/store.ts';
 import { workspace } from '../data/workspace.ts';
 import { initBackend } from '../ml/backend.ts';
 import { resolveEncoder, type DownloadProgress, type LoadedEncoder } from '../ml/encoders/load.ts';
-import { decodeChunk, decodedIndices, embedImages, forEachChunk } from './encode-batch.ts';
+import { decodedIndices, embedImages, forEachDecodedChunk } from './encode-batch.ts';
 import { FeatureCache, mirroredKey } from '../ml/feature-cache.ts';
 import { mirrorRgb } from '../ml/encoders/preprocess.ts';
 
@@ -20,6 +20,7 @@ export interface ExtractOptions {
   /** n×n tiles of an n× larger photo through the encoder (ml/encoders/tiles.ts); default 1. */
   tiles?: number;
   collectionId?: number;
+  /** Photos per encoder batch (default: defaultBatch of the encoder's input size). */
   batchSize?: number;
   /**
    * Extract the maps of the images' mirror images instead (stored under mirroredKey), only for
@@ -141,11 +142,7 @@ export async function runExtract(opts: ExtractOptions): Promise<ExtractResult> {
   const errors: ExtractResult['errors'] = [];
   const t0 = Date.now();
   let extracted = 0;
-  const { cancelled } = await forEachChunk(todo, opts, async (chunk) => {
-    const decoded = await decodeChunk(
-      chunk.map((r) => r.path),
-      enc.inputSize,
-    );
+  const { cancelled } = await forEachDecodedChunk(todo, (r) => r.path, enc.inputSize, opts, async (chunk, decoded) => {
     decoded.forEach((d, j) => {
       if (typeof d === 'string') errors.push({ path: chunk[j].path, reason: d });
     });

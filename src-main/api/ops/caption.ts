@@ -26,7 +26,7 @@ export type CaptionRequest = z.infer<typeof captionRequest>;
 export async function captionFolder(ctx: OpContext, req: CaptionRequest, io: JobIo): Promise<CaptionResult> {
   if (req.out && !/\.(csv|json)$/i.test(req.out)) throw invalidRequest('the output file must end in .csv or .json');
   const run = runOrLatest(ctx.db, req.runId, 'caption');
-  const { folder, out, beam, batchSize, encoder, encoderPath } = req; // beam and batch size default in the job (3, 8)
+  const { folder, out, beam, batchSize, encoder, encoderPath } = req; // beam and batch size default in the job (3; 32 photos at 224 px)
   return inWorker<CaptionResult>(
     { task: 'caption', home: ctx.ws.home, run, folder, out, beam, batchSize, encoder, encoderPath },
     io,

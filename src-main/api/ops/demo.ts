@@ -78,7 +78,7 @@ export async function runDemo(ctx: OpContext, req: DemoRequest, io: JobIo): Prom
   // 3. Features with the best encoder available.
   t = Date.now();
   stage('extract features');
-  const ex = await extractFeatures(ctx, { encoder: req.encoder, encoderPath: req.encoderPath, collectionId: collection, batchSize: 8 }, stepIo);
+  const ex = await extractFeatures(ctx, { encoder: req.encoder, encoderPath: req.encoderPath, collectionId: collection }, stepIo);
   for (const e of ex.errors) warn(`extract: ${e.path}: ${e.reason}`);
   lap('extract', t);
 

@@ -29,7 +29,8 @@ export const extractRequest = z.strictObject({
   /** n×n tiles of an n× larger photo through the encoder: a finer feature map (its own cache). */
   tiles: z.number().int().min(1).max(MAX_TILES).optional(),
   collectionId: id.optional(),
-  batchSize: z.number().int().min(1).max(LIMITS.page).default(8),
+  /** Photos per encoder batch (default: 32 at 224 px, fewer for larger inputs). */
+  batchSize: z.number().int().min(1).max(LIMITS.page).optional(),
 });
 export type ExtractRequest = z.infer<typeof extractRequest>;
 
