@@ -16,6 +16,7 @@ import {
   imageWordCam,
   normaliseMap,
   predictCollection,
+  SCORE_BATCH,
   releaseCamModel,
 } from '../../src-main/jobs/predict.ts';
 import { buildFixture, type Fixture } from './report-fixture.ts';
@@ -64,6 +65,23 @@ describe('predictCollection', () => {
       expect(p.disagreement!).toBeGreaterThanOrEqual(0);
       expect(p.disagreement!).toBeLessThanOrEqual(1 + 1e-6);
     }
+  });
+
+  it('the rows do not depend on the batch size (the beam search decodes a batch together)', async () => {
+    const scored = async (batchSize?: number) => {
+      await predictCollection(fx.home, fx.runs.cam, batchSize ? { batchSize } : {});
+      return fx.images.map((im) => getPrediction(db, im.id, fx.runs.cam)!);
+    };
+    const small = await scored(5);
+    expect(SCORE_BATCH).toBeGreaterThan(fx.images.length); // the default: every photo in one batch
+    const whole = await scored();
+    whole.forEach((w, i) => {
+      expect(w.caption).toBe(small[i].caption);
+      expect(w.classId).toBe(small[i].classId);
+      expect(w.confidence!).toBeCloseTo(small[i].confidence!, 5);
+      expect(w.likelihood!).toBeCloseTo(small[i].likelihood!, 4);
+      expect(w.disagreement!).toBeCloseTo(small[i].disagreement!, 4);
+    });
   });
 
   it('cnn runs have no caption and no disagreement; lrcn no class', async () => {
