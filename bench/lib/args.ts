@@ -28,6 +28,7 @@ const VALUED = [
   'seeds',
   'grid',
   'workers',
+  'vocab',
 ] as const;
 
 export interface BenchArgs {
