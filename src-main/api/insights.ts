@@ -27,6 +27,7 @@ import { getRun, listRuns, runName, type RunRecord } from '../data/runs.ts';
 import { tx, type Db } from '../data/store.ts';
 import type { Workspace } from '../data/workspace.ts';
 import { markInterruptedRuns } from '../jobs/run-owner.ts';
+import { RECIPES as TRAIN_RECIPES } from '../jobs/train/config.ts';
 import { PlumageError } from '../util/errors.ts';
 import { TABLE2_COLUMNS, table2, type ReportRun } from './report-html.ts';
 import { csvRow } from '../util/csv.ts';
@@ -151,18 +152,13 @@ export function confusionCell(
 // ---------------------------------------------------------------------------------------------
 // One-click retrain and resume
 
-/** Defaults of the Retrain button: sized for minutes on a laptop (the demo's settings). */
-export const RETRAIN_DEFAULTS = {
-  epochs: RETRAIN_ROUNDS.fromScratch,
-  batch: 32,
-  optimizer: 'adam',
-  lr: 0.002,
-  dims: 'small',
-} as const;
+/** Defaults of the Retrain button: the fast recipe (sized for minutes on a laptop, the demo's settings). */
+const { dims, batch, optimizer, lr } = TRAIN_RECIPES.fast;
+export const RETRAIN_DEFAULTS = { epochs: RETRAIN_ROUNDS.fromScratch, batch, optimizer, lr, dims } as const;
 
 /**
  * A warm-started Retrain is a fine-tune of its parent: far fewer rounds than from scratch (the
- * recipe's early stopping stays; in the measured fine-tunes the last round was the best).
+ * recipe's early stopping stays). Only when the request names no rounds.
  */
 export const FINE_TUNE = { epochs: RETRAIN_ROUNDS.fineTune } as const;
 

@@ -49,6 +49,8 @@ describe('retrain settings', () => {
     const fineTune = planRetrain(db, {});
     expect(fineTune.parent?.id).toBe('r-first');
     expect(FINE_TUNE.epochs).toBeLessThan(RETRAIN_DEFAULTS.epochs);
+    // from scratch is the fast recipe's full length (the settings form shows RETRAIN_ROUNDS)
+    expect(RETRAIN_DEFAULTS.epochs).toBe(RECIPES.fast.epochs);
     // the parent's 15 rounds are not inherited: the fine-tune's are
     expect(configOf(fineTune.config)).toMatchObject({ warmStart: 'r-first', epochs: FINE_TUNE.epochs, patience: RECIPES.fast.patience });
     expect(planRetrain(db, { epochs: 12 }).config).toMatchObject({ warmStart: 'r-first', epochs: 12 });
