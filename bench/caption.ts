@@ -1,7 +1,7 @@
 /**
  * Batch-caption speed (decode → encoder → f_medi → top-5 + beam-3 caption → batch_results):
  * trains a small medi run on synthetic photos first (not timed), then captions the photo folder.
- * Prints {"bench":"caption","images_per_s":…}. --quick: 16 photos instead of 64; --batch 8,32: one
+ * Prints {"bench":"caption","images_per_s":…}. --quick: 16 photos instead of 64, --images N: N; --batch 8,32: one
  * line per batch size (each trains its own run first).
  */
 import { existsSync } from 'node:fs';
@@ -10,10 +10,10 @@ import { runCaption } from '../src-main/jobs/caption.ts';
 import { runExtract } from '../src-main/jobs/extract.ts';
 import { runTraining } from '../src-main/jobs/train/loop.ts';
 import { defaultBatch } from '../src-main/jobs/encode-batch.ts';
-import { batchSizes, benchWorkspace, SHARED_TM } from './extract.ts';
+import { batchSizes, benchWorkspace, imageCount, progressClock, SHARED_TM } from './extract.ts';
 
-export async function benchCaption(opts: { quick?: boolean; batch?: number } = {}) {
-  const n = opts.quick ? 16 : 64;
+export async function benchCaption(opts: { quick?: boolean; batch?: number; images?: number } = {}) {
+  const n = opts.quick ? 16 : (opts.images ?? 64);
   const { home, collection, root } = await benchWorkspace(n);
   const encoderPath = existsSync(SHARED_TM) ? SHARED_TM : undefined;
   const ex = await runExtract({ home, encoderPath, collectionId: collection });
@@ -31,7 +31,8 @@ export async function benchCaption(opts: { quick?: boolean; batch?: number } = {
       lr: 0.002,
     },
   });
-  const res = await runCaption({ home, folder: root, run: tr.run, encoderPath, beam: 3, batchSize: opts.batch });
+  const clock = progressClock();
+  const res = await runCaption({ home, folder: root, run: tr.run, encoderPath, beam: 3, batchSize: opts.batch, onProgress: clock.onProgress });
   return {
     bench: 'caption',
     encoder: ex.encoder,
@@ -41,11 +42,13 @@ export async function benchCaption(opts: { quick?: boolean; batch?: number } = {
     beam: 3,
     dims: 'small',
     images_per_s: Number(res.images_per_s.toFixed(2)),
+    after_first_batch_per_s: clock.afterFirstBatch(),
   };
 }
 
 if (import.meta.url === `file://${process.argv[1]}`) {
   const quick = process.argv.includes('--quick');
+  const images = imageCount(process.argv);
   for (const batch of batchSizes(process.argv))
-    process.stdout.write(JSON.stringify(await benchCaption({ quick, batch })) + '\n');
+    process.stdout.write(JSON.stringify(await benchCaption({ quick, batch, images })) + '\n');
 }

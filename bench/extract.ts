@@ -1,8 +1,8 @@
 /**
  * Feature-extraction speed: synthetic photos → decode (sharp) → encoder → float16 cache.
- * Prints {"bench":"extract","encoder":…,"backend":…,"images_per_s":…}. Uses ../shared's
+ * Prints {"bench":"extract","encoder":…,"backend":…,"images_per_s":…,"after_first_batch_per_s":…}. Uses ../shared's
  * MobileNetV2-0.35 when present (CI), else the best encoder available (cache → download →
- * bundled fallback). --quick: 16 images instead of 64; --batch 8,32: one line per encoder batch size
+ * bundled fallback). --quick: 16 images instead of 64, --images N: N; --batch 8,32: one line per encoder batch size
  * (default: the job's, 32 at 224 px).
  */
 import { existsSync, mkdtempSync } from 'node:fs';
@@ -33,13 +33,33 @@ export async function benchWorkspace(n: number): Promise<{ home: string; collect
   }
 }
 
-export async function benchExtract(opts: { quick?: boolean; batch?: number } = {}) {
-  const n = opts.quick ? 16 : 64;
+/**
+ * Progress ticks with their times: the rate after the first batch leaves out the one-time cost
+ * of the first encoder batch (TF.js / oneDNN set up each layer's kernels on first use), which a
+ * short bench pays in full and a folder of thousands of photos spreads thin.
+ */
+export function progressClock() {
+  const ticks: { done: number; ms: number }[] = [];
+  return {
+    onProgress: (done: number) => ticks.push({ done, ms: performance.now() }),
+    afterFirstBatch(): number | null {
+      const first = ticks.find((t) => t.done > 0);
+      const last = ticks[ticks.length - 1];
+      if (!first || !last || last.done <= first.done) return null;
+      return Number(((1000 * (last.done - first.done)) / (last.ms - first.ms)).toFixed(2));
+    },
+  };
+}
+
+export async function benchExtract(opts: { quick?: boolean; batch?: number; images?: number } = {}) {
+  const n = opts.quick ? 16 : (opts.images ?? 64);
   const { home } = await benchWorkspace(n);
+  const clock = progressClock();
   const res = await runExtract({
     home,
     encoderPath: existsSync(SHARED_TM) ? SHARED_TM : undefined,
     batchSize: opts.batch,
+    onProgress: clock.onProgress,
   });
   return {
     bench: 'extract',
@@ -48,7 +68,17 @@ export async function benchExtract(opts: { quick?: boolean; batch?: number } = {
     images: res.extracted,
     batch: opts.batch ?? defaultBatch(224),
     images_per_s: Number(res.images_per_s.toFixed(2)),
+    after_first_batch_per_s: clock.afterFirstBatch(),
   };
+}
+
+/** `--images N`: photos per bench (default 64). */
+export function imageCount(argv: string[]): number | undefined {
+  const i = argv.indexOf('--images');
+  if (i < 0) return undefined;
+  const n = Number(argv[i + 1]);
+  if (!Number.isInteger(n) || n < 4) throw new Error(`--images takes a whole number ≥ 4, got ${argv[i + 1]}`);
+  return n;
 }
 
 /** `--batch 8,32`: the batch sizes to measure, one line each (none given: the jobs' default). */
@@ -62,6 +92,7 @@ export function batchSizes(argv: string[]): (number | undefined)[] {
 
 if (import.meta.url === `file://${process.argv[1]}`) {
   const quick = process.argv.includes('--quick');
+  const images = imageCount(process.argv);
   for (const batch of batchSizes(process.argv))
-    process.stdout.write(JSON.stringify(await benchExtract({ quick, batch })) + '\n');
+    process.stdout.write(JSON.stringify(await benchExtract({ quick, batch, images })) + '\n');
 }

@@ -21,7 +21,7 @@ const here = dirname(fileURLToPath(import.meta.url));
 const IDENTITY = ['bench', 'variant', 'batch', 'beam', 'dims', 'encoder', 'images', 'refs', 'steps', 'workers'];
 /** Speed fields: lower is better for times, higher for rates. */
 const TIMES = ['ms', 'cpu_ms'];
-const RATES = ['images_per_s'];
+const RATES = ['images_per_s', 'after_first_batch_per_s'];
 
 type Line = Record<string, unknown>;
 

@@ -29,6 +29,7 @@ const VALUED = [
   'grid',
   'workers',
   'vocab',
+  'images',
 ] as const;
 
 export interface BenchArgs {
