@@ -12,6 +12,7 @@ import Database from 'better-sqlite3';
 import sharp from 'sharp';
 import type { Browser, Locator, Page } from 'playwright-core';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { RETRAIN_ROUNDS } from '../../shared/ipc.ts';
 import { workspace } from '../../src-main/data/workspace.ts';
 import { makePhotoFolder, makeTrainedCollection, type SynthPhoto } from './fixture.ts';
 import { ARTIFACTS, launchChromium, startServe, type Served } from './serve.ts';
@@ -326,9 +327,13 @@ describe('curation screens in browser mode', () => {
   // Training to round 3 (60 s), stopping (30 s) and the resumed run (150 s) fit in its own budget.
   it('Retrain → Cancel → reload: the stopped run is offered for Resume, which continues the same run', async () => {
     await gallery.goto(served.url);
-    await page.getByRole('button', { name: 'Retrain', exact: true }).click();
+    // A from-scratch Retrain's rounds, so Cancel lands mid-training (a fine-tune's few rounds can end between two polls).
+    await page.getByRole('button', { name: 'Training settings' }).click();
     const panel = page.getByRole('dialog', { name: 'Retrain' });
-    await panel.waitFor();
+    const form = panel.getByRole('form', { name: 'Training settings' });
+    await form.getByText('Advanced settings').click();
+    await form.getByRole('spinbutton', { name: 'Rounds' }).fill(String(RETRAIN_ROUNDS.fromScratch));
+    await form.getByRole('button', { name: 'Start training' }).click();
     // Round 3 or later but not the last, so Cancel lands mid-training (a pattern such as 3–9 could be
     // skipped over by a poll on a busy machine).
     const round = async () => /^(\d+) of (\d+)$/.exec((await panel.getByTestId('epoch').textContent()) ?? '')?.slice(1).map(Number) ?? null;
