@@ -30,6 +30,7 @@
  *   --epochs 3,5,8    one timed Retrain per count, each asking for that many rounds (the request's
  *                     `epochs`, as the Retrain dialog sends it); default: the Retrain button's plan
  *   --seeds 1,2       one timed Retrain per seed (the run's `seed`); default: the plan's
+ *   --lr 0.001        the Retrain's learning rate (the request's `lr`); default: the parent's
  */
 import { cpSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -157,6 +158,7 @@ async function editCaptions(home: string): Promise<number> {
 interface Ask {
   epochs?: number;
   seed?: number;
+  lr?: number;
 }
 
 /**
@@ -165,7 +167,7 @@ interface Ask {
  */
 async function retrain(home: string, ask: Ask, clock: PhaseClock): Promise<TrainOutcome> {
   return withOpContext(home, (ctx) => {
-    const plan = planRetrain(ctx.db, { epochs: ask.epochs });
+    const plan = planRetrain(ctx.db, { epochs: ask.epochs, lr: ask.lr });
     const config = ask.seed === undefined ? plan.config : { ...plan.config, seed: ask.seed };
     const io = { ...quietIo(), emit: (e: OpEvent) => e.type === 'progress' && clock.see(e.detail) };
     return train(ctx, config as Parameters<typeof train>[1] & { variant: typeof plan.variant }, io);
@@ -199,6 +201,7 @@ async function timedRetrain(prepared: string, backend: string, images: number, a
       edits: EDITS,
       asked_epochs: ask.epochs ?? null,
       seed: ask.seed ?? null,
+      lr: ask.lr ?? null,
       ms: total,
       seconds: seconds(total),
       cpu_ms: Math.round((cpu.user + cpu.system) / 1000),
@@ -241,8 +244,10 @@ function numbers(flag: string, text: string | undefined): (number | undefined)[]
 }
 
 function options() {
-  const { values } = parseArgs({ options: { home: { type: 'string' }, epochs: { type: 'string' }, seeds: { type: 'string' } }, strict: true });
-  return { keep: values.home ? resolve(values.home) : undefined, epochs: numbers('epochs', values.epochs), seeds: numbers('seeds', values.seeds) };
+  const { values } = parseArgs({ options: { home: { type: 'string' }, epochs: { type: 'string' }, seeds: { type: 'string' }, lr: { type: 'string' } }, strict: true });
+  const lr = values.lr === undefined ? undefined : Number(values.lr);
+  if (lr !== undefined && !(lr > 0)) throw new StepError(`options: --lr takes a positive number, got "${values.lr}"`);
+  return { keep: values.home ? resolve(values.home) : undefined, epochs: numbers('epochs', values.epochs), seeds: numbers('seeds', values.seeds), lr };
 }
 
 async function main(): Promise<void> {
@@ -256,7 +261,7 @@ async function main(): Promise<void> {
     for (const seed of opts.seeds)
       for (const epochs of opts.epochs)
         for (const b of backends)
-          process.stdout.write(JSON.stringify(await timedRetrain(prepared.home, b, prepared.images, { epochs, seed })) + '\n');
+          process.stdout.write(JSON.stringify(await timedRetrain(prepared.home, b, prepared.images, { epochs, seed, lr: opts.lr })) + '\n');
   } finally {
     if (!opts.keep) rmSync(prepared.home, { recursive: true, force: true });
   }
