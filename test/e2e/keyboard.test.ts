@@ -1,7 +1,8 @@
 /**
  * End-to-end: the keyboard never traps the curator. Choosing a species with Enter leaves the
  * field, so the next key is a shortcut again (not typed into the field); Esc steps back one layer
- * at a time (close the list, leave the field, then leave the photo).
+ * at a time (close the list, leave the field, then leave the photo); a shortcut pressed the moment
+ * a dialog closes already reaches the app.
  */
 import { join } from 'node:path';
 import type { Page } from 'playwright-core';
@@ -77,5 +78,39 @@ describe('keyboard', () => {
     await page.getByRole('region', { name: 'Gallery' }).waitFor();
     expect(pageErrors).toEqual([]);
   });
-});
 
+  it('a shortcut pressed in the same moment a dialog closes reaches the app (Ctrl-Z undoes, i opens Import)', async () => {
+    const im = fx.images[0];
+    await poll(() => stored(im.id).review).toBe('accepted'); // the first test's last edit
+    const help = page.getByRole('dialog', { name: 'Keyboard shortcuts' });
+    await page.keyboard.press('?');
+    await help.waitFor();
+    // Close and press Ctrl-Z in one task: the dialog is closed, its close event not delivered yet.
+    const taken = await page.evaluate(() => {
+      const dlg = document.querySelector('dialog[open]') as HTMLDialogElement;
+      (dlg.querySelector('button[aria-label="Close"]') as HTMLButtonElement).click();
+      const press = new KeyboardEvent('keydown', { key: 'z', ctrlKey: true, bubbles: true, cancelable: true });
+      document.body.dispatchEvent(press);
+      return press.defaultPrevented; // the app prevents the default of every shortcut it runs
+    });
+    expect(taken).toBe(true);
+    await poll(() => stored(im.id).review).not.toBe('accepted');
+    await poll(() => help.count()).toBe(0);
+
+    // The same with "i": the import dialog it opens stays open when the closed sheet's close event arrives.
+    await page.keyboard.press('?');
+    await help.waitFor();
+    await page.evaluate(() => {
+      const dlg = document.querySelector('dialog[open]') as HTMLDialogElement;
+      (dlg.querySelector('button[aria-label="Close"]') as HTMLButtonElement).click();
+      document.body.dispatchEvent(new KeyboardEvent('keydown', { key: 'i', bubbles: true, cancelable: true }));
+    });
+    const importDialog = page.getByRole('dialog', { name: 'Import photos' });
+    await importDialog.waitFor();
+    await page.evaluate(() => new Promise((done) => setTimeout(done, 50))); // the close event has been delivered by now
+    expect(await importDialog.isVisible()).toBe(true);
+    await page.keyboard.press('Escape');
+    await poll(() => importDialog.count()).toBe(0);
+    expect(pageErrors).toEqual([]);
+  });
+});
