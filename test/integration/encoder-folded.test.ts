@@ -9,7 +9,7 @@ import { beforeAll, describe, expect, it } from 'vitest';
 import * as tf from '@tensorflow/tfjs';
 import { initBackend } from '../../src-main/ml/backend.ts';
 import { planFolded } from '../../src-main/ml/encoders/folded.ts';
-import { readModelFolder } from '../../src-main/ml/encoders/load.ts';
+import { readModelFolder } from '../../src-main/ml/encoders/feature-net.ts';
 import { SHARED_ENCODER } from '../helpers/shared.ts';
 
 beforeAll(async () => {
