@@ -128,15 +128,18 @@ export interface InvokeChannels {
 }
 
 /**
- * Rounds (epochs) a Retrain trains when the request names none: a warm-started Retrain
- * fine-tunes the last run and needs far fewer rounds than one that starts from scratch (measured
- * in docs/model.md "Retrain after edits"). The settings form shows them as its placeholder.
+ * Rounds (epochs: passes over every caption of every training photo) a Retrain trains when the
+ * request names none: a warm-started Retrain fine-tunes the last run in one round (at least 5
+ * passes over every photo), one from scratch trains the default recipe's 4 (at least 15 photo
+ * passes). Measured in docs/model.md "Retrain after edits"; the settings form shows them as its
+ * placeholder.
  */
-export const RETRAIN_ROUNDS = { fineTune: 5, fromScratch: 15 } as const;
+export const RETRAIN_ROUNDS = { fineTune: 1, fromScratch: 4 } as const;
 
 /**
- * Retrain settings. recipe: 'paper' = SGD with a constant learning rate (the paper's), 'practical' =
- * Adam with cosine decay. name and notes are kept in the run's configuration.
+ * Retrain settings. recipe is the optimiser choice on top of the default recipe: 'paper' = SGD
+ * with a constant learning rate (the paper's), 'practical' = Adam with cosine decay (the form
+ * calls it "Adam, slowing down"). name and notes are kept in the run's configuration.
  */
 export interface RetrainRequest {
   variant?: Variant;

@@ -19,7 +19,7 @@ import type {
   RunDetail,
   Variant,
 } from '../../shared/types.ts';
-import { RETRAIN_ROUNDS, type RetrainRequest } from '../../shared/ipc.ts';
+import type { RetrainRequest } from '../../shared/ipc.ts';
 import { addCaption, setLabel } from '../data/annotations.ts';
 import { ensureClass, getOrCreateCollection } from '../data/collections.ts';
 import { sha256 } from '../data/hashing.ts';
@@ -27,7 +27,7 @@ import { getRun, listRuns, runName, type RunRecord } from '../data/runs.ts';
 import { tx, type Db } from '../data/store.ts';
 import type { Workspace } from '../data/workspace.ts';
 import { markInterruptedRuns } from '../jobs/run-owner.ts';
-import { RECIPES as TRAIN_RECIPES } from '../jobs/train/config.ts';
+import { CAM_FINE_TUNE, RECIPES } from '../jobs/train/config.ts';
 import { PlumageError } from '../util/errors.ts';
 import { TABLE2_COLUMNS, table2, type ReportRun } from './report-html.ts';
 import { csvRow } from '../util/csv.ts';
@@ -152,18 +152,23 @@ export function confusionCell(
 // ---------------------------------------------------------------------------------------------
 // One-click retrain and resume
 
-/** Defaults of the Retrain button: the fast recipe (sized for minutes on a laptop, the demo's settings). */
-const { dims, batch, optimizer, lr } = TRAIN_RECIPES.fast;
-export const RETRAIN_DEFAULTS = { epochs: RETRAIN_ROUNDS.fromScratch, batch, optimizer, lr, dims } as const;
+/**
+ * A Retrain with no run to continue trains the default recipe (config.ts RECIPES.standard: cam
+ * as medi, then its fine-tune): the request only names what it sets itself.
+ */
+export const RETRAIN_DEFAULTS = { epochs: RECIPES.standard.epochs! } as const;
 
 /**
- * A warm-started Retrain is a fine-tune of its parent: far fewer rounds than from scratch (the
- * recipe's early stopping stays). Only when the request names no rounds.
+ * A warm-started Retrain is a fine-tune of its parent with the recipe's cam fine-tune settings:
+ * one epoch of every caption (at least 5 photo passes), λ 0.3, at half the parent's rate (the
+ * parent's own rate is what its optimiser state was tuned for). Only what the request leaves open.
  */
-export const FINE_TUNE = { epochs: RETRAIN_ROUNDS.fineTune } as const;
+const fineTune = CAM_FINE_TUNE.standard!;
+export const FINE_TUNE = { epochs: fineTune.epochs!, minPhotoPasses: fineTune.minPhotoPasses!, lambda: fineTune.lambda! } as const;
+const FINE_TUNE_RATE = fineTune.lr! / RECIPES.standard.lr!;
 
-/** Optimiser settings of the two retrain recipes (an explicit lr still wins). */
-const RECIPES = {
+/** Optimiser settings of the Retrain form's two choices (an explicit lr still wins). */
+const OPTIMISERS = {
   paper: { optimizer: 'sgd', lr: 0.1, schedule: 'constant' },
   practical: { optimizer: 'adam', lr: 0.002, schedule: 'cosine' },
 } as const;
@@ -205,28 +210,16 @@ export function planRetrain(
   }
   const inherit: Record<string, unknown> = {};
   if (parent)
-    for (const k of [
-      'dims',
-      'batch',
-      'optimizer',
-      'lr',
-      'split',
-      'maxLen',
-      'minCount',
-      'encoder',
-      'encoderPath',
-      'lambda',
-      'mu',
-    ])
+    for (const k of ['dims', 'batch', 'optimizer', 'split', 'maxLen', 'minCount', 'encoder', 'encoderPath', 'mu'])
       if (parent.config[k] !== undefined) inherit[k] = parent.config[k];
+  const parentLr = typeof parent?.config.lr === 'number' ? parent.config.lr : undefined;
   const config = {
-    ...RETRAIN_DEFAULTS,
     ...inherit,
-    ...(parent && !req.epochs ? FINE_TUNE : {}),
+    ...(parent ? { ...FINE_TUNE, ...(parentLr ? { lr: parentLr * FINE_TUNE_RATE } : {}) } : {}),
     variant,
     ...(collectionId !== undefined ? { collectionId } : {}),
-    ...(req.epochs ? { epochs: req.epochs } : {}),
-    ...(req.recipe ? RECIPES[req.recipe] : {}),
+    ...(req.epochs ? { epochs: req.epochs, minPhotoPasses: 0 } : {}),
+    ...(req.recipe ? OPTIMISERS[req.recipe] : {}),
     ...(req.lr ? { lr: req.lr } : {}),
     ...(req.batch ? { batch: req.batch } : {}),
     ...(req.lambda !== undefined ? { lambda: req.lambda } : {}),

@@ -9,7 +9,7 @@
  */
 import type { Variant } from '../ml/model.ts';
 import { invalidRequest, unavailable } from '../util/errors.ts';
-import { DEFAULT_CONFIG, RECIPES as TRAIN_RECIPES, type TrainConfig } from './train/config.ts';
+import { CAM_FINE_TUNE, DEFAULT_CONFIG, DEFAULT_RECIPE, RECIPE_ALIASES, RECIPES as TRAIN_RECIPES, type TrainConfig } from './train/config.ts';
 import { runTraining, type TrainEvent } from './train/loop.ts';
 import { evaluateRun, type EvalResult } from './evaluate.ts';
 import { EXPERIMENT_METRICS, summarise, type RunMetrics, type VariantSummary } from './experiment-table.ts';
@@ -25,47 +25,35 @@ export interface Recipe {
 }
 
 export const RECIPES: Record<string, Recipe> = {
-  // Every caption of a photo per epoch, selection by validation CIDEr-D and label smoothing 0.1:
-  // the levers that paid on real CUB photos (docs/training.md: Training levers for real photos).
-  // λ 0.3 in cam's fine-tune: a tie on real photos, and on synthetic birds it keeps cam's top-1
-  // where λ 1 lost it (one epoch of every caption is many L_cam steps).
-  practical: {
+  // What every front door trains when nothing is chosen: plumage train's defaults, cam as medi then
+  // its fine-tune (train/config.ts RECIPES.standard, CAM_FINE_TUNE.standard). Every caption of a
+  // photo per epoch, selection by validation CIDEr-D and label smoothing 0.1 are the levers that
+  // paid on real CUB photos (docs/training.md: Training levers for real photos); λ 0.3 in cam's
+  // fine-tune keeps cam's top-1 on synthetic birds where λ 1 lost it.
+  standard: {
     description:
-      'dims small, Adam lr 0.002, batch 32, clip 2, every caption per epoch, 4 epochs, best by validation CIDEr-D, label smoothing 0.1; cam fine-tuned from medi (lr 0.001, 1 epoch, λ 0.3)',
-    train: {
-      dims: 'small',
-      optimizer: 'adam',
-      lr: 0.002,
-      batch: 32,
-      clip: 2,
-      allCaptions: true,
-      epochs: 4,
-      patience: 4,
-      select: 'cider',
-      classSmoothing: 0.1,
-      captionSmoothing: 0.1,
-    },
-    camFineTune: { lr: 0.001, epochs: 1, lambda: 0.3 },
+      "plumage train's default (--recipe standard): dims small, Adam lr 0.002, batch 32, clip 2, every caption per epoch, 4 epochs but at least 15 photo passes, best by validation CIDEr-D, label smoothing 0.1; cam fine-tuned from medi (lr 0.001, 1 epoch but at least 5 photo passes, λ 0.3)",
+    train: TRAIN_RECIPES.standard,
+    camFineTune: CAM_FINE_TUNE.standard,
   },
-  // What a user gets without choosing anything: plumage train's defaults, and cam trained on top of
-  // medi with those same settings (plumage train --variant cam --warm-start MEDI).
-  fast: {
+  // The default before `standard`, for comparisons: one random caption per photo per step, 15
+  // epochs, selection by validation loss; cam fine-tuned from medi with the same settings (λ 1).
+  legacy: {
     description:
-      "plumage train's default (--recipe fast): dims small, Adam lr 0.002, batch 32, clip 2, 15 epochs (patience 4), one random caption per photo per step, best by validation loss; cam fine-tuned from medi with the same settings (λ 1)",
-    train: TRAIN_RECIPES.fast,
-    camFineTune: {},
-  },
-  demo: {
-    description: "the demo's: dims small, Adam lr 0.002, batch 32, clip 2, 15 epochs (patience 4); cam fine-tuned from medi (lr 0.001, 8 epochs)",
+      'the default before standard: dims small, Adam lr 0.002, batch 32, clip 2, 15 epochs (patience 4), one random caption per photo per step, best by validation loss; cam fine-tuned from medi with the same settings (λ 1)',
     train: { dims: 'small', optimizer: 'adam', lr: 0.002, batch: 32, clip: 2, epochs: 15, patience: 4 },
-    camFineTune: { lr: 0.001, epochs: 8 },
+    camFineTune: {},
   },
   paper: {
     description: "the paper's: dims paper, SGD lr 0.1, batch 128, 30 epochs; cam from scratch",
-    train: {},
-    camFineTune: null,
+    train: TRAIN_RECIPES.paper,
+    camFineTune: CAM_FINE_TUNE.paper,
   },
 };
+
+/** Earlier names: `fast` and `practical` both meant what is now `standard` for plumage train. */
+export const EXPERIMENT_RECIPE_CHOICES = [...Object.keys(RECIPES), ...Object.keys(RECIPE_ALIASES)] as [string, ...string[]];
+const recipeOf = (name: string): string => RECIPE_ALIASES[name] ?? name;
 
 export interface ExperimentOptions {
   home: string;
@@ -170,6 +158,14 @@ export function parseOverrides(items: string[]): ConfigOverrides {
   return out as ConfigOverrides;
 }
 
+/** Trains one variant with one seed (a run that did not finish is an error). */
+async function trainRun(o: ExperimentOptions, config: Partial<TrainConfig> & { variant: Variant }, warnings: string[]) {
+  const res = await runTraining({ home: o.home, config, signal: o.signal, onEvent: o.onTrainEvent });
+  for (const w of res.warnings) if (!warnings.includes(w)) warnings.push(w);
+  if (res.status !== 'done') throw unavailable(`training ${config.variant} (seed ${config.seed}) ${res.status}${res.error ? `: ${res.error}` : ''}`);
+  return res;
+}
+
 /** Trains and evaluates one variant with one seed. */
 async function trainAndEvaluate(
   o: ExperimentOptions,
@@ -177,9 +173,7 @@ async function trainAndEvaluate(
   warnings: string[],
 ): Promise<{ run: string; epochs_run: number; best_epoch: number; seconds: number; metrics: RunMetrics }> {
   const t0 = Date.now();
-  const res = await runTraining({ home: o.home, config, signal: o.signal, onEvent: o.onTrainEvent });
-  for (const w of res.warnings) if (!warnings.includes(w)) warnings.push(w);
-  if (res.status !== 'done') throw unavailable(`training ${config.variant} (seed ${config.seed}) ${res.status}${res.error ? `: ${res.error}` : ''}`);
+  const res = await trainRun(o, config, warnings);
   const seconds = (Date.now() - t0) / 1000;
   o.onStage?.(`evaluate ${config.variant} seed ${config.seed} (${res.run})`);
   const ev = await evaluateRun({ home: o.home, runId: res.run, onProgress: o.onProgress });
@@ -188,13 +182,16 @@ async function trainAndEvaluate(
 
 export async function runExperiment(o: ExperimentOptions): Promise<ExperimentResult> {
   const t0 = Date.now();
-  const recipeName = o.recipe ?? 'practical';
+  const recipeName = recipeOf(o.recipe ?? DEFAULT_RECIPE);
   const recipe = RECIPES[recipeName];
   if (!recipe) throw invalidRequest(`unknown recipe '${recipeName}' (known: ${Object.keys(RECIPES).join(', ')})`);
   if (!o.variants.length || !o.seeds.length) throw invalidRequest('an experiment needs at least one variant and one seed');
   const split = o.split ?? 'default';
+  // an epoch count set by hand is the budget, as with plumage train --epochs (config.ts withRecipe)
+  const floor = o.set?.epochs !== undefined && o.set.minPhotoPasses === undefined ? { minPhotoPasses: 0 } : {};
   const common: ConfigOverrides = {
     ...recipe.train,
+    ...floor,
     ...o.set,
     split,
     collectionId: o.collectionId,
@@ -209,6 +206,11 @@ export async function runExperiment(o: ExperimentOptions): Promise<ExperimentRes
   for (const seed of o.seeds) {
     let mediRun: string | null = null;
     for (const variant of order) {
+      if (variant === 'cam' && fineTune !== null && mediRun === null) {
+        // cam alone: its medi stage is trained (not reported), as plumage train --variant cam does
+        o.onStage?.(`train medi seed ${seed} (cam's first stage)`);
+        mediRun = (await trainRun(o, { ...common, variant: 'medi', seed }, warnings)).run;
+      }
       const camFromMedi = variant === 'cam' && fineTune !== null && mediRun !== null;
       const config = camFromMedi
         ? { ...common, ...fineTune, variant, seed, warmStart: mediRun! }

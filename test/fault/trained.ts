@@ -13,7 +13,7 @@ export const TM = resolve(process.cwd(), '../shared/encoders/mobilenet_v2_035_tm
 
 /** One small training setting, as CLI flags (the killed children) and as the config they make (references here). */
 export const TRAIN_ARGS = ['--variant', 'medi', '--dims', 'tiny', '--epochs', '3', '--batch', '4', '--optimizer', 'adam', '--lr', '0.002', '--clip', '2', '--seed', '5', '--patience', '9'];
-export const TRAIN_CONFIG = withRecipe('fast', { variant: 'medi' as const, dims: 'tiny' as const, epochs: 3, batch: 4, optimizer: 'adam' as const, lr: 0.002, clip: 2, seed: 5, patience: 9 });
+export const TRAIN_CONFIG = withRecipe('standard', { variant: 'medi' as const, dims: 'tiny' as const, epochs: 3, batch: 4, optimizer: 'adam' as const, lr: 0.002, clip: 2, seed: 5, patience: 9 });
 
 export interface TrainedWorkspace {
   /** The workspace's home: synthetic birds imported, features cached, one run trained. */

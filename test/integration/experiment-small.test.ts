@@ -1,7 +1,8 @@
 /**
  * `plumage experiment` on a tiny synthetic workspace (4 species × 6 photos, features from
  * ../shared's MobileNetV2-0.35, 1 epoch at tiny dims): one table row per variant, one run per
- * variant and seed, cam fine-tuned from the same seed's medi, and different seeds give different runs.
+ * variant and seed, cam fine-tuned from the same seed's medi, and different seeds give different
+ * runs; plumage train --variant cam with the default recipe trains what the experiment's cam is.
  */
 import { execFileSync } from 'node:child_process';
 import { mkdtempSync } from 'node:fs';
@@ -24,14 +25,19 @@ function experiment(home: string, ...extra: string[]): ExperimentResult {
 }
 
 function experimentOf(home: string, variants: string, seeds: string, ...extra: string[]): ExperimentResult {
-  const args = [bin, 'experiment', '--home', home, '--json', '--variants', variants, '--seeds', seeds];
-  args.push('--recipe', 'demo', '--set', 'epochs=1', '--set', 'dims=tiny', '--set', 'batch=8', '--cam-set', 'epochs=1', ...extra);
-  const out = execFileSync(process.execPath, args, {
+  const args = ['experiment', '--home', home, '--json', '--variants', variants, '--seeds', seeds];
+  args.push('--recipe', 'legacy', '--set', 'epochs=1', '--set', 'dims=tiny', '--set', 'batch=8', '--cam-set', 'epochs=1', ...extra);
+  return plumage<ExperimentResult>(...args);
+}
+
+/** Runs the CLI on wasm and returns its --json result. */
+function plumage<T>(...args: string[]): T {
+  const out = execFileSync(process.execPath, [bin, ...args], {
     encoding: 'utf8',
     stdio: ['ignore', 'pipe', 'pipe'],
     env: { ...process.env, PLUMAGE_BACKEND: 'wasm' },
   });
-  return JSON.parse(out.trim().split('\n').pop()!) as ExperimentResult;
+  return JSON.parse(out.trim().split('\n').pop()!) as T;
 }
 
 describe('plumage experiment (tiny)', () => {
@@ -60,12 +66,12 @@ describe('plumage experiment (tiny)', () => {
     }
     // the two seeds trained different weights for every variant
     const ws = workspace(home);
+    // the tensors, not the file bytes (the metadata names the run)
+    const weights = (run: string) =>
+      Object.entries(readSafetensors(checkpointPaths(ws, run).weights).tensors).map(([n, t]) => [n, Array.from(t.data)]);
     for (const v of ['cnn', 'lrcn', 'medi', 'cam']) {
       const [a, b] = [1, 2].map((seed) => res.runs.find((r) => r.variant === v && r.seed === seed)!.run);
       expect(a).not.toBe(b);
-      // the tensors, not the file bytes (the metadata names the run)
-      const weights = (run: string) =>
-        Object.entries(readSafetensors(checkpointPaths(ws, run).weights).tensors).map(([n, t]) => [n, Array.from(t.data)]);
       expect(weights(a).map(([n]) => n)).toEqual(weights(b).map(([n]) => n));
       expect(weights(a)).not.toEqual(weights(b));
     }
@@ -88,6 +94,22 @@ describe('plumage experiment (tiny)', () => {
     expect(readSafetensors(checkpointPaths(ws, medi.run).weights).tensors['cap.out.weight'].data).not.toEqual(
       readSafetensors(checkpointPaths(ws, medi.before!.run).weights).tensors['cap.out.weight'].data,
     );
+
+    // the default recipe: plumage train --variant cam trains medi, then fine-tunes it with L_cam —
+    // the same two runs, to the bit, as the experiment's cam under --recipe standard
+    const tiny = ['--dims', 'tiny', '--batch', '8', '--epochs', '1'];
+    const trained = plumage<{ run: string; variant: string; base_run?: string }>('train', '--home', home, '--json', '--variant', 'cam', ...tiny);
+    expect(trained.variant).toBe('cam');
+    expect(trained.base_run).toBeDefined();
+    const std = plumage<ExperimentResult>('experiment', '--home', home, '--json', '--variants', 'cam', '--seeds', '1', '--set', 'dims=tiny', '--set', 'batch=8', '--set', 'epochs=1');
+    expect(std.recipe).toBe('standard');
+    const expCam = std.runs[0];
+    expect(expCam.warm_start).not.toBeNull();
+    expect(expCam.run).not.toBe(trained.run);
+    expect(weights(trained.run)).toEqual(weights(expCam.run));
+    expect(weights(trained.base_run!)).toEqual(weights(expCam.warm_start!));
+    // and L_cam changed the fine-tune: cam is not its medi
+    expect(weights(trained.run)).not.toEqual(weights(trained.base_run!));
   }, 900_000);
 
   it('refuses an unknown training setting with a one-line error', () => {

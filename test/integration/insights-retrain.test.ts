@@ -1,7 +1,8 @@
 /**
  * One-click retrain through the api: train:start with no choices trains the cam variant,
  * warm-started from the collection's latest finished run, in the training worker, with live
- * detail in the progress pushes; the new run then scores the collection. Cancel leaves a
+ * detail in the progress pushes; the new run then scores the collection. With no run to continue,
+ * cam is medi then its fine-tune. Cancel leaves a
  * resumable run that train:resumable offers and train:resume finishes.
  */
 import { mkdtempSync, rmSync } from 'node:fs';
@@ -13,6 +14,7 @@ import { openDb } from '../../src-main/data/store.ts';
 import { workspace } from '../../src-main/data/workspace.ts';
 import type { JobInfo, ResumableRun, RunDetail } from '../../shared/types.ts';
 import { buildFixture, type Fixture } from './report-fixture.ts';
+import { CAM_FINE_TUNE } from '../../src-main/jobs/train/config.ts';
 import { invokeOk } from '../helpers/invoke.ts';
 
 let dir: string;
@@ -81,6 +83,21 @@ describe('one-click retrain', () => {
     // the gallery now shows the new run's numbers
     const d = await ok<{ suggestions: unknown[] }>('images:get', { id: fx.images[0].id });
     expect(d.suggestions).toHaveLength(3);
+  });
+
+  it('with no run to continue, cam is trained as the default recipe trains it: medi first, then its fine-tune with L_cam', async () => {
+    const { jobId } = await ok<{ jobId: string }>('train:start', { warmStart: false, epochs: 1 });
+    const info = await api.jobs.wait(jobId);
+    expect(info.status, info.message ?? '').toBe('done');
+    const result = info.result as { run: string; variant: string; base_run?: string };
+    expect(result.variant).toBe('cam');
+    expect(result.base_run).toBeDefined();
+    const [base, cam] = await Promise.all([result.base_run!, result.run].map((id) => ok<RunDetail>('runs:get', { id })));
+    expect(base.variant).toBe('medi');
+    expect(base.config).toMatchObject({ variant: 'medi', epochs: 1, allCaptions: true, lr: 0.002 });
+    expect(cam.parentRun).toBe(base.id);
+    const { lr, lambda, minPhotoPasses } = CAM_FINE_TUNE.standard!;
+    expect(cam.config).toMatchObject({ variant: 'cam', warmStart: base.id, lr, lambda, minPhotoPasses, allCaptions: true });
   });
 
   it('cancel leaves a resumable run; train:resume finishes it, its live history keeping the earlier epochs', async () => {

@@ -4,7 +4,8 @@ import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { FINE_TUNE, planRetrain, RETRAIN_DEFAULTS, runDetail } from '../../src-main/api/insights.ts';
 import { configOf } from '../../src-main/api/ops/train.ts';
-import { RECIPES } from '../../src-main/jobs/train/config.ts';
+import { CAM_FINE_TUNE, RECIPES } from '../../src-main/jobs/train/config.ts';
+import { RETRAIN_ROUNDS } from '../../shared/ipc.ts';
 import { createRun, updateRun } from '../../src-main/data/runs.ts';
 import { listRuns } from '../../src-main/data/queries.ts';
 import { INVOKE_SCHEMAS } from '../../src-main/api/schemas.ts';
@@ -37,24 +38,36 @@ describe('retrain settings', () => {
     expect(Object.fromEntries(listRuns(db).map((r) => [r.id, r.name]))).toEqual({ 'r-named': 'after fixing the crows', 'r-plain': null });
     expect(runDetail(db, 'r-named').name).toBe('after fixing the crows');
   });
-  it('a warm-started Retrain fine-tunes in fewer rounds; asked-for rounds win; from scratch keeps the recipe', () => {
+  it("a warm-started Retrain is the recipe's fine-tune; asked-for rounds win; from scratch is the default recipe", () => {
     dir = mkdtempSync(join(tmpdir(), 'plumage-retrain-'));
     db = openDb(join(dir, 'p.db'));
-    // no finished run yet: from scratch, the full recipe's rounds and early stopping
+    // no finished run yet: from scratch, what plumage train trains without options
     const scratch = planRetrain(db, {});
     expect(scratch.parent).toBeNull();
-    expect(configOf(scratch.config)).toMatchObject({ epochs: RETRAIN_DEFAULTS.epochs, patience: RECIPES.fast.patience });
-    createRun(db, { id: 'r-first', variant: 'cam', encoder: 'e', backend: 'cpu', datasetVersion: 'v', status: 'done', config: { ...scratch.config, epochs: 15 } });
+    expect(configOf(scratch.config)).toEqual(configOf({ variant: 'cam' }));
+    expect(configOf(scratch.config)).toMatchObject({ epochs: RETRAIN_DEFAULTS.epochs, minPhotoPasses: RECIPES.standard.minPhotoPasses, allCaptions: true });
+    // the settings form's placeholder says the same rounds
+    expect(RETRAIN_ROUNDS).toEqual({ fineTune: FINE_TUNE.epochs, fromScratch: RETRAIN_DEFAULTS.epochs });
+    createRun(db, { id: 'r-first', variant: 'medi', encoder: 'e', backend: 'cpu', datasetVersion: 'v', status: 'done', config: { ...configOf(scratch.config), variant: 'medi', lambda: 1 } });
     updateRun(db, 'r-first', { checkpoint: 'r-first.safetensors' });
     const fineTune = planRetrain(db, {});
     expect(fineTune.parent?.id).toBe('r-first');
     expect(FINE_TUNE.epochs).toBeLessThan(RETRAIN_DEFAULTS.epochs);
-    // from scratch is the fast recipe's full length (the settings form shows RETRAIN_ROUNDS)
-    expect(RETRAIN_DEFAULTS.epochs).toBe(RECIPES.fast.epochs);
-    // the parent's 15 rounds are not inherited: the fine-tune's are
-    expect(configOf(fineTune.config)).toMatchObject({ warmStart: 'r-first', epochs: FINE_TUNE.epochs, patience: RECIPES.fast.patience });
-    expect(planRetrain(db, { epochs: 12 }).config).toMatchObject({ warmStart: 'r-first', epochs: 12 });
-    expect(planRetrain(db, { warmStart: false }).config).toMatchObject({ epochs: RETRAIN_DEFAULTS.epochs });
+    // the parent's rounds and λ are not inherited: the fine-tune's are, at half the parent's rate
+    expect(configOf(fineTune.config)).toMatchObject({
+      warmStart: 'r-first',
+      ...CAM_FINE_TUNE.standard,
+      patience: RECIPES.standard.patience,
+      allCaptions: true,
+      select: 'cider',
+    });
+    const sgdParent = { ...configOf(scratch.config), optimizer: 'sgd', lr: 0.1 };
+    createRun(db, { id: 'r-sgd', variant: 'cam', encoder: 'e', backend: 'cpu', datasetVersion: 'v', status: 'done', config: sgdParent });
+    updateRun(db, 'r-sgd', { checkpoint: 'r-sgd.safetensors' });
+    expect(configOf(planRetrain(db, {}).config)).toMatchObject({ warmStart: 'r-sgd', optimizer: 'sgd', lr: 0.05 });
+    // asked-for rounds are the budget (no photo-pass floor), an asked-for λ wins
+    expect(configOf(planRetrain(db, { epochs: 12, lambda: 1 }).config)).toMatchObject({ warmStart: 'r-sgd', epochs: 12, minPhotoPasses: 0, lambda: 1 });
+    expect(configOf(planRetrain(db, { warmStart: false }).config)).toMatchObject({ epochs: RETRAIN_DEFAULTS.epochs });
     expect(planRetrain(db, { warmStart: false }).config).not.toHaveProperty('warmStart');
   });
   it('refuses settings out of range', () => {

@@ -64,12 +64,20 @@ describe('training settings given as key=value', () => {
 });
 
 describe('experiment recipes', () => {
-  it("fast trains what plumage train does without options, and cam's fine-tune changes nothing of it", async () => {
-    const { RECIPES } = await import('../../src-main/jobs/experiment.ts');
+  it('standard (the default, also called fast and practical) trains what plumage train does without options, cam included', async () => {
+    const { RECIPES, EXPERIMENT_RECIPE_CHOICES } = await import('../../src-main/jobs/experiment.ts');
     const { configOf, trainRequest } = await import('../../src-main/api/ops/train.ts');
-    const { DEFAULT_CONFIG } = await import('../../src-main/jobs/train/config.ts');
+    const { CAM_FINE_TUNE, DEFAULT_CONFIG, DEFAULT_RECIPE, camFineTune } = await import('../../src-main/jobs/train/config.ts');
     const asTrained = (r: object) => ({ ...DEFAULT_CONFIG, ...r });
-    expect(asTrained({ ...RECIPES.fast.train, variant: 'medi' })).toEqual(asTrained(configOf(trainRequest.parse({ variant: 'medi' }))));
-    expect(RECIPES.fast.camFineTune).toEqual({});
+    expect(DEFAULT_RECIPE).toBe('standard');
+    expect(asTrained({ ...RECIPES.standard.train, variant: 'medi' })).toEqual(asTrained(configOf(trainRequest.parse({ variant: 'medi' }))));
+    // plumage train --variant cam: medi, then this fine-tune of it; the experiment's cam is the same
+    expect(RECIPES.standard.camFineTune).toEqual(camFineTune(DEFAULT_RECIPE, {}));
+    expect(RECIPES.standard.camFineTune).toEqual(CAM_FINE_TUNE.standard);
+    expect(RECIPES.paper.camFineTune).toBeNull();
+    expect(EXPERIMENT_RECIPE_CHOICES).toEqual(expect.arrayContaining(['standard', 'legacy', 'paper', 'fast', 'practical']));
+    // legacy: the one-caption default that standard replaced, cam fine-tuned with the same settings
+    expect(RECIPES.legacy.train).not.toHaveProperty('allCaptions');
+    expect(RECIPES.legacy.camFineTune).toEqual({});
   });
 });

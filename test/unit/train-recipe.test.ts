@@ -1,9 +1,10 @@
 /**
- * Training recipes (`plumage train --recipe fast|paper`) and the duration estimate printed before
- * a run starts.
+ * Training recipes (`plumage train --recipe standard|paper`), the epoch budget's photo-pass
+ * floor, cam's fine-tune of medi, and the duration estimate printed before a run starts.
  */
 import { describe, expect, it } from 'vitest';
-import { DIMS, RECIPES, withRecipe } from '../../src-main/jobs/train/config.ts';
+import { camFineTune, DEFAULT_RECIPE, DIMS, RECIPES, recipeNamed, withRecipe } from '../../src-main/jobs/train/config.ts';
+import { epochBudget } from '../../src-main/jobs/train/sampling.ts';
 import { estimateSeconds, stepFlops } from '../../src-main/jobs/train/estimate.ts';
 import type { ModelDims } from '../../src-main/ml/model.ts';
 import { configOf, resumeRequest, trainRequest } from '../../src-main/api/ops/train.ts';
@@ -11,17 +12,43 @@ import { configOf, resumeRequest, trainRequest } from '../../src-main/api/ops/tr
 const paper: ModelDims = { K: 1536, ...DIMS.paper, V: 5000, C: 200 };
 
 describe('recipes', () => {
-  it('fast is the demo / Retrain setting, paper the paper setting', () => {
-    const fast = withRecipe('fast', { variant: 'cam' as const });
-    expect(fast).toMatchObject({ dims: 'small', optimizer: 'adam', lr: 0.002, batch: 32, clip: 2 });
+  it('standard is the default of plumage train (and its old names fast and practical), paper the paper setting', () => {
+    const standard = withRecipe('standard', { variant: 'cam' as const });
+    expect(standard).toMatchObject({ dims: 'small', optimizer: 'adam', lr: 0.002, batch: 32, clip: 2, allCaptions: true, epochs: 4, minPhotoPasses: 15, select: 'cider', classSmoothing: 0.1, captionSmoothing: 0.1 });
+    expect(configOf(trainRequest.parse({ variant: 'cam' }))).toEqual(standard);
+    for (const alias of ['fast', 'practical', 'standard']) expect(configOf(trainRequest.parse({ variant: 'cam', recipe: alias }))).toEqual(standard);
+    expect(recipeNamed(undefined)).toBe(DEFAULT_RECIPE);
+    expect(trainRequest.safeParse({ variant: 'cam', recipe: 'quick' }).success).toBe(false);
     const p = withRecipe('paper', { variant: 'cam' as const });
     expect(p).toMatchObject({ dims: 'paper', optimizer: 'sgd', lr: 0.1, batch: 128, clip: 0 });
+    expect(p).not.toHaveProperty('allCaptions');
   });
 
-  it('explicit options win over the recipe, undefined ones do not erase it', () => {
-    const c = withRecipe('fast', { variant: 'medi' as const, lr: 0.01, batch: undefined, epochs: 3 });
-    expect(c).toMatchObject({ variant: 'medi', lr: 0.01, batch: 32, epochs: 3, optimizer: 'adam' });
-    expect(RECIPES.fast.lr).toBe(0.002);
+  it('explicit options win over the recipe, undefined ones do not erase it; explicit epochs drop the photo-pass floor', () => {
+    const c = withRecipe('standard', { variant: 'medi' as const, lr: 0.01, batch: undefined, epochs: 3 });
+    expect(c).toMatchObject({ variant: 'medi', lr: 0.01, batch: 32, epochs: 3, optimizer: 'adam', minPhotoPasses: 0 });
+    expect(withRecipe('standard', { variant: 'medi' as const, epochs: 3, minPhotoPasses: 9 })).toMatchObject({ epochs: 3, minPhotoPasses: 9 });
+    expect(withRecipe('standard', { variant: 'medi' as const, lr: 0.01 })).toMatchObject({ epochs: 4, minPhotoPasses: 15 });
+    expect(RECIPES.standard.lr).toBe(0.002);
+  });
+
+  it('the epoch budget reaches the photo-pass floor where photos have few captions', () => {
+    const photos = (n: number, captions: number) => Array.from({ length: n }, () => ({ captions: Array(captions).fill('a bird') }));
+    const cfg = { epochs: 4, allCaptions: true, minPhotoPasses: 15 };
+    expect(epochBudget(cfg, photos(10, 10))).toBe(4); // 40 photo passes already
+    expect(epochBudget(cfg, photos(10, 1))).toBe(15);
+    expect(epochBudget(cfg, photos(10, 2))).toBe(8); // ceil(15 / 2)
+    // a photo without captions is still one item per epoch
+    expect(epochBudget(cfg, [...photos(5, 3), ...photos(5, 0)])).toBe(8); // 10 photos, 20 items: ceil(150 / 20)
+    expect(epochBudget({ ...cfg, allCaptions: false }, photos(10, 1))).toBe(4);
+    expect(epochBudget({ ...cfg, minPhotoPasses: 0 }, photos(10, 1))).toBe(4);
+    expect(epochBudget({ epochs: 4, allCaptions: true }, photos(10, 1))).toBe(4); // runs recorded before the floor existed
+  });
+
+  it("cam's fine-tune of medi: the recipe's settings, an explicit λ wins and an explicit rate is halved like the recipe's", () => {
+    expect(camFineTune('standard', {})).toEqual({ lr: 0.001, epochs: 1, minPhotoPasses: 5, lambda: 0.3 });
+    expect(camFineTune('standard', { lr: 0.004, lambda: 1 })).toMatchObject({ lr: 0.002, lambda: 1 });
+    expect(camFineTune('paper', {})).toBeNull();
   });
 });
 
@@ -47,7 +74,7 @@ describe('duration estimate', () => {
     expect(medi / 1e9).toBeLessThan(45);
   });
 
-  it('scales with steps and batch, is much shorter for the fast recipe, and is null on an unknown backend', () => {
+  it('scales with steps and batch, is much shorter at small widths, and is null on an unknown backend', () => {
     const d = { batch: 32, T: 20, steps: 100 };
     const one = estimateSeconds('wasm', 'cam', paper, d)!;
     expect(estimateSeconds('wasm', 'cam', paper, { ...d, steps: 200 })).toBeCloseTo(2 * one, 6);
@@ -61,8 +88,8 @@ describe('duration estimate', () => {
     expect(estimateSeconds('quantum', 'cam', paper, d)).toBeNull();
   });
 
-  it('counts each op dispatch, which small models mostly spend: the fast recipe on 5 CUB classes is minutes, not seconds', () => {
-    // the default cam run measured on the 5 real CUB classes: 105 steps, small widths, a few hundred words
+  it('counts each op dispatch, which small models mostly spend: a small-width cam run on 5 CUB classes is minutes, not seconds', () => {
+    // the one-caption default cam run measured on the 5 real CUB classes: 105 steps, small widths, a few hundred words
     const cub: ModelDims = { ...paper, ...DIMS.small, K: 1280, V: 400, C: 5 };
     const d = { batch: 32, T: 20, steps: 105 };
     const multiplyAdds = (105 * stepFlops('cam', cub, 32, 20)) / 11e9;

@@ -3,6 +3,7 @@ import { join } from 'node:path';
 import { z } from 'zod';
 import { attributePrecision, readSynthInfo, testCaptions, type DemoMetrics, type DemoResult, type DemoRow } from '../../jobs/demo.ts';
 import { headlineMetrics } from '../../jobs/headline-metrics.ts';
+import { camFineTune, DEFAULT_RECIPE } from '../../jobs/train/config.ts';
 import { hasCap } from '../../ml/model.ts';
 import { unavailable } from '../../util/errors.ts';
 import type { JobIo, OpContext } from './context.ts';
@@ -19,7 +20,8 @@ const hasModelJson = (dir: string) => existsSync(join(dir, 'model.json'));
 
 /**
  * The demo's options. Defaults are sized for a few minutes on 2 cores: 12 species × 40 photos at
- * 128 px, the fast recipe (dims small, Adam lr 0.002, batch 32, clipping at 2) for up to 15 epochs.
+ * 128 px, the default recipe (config.ts RECIPES.standard: dims small, Adam lr 0.002, batch 32,
+ * every caption per epoch); `epochs` replaces its epoch budget.
  */
 export const demoRequest = z.strictObject({
   encoder: name.optional(),
@@ -27,7 +29,7 @@ export const demoRequest = z.strictObject({
   species: positiveInt(200).default(12),
   perSpecies: positiveInt(10_000).default(40),
   size: positiveInt(1024).default(128),
-  epochs: positiveInt(10_000).default(15),
+  epochs: positiveInt(10_000).optional(),
   batch: positiveInt(65_536).default(32),
   seed: z.number().int().min(0).max(2 ** 32 - 1).default(1),
   dims: trainRequest.shape.dims.unwrap().default('small'),
@@ -41,9 +43,10 @@ export type DemoRequest = z.infer<typeof demoRequest>;
  * run then scores the collection, as every training does), evaluate each on the test split and
  * return the rows of the paper's Table 2.
  *
- * cam is trained as a fine-tune of the medi run (warm start, lr 0.001, half the epochs): L_cam
- * compares Grad-CAMs, which are noise while the heads are random. Trained from scratch with
- * λ = 1 here, cam reached test top-1 0.83–0.90 (val oscillating) against 0.97 as a fine-tune.
+ * cam is the recipe's fine-tune of the demo's medi run (config.ts CAM_FINE_TUNE): L_cam compares
+ * Grad-CAMs, which are noise while the heads are random. Trained from scratch with λ = 1 here,
+ * cam reached test top-1 0.83–0.90 (val oscillating) against 0.97 as a fine-tune. Without medi
+ * among the variants the train operation trains that medi stage itself.
  */
 export async function runDemo(ctx: OpContext, req: DemoRequest, io: JobIo): Promise<DemoResult> {
   const t0 = Date.now();
@@ -88,7 +91,7 @@ export async function runDemo(ctx: OpContext, req: DemoRequest, io: JobIo): Prom
   const rows: DemoRow[] = [];
   let mediRun: string | null = null;
   for (const v of req.variants) {
-    // cam fine-tunes the medi model with L_cam; without a medi run it trains from scratch like the others
+    // cam fine-tunes the demo's medi run with L_cam (without one, the train operation trains its own)
     const warmStart = v === 'cam' ? mediRun : null;
     const row = await trainAndEvaluate(ctx, { ...base, variant: v, ...demoTraining(req.epochs, warmStart) }, stepIo, {
       stage,
@@ -113,11 +116,10 @@ export async function runDemo(ctx: OpContext, req: DemoRequest, io: JobIo): Prom
   };
 }
 
-/** The demo's training: the fast recipe for `epochs`; a fine-tune from a warm start at half the rate for half the epochs. */
-function demoTraining(epochs: number, warmStart: string | null): Partial<TrainRequest> {
-  const common = { recipe: 'fast' as const, optimizer: 'adam' as const, clip: 2, patience: 4 };
-  if (!warmStart) return { ...common, epochs, lr: 0.002 };
-  return { ...common, epochs: Math.max(1, Math.ceil(epochs / 2)), lr: 0.001, warmStart };
+/** The demo's training: the default recipe (`epochs` replaces its budget); cam from a medi run: the recipe's fine-tune of it. */
+function demoTraining(epochs: number | undefined, warmStart: string | null): Partial<TrainRequest> {
+  if (!warmStart) return { epochs };
+  return { ...camFineTune(DEFAULT_RECIPE, {}), warmStart };
 }
 
 interface DemoHooks {

@@ -1,20 +1,19 @@
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { z } from 'zod';
-import { parseOverrides, RECIPES, runExperiment, type ExperimentResult } from '../../jobs/experiment.ts';
+import { EXPERIMENT_RECIPE_CHOICES, parseOverrides, runExperiment, type ExperimentResult } from '../../jobs/experiment.ts';
 import type { JobIo, OpContext } from './context.ts';
 import { id, LIMITS, name, path, variant } from './schemas.ts';
 
 export type { ExperimentResult };
 export { formatExperiment } from '../../jobs/experiment-table.ts';
 
-const RECIPE_NAMES = Object.keys(RECIPES) as [string, ...string[]];
 const setting = z.string().min(1).max(LIMITS.name);
 
 export const experimentRequest = z.strictObject({
   variants: z.array(variant).min(1).max(LIMITS.name).default(['cnn', 'lrcn', 'medi', 'cam']),
   seeds: z.array(z.number().int().min(0).max(2 ** 32 - 1)).min(1).max(LIMITS.name).default([1, 2, 3]),
-  recipe: z.enum(RECIPE_NAMES).optional(),
+  recipe: z.enum(EXPERIMENT_RECIPE_CHOICES).optional(),
   /** Training settings as key=value, applied to every variant after the recipe. */
   set: z.array(setting).max(LIMITS.name).default([]),
   /** key=value settings of cam's fine-tune from medi. */

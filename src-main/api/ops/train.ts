@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import type { JobDetail } from '../../../shared/types.ts';
-import { DIMS, RECIPES, withRecipe, type DimsPreset, type RecipeName, type TrainConfig } from '../../jobs/train/config.ts';
+import { camFineTune, DIMS, RECIPE_CHOICES, recipeNamed, withRecipe, type DimsPreset, type TrainConfig } from '../../jobs/train/config.ts';
 import type { TrainEvent, TrainResult } from '../../jobs/train/loop.ts';
 import { getRun } from '../../data/runs.ts';
 import { notFound, PlumageError } from '../../util/errors.ts';
@@ -8,7 +8,6 @@ import { cancelOnAbort, type JobIo, type OpContext } from './context.ts';
 import { epochs, id, name, path, positiveInt, runId, variant } from './schemas.ts';
 
 const DIMS_PRESETS = Object.keys(DIMS) as [DimsPreset, ...DimsPreset[]];
-const RECIPE_NAMES = Object.keys(RECIPES) as [RecipeName, ...RecipeName[]];
 const finite = z.number().finite();
 const nonNegative = finite.min(0);
 /** Worker threads per training step (jobs/train/grad-workers.ts); not stored with the run. */
@@ -17,8 +16,8 @@ const workers = positiveInt(64).optional();
 /** A training request: every field of TrainConfig a person may set (the rest take the trainer's defaults). */
 export const trainRequest = z.strictObject({
   variant,
-  /** Fills in every option not given: fast (default: small dims, Adam) or paper. */
-  recipe: z.enum(RECIPE_NAMES).optional(),
+  /** Fills in every option not given: standard (the default; `fast` and `practical` are its old names) or paper. */
+  recipe: z.enum(RECIPE_CHOICES).optional(),
   encoder: name.optional(),
   encoderPath: path.optional(),
   epochs: epochs.optional(),
@@ -45,6 +44,8 @@ export const trainRequest = z.strictObject({
   schedule: z.enum(['constant', 'cosine']).optional(),
   /** Training levers (jobs/train/config.ts): every caption per epoch, dropout, label smoothing, weight decay, feature-map crops, mirrored photos. */
   allCaptions: z.boolean().optional(),
+  /** With allCaptions: the fewest passes over every photo (the epoch count grows to reach it; 0 = epochs as given). */
+  minPhotoPasses: z.number().int().min(0).max(10_000).optional(),
   dropout: finite.min(0).max(0.9).optional(),
   classSmoothing: finite.min(0).max(0.5).optional(),
   captionSmoothing: finite.min(0).max(0.5).optional(),
@@ -65,7 +66,11 @@ export type TrainRequest = z.infer<typeof trainRequest>;
 export const resumeRequest = z.strictObject({ runId, epochs: epochs.optional(), workers });
 export type ResumeRequest = z.infer<typeof resumeRequest>;
 
-export type TrainOutcome = TrainResult & { scored?: number };
+export type TrainOutcome = TrainResult & {
+  scored?: number;
+  /** cam trained in two stages: the medi run it was fine-tuned from (trained by the same request). */
+  base_run?: string;
+};
 
 /**
  * Trains a new run or resumes one in the training worker, reporting live detail (step, epoch k of
@@ -74,6 +79,32 @@ export type TrainOutcome = TrainResult & { scored?: number };
  * shell trains through this one function.
  */
 export async function train(ctx: OpContext, req: TrainRequest | { resume: ResumeRequest }, io: JobIo): Promise<TrainOutcome> {
+  if ('resume' in req) return trainOnce(ctx, req, io);
+  const stage = camStage(req);
+  if (!stage) return trainOnce(ctx, req, io);
+  io.emit({ type: 'stage', message: 'cam in two runs: medi first, then its fine-tune with L_cam (each prints its own estimate)' });
+  const base = await trainOnce(ctx, { ...req, variant: 'medi' }, io, false);
+  if (base.status !== 'done') return base;
+  const cam = await trainOnce(ctx, { ...req, ...stage, warmStart: base.run }, io);
+  return { ...cam, base_run: base.run };
+}
+
+/**
+ * The fine-tune that makes a cam run when the recipe trains cam on top of medi (config.ts
+ * CAM_FINE_TUNE): a new cam run that continues nothing and sets no λ schedule of its own. Null:
+ * train the request as it is.
+ */
+function camStage(req: TrainRequest): Partial<TrainRequest> | null {
+  if (req.variant !== 'cam' || req.warmStart || req.lambdaWarmup !== undefined || req.lambdaRamp !== undefined) return null;
+  return camFineTune(recipeNamed(req.recipe), req);
+}
+
+async function trainOnce(
+  ctx: OpContext,
+  req: TrainRequest | { resume: ResumeRequest },
+  io: JobIo,
+  scoreCollection = true,
+): Promise<TrainOutcome> {
   const resume = 'resume' in req ? req.resume : undefined;
   const config: Partial<TrainConfig> & { variant: TrainConfig['variant'] } = resume
     ? { variant: resumedVariant(ctx, resume.runId), ...(resume.epochs ? { epochs: resume.epochs } : {}) }
@@ -91,7 +122,7 @@ export async function train(ctx: OpContext, req: TrainRequest | { resume: Resume
   try {
     // the worker also scores the collection with the finished run: TF.js and the backend are loaded there already
     const handle = await startTrainingWorker(
-      { home: ctx.ws.home, config, workers: threads, scoreCollection: true, ...(resume ? { resume: resume.runId } : {}) },
+      { home: ctx.ws.home, config, workers: threads, scoreCollection, ...(resume ? { resume: resume.runId } : {}) },
       (e) => tracker.onEvent(e),
     );
     const result = await cancelOnAbort(io.signal, () => handle.cancel(), handle.result);
@@ -127,7 +158,7 @@ function resumedVariant(ctx: OpContext, runId: string): TrainConfig['variant'] {
 export function configOf(req: TrainRequest): Partial<TrainConfig> & { variant: TrainConfig['variant'] } {
   // the worker count is how this session computes, not part of the run
   const given: Partial<TrainRequest> = { ...req, recipe: undefined, workers: undefined };
-  return withRecipe(req.recipe ?? 'fast', given as Omit<TrainRequest, 'recipe' | 'workers'>);
+  return withRecipe(recipeNamed(req.recipe), given as Omit<TrainRequest, 'recipe' | 'workers'>);
 }
 
 /** Turns the trainer's events into job progress with live detail (and passes them on as they are). */

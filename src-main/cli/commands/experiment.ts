@@ -6,10 +6,10 @@ import { formatDuration, stagePrinter } from '../progress.ts';
 import { parseRequest } from '../request.ts';
 
 const USAGE =
-  'usage: plumage experiment [--variants cnn,lrcn,medi,cam] [--seeds 1,2,3] [--recipe practical|fast|demo|paper] [--set key=value …] [--cam-set key=value …] [--equal-budget] [--split S] [--collection ID] [--encoder-path DIR]';
+  'usage: plumage experiment [--variants cnn,lrcn,medi,cam] [--seeds 1,2,3] [--recipe standard|legacy|paper] [--set key=value …] [--cam-set key=value …] [--equal-budget] [--split S] [--collection ID] [--encoder-path DIR]';
 
 /**
- * `plumage experiment [--variants cnn,lrcn,medi,cam] [--seeds 1,2,3] [--recipe practical|fast|demo|paper]
+ * `plumage experiment [--variants cnn,lrcn,medi,cam] [--seeds 1,2,3] [--recipe standard|legacy|paper]
  * [--set key=value …] [--cam-set key=value …] [--equal-budget] [--split S] [--collection ID] [--encoder-path DIR] --json`:
  * trains and evaluates every variant × seed and prints the Table 2 layout with mean ± sd.
  */

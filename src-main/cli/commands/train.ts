@@ -8,10 +8,10 @@ import { formatDuration } from '../progress.ts';
 import { parseRequest } from '../request.ts';
 
 const USAGE =
-  'usage: plumage train --variant cnn|lrcn|medi|cam [--recipe fast|paper] [options] | plumage train --resume RUN [--epochs N] [--workers N]';
+  'usage: plumage train --variant cnn|lrcn|medi|cam [--recipe standard|paper] [options] | plumage train --resume RUN [--epochs N] [--workers N]';
 
 /**
- * `plumage train --variant V [--recipe fast|paper] [--encoder E] [--encoder-path DIR] [--epochs N]
+ * `plumage train --variant V [--recipe standard|paper] [--encoder E] [--encoder-path DIR] [--epochs N]
  * [--batch B] [--lr X] [--optimizer sgd|momentum|adam] [--lambda X] [--mu X] [--part-masks]
  * [--part-sigma X] [--seed N] [--dims P] [--split S] [--collection ID] [--patience N] [--max-len T]
  * [--min-count N] [--clip X] [--schedule constant|cosine] [--warm-start RUN] [--checkpoint-minutes M] [--workers N] [--resume RUN] --json`:
@@ -51,6 +51,7 @@ export const run: Command = async (ctx) => {
       ctx.log(
         `run ${res.run} (${res.variant}) done: ${count(res.epochs_run, 'epoch')}, best epoch ${res.best_epoch + 1}` +
           (res.test ? `, test top-1 ${metric(res.test.top1)} top-5 ${metric(res.test.top5)}` : '') +
+          (res.base_run ? ` (fine-tuned from medi run ${res.base_run})` : '') +
           (res.scored !== undefined ? `; scored ${res.scored} photos` : ''),
       );
     for (const w of res.warnings) ctx.err(`WARNING: ${w}`);
@@ -86,6 +87,7 @@ function trainPrinter(err: (line: string) => void): (e: OpEvent) => void {
   };
   return (e) => {
     if (e.type === 'train') onTrain(e.event);
+    else if (e.type === 'stage') err(e.message);
     // warnings come with the result (printed at the end)
     else if (e.type === 'progress' && e.detail?.phase === 'predict' && !scoring) {
       scoring = true;

@@ -46,6 +46,11 @@ export interface TrainConfig {
   schedule: 'constant' | 'cosine';
   /** Every (image, caption) pair once per epoch instead of one random caption per image (sampling.ts). */
   allCaptions: boolean;
+  /**
+   * With allCaptions: the fewest passes over every training photo a new run makes; the epoch count
+   * grows to reach it where photos have few captions (sampling.ts epochBudget; 0 = epochs as given).
+   */
+  minPhotoPasses: number;
   /** Dropout rate on the captioner's word embeddings and LSTM outputs while training (0 = off; inference never drops). */
   dropout: number;
   /** Label smoothing ε of L_class: the target is (1 − ε)·one-hot + ε/C (0 = off). */
@@ -90,6 +95,7 @@ export const DEFAULT_CONFIG: Omit<TrainConfig, 'variant'> = {
   clip: 0,
   schedule: 'constant',
   allCaptions: false,
+  minPhotoPasses: 0,
   dropout: 0,
   classSmoothing: 0,
   captionSmoothing: 0,
@@ -100,20 +106,81 @@ export const DEFAULT_CONFIG: Omit<TrainConfig, 'variant'> = {
 };
 
 /**
- * Named recipes: `fast` is what the demo and the Retrain button train with (small widths, Adam,
- * minutes on 2 cores); `paper` is the paper's setting (paper widths, SGD 0.1, batch 128), hours
- * on the wasm backend. Options given explicitly override the recipe's.
+ * Named recipes. `standard` is what every front door trains with when nothing is chosen (plumage
+ * train, the app's Train/Retrain, the demo, plumage experiment): small widths, Adam, every caption
+ * of a photo per epoch, best epoch by validation top-1 + CIDEr-D, label smoothing 0.1 — the
+ * settings that measured best on real CUB photos (docs/training.md, "Training levers for real
+ * photos"), minutes on 2 cores. Its budget is 4 epochs of every caption but at least 15 passes
+ * over every photo, so a collection with one caption per photo gets the 15 passes the old
+ * one-caption default had. `paper` is the paper's setting (paper widths, SGD 0.1, batch 128),
+ * hours on the wasm backend. Options given explicitly override the recipe's.
  */
-export type RecipeName = 'fast' | 'paper';
+export type RecipeName = 'standard' | 'paper';
+export const DEFAULT_RECIPE: RecipeName = 'standard';
 export const RECIPES: Record<RecipeName, Partial<TrainConfig>> = {
-  fast: { dims: 'small', optimizer: 'adam', lr: 0.002, batch: 32, clip: 2, epochs: 15, patience: 4 },
+  standard: {
+    dims: 'small',
+    optimizer: 'adam',
+    lr: 0.002,
+    batch: 32,
+    clip: 2,
+    allCaptions: true,
+    epochs: 4,
+    minPhotoPasses: 15,
+    patience: 4,
+    select: 'cider',
+    classSmoothing: 0.1,
+    captionSmoothing: 0.1,
+  },
   paper: { dims: 'paper', optimizer: 'sgd', lr: 0.1, batch: 128, clip: 0, epochs: 30, patience: 5 },
 };
 
-/** The recipe's settings with every explicitly given (defined) option on top. */
+/** Earlier names still accepted: `fast` (the one-caption default before `standard`) and `practical` (the experiment's name for it). */
+export const RECIPE_ALIASES: Record<string, RecipeName> = { fast: 'standard', practical: 'standard' };
+export const RECIPE_CHOICES = [...Object.keys(RECIPES), ...Object.keys(RECIPE_ALIASES)] as [string, ...string[]];
+
+/** The recipe a name (or alias) stands for; undefined = the default. */
+export function recipeNamed(name: string | undefined): RecipeName {
+  if (name === undefined) return DEFAULT_RECIPE;
+  if (name in RECIPES) return name as RecipeName;
+  const alias = RECIPE_ALIASES[name];
+  if (!alias) throw new Error(`unknown recipe '${name}'`);
+  return alias;
+}
+
+/**
+ * How a recipe trains cam when it does not continue an earlier run: null = like every other
+ * variant (λ from the first step); otherwise medi first, then cam fine-tuned from that medi run
+ * with these settings. L_cam compares Grad-CAMs, which are noise while the heads are random; a
+ * short fine-tune at half the rate and λ 0.3 is what measured best (the experiment's cam). The
+ * same settings are a warm-started Retrain's (api/insights.ts), with at least 5 photo passes.
+ */
+export const CAM_FINE_TUNE: Record<RecipeName, Partial<TrainConfig> | null> = {
+  standard: { lr: 0.001, epochs: 1, minPhotoPasses: 5, lambda: 0.3 },
+  paper: null,
+};
+
+/**
+ * cam's fine-tune of medi under a recipe, given the request's explicit options (null: the recipe
+ * trains cam like the other variants). An explicit λ wins; an explicit rate is scaled as the
+ * recipe scales its own (half); everything else given applies to both stages.
+ */
+export function camFineTune(name: RecipeName, explicit: Partial<TrainConfig>): Partial<TrainConfig> | null {
+  const ft = CAM_FINE_TUNE[name];
+  if (!ft) return null;
+  const own = RECIPES[name].lr;
+  const lr = explicit.lr !== undefined && ft.lr !== undefined && own ? explicit.lr * (ft.lr / own) : ft.lr;
+  return { ...ft, lr, ...(explicit.lambda !== undefined ? { lambda: explicit.lambda } : {}) };
+}
+
+/**
+ * The recipe's settings with every explicitly given (defined) option on top. An explicit epoch
+ * count is the budget: the recipe's photo-pass floor then applies only if also given.
+ */
 export function withRecipe<C extends Partial<TrainConfig>>(name: RecipeName, explicit: C): C {
-  const given = Object.fromEntries(Object.entries(explicit).filter(([, v]) => v !== undefined));
-  return { ...RECIPES[name], ...given } as C;
+  const given = Object.fromEntries(Object.entries(explicit).filter(([, v]) => v !== undefined)) as Partial<TrainConfig>;
+  const floor = given.epochs !== undefined && given.minPhotoPasses === undefined ? { minPhotoPasses: 0 } : {};
+  return { ...RECIPES[name], ...floor, ...given } as C;
 }
 
 /** D, E, Hd per preset: the paper's sizes, a demo size for 2 cores, a test size. */

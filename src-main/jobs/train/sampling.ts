@@ -29,3 +29,19 @@ export function itemCaption(item: TrainItem, randomIndex: (n: number) => number)
   if (!caps.length) return '';
   return caps[item.caption ?? randomIndex(caps.length)];
 }
+
+/**
+ * A new run's epoch count: `epochs`, raised with allCaptions until the run passes over every
+ * training photo at least `minPhotoPasses` times. An epoch of every caption is one pass per
+ * caption, so 4 epochs are 40 photo passes on photos with ten captions but only 4 on photos with
+ * one; the floor gives those the passes a one-caption epoch budget gave them.
+ */
+export function epochBudget(
+  cfg: { epochs: number; allCaptions: boolean; minPhotoPasses?: number },
+  train: { captions: unknown[] }[],
+): number {
+  const floor = cfg.minPhotoPasses ?? 0;
+  if (!cfg.allCaptions || floor <= 0 || !train.length) return cfg.epochs;
+  const items = train.reduce((n, e) => n + Math.max(1, e.captions.length), 0);
+  return Math.max(cfg.epochs, Math.ceil((floor * train.length) / items));
+}

@@ -25,7 +25,7 @@ import {
 import { DIMS, newRunConfig, type TrainConfig } from './config.ts';
 import { buildVocab, loadDataset, type Dataset } from './dataset.ts';
 import { prepareFeatures } from './features.ts';
-import { trainItems, type TrainItem } from './sampling.ts';
+import { epochBudget, trainItems, type TrainItem } from './sampling.ts';
 import { trainingMasks } from './masks.ts';
 import { warmStart } from './warm-start.ts';
 
@@ -201,6 +201,8 @@ export async function openSession(
   const start = resolveStart(db, ws, req, report.warn);
   const { cfg, resumed } = start;
   const data = loadDataset(db, cfg);
+  // a new run records the epochs it will train; a resumed run keeps its own
+  if (!resumed) cfg.epochs = epochBudget(cfg, data.train);
   const { encoderId, cache, featureShape } = await prepareFeatures(ws, cfg, data, { ...report, runEncoder: resumed?.run.encoder, signal: req.signal });
   if (hasCap(cfg.variant) && !data.train.some((e) => e.captions.length))
     throw unavailable(`variant ${cfg.variant} needs captions and the training images have none`);
