@@ -78,7 +78,7 @@ describe('undo and redo bookkeeping', () => {
 
   it('undo saves a pending caption edit before asking the main side', async () => {
     const order: string[] = [];
-    app.flushEdits = async () => void order.push('flush');
+    app.flushEdits = async () => (order.push('flush'), true);
     fake.answer('edits:undo', () => (order.push('undo'), { undone: false, imageIds: [] }));
     await app.undo();
     expect(order).toEqual(['flush', 'undo']);

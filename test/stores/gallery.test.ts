@@ -138,7 +138,7 @@ describe('moving between the gallery and the photo view', () => {
 
   it('step saves a pending caption first and stops at both ends of the list', async () => {
     const saved: number[] = [];
-    app.flushEdits = async () => void saved.push(gallery.focusIndex);
+    app.flushEdits = async () => (saved.push(gallery.focusIndex), true);
     await gallery.open(8);
     await gallery.step(1);
     await gallery.step(1);

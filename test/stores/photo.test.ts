@@ -1,8 +1,9 @@
 /**
  * The photo store against a fake main side: a saved caption or mask becomes one named edit for
  * Undo with a notice, and the gallery re-reads its tiles; a save the main side refuses records no
- * edit, says nothing was saved and reaches the caller (the editor keeps the text), so no edit is
- * lost or claimed. Each test gets fresh store modules.
+ * edit, says nothing was saved and reaches the caller (the editor keeps the text), and a caption
+ * that could not be saved keeps its photo open, so no edit is lost or claimed. Each test gets
+ * fresh store modules.
  */
 import { beforeEach, describe, expect, it, vi } from 'vitest';
 import type { ImageDetail } from '../../shared/types.ts';
@@ -67,14 +68,29 @@ describe('captions', () => {
     expect(fake.requests('images:query')).toEqual([]);
   });
 
-  it('a caption edit pending when the photo changes is saved first, and a failed save is said, not dropped', async () => {
-    const saves: string[] = [];
+  it('a caption that could not be saved keeps the photo open: next, previous and back wait for it', async () => {
+    let saves = 0;
+    let saveWorks = false;
+    app.flushEdits = async () => (saves++, saveWorks); // the editor said why and keeps the text
+    await gallery.open(1);
+    await gallery.step(1);
+    await gallery.back();
+    expect([gallery.focusIndex, app.view]).toEqual([1, 'photo']);
+    saveWorks = true;
+    await gallery.step(1);
+    expect([gallery.focusIndex, app.view]).toEqual([2, 'photo']);
+    await gallery.back();
+    expect(app.view).toBe('gallery');
+    expect(saves).toBe(4);
+  });
+
+  it('a save that throws instead is said in words, and the photo stays open too', async () => {
     app.flushEdits = async () => {
-      saves.push('draft');
       throw new ApiError('the database is locked', 'unavailable');
     };
+    await gallery.open(0);
     await gallery.step(1);
-    expect(saves).toEqual(['draft']);
+    expect([gallery.focusIndex, app.view]).toEqual([0, 'photo']);
     expect(app.toasts.map((t) => [t.text, t.error])).toEqual([['That is not possible right now: the database is locked', true]]);
   });
 });

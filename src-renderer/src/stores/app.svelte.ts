@@ -63,8 +63,8 @@ class AppState {
   heatmap = $state(false);
   readonly undoClient = new UndoClient(api, (o) => this.afterEdit(o.imageIds, o.message));
   private toastSeq = 0;
-  /** Set by the caption editor: saves a pending edit before the view changes. */
-  flushEdits: (() => Promise<void>) | null = null;
+  /** Set by the caption editor: saves a pending edit before the view changes; false when it could not (the editor keeps the text and says why). */
+  flushEdits: (() => Promise<boolean>) | null = null;
   private photos: PhotoList = NO_PHOTOS;
 
   /** The gallery store registers its photo list here when it loads. */
@@ -135,14 +135,17 @@ class AppState {
     return this.edits.redo.at(-1) ?? 'the last undone edit';
   }
 
-  /** Saves a pending caption edit (before the screen or the photo changes). */
-  async flush(): Promise<void> {
-    if (this.flushEdits) {
-      try {
-        await this.flushEdits();
-      } catch (e) {
-        this.say(errorText(e), true);
-      }
+  /**
+   * Saves a pending caption edit (before the screen or the photo changes). False when it could
+   * not be saved: the caller then stays where it is, so the typed text is not lost with the photo.
+   */
+  async flush(): Promise<boolean> {
+    if (!this.flushEdits) return true;
+    try {
+      return await this.flushEdits();
+    } catch (e) {
+      this.say(errorText(e), true);
+      return false;
     }
   }
 

@@ -19,9 +19,11 @@ class BatchStore {
   results = $state.raw<BatchResultItem[]>([]);
   /** The captioning job started from this screen. */
   jobId = $state<string | null>(null);
-  /** The last failure, and the last finished import / export, in words. */
+  /** The last failure ('' again once an action succeeds), and the last finished import / export, in words. */
   error = $state('');
   note = $state('');
+  /** Counts the batches asked for: only the answer for the latest one is shown. */
+  private opening = 0;
 
   /** The captioning job whose results were already opened (a screen shown again must not reopen them). */
   private openedFor: string | null = null;
@@ -72,13 +74,22 @@ class BatchStore {
     return id != null && (await this.openBatch(id));
   }
 
+  /**
+   * Shows batch `id`'s results; false when they could not be read (the batch shown before stays,
+   * so a review always goes to the batch whose results are on screen) or when another batch was
+   * asked for meanwhile.
+   */
   async openBatch(id: number): Promise<boolean> {
+    this.error = '';
+    const asked = ++this.opening;
     try {
+      const results = await api.invoke('batch:results', { jobId: id });
+      if (asked !== this.opening) return false;
       this.openId = id;
-      this.results = await api.invoke('batch:results', { jobId: id });
+      this.results = results;
       return true;
     } catch (e) {
-      this.error = errorText(e);
+      if (asked === this.opening) this.error = errorText(e);
       return false;
     }
   }
@@ -87,6 +98,7 @@ class BatchStore {
   async review(relPath: string, review: Verdict, caption?: string): Promise<boolean> {
     const jobId = this.openId;
     if (jobId == null) return false;
+    this.error = '';
     try {
       const req: { jobId: number; relPath: string; review: Verdict; caption?: string } = { jobId, relPath, review };
       if (review === 'edited') req.caption = caption;
@@ -104,6 +116,7 @@ class BatchStore {
   async importAccepted(collectionId?: number): Promise<void> {
     const jobId = this.openId;
     if (jobId == null) return;
+    this.error = '';
     try {
       const r = await api.invoke('batch:importAccepted', collectionId === undefined ? { jobId } : { jobId, collectionId });
       await app.afterEdit([], null);
@@ -119,6 +132,7 @@ class BatchStore {
   async exportTo(format: 'csv' | 'coco', path: string, include: 'accepted' | 'all' = 'accepted'): Promise<void> {
     const jobId = this.openId;
     if (jobId == null) return;
+    this.error = '';
     try {
       const r = await api.invoke('batch:export', { jobId, format, path, include });
       this.note = `Exported ${plural(r.rows, 'row')} to ${r.path}`;

@@ -93,7 +93,7 @@ class GalleryStore implements PhotoList {
 
   /** Opens one photo by id: its index in the current list, or (not there) in "most disputed" order. */
   async openId(id: number): Promise<void> {
-    await app.flush();
+    if (!(await app.flush())) return;
     let i = (await this.pages.allIds()).indexOf(id);
     if (i < 0) {
       this.idsFilter = null;
@@ -192,13 +192,14 @@ class GalleryStore implements PhotoList {
     app.view = 'photo';
   }
 
+  /** Back to the gallery, unless a pending caption could not be saved (the photo view keeps it). */
   async back(): Promise<void> {
-    await app.flush();
+    if (!(await app.flush())) return;
     app.view = 'gallery';
   }
 
   async step(delta: number): Promise<void> {
-    await app.flush();
+    if (!(await app.flush())) return;
     const next = Math.max(0, Math.min(this.total - 1, this.focusIndex + delta));
     await this.pages.ensureRange(next, next);
     this.focusIndex = next;

@@ -19,8 +19,10 @@ class RunsStore {
   scoreJob = $state.raw<{ jobId: string; runId: string } | null>(null);
   /** The evaluation job started from the dashboard, while it runs. */
   evalJobId = $state<string | null>(null);
-  /** The last failed read, shown above the dashboard. */
+  /** The last failed read, shown above the dashboard ('' once a read succeeds again). */
   error = $state('');
+  /** Counts the runs asked for: only the answer for the latest one is shown. */
+  private opening = 0;
 
   /** Finished runs, newest first (the ones that can caption or score). */
   get done(): RunSummary[] {
@@ -28,6 +30,24 @@ class RunsStore {
   }
 
   async loadList(): Promise<void> {
+    this.error = '';
+    await this.readList();
+  }
+
+  /** Reads the list and the open run again (by default the latest finished one). */
+  async load(): Promise<void> {
+    this.error = '';
+    await this.readList();
+    const id = this.detail?.id ?? (this.done[0] ?? this.list[0])?.id;
+    if (id) await this.readRun(id);
+  }
+
+  async open(id: string): Promise<void> {
+    this.error = '';
+    await this.readRun(id);
+  }
+
+  private async readList(): Promise<void> {
     try {
       this.list = await api.invoke('runs:list', undefined);
     } catch (e) {
@@ -35,18 +55,14 @@ class RunsStore {
     }
   }
 
-  /** Reads the list and the open run again (by default the latest finished one). */
-  async load(): Promise<void> {
-    await this.loadList();
-    const id = this.detail?.id ?? (this.done[0] ?? this.list[0])?.id;
-    if (id) await this.open(id);
-  }
-
-  async open(id: string): Promise<void> {
+  /** Shows run `id`, unless another run was asked for while it was read (a slow answer must not replace it). */
+  private async readRun(id: string): Promise<void> {
+    const asked = ++this.opening;
     try {
-      this.detail = await api.invoke('runs:get', { id });
+      const run = await api.invoke('runs:get', { id });
+      if (asked === this.opening) this.detail = run;
     } catch (e) {
-      this.error = errorText(e);
+      if (asked === this.opening) this.error = errorText(e);
     }
   }
 
@@ -58,6 +74,7 @@ class RunsStore {
   }
 
   async compare(ids: string[]): Promise<void> {
+    this.error = '';
     if (!ids.length) {
       this.comparison = null;
       return;

@@ -28,10 +28,12 @@ async function readDrop(file: File): Promise<DroppedFolder> {
 class WindowDrop {
   private pending: DroppedFolder | null = null;
 
-  /** A drop no field took: opens Import with it, unless a dialog is already open. */
+  /** A drop no field took: opens Import with it, unless a dialog is open (also one opened while the grant was read). */
   async drop(file: File): Promise<void> {
     if (app.dialog) return;
-    this.pending = await readDrop(file);
+    const dropped = await readDrop(file);
+    if (app.dialog) return;
+    this.pending = dropped;
     app.dialog = 'import';
   }
 
