@@ -1,18 +1,32 @@
 /**
  * In-process, interleaved A/B timings of speed levers at the paper's sizes (CPU time of this
  * process, median; docs/model.md "Speed levers, measured"). Not part of `npm run bench`:
- *   node --import tsx bench/experiments/levers.ts [cls] [matmul] [share] [--batch 32] [--reps 5]
+ *   node --import tsx bench/experiments/levers.ts [cls] [matmul] [share] [fused] [--batch 32] [--reps 5]
  * cls:    the classifier Grad-CAM alphas (gt + pred) and their second-order gradient into f_medi,
  *         closed form (gradcam.ts) vs the nested tf.grad through f_medi and f_class it replaced.
  * matmul: a product with the transposeB flag vs a cached transpose, at the model's shapes.
  * share:  a whole cam training step with L_caption taken from the ground-truth caption's Grad-CAM
  *         pass vs with its own forward and backward (StepOptions.shareCaptionPass); CPU and wall ms.
+ * fused:  a whole medi training step with L_caption's LSTM as one layer with a hand-written BPTT
+ *         (lstm.ts) vs step by step (useFusedLstm); CPU and wall ms.
  */
 import * as tf from '@tensorflow/tfjs';
+import { loadavg } from 'node:os';
 import { initBackend } from '../../src-main/ml/backend.ts';
-import { algorithm1Grads } from '../../src-main/ml/algorithm1.ts';
+import { type Batch, type StepOptions, algorithm1Grads } from '../../src-main/ml/algorithm1.ts';
 import { gradCamAlphas } from '../../src-main/ml/gradcam.ts';
-import { BOS, EOS, FIRST_WORD, PAD, classScores, initParams, medi } from '../../src-main/ml/model.ts';
+import {
+  BOS,
+  EOS,
+  FIRST_WORD,
+  PAD,
+  type Params,
+  type Variant,
+  classScores,
+  initParams,
+  medi,
+  useFusedLstm,
+} from '../../src-main/ml/model.ts';
 import { PAPER_DIMS } from '../train-step.ts';
 
 const median = (x: number[]) => [...x].sort((a, b) => a - b)[Math.floor(x.length / 2)];
@@ -41,6 +55,26 @@ function interleaved(a: () => void, b: () => void, reps: number, time = cpuMs) {
     tb.push(time(b));
   }
   return { a: median(ta), b: median(tb), ratio: Number((median(ta) / median(tb)).toFixed(3)) };
+}
+
+/** As interleaved, timing each run's wall and CPU time at once (pairs a, b, a, b, …). */
+function interleavedWallAndCpu(a: () => void, b: () => void, reps: number) {
+  a();
+  b();
+  const t = { a: { cpu: [] as number[], wall: [] as number[] }, b: { cpu: [] as number[], wall: [] as number[] } };
+  for (let i = 0; i < reps; i++)
+    for (const [k, f] of [['a', a], ['b', b]] as const) {
+      const c0 = process.cpuUsage();
+      t[k].wall.push(wallMs(f));
+      const c = process.cpuUsage(c0);
+      t[k].cpu.push((c.user + c.system) / 1000);
+    }
+  const pair = (x: number[], y: number[]) => ({
+    a: Math.round(median(x)),
+    b: Math.round(median(y)),
+    ratio: Number((median(x) / median(y)).toFixed(3)),
+  });
+  return { cpu: pair(t.a.cpu, t.b.cpu), wall: pair(t.a.wall, t.b.wall) };
 }
 
 function classAlphaLever(B: number, reps: number) {
@@ -110,10 +144,10 @@ function matmulLever(reps: number) {
   return out;
 }
 
-/** A cam training step (gradients only) at the paper's sizes, with and without the shared caption pass. */
-function shareLever(B: number, reps: number) {
+/** Parameters of `variant` and a batch of B images at the paper's sizes, deterministic. */
+function paperStepInputs(variant: Variant, B: number) {
   const T = 20;
-  const P = initParams('cam', PAPER_DIMS, 1);
+  const P = initParams(variant, PAPER_DIMS, 1);
   const A = tf.randomUniform([B, 8, 8, PAPER_DIMS.K], 0, 1, 'float32', 2) as tf.Tensor4D;
   const labels = tf.tensor1d(
     Array.from({ length: B }, (_, i) => (i * 7) % PAPER_DIMS.C),
@@ -128,33 +162,67 @@ function shareLever(B: number, reps: number) {
     caps[b * T + n + 1] = EOS;
   }
   const batch = { A, labels, captions: tf.tensor2d(caps, [B, T], 'int32') };
-  const step = (shareCaptionPass: boolean) => () => {
-    const r = algorithm1Grads(P, 'cam', batch, { shareCaptionPass });
-    Object.values(r.grads).forEach((g) => g.dispose());
-    r.classPred?.dispose();
-    r.predCaptions?.dispose();
-  };
+  const dispose = () => [A, labels, batch.captions, ...Object.values(P)].forEach((t) => t.dispose());
+  return { P, batch, dispose };
+}
+
+/** A training step (gradients only) after `setup()`. */
+const trainStep = (P: Params, variant: Variant, batch: Batch, setup: () => StepOptions) => () => {
+  const r = algorithm1Grads(P, variant, batch, setup());
+  Object.values(r.grads).forEach((g) => g.dispose());
+  r.classPred?.dispose();
+  r.predCaptions?.dispose();
+};
+
+/** A cam training step (gradients only) at the paper's sizes, with and without the shared caption pass. */
+function shareLever(B: number, reps: number) {
+  const { P, batch, dispose } = paperStepInputs('cam', B);
+  const step = (shareCaptionPass: boolean) => trainStep(P, 'cam', batch, () => ({ shareCaptionPass }));
   // CPU time is the fairer figure on a loaded machine for single-threaded wasm; tfjs-node runs
-  // its kernels on several threads, so wall time is reported as well
-  const cpu = interleaved(step(true), step(false), reps);
-  const wall = interleaved(step(true), step(false), reps, wallMs);
-  for (const t of [A, labels, batch.captions, ...Object.values(P)]) t.dispose();
+  // its kernels on several threads, so wall time is reported as well (same runs)
+  const r = interleavedWallAndCpu(step(true), step(false), reps);
+  dispose();
   return {
     lever: 'shared_caption_pass',
     batch: B,
-    shared_cpu_ms: cpu.a,
-    separate_cpu_ms: cpu.b,
-    cpu_ratio: cpu.ratio,
-    shared_wall_ms: wall.a,
-    separate_wall_ms: wall.b,
-    wall_ratio: wall.ratio,
+    shared_cpu_ms: r.cpu.a,
+    separate_cpu_ms: r.cpu.b,
+    cpu_ratio: r.cpu.ratio,
+    shared_wall_ms: r.wall.a,
+    separate_wall_ms: r.wall.b,
+    wall_ratio: r.wall.ratio,
+    loadavg: loadavg().map((x) => Number(x.toFixed(2))),
+  };
+}
+
+/** A medi training step with L_caption's LSTM as lstm.ts's layer (hand-written BPTT) or step by step. */
+function fusedLstmLever(B: number, reps: number) {
+  const { P, batch, dispose } = paperStepInputs('medi', B);
+  const step = (on: boolean) =>
+    trainStep(P, 'medi', batch, () => {
+      useFusedLstm(on);
+      return {};
+    });
+  const r = interleavedWallAndCpu(step(true), step(false), reps);
+  useFusedLstm(undefined);
+  dispose();
+  return {
+    lever: 'fused_lstm_bptt',
+    batch: B,
+    fused_cpu_ms: r.cpu.a,
+    stepwise_cpu_ms: r.cpu.b,
+    cpu_ratio: r.cpu.ratio,
+    fused_wall_ms: r.wall.a,
+    stepwise_wall_ms: r.wall.b,
+    wall_ratio: r.wall.ratio,
+    loadavg: loadavg().map((x) => Number(x.toFixed(2))),
   };
 }
 
 async function main() {
   const args = process.argv.slice(2);
   const opt = (n: string, d: number) => (args.includes(n) ? Number(args[args.indexOf(n) + 1]) : d);
-  const names = args.filter((a) => ['cls', 'matmul', 'share'].includes(a));
+  const names = args.filter((a) => ['cls', 'matmul', 'share', 'fused'].includes(a));
   const which = names.length ? names : ['cls', 'matmul'];
   const backend = await initBackend();
   const print = (o: object) =>
@@ -162,6 +230,7 @@ async function main() {
   if (which.includes('cls')) print(classAlphaLever(opt('--batch', 32), opt('--reps', 5)));
   if (which.includes('matmul')) matmulLever(opt('--reps', 3)).forEach(print);
   if (names.includes('share')) print(shareLever(opt('--batch', 32), opt('--reps', 3)));
+  if (names.includes('fused')) print(fusedLstmLever(opt('--batch', 32), opt('--reps', 3)));
 }
 
 await main();

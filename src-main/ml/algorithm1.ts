@@ -13,7 +13,7 @@
  * a second time for L_caption (sharedCaptionTerm).
  */
 import * as tf from '@tensorflow/tfjs';
-import { camMaps, captionAlphaWithGrads, gradCamAlphas, type ScoreRequest } from './gradcam.ts';
+import { camMaps, captionAlphasWithGrads, gradCamAlphas, type ScoreRequest } from './gradcam.ts';
 import { leaf } from './ops.ts';
 import { mixSeed } from '../util/rng.ts';
 import { camLoss, maskLoss } from './losses.ts';
@@ -63,7 +63,7 @@ export interface StepOptions {
   microBatch?: number;
   /**
    * take L_caption from the ground-truth caption's Grad-CAM pass where possible (sharesCaption);
-   * default: on wasm only, where it pays (docs/model.md, "Speed levers, measured")
+   * default on (docs/model.md, "Speed levers, measured"); off runs L_caption's own pass
    */
   shareCaptionPass?: boolean;
   /** training-only regularisation of L_class and L_caption (never of the CAM terms); default none */
@@ -140,9 +140,9 @@ function sharesCaption(variant: Variant, need: { cam: boolean; mask: boolean }, 
   // dropout or label smoothing make L_caption's pass differ from the contract's Grad-CAM pass
   const r = o.regularise;
   const plainCaption = !r?.dropout && !r?.captionSmoothing;
-  // wasm: ~15% less CPU per cam step. tfjs-node: no gain measured (wall time rose), likely because
-  // the given and the greedy caption then run as two passes of B rows instead of one of 2B
-  const wanted = o.shareCaptionPass ?? tf.getBackend() === 'wasm';
+  // the given and the greedy captions still run as one stacked pass of 2B rows (gradcam.ts), so
+  // the step does strictly less work: ~13-16% less CPU on tfjs-node (docs/model.md, "Speed levers")
+  const wanted = o.shareCaptionPass ?? true;
   return wanted && hasCap(variant) && (need.cam || need.mask) && o.terms !== 'cam' && plainCaption;
 }
 
@@ -180,14 +180,18 @@ function objective(
     terms.push(scaled(keep.caption, w.cap));
   }
   if (need.cam || need.mask) {
-    const gt = capGrads ? captionAlphaWithGrads(P, Pdet, variant, feat, batch.captions) : null;
-    if (gt) terms.push(sharedCaptionTerm(gt, batch.captions, feat, w.cap, keep, capGrads!));
-    const reqs: ScoreRequest[] = [{ kind: 'cls', classes: batch.labels }];
-    if (!gt) reqs.push({ kind: 'cap', captions: batch.captions });
-    if (need.cam)
-      reqs.push({ kind: 'cls', classes: fixed.classPred! }, { kind: 'cap', captions: fixed.predCaptions! });
-    const computed = gradCamAlphas(P, Pdet, variant, v, reqs);
-    const alphas = gt ? [computed[0], gt.alpha, ...computed.slice(1)] : computed;
+    const alphas = capGrads
+      ? sharedAlphas(P, Pdet, variant, v, feat, batch, fixed, need, w.cap, keep, capGrads, terms)
+      : gradCamAlphas(P, Pdet, variant, v, [
+          { kind: 'cls', classes: batch.labels },
+          { kind: 'cap', captions: batch.captions },
+          ...(need.cam
+            ? ([
+                { kind: 'cls', classes: fixed.classPred! },
+                { kind: 'cap', captions: fixed.predCaptions! },
+              ] as ScoreRequest[])
+            : []),
+        ]);
     const [clsGt, capGt, clsPred, capPred] = camMaps(batch.A!, alphas);
     if (need.cam) {
       keep.cam = camLoss({
@@ -208,13 +212,42 @@ function objective(
 }
 
 /**
+ * The alphas [cls gt, cap gt, (cls pred, cap pred)] of a step that shares its caption pass: the
+ * given and the greedy captions run through the captioner as one stacked pass that also yields
+ * L_caption (sharedCaptionTerm, pushed onto `terms`).
+ */
+function sharedAlphas(
+  P: ParamView,
+  Pdet: ParamView,
+  variant: Variant,
+  v: tf.Tensor2D,
+  feat: tf.Tensor2D,
+  batch: Batch,
+  fixed: { classPred?: tf.Tensor1D; predCaptions?: tf.Tensor2D },
+  need: { cam: boolean; mask: boolean },
+  capWeight: number,
+  keep: Record<string, tf.Scalar>,
+  capGrads: Record<string, tf.Tensor>,
+  terms: tf.Scalar[],
+): tf.Tensor2D[] {
+  const caps = need.cam ? [batch.captions, fixed.predCaptions!] : [batch.captions];
+  const cap = captionAlphasWithGrads(P, Pdet, variant, feat, caps);
+  terms.push(sharedCaptionTerm(cap, batch.captions, feat, capWeight, keep, capGrads));
+  const cls = gradCamAlphas(P, Pdet, variant, v, [
+    { kind: 'cls', classes: batch.labels },
+    ...(need.cam ? ([{ kind: 'cls', classes: fixed.classPred! }] as ScoreRequest[]) : []),
+  ]);
+  return need.cam ? [cls[0], cap.alphas[0], cls[1], cap.alphas[1]] : [cls[0], cap.alphas[0]];
+}
+
+/**
  * L_caption out of the ground-truth caption's Grad-CAM pass (L_caption = −Σ scores / N, N the
  * non-PAD target tokens): its value goes to `keep`, its captioner gradients (scaled by the slice
  * weight) to `capGrads`, and the returned term carries its gradient into f_medi: Σ C ⊙ feat with
  * C = ∂L_caption/∂feat held constant has exactly that gradient w.r.t. f_medi's weights.
  */
 function sharedCaptionTerm(
-  gt: ReturnType<typeof captionAlphaWithGrads>,
+  gt: ReturnType<typeof captionAlphasWithGrads>,
   captions: tf.Tensor2D,
   feat: tf.Tensor2D,
   weight: number,

@@ -135,35 +135,52 @@ function featToAlpha(Pmedi: ParamView, variant: Variant, feat: tf.Tensor2D, g: t
 }
 
 /**
- * The Grad-CAM alpha of the given captions AND, from the same teacher-forced forward and the same
- * backward pass, what L_caption needs: Σ of the per-image scores (L_caption = −Σ/N, N the non-PAD
- * target tokens), ∂Σ/∂feat and ∂Σ/∂(captioner weights). The training step uses it so that
- * L_caption's forward and first backward are not computed a second time.
+ * The Grad-CAM alphas of the given captions and of other captions of the same images (the greedy
+ * ones), AND, from the same teacher-forced forward and the same backward pass, what L_caption
+ * needs: Σ of the given captions' per-image scores (L_caption = −Σ/N, N the non-PAD target
+ * tokens), ∂Σ/∂feat and ∂Σ/∂(captioner weights). The training step uses it so that L_caption's
+ * forward and first backward are not computed a second time.
+ *
+ * `captions[0]` are the given captions; every request is stacked along the batch into one pass
+ * (bigger products, fewer kernels), and only the given captions' rows reach the weights'
+ * gradient (capPrep's weightRows: the other rows see the weights as constants), so dWeights is
+ * exactly ∂Σ/∂(captioner weights) while one backward pass gives every alpha.
  *
  * `feat` is the live feature (f_medi's output, on the outer tape: ∇L_cam reaches f_medi through
  * it); the weights are those of `Pheads` (detached copies in training), so an outer gradient of
- * anything built from the alpha never reaches the captioner's own weights.
+ * anything built from the alphas never reaches the captioner's own weights.
  */
-export function captionAlphaWithGrads(
+export function captionAlphasWithGrads(
   Pmedi: ParamView,
   Pheads: ParamView,
   variant: Variant,
   feat: tf.Tensor2D,
-  captions: tf.Tensor2D,
-): { alpha: tf.Tensor2D; scoreSum: tf.Scalar; dFeat: tf.Tensor2D; dWeights: Record<string, tf.Tensor> } {
+  captions: tf.Tensor2D[],
+): { alphas: tf.Tensor2D[]; scoreSum: tf.Scalar; dFeat: tf.Tensor2D; dWeights: Record<string, tf.Tensor> } {
   const names = Object.keys(Pheads).filter((n) => n.startsWith('cap.'));
-  const caps = captions.toInt() as tf.Tensor2D;
+  const B = feat.shape[0];
+  const n = captions.length;
+  const caps = (n === 1 ? captions[0].toInt() : tf.concat(captions.map((c) => c.toInt()), 0)) as tf.Tensor2D;
+  const featAll = n === 1 ? feat : (tf.concat(Array(n).fill(feat), 0) as tf.Tensor2D);
+  let given: tf.Scalar | undefined;
   const score = (x: tf.Tensor, ...ws: tf.Tensor[]) => {
-    const view: ParamView = Object.fromEntries(names.map((n, i) => [n, ws[i]]));
-    return tf.sum(captionScores(capPrep(view), x, caps));
+    const view: ParamView = Object.fromEntries(names.map((name, i) => [name, ws[i]]));
+    const rows = captionScores(capPrep(view, B), x, caps);
+    // kept: the gradient's scope disposes everything but its result
+    given = tf.keep(tf.sum(n === 1 ? rows : tf.slice(rows, 0, B)));
+    return tf.sum(rows);
   };
-  const { value, grads } = tf.valueAndGrads(score)([feat, ...names.map((n) => Pheads[n])]);
-  const [dFeat, ...dW] = grads as tf.Tensor2D[];
+  const { value, grads } = tf.valueAndGrads(score)([featAll, ...names.map((name) => Pheads[name])]);
+  value.dispose();
+  const scoreSum = tf.clone(given!);
+  given!.dispose();
+  const [dAll, ...dW] = grads as tf.Tensor2D[];
+  const alphaAll = featToAlpha(Pmedi, variant, featAll, dAll);
   return {
-    alpha: featToAlpha(Pmedi, variant, feat, dFeat),
-    scoreSum: value as tf.Scalar,
-    dFeat,
-    dWeights: Object.fromEntries(names.map((n, i) => [n, dW[i]])),
+    alphas: n === 1 ? [alphaAll] : (tf.split(alphaAll, n, 0) as tf.Tensor2D[]),
+    scoreSum,
+    dFeat: n === 1 ? dAll : (tf.slice(dAll, 0, B) as tf.Tensor2D),
+    dWeights: Object.fromEntries(names.map((name, i) => [name, dW[i]])),
   };
 }
 

@@ -11,7 +11,8 @@
  */
 import * as tf from '@tensorflow/tfjs';
 import { mixSeed, mulberry32 } from '../util/rng.ts';
-import { embed, linear, logSoftmax, mmNT, mmOperand, sigmoid, tanh } from './ops.ts';
+import { lstmLayer } from './lstm.ts';
+import { addBias, embed, linear, logSoftmax, mmNT, mmOperand, sigmoid, tanh } from './ops.ts';
 import { invalidRequest } from '../util/errors.ts';
 import type { Variant } from '../../shared/types.ts';
 
@@ -206,16 +207,22 @@ export interface CapPrep {
   WoT: tf.Tensor2D;
   embedW: tf.Tensor2D; // [V, E]
   outB: tf.Tensor1D; // [V]
+  /**
+   * Teacher forcing only: the batch rows, from the first, whose gradient reaches the weights
+   * (the others see them as constants; ops.ts mmNT); all rows when absent.
+   */
+  weightRows?: number;
 }
 
-export function capPrep(P: ParamView): CapPrep {
+export function capPrep(P: ParamView, weightRows?: number): CapPrep {
   const Wemb = P['cap.embed.weight'] as tf.Tensor2D;
   const [V, E] = Wemb.shape;
   const Wih = P['cap.lstm.weight_ih_l0'] as tf.Tensor2D;
   const Hd = P['cap.lstm.weight_hh_l0'].shape[1] as number;
   const F = Wih.shape[1] - E;
-  const We = tf.slice(Wih, [0, 0], [4 * Hd, E]);
-  const Wf = tf.slice(Wih, [0, E], [4 * Hd, F]);
+  // one split, not two slices: its gradient is one concat, where each slice's was a pad to the
+  // whole [4Hd, E+F] matrix and the two were then added
+  const [We, Wf] = tf.split(Wih, [E, F], 1) as tf.Tensor2D[];
   const Whh = P['cap.lstm.weight_hh_l0'] as tf.Tensor2D;
   const Wo = P['cap.out.weight'] as tf.Tensor2D;
   return {
@@ -233,17 +240,21 @@ export function capPrep(P: ParamView): CapPrep {
     WoT: mmOperand(Wo),
     embedW: Wemb,
     outB: P['cap.out.bias'] as tf.Tensor1D,
+    weightRows,
   };
 }
 
+/** Rows of a teacher-forced tensor with `per` rows per image that train the weights (-1: all). */
+const trainedRows = (cp: CapPrep, per = 1) => (cp.weightRows === undefined ? -1 : cp.weightRows * per);
+
 /** The part of the gates that is the same at every step: feat W_f^T + b_ih + b_hh  [B,4Hd]. */
 export function featureGates(cp: CapPrep, feat: tf.Tensor): tf.Tensor2D {
-  return tf.add(mmNT(feat, cp.Wf, cp.WfT), cp.bias);
+  return addBias(mmNT(feat, cp.Wf, cp.WfT, trainedRows(cp)), cp.bias, trainedRows(cp));
 }
 
 /** One LSTM step (PyTorch nn.LSTM gate order i, f, g, o). xg = input part of the gates. */
 export function lstmStep(cp: CapPrep, xg: tf.Tensor, s: tf.Tensor | null, c: tf.Tensor | null) {
-  const g = s ? tf.add(xg, mmNT(s, cp.Whh, cp.WhhT)) : xg;
+  const g = s ? tf.add(xg, mmNT(s, cp.Whh, cp.WhhT, trainedRows(cp))) : xg;
   const [gi, gf, gg, go] = tf.split(g, 4, 1);
   const i = sigmoid(gi);
   const f = sigmoid(gf);
@@ -269,24 +280,54 @@ function dropped(x: tf.Tensor2D, d: CaptionDropout | undefined, stream: number):
 }
 
 /**
- * Teacher forcing: input captions[:, t], predicting captions[:, t+1], t = 0..T-2.
- * Returns word logits [B*(T-1), V] (row b*(T-1)+t). `dropout` only while training.
+ * Whether L_caption's own pass runs the LSTM as one layer with a hand-written backward pass
+ * (lstm.ts); undefined: on tfjs-node only, where it pays (docs/model.md, "Speed levers, measured").
  */
-export function teacherForced(cp: CapPrep, feat: tf.Tensor, caps: tf.Tensor2D, dropout?: CaptionDropout): tf.Tensor2D {
+let fusedLstm: boolean | undefined;
+export function useFusedLstm(on?: boolean): void {
+  fusedLstm = on;
+}
+
+/**
+ * Teacher forcing: input captions[:, t], predicting captions[:, t+1], t = 0..T-2.
+ * Returns word logits [B*(T-1), V] (row b*(T-1)+t). `dropout` only while training. `firstOrder`:
+ * the result is differentiated at most once, so the LSTM may run as lstm.ts's layer (see
+ * useFusedLstm), whose gradient cannot be differentiated again (not for Grad-CAM alphas).
+ */
+export function teacherForced(
+  cp: CapPrep,
+  feat: tf.Tensor,
+  caps: tf.Tensor2D,
+  dropout?: CaptionDropout,
+  firstOrder = false,
+): tf.Tensor2D {
   const [B, T] = caps.shape;
   const inTok = tf.slice(caps, [0, 0], [B, T - 1]);
-  const xe = mmNT(dropped(embed(cp.embedW, inTok), dropout, 0), cp.We, cp.WeT).reshape([B, T - 1, 4 * cp.Hd]);
+  // rows are image-major (row b·(T−1)+t), so an image's rows train the weights or none of them do
+  const perStep = trainedRows(cp, T - 1);
+  const emb = dropped(embed(cp.embedW, inTok, perStep), dropout, 0);
+  const xe = mmNT(emb, cp.We, cp.WeT, perStep).reshape([B, T - 1, 4 * cp.Hd]);
   const fg = featureGates(cp, feat);
-  const steps = tf.unstack(xe, 1);
+  const states =
+    firstOrder && (fusedLstm ?? tf.getBackend() === 'tensorflow')
+      ? lstmLayer(tf.add(xe, tf.expandDims(fg, 1)) as tf.Tensor3D, cp.Whh)
+      : stepwiseStates(cp, xe, fg);
+  const S = dropped(states.reshape([B * (T - 1), cp.Hd]), dropout, 1);
+  return addBias(mmNT(S, cp.Wo, cp.WoT, perStep), cp.outB, perStep);
+}
+
+/** The LSTM step by step from twice-differentiable ops: states [B,T−1,Hd]. */
+function stepwiseStates(cp: CapPrep, xe: tf.Tensor, fg: tf.Tensor2D): tf.Tensor3D {
   let s: tf.Tensor | null = null;
   let c: tf.Tensor | null = null;
   const states: tf.Tensor[] = [];
-  for (const xt of steps) {
+  // the feature part is added per step: its gradient then sums [B,4Hd] step gradients instead of
+  // scattering T−1 slices of a [B,T−1,4Hd] tensor
+  for (const xt of tf.unstack(xe, 1)) {
     ({ s, c } = lstmStep(cp, tf.add(xt, fg), s, c));
     states.push(s);
   }
-  const S = dropped(tf.stack(states, 1).reshape([B * (T - 1), cp.Hd]), dropout, 1);
-  return tf.add(mmNT(S, cp.Wo, cp.WoT), cp.outB);
+  return tf.stack(states, 1) as tf.Tensor3D;
 }
 
 /**
@@ -350,7 +391,8 @@ export interface CaptionTraining {
 
 /** L_caption: mean cross-entropy over all non-PAD target tokens of the batch. */
 export function captionLoss(cp: CapPrep, feat: tf.Tensor, caps: tf.Tensor2D, training: CaptionTraining = {}): tf.Scalar {
-  const { tok, mask } = tokenLogprobs(teacherForced(cp, feat, caps, training.dropout), caps, training.smoothing);
+  const logits = teacherForced(cp, feat, caps, training.dropout, true);
+  const { tok, mask } = tokenLogprobs(logits, caps, training.smoothing);
   return tf.neg(tf.div(tf.sum(tf.mul(tok, mask)), tf.maximum(tf.sum(mask), 1)));
 }
 

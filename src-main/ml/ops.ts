@@ -56,9 +56,14 @@ function registerMmtGradient(): void {
       const [a, b] = saved;
       const ta = !!attrs?.transposeA;
       const tb = !!attrs?.transposeB;
+      const rows = (attrs?.weightRows as number | undefined) ?? -1;
       // the four cases of y = op(a) op(b), as in TensorFlow's own BatchMatMul gradient
       if (!ta && !tb) return { a: () => mmFlags(d, b, false, true), b: () => mmFlags(a, d, true, false) };
-      if (!ta && tb) return { a: () => mmFlags(d, b, false, false), b: () => mmFlags(d, a, true, false) };
+      if (!ta && tb)
+        return {
+          a: () => mmFlags(d, b, false, false),
+          b: () => mmFlags(firstRows(d, rows), firstRows(a, rows), true, false),
+        };
       if (ta && !tb) return { a: () => mmFlags(b, d, false, true), b: () => mmFlags(a, d, false, false) };
       return { a: () => mmFlags(b, d, true, true), b: () => mmFlags(d, a, true, true) };
     },
@@ -77,10 +82,16 @@ function ensureMmtKernel(): void {
   registerMmtGradient();
 }
 
-/** op(a) @ op(b) for 2-D a, b, op = transpose where flagged (native backend only). */
-function mmFlags(a: tf.Tensor, b: tf.Tensor, transposeA: boolean, transposeB: boolean): tf.Tensor2D {
+/** op(a) @ op(b) for 2-D a, b, op = transpose where flagged (native backend only). `weightRows`: see mmNT. */
+function mmFlags(a: tf.Tensor, b: tf.Tensor, transposeA: boolean, transposeB: boolean, weightRows = -1): tf.Tensor2D {
   ensureMmtKernel();
-  return tf.engine().runKernel(MMT, { a, b }, { transposeA, transposeB }) as tf.Tensor2D;
+  return tf.engine().runKernel(MMT, { a, b }, { transposeA, transposeB, weightRows }) as tf.Tensor2D;
+}
+
+/** The first `rows` rows of x (all of them when rows < 0 or ≥ x's rows). */
+function firstRows(x: tf.Tensor, rows: number): tf.Tensor {
+  const n = x.shape[0] as number;
+  return rows < 0 || rows >= n ? x : tf.slice(x, 0, rows);
 }
 
 /**
@@ -147,6 +158,13 @@ export function mm(a: tf.Tensor, b: tf.Tensor): tf.Tensor2D {
   return out.reshape([n, m]);
 }
 
+/** aᵀ [k,n]ᵀ @ b [k,m] → [n,m] (e.g. a weight gradient summed over k rows): one flagged product on tfjs-node. */
+export function mmTN(a: tf.Tensor, b: tf.Tensor): tf.Tensor2D {
+  if (a.rank !== 2 || b.rank !== 2 || a.shape[0] !== b.shape[0])
+    throw new Error(`mmTN: bad shapes [${a.shape}]^T x [${b.shape}]`);
+  return nativeMatMul() ? mmFlags(a, b, true, false) : mm(t2(a), b);
+}
+
 /**
  * W^T as a tensor the tape does not see (the Transpose kernel is called on the backend directly).
  * Only for use as the `WT` argument of mmNT, whose gradient is declared in terms of W itself.
@@ -192,15 +210,16 @@ function ensureMmNTKernel(): void {
       inputsToSave: ['a', 'w', 'wt'],
       // y = a w^T: da = dy w (mmNN: no transpose at all), dw = dy^T a (transposes the small dy).
       // wt is a constant to the tape (untrackedTranspose), so it never asks for a gradient.
-      gradFunc: (dy: tf.Tensor | tf.Tensor[], saved: tf.Tensor[]) => {
+      gradFunc: (dy: tf.Tensor | tf.Tensor[], saved: tf.Tensor[], attrs?: tf.NamedAttrMap) => {
         const d = dy as tf.Tensor;
         const g = d.reshape([d.shape[1] as number, d.shape[2] as number]);
         const [a, w, wt] = saved;
         const a2 = a.reshape([a.shape[1] as number, a.shape[2] as number]);
         const wt2 = wt.reshape([wt.shape[1] as number, wt.shape[2] as number]);
+        const rows = (attrs?.weightRows as number | undefined) ?? -1;
         return {
           a: () => mmNN(g, w, wt2).reshape(a.shape),
-          w: () => mm(t2(g), a2),
+          w: () => mm(t2(firstRows(g, rows)), firstRows(a2, rows)),
           wt: () => {
             throw new Error('mmNT: WT must come from untrackedTranspose');
           },
@@ -216,18 +235,22 @@ function ensureMmNTKernel(): void {
  * precomputed mmOperand(W) when W is reused, e.g. every LSTM step); the gradient is
  * written in terms of W, so it needs no transpose of the big matrix and is differentiable again.
  * On the native backend WT is not read: one product with a transpose flag.
+ *
+ * `weightRows` (default: all): only the first weightRows rows of a reach W's gradient, as if the
+ * other rows were multiplied by a constant copy of W. Two batches then share one product while
+ * only the first one trains W (the training step's ground-truth and greedy captions, algorithm1.ts).
  */
-export function mmNT(a: tf.Tensor, W: tf.Tensor, WT?: tf.Tensor): tf.Tensor2D {
+export function mmNT(a: tf.Tensor, W: tf.Tensor, WT?: tf.Tensor, weightRows = -1): tf.Tensor2D {
   const [n, k] = a.shape;
   const [m, k2] = W.shape;
   if (a.rank !== 2 || W.rank !== 2 || k !== k2)
     throw new Error(`mmNT: bad shapes [${a.shape}] x [${W.shape}]^T`);
-  if (nativeMatMul()) return mmFlags(a, W, false, true);
+  if (nativeMatMul()) return mmFlags(a, W, false, true, weightRows);
   ensureMmNTKernel();
   const wt = WT ?? untrackedTranspose(W);
   const out = tf
     .engine()
-    .runKernel(MMNT, { a: a.reshape([1, n, k]), w: W, wt: wt.reshape([1, k, m]) }) as tf.Tensor;
+    .runKernel(MMNT, { a: a.reshape([1, n, k]), w: W, wt: wt.reshape([1, k, m]) }, { weightRows }) as tf.Tensor;
   return out.reshape([n, m]);
 }
 
@@ -293,6 +316,18 @@ export function mmNN(g: tf.Tensor, W: tf.Tensor, WT: tf.Tensor): tf.Tensor2D {
 export function linear(x: tf.Tensor, W: tf.Tensor, b?: tf.Tensor, WT?: tf.Tensor): tf.Tensor2D {
   const y = mmNT(x, W, WT);
   return b ? tf.add(y, b) : y;
+}
+
+/**
+ * y [n,m] + b [m] where only the first `weightRows` rows reach b's gradient (all when < 0), as
+ * mmNT's weightRows. y's gradient is dy itself, so the op is differentiable to any order in y.
+ */
+export function addBias(y: tf.Tensor, b: tf.Tensor, weightRows = -1): tf.Tensor2D {
+  if (weightRows < 0 || weightRows >= (y.shape[0] as number)) return tf.add(y, b) as tf.Tensor2D;
+  return custom<tf.Tensor2D>((yi: unknown, bi: unknown) => ({
+    value: tf.add(yi as tf.Tensor, bi as tf.Tensor),
+    gradFunc: (dy: tf.Tensor) => [tf.clone(dy), tf.sum(tf.slice(dy, 0, weightRows), 0)],
+  }))(y, b);
 }
 
 /**
@@ -365,9 +400,10 @@ export function logSoftmax(x: tf.Tensor): tf.Tensor {
 
 /**
  * Embedding lookup rows W[ids] with a scatter-add gradient (tf.scatterND sums duplicate indices).
- * Avoids tf.gather's gradient (UnsortedSegmentSum), which the wasm backend lacks.
+ * Avoids tf.gather's gradient (UnsortedSegmentSum), which the wasm backend lacks. `weightRows`:
+ * only the first weightRows looked-up rows (ids flattened) reach W's gradient (as mmNT's).
  */
-export function embed(W: tf.Tensor2D, ids: tf.Tensor): tf.Tensor2D {
+export function embed(W: tf.Tensor2D, ids: tf.Tensor, weightRows = -1): tf.Tensor2D {
   const flat = ids.reshape([-1]).toInt();
   const shape = W.shape;
   // ids go through `save`: a closure would be disposed before an outer (second-order) backward
@@ -375,7 +411,8 @@ export function embed(W: tf.Tensor2D, ids: tf.Tensor): tf.Tensor2D {
     (save as (t: tf.Tensor[]) => void)([flat]);
     return {
       value: tf.gather(w as tf.Tensor2D, flat),
-      gradFunc: (dy: tf.Tensor, [idx]: tf.Tensor[]) => tf.scatterND(idx.reshape([-1, 1]), dy, shape),
+      gradFunc: (dy: tf.Tensor, [idx]: tf.Tensor[]) =>
+        tf.scatterND(firstRows(idx, weightRows).reshape([-1, 1]), firstRows(dy, weightRows), shape),
     };
   });
   return f(W);
