@@ -160,8 +160,9 @@ export const RETRAIN_DEFAULTS = { epochs: RECIPES.standard.epochs! } as const;
 
 /**
  * A warm-started Retrain is a fine-tune of its parent with the recipe's cam fine-tune settings:
- * one epoch of every caption (at least 5 photo passes), λ 0.3, at half the parent's rate (the
- * parent's own rate is what its optimiser state was tuned for). Only what the request leaves open.
+ * one epoch of every caption (at least 5 photo passes), λ 0.3, at half the rate the parent was
+ * trained from scratch with (a parent that is itself a fine-tune passes its rate on). Only what
+ * the request leaves open.
  */
 const fineTune = CAM_FINE_TUNE.standard!;
 export const FINE_TUNE = { epochs: fineTune.epochs!, minPhotoPasses: fineTune.minPhotoPasses!, lambda: fineTune.lambda! } as const;
@@ -213,9 +214,11 @@ export function planRetrain(
     for (const k of ['dims', 'batch', 'optimizer', 'split', 'maxLen', 'minCount', 'encoder', 'encoderPath', 'mu'])
       if (parent.config[k] !== undefined) inherit[k] = parent.config[k];
   const parentLr = typeof parent?.config.lr === 'number' ? parent.config.lr : undefined;
+  // a parent that was itself a fine-tune already trained at the fine-tune's rate: keep it, not halve it again
+  const lr = parentLr && (parent?.config.warmStart ? parentLr : parentLr * FINE_TUNE_RATE);
   const config = {
     ...inherit,
-    ...(parent ? { ...FINE_TUNE, ...(parentLr ? { lr: parentLr * FINE_TUNE_RATE } : {}) } : {}),
+    ...(parent ? { ...FINE_TUNE, ...(lr ? { lr } : {}) } : {}),
     variant,
     ...(collectionId !== undefined ? { collectionId } : {}),
     ...(req.epochs ? { epochs: req.epochs, minPhotoPasses: 0 } : {}),

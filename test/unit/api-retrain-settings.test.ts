@@ -65,8 +65,12 @@ describe('retrain settings', () => {
     createRun(db, { id: 'r-sgd', variant: 'cam', encoder: 'e', backend: 'cpu', datasetVersion: 'v', status: 'done', config: sgdParent });
     updateRun(db, 'r-sgd', { checkpoint: 'r-sgd.safetensors' });
     expect(configOf(planRetrain(db, {}).config)).toMatchObject({ warmStart: 'r-sgd', optimizer: 'sgd', lr: 0.05 });
+    // a fine-tune of a fine-tune keeps the rate: Retrain after Retrain does not halve it again
+    createRun(db, { id: 'r-tuned', variant: 'cam', encoder: 'e', backend: 'cpu', datasetVersion: 'v', status: 'done', config: configOf(planRetrain(db, {}).config) });
+    updateRun(db, 'r-tuned', { checkpoint: 'r-tuned.safetensors' });
+    expect(configOf(planRetrain(db, {}).config)).toMatchObject({ warmStart: 'r-tuned', lr: 0.05 });
     // asked-for rounds are the budget (no photo-pass floor), an asked-for λ wins
-    expect(configOf(planRetrain(db, { epochs: 12, lambda: 1 }).config)).toMatchObject({ warmStart: 'r-sgd', epochs: 12, minPhotoPasses: 0, lambda: 1 });
+    expect(configOf(planRetrain(db, { epochs: 12, lambda: 1 }).config)).toMatchObject({ warmStart: 'r-tuned', epochs: 12, minPhotoPasses: 0, lambda: 1 });
     expect(configOf(planRetrain(db, { warmStart: false }).config)).toMatchObject({ epochs: RETRAIN_DEFAULTS.epochs });
     expect(planRetrain(db, { warmStart: false }).config).not.toHaveProperty('warmStart');
   });
