@@ -7,7 +7,7 @@
  */
 import { beforeEach, describe, expect, it, vi } from 'vitest';
 import type { BatchJobInfo, BatchResultItem, JobInfo } from '../../shared/types.ts';
-import { recordingPhotoList } from './fake-api.ts';
+import { later, recordingPhotoList } from './fake-api.ts';
 
 const fake = await vi.hoisted(async () => new (await import('./fake-api.ts')).FakeApi());
 vi.mock('../../src-renderer/src/lib/api.ts', async (importOriginal) => ({ ...(await importOriginal<object>()), api: fake }));
@@ -29,12 +29,6 @@ function result(id: number, review: BatchResultItem['review'] = 'pending'): Batc
 function captionJob(id: string, batchId: number | null): JobInfo {
   const result = batchId == null ? null : { job: batchId, run: 'r1', folder: '/birds', files: 3, captioned: 3, skipped_done: 0, skipped: [] };
   return { id, kind: 'caption', status: 'done', label: 'Caption', done: 3, total: 3, eta: null, message: null, result } as JobInfo;
-}
-
-function later<T>(): { promise: Promise<T>; resolve: (v: T) => void } {
-  let resolve!: (v: T) => void;
-  const promise = new Promise<T>((r) => (resolve = r));
-  return { promise, resolve };
 }
 
 beforeEach(async () => {

@@ -90,3 +90,10 @@ export function recordingPhotoList(collectionId: number | null = null): { list: 
   const called = (what: string) => async () => void calls.push(what);
   return { list: { collectionId, applyFilters: called('applyFilters'), refresh: called('refresh'), afterImport: called('afterImport') }, calls };
 }
+
+/** A promise the test resolves when it chooses: an answer that arrives late, after a newer request's. */
+export function later<T>(): { promise: Promise<T>; resolve: (v: T) => void } {
+  let resolve!: (v: T) => void;
+  const promise = new Promise<T>((r) => (resolve = r));
+  return { promise, resolve };
+}

@@ -6,7 +6,7 @@
  */
 import { beforeEach, describe, expect, it, vi } from 'vitest';
 import type { RunDetail, RunSummary } from '../../shared/types.ts';
-import { pagedIds, photo } from './fake-api.ts';
+import { later, pagedIds, photo } from './fake-api.ts';
 
 const fake = await vi.hoisted(async () => new (await import('./fake-api.ts')).FakeApi());
 vi.mock('../../src-renderer/src/lib/api.ts', async (importOriginal) => ({ ...(await importOriginal<object>()), api: fake }));
@@ -35,13 +35,6 @@ function detail(id: string, parentRun: string | null = null): RunDetail {
     evaluation: null,
     predictions: 0,
   };
-}
-
-/** A promise the test resolves when it chooses (an answer that arrives late). */
-function later<T>(): { promise: Promise<T>; resolve: (v: T) => void } {
-  let resolve!: (v: T) => void;
-  const promise = new Promise<T>((r) => (resolve = r));
-  return { promise, resolve };
 }
 
 beforeEach(async () => {
