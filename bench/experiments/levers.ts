@@ -1,12 +1,14 @@
 /**
  * In-process, interleaved A/B timings of speed levers at the paper's sizes (CPU time of this
  * process, median; docs/model.md "Speed levers, measured"). Not part of `npm run bench`:
- *   node --import tsx bench/experiments/levers.ts [cls] [matmul] [share] [fused] [--batch 32] [--reps 5]
+ *   node --import tsx bench/experiments/levers.ts [cls] [matmul] [share] [fused] [pick] [--batch 32] [--reps 5]
  * cls:    the classifier Grad-CAM alphas (gt + pred) and their second-order gradient into f_medi,
  *         closed form (gradcam.ts) vs the nested tf.grad through f_medi and f_class it replaced.
  * matmul: a product with the transposeB flag vs a cached transpose, at the model's shapes.
  * share:  a whole cam training step with L_caption taken from the ground-truth caption's Grad-CAM
  *         pass vs with its own forward and backward (StepOptions.shareCaptionPass); CPU and wall ms.
+ * pick:   the target log-probs of a stacked caption pass ([2·19·B, V] logits) and their gradient:
+ *         pickLogSoftmax vs the one-hot pick of logSoftmax.
  * fused:  a whole medi training step with L_caption's LSTM as one layer with a hand-written BPTT
  *         (lstm.ts) vs step by step (useFusedLstm); CPU and wall ms.
  */
@@ -15,6 +17,7 @@ import { loadavg } from 'node:os';
 import { initBackend } from '../../src-main/ml/backend.ts';
 import { type Batch, type StepOptions, algorithm1Grads } from '../../src-main/ml/algorithm1.ts';
 import { gradCamAlphas } from '../../src-main/ml/gradcam.ts';
+import { logSoftmax, pickLogSoftmax } from '../../src-main/ml/ops.ts';
 import {
   BOS,
   EOS,
@@ -219,10 +222,43 @@ function fusedLstmLever(B: number, reps: number) {
   };
 }
 
+/**
+ * The target-token log-probs of a caption pass ([rows, V] word logits), forward and the gradient
+ * w.r.t. the logits: the picked logit minus log Σ exp (pickLogSoftmax) vs the one-hot pick of
+ * logSoftmax it replaced.
+ */
+function pickLever(rows: number, reps: number) {
+  const V = PAPER_DIMS.V;
+  const x = tf.randomNormal([rows, V], 0, 3, 'float32', 5) as tf.Tensor2D;
+  const tgt = tf.randomUniform([rows], 0, V, 'int32', 6) as tf.Tensor1D;
+  const run = (pick: (z: tf.Tensor2D) => tf.Tensor) => () =>
+    tf.tidy(() => {
+      const g = tf.grad((z: tf.Tensor) => tf.sum(pick(z as tf.Tensor2D)))(x);
+      g.dataSync();
+    });
+  const r = interleavedWallAndCpu(
+    run((z) => pickLogSoftmax(z, tgt)),
+    run((z) => tf.sum(tf.mul(logSoftmax(z), tf.oneHot(tgt, V)), 1)),
+    reps,
+  );
+  x.dispose();
+  tgt.dispose();
+  return {
+    lever: 'target_logprob_without_one_hot',
+    shape: `[${rows},${V}]`,
+    pick_cpu_ms: r.cpu.a,
+    one_hot_cpu_ms: r.cpu.b,
+    cpu_ratio: r.cpu.ratio,
+    pick_wall_ms: r.wall.a,
+    one_hot_wall_ms: r.wall.b,
+    loadavg: loadavg().map((v) => Number(v.toFixed(2))),
+  };
+}
+
 async function main() {
   const args = process.argv.slice(2);
   const opt = (n: string, d: number) => (args.includes(n) ? Number(args[args.indexOf(n) + 1]) : d);
-  const names = args.filter((a) => ['cls', 'matmul', 'share', 'fused'].includes(a));
+  const names = args.filter((a) => ['cls', 'matmul', 'share', 'fused', 'pick'].includes(a));
   const which = names.length ? names : ['cls', 'matmul'];
   const backend = await initBackend();
   const print = (o: object) =>
@@ -231,6 +267,7 @@ async function main() {
   if (which.includes('matmul')) matmulLever(opt('--reps', 3)).forEach(print);
   if (names.includes('share')) print(shareLever(opt('--batch', 32), opt('--reps', 3)));
   if (names.includes('fused')) print(fusedLstmLever(opt('--batch', 32), opt('--reps', 3)));
+  if (names.includes('pick')) print(pickLever(opt('--batch', 32) * 19 * 2, opt('--reps', 5)));
 }
 
 await main();

@@ -12,7 +12,7 @@
 import * as tf from '@tensorflow/tfjs';
 import { mixSeed, mulberry32 } from '../util/rng.ts';
 import { lstmLayer } from './lstm.ts';
-import { addBias, embed, linear, logSoftmax, mmNT, mmOperand, sigmoid, tanh } from './ops.ts';
+import { addBias, embed, linear, logSoftmax, mmNT, mmOperand, pickLogSoftmax, sigmoid, tanh } from './ops.ts';
 import { invalidRequest } from '../util/errors.ts';
 import type { Variant } from '../../shared/types.ts';
 
@@ -334,12 +334,10 @@ function stepwiseStates(cp: CapPrep, xe: tf.Tensor, fg: tf.Tensor2D): tf.Tensor3
  * Log-probability of each target under label smoothing ε (training only, beyond the contract):
  * Σ_k q_k log p_k with q = (1 − ε)·one-hot + ε/K; ε = 0 is the plain log-prob of the target.
  */
-function smoothedPick(logp: tf.Tensor, target: tf.Tensor1D, smoothing: number): tf.Tensor1D {
-  const K = logp.shape[1] as number;
-  // one-hot pick instead of gather: gather's gradient (UnsortedSegmentSum) is missing on wasm
-  const pick = tf.sum(tf.mul(logp, tf.oneHot(target, K)), 1) as tf.Tensor1D;
+function targetLogprob(logits: tf.Tensor2D, target: tf.Tensor1D, smoothing: number): tf.Tensor1D {
+  const pick = pickLogSoftmax(logits, target);
   if (!(smoothing > 0)) return pick;
-  return tf.add(tf.mul(pick, 1 - smoothing), tf.mul(tf.mean(logp, 1), smoothing)) as tf.Tensor1D;
+  return tf.add(tf.mul(pick, 1 - smoothing), tf.mul(tf.mean(logSoftmax(logits), 1), smoothing)) as tf.Tensor1D;
 }
 
 /**
@@ -352,7 +350,7 @@ export function tokenLogprobs(wordLogits: tf.Tensor2D, caps: tf.Tensor2D, smooth
     .slice(caps, [0, 1], [B, T - 1])
     .reshape([-1])
     .toInt() as tf.Tensor1D;
-  const tok = smoothedPick(logSoftmax(wordLogits), tgt, smoothing).reshape([B, T - 1]);
+  const tok = targetLogprob(wordLogits, tgt, smoothing).reshape([B, T - 1]);
   const mask = tf
     .notEqual(tgt, PAD)
     .toFloat()
@@ -379,7 +377,7 @@ export function classScores(P: ParamView, feat: tf.Tensor, classes: tf.Tensor): 
 
 /** L_class: mean softmax cross-entropy (`smoothing`: label smoothing ε, training only). */
 export function classLoss(logits: tf.Tensor2D, labels: tf.Tensor, smoothing = 0): tf.Scalar {
-  return tf.neg(tf.mean(smoothedPick(logSoftmax(logits), labels.toInt() as tf.Tensor1D, smoothing)));
+  return tf.neg(tf.mean(targetLogprob(logits, labels.toInt() as tf.Tensor1D, smoothing)));
 }
 
 /** Training-only changes to L_caption; none of them is part of the contract model. */
@@ -389,7 +387,10 @@ export interface CaptionTraining {
   smoothing?: number;
 }
 
-/** L_caption: mean cross-entropy over all non-PAD target tokens of the batch. */
+/**
+ * L_caption: mean cross-entropy over all non-PAD target tokens of the batch. Differentiated once
+ * (training), so its LSTM may be lstm.ts's layer (teacherForced's `firstOrder`).
+ */
 export function captionLoss(cp: CapPrep, feat: tf.Tensor, caps: tf.Tensor2D, training: CaptionTraining = {}): tf.Scalar {
   const logits = teacherForced(cp, feat, caps, training.dropout, true);
   const { tok, mask } = tokenLogprobs(logits, caps, training.smoothing);

@@ -398,6 +398,45 @@ export function logSoftmax(x: tf.Tensor): tf.Tensor {
   return tf.sub(x, logSumExp(x));
 }
 
+/** Flat positions n·V + idx[n] of one column per row of an [N,V] matrix. */
+function rowColumn(N: number, V: number, idx: tf.Tensor): tf.Tensor1D {
+  return tf.add(tf.mul(tf.range(0, N, 1, 'int32'), tf.scalar(V, 'int32')), idx.toInt()) as tf.Tensor1D;
+}
+
+/** The entries at flat positions `at` of x; gradient: scatterFlat, linear, so any order is exact. */
+function gatherFlat(x: tf.Tensor, at: tf.Tensor1D): tf.Tensor1D {
+  const shape = x.shape;
+  return custom<tf.Tensor1D>((xi: unknown, save: unknown) => {
+    (save as (t: tf.Tensor[]) => void)([at]);
+    return {
+      value: tf.gather((xi as tf.Tensor).reshape([-1]), at),
+      gradFunc: (dy: tf.Tensor, [a]: tf.Tensor[]) => scatterFlat(dy, a as tf.Tensor1D, shape),
+    };
+  })(x);
+}
+
+/** A tensor of `shape`, zero but for the values v at flat positions `at`; gradient: gatherFlat. */
+function scatterFlat(v: tf.Tensor, at: tf.Tensor1D, shape: number[]): tf.Tensor {
+  const n = shape.reduce((a, b) => a * b, 1);
+  return custom<tf.Tensor>((vi: unknown, save: unknown) => {
+    (save as (t: tf.Tensor[]) => void)([at]);
+    return {
+      value: tf.scatterND(at.reshape([-1, 1]), vi as tf.Tensor, [n]).reshape(shape),
+      gradFunc: (dy: tf.Tensor, [a]: tf.Tensor[]) => gatherFlat(dy, a as tf.Tensor1D),
+    };
+  })(v);
+}
+
+/**
+ * log softmax(x)[n, idx[n]] for every row of x [N,V] ([N]): the picked logit minus the row's
+ * log Σ exp, so no [N,V] log-probabilities or one-hot are made (a one-hot pick wrote ≈ 3 [N,V]
+ * tensors forward and 3 back). Exact to any order (gatherFlat, logSumExp).
+ */
+export function pickLogSoftmax(x: tf.Tensor2D, idx: tf.Tensor1D): tf.Tensor1D {
+  const [N, V] = x.shape;
+  return tf.sub(gatherFlat(x, rowColumn(N, V, idx)), logSumExp(x).reshape([N])) as tf.Tensor1D;
+}
+
 /**
  * Embedding lookup rows W[ids] with a scatter-add gradient (tf.scatterND sums duplicate indices).
  * Avoids tf.gather's gradient (UnsortedSegmentSum), which the wasm backend lacks. `weightRows`:

@@ -16,6 +16,7 @@ import {
   mm,
   mmNN,
   mmNT,
+  pickLogSoftmax,
   sigmoid,
   tanh,
   untrackedTranspose,
@@ -241,6 +242,27 @@ describe('activations: nested tf.grad gives exact second derivatives', () => {
       return s * (1 - s) * (1 - 2 * s);
     });
     expect(builtin === null || !close(builtin, want, 1e-3)).toBe(true);
+  });
+});
+
+describe('target log-probability without a one-hot', () => {
+  // the reference: logSoftmax (exact to any order, tested above) picked with a one-hot
+  const idx = tf.tensor1d([3, 0, 6, 3, 1], 'int32');
+  const oneHotPick = (z: tf.Tensor) => tf.sum(tf.mul(logSoftmax(z), tf.oneHot(idx, 7)), 1);
+  const pick = (z: tf.Tensor): tf.Tensor => pickLogSoftmax(z as tf.Tensor2D, idx);
+  const w = rand([5], 12);
+  const v = rand([5, 7], 13);
+  const score = (f: typeof pick) => (z: tf.Tensor) => tf.sum(tf.mul(f(z), w));
+  /** d/dx of <∂score/∂x, v>: a Hessian-vector product. */
+  const hv = (f: typeof pick) => tf.grad((z: tf.Tensor) => tf.sum(tf.mul(tf.grad(score(f))(z), v)));
+
+  it('pickLogSoftmax gives the one-hot pick of logSoftmax, and its first and second derivatives', () => {
+    const x = tf.mul(rand([5, 7], 11), 3);
+    expect(close(pick(x).dataSync(), oneHotPick(x).dataSync(), 1e-6)).toBe(true);
+    expect(close(tf.grad(score(pick))(x).dataSync(), tf.grad(score(oneHotPick))(x).dataSync(), 1e-5)).toBe(true);
+    const want = hv(oneHotPick)(x).dataSync();
+    expect(Math.max(...Array.from(want, Math.abs))).toBeGreaterThan(1e-2);
+    expect(close(hv(pick)(x).dataSync(), want, 1e-5)).toBe(true);
   });
 });
 
