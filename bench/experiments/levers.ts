@@ -1,7 +1,7 @@
 /**
  * In-process, interleaved A/B timings of speed levers at the paper's sizes (CPU time of this
  * process, median; docs/model.md "Speed levers, measured"). Not part of `npm run bench`:
- *   node --import tsx bench/experiments/levers.ts [cls] [matmul] [share] [fused] [pick] [--batch 32] [--reps 5]
+ *   node --import tsx bench/experiments/levers.ts [cls] [matmul] [share] [fused] [pick] [lse] [--batch 32] [--reps 5]
  * cls:    the classifier Grad-CAM alphas (gt + pred) and their second-order gradient into f_medi,
  *         closed form (gradcam.ts) vs the nested tf.grad through f_medi and f_class it replaced.
  * matmul: a product with the transposeB flag vs a cached transpose, at the model's shapes.
@@ -9,6 +9,8 @@
  *         pass vs with its own forward and backward (StepOptions.shareCaptionPass); CPU and wall ms.
  * pick:   the target log-probs of a stacked caption pass ([2·19·B, V] logits) and their gradient:
  *         pickLogSoftmax vs the one-hot pick of logSoftmax.
+ * lse:    the second-order use of log-sum-exp ([2·19·B, V]): softmax from the forward's lse vs
+ *         recomputed from x in every backward pass (ops.ts before).
  * fused:  a whole medi training step with L_caption's LSTM as one layer with a hand-written BPTT
  *         (lstm.ts) vs step by step (useFusedLstm); CPU and wall ms.
  */
@@ -17,7 +19,7 @@ import { loadavg } from 'node:os';
 import { initBackend } from '../../src-main/ml/backend.ts';
 import { type Batch, type StepOptions, algorithm1Grads } from '../../src-main/ml/algorithm1.ts';
 import { gradCamAlphas } from '../../src-main/ml/gradcam.ts';
-import { logSoftmax, pickLogSoftmax } from '../../src-main/ml/ops.ts';
+import { logSoftmax, logSumExp, pickLogSoftmax } from '../../src-main/ml/ops.ts';
 import {
   BOS,
   EOS,
@@ -255,10 +257,49 @@ function pickLever(rows: number, reps: number) {
   };
 }
 
+/** The log-sum-exp ops.ts had before: its gradient recomputed the lse from x in every backward pass. */
+const recomputingLogSumExp: (x: tf.Tensor) => tf.Tensor = tf.customGrad(((x: tf.Tensor, save: (t: tf.Tensor[]) => void) => {
+  save([x]);
+  const m = tf.max(x, -1, true);
+  return {
+    value: tf.add(m, tf.log(tf.sum(tf.exp(tf.sub(x, m)), -1, true))),
+    gradFunc: (dy: tf.Tensor, [xs]: tf.Tensor[]) => tf.mul(dy, tf.exp(tf.sub(xs, recomputingLogSumExp(xs)))),
+  };
+}) as never) as never;
+
+/**
+ * The second-order use of log-sum-exp in a cam step: the gradient w.r.t. the logits of a scalar
+ * of the first gradient (as the outer pass differentiates the captioner alphas), [rows, V]:
+ * ops.logSumExp (softmax from the lse of the forward) vs recomputingLogSumExp.
+ */
+function lseLever(rows: number, reps: number) {
+  const V = PAPER_DIMS.V;
+  const x = tf.randomNormal([rows, V], 0, 3, 'float32', 5);
+  const c = tf.randomNormal([rows, V], 0, 1, 'float32', 7);
+  const run = (lse: (z: tf.Tensor) => tf.Tensor) => () =>
+    tf.tidy(() => {
+      const first = (z: tf.Tensor) => tf.grad((y: tf.Tensor) => tf.sum(lse(y)))(z);
+      tf.grad((z: tf.Tensor) => tf.sum(tf.mul(first(z), c)))(x).dataSync();
+    });
+  const r = interleavedWallAndCpu(run(logSumExp), run(recomputingLogSumExp), reps);
+  x.dispose();
+  c.dispose();
+  return {
+    lever: 'log_sum_exp_gradient_from_saved_lse',
+    shape: `[${rows},${V}]`,
+    saved_cpu_ms: r.cpu.a,
+    recomputed_cpu_ms: r.cpu.b,
+    cpu_ratio: r.cpu.ratio,
+    saved_wall_ms: r.wall.a,
+    recomputed_wall_ms: r.wall.b,
+    loadavg: loadavg().map((v) => Number(v.toFixed(2))),
+  };
+}
+
 async function main() {
   const args = process.argv.slice(2);
   const opt = (n: string, d: number) => (args.includes(n) ? Number(args[args.indexOf(n) + 1]) : d);
-  const names = args.filter((a) => ['cls', 'matmul', 'share', 'fused', 'pick'].includes(a));
+  const names = args.filter((a) => ['cls', 'matmul', 'share', 'fused', 'pick', 'lse'].includes(a));
   const which = names.length ? names : ['cls', 'matmul'];
   const backend = await initBackend();
   const print = (o: object) =>
@@ -268,6 +309,7 @@ async function main() {
   if (names.includes('share')) print(shareLever(opt('--batch', 32), opt('--reps', 3)));
   if (names.includes('fused')) print(fusedLstmLever(opt('--batch', 32), opt('--reps', 3)));
   if (names.includes('pick')) print(pickLever(opt('--batch', 32) * 19 * 2, opt('--reps', 5)));
+  if (names.includes('lse')) print(lseLever(opt('--batch', 32) * 19 * 2, opt('--reps', 5)));
 }
 
 await main();

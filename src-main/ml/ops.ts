@@ -373,24 +373,34 @@ export function softmax(x: tf.Tensor): tf.Tensor {
   return tf.exp(logSoftmax(x));
 }
 
-/** log Σ exp(x) along the last axis (keepDims), stable; gradient = softmax(x) from the input. */
+/** log Σ exp(x) along the last axis (keepDims), stable; gradient = softmax(x), from x and this lse. */
 export const logSumExp: (x: tf.Tensor) => tf.Tensor = custom<tf.Tensor>((x: unknown, save: unknown) => {
   const xi = x as tf.Tensor;
-  (save as (t: tf.Tensor[]) => void)([xi]);
   const m = tf.max(xi, -1, true);
+  const value = tf.add(m, tf.log(tf.sum(tf.exp(tf.sub(xi, m)), -1, true)));
+  (save as (t: tf.Tensor[]) => void)([xi, value]);
   return {
-    value: tf.add(m, tf.log(tf.sum(tf.exp(tf.sub(xi, m)), -1, true))),
-    gradFunc: (dy: tf.Tensor, [xs]: tf.Tensor[]) => tf.mul(dy, expShifted(xs)),
+    value,
+    gradFunc: (dy: tf.Tensor, [xs, lse]: tf.Tensor[]) => tf.mul(dy, softmaxGiven(xs, lse)),
   };
 });
 
 /**
- * softmax(x) = exp(x − lse(x)), with the max shift as a constant: the value is the same for any
- * shift, so treating it as a constant keeps every derivative exact (and avoids max's gradient).
- * Differentiable through logSumExp, i.e. to any order.
+ * softmax(x) = exp(x − lse) for the lse of x already computed (a constant to the tape: no
+ * recomputation of the [N,V] log-sum-exp in every backward pass). Its gradient is written out,
+ * p ⊙ (dy − Σ dy ⊙ p), with p from this same function, so it is exact to any order.
  */
-function expShifted(x: tf.Tensor): tf.Tensor {
-  return tf.exp(tf.sub(x, logSumExp(x)));
+function softmaxGiven(x: tf.Tensor, lse: tf.Tensor): tf.Tensor {
+  return custom<tf.Tensor>((xi: unknown, save: unknown) => {
+    (save as (t: tf.Tensor[]) => void)([xi as tf.Tensor, lse]);
+    return {
+      value: tf.exp(tf.sub(xi as tf.Tensor, lse)),
+      gradFunc: (dy: tf.Tensor, [xs, l]: tf.Tensor[]) => {
+        const p = softmaxGiven(xs, l);
+        return tf.mul(p, tf.sub(dy, tf.sum(tf.mul(dy, p), -1, true)));
+      },
+    };
+  })(x);
 }
 
 /** log softmax along the last axis: x − logΣexp(x). Exact to any order. */
