@@ -82,6 +82,26 @@ function interleavedWallAndCpu(a: () => void, b: () => void, reps: number) {
   return { cpu: pair(t.a.cpu, t.b.cpu), wall: pair(t.a.wall, t.b.wall) };
 }
 
+/** One A/B line: CPU and wall medians named after the two sides, their ratios, the load. */
+function abLine(
+  lever: string,
+  [a, b]: [string, string],
+  r: ReturnType<typeof interleavedWallAndCpu>,
+  extra: Record<string, unknown> = {},
+) {
+  return {
+    lever,
+    ...extra,
+    [`${a}_cpu_ms`]: r.cpu.a,
+    [`${b}_cpu_ms`]: r.cpu.b,
+    cpu_ratio: r.cpu.ratio,
+    [`${a}_wall_ms`]: r.wall.a,
+    [`${b}_wall_ms`]: r.wall.b,
+    wall_ratio: r.wall.ratio,
+    loadavg: loadavg().map((v) => Number(v.toFixed(2))),
+  };
+}
+
 function classAlphaLever(B: number, reps: number) {
   const P = initParams('cam', PAPER_DIMS, 1);
   const v = tf.randomUniform([B, PAPER_DIMS.K], 0, 1, 'float32', 2) as tf.Tensor2D;
@@ -187,17 +207,7 @@ function shareLever(B: number, reps: number) {
   // its kernels on several threads, so wall time is reported as well (same runs)
   const r = interleavedWallAndCpu(step(true), step(false), reps);
   dispose();
-  return {
-    lever: 'shared_caption_pass',
-    batch: B,
-    shared_cpu_ms: r.cpu.a,
-    separate_cpu_ms: r.cpu.b,
-    cpu_ratio: r.cpu.ratio,
-    shared_wall_ms: r.wall.a,
-    separate_wall_ms: r.wall.b,
-    wall_ratio: r.wall.ratio,
-    loadavg: loadavg().map((x) => Number(x.toFixed(2))),
-  };
+  return abLine('shared_caption_pass', ['shared', 'separate'], r, { batch: B });
 }
 
 /** A medi training step with L_caption's LSTM as lstm.ts's layer (hand-written BPTT) or step by step. */
@@ -211,17 +221,7 @@ function fusedLstmLever(B: number, reps: number) {
   const r = interleavedWallAndCpu(step(true), step(false), reps);
   useFusedLstm(undefined);
   dispose();
-  return {
-    lever: 'fused_lstm_bptt',
-    batch: B,
-    fused_cpu_ms: r.cpu.a,
-    stepwise_cpu_ms: r.cpu.b,
-    cpu_ratio: r.cpu.ratio,
-    fused_wall_ms: r.wall.a,
-    stepwise_wall_ms: r.wall.b,
-    wall_ratio: r.wall.ratio,
-    loadavg: loadavg().map((x) => Number(x.toFixed(2))),
-  };
+  return abLine('fused_lstm_bptt', ['fused', 'stepwise'], r, { batch: B });
 }
 
 /**
@@ -245,16 +245,7 @@ function pickLever(rows: number, reps: number) {
   );
   x.dispose();
   tgt.dispose();
-  return {
-    lever: 'target_logprob_without_one_hot',
-    shape: `[${rows},${V}]`,
-    pick_cpu_ms: r.cpu.a,
-    one_hot_cpu_ms: r.cpu.b,
-    cpu_ratio: r.cpu.ratio,
-    pick_wall_ms: r.wall.a,
-    one_hot_wall_ms: r.wall.b,
-    loadavg: loadavg().map((v) => Number(v.toFixed(2))),
-  };
+  return abLine('target_logprob_without_one_hot', ['pick', 'one_hot'], r, { shape: `[${rows},${V}]` });
 }
 
 /** The log-sum-exp ops.ts had before: its gradient recomputed the lse from x in every backward pass. */
@@ -284,16 +275,7 @@ function lseLever(rows: number, reps: number) {
   const r = interleavedWallAndCpu(run(logSumExp), run(recomputingLogSumExp), reps);
   x.dispose();
   c.dispose();
-  return {
-    lever: 'log_sum_exp_gradient_from_saved_lse',
-    shape: `[${rows},${V}]`,
-    saved_cpu_ms: r.cpu.a,
-    recomputed_cpu_ms: r.cpu.b,
-    cpu_ratio: r.cpu.ratio,
-    saved_wall_ms: r.wall.a,
-    recomputed_wall_ms: r.wall.b,
-    loadavg: loadavg().map((v) => Number(v.toFixed(2))),
-  };
+  return abLine('log_sum_exp_gradient_from_saved_lse', ['saved', 'recomputed'], r, { shape: `[${rows},${V}]` });
 }
 
 async function main() {
