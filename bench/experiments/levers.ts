@@ -1,7 +1,7 @@
 /**
  * In-process, interleaved A/B timings of speed levers at the paper's sizes (CPU time of this
  * process, median; docs/model.md "Speed levers, measured"). Not part of `npm run bench`:
- *   node --import tsx bench/experiments/levers.ts [cls] [matmul] [share] [fused] [pick] [lse] [--batch 32] [--reps 5]
+ *   node --import tsx bench/experiments/levers.ts [cls] [matmul] [share] [fused [--small]] [pick] [lse] [--batch 32] [--reps 5]
  * cls:    the classifier Grad-CAM alphas (gt + pred) and their second-order gradient into f_medi,
  *         closed form (gradcam.ts) vs the nested tf.grad through f_medi and f_class it replaced.
  * matmul: a product with the transposeB flag vs a cached transpose, at the model's shapes.
@@ -25,6 +25,7 @@ import {
   EOS,
   FIRST_WORD,
   PAD,
+  type ModelDims,
   type Params,
   type Variant,
   classScores,
@@ -33,6 +34,7 @@ import {
   useFusedLstm,
 } from '../../src-main/ml/model.ts';
 import { PAPER_DIMS } from '../train-step.ts';
+import { DIMS } from '../../src-main/jobs/train/config.ts';
 
 const median = (x: number[]) => [...x].sort((a, b) => a - b)[Math.floor(x.length / 2)];
 
@@ -170,12 +172,12 @@ function matmulLever(reps: number) {
 }
 
 /** Parameters of `variant` and a batch of B images at the paper's sizes, deterministic. */
-function paperStepInputs(variant: Variant, B: number) {
+function paperStepInputs(variant: Variant, B: number, dims: ModelDims = PAPER_DIMS) {
   const T = 20;
-  const P = initParams(variant, PAPER_DIMS, 1);
-  const A = tf.randomUniform([B, 8, 8, PAPER_DIMS.K], 0, 1, 'float32', 2) as tf.Tensor4D;
+  const P = initParams(variant, dims, 1);
+  const A = tf.randomUniform([B, 8, 8, dims.K], 0, 1, 'float32', 2) as tf.Tensor4D;
   const labels = tf.tensor1d(
-    Array.from({ length: B }, (_, i) => (i * 7) % PAPER_DIMS.C),
+    Array.from({ length: B }, (_, i) => (i * 7) % dims.C),
     'int32',
   );
   const caps = new Int32Array(B * T).fill(PAD);
@@ -183,7 +185,7 @@ function paperStepInputs(variant: Variant, B: number) {
     const n = 5 + (b % 13);
     caps[b * T] = BOS;
     for (let i = 1; i <= n; i++)
-      caps[b * T + i] = FIRST_WORD + ((b * 31 + i * 17) % (PAPER_DIMS.V - FIRST_WORD));
+      caps[b * T + i] = FIRST_WORD + ((b * 31 + i * 17) % (dims.V - FIRST_WORD));
     caps[b * T + n + 1] = EOS;
   }
   const batch = { A, labels, captions: tf.tensor2d(caps, [B, T], 'int32') };
@@ -211,8 +213,8 @@ function shareLever(B: number, reps: number) {
 }
 
 /** A medi training step with L_caption's LSTM as lstm.ts's layer (hand-written BPTT) or step by step. */
-function fusedLstmLever(B: number, reps: number) {
-  const { P, batch, dispose } = paperStepInputs('medi', B);
+function fusedLstmLever(B: number, reps: number, dims: ModelDims) {
+  const { P, batch, dispose } = paperStepInputs('medi', B, dims);
   const step = (on: boolean) =>
     trainStep(P, 'medi', batch, () => {
       useFusedLstm(on);
@@ -221,7 +223,7 @@ function fusedLstmLever(B: number, reps: number) {
   const r = interleavedWallAndCpu(step(true), step(false), reps);
   useFusedLstm(undefined);
   dispose();
-  return abLine('fused_lstm_bptt', ['fused', 'stepwise'], r, { batch: B });
+  return abLine('fused_lstm_bptt', ['fused', 'stepwise'], r, { batch: B, D: dims.D, V: dims.V });
 }
 
 /**
@@ -289,7 +291,10 @@ async function main() {
   if (which.includes('cls')) print(classAlphaLever(opt('--batch', 32), opt('--reps', 5)));
   if (which.includes('matmul')) matmulLever(opt('--reps', 3)).forEach(print);
   if (names.includes('share')) print(shareLever(opt('--batch', 32), opt('--reps', 3)));
-  if (names.includes('fused')) print(fusedLstmLever(opt('--batch', 32), opt('--reps', 3)));
+  // `--small`: the product's default widths (D=E·2=Hd=128, V=800) instead of the paper's
+  const small: ModelDims = { ...PAPER_DIMS, ...DIMS.small, V: 800 };
+  if (names.includes('fused'))
+    print(fusedLstmLever(opt('--batch', 32), opt('--reps', 3), args.includes('--small') ? small : PAPER_DIMS));
   if (names.includes('pick')) print(pickLever(opt('--batch', 32) * 19 * 2, opt('--reps', 5)));
   if (names.includes('lse')) print(lseLever(opt('--batch', 32) * 19 * 2, opt('--reps', 5)));
 }
