@@ -3,7 +3,8 @@
  * warm-started from the collection's latest finished run, in the training worker, with live
  * detail in the progress pushes; the new run then scores the collection. With no run to continue,
  * cam is medi then its fine-tune. Cancel leaves a
- * resumable run that train:resumable offers and train:resume finishes.
+ * resumable run that train:resumable offers and train:resume finishes (a cam request's medi stage
+ * then goes on to the cam fine-tune).
  */
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -100,10 +101,9 @@ describe('one-click retrain', () => {
     expect(cam.config).toMatchObject({ variant: 'cam', warmStart: base.id, lr, lambda, minPhotoPasses, allCaptions: true });
   });
 
-  it('cancel leaves a resumable run; train:resume finishes it, its live history keeping the earlier epochs', async () => {
-    const { jobId } = await ok<{ jobId: string }>('train:start', { epochs: 6, warmStart: false });
-    // Cancel as soon as the first epoch has been reported.
-    await new Promise<void>((resolve) => {
+  /** Cancels a training job as soon as its first epoch has been reported. */
+  const cancelAfterFirstEpoch = (jobId: string) =>
+    new Promise<void>((resolve) => {
       const off = api.on('job:progress', (j) => {
         if (j.id === jobId && (j.detail?.history?.length ?? 0) >= 1) {
           off();
@@ -112,6 +112,10 @@ describe('one-click retrain', () => {
         }
       });
     });
+
+  it('cancel leaves a resumable run; train:resume finishes it, its live history keeping the earlier epochs', async () => {
+    const { jobId } = await ok<{ jobId: string }>('train:start', { variant: 'medi', epochs: 6, warmStart: false });
+    await cancelAfterFirstEpoch(jobId);
     const info = await api.jobs.wait(jobId);
     expect(info.status).toBe('cancelled');
     const list = await ok<ResumableRun[]>('train:resumable');
@@ -137,5 +141,25 @@ describe('one-click retrain', () => {
     expect(history.map((h) => h.losses!.total)).toEqual(run.epochs.map((e) => (e.loss as unknown as { total: number }).total));
     expect(history.length).toBeGreaterThan(before);
     expect(history.map((h) => h.epoch)).toEqual(history.map((_, i) => i));
+  });
+
+  it('a cam request cancelled in its medi stage is not lost: train:resume finishes medi, then trains the cam fine-tune', async () => {
+    const { jobId } = await ok<{ jobId: string }>('train:start', { epochs: 6, warmStart: false });
+    await cancelAfterFirstEpoch(jobId);
+    expect((await api.jobs.wait(jobId)).status).toBe('cancelled');
+    const [medi, ...others] = await ok<ResumableRun[]>('train:resumable');
+    expect(others).toEqual([]);
+    expect(medi.variant).toBe('medi');
+    const { jobId: j2 } = await ok<{ jobId: string }>('train:resume', { runId: medi.id });
+    const done = await api.jobs.wait(j2);
+    expect(done.status, done.message ?? '').toBe('done');
+    const result = done.result as { run: string; variant: string; base_run?: string };
+    expect(result).toMatchObject({ variant: 'cam', base_run: medi.id });
+    expect((await ok<RunDetail>('runs:get', { id: medi.id })).status).toBe('done');
+    const cam = await ok<RunDetail>('runs:get', { id: result.run });
+    expect(cam.parentRun).toBe(medi.id);
+    const { lr, lambda } = CAM_FINE_TUNE.standard!;
+    expect(cam.config).toMatchObject({ variant: 'cam', warmStart: medi.id, lr, lambda });
+    expect(await ok('train:resumable')).toEqual([]);
   });
 });

@@ -79,14 +79,14 @@ export type TrainOutcome = TrainResult & {
  * shell trains through this one function.
  */
 export async function train(ctx: OpContext, req: TrainRequest | { resume: ResumeRequest }, io: JobIo): Promise<TrainOutcome> {
-  if ('resume' in req) return trainOnce(ctx, req, io);
+  if ('resume' in req) return resumeThenCam(ctx, req.resume, io);
   const stage = camStage(req);
   if (!stage) return trainOnce(ctx, req, io);
   io.emit({ type: 'stage', message: 'cam in two runs: medi first, then its fine-tune with L_cam (each prints its own estimate)' });
-  const base = await trainOnce(ctx, { ...req, variant: 'medi' }, io, false);
-  if (base.status !== 'done') return base;
-  const cam = await trainOnce(ctx, { ...req, ...stage, warmStart: base.run }, io);
-  return { ...cam, base_run: base.run };
+  // the worker count is how this session computes, not part of what the medi run keeps for later
+  const camRequest: TrainRequest = { ...req, ...stage, workers: undefined };
+  const base = await trainOnce(ctx, { ...req, variant: 'medi' }, io, { scoreCollection: false, camRequest });
+  return camAfter(ctx, base, { ...camRequest, workers: req.workers }, io);
 }
 
 /**
@@ -99,16 +99,42 @@ function camStage(req: TrainRequest): Partial<TrainRequest> | null {
   return camFineTune(recipeNamed(req.recipe), req);
 }
 
+/** cam's stage once its medi run is done; a medi run that was cancelled or failed is the outcome. */
+async function camAfter(ctx: OpContext, base: TrainOutcome, camRequest: TrainRequest, io: JobIo): Promise<TrainOutcome> {
+  if (base.status !== 'done') return base;
+  const cam = await trainOnce(ctx, { ...camRequest, warmStart: base.run }, io);
+  return { ...cam, base_run: base.run };
+}
+
+/**
+ * A resumed run; a medi run that was the first stage of a cam request goes on to that cam
+ * fine-tune once it is done, so cancelling during the medi stage loses nothing of the request.
+ */
+async function resumeThenCam(ctx: OpContext, resume: ResumeRequest, io: JobIo): Promise<TrainOutcome> {
+  const pending = pendingCamStage(ctx, resume.runId);
+  const base = await trainOnce(ctx, { resume }, io, { scoreCollection: !pending });
+  return pending ? camAfter(ctx, base, { ...pending, workers: resume.workers }, io) : base;
+}
+
+/** The cam request a medi run keeps in its config (`camRequest`); null for other runs and for a record that is not a valid cam request. */
+function pendingCamStage(ctx: OpContext, runId: string): TrainRequest | null {
+  const stored = getRun(ctx.db, runId)?.config.camRequest;
+  if (stored === undefined) return null;
+  const parsed = trainRequest.safeParse(stored);
+  return parsed.success && parsed.data.variant === 'cam' ? parsed.data : null;
+}
+
 async function trainOnce(
   ctx: OpContext,
   req: TrainRequest | { resume: ResumeRequest },
   io: JobIo,
-  scoreCollection = true,
+  o: { scoreCollection?: boolean; camRequest?: TrainRequest } = {},
 ): Promise<TrainOutcome> {
   const resume = 'resume' in req ? req.resume : undefined;
+  const scoreCollection = o.scoreCollection ?? true;
   const config: Partial<TrainConfig> & { variant: TrainConfig['variant'] } = resume
     ? { variant: resumedVariant(ctx, resume.runId), ...(resume.epochs ? { epochs: resume.epochs } : {}) }
-    : configOf(req as TrainRequest);
+    : { ...configOf(req as TrainRequest), ...(o.camRequest ? { camRequest: { ...o.camRequest } } : {}) };
   const threads = resume ? resume.workers : (req as TrainRequest).workers;
   const { startTrainingWorker, SCORING_FAILED } = await import('../../jobs/train/loop.ts');
   let run = resume?.runId;

@@ -68,6 +68,11 @@ export interface TrainConfig {
   flipPhotos: boolean;
   warmStart?: string;
   /**
+   * A medi run trained as the first stage of a cam request keeps that request here (opaque to the
+   * trainer): the api trains it as cam's fine-tune once this run is done, after a resume too.
+   */
+  camRequest?: Record<string, unknown>;
+  /**
    * The resume checkpoint is written at every epoch end and, within an epoch, at least every this
    * many minutes, so a killed process loses at most that much training.
    */
