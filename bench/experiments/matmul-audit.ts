@@ -9,15 +9,7 @@
  */
 import * as tf from '@tensorflow/tfjs';
 import { initBackend } from '../../src-main/ml/backend.ts';
-import { algorithm1Grads } from '../../src-main/ml/algorithm1.ts';
-import { type Variant } from '../../src-main/ml/model.ts';
-import { DIMS, type DimsPreset } from '../../src-main/jobs/train/config.ts';
-import { PAPER_DIMS, randomBatch } from '../train-step.ts';
-
-function option(args: string[], name: string, fallback: string): string {
-  const i = args.indexOf(name);
-  return i >= 0 ? args[i + 1] : fallback;
-}
+import { option, randomStep } from './random-step.ts';
 
 interface Row {
   calls: number;
@@ -71,19 +63,7 @@ function instrument(kernelName: string, table: Map<string, Row>, on: () => boole
 async function main() {
   const args = process.argv.slice(2);
   const backend = await initBackend();
-  const variant = option(args, '--variant', 'cam') as Variant;
-  const B = Number(option(args, '--batch', '32'));
-  const dimsName = option(args, '--dims', 'paper') as DimsPreset | 'paper';
-  const dims = dimsName === 'paper' ? PAPER_DIMS : { ...PAPER_DIMS, ...DIMS[dimsName] };
-  const share = option(args, '--share', 'default');
-  const opts = { lambda: 1, ...(share === 'default' ? {} : { shareCaptionPass: share === 'on' }) };
-  const { P, batch, dispose } = randomBatch({ variant, batch: B, dims });
-  const step = () => {
-    const r = algorithm1Grads(P, variant, batch, opts);
-    for (const g of Object.values(r.grads)) g.dispose();
-    r.classPred?.dispose();
-    r.predCaptions?.dispose();
-  };
+  const { variant, B, dimsName, share, step, dispose } = randomStep(args, 'paper');
   step(); // registers the Plumage kernels
   const table = new Map<string, Row>();
   let recording = false;

@@ -10,22 +10,14 @@
  */
 import * as tf from '@tensorflow/tfjs';
 import { initBackend } from '../../src-main/ml/backend.ts';
-import { algorithm1Grads } from '../../src-main/ml/algorithm1.ts';
 import { useLeanGradients } from '../../src-main/ml/lean-grads.ts';
-import { type Variant } from '../../src-main/ml/model.ts';
-import { DIMS, type DimsPreset } from '../../src-main/jobs/train/config.ts';
-import { PAPER_DIMS, randomBatch } from '../train-step.ts';
+import { option, randomStep } from './random-step.ts';
 
 const median = (x: number[]) => [...x].sort((a, b) => a - b)[Math.floor(x.length / 2)];
 
 interface KernelStat {
   count: number;
   ms: number;
-}
-
-function option(args: string[], name: string, fallback: string): string {
-  const i = args.indexOf(name);
-  return i >= 0 ? args[i + 1] : fallback;
 }
 
 /** tf.profile also lists customGrad scopes, whose time is their kernels' time again. */
@@ -93,20 +85,7 @@ async function leanAB(step: () => void, reps: number) {
 async function main() {
   const args = process.argv.slice(2);
   const backend = await initBackend();
-  const variant = option(args, '--variant', 'cam') as Variant;
-  const B = Number(option(args, '--batch', '32'));
-  const dimsName = option(args, '--dims', 'small') as DimsPreset;
-  const dims = { ...PAPER_DIMS, ...DIMS[dimsName] };
-  if (args.includes('--vocab')) dims.V = Number(option(args, '--vocab', '5000'));
-  const share = option(args, '--share', 'default');
-  const opts = { lambda: 1, ...(share === 'default' ? {} : { shareCaptionPass: share === 'on' }) };
-  const { P, batch, dispose } = randomBatch({ variant, batch: B, dims });
-  const step = () => {
-    const r = algorithm1Grads(P, variant, batch, opts);
-    for (const g of Object.values(r.grads)) g.dispose();
-    r.classPred?.dispose();
-    r.predCaptions?.dispose();
-  };
+  const { variant, B, dimsName, dims, share, step, dispose } = randomStep(args, 'small');
   step();
   if (args.includes('--ab-lean')) {
     await leanAB(step, Number(option(args, '--steps', '5')));
