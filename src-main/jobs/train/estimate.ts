@@ -8,17 +8,20 @@
 import type { ModelDims, Variant } from '../../ml/model.ts';
 import { featWidth, hasCap, hasCls, hasMedi } from '../../ml/model.ts';
 
-/** Sustained GFLOP/s of a training step (wasm: one thread; node: libtensorflow on 2 cores). */
-const GFLOPS: Record<string, number> = { wasm: 11, node: 50, gpu: 50, cpu: 0.5 };
+/**
+ * Sustained GFLOP/s of a training step (wasm: one thread; node: libtensorflow on 2 cores), fitted
+ * to a quiet sitting's paper-width steps at B=32 (docs/model.md, "The latest quiet sitting"):
+ * node cam 1.47 s and medi 0.45 s, wasm (one worker) 9.2 s and 3.4 s. gpu: not measured.
+ */
+const GFLOPS: Record<string, number> = { wasm: 15, node: 120, gpu: 50, cpu: 0.5 };
 
 /**
- * Seconds per captioner time step and pass beyond its multiply-adds. wasm: a small-width cam step
- * (B=32, V=5000) cost 1.8 s of CPU against 0.9 s of multiply-adds over 11 passes × 19 steps, a
- * tiny one (B=5, T=10) 0.3–0.55 s over 11 × 9: 3–5 ms each. node: the default cam run on the 5
- * CUB classes took 0.74× wasm's time in the same sitting (docs/model.md, "Extraction, batch
- * captioning and a default training run").
+ * Seconds per captioner time step and pass beyond its multiply-adds, fitted to the default
+ * `plumage train --variant cam` on the 5 CUB classes in the same sitting (small widths, 62 steps
+ * per epoch, validation included): medi 0.089 s and cam's fine-tune 0.32 s per step on node,
+ * 0.22 s and 0.73 s on wasm. The estimates before this fit were 2× (node) and 1.4× (wasm) long.
  */
-const PASS_STEP_S: Record<string, number> = { wasm: 4e-3, node: 3e-3, gpu: 3e-3, cpu: 4e-3 };
+const PASS_STEP_S: Record<string, number> = { wasm: 3e-3, node: 1.5e-3, gpu: 3e-3, cpu: 4e-3 };
 
 /** Captioner passes of a step, as counted in stepFlops (forward, backward, CAM terms). */
 const captionerPasses = (variant: Variant) => (!hasCap(variant) ? 0 : variant === 'cam' ? 11 : 3);
