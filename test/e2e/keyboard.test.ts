@@ -79,7 +79,7 @@ describe('keyboard', () => {
     expect(pageErrors).toEqual([]);
   });
 
-  it('a shortcut pressed in the same moment a dialog closes reaches the app (Ctrl-Z undoes, i opens Import)', async () => {
+  it('a shortcut pressed in the same moment a dialog closes reaches the app (Ctrl-Z undoes, i opens Import, ? opens the sheet again)', async () => {
     const im = fx.images[0];
     await poll(() => stored(im.id).review).toBe('accepted'); // the first test's last edit
     const help = page.getByRole('dialog', { name: 'Keyboard shortcuts' });
@@ -111,6 +111,19 @@ describe('keyboard', () => {
     expect(await importDialog.isVisible()).toBe(true);
     await page.keyboard.press('Escape');
     await poll(() => importDialog.count()).toBe(0);
+
+    // And "?" itself: the sheet asked for again while its closed one waits for its close event opens anew.
+    await page.keyboard.press('?');
+    await help.waitFor();
+    await page.evaluate(() => {
+      const dlg = document.querySelector('dialog[open]') as HTMLDialogElement;
+      (dlg.querySelector('button[aria-label="Close"]') as HTMLButtonElement).click();
+      document.body.dispatchEvent(new KeyboardEvent('keydown', { key: '?', shiftKey: true, bubbles: true, cancelable: true }));
+    });
+    await page.evaluate(() => new Promise((done) => setTimeout(done, 50))); // the close event has been delivered by now
+    expect(await help.isVisible()).toBe(true);
+    await page.keyboard.press('Escape');
+    await poll(() => help.count()).toBe(0);
     expect(pageErrors).toEqual([]);
   });
 });

@@ -50,6 +50,11 @@ export interface AppInfo {
 class AppState {
   view = $state<View>('gallery');
   dialog = $state<DialogKind>(null);
+  /**
+   * Bumped by openDialog: a dialog asked for again while its closed modal still waits for its
+   * (late) close event is a new modal, which that close event must not take down.
+   */
+  dialogSeq = $state(0);
   classes = $state.raw<ClassInfo[]>([]);
   collections = $state.raw<Collection[]>([]);
   info = $state.raw<AppInfo | null>(null);
@@ -133,6 +138,12 @@ class AppState {
 
   get redoLabel(): string {
     return this.edits.redo.at(-1) ?? 'the last undone edit';
+  }
+
+  /** Opens a dialog as a new modal, also when the same kind is still closing. */
+  openDialog(kind: Exclude<DialogKind, null>): void {
+    this.dialog = kind;
+    this.dialogSeq++;
   }
 
   /**
