@@ -1,7 +1,8 @@
 /**
  * Every matrix product of one Algorithm-1 training step, counted and timed one by one (native
  * backend: a libtensorflow op runs synchronously, so the time around the kernel is the product's):
- * shape and transpose flags, calls, multiply-adds, summed wall and CPU ms, GFLOP/s. For the FLOP
+ * shape and transpose flags, calls, multiply-adds, summed wall and CPU ms, GFLOP/s (wasm too:
+ * its kernels are synchronous as well). For the FLOP
  * audit against PyTorch's step (docs/model.md "Speed levers, measured"). Not part of `npm run bench`:
  *   PLUMAGE_BACKEND=node node --import tsx bench/experiments/matmul-audit.ts [--variant cam]
  *     [--batch 32] [--dims paper|small] [--share on|off] [--top 20]
@@ -41,8 +42,11 @@ function instrument(kernelName: string, table: Map<string, Row>, on: () => boole
     backendName,
     kernelFunc: (args) => {
       if (!on()) return base.kernelFunc(args);
-      const { a, b } = args.inputs as { a: tf.TensorInfo; b: tf.TensorInfo };
-      const attrs = args.attrs as { transposeA?: boolean; transposeB?: boolean };
+      // the operands as each kernel names them (wasm's mmNT multiplies a by wt, mmNN g by w)
+      const ins = args.inputs as Record<string, tf.TensorInfo>;
+      const a = ins.a ?? ins.g;
+      const b = kernelName === 'PlumageMatMulNT' ? ins.wt : kernelName === 'PlumageMatMulNN' ? ins.w : ins.b;
+      const attrs = (args.attrs ?? {}) as { transposeA?: boolean; transposeB?: boolean };
       const { key, mac } = describe(a.shape, b.shape, !!attrs.transposeA, !!attrs.transposeB);
       const c0 = process.cpuUsage();
       const t0 = performance.now();

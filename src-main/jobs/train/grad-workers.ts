@@ -71,12 +71,36 @@ export type FromWorker =
       id: number;
       grads: Record<string, Float32Array>;
       losses: Losses;
+      /** the worker's own ms per phase of this step (reading parameters and rows, computing, packing) */
+      phases: WorkerPhases;
       classPred?: WireTensor<Int32Array>;
       predCaptions?: WireTensor<Int32Array>;
     }
   | { type: 'error'; id?: number; message: string; code?: string };
 
 type GradsReply = Extract<FromWorker, { type: 'grads' }>;
+
+/** Where a worker's time in one step went (ms of wall time on its thread; cpu: its CPU ms). */
+export interface WorkerPhases {
+  params: number;
+  batch: number;
+  compute: number;
+  pack: number;
+  cpu: number;
+}
+
+/** Where the last step's time went on the calling thread (ms), and each worker's phases. */
+export interface StepPhases {
+  /** parameters into the shared buffer */
+  publish: number;
+  /** the batch read and cut into parts, the messages posted */
+  send: number;
+  /** from the last message posted to the last reply received */
+  wait: number;
+  /** the parts' gradients summed and made tensors */
+  sum: number;
+  workers: WorkerPhases[];
+}
 
 const WORKER_MODULE = new URL('./worker-grads.ts', import.meta.url);
 
@@ -151,6 +175,8 @@ export class GradientWorkers {
   private nextId = 1;
   private failure: Error | null = null;
   private closing = false;
+  /** where the last step's time went (for the benchmarks) */
+  lastPhases: StepPhases | null = null;
 
   private constructor(
     readonly workers: Worker[],
@@ -236,13 +262,16 @@ export class GradientWorkers {
   async grads(P: ParamView, variant: Variant, batch: Batch, opts: StepOptions = {}): Promise<StepResult> {
     if (this.failure) throw this.failure;
     if (this.closing) throw new Error('the training workers were closed');
+    const t0 = performance.now();
     this.publish(P);
+    const t1 = performance.now();
     const whole = readBatch(batch, opts);
     const [B, T] = whole.captions.shape;
     const tokens = targetTokens(whole.captions.data, T);
     // the fixed predictions travel as rows of each part; each part gets its own share
     const plain: WireOptions = { ...opts, classPred: undefined, predCaptions: undefined, share: undefined };
     const parts = splitRows(B, this.workers.length);
+    let t2 = t1;
     const replies = await Promise.all(
       parts.map(({ start, count }, i) => {
         const rows = <A extends Float32Array | Int32Array>(t?: WireTensor<A>) =>
@@ -264,10 +293,21 @@ export class GradientWorkers {
         const buffers = [...Object.values(part), o.classPred, o.predCaptions]
           .filter((t): t is WireTensor => !!t)
           .map((t) => t.data.buffer as ArrayBuffer);
-        return this.ask(this.workers[i], { type: 'step', id: this.nextId++, variant, batch: part, opts: o }, buffers);
+        const asked = this.ask(this.workers[i], { type: 'step', id: this.nextId++, variant, batch: part, opts: o }, buffers);
+        t2 = performance.now();
+        return asked;
       }),
     );
-    return this.sum(replies);
+    const t3 = performance.now();
+    const res = this.sum(replies);
+    this.lastPhases = {
+      publish: t1 - t0,
+      send: t2 - t1,
+      wait: t3 - t2,
+      sum: performance.now() - t3,
+      workers: replies.map((r) => r.phases),
+    };
+    return res;
   }
 
   /** The parts' gradients summed in worker order, their losses added, their predictions concatenated. */

@@ -4,6 +4,7 @@
  * computes its part's weighted Algorithm-1 gradients and posts them back (transferred).
  */
 import * as tf from '@tensorflow/tfjs';
+import { readFileSync } from 'node:fs';
 import { parentPort, workerData } from 'node:worker_threads';
 import { algorithm1Grads, type Batch, type StepOptions } from '../../ml/algorithm1.ts';
 import { initBackend } from '../../ml/backend.ts';
@@ -20,6 +21,17 @@ function readParams(): ParamView {
   const P: ParamView = {};
   for (const { name, shape, offset, size } of init.layout) P[name] = tf.tensor(shared.slice(offset, offset + size), shape);
   return P;
+}
+
+/** This thread's CPU ms so far (Linux: /proc/thread-self, 10 ms ticks), NaN where unknown. */
+function threadCpuMs(): number {
+  try {
+    const f = readFileSync('/proc/thread-self/stat', 'utf8');
+    const rest = f.slice(f.lastIndexOf(')') + 2).split(' ');
+    return (Number(rest[11]) + Number(rest[12])) * 10; // utime, stime (fields 14, 15) at 100 Hz
+  } catch {
+    return NaN;
+  }
 }
 
 const toTensor = (t: WireTensor | undefined, dtype: 'float32' | 'int32') =>
@@ -43,7 +55,10 @@ function own<A extends Float32Array | Int32Array>(t: tf.Tensor): A {
 }
 
 function step(m: ToWorker): { reply: FromWorker; transfer: ArrayBuffer[] } {
+  const c0 = threadCpuMs();
+  const t0 = performance.now();
   const P = readParams();
+  const t1 = performance.now();
   const batch = toBatch(m.batch);
   const opts: StepOptions = {
     ...(m.opts as Omit<WireOptions, 'classPred' | 'predCaptions'>),
@@ -51,17 +66,23 @@ function step(m: ToWorker): { reply: FromWorker; transfer: ArrayBuffer[] } {
     predCaptions: toTensor(m.opts.predCaptions, 'int32') as tf.Tensor2D | undefined,
   };
   try {
+    const t2 = performance.now();
     const res = algorithm1Grads(P, m.variant, batch, opts);
+    const t3 = performance.now();
     const grads: Record<string, Float32Array> = {};
     for (const [n, g] of Object.entries(res.grads)) grads[n] = own<Float32Array>(g);
     const wire = (t?: tf.Tensor) => (t ? { data: own<Int32Array>(t), shape: t.shape } : undefined);
+    const classPred = wire(res.classPred);
+    const predCaptions = wire(res.predCaptions);
+    const t4 = performance.now();
     const reply: FromWorker = {
       type: 'grads',
       id: m.id,
       grads,
       losses: res.losses,
-      classPred: wire(res.classPred),
-      predCaptions: wire(res.predCaptions),
+      classPred,
+      predCaptions,
+      phases: { params: t1 - t0, batch: t2 - t1, compute: t3 - t2, pack: t4 - t3, cpu: threadCpuMs() - c0 },
     };
     tf.dispose([...Object.values(res.grads), res.classPred, res.predCaptions].filter((t): t is tf.Tensor => !!t));
     const transfer = [...Object.values(grads), reply.classPred?.data, reply.predCaptions?.data]
