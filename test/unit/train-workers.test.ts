@@ -1,7 +1,8 @@
 /**
  * Data parallelism over worker threads (jobs/train/grad-workers.ts): a step whose batch is split
  * over 2 or 3 workers gives the single-thread step's gradients, losses and predictions, and a
- * worker that dies or fails turns into a one-line error instead of a hang.
+ * worker that dies or fails turns into a one-line error instead of a hang (also when the other
+ * parts already wait at the barrier of the shared gradient sum).
  *
  * Tolerance: the parts compute the same terms, only the float32 sums over rows are grouped
  * differently (each worker sums its rows, then the parts are added) and each part's mean is
@@ -180,6 +181,51 @@ describe('data parallelism over worker threads', () => {
     await pool.close();
     expect((await Promise.all(exited)).length).toBe(2);
     await expect(pool.grads(P, 'cam', batch, opts)).rejects.toThrow('the training workers were closed');
+  });
+
+  it('a part that fails releases the others waiting at the barrier: its error fails the step, the next step is right', async () => {
+    const pool = await GradientWorkers.start(P, 2, backend);
+    pools.push(pool);
+    // a word id past the vocabulary in the last row: only the second part's embedding lookup throws,
+    // while the first part has written its gradients and waits for it
+    const caps = batch.captions.arraySync() as number[][];
+    caps[B - 1][1] = dims.V + 3;
+    const bad = { ...batch, captions: tf.tensor2d(caps, [B, T], 'int32') };
+    try {
+      await expect(pool.grads(P, 'cam', bad, opts)).rejects.toThrow(/GatherV2/);
+    } finally {
+      bad.captions.dispose();
+    }
+    const many = await pool.grads(P, 'cam', batch, opts);
+    const cut = algorithm1Grads(P, 'cam', batch, { ...opts, microBatch: splitRows(B, 2)[0].count });
+    try {
+      for (const name of Object.keys(cut.grads))
+        expect(Array.from(many.grads[name].dataSync()), name).toEqual(Array.from(cut.grads[name].dataSync()));
+    } finally {
+      [many, cut].forEach(dispose);
+    }
+  });
+
+  it('a batch with fewer rows than workers is computed by as many workers as it has rows', async () => {
+    const pool = await GradientWorkers.start(P, 3, backend);
+    pools.push(pool);
+    const two: Batch = {
+      A: tf.slice(batch.A!, 0, 2),
+      labels: tf.slice(batch.labels, 0, 2),
+      captions: tf.slice(batch.captions, 0, 2),
+      masks: tf.slice(batch.masks!, 0, 2),
+      maskRows: tf.slice(batch.maskRows!, 0, 2),
+    };
+    const many = await pool.grads(P, 'cam', two, opts);
+    const cut = algorithm1Grads(P, 'cam', two, { ...opts, microBatch: 1 });
+    try {
+      expect(Object.keys(many.grads).sort()).toEqual(Object.keys(cut.grads).sort());
+      for (const name of Object.keys(cut.grads))
+        expect(Array.from(many.grads[name].dataSync()), name).toEqual(Array.from(cut.grads[name].dataSync()));
+    } finally {
+      [many, cut].forEach(dispose);
+      tf.dispose(Object.values(two).filter((t): t is tf.Tensor => !!t));
+    }
   });
 
   it('a training run on 2 workers takes the steps of a run on 1 (losses to float32 order) and says so', async () => {

@@ -10,8 +10,13 @@
  *
  * Parameters reach the workers through one SharedArrayBuffer that the caller rewrites before each
  * step (workers only read it while a step is in flight, the caller only writes it between steps);
- * batch rows and gradients travel as transferred Float32Arrays. Gradients are summed in worker
- * order, whatever order they arrive in, so a step is deterministic for a given worker count.
+ * batch rows travel as transferred arrays. Gradients do not travel: each worker writes its part's
+ * gradients into its own region of a second SharedArrayBuffer (on wasm straight from its heap),
+ * waits at a barrier (Atomics) until every part is written, then sums one stripe of the elements
+ * over the parts into region 0, in worker order (so a step is deterministic for a given worker
+ * count and equal to adding the parts one after the other), and the caller reads region 0. The sum
+ * thus runs on every worker at once instead of on the caller's thread. A part that fails aborts the
+ * barrier for the others (the control word `ABORTED` names the step), so no worker waits forever.
  *
  * A worker that fails or exits turns the step (and every later one) into a one-line error; close()
  * ends every worker (training's end, cancel, failure).
@@ -36,8 +41,37 @@ export interface ParamLayout {
 export interface WorkerInit {
   layout: ParamLayout[];
   params: SharedArrayBuffer;
+  /** `count` regions of the parameters' size: worker i writes its part's gradients into region i */
+  grads: SharedArrayBuffer;
+  /** Int32 control words: ARRIVED (parts written this step), ABORTED (the last step aborted) */
+  control: SharedArrayBuffer;
+  index: number;
+  count: number;
   /** the caller's backend, so every worker computes like the caller */
   backend: string;
+}
+
+/** Control words of WorkerInit.control. */
+export const ARRIVED = 0;
+export const ABORTED = 1;
+
+/**
+ * A tensor's float32 values without a copy where the backend allows it (wasm: a view of its heap,
+ * valid until the next allocation there, so use it at once); elsewhere dataSync.
+ */
+export function valuesOf(t: tf.Tensor): Float32Array {
+  const b = tf.backend() as unknown as { typedArrayFromHeap?: (t: tf.TensorInfo) => Float32Array };
+  return tf.getBackend() === 'wasm' && b.typedArrayFromHeap && t.dtype === 'float32'
+    ? b.typedArrayFromHeap(t)
+    : (t.dataSync() as Float32Array);
+}
+
+/**
+ * A float32 tensor of values that live in a shared buffer. wasm copies them into its heap at once;
+ * other backends may keep the array itself (tfjs-node writes lazily), so they get a copy of their own.
+ */
+export function tensorOfShared(values: Float32Array, shape: number[]): tf.Tensor {
+  return tf.tensor(tf.getBackend() === 'wasm' ? values : values.slice(), shape, 'float32');
 }
 
 /** A wire tensor: its values (a buffer of its own, transferable) and shape. */
@@ -61,15 +95,28 @@ export type WireOptions = Omit<StepOptions, 'classPred' | 'predCaptions'> & {
   predCaptions?: WireTensor<Int32Array>;
 };
 
-/** host → worker */
-export type ToWorker = { type: 'step'; id: number; variant: Variant; batch: WireBatch; opts: WireOptions };
+/**
+ * host → worker (`step`: the step's number, the same for every part; `id`: this message's;
+ * `parts`: how many workers compute this step, the first `parts` ones: fewer when a batch has fewer
+ * rows than there are workers)
+ */
+export type ToWorker = {
+  type: 'step';
+  id: number;
+  step: number;
+  parts: number;
+  variant: Variant;
+  batch: WireBatch;
+  opts: WireOptions;
+};
 /** worker → host */
 export type FromWorker =
   | { type: 'ready' }
   | {
       type: 'grads';
       id: number;
-      grads: Record<string, Float32Array>;
+      /** the parameters that have a gradient (its sum over the parts is in region 0 of `grads`) */
+      names: string[];
       losses: Losses;
       /** the worker's own ms per phase of this step (reading parameters and rows, computing, packing) */
       phases: WorkerPhases;
@@ -85,7 +132,10 @@ export interface WorkerPhases {
   params: number;
   batch: number;
   compute: number;
+  /** gradients written into the shared buffer, predictions packed */
   pack: number;
+  /** waiting at the barrier, then summing this worker's stripe */
+  reduce: number;
   cpu: number;
 }
 
@@ -97,7 +147,7 @@ export interface StepPhases {
   send: number;
   /** from the last message posted to the last reply received */
   wait: number;
-  /** the parts' gradients summed and made tensors */
+  /** the summed gradients made tensors, losses and predictions joined */
   sum: number;
   workers: WorkerPhases[];
 }
@@ -178,10 +228,15 @@ export class GradientWorkers {
   /** where the last step's time went (for the benchmarks) */
   lastPhases: StepPhases | null = null;
 
+  private nextStep = 1;
+
   private constructor(
     readonly workers: Worker[],
     private readonly layout: ParamLayout[],
     private readonly shared: Float32Array,
+    /** region 0 of the gradients' buffer: the parts' sum after a step */
+    private readonly summed: Float32Array,
+    private readonly control: Int32Array,
   ) {}
 
   /** Starts `count` workers on the caller's backend with the parameters' layout; resolves when all are ready. */
@@ -193,9 +248,19 @@ export class GradientWorkers {
       offset += t.size;
     }
     const params = new SharedArrayBuffer(offset * 4);
-    const init: WorkerInit = { layout, params, backend };
-    const workers = Array.from({ length: count }, () => startModuleWorker(WORKER_MODULE, init));
-    const pool = new GradientWorkers(workers, layout, new Float32Array(params));
+    const grads = new SharedArrayBuffer(count * offset * 4);
+    const control = new SharedArrayBuffer(2 * 4);
+    const init: Omit<WorkerInit, 'index'> = { layout, params, grads, control, count, backend };
+    const workers = Array.from({ length: count }, (_, index) =>
+      startModuleWorker(WORKER_MODULE, { ...init, index } satisfies WorkerInit),
+    );
+    const pool = new GradientWorkers(
+      workers,
+      layout,
+      new Float32Array(params),
+      new Float32Array(grads, 0, offset),
+      new Int32Array(control),
+    );
     try {
       await Promise.all(workers.map((w, i) => pool.watch(w, i)));
     } catch (e) {
@@ -244,7 +309,7 @@ export class GradientWorkers {
     for (const { name, offset, size } of this.layout) {
       const t = P[name];
       if (!t || t.size !== size) throw new Error(`parameter ${name} does not match the workers' layout`);
-      this.shared.set(t.dataSync() as Float32Array, offset);
+      this.shared.set(valuesOf(t), offset);
     }
   }
 
@@ -271,8 +336,18 @@ export class GradientWorkers {
     // the fixed predictions travel as rows of each part; each part gets its own share
     const plain: WireOptions = { ...opts, classPred: undefined, predCaptions: undefined, share: undefined };
     const parts = splitRows(B, this.workers.length);
+    const step = this.nextStep++;
+    Atomics.store(this.control, ARRIVED, 0);
+    let firstError: unknown = null;
+    const abort = (e: unknown) => {
+      firstError ??= e;
+      // release the parts waiting at the barrier for the failed one
+      Atomics.store(this.control, ABORTED, step);
+      Atomics.notify(this.control, ARRIVED);
+      throw e;
+    };
     let t2 = t1;
-    const replies = await Promise.all(
+    const settled = await Promise.allSettled(
       parts.map(({ start, count }, i) => {
         const rows = <A extends Float32Array | Int32Array>(t?: WireTensor<A>) =>
           t ? rowsOf(t.data, t.shape, start, count) : undefined;
@@ -293,11 +368,13 @@ export class GradientWorkers {
         const buffers = [...Object.values(part), o.classPred, o.predCaptions]
           .filter((t): t is WireTensor => !!t)
           .map((t) => t.data.buffer as ArrayBuffer);
-        const asked = this.ask(this.workers[i], { type: 'step', id: this.nextId++, variant, batch: part, opts: o }, buffers);
+        const asked = this.ask(this.workers[i], { type: 'step', id: this.nextId++, step, parts: parts.length, variant, batch: part, opts: o }, buffers);
         t2 = performance.now();
-        return asked;
+        return asked.catch(abort);
       }),
     );
+    if (firstError) throw firstError;
+    const replies = settled.map((r) => (r as PromiseFulfilledResult<GradsReply>).value);
     const t3 = performance.now();
     const res = this.sum(replies);
     this.lastPhases = {
@@ -310,19 +387,12 @@ export class GradientWorkers {
     return res;
   }
 
-  /** The parts' gradients summed in worker order, their losses added, their predictions concatenated. */
+  /** The summed gradients (region 0) as tensors, the parts' losses added, their predictions concatenated. */
   private sum(replies: GradsReply[]): StepResult {
     const grads: Record<string, tf.Tensor> = {};
-    for (const { name, shape } of this.layout) {
-      const first = replies[0].grads[name];
-      if (!first) continue;
-      const acc = first;
-      for (const r of replies.slice(1)) {
-        const g = r.grads[name];
-        for (let i = 0; i < acc.length; i++) acc[i] += g[i];
-      }
-      grads[name] = tf.tensor(acc, shape);
-    }
+    const names = new Set(replies[0].names);
+    for (const { name, shape, offset, size } of this.layout)
+      if (names.has(name)) grads[name] = tensorOfShared(this.summed.subarray(offset, offset + size), shape);
     const losses: Losses = { class: 0, caption: 0, cam: 0, mask: 0, total: 0 };
     for (const r of replies) for (const k of Object.keys(losses) as (keyof Losses)[]) losses[k] += r.losses[k];
     const joined = (pick: (r: GradsReply) => WireTensor<Int32Array> | undefined) => {
