@@ -221,6 +221,11 @@ export type TrainEvent =
       totalSteps: number;
       /** Rough duration of the remaining steps (jobs/train/estimate.ts), before any step ran. */
       estimateSec?: number;
+      /**
+       * The first stage of a two-stage command (medi for `train --variant cam`): the run the same
+       * command trains next and its rough duration, so the whole command can be estimated up front.
+       */
+      nextStage?: { variant: 'cnn' | 'lrcn' | 'medi' | 'cam'; estimateSec: number };
     }
   | {
       type: 'step';

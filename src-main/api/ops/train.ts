@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import type { JobDetail } from '../../../shared/types.ts';
-import { camFineTune, DIMS, RECIPE_CHOICES, recipeNamed, withRecipe, type DimsPreset, type TrainConfig } from '../../jobs/train/config.ts';
+import { camFineTune, DIMS, RECIPE_CHOICES, recipeNamed, requestSettings, type DimsPreset, type TrainConfig } from '../../jobs/train/config.ts';
 import type { TrainEvent, TrainResult } from '../../jobs/train/loop.ts';
 import { getRun } from '../../data/runs.ts';
 import { notFound, PlumageError } from '../../util/errors.ts';
@@ -82,7 +82,7 @@ export async function train(ctx: OpContext, req: TrainRequest | { resume: Resume
   if ('resume' in req) return resumeThenCam(ctx, req.resume, io);
   const stage = camStage(req);
   if (!stage) return trainOnce(ctx, req, io);
-  io.emit({ type: 'stage', message: 'cam in two runs: medi first, then its fine-tune with L_cam (each prints its own estimate)' });
+  io.emit({ type: 'stage', message: 'cam in two runs: medi first, then its fine-tune with L_cam (an estimate of both, then each run prints its own)' });
   // the worker count is how this session computes, not part of what the medi run keeps for later
   const camRequest: TrainRequest = { ...req, ...stage, workers: undefined };
   const base = await trainOnce(ctx, { ...req, variant: 'medi' }, io, { scoreCollection: false, camRequest });
@@ -182,9 +182,7 @@ function resumedVariant(ctx: OpContext, runId: string): TrainConfig['variant'] {
 
 /** The trainer's config for a request: the options given, the recipe's for the rest. */
 export function configOf(req: TrainRequest): Partial<TrainConfig> & { variant: TrainConfig['variant'] } {
-  // the worker count is how this session computes, not part of the run
-  const given: Partial<TrainRequest> = { ...req, recipe: undefined, workers: undefined };
-  return withRecipe(recipeNamed(req.recipe), given as Omit<TrainRequest, 'recipe' | 'workers'>);
+  return requestSettings(req);
 }
 
 /** Turns the trainer's events into job progress with live detail (and passes them on as they are). */

@@ -68,9 +68,14 @@ function trainPrinter(err: (line: string) => void): (e: OpEvent) => void {
   const tty = Boolean(process.stderr.isTTY);
   const onTrain = (e: TrainEvent) => {
     if (e.type === 'log') err(e.message ?? '');
-    else if (e.type === 'start')
+    else if (e.type === 'start') {
+      if (e.nextStage && e.estimateSec !== undefined)
+        err(
+          `both runs: estimated ${formatDuration(e.estimateSec + e.nextStage.estimateSec)} in all ` +
+            `(medi ${formatDuration(e.estimateSec)}, then the ${e.nextStage.variant} fine-tune ${formatDuration(e.nextStage.estimateSec)})`,
+        );
       err(`run ${e.run}: ${count(e.epochs, 'epoch')} × ${count(e.steps, 'step')}` + (e.estimateSec !== undefined ? `, estimated ${formatDuration(e.estimateSec)}` : ''));
-    else if (e.type === 'step') {
+    } else if (e.type === 'step') {
       const now = Date.now();
       if (now - last < (tty ? 200 : 2000) && e.step !== e.steps) return;
       last = now;

@@ -188,6 +188,18 @@ export function withRecipe<C extends Partial<TrainConfig>>(name: RecipeName, exp
   return { ...RECIPES[name], ...floor, ...given } as C;
 }
 
+/**
+ * The trainer's settings for a request (a TrainRequest of the api: options given, a recipe name,
+ * maybe a worker count): the recipe's settings with the options given on top, as a new run's
+ * config. What the api trains for it, and what the first stage of a cam request uses to estimate
+ * the second (loop.ts).
+ */
+export function requestSettings(req: Record<string, unknown>): Partial<TrainConfig> & { variant: Variant } {
+  // the worker count is how a session computes, not part of the run
+  const given = { ...req, recipe: undefined, workers: undefined } as unknown as Partial<TrainConfig> & { variant: Variant };
+  return withRecipe(recipeNamed(req.recipe as string | undefined), given);
+}
+
 /** D, E, Hd per preset: the paper's sizes, a demo size for 2 cores, a test size. */
 export const DIMS: Record<DimsPreset, { D: number; E: number; Hd: number }> = {
   paper: { D: 1024, E: 512, Hd: 1024 },

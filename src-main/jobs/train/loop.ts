@@ -22,9 +22,9 @@ import { initBackend } from '../../ml/backend.ts';
 import type { Params, Variant } from '../../ml/model.ts';
 import { applyGrads, disposeOptimState } from '../../ml/optim.ts';
 import { checkpointPaths, loadRunWeights, saveResume, saveSidecar, saveWeights } from '../run-artifact.ts';
-import { DEFAULT_CONFIG, type TrainConfig } from './config.ts';
+import { DEFAULT_CONFIG, DIMS, newRunConfig, requestSettings, type TrainConfig } from './config.ts';
 import { encodeCaption } from './dataset.ts';
-import { itemCaption, type TrainItem } from './sampling.ts';
+import { epochBudget, itemCaption, trainItems, type TrainItem } from './sampling.ts';
 import { cropMaps, cropOffsets, mirrorMasks, mirrorRows } from './augment.ts';
 import type { Example } from './dataset.ts';
 import { mirroredKey } from '../../ml/feature-cache.ts';
@@ -330,6 +330,21 @@ function finishRun(s: Session, cancelled: boolean, backend: { name: string; deta
   };
 }
 
+/**
+ * A medi run that is the first stage of a cam request (cfg.camRequest, api/ops/train.ts): the
+ * rough duration of that cam fine-tune, computed as its own start will compute it — the request's
+ * settings, its epoch budget on the same training photos, its steps and sizes.
+ */
+export function nextStageEstimate(backend: string, s: Pick<Session, 'cfg' | 'data' | 'dims'>): { variant: 'cam'; estimateSec: number } | null {
+  const req = s.cfg.camRequest;
+  if (!req || req.variant !== 'cam') return null;
+  const cfg = newRunConfig(requestSettings(req));
+  const epochs = epochBudget(cfg, s.data.train);
+  const steps = Math.ceil(trainItems(s.data.train, cfg.allCaptions).length / cfg.batch) * epochs;
+  const estimateSec = estimateSeconds(backend, 'cam', { ...s.dims, ...DIMS[cfg.dims] }, { batch: cfg.batch, T: cfg.maxLen, steps });
+  return estimateSec === null ? null : { variant: 'cam', estimateSec };
+}
+
 export async function runTraining(opts: TrainOptions): Promise<TrainResult> {
   const ws = workspace(opts.home);
   const backend = await initBackend();
@@ -344,7 +359,11 @@ export async function runTraining(opts: TrainOptions): Promise<TrainResult> {
     const s = await openSession(ws, db, backend.name, opts, report, (id, c) => ([runId, claim] = [id, c]));
     const left = { batch: s.cfg.batch, T: s.cfg.maxLen, steps: s.totalSteps - s.state.globalStep };
     const estimateSec = estimateSeconds(backend.name, s.cfg.variant, s.dims, left) ?? undefined;
-    report.emit({ type: 'start', phase: 'train', run: s.runId, epochs: s.cfg.epochs, steps: s.stepsPerEpoch, totalSteps: s.totalSteps, estimateSec });
+    const nextStage = nextStageEstimate(backend.name, s);
+    report.emit({
+      type: 'start', phase: 'train', run: s.runId, epochs: s.cfg.epochs, steps: s.stepsPerEpoch, totalSteps: s.totalSteps, estimateSec,
+      ...(nextStage ? { nextStage } : {}),
+    });
     const flops = stepFlops(s.cfg.variant, s.dims, s.cfg.batch, s.cfg.maxLen);
     const workers = stepWorkers(backend.name, s.cfg.batch, flops, opts.workers);
     if (workers > 1) {
