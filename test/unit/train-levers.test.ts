@@ -299,6 +299,7 @@ describe('the run configuration', () => {
       weightDecay: 0,
       cropFeatures: 0,
       flipPhotos: false,
+      averageWeights: 0,
     });
     expect(regularisation({ ...DEFAULT_CONFIG, variant: 'cam' }, 7)).toBeUndefined();
   });
@@ -323,6 +324,7 @@ describe('the run configuration', () => {
       captionSmoothing: 0.1,
       weightDecay: 0.5,
       cropFeatures: 2,
+      averageWeights: 0.9,
     };
     const [homeA, homeB] = [trainFixture(), trainFixture()];
     const a = await runTraining({ home: homeA, config: cfg });
@@ -358,5 +360,37 @@ describe('the run configuration', () => {
     const norm = (w: number[]) => Math.hypot(...w);
     expect(norm(decayed)).toBeLessThan(norm(plain));
     expect(await weights({ cropFeatures: 2 })).not.toEqual(plain);
+  });
+
+  it('a running average of the weights (averageWeights d) is what the run validates and saves; training itself is unchanged', async () => {
+    const cfg = { ...tinyRun, variant: 'medi' as const };
+    const d = 0.5;
+    // the weights trained after 0, 1 and 2 steps, and the checkpoint files of a run stopped after 2
+    const after = async (steps: number, extra: Partial<TrainConfig> = {}) => {
+      const home = trainFixture();
+      const r = await runTraining({ home, config: { ...cfg, ...extra }, stopAfterSteps: steps });
+      const p = checkpointPaths(workspace(home), r.run);
+      return { resume: readSafetensors(p.resumeWeights).tensors, best: readSafetensors(p.weights).tensors };
+    };
+    const [w0, w1, w2] = await Promise.all([0, 1, 2].map(async (k) => (await after(k)).resume));
+    const avg = await after(2, { averageWeights: d });
+    for (const n of ['medi.weight', 'cls.bias', 'cap.out.weight']) {
+      // the weights trained are the plain run's
+      expect(Array.from(avg.resume[n].data), n).toEqual(Array.from(w2[n].data));
+      const want = Array.from(w2[n].data, (x, i) => d * d * w0[n].data[i] + d * (1 - d) * w1[n].data[i] + (1 - d) * x);
+      const kept = Array.from(avg.resume[`opt.average:${n}#0`].data);
+      kept.forEach((x, i) => expect(x).toBeCloseTo(want[i], 5));
+      // the model the run saved (cancelled before its first validation: the current model) is the average
+      expect(Array.from(avg.best[n].data), n).toEqual(kept);
+      expect(Array.from(avg.best[n].data), n).not.toEqual(Array.from(w2[n].data));
+    }
+    // a whole run: validated and saved as the average, so its model differs from the plain run's
+    const plainHome = trainFixture();
+    const avgHome = trainFixture();
+    const plain = await runTraining({ home: plainHome, config: cfg });
+    const averaged = await runTraining({ home: avgHome, config: { ...cfg, averageWeights: 0.9 } });
+    const model = (home: string, run: string) => readSafetensors(checkpointPaths(workspace(home), run).weights).tensors['medi.weight'].data;
+    expect(Array.from(model(avgHome, averaged.run))).not.toEqual(Array.from(model(plainHome, plain.run)));
+    expect(averaged.steps).toBe(plain.steps);
   });
 });

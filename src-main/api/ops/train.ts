@@ -55,6 +55,8 @@ export const trainRequest = z.strictObject({
   cropFeatures: z.number().int().min(0).max(1000).optional(),
   /** Show training photos mirrored with probability ½ (their maps are extracted once and cached). */
   flipPhotos: z.boolean().optional(),
+  /** Exponential moving average of the weights (decay per step; 0 = off): the run's model is the average. */
+  averageWeights: finite.min(0).max(0.9999).optional(),
   warmStart: runId.optional(),
   /** Minutes between resume checkpoints within an epoch (one is also written at every epoch end). */
   checkpointMinutes: finite.positive().max(24 * 60).optional(),

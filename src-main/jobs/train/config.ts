@@ -66,6 +66,13 @@ export interface TrainConfig {
    * of the mirrored photos are extracted once and cached (train/features.ts, augment.ts).
    */
   flipPhotos: boolean;
+  /**
+   * Exponential moving average of the weights, its decay per step (0 = off): validation, the best
+   * checkpoint and so the run's model are the average, training goes on from the weights trained.
+   * The average starts at the run's first weights (a warm start's: then it mixes the parent's
+   * weights with the new ones). Kept in the optimizer state, so a resumed run averages on exactly.
+   */
+  averageWeights: number;
   warmStart?: string;
   /**
    * A medi run trained as the first stage of a cam request keeps that request here (opaque to the
@@ -107,6 +114,7 @@ export const DEFAULT_CONFIG: Omit<TrainConfig, 'variant'> = {
   weightDecay: 0,
   cropFeatures: 0,
   flipPhotos: false,
+  averageWeights: 0,
   checkpointMinutes: 5,
 };
 

@@ -173,6 +173,7 @@ async function trainStep(s: Session, grads: StepGrads): Promise<TrainLosses> {
   // The schedule depends only on the global step, so a resumed run gets the same rates.
   const lr = cfg.schedule === 'cosine' ? cfg.lr * 0.5 * (1 + Math.cos((Math.PI * state.globalStep) / s.totalSteps)) : cfg.lr;
   applyGrads(s.params, res.grads, { kind: cfg.optimizer, lr, weightDecay: cfg.weightDecay }, s.opt);
+  updateAverage(s);
   tf.dispose([...Object.values(res.grads), batch.A, batch.labels, batch.captions]);
   batch.masks?.dispose();
   batch.maskRows?.dispose();
@@ -207,9 +208,37 @@ function reportStep(s: Session, losses: TrainLosses): void {
   });
 }
 
+/** Optimizer-state slot of a parameter's running average (averageWeights). */
+const AVERAGE = 'average:';
+const averaging = (cfg: TrainConfig) => (cfg.averageWeights ?? 0) > 0;
+
+/** Starts the running average at the current weights (a new run's first weights). */
+function startAverage(s: Session): void {
+  if (!averaging(s.cfg)) return;
+  for (const [n, p] of Object.entries(s.params)) if (!s.opt.slots[AVERAGE + n]) s.opt.slots[AVERAGE + n] = [tf.keep(tf.clone(p))];
+}
+
+/** After a step: average ← d·average + (1 − d)·weights. */
+function updateAverage(s: Session): void {
+  if (!averaging(s.cfg)) return;
+  const d = s.cfg.averageWeights;
+  for (const [n, p] of Object.entries(s.params)) {
+    const slot = s.opt.slots[AVERAGE + n];
+    const next = tf.tidy(() => tf.add(tf.mul(slot[0], d), tf.mul(p, 1 - d)));
+    slot[0].dispose();
+    slot[0] = tf.keep(next);
+  }
+}
+
+/** The model the run validates and saves: the running average where the run keeps one, else the weights trained. */
+export function modelWeights(s: Pick<Session, 'cfg' | 'params' | 'opt'>): Record<string, tf.Tensor> {
+  if (!averaging(s.cfg)) return s.params;
+  return Object.fromEntries(Object.keys(s.params).map((n) => [n, s.opt.slots[AVERAGE + n][0]]));
+}
+
 /** Saves the best weights so far (and the sidecar that names their epoch and score). */
 function saveBest(s: Session, epoch: number, score: number | null): void {
-  saveWeights(checkpointPaths(s.ws, s.runId).weights, s.params, { run: s.runId, variant: s.cfg.variant, epoch: String(epoch) });
+  saveWeights(checkpointPaths(s.ws, s.runId).weights, modelWeights(s), { run: s.runId, variant: s.cfg.variant, epoch: String(epoch) });
   s.sidecar.epoch = epoch;
   s.sidecar.bestScore = score;
   saveSidecar(s.ws, s.sidecar);
@@ -219,7 +248,7 @@ function saveBest(s: Session, epoch: number, score: number | null): void {
 /** End of an epoch: validation, the epoch's record, best checkpoint, early stopping. Returns whether to stop. */
 function endEpoch(s: Session, sums: TrainLosses, nSteps: number): boolean {
   const { cfg, state } = s;
-  const ev = evaluateSplit(s.params, cfg.variant, s.data.val, s.cache, s.index, cfg.maxLen, 64, cfg.select === 'cider');
+  const ev = evaluateSplit(modelWeights(s), cfg.variant, s.data.val, s.cache, s.index, cfg.maxLen, 64, cfg.select === 'cider');
   const score = selectionScore(ev, s.dims.V, cfg.select);
   const val = (s.lastVal = { ...ev, score });
   const improved = state.bestScore === null || score > state.bestScore;
@@ -259,8 +288,11 @@ const checkpointDue = (s: Session) =>
 async function trainEpochs(s: Session, grads: StepGrads): Promise<boolean> {
   const { cfg, state, request } = s;
   const trainIdx = s.items.map((_, i) => i);
-  // A new run is resumable from its first step on.
-  if (state.globalStep === 0) checkpoint(s);
+  // A new run is resumable from its first step on (its running average, if any, starts here).
+  if (state.globalStep === 0) {
+    startAverage(s);
+    checkpoint(s);
+  }
   while (!state.finished && state.epoch < cfg.epochs) {
     if (state.stepInEpoch === 0) state.perm = s.rng.shuffle(trainIdx);
     const sums = zeroLosses();
