@@ -165,11 +165,12 @@ export function recipeNamed(name: string | undefined): RecipeName {
  * How a recipe trains cam when it does not continue an earlier run: null = like every other
  * variant (λ from the first step); otherwise medi first, then cam fine-tuned from that medi run
  * with these settings. L_cam compares Grad-CAMs, which are noise while the heads are random; a
- * short fine-tune at half the rate and λ 0.3 is what measured best (the experiment's cam). The
+ * short fine-tune at half the rate and λ 0.1 is what measured best (the experiment's cam; λ 0.1
+ * against 0.3 and 1: docs/training.md, rows 31–33 and 37–40). The
  * same settings are a warm-started Retrain's (api/insights.ts), with at least 5 photo passes.
  */
 export const CAM_FINE_TUNE: Record<RecipeName, Partial<TrainConfig> | null> = {
-  standard: { lr: 0.001, epochs: 1, minPhotoPasses: 5, lambda: 0.3 },
+  standard: { lr: 0.001, epochs: 1, minPhotoPasses: 5, lambda: 0.1 },
   paper: null,
 };
 
