@@ -1,7 +1,7 @@
 /**
  * In-process, interleaved A/B timings of speed levers at the paper's sizes (CPU time of this
  * process, median; docs/model.md "Speed levers, measured"). Not part of `npm run bench`:
- *   node --import tsx bench/experiments/levers.ts [cls] [matmul] [share] [fused [--small]] [pick] [lse] [--batch 32] [--reps 5]
+ *   node --import tsx bench/experiments/levers.ts [cls] [matmul] [share] [fused [--small]] [pick] [lse] [act [--medi]] [--batch 32] [--reps 5]
  * cls:    the classifier Grad-CAM alphas (gt + pred) and their second-order gradient into f_medi,
  *         closed form (gradcam.ts) vs the nested tf.grad through f_medi and f_class it replaced.
  * matmul: a product with the transposeB flag vs a cached transpose, at the model's shapes.
@@ -13,13 +13,16 @@
  *         recomputed from x in every backward pass (ops.ts before).
  * fused:  a whole medi training step with L_caption's LSTM as one layer with a hand-written BPTT
  *         (lstm.ts) vs step by step (useFusedLstm); CPU and wall ms.
+ * act:    a whole cam training step with σ's and tanh's gradients as libtensorflow's SigmoidGrad /
+ *         TanhGrad (ops.ts, tfjs-node only) vs built from mul/sub (useFusedActivationGrads); CPU
+ *         and wall ms, and the largest difference between the two steps' gradients.
  */
 import * as tf from '@tensorflow/tfjs';
 import { loadavg } from 'node:os';
 import { initBackend } from '../../src-main/ml/backend.ts';
 import { type Batch, type StepOptions, algorithm1Grads } from '../../src-main/ml/algorithm1.ts';
 import { gradCamAlphas } from '../../src-main/ml/gradcam.ts';
-import { logSoftmax, logSumExp, pickLogSoftmax } from '../../src-main/ml/ops.ts';
+import { logSoftmax, logSumExp, pickLogSoftmax, useFusedActivationGrads } from '../../src-main/ml/ops.ts';
 import {
   BOS,
   EOS,
@@ -226,6 +229,41 @@ function fusedLstmLever(B: number, reps: number, dims: ModelDims) {
   return abLine('fused_lstm_bptt', ['fused', 'stepwise'], r, { batch: B, D: dims.D, V: dims.V });
 }
 
+/** A cam step with σ's and tanh's gradients as one libtensorflow op each, or from mul/sub. */
+function actGradLever(variant: Variant, B: number, reps: number) {
+  const { P, batch, dispose } = paperStepInputs(variant, B);
+  const step = (on: boolean) =>
+    trainStep(P, variant, batch, () => {
+      useFusedActivationGrads(on);
+      return {};
+    });
+  const grads = (on: boolean) => {
+    useFusedActivationGrads(on);
+    const r = algorithm1Grads(P, variant, batch, {});
+    const out = Object.fromEntries(Object.entries(r.grads).map(([n, g]) => [n, g.dataSync().slice()]));
+    Object.values(r.grads).forEach((t) => t.dispose());
+    r.classPred?.dispose();
+    r.predCaptions?.dispose();
+    return out;
+  };
+  const [g1, g0] = [grads(true), grads(false)];
+  // the largest difference relative to the parameter's largest gradient
+  let rel = 0;
+  for (const n of Object.keys(g0)) {
+    let d = 0;
+    let m = 0;
+    for (let i = 0; i < g0[n].length; i++) {
+      d = Math.max(d, Math.abs(g1[n][i] - g0[n][i]));
+      m = Math.max(m, Math.abs(g0[n][i]));
+    }
+    rel = Math.max(rel, m > 0 ? d / m : d);
+  }
+  const r = interleavedWallAndCpu(step(true), step(false), reps);
+  useFusedActivationGrads(undefined);
+  dispose();
+  return abLine('fused_activation_gradients', ['fused', 'mul_sub'], r, { variant, batch: B, max_rel_diff: rel });
+}
+
 /**
  * The target-token log-probs of a caption pass ([rows, V] word logits), forward and the gradient
  * w.r.t. the logits: the picked logit minus log Σ exp (pickLogSoftmax) vs the one-hot pick of
@@ -283,13 +321,15 @@ function lseLever(rows: number, reps: number) {
 async function main() {
   const args = process.argv.slice(2);
   const opt = (n: string, d: number) => (args.includes(n) ? Number(args[args.indexOf(n) + 1]) : d);
-  const names = args.filter((a) => ['cls', 'matmul', 'share', 'fused', 'pick', 'lse'].includes(a));
+  const names = args.filter((a) => ['cls', 'matmul', 'share', 'fused', 'pick', 'lse', 'act'].includes(a));
   const which = names.length ? names : ['cls', 'matmul'];
   const backend = await initBackend();
   const print = (o: object) =>
     process.stdout.write(JSON.stringify({ bench: 'lever', backend: backend.name, ...o }) + '\n');
   if (which.includes('cls')) print(classAlphaLever(opt('--batch', 32), opt('--reps', 5)));
   if (which.includes('matmul')) matmulLever(opt('--reps', 3)).forEach(print);
+  if (names.includes('act'))
+    print(actGradLever((args.includes('--medi') ? 'medi' : 'cam') as Variant, opt('--batch', 32), opt('--reps', 3)));
   if (names.includes('share')) print(shareLever(opt('--batch', 32), opt('--reps', 3)));
   // `--small`: the product's default widths (D=E·2=Hd=128, V=800) instead of the paper's
   const small: ModelDims = { ...PAPER_DIMS, ...DIMS.small, V: 800 };

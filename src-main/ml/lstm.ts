@@ -13,7 +13,7 @@
  * Gate order i, f, g, o (PyTorch nn.LSTM); h0 = c0 = 0.
  */
 import * as tf from '@tensorflow/tfjs';
-import { mm, mmNT, mmTN } from './ops.ts';
+import { mm, mmNT, mmTN, sigmoidGradOf, tanhGradOf } from './ops.ts';
 
 type Save = (ts: tf.Tensor[]) => void;
 
@@ -47,10 +47,6 @@ function forward(xg: tf.Tensor3D, W: tf.Tensor2D): Step[] {
   return out;
 }
 
-/** σ'(x) from σ(x). */
-const dSigmoid = (y: tf.Tensor) => tf.mul(y, tf.sub(1, y));
-/** tanh'(x) from tanh(x). */
-const dTanh = (y: tf.Tensor) => tf.sub(1, tf.square(y));
 
 /** BPTT: the gate pre-activation gradients of every step, for upstream dS [B,T,Hd]. */
 function gateGrads(dS: tf.Tensor3D, steps: Step[], W: tf.Tensor2D): tf.Tensor[] {
@@ -61,14 +57,15 @@ function gateGrads(dS: tf.Tensor3D, steps: Step[], W: tf.Tensor2D): tf.Tensor[] 
   for (let t = steps.length - 1; t >= 0; t--) {
     const { tc, i, f, u, o } = steps[t];
     const ds: tf.Tensor = dsNext ? tf.add(dSs[t], dsNext) : dSs[t];
-    const dcOwn = tf.mul(tf.mul(ds, o), dTanh(tc));
+    // activation derivatives from the saved activations (one libtensorflow op each on tfjs-node)
+    const dcOwn = tanhGradOf(tc, tf.mul(ds, o));
     const dc: tf.Tensor = dcNext ? tf.add(dcOwn, dcNext) : dcOwn;
     dG[t] = tf.concat(
       [
-        tf.mul(tf.mul(dc, u), dSigmoid(i)),
-        t > 0 ? tf.mul(tf.mul(dc, steps[t - 1].c), dSigmoid(f)) : tf.zerosLike(f),
-        tf.mul(tf.mul(dc, i), dTanh(u)),
-        tf.mul(tf.mul(ds, tc), dSigmoid(o)),
+        sigmoidGradOf(i, tf.mul(dc, u)),
+        t > 0 ? sigmoidGradOf(f, tf.mul(dc, steps[t - 1].c)) : tf.zerosLike(f),
+        tanhGradOf(u, tf.mul(dc, i)),
+        sigmoidGradOf(o, tf.mul(ds, tc)),
       ],
       1,
     );

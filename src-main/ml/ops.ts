@@ -344,14 +344,80 @@ export const stopGradient = custom<tf.Tensor>((x: unknown) => ({
   gradFunc: (dy: tf.Tensor) => tf.zerosLike(dy),
 }));
 
+/**
+ * The gradients of σ and tanh from their output y, dy·y(1−y) and dy·(1−y²), as ONE libtensorflow
+ * op each (SigmoidGrad, TanhGrad) on tfjs-node instead of three or four: the captioner's
+ * second-order pass makes thousands of these small products. Registered with their own gradient
+ * in y and dy (dy·(1−2y) and −2y·dy; linear in dy), so they are differentiable again.
+ */
+const ACT_GRAD = { sigmoid: 'PlumageSigmoidGrad', tanh: 'PlumageTanhGrad' } as const;
+const TF_OP = { PlumageSigmoidGrad: 'SigmoidGrad', PlumageTanhGrad: 'TanhGrad' } as const;
+let actGradRegistered = false;
+
+interface NodeBackend {
+  binding: { TF_ATTR_TYPE: number; TF_FLOAT: number };
+  executeSingleOutput(name: string, attrs: unknown[], inputs: tf.TensorInfo[]): tf.Tensor;
+}
+
+function ensureActGradKernels(): void {
+  if (actGradRegistered) return;
+  for (const [kernelName, op] of Object.entries(TF_OP)) {
+    tf.registerKernel({
+      kernelName,
+      backendName: 'tensorflow',
+      kernelFunc: ({ inputs, backend }) => {
+        const b = backend as unknown as NodeBackend;
+        const T = { name: 'T', type: b.binding.TF_ATTR_TYPE, value: b.binding.TF_FLOAT };
+        return b.executeSingleOutput(op, [T], [inputs.y!, inputs.dy!]);
+      },
+    });
+  }
+  const second = (kernelName: string, dOut: (y: tf.Tensor) => tf.Tensor) =>
+    tf.registerGradient({
+      kernelName,
+      inputsToSave: ['y', 'dy'],
+      gradFunc: (g: tf.Tensor | tf.Tensor[], [y, dy]: tf.Tensor[]) => {
+        const d = g as tf.Tensor;
+        return { y: () => tf.mul(tf.mul(d, dy), dOut(y)), dy: () => actGrad(kernelName, y, d) };
+      },
+    });
+  second(ACT_GRAD.sigmoid, (y) => tf.sub(1, tf.mul(y, 2)));
+  second(ACT_GRAD.tanh, (y) => tf.mul(y, -2));
+  actGradRegistered = true;
+}
+
+function actGrad(kernelName: string, y: tf.Tensor, dy: tf.Tensor): tf.Tensor {
+  ensureActGradKernels();
+  return tf.engine().runKernel(kernelName, { y, dy }) as tf.Tensor;
+}
+
+/**
+ * Whether σ and tanh take their gradients from the fused ops above; undefined: on tfjs-node only
+ * (the only backend that has them; docs/model.md "Speed levers, measured").
+ */
+let fusedActGrads: boolean | undefined;
+export function useFusedActivationGrads(on?: boolean): void {
+  fusedActGrads = on;
+}
+const fusedActs = () => tf.getBackend() === 'tensorflow' && (fusedActGrads ?? true);
+
+/** dy·y(1−y) for y = σ(x): σ's gradient from its output (one op on tfjs-node). */
+export function sigmoidGradOf(y: tf.Tensor, dy: tf.Tensor): tf.Tensor {
+  return fusedActs() ? actGrad(ACT_GRAD.sigmoid, y, dy) : tf.mul(dy, tf.mul(y, tf.sub(1, y)));
+}
+
+/** dy·(1−y²) for y = tanh(x): tanh's gradient from its output (one op on tfjs-node). */
+export function tanhGradOf(y: tf.Tensor, dy: tf.Tensor): tf.Tensor {
+  return fusedActs() ? actGrad(ACT_GRAD.tanh, y, dy) : tf.mul(dy, tf.sub(1, tf.square(y)));
+}
+
 /** σ(x) = 1/(1+e^{-x}); σ'(x) = σ(x)(1−σ(x)) recomputed from x. */
 export const sigmoid: (x: tf.Tensor) => tf.Tensor = custom<tf.Tensor>((x: unknown, save: unknown) => {
   (save as (t: tf.Tensor[]) => void)([x as tf.Tensor]);
   return {
     value: tf.sigmoid(x as tf.Tensor),
     gradFunc: (dy: tf.Tensor, [xi]: tf.Tensor[]): tf.Tensor => {
-      const s: tf.Tensor = sigmoid(xi);
-      return tf.mul(dy, tf.mul(s, tf.sub(1, s)));
+      return sigmoidGradOf(sigmoid(xi), dy);
     },
   };
 });
@@ -362,8 +428,7 @@ export const tanh: (x: tf.Tensor) => tf.Tensor = custom<tf.Tensor>((x: unknown, 
   return {
     value: tf.tanh(x as tf.Tensor),
     gradFunc: (dy: tf.Tensor, [xi]: tf.Tensor[]): tf.Tensor => {
-      const th: tf.Tensor = tanh(xi);
-      return tf.mul(dy, tf.sub(1, tf.square(th)));
+      return tanhGradOf(tanh(xi), dy);
     },
   };
 });

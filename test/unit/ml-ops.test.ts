@@ -203,6 +203,28 @@ describe('activations: nested tf.grad gives exact second derivatives', () => {
     expect(close(second(tanh), want, 1e-5)).toBe(true);
   });
 
+  it('sigmoid and tanh with an upstream gradient that depends on x (both inputs of the gradient op)', () => {
+    // d/dx of ∂/∂x Σ f(x)·x = f''(x)·x + 2 f'(x)
+    const both = (f: (t: tf.Tensor) => tf.Tensor) =>
+      tf
+        .grad((z: tf.Tensor) =>
+          tf
+            .grad((y: tf.Tensor) => f(y).mul(y).sum())(z)
+            .sum(),
+        )(x)
+        .dataSync();
+    const sig = xs.map((v) => {
+      const s = 1 / (1 + Math.exp(-v));
+      return s * (1 - s) * (1 - 2 * s) * v + 2 * s * (1 - s);
+    });
+    const th = xs.map((v) => {
+      const t = Math.tanh(v);
+      return -2 * t * (1 - t * t) * v + 2 * (1 - t * t);
+    });
+    expect(close(both(sigmoid), sig, 1e-5)).toBe(true);
+    expect(close(both(tanh), th, 1e-5)).toBe(true);
+  });
+
   it('logSoftmax / logSumExp: Hessian-vector products', () => {
     // d/dx_j of Σ_i (∂ lse/∂x_i)·c_i = Σ_i c_i (p_i δ_ij − p_i p_j)
     const c = [0.3, -1, 2, 0.5, -0.2];
