@@ -4,7 +4,8 @@
  * step's wall time without profiling, so wall − Σ kernel ms is the per-op JavaScript/dispatch
  * overhead. Not part of `npm run bench`:
  *   node --import tsx bench/experiments/profile-step.ts [--variant cam] [--batch 32]
- *     [--dims small|paper|medium|tiny] [--vocab V] [--top 15] [--share on|off] [--steps 3]
+ *     [--dims small|paper|medium|tiny] [--vocab V] [--top 15] [--share on|off] [--steps 3] [--by-shape]
+ * `--by-shape`: kernels grouped by name and output shape instead of name and size class.
  * `--ab-lean`: instead, TF.js's own add/sub/mul gradients against lean-grads.ts's, interleaved.
  * The backend is the process's (PLUMAGE_BACKEND).
  */
@@ -26,13 +27,17 @@ const SCOPES = new Set(['forward', 'backward', 'unnamed scope']);
 const LARGE = 100_000;
 
 /** Kernel count and summed kernel time per kernel name of one profiled call of `f`. */
-async function kernelTable(f: () => void): Promise<Map<string, KernelStat>> {
+async function kernelTable(f: () => void, byShape = false): Promise<Map<string, KernelStat>> {
   const info = await tf.profile(f);
   const table = new Map<string, KernelStat>();
   for (const k of info.kernels) {
     if (SCOPES.has(k.name)) continue;
     const size = k.outputShapes.reduce((a, sh) => a + (sh ?? []).reduce((x, y) => x * y, 1), 0);
-    const key = size >= LARGE ? `${k.name} (large)` : k.name;
+    const key = byShape
+      ? `${k.name} ${JSON.stringify(k.outputShapes)}`
+      : size >= LARGE
+        ? `${k.name} (large)`
+        : k.name;
     const s = table.get(key) ?? { count: 0, ms: 0 };
     s.count++;
     s.ms += Number(k.kernelTimeMs) || 0;
@@ -93,7 +98,7 @@ async function main() {
     return;
   }
   const { wall, cpu } = timed(step, Number(option(args, '--steps', '3')));
-  const table = await kernelTable(step);
+  const table = await kernelTable(step, args.includes('--by-shape'));
   dispose();
   const rows = [...table.entries()].sort((a, b) => b[1].ms - a[1].ms);
   const kernels = rows.reduce((a, [, s]) => a + s.count, 0);
