@@ -252,9 +252,13 @@ export function featureGates(cp: CapPrep, feat: tf.Tensor): tf.Tensor2D {
   return addBias(mmNT(feat, cp.Wf, cp.WfT, trainedRows(cp)), cp.bias, trainedRows(cp));
 }
 
-/** One LSTM step (PyTorch nn.LSTM gate order i, f, g, o). xg = input part of the gates. */
-export function lstmStep(cp: CapPrep, xg: tf.Tensor, s: tf.Tensor | null, c: tf.Tensor | null) {
-  const g = s ? tf.add(xg, mmNT(s, cp.Whh, cp.WhhT, trainedRows(cp))) : xg;
+/**
+ * One LSTM step (PyTorch nn.LSTM gate order i, f, g, o). xg = input part of the gates; `fg`: a
+ * second input part (the feature's, the same at every step), summed with the others in one op.
+ */
+export function lstmStep(cp: CapPrep, xg: tf.Tensor, s: tf.Tensor | null, c: tf.Tensor | null, fg?: tf.Tensor) {
+  const parts = [xg, ...(fg ? [fg] : []), ...(s ? [mmNT(s, cp.Whh, cp.WhhT, trainedRows(cp))] : [])];
+  const g = parts.length === 1 ? xg : tf.addN(parts);
   const [gi, gf, gg, go] = tf.split(g, 4, 1);
   const i = sigmoid(gi);
   const f = sigmoid(gf);
@@ -324,7 +328,7 @@ function stepwiseStates(cp: CapPrep, xe: tf.Tensor, fg: tf.Tensor2D): tf.Tensor3
   // the feature part is added per step: its gradient then sums [B,4Hd] step gradients instead of
   // scattering T−1 slices of a [B,T−1,4Hd] tensor
   for (const xt of tf.unstack(xe, 1)) {
-    ({ s, c } = lstmStep(cp, tf.add(xt, fg), s, c));
+    ({ s, c } = lstmStep(cp, xt, s, c, fg));
     states.push(s);
   }
   return tf.stack(states, 1) as tf.Tensor3D;
@@ -407,15 +411,16 @@ export function greedyDecode(P: ParamView, feat: tf.Tensor, T: number): tf.Tenso
       Array.from({ length: cp.V }, (_, i) => (i === PAD || i === BOS ? -Infinity : 0)),
       'float32',
     );
+    // the output bias and the ban in one row, added once per step
+    const outBan = tf.add(cp.outB, ban);
     let tok = tf.fill([B], BOS, 'int32') as tf.Tensor1D;
     let done = tf.zeros([B], 'bool') as tf.Tensor1D;
     const out: tf.Tensor1D[] = [tok];
     let s: tf.Tensor | null = null;
     let c: tf.Tensor | null = null;
     for (let t = 0; t < T - 1; t++) {
-      const xg = tf.add(mmNT(embed(cp.embedW, tok), cp.We, cp.WeT), fg);
-      ({ s, c } = lstmStep(cp, xg, s, c));
-      const logits = tf.add(tf.add(mmNT(s, cp.Wo, cp.WoT), cp.outB), ban);
+      ({ s, c } = lstmStep(cp, mmNT(embed(cp.embedW, tok), cp.We, cp.WeT), s, c, fg));
+      const logits = tf.add(mmNT(s, cp.Wo, cp.WoT), outBan);
       const next = tf.where(done, tf.zerosLike(tok), tf.argMax(logits, 1).toInt()) as tf.Tensor1D;
       out.push(next);
       done = tf.logicalOr(done, tf.equal(next, EOS)) as tf.Tensor1D;
