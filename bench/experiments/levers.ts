@@ -1,7 +1,7 @@
 /**
  * In-process, interleaved A/B timings of speed levers at the paper's sizes (CPU time of this
  * process, median; docs/model.md "Speed levers, measured"). Not part of `npm run bench`:
- *   node --import tsx bench/experiments/levers.ts [cls] [matmul] [share] [fused [--small]] [pick] [lse] [act [--medi]] [--batch 32] [--reps 5]
+ *   node --import tsx bench/experiments/levers.ts [cls] [matmul] [share] [fused [--small]] [pick] [lse] [act [--medi]] [mm2d [--medi]] [--batch 32] [--reps 5]
  * cls:    the classifier Grad-CAM alphas (gt + pred) and their second-order gradient into f_medi,
  *         closed form (gradcam.ts) vs the nested tf.grad through f_medi and f_class it replaced.
  * matmul: a product with the transposeB flag vs a cached transpose, at the model's shapes.
@@ -13,6 +13,8 @@
  *         recomputed from x in every backward pass (ops.ts before).
  * fused:  a whole medi training step with L_caption's LSTM as one layer with a hand-written BPTT
  *         (lstm.ts) vs step by step (useFusedLstm); CPU and wall ms.
+ * mm2d:   a whole training step (cam, or medi with --medi) with its big products (every dimension
+ *         ≥ 512) as libtensorflow's 2-D MatMul vs BatchMatMulV2 (ops.ts useMatMul2d); CPU and wall ms.
  * act:    a whole cam training step with σ's and tanh's gradients as libtensorflow's SigmoidGrad /
  *         TanhGrad (ops.ts, tfjs-node only) vs built from mul/sub (useFusedActivationGrads); CPU
  *         and wall ms, and the largest difference between the two steps' gradients.
@@ -22,7 +24,7 @@ import { loadavg } from 'node:os';
 import { initBackend } from '../../src-main/ml/backend.ts';
 import { type Batch, type StepOptions, algorithm1Grads } from '../../src-main/ml/algorithm1.ts';
 import { gradCamAlphas } from '../../src-main/ml/gradcam.ts';
-import { logSoftmax, logSumExp, pickLogSoftmax, useFusedActivationGrads } from '../../src-main/ml/ops.ts';
+import { logSoftmax, logSumExp, pickLogSoftmax, useFusedActivationGrads, useMatMul2d } from '../../src-main/ml/ops.ts';
 import {
   BOS,
   EOS,
@@ -229,6 +231,20 @@ function fusedLstmLever(B: number, reps: number, dims: ModelDims) {
   return abLine('fused_lstm_bptt', ['fused', 'stepwise'], r, { batch: B, D: dims.D, V: dims.V });
 }
 
+/** A training step with the big products as the 2-D MatMul op or BatchMatMulV2 (tfjs-node). */
+function matMul2dLever(variant: Variant, B: number, reps: number) {
+  const { P, batch, dispose } = paperStepInputs(variant, B);
+  const step = (on: boolean) =>
+    trainStep(P, variant, batch, () => {
+      useMatMul2d(on);
+      return {};
+    });
+  const r = interleavedWallAndCpu(step(true), step(false), reps);
+  useMatMul2d(undefined);
+  dispose();
+  return abLine('matmul_2d_for_big_products', ['matmul2d', 'batchmatmul'], r, { variant, batch: B });
+}
+
 /** A cam step with σ's and tanh's gradients as one libtensorflow op each, or from mul/sub. */
 function actGradLever(variant: Variant, B: number, reps: number) {
   const { P, batch, dispose } = paperStepInputs(variant, B);
@@ -321,13 +337,15 @@ function lseLever(rows: number, reps: number) {
 async function main() {
   const args = process.argv.slice(2);
   const opt = (n: string, d: number) => (args.includes(n) ? Number(args[args.indexOf(n) + 1]) : d);
-  const names = args.filter((a) => ['cls', 'matmul', 'share', 'fused', 'pick', 'lse', 'act'].includes(a));
+  const names = args.filter((a) => ['cls', 'matmul', 'share', 'fused', 'pick', 'lse', 'act', 'mm2d'].includes(a));
   const which = names.length ? names : ['cls', 'matmul'];
   const backend = await initBackend();
   const print = (o: object) =>
     process.stdout.write(JSON.stringify({ bench: 'lever', backend: backend.name, ...o }) + '\n');
   if (which.includes('cls')) print(classAlphaLever(opt('--batch', 32), opt('--reps', 5)));
   if (which.includes('matmul')) matmulLever(opt('--reps', 3)).forEach(print);
+  if (names.includes('mm2d'))
+    print(matMul2dLever((args.includes('--medi') ? 'medi' : 'cam') as Variant, opt('--batch', 32), opt('--reps', 3)));
   if (names.includes('act'))
     print(actGradLever((args.includes('--medi') ? 'medi' : 'cam') as Variant, opt('--batch', 32), opt('--reps', 3)));
   if (names.includes('share')) print(shareLever(opt('--batch', 32), opt('--reps', 3)));

@@ -71,13 +71,38 @@ function registerMmtGradient(): void {
   mmtGradRegistered = true;
 }
 
+/**
+ * Products whose every dimension (rows, inner, columns) is at least this run as libtensorflow's
+ * 2-D `MatMul` op instead of `BatchMatMulV2`: 4–15% less CPU there (e.g. the vocabulary products
+ * of a caption pass), while on smaller ones (rows ≤ 256) MatMul is up to 2× slower
+ * (docs/model.md "Speed levers, measured").
+ */
+const MATMUL_2D_MIN = 512;
+let matMul2d: boolean | undefined;
+/** Whether big products use the 2-D MatMul op (tfjs-node); undefined: yes. For A/B timings. */
+export function useMatMul2d(on?: boolean): void {
+  matMul2d = on;
+}
+
 function ensureMmtKernel(): void {
   const backendName = tf.getBackend();
   if (mmtBackends.has(backendName)) return;
   const base = tf.getKernel('BatchMatMul', backendName);
   if (!base) throw new Error(`backend ${backendName} has no BatchMatMul kernel`);
   // libtensorflow's BatchMatMulV2 takes rank-2 operands as they are: no reshapes around it
-  tf.registerKernel({ kernelName: MMT, backendName, kernelFunc: base.kernelFunc });
+  const kernelFunc: tf.KernelFunc = (args) => {
+    const { a, b } = args.inputs as { a: tf.TensorInfo; b: tf.TensorInfo };
+    const { transposeA, transposeB } = args.attrs as { transposeA: boolean; transposeB: boolean };
+    const [n, k] = transposeA ? [a.shape[1], a.shape[0]] : a.shape;
+    const m = transposeB ? b.shape[0] : b.shape[1];
+    if (backendName !== 'tensorflow' || matMul2d === false || Math.min(n, k, m) < MATMUL_2D_MIN)
+      return base.kernelFunc(args);
+    const be = args.backend as unknown as NodeBackend & { binding: { TF_ATTR_BOOL: number } };
+    const bool = (name: string, value: boolean) => ({ name, type: be.binding.TF_ATTR_BOOL, value });
+    const T = { name: 'T', type: be.binding.TF_ATTR_TYPE, value: be.binding.TF_FLOAT };
+    return be.executeSingleOutput('MatMul', [T, bool('transpose_a', transposeA), bool('transpose_b', transposeB)], [a, b]);
+  };
+  tf.registerKernel({ kernelName: MMT, backendName, kernelFunc });
   mmtBackends.add(backendName);
   registerMmtGradient();
 }

@@ -16,6 +16,7 @@ import {
   mm,
   mmNN,
   mmNT,
+  mmTN,
   pickLogSoftmax,
   sigmoid,
   tanh,
@@ -108,6 +109,31 @@ describe('matMul primitives', () => {
     expect(close(mmNT(a, W).dataSync(), tf.matMul(a, W, false, true).dataSync(), 1e-6)).toBe(true);
     const g = rand([5, 3], 4);
     expect(close(mmNN(g, W, untrackedTranspose(W)).dataSync(), tf.matMul(g, W).dataSync(), 1e-6)).toBe(true);
+  });
+
+  it('products with every dimension ≥ 512 (2-D MatMul on tfjs-node) and their gradients match tf.matMul', () => {
+    const maxRel = (x: ArrayLike<number>, y: ArrayLike<number>) => {
+      let d = 0;
+      let m = 1e-12;
+      for (let i = 0; i < y.length; i++) {
+        d = Math.max(d, Math.abs(x[i] - y[i]));
+        m = Math.max(m, Math.abs(y[i]));
+      }
+      return d / m;
+    };
+    tf.tidy(() => {
+      const a = rand([512, 520], 11);
+      const W = rand([530, 520], 12);
+      const b = rand([520, 530], 13);
+      const c = rand([512, 530], 14);
+      expect(maxRel(mm(a, b).dataSync(), tf.matMul(a, b).dataSync())).toBeLessThan(1e-5);
+      expect(maxRel(mmNT(a, W).dataSync(), tf.matMul(a, W, false, true).dataSync())).toBeLessThan(1e-5);
+      expect(maxRel(mmTN(a, c).dataSync(), tf.matMul(a, c, true, false).dataSync())).toBeLessThan(1e-5);
+      expect(maxRel(mmNN(c, W, untrackedTranspose(W)).dataSync(), tf.matMul(c, W).dataSync())).toBeLessThan(1e-5);
+      const ours = tf.grads((x: tf.Tensor, w: tf.Tensor) => tf.sum(tf.mul(mmNT(x, w), c)))([a, W]);
+      const want = tf.grads((x: tf.Tensor, w: tf.Tensor) => tf.sum(tf.mul(tf.matMul(x, w, false, true), c)))([a, W]);
+      ours.forEach((g, i) => expect(maxRel(g.dataSync(), want[i].dataSync())).toBeLessThan(1e-5));
+    });
   });
 
   it('first- and second-order gradients through mmNT / mmNN match finite differences', () => {
