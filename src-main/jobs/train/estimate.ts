@@ -10,7 +10,7 @@ import { featWidth, hasCap, hasCls, hasMedi } from '../../ml/model.ts';
 
 /**
  * Sustained GFLOP/s of a training step (wasm: one thread; node: libtensorflow on 2 cores), fitted
- * to a quiet sitting's paper-width steps at B=32 (docs/model.md, "The latest quiet sitting"):
+ * to a quiet sitting's paper-width steps at B=32 (docs/model.md, "The quiet sitting of the previous release"):
  * node cam 1.47 s and medi 0.45 s, wasm (one worker) 9.2 s and 3.4 s. gpu: not measured.
  */
 const GFLOPS: Record<string, number> = { wasm: 15, node: 120, gpu: 50, cpu: 0.5 };
