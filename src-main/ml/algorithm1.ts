@@ -14,7 +14,7 @@
  */
 import * as tf from '@tensorflow/tfjs';
 import { camMaps, captionAlphasWithGrads, gradCamAlphas, type ScoreRequest } from './gradcam.ts';
-import { leaf } from './ops.ts';
+import { leaf, stopGradient } from './ops.ts';
 import { mixSeed } from '../util/rng.ts';
 import { camLoss, maskLoss } from './losses.ts';
 import {
@@ -69,11 +69,37 @@ export interface StepOptions {
   /** training-only regularisation of L_class and L_caption (never of the CAM terms); default none */
   regularise?: Regularisation;
   /**
+   * Which Grad-CAMs L_cam may move (beyond the contract, a training option): 'both' (eq. 6, the
+   * default), 'class' = the classifier's CAMs are a fixed target, so L_cam moves f_medi only
+   * through the captioner's CAMs, towards the classifier's; 'caption' the reverse.
+   */
+  camTarget?: CamTarget;
+  /** weight of L_class in the objective (a training option; default 1) */
+  classWeight?: number;
+  /**
    * this batch is a part of a larger one (data parallelism over workers): every term is weighted
    * by the part's share of the whole, and the losses returned are the part's contributions, so
    * the parts' gradients and losses sum to the whole batch's
    */
   share?: BatchShare;
+}
+
+export const CAM_TARGETS = ['both', 'class', 'caption'] as const;
+export type CamTarget = (typeof CAM_TARGETS)[number];
+
+/** Which Grad-CAMs L_cam holds fixed: none, the classifier's or the captioner's. */
+function heldCams(o: StepOptions): { cls: boolean; cap: boolean } {
+  const t = o.camTarget ?? 'both';
+  if (!CAM_TARGETS.includes(t)) throw new Error(`camTarget must be one of ${CAM_TARGETS.join(', ')}, got '${t}'`);
+  return { cls: t === 'class', cap: t === 'caption' };
+}
+
+/** L_cam of the four maps; a side held fixed is a constant to the tape (its value is unchanged). */
+function camTerm(o: StepOptions, clsGt: tf.Tensor, capGt: tf.Tensor, clsPred: tf.Tensor, capPred: tf.Tensor): tf.Scalar {
+  const held = heldCams(o);
+  const cls = (x: tf.Tensor) => (held.cls ? stopGradient(x) : x);
+  const cap = (x: tf.Tensor) => (held.cap ? stopGradient(x) : x);
+  return camLoss({ cam_cls_pred: cls(clsPred), cam_cls_gt: cls(clsGt), cam_cap_gt: cap(capGt), cam_cap_pred: cap(capPred) });
 }
 
 /** Where a part sits in the whole batch: its first row, and the whole's rows and target tokens. */
@@ -99,7 +125,7 @@ export interface Losses {
   caption: number;
   cam: number;
   mask: number;
-  /** L_class + L_caption + λ·L_cam + μ·L_mask (the f_medi objective) */
+  /** L_class + L_caption + λ·L_cam + μ·L_mask (the f_medi objective; L_class times classWeight where set) */
   total: number;
 }
 
@@ -169,7 +195,7 @@ function objective(
   const onlyCam = o.terms === 'cam';
   if (hasCls(variant) && !onlyCam) {
     keep.class = classLoss(classify(P, feat), batch.labels, o.regularise?.classSmoothing);
-    terms.push(scaled(keep.class, w.cls));
+    terms.push(scaled(keep.class, w.cls * (o.classWeight ?? 1)));
   }
   if (hasCap(variant) && !onlyCam && !capGrads) {
     const r = o.regularise;
@@ -194,12 +220,7 @@ function objective(
         ]);
     const [clsGt, capGt, clsPred, capPred] = camMaps(batch.A!, alphas);
     if (need.cam) {
-      keep.cam = camLoss({
-        cam_cls_pred: clsPred,
-        cam_cls_gt: clsGt,
-        cam_cap_gt: capGt,
-        cam_cap_pred: capPred,
-      });
+      keep.cam = camTerm(o, clsGt, capGt, clsPred, capPred);
       terms.push(scaled(keep.cam, (o.lambda ?? 1) * w.rows));
     }
     if (need.mask) {
@@ -280,7 +301,7 @@ function gradNames(P: ParamView, o: StepOptions): string[] {
 function readLosses(keep: Record<string, tf.Scalar>, o: StepOptions): Losses {
   const num = (k: string) => (keep[k] ? keep[k].dataSync()[0] : 0);
   const l = { class: num('class'), caption: num('caption'), cam: num('cam'), mask: num('mask'), total: 0 };
-  l.total = l.class + l.caption + (o.lambda ?? 1) * l.cam + (o.mu ?? 0) * l.mask;
+  l.total = (o.classWeight ?? 1) * l.class + l.caption + (o.lambda ?? 1) * l.cam + (o.mu ?? 0) * l.mask;
   for (const t of Object.values(keep)) t.dispose();
   return l;
 }
@@ -412,7 +433,7 @@ export function algorithm1Grads(
       for (const t of [...Object.values(part), ...Object.values(pf)]) (t as tf.Tensor | undefined)?.dispose();
     }
   }
-  const total = acc.class + acc.caption + (opts.lambda ?? 1) * acc.cam + (opts.mu ?? 0) * acc.mask;
+  const total = (opts.classWeight ?? 1) * acc.class + acc.caption + (opts.lambda ?? 1) * acc.cam + (opts.mu ?? 0) * acc.mask;
   return { losses: { ...acc, total }, grads, ...fixed };
 }
 

@@ -20,7 +20,8 @@ import {
   type Batch,
   type StepOptions,
 } from '../../src-main/ml/algorithm1.ts';
-import { gradCamAlphas } from '../../src-main/ml/gradcam.ts';
+import { camMaps, gradCamAlphas, type ScoreRequest } from '../../src-main/ml/gradcam.ts';
+import { camLoss } from '../../src-main/ml/losses.ts';
 import {
   capPrep,
   captionLoss,
@@ -38,6 +39,7 @@ import {
   FIRST_WORD,
   PAD,
   type ModelDims,
+  type ParamView,
   type Params,
   type Variant,
   initParams,
@@ -284,4 +286,122 @@ describe('the shared caption pass', () => {
       expect(step.losses.cam).toBeGreaterThan(0);
     },
   );
+});
+
+/**
+ * L_cam with one side's Grad-CAMs taken from the frozen parameters P0 (a constant) and the other
+ * side's from the live P: what camTarget 'class' ('caption') differentiates.
+ */
+function oneSidedCam(P: Params, P0: ParamView, batch: Batch, o: StepOptions, held: 'class' | 'caption'): number {
+  return tf.tidy(() => {
+    const v = pooled(batch.A!);
+    const reqs: ScoreRequest[] = [
+      { kind: 'cls', classes: batch.labels },
+      { kind: 'cap', captions: batch.captions },
+      { kind: 'cls', classes: o.classPred! },
+      { kind: 'cap', captions: o.predCaptions! },
+    ];
+    const live = gradCamAlphas(P, P, 'cam', v, reqs);
+    const frozen = gradCamAlphas(P0, P0, 'cam', v, reqs);
+    const pick = reqs.map((r, i) => ((r.kind === 'cls') === (held === 'class') ? frozen[i] : live[i]));
+    const [clsGt, capGt, clsPred, capPred] = camMaps(batch.A!, pick);
+    return camLoss({ cam_cls_gt: clsGt, cam_cap_gt: capGt, cam_cls_pred: clsPred, cam_cap_pred: capPred }).dataSync()[0];
+  });
+}
+
+describe('one-sided L_cam (camTarget)', () => {
+  it.each(['class', 'caption'] as const)(
+    "with the %s side's CAMs held fixed, ∇L_cam w.r.t. f_medi matches finite differences of that L_cam",
+    (held) => {
+      const { P, batch } = wellConditioned('cam', 5);
+      const first = algorithm1Grads(P, 'cam', batch, {});
+      const opts: StepOptions = { terms: 'cam', classPred: first.classPred, predCaptions: first.predCaptions };
+      const P0: ParamView = Object.fromEntries(Object.entries(P).map(([n, t]) => [n, tf.tensor(t.dataSync(), t.shape)]));
+      const g = algorithm1Grads(P, 'cam', batch, { ...opts, camTarget: held });
+      const both = algorithm1Grads(P, 'cam', batch, opts);
+      // the value of L_cam is the contract's either way; only its gradient changes
+      expect(g.losses.cam).toBeCloseTo(both.losses.cam, 6);
+      // the classifier's alpha does not depend on f_medi's bias (relu' enters as a constant), so
+      // only the captioner's path reaches it: zero with that path held, the contract's without it
+      const bias = Array.from(g.grads['medi.bias'].dataSync());
+      if (held === 'caption') expect(bias.every((x) => x === 0)).toBe(true);
+      else expect(bias).toEqual(Array.from(both.grads['medi.bias'].dataSync()));
+      const names = held === 'caption' ? ['medi.weight'] : ['medi.weight', 'medi.bias'];
+      for (const name of names) {
+        const res = check(P, name, g.grads[name], () => oneSidedCam(P, P0, batch, opts, held), 13);
+        expect(res.scale).toBeGreaterThan(1e-6);
+        expect(res.err, `L_cam (${held} held) ${name}\n${res.detail}`).toBeLessThan(TOL);
+        expect(res.errWrong).toBeGreaterThan(TOL);
+      }
+      // the contract's two-sided gradient is not this one
+      const off = check(P, 'medi.weight', both.grads['medi.weight'], () => oneSidedCam(P, P0, batch, opts, held), 13);
+      expect(off.err, "the contract's gradient must differ").toBeGreaterThan(TOL);
+      tf.dispose(Object.values(P0));
+    },
+  );
+
+  it("the two one-sided gradients add up to the contract's (L_cam is a sum of the two paths)", () => {
+    const { P, batch } = wellConditioned('cam', 5);
+    const first = algorithm1Grads(P, 'cam', batch, {});
+    const opts: StepOptions = { terms: 'cam', classPred: first.classPred, predCaptions: first.predCaptions };
+    const both = algorithm1Grads(P, 'cam', batch, opts);
+    const cls = algorithm1Grads(P, 'cam', batch, { ...opts, camTarget: 'class' });
+    const cap = algorithm1Grads(P, 'cam', batch, { ...opts, camTarget: 'caption' });
+    for (const n of ['medi.weight', 'medi.bias']) {
+      const a = both.grads[n].dataSync();
+      const b = tf.add(cls.grads[n], cap.grads[n]).dataSync();
+      const scale = Math.max(...Array.from(a, Math.abs));
+      expect(scale, n).toBeGreaterThan(1e-6);
+      expect(Math.max(...Array.from(a, (x, i) => Math.abs(x - b[i]))) / scale, n).toBeLessThan(1e-4);
+    }
+    // neither side alone is the whole
+    const a = both.grads['medi.weight'].dataSync();
+    const scale = Math.max(...Array.from(a, Math.abs));
+    for (const one of [cls, cap]) {
+      const c = one.grads['medi.weight'].dataSync();
+      expect(Math.max(...Array.from(a, (x, i) => Math.abs(x - c[i]))) / scale).toBeGreaterThan(1e-2);
+    }
+    expect(() => algorithm1Grads(P, 'cam', batch, { ...opts, camTarget: 'neither' as never })).toThrow(/camTarget/);
+  });
+
+  it('a full cam step with the classifier side held leaves cls.* and cap.* gradients as they are', () => {
+    const P = initParams('cam', dims, 31);
+    const batch = makeBatch(37);
+    const first = algorithm1Grads(P, 'cam', batch, {});
+    const fixed: StepOptions = { classPred: first.classPred, predCaptions: first.predCaptions };
+    const both = algorithm1Grads(P, 'cam', batch, fixed);
+    const one = algorithm1Grads(P, 'cam', batch, { ...fixed, camTarget: 'class' });
+    for (const n of Object.keys(P).filter((k) => !k.startsWith('medi.')))
+      expect(Array.from(one.grads[n].dataSync()), n).toEqual(Array.from(both.grads[n].dataSync()));
+    expect(Array.from(one.grads['medi.weight'].dataSync())).not.toEqual(Array.from(both.grads['medi.weight'].dataSync()));
+    expect(one.losses.total).toBeCloseTo(both.losses.total, 6);
+  });
+});
+
+describe('weighted L_class (classWeight)', () => {
+  it.each(['cnn', 'medi', 'cam'] as Variant[])('%s: scales exactly the gradient that L_class sends', (variant) => {
+    const P = initParams(variant, dims, 41);
+    const batch = makeBatch(43);
+    const first = algorithm1Grads(P, variant, batch, {});
+    const fixed: StepOptions = { classPred: first.classPred, predCaptions: first.predCaptions, lambda: 0.5 };
+    const plain = algorithm1Grads(P, variant, batch, fixed);
+    const heavy = algorithm1Grads(P, variant, batch, { ...fixed, classWeight: 3 });
+    // L_class alone, to take its part out of medi.*
+    const medis = Object.keys(P).filter((n) => n.startsWith('medi.'));
+    const lossClass = () => classLoss(classify(P, feature(P, variant, pooled(batch.A!))), batch.labels);
+    const cls = medis.length ? tf.grads(lossClass)(medis.map((n) => P[n])) : [];
+    Object.keys(P).forEach((n) => {
+      const want = n.startsWith('cls.')
+        ? tf.mul(plain.grads[n], 3)
+        : n.startsWith('medi.')
+          ? tf.add(plain.grads[n], tf.mul(cls[medis.indexOf(n)], 2))
+          : plain.grads[n];
+      const a = want.dataSync();
+      const b = heavy.grads[n].dataSync();
+      const scale = Math.max(1e-6, ...Array.from(a, Math.abs));
+      expect(Math.max(...Array.from(a, (x, j) => Math.abs(x - b[j]))) / scale, n).toBeLessThan(1e-4);
+    });
+    expect(heavy.losses.class).toBeCloseTo(plain.losses.class, 6);
+    expect(heavy.losses.total).toBeCloseTo(plain.losses.total + 2 * plain.losses.class, 5);
+  });
 });

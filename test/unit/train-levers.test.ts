@@ -300,6 +300,8 @@ describe('the run configuration', () => {
       cropFeatures: 0,
       flipPhotos: false,
       averageWeights: 0,
+      camTarget: 'both',
+      classWeight: 1,
     });
     expect(regularisation({ ...DEFAULT_CONFIG, variant: 'cam' }, 7)).toBeUndefined();
   });
@@ -392,5 +394,26 @@ describe('the run configuration', () => {
     const model = (home: string, run: string) => readSafetensors(checkpointPaths(workspace(home), run).weights).tensors['medi.weight'].data;
     expect(Array.from(model(avgHome, averaged.run))).not.toEqual(Array.from(model(plainHome, plain.run)));
     expect(averaged.steps).toBe(plain.steps);
+  });
+
+  it('one-sided L_cam (camTarget) and a weighted L_class reach the trainer, are recorded, and change what a cam run learns', async () => {
+    const cfg = { ...tinyRun, variant: 'cam' as const, lambda: 1 };
+    const trained = async (extra: Partial<TrainConfig>) => {
+      const home = trainFixture();
+      const r = await runTraining({ home, config: { ...cfg, ...extra } });
+      const db = openDb(workspace(home).dbPath);
+      const stored = getRun(db, r.run)!.config as Partial<TrainConfig>;
+      db.close();
+      const w = readSafetensors(checkpointPaths(workspace(home), r.run).resumeWeights).tensors;
+      return { stored, medi: Array.from(w['medi.weight'].data), cls: Array.from(w['cls.weight'].data) };
+    };
+    const plain = await trained({});
+    expect(await trained({ camTarget: 'both', classWeight: 1 })).toEqual(plain);
+    const held = await trained({ camTarget: 'class' });
+    expect(held.stored.camTarget).toBe('class');
+    expect(held.medi).not.toEqual(plain.medi);
+    const heavy = await trained({ classWeight: 2 });
+    expect(heavy.stored.classWeight).toBe(2);
+    expect(heavy.cls).not.toEqual(plain.cls);
   });
 });

@@ -3,6 +3,7 @@ import type { JobDetail } from '../../../shared/types.ts';
 import { camFineTune, DIMS, RECIPE_CHOICES, recipeNamed, requestSettings, type DimsPreset, type TrainConfig } from '../../jobs/train/config.ts';
 import type { TrainEvent, TrainResult } from '../../jobs/train/loop.ts';
 import { getRun } from '../../data/runs.ts';
+import { CAM_TARGETS } from '../../ml/algorithm1.ts';
 import { notFound, PlumageError } from '../../util/errors.ts';
 import { cancelOnAbort, type JobIo, type OpContext } from './context.ts';
 import { epochs, id, name, path, positiveInt, runId, variant } from './schemas.ts';
@@ -29,6 +30,10 @@ export const trainRequest = z.strictObject({
   lambdaWarmup: nonNegative.optional(),
   lambdaRamp: nonNegative.optional(),
   mu: nonNegative.optional(),
+  /** Which Grad-CAMs L_cam moves: both (the paper), or only one side towards the other held fixed. */
+  camTarget: z.enum(CAM_TARGETS).optional(),
+  /** Weight of L_class in the objective (1 = the contract's). */
+  classWeight: finite.positive().max(100).optional(),
   partMasks: z.boolean().optional(),
   partSigma: finite.positive().optional(),
   seed: z.number().int().min(0).max(2 ** 32 - 1).optional(),

@@ -1,5 +1,6 @@
 /** Training configuration: the options of a run, their defaults and the model-size presets. */
 import { PART_SIGMA } from '../../data/masks.ts';
+import type { CamTarget } from '../../ml/algorithm1.ts';
 import type { Variant } from '../../ml/model.ts';
 
 export type OptimizerName = 'sgd' | 'momentum' | 'adam';
@@ -21,6 +22,14 @@ export interface TrainConfig {
   /** Epochs over which λ rises linearly to its value after the warm-up (0 = at once). */
   lambdaRamp: number;
   mu: number;
+  /**
+   * Which Grad-CAMs L_cam moves (ml/algorithm1.ts): 'both' as the paper's eq. 6, 'class' holds
+   * the classifier's as a fixed target (L_cam then only pulls the captioner's CAMs towards them,
+   * so it cannot drag the classifier's), 'caption' the reverse.
+   */
+  camTarget: CamTarget;
+  /** Weight of L_class in the objective (1 = the contract's sum). */
+  classWeight: number;
   /**
    * With μ > 0: images without a painted mask get one generated from their visible part
    * locations (data/masks.ts partMaskGrid, Gaussian width partSigma × the longer image side).
@@ -95,6 +104,8 @@ export const DEFAULT_CONFIG: Omit<TrainConfig, 'variant'> = {
   lambdaWarmup: 0,
   lambdaRamp: 0,
   mu: 0,
+  camTarget: 'both',
+  classWeight: 1,
   partMasks: false,
   partSigma: PART_SIGMA,
   seed: 1,

@@ -168,7 +168,14 @@ async function trainStep(s: Session, grads: StepGrads): Promise<TrainLosses> {
   const idx = state.perm.slice(state.stepInEpoch * cfg.batch, (state.stepInEpoch + 1) * cfg.batch);
   const batch = stepBatch(s, idx.map((i) => s.items[i]));
   const lambda = lambdaAt(cfg, state.globalStep, s.stepsPerEpoch);
-  const res = await grads(s.params, cfg.variant, batch, { lambda, mu: cfg.mu, regularise: regularisation(cfg, state.globalStep) });
+  // runs recorded before camTarget / classWeight existed have neither: the contract's objective
+  const res = await grads(s.params, cfg.variant, batch, {
+    lambda,
+    mu: cfg.mu,
+    regularise: regularisation(cfg, state.globalStep),
+    camTarget: cfg.camTarget,
+    classWeight: cfg.classWeight,
+  });
   clipByModule(res.grads, cfg.clip);
   // The schedule depends only on the global step, so a resumed run gets the same rates.
   const lr = cfg.schedule === 'cosine' ? cfg.lr * 0.5 * (1 + Math.cos((Math.PI * state.globalStep) / s.totalSteps)) : cfg.lr;
