@@ -1,7 +1,7 @@
 /**
  * In-process, interleaved A/B timings of speed levers at the paper's sizes (CPU time of this
  * process, median; docs/model.md "Speed levers, measured"). Not part of `npm run bench`:
- *   node --import tsx bench/experiments/levers.ts [cls] [matmul] [share] [fused [--small]] [pick] [lse] [act [--medi]] [mm2d [--medi]] [--batch 32] [--reps 5]
+ *   node --import tsx bench/experiments/levers.ts [cls] [matmul] [share] [fused [--small]] [pick] [lse] [act [--medi]] [mm2d [--medi]] [gemm [--medi]] [--batch 32] [--reps 5]
  * cls:    the classifier Grad-CAM alphas (gt + pred) and their second-order gradient into f_medi,
  *         closed form (gradcam.ts) vs the nested tf.grad through f_medi and f_class it replaced.
  * matmul: a product with the transposeB flag vs a cached transpose, at the model's shapes.
@@ -15,6 +15,8 @@
  *         (lstm.ts) vs step by step (useFusedLstm); CPU and wall ms.
  * mm2d:   a whole training step (cam, or medi with --medi) with its big products (every dimension
  *         ≥ 512) as libtensorflow's 2-D MatMul vs BatchMatMulV2 (ops.ts useMatMul2d); CPU and wall ms.
+ * gemm:   a whole training step (cam, or medi with --medi) on wasm with its big products on our own
+ *         SIMD GEMM (src-main/ml/wasm-gemm/) vs XNNPACK (useWasmGemm); CPU and wall ms.
  * act:    a whole cam training step with σ's and tanh's gradients as libtensorflow's SigmoidGrad /
  *         TanhGrad (ops.ts, tfjs-node only) vs built from mul/sub (useFusedActivationGrads); CPU
  *         and wall ms, and the largest difference between the two steps' gradients.
@@ -25,6 +27,7 @@ import { initBackend } from '../../src-main/ml/backend.ts';
 import { type Batch, type StepOptions, algorithm1Grads } from '../../src-main/ml/algorithm1.ts';
 import { gradCamAlphas } from '../../src-main/ml/gradcam.ts';
 import { logSoftmax, logSumExp, pickLogSoftmax, useFusedActivationGrads, useMatMul2d } from '../../src-main/ml/ops.ts';
+import { useWasmGemm, wasmGemmStats } from '../../src-main/ml/wasm-gemm/batch-matmul.ts';
 import {
   BOS,
   EOS,
@@ -245,6 +248,23 @@ function matMul2dLever(variant: Variant, B: number, reps: number) {
   return abLine('matmul_2d_for_big_products', ['matmul2d', 'batchmatmul'], r, { variant, batch: B });
 }
 
+/** A training step on wasm with the big products on our own GEMM or on XNNPACK. */
+function wasmGemmLever(variant: Variant, B: number, reps: number) {
+  const { P, batch, dispose } = paperStepInputs(variant, B);
+  const step = (on: boolean) =>
+    trainStep(P, variant, batch, () => {
+      useWasmGemm(on);
+      return {};
+    });
+  const before = { ...wasmGemmStats };
+  const r = interleavedWallAndCpu(step(true), step(false), reps);
+  const runs = reps + 1;
+  const perStep = { products: (wasmGemmStats.products - before.products) / runs, gmacs: (wasmGemmStats.macs - before.macs) / runs / 1e9 };
+  useWasmGemm(undefined);
+  dispose();
+  return abLine('wasm_gemm_for_big_products', ['own_gemm', 'xnnpack'], r, { variant, batch: B, own_gemm_per_step: perStep });
+}
+
 /** A cam step with σ's and tanh's gradients as one libtensorflow op each, or from mul/sub. */
 function actGradLever(variant: Variant, B: number, reps: number) {
   const { P, batch, dispose } = paperStepInputs(variant, B);
@@ -337,7 +357,7 @@ function lseLever(rows: number, reps: number) {
 async function main() {
   const args = process.argv.slice(2);
   const opt = (n: string, d: number) => (args.includes(n) ? Number(args[args.indexOf(n) + 1]) : d);
-  const names = args.filter((a) => ['cls', 'matmul', 'share', 'fused', 'pick', 'lse', 'act', 'mm2d'].includes(a));
+  const names = args.filter((a) => ['cls', 'matmul', 'share', 'fused', 'pick', 'lse', 'act', 'mm2d', 'gemm'].includes(a));
   const which = names.length ? names : ['cls', 'matmul'];
   const backend = await initBackend();
   const print = (o: object) =>
@@ -346,6 +366,8 @@ async function main() {
   if (which.includes('matmul')) matmulLever(opt('--reps', 3)).forEach(print);
   if (names.includes('mm2d'))
     print(matMul2dLever((args.includes('--medi') ? 'medi' : 'cam') as Variant, opt('--batch', 32), opt('--reps', 3)));
+  if (names.includes('gemm'))
+    print(wasmGemmLever((args.includes('--medi') ? 'medi' : 'cam') as Variant, opt('--batch', 32), opt('--reps', 3)));
   if (names.includes('act'))
     print(actGradLever((args.includes('--medi') ? 'medi' : 'cam') as Variant, opt('--batch', 32), opt('--reps', 3)));
   if (names.includes('share')) print(shareLever(opt('--batch', 32), opt('--reps', 3)));

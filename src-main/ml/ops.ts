@@ -18,6 +18,7 @@
  */
 import * as tf from '@tensorflow/tfjs';
 import { useLeanGradients } from './lean-grads.ts';
+import { wasmGemmProduct } from './wasm-gemm/batch-matmul.ts';
 
 useLeanGradients();
 
@@ -129,6 +130,22 @@ export function mmOperand(W: tf.Tensor): tf.Tensor2D {
 }
 
 /**
+ * a [1,n,k] · b [1,k,m], no flags: on wasm the big ones run on our own SIMD GEMM (wasm-gemm/:
+ * faster than XNNPACK there), everything else on the backend's BatchMatMul.
+ */
+function plainProduct(
+  base: tf.KernelConfig,
+  backendName: string,
+  a: tf.TensorInfo,
+  b: tf.TensorInfo,
+  backend: unknown,
+): tf.TensorInfo {
+  const own = backendName === 'wasm' ? wasmGemmProduct(a, b, backend) : undefined;
+  const attrs = { transposeA: false, transposeB: false };
+  return own ?? (base.kernelFunc({ inputs: { a, b }, backend: backend as never, attrs }) as tf.TensorInfo);
+}
+
+/**
  * mm is its own kernel ('PlumageMatMul', a plain BatchMatMul underneath) with a registered
  * gradient rather than a tf.customGrad: customGrad evaluates the gradients of ALL its inputs,
  * while a registered gradient is lazy per input, so e.g. the Grad-CAM backward (which needs
@@ -146,8 +163,7 @@ function ensureMmKernel(): void {
   tf.registerKernel({
     kernelName: MM,
     backendName,
-    kernelFunc: ({ inputs, backend }) =>
-      base.kernelFunc({ inputs, backend, attrs: { transposeA: false, transposeB: false } }) as tf.TensorInfo,
+    kernelFunc: ({ inputs, backend }) => plainProduct(base, backendName, inputs.a!, inputs.b!, backend),
   });
   mmBackends.add(backendName);
   if (!mmGradRegistered) {
@@ -221,12 +237,7 @@ function ensureMmNTKernel(): void {
     kernelName: MMNT,
     backendName,
     // inputs a [1,n,k], w [m,k] (only saved for the gradient), wt [1,k,m] = w^T
-    kernelFunc: ({ inputs, backend }) =>
-      base.kernelFunc({
-        inputs: { a: inputs.a, b: inputs.wt },
-        backend,
-        attrs: { transposeA: false, transposeB: false },
-      }) as tf.TensorInfo,
+    kernelFunc: ({ inputs, backend }) => plainProduct(base, backendName, inputs.a!, inputs.wt!, backend),
   });
   mmntBackends.add(backendName);
   if (!mmntGradRegistered) {
@@ -291,12 +302,7 @@ function ensureMmNNKernel(): void {
     kernelName: MMNN,
     backendName,
     // inputs g [1,n,m], w [1,m,k], wt [k,m] = w^T (only saved for the gradient)
-    kernelFunc: ({ inputs, backend }) =>
-      base.kernelFunc({
-        inputs: { a: inputs.g, b: inputs.w },
-        backend,
-        attrs: { transposeA: false, transposeB: false },
-      }) as tf.TensorInfo,
+    kernelFunc: ({ inputs, backend }) => plainProduct(base, backendName, inputs.g!, inputs.w!, backend),
   });
   mmnnBackends.add(backendName);
   if (!mmnnGradRegistered) {

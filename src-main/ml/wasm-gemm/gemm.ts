@@ -1,0 +1,111 @@
+/**
+ * A cache-blocked single-precision GEMM on a wasm heap (the loop order of BLIS): for each block
+ * of NC columns and KC inner rows, B is packed once (KC×NC: L2), then for each block of MC rows A
+ * is packed (MC×KC), and the macro loop runs the SIMD microkernel over the block's tiles. The
+ * packing buffers are allocated once in the heap; the module imports the heap's Memory itself,
+ * so growing the heap never invalidates anything here (no JS views are kept).
+ */
+import { MR, NR, gemmModuleBytes, macroName } from './kernels.ts';
+
+/** A matrix operand in the heap: byte address and byte strides of its rows and columns. */
+export interface Operand {
+  ptr: number;
+  rowStride: number;
+  colStride: number;
+}
+
+export interface Blocking {
+  mc: number;
+  kc: number;
+  nc: number;
+}
+
+/** MC×KC of A ≈ 120 KB and KC×NC of B ≈ 512 KB (the CPU's L2 is 1 MB); see docs/model.md. */
+export const DEFAULT_BLOCKING: Blocking = { mc: 120, kc: 256, nc: 512 };
+
+type Exports = Record<string, (...args: number[]) => void>;
+
+let compiled: WebAssembly.Module | undefined;
+const gemmModule = () => (compiled ??= new WebAssembly.Module(gemmModuleBytes()));
+
+export class WasmGemm {
+  private readonly fns: Exports;
+  private scratch?: { a: number; b: number; c: number };
+
+  constructor(
+    private readonly memory: WebAssembly.Memory,
+    private readonly malloc: (bytes: number) => number,
+    private readonly blocking: Blocking = DEFAULT_BLOCKING,
+  ) {
+    if (blocking.mc % MR || blocking.nc % NR) throw new Error('WasmGemm: mc must be a multiple of 6, nc of 8');
+    this.fns = new WebAssembly.Instance(gemmModule(), { env: { memory } }).exports as unknown as Exports;
+  }
+
+  /** C [m,n] (row-major, contiguous, at byte address c) = A [m,k] · B [k,n]. */
+  run(m: number, n: number, k: number, a: Operand, b: Operand, c: number): void {
+    if (m === 0 || n === 0) return;
+    if (k === 0) return void new Float32Array(this.memory.buffer, c, m * n).fill(0);
+    const { mc, kc, nc } = this.blocking;
+    for (let j = 0; j < n; j += nc)
+      for (let p = 0; p < k; p += kc) {
+        const cols = Math.min(nc, n - j);
+        const depth = Math.min(kc, k - p);
+        this.packB(b, p, j, depth, cols);
+        for (let i = 0; i < m; i += mc) {
+          const rows = Math.min(mc, m - i);
+          this.packA(a, i, p, rows, depth);
+          this.block(rows, cols, depth, c + 4 * (i * n + j), 4 * n, p > 0);
+        }
+      }
+  }
+
+  private buffers(): { a: number; b: number; c: number } {
+    if (this.scratch) return this.scratch;
+    const { mc, kc, nc } = this.blocking;
+    const at = this.malloc(4 * (mc * kc + kc * nc + mc * NR) + 16);
+    if (!at) throw new Error('WasmGemm: out of heap for the packing buffers');
+    const a = (at + 15) & ~15; // 16-byte aligned panels
+    return (this.scratch = { a, b: a + 4 * mc * kc, c: a + 4 * (mc * kc + kc * nc) });
+  }
+
+  private packB(b: Operand, p: number, j: number, depth: number, cols: number): void {
+    const src = b.ptr + p * b.rowStride + j * b.colStride;
+    const full = Math.floor(cols / NR);
+    const dst = this.buffers().b;
+    if (b.colStride === 4) {
+      if (full) this.fns.packB(src, b.rowStride, depth, full, dst);
+      if (cols % NR)
+        this.fns.packBCols(src + 4 * NR * full, b.rowStride, 4, depth, 1, cols % NR, dst + 4 * NR * depth * full);
+    } else {
+      this.fns.packBCols(src, b.rowStride, b.colStride, depth, Math.ceil(cols / NR), cols % NR || NR, dst);
+    }
+  }
+
+  private packA(a: Operand, i: number, p: number, rows: number, depth: number): void {
+    const src = a.ptr + i * a.rowStride + p * a.colStride;
+    const full = Math.floor(rows / MR);
+    const dst = this.buffers().a;
+    if (full) this.fns.packA(src, a.rowStride, a.colStride, full, depth, MR, dst);
+    const rest = rows % MR;
+    if (rest) this.fns.packA(src + full * MR * a.rowStride, a.rowStride, a.colStride, 1, depth, rest, dst + 4 * full * MR * depth);
+  }
+
+  /** One packed block into C (ldc in bytes); the columns past the last full strip via a scratch tile. */
+  private block(rows: number, cols: number, depth: number, c: number, ldc: number, acc: boolean): void {
+    const { a, b, c: tile } = this.buffers();
+    const full = Math.floor(cols / NR);
+    const edge = cols % NR;
+    if (full) this.tiles(rows, full, depth, a, b, c, ldc, acc);
+    if (!edge) return;
+    this.tiles(rows, 1, depth, a, b + 4 * NR * depth * full, tile, 4 * NR, false);
+    this.fns.copyCols(tile, 4 * NR, c + 4 * NR * full, ldc, rows, edge, acc ? 1 : 0);
+  }
+
+  private tiles(rows: number, strips: number, depth: number, a: number, b: number, c: number, ldc: number, acc: boolean) {
+    const full = Math.floor(rows / MR);
+    const rest = rows % MR;
+    const flag = acc ? 1 : 0;
+    if (full) this.fns[macroName(MR)](full, strips, depth, a, b, c, ldc, flag);
+    if (rest) this.fns[macroName(rest)](1, strips, depth, a + 4 * full * MR * depth, b, c + full * MR * ldc, ldc, flag);
+  }
+}
