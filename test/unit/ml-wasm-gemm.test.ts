@@ -10,6 +10,7 @@ import { initBackend } from '../../src-main/ml/backend.ts';
 import { rng } from '../../src-main/ml/model.ts';
 import { mm, mmNN, mmNT, untrackedTranspose } from '../../src-main/ml/ops.ts';
 import { WasmGemm, type Operand } from '../../src-main/ml/wasm-gemm/gemm.ts';
+import { PackedCache } from '../../src-main/ml/wasm-gemm/packed-cache.ts';
 import { useWasmGemm, wasmGemmStats } from '../../src-main/ml/wasm-gemm/batch-matmul.ts';
 
 /** A heap with a bump allocator, as the backend's _malloc would give. */
@@ -70,6 +71,53 @@ describe('WasmGemm on a heap of its own', () => {
       }
     });
 
+  it('a B packed whole once (packAll) gives the same C as packing it block by block', () => {
+    for (const [m, n, k] of shapes) {
+      const [A, B, C, C2] = [malloc(4 * m * k), malloc(4 * k * n), malloc(4 * m * n), malloc(4 * m * n)];
+      const P = malloc(WasmGemm.packedBytes(k, n));
+      fill(memory, A, m * k, 3 * m + k);
+      fill(memory, B, k * n, 3 * n + k);
+      const a = { ptr: A, rowStride: 4 * k, colStride: 4 };
+      const b = { ptr: B, rowStride: 4 * n, colStride: 4 };
+      gemm.run(m, n, k, a, b, C);
+      new Float32Array(memory.buffer, C2, m * n).fill(NaN);
+      gemm.packAll(k, n, b, P);
+      gemm.run(m, n, k, a, b, C2, P);
+      // the same products summed in the same order: equal to the bit
+      expect(new Float32Array(memory.buffer, C2, m * n), `[${m},${k}]·[${k},${n}]`).toEqual(new Float32Array(memory.buffer, C, m * n));
+    }
+  });
+
+  it('the packed-B cache evicts past its capacity and repacks a key whose operand moved', () => {
+    const [m, n, k] = [13, 21, 37];
+    const live = new Set<number>();
+    const counted = {
+      malloc: (bytes: number) => {
+        const p = malloc(bytes);
+        live.add(p);
+        return p;
+      },
+      free: (p: number) => live.delete(p),
+    };
+    const cache = new PackedCache(gemm, counted, WasmGemm.packedBytes(k, n)); // room for one
+    const A = malloc(4 * m * k);
+    fill(memory, A, m * k, 9);
+    const a = { ptr: A, rowStride: 4 * k, colStride: 4 };
+    const bs = [1, 2, 3].map((seed) => {
+      const ptr = malloc(4 * k * n);
+      fill(memory, ptr, k * n, seed);
+      return { ptr, rowStride: 4 * n, colStride: 4 };
+    });
+    const keys = [{}, {}];
+    // key 0 → B0, key 1 → B1, key 0 → B0 again (evicted meanwhile), key 1 → B2 (its operand moved)
+    for (const [key, b] of [[0, bs[0]], [1, bs[1]], [0, bs[0]], [1, bs[2]]] as const) {
+      const C = malloc(4 * m * n);
+      gemm.run(m, n, k, a, b, C, cache.packed(keys[key], k, n, b));
+      expect(worstError(memory, m, n, k, a, b, C)).toBeLessThan(2e-6);
+      expect(live.size).toBe(1);
+    }
+  });
+
   it('the default blocking at sizes past 1000, and K = 0 gives zeros', () => {
     const big = new WasmGemm(memory, malloc);
     const [m, n, k] = [7, 1003, 1100];
@@ -109,14 +157,15 @@ describe('the wasm backend’s big products on our GEMM', () => {
     }
   };
 
-  it('mm, mmNT, mmNN and their gradients match XNNPACK (edge sizes: 65 rows, 1003 columns)', () => {
+  it('mm, mmNT, mmNN and their gradients match XNNPACK (edge sizes: 65 rows, 1003 columns; a B used twice)', () => {
     if (tf.getBackend() !== 'wasm') return; // the node backend never reaches this module
     tf.tidy(() => {
       const [a, b, W, c] = [rand([65, 1001], 1), rand([1001, 1003], 2), rand([1003, 1001], 3), rand([65, 1003], 4)];
       const before = wasmGemmStats.products;
-      const ours = [mm(a, b), mmNT(a, W), mmNN(c, W, untrackedTranspose(W))];
-      expect(wasmGemmStats.products - before).toBe(3);
-      const theirs = xnnpack(() => [tf.matMul(a, b), tf.matMul(a, W, false, true), tf.matMul(c, W)]);
+      // mm(a, b) twice: the second reads b's packed copy
+      const ours = [mm(a, b), mmNT(a, W), mmNN(c, W, untrackedTranspose(W)), mm(a, b)];
+      expect(wasmGemmStats.products - before).toBe(4);
+      const theirs = xnnpack(() => [tf.matMul(a, b), tf.matMul(a, W, false, true), tf.matMul(c, W), tf.matMul(a, b)]);
       ours.forEach((x, i) => expect(maxRel(x.dataSync(), theirs[i].dataSync())).toBeLessThan(1e-5));
       const loss = (x: tf.Tensor, w: tf.Tensor) => tf.sum(tf.mul(mmNT(x, w), c));
       const g = tf.grads(loss)([a, W]);

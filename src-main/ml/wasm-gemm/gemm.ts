@@ -25,6 +25,12 @@ export const DEFAULT_BLOCKING: Blocking = { mc: 120, kc: 256, nc: 512 };
 
 type Exports = Record<string, (...args: number[]) => void>;
 
+/**
+ * Byte offset of the block (columns j…, rows p…) in a B packed whole: the column blocks one
+ * after the other (each k × nc, padded to whole strips), the row blocks within one likewise.
+ */
+const blockAt = (k: number, j: number, p: number, cols: number) => 4 * (j * k + p * Math.ceil(cols / NR) * NR);
+
 let compiled: WebAssembly.Module | undefined;
 const gemmModule = () => (compiled ??= new WebAssembly.Module(gemmModuleBytes()));
 
@@ -41,8 +47,11 @@ export class WasmGemm {
     this.fns = new WebAssembly.Instance(gemmModule(), { env: { memory } }).exports as unknown as Exports;
   }
 
-  /** C [m,n] (row-major, contiguous, at byte address c) = A [m,k] · B [k,n]. */
-  run(m: number, n: number, k: number, a: Operand, b: Operand, c: number): void {
+  /**
+   * C [m,n] (row-major, contiguous, at byte address c) = A [m,k] · B [k,n]. `packed`: B already
+   * packed whole by packAll (a B used again and again is packed once), else B is packed block by block.
+   */
+  run(m: number, n: number, k: number, a: Operand, b: Operand, c: number, packed?: number): void {
     if (m === 0 || n === 0) return;
     if (k === 0) return void new Float32Array(this.memory.buffer, c, m * n).fill(0);
     const { mc, kc, nc } = this.blocking;
@@ -50,12 +59,27 @@ export class WasmGemm {
       for (let p = 0; p < k; p += kc) {
         const cols = Math.min(nc, n - j);
         const depth = Math.min(kc, k - p);
-        this.packB(b, p, j, depth, cols);
+        const pb = packed === undefined ? this.packB(b, p, j, depth, cols, this.buffers().b) : packed + blockAt(k, j, p, cols);
         for (let i = 0; i < m; i += mc) {
           const rows = Math.min(mc, m - i);
           this.packA(a, i, p, rows, depth);
-          this.block(rows, cols, depth, c + 4 * (i * n + j), 4 * n, p > 0);
+          this.block(rows, cols, depth, pb, c + 4 * (i * n + j), 4 * n, p > 0);
         }
+      }
+  }
+
+  /** Bytes of B [k,n] packed whole. */
+  static packedBytes(k: number, n: number): number {
+    return 4 * k * Math.ceil(n / NR) * NR;
+  }
+
+  /** Packs all of B [k,n] at dst (packedBytes(k, n) bytes), in the blocks run reads. */
+  packAll(k: number, n: number, b: Operand, dst: number): void {
+    const { kc, nc } = this.blocking;
+    for (let j = 0; j < n; j += nc)
+      for (let p = 0; p < k; p += kc) {
+        const cols = Math.min(nc, n - j);
+        this.packB(b, p, j, Math.min(kc, k - p), cols, dst + blockAt(k, j, p, cols));
       }
   }
 
@@ -68,10 +92,10 @@ export class WasmGemm {
     return (this.scratch = { a, b: a + 4 * mc * kc, c: a + 4 * (mc * kc + kc * nc) });
   }
 
-  private packB(b: Operand, p: number, j: number, depth: number, cols: number): void {
+  /** Packs B's block (rows p…, columns j…) at dst; returns dst. */
+  private packB(b: Operand, p: number, j: number, depth: number, cols: number, dst: number): number {
     const src = b.ptr + p * b.rowStride + j * b.colStride;
     const full = Math.floor(cols / NR);
-    const dst = this.buffers().b;
     if (b.colStride === 4) {
       if (full) this.fns.packB(src, b.rowStride, depth, full, dst);
       if (cols % NR)
@@ -79,6 +103,7 @@ export class WasmGemm {
     } else {
       this.fns.packBCols(src, b.rowStride, b.colStride, depth, Math.ceil(cols / NR), cols % NR || NR, dst);
     }
+    return dst;
   }
 
   private packA(a: Operand, i: number, p: number, rows: number, depth: number): void {
@@ -91,8 +116,8 @@ export class WasmGemm {
   }
 
   /** One packed block into C (ldc in bytes); the columns past the last full strip via a scratch tile. */
-  private block(rows: number, cols: number, depth: number, c: number, ldc: number, acc: boolean): void {
-    const { a, b, c: tile } = this.buffers();
+  private block(rows: number, cols: number, depth: number, b: number, c: number, ldc: number, acc: boolean): void {
+    const { a, c: tile } = this.buffers();
     const full = Math.floor(cols / NR);
     const edge = cols % NR;
     if (full) this.tiles(rows, full, depth, a, b, c, ldc, acc);
