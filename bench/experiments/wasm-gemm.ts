@@ -12,17 +12,42 @@
  *
  * One JSON line per shape [M,K,N] (the product [M,K]·[K,N]): the median of the rounds for each,
  * and their ratio (ours / XNNPACK).
+ *
+ *   node --import tsx bench/experiments/wasm-gemm.ts --own-heap [--blocking 120,256,512;120,128,1024] [--shapes …]
+ *
+ * `--own-heap`: our GEMM alone on a heap of its own (no TF.js), each blocking (mc,kc,nc) given and
+ * the first one with B packed once beforehand (`packed_once`, as the packed-B cache gives), 5
+ * interleaved rounds; 64 MB are written between products so that B is not in cache (as in a step).
  */
 import * as tf from '@tensorflow/tfjs';
 import { loadavg } from 'node:os';
 import { initBackend } from '../../src-main/ml/backend.ts';
 import { mm } from '../../src-main/ml/ops.ts';
 import { useWasmGemm, wasmGemmStats } from '../../src-main/ml/wasm-gemm/batch-matmul.ts';
+import { WasmGemm } from '../../src-main/ml/wasm-gemm/gemm.ts';
 
 /** The cam step's biggest products as wasm runs them (docs/model.md "The wasm ceiling, measured"). */
-const BIG = [[64, 1024, 4096], [64, 4096, 1024], [1216, 5000, 1024], [1216, 1024, 5000], [32, 1024, 5000], [5000, 608, 1024], [4096, 32, 1024], [1216, 4096, 512]];
+const BIG = [
+  [64, 1024, 4096],
+  [64, 4096, 1024],
+  [1216, 5000, 1024],
+  [1216, 1024, 5000],
+  [32, 1024, 5000],
+  [5000, 608, 1024],
+  [4096, 32, 1024],
+  [1216, 4096, 512],
+];
 /** Around the threshold: where our fixed cost meets XNNPACK's. */
-const SMALL = [[64, 256, 256], [64, 512, 512], [32, 512, 1024], [64, 1024, 1024], [128, 512, 512], [16, 1024, 1024], [8, 1024, 4096], [256, 256, 256]];
+const SMALL = [
+  [64, 256, 256],
+  [64, 512, 512],
+  [32, 512, 1024],
+  [64, 1024, 1024],
+  [128, 512, 512],
+  [16, 1024, 1024],
+  [8, 1024, 4096],
+  [256, 256, 256],
+];
 
 const median = (x: number[]) => [...x].sort((a, b) => a - b)[Math.floor(x.length / 2)];
 
@@ -41,9 +66,63 @@ function parseShapes(s: string): number[][] {
   return s.split(';').map((x) => x.split(',').map(Number));
 }
 
+/** A heap of its own with a bump allocator (reset per shape). */
+function ownHeap() {
+  const memory = new WebAssembly.Memory({ initial: 12000 });
+  let top = 64;
+  const malloc = (bytes: number) => ((top = (top + 15) & ~15), (top += bytes), top - bytes);
+  return { memory, malloc, mark: () => top, reset: (at: number) => void (top = at) };
+}
+
+/** GFLOP/s per CPU second of each arm on each shape, on a heap of its own. */
+function ownHeapRuns(shapes: number[][], blockings: number[][]) {
+  const heap = ownHeap();
+  const gemms = blockings.map(([mc, kc, nc]) => new WasmGemm(heap.memory, heap.malloc, { mc, kc, nc }));
+  const flush = heap.malloc(64 << 20);
+  const base = heap.mark();
+  for (const [m, k, n] of shapes) {
+    heap.reset(base);
+    const [A, B, C, P] = [4 * m * k, 4 * k * n, 4 * m * n, WasmGemm.packedBytes(k, n)].map(heap.malloc);
+    const f = new Float32Array(heap.memory.buffer);
+    for (let i = 0; i < m * k + k * n; i++) f[A / 4 + i] = Math.random() * 2 - 1; // A and B lie back to back
+    const a = { ptr: A, rowStride: 4 * k, colStride: 4 };
+    const b = { ptr: B, rowStride: 4 * n, colStride: 4 };
+    gemms[0].packAll(k, n, b, P);
+    const arms: [string, () => void][] = [
+      ...gemms.map((g, i) => [blockings[i].join(','), () => g.run(m, n, k, a, b, C)] as [string, () => void]),
+      ['packed_once', () => gemms[0].run(m, n, k, a, b, C, P)],
+    ];
+    const reps = Math.max(1, Math.min(8, Math.round(5e8 / (2 * m * k * n)))); // each after a 64 MB write
+    const times = arms.map(() => [] as number[]);
+    for (let round = 0; round < 5; round++)
+      arms.forEach(([, run], i) => {
+        let us = 0;
+        for (let r = 0; r < reps; r++) {
+          new Float32Array(heap.memory.buffer, flush, 16 << 20).fill(r);
+          const c0 = process.cpuUsage();
+          run();
+          const c = process.cpuUsage(c0);
+          us += c.user + c.system;
+        }
+        times[i].push((2 * m * k * n * reps) / (us / 1e6) / 1e9);
+      });
+    const gflops = Object.fromEntries(arms.map(([name], i) => [name, Number(median(times[i]).toFixed(1))]));
+    const line = {
+      bench: 'wasm_gemm_own_heap',
+      shape: [m, k, n],
+      gflops_per_cpu_s: gflops,
+      loadavg: Number(loadavg()[0].toFixed(2)),
+    };
+    process.stdout.write(JSON.stringify(line) + '\n');
+  }
+}
+
 async function main() {
   const args = process.argv.slice(2);
-  const opt = (name: string, fallback: string) => (args.includes(name) ? args[args.indexOf(name) + 1] : fallback);
+  const opt = (name: string, fallback: string) =>
+    args.includes(name) ? args[args.indexOf(name) + 1] : fallback;
+  if (args.includes('--own-heap'))
+    return ownHeapRuns(parseShapes(opt('--shapes', 'big')), parseShapes(opt('--blocking', '120,256,512')));
   const rounds = Number(opt('--rounds', '3'));
   const fresh = args.includes('--fresh');
   const info = await initBackend();
@@ -62,7 +141,10 @@ async function main() {
     const before = wasmGemmStats.products;
     const [xnn, own]: number[][] = [[], []];
     for (let r = 0; r < rounds; r++) {
-      for (const [times, ours] of [[xnn, false], [own, true]] as const) {
+      for (const [times, ours] of [
+        [xnn, false],
+        [own, true],
+      ] as const) {
         const operands = bs(fresh);
         times.push(cpuOf(a, operands, ours));
         if (fresh) tf.dispose(operands);

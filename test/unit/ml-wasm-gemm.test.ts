@@ -32,7 +32,15 @@ function fill(memory: WebAssembly.Memory, ptr: number, count: number, seed: numb
  * max over C of |C − C64| / Σ_p |a_ip b_pj|: float32 rounding of a sum of k products is a few
  * times 2⁻²⁴ of that sum at most; a wrong or missing entry is of order 1.
  */
-function worstError(memory: WebAssembly.Memory, m: number, n: number, k: number, a: Operand, b: Operand, c: number) {
+function worstError(
+  memory: WebAssembly.Memory,
+  m: number,
+  n: number,
+  k: number,
+  a: Operand,
+  b: Operand,
+  c: number,
+) {
   const f = new Float32Array(memory.buffer);
   let worst = 0;
   for (let i = 0; i < m; i++)
@@ -40,7 +48,9 @@ function worstError(memory: WebAssembly.Memory, m: number, n: number, k: number,
       let sum = 0;
       let abs = 0;
       for (let p = 0; p < k; p++) {
-        const x = f[(a.ptr + i * a.rowStride + p * a.colStride) / 4] * f[(b.ptr + p * b.rowStride + j * b.colStride) / 4];
+        const x =
+          f[(a.ptr + i * a.rowStride + p * a.colStride) / 4] *
+          f[(b.ptr + p * b.rowStride + j * b.colStride) / 4];
         sum += x;
         abs += Math.abs(x);
       }
@@ -55,17 +65,34 @@ describe('WasmGemm on a heap of its own', () => {
   // small blocks, so that these shapes cross block edges in M, N and K too
   const gemm = new WasmGemm(memory, malloc, { mc: 12, kc: 16, nc: 24 });
   const shapes = [
-    [1, 1, 1], [5, 7, 13], [7, 13, 5], [13, 65, 7], [65, 5, 33], [1, 1000, 3], [6, 8, 16], [12, 24, 17], [25, 49, 70],
+    [1, 1, 1],
+    [5, 7, 13],
+    [7, 13, 5],
+    [13, 65, 7],
+    [65, 5, 33],
+    [1, 1000, 3],
+    [6, 8, 16],
+    [12, 24, 17],
+    [25, 49, 70],
   ];
   for (const [m, n, k] of shapes)
     it(`C[${m},${n}] = A[${m},${k}]·B[${k},${n}], every transpose, within float32 rounding`, () => {
-      for (const [ta, tb] of [[false, false], [true, false], [false, true], [true, true]]) {
+      for (const [ta, tb] of [
+        [false, false],
+        [true, false],
+        [false, true],
+        [true, true],
+      ]) {
         const [A, B, C] = [malloc(4 * m * k), malloc(4 * k * n), malloc(4 * m * n)];
         fill(memory, A, m * k, m + 7 * k);
         fill(memory, B, k * n, n + 5 * k);
         new Float32Array(memory.buffer, C, m * n).fill(NaN); // an entry left unwritten fails
-        const a = ta ? { ptr: A, rowStride: 4, colStride: 4 * m } : { ptr: A, rowStride: 4 * k, colStride: 4 };
-        const b = tb ? { ptr: B, rowStride: 4, colStride: 4 * k } : { ptr: B, rowStride: 4 * n, colStride: 4 };
+        const a = ta
+          ? { ptr: A, rowStride: 4, colStride: 4 * m }
+          : { ptr: A, rowStride: 4 * k, colStride: 4 };
+        const b = tb
+          ? { ptr: B, rowStride: 4, colStride: 4 * k }
+          : { ptr: B, rowStride: 4 * n, colStride: 4 };
         gemm.run(m, n, k, a, b, C);
         expect(worstError(memory, m, n, k, a, b, C), `transposeA ${ta}, transposeB ${tb}`).toBeLessThan(2e-6);
       }
@@ -84,7 +111,9 @@ describe('WasmGemm on a heap of its own', () => {
       gemm.packAll(k, n, b, P);
       gemm.run(m, n, k, a, b, C2, P);
       // the same products summed in the same order: equal to the bit
-      expect(new Float32Array(memory.buffer, C2, m * n), `[${m},${k}]·[${k},${n}]`).toEqual(new Float32Array(memory.buffer, C, m * n));
+      expect(new Float32Array(memory.buffer, C2, m * n), `[${m},${k}]·[${k},${n}]`).toEqual(
+        new Float32Array(memory.buffer, C, m * n),
+      );
     }
   });
 
@@ -110,7 +139,12 @@ describe('WasmGemm on a heap of its own', () => {
     });
     const keys = [{}, {}];
     // key 0 → B0, key 1 → B1, key 0 → B0 again (evicted meanwhile), key 1 → B2 (its operand moved)
-    for (const [key, b] of [[0, bs[0]], [1, bs[1]], [0, bs[0]], [1, bs[2]]] as const) {
+    for (const [key, b] of [
+      [0, bs[0]],
+      [1, bs[1]],
+      [0, bs[0]],
+      [1, bs[2]],
+    ] as const) {
       const C = malloc(4 * m * n);
       gemm.run(m, n, k, a, b, C, cache.packed(keys[key], k, n, b));
       expect(worstError(memory, m, n, k, a, b, C)).toBeLessThan(2e-6);
@@ -139,13 +173,17 @@ describe('the wasm backend’s big products on our GEMM', () => {
   });
   const rand = (shape: number[], seed: number) => {
     const r = rng(seed);
-    return tf.tensor(Float32Array.from({ length: shape.reduce((x, y) => x * y, 1) }, () => r() * 2 - 1), shape);
+    return tf.tensor(
+      Float32Array.from({ length: shape.reduce((x, y) => x * y, 1) }, () => r() * 2 - 1),
+      shape,
+    );
   };
   /** max |x − y| / max |y| */
   const maxRel = (x: ArrayLike<number>, y: ArrayLike<number>) => {
     let d = 0;
     let s = 1e-12;
-    for (let i = 0; i < y.length; i++) [d, s] = [Math.max(d, Math.abs(x[i] - y[i])), Math.max(s, Math.abs(y[i]))];
+    for (let i = 0; i < y.length; i++)
+      [d, s] = [Math.max(d, Math.abs(x[i] - y[i])), Math.max(s, Math.abs(y[i]))];
     return d / s;
   };
   const xnnpack = <T>(f: () => T): T => {
@@ -160,12 +198,22 @@ describe('the wasm backend’s big products on our GEMM', () => {
   it('mm, mmNT, mmNN and their gradients match XNNPACK (edge sizes: 65 rows, 1003 columns; a B used twice)', () => {
     if (tf.getBackend() !== 'wasm') return; // the node backend never reaches this module
     tf.tidy(() => {
-      const [a, b, W, c] = [rand([65, 1001], 1), rand([1001, 1003], 2), rand([1003, 1001], 3), rand([65, 1003], 4)];
+      const [a, b, W, c] = [
+        rand([65, 1001], 1),
+        rand([1001, 1003], 2),
+        rand([1003, 1001], 3),
+        rand([65, 1003], 4),
+      ];
       const before = wasmGemmStats.products;
       // mm(a, b) twice: the second reads b's packed copy
       const ours = [mm(a, b), mmNT(a, W), mmNN(c, W, untrackedTranspose(W)), mm(a, b)];
       expect(wasmGemmStats.products - before).toBe(4);
-      const theirs = xnnpack(() => [tf.matMul(a, b), tf.matMul(a, W, false, true), tf.matMul(c, W), tf.matMul(a, b)]);
+      const theirs = xnnpack(() => [
+        tf.matMul(a, b),
+        tf.matMul(a, W, false, true),
+        tf.matMul(c, W),
+        tf.matMul(a, b),
+      ]);
       ours.forEach((x, i) => expect(maxRel(x.dataSync(), theirs[i].dataSync())).toBeLessThan(1e-5));
       const loss = (x: tf.Tensor, w: tf.Tensor) => tf.sum(tf.mul(mmNT(x, w), c));
       const g = tf.grads(loss)([a, W]);
@@ -176,7 +224,8 @@ describe('the wasm backend’s big products on our GEMM', () => {
 
   it('a product whose output grows the heap', () => {
     if (tf.getBackend() !== 'wasm') return;
-    const memory = (tf.backend() as unknown as { wasm: { asm: { memory: WebAssembly.Memory } } }).wasm.asm.memory;
+    const memory = (tf.backend() as unknown as { wasm: { asm: { memory: WebAssembly.Memory } } }).wasm.asm
+      .memory;
     const bytes = memory.buffer.byteLength;
     const m = Math.ceil(bytes / 4 / 1024) + 8; // an output larger than the whole heap was
     tf.tidy(() => {

@@ -2,8 +2,8 @@
  * Our GEMM (gemm.ts) as tfjs-backend-wasm's matrix product for big operands, in place on the
  * backend's heap: the operands are read at their heap offsets and the output is a tensor the
  * backend allocates, so nothing is copied. XNNPACK (the backend's BatchMatMul) keeps the small
- * products with a B it has already packed (see GEMM_MIN_MACS_SEEN_B). One GEMM instance per backend instance (every
- * training worker has its own heap and thread).
+ * products with a B it has already packed (GEMM_MIN_MACS_SEEN_B). One GEMM per backend instance
+ * (every training worker has its own heap and thread).
  *
  * `PLUMAGE_WASM_GEMM=0` in the environment (or useWasmGemm(false)) turns it off, for A/B timings;
  * `PLUMAGE_WASM_GEMM=all` runs every product on it, however small (to test it under every model test).
@@ -41,6 +41,7 @@ const envMode = (): Mode => {
   return v === '0' ? false : v === 'all' ? 'all' : true;
 };
 const currentMode = (): Mode => mode ?? envMode();
+
 /** The B operands (by data id) products have been asked for before: XNNPACK may hold them packed. */
 const seenB = new WeakSet<object>();
 
@@ -76,7 +77,10 @@ function instanceOf(backend: WasmBackendLike): Instance | null {
   let g = instances.get(backend);
   if (g !== undefined) return g;
   const memory = backend.wasm?.asm?.memory;
-  const heap = { malloc: (bytes: number) => backend.wasm!._malloc(bytes), free: (ptr: number) => backend.wasm!._free(ptr) };
+  const heap = {
+    malloc: (bytes: number) => backend.wasm!._malloc(bytes),
+    free: (ptr: number) => backend.wasm!._free(ptr),
+  };
   try {
     const gemm = memory ? new WasmGemm(memory, heap.malloc) : null;
     g = gemm && { gemm, cache: new PackedCache(gemm, heap, PACKED_CACHE_BYTES) };
@@ -91,11 +95,21 @@ const batchOf = (t: tf.TensorInfo) => t.shape.slice(0, -2).reduce((x, y) => x * 
 
 /**
  * a [...batch, n, k] · b [...batch, k, m] (a batch of 1 broadcasts) on our GEMM, or undefined when
- * the product is small with a B seen before, not float32, of other batch shapes, or the GEMM is off: then the caller
- * runs the backend's own BatchMatMul.
+ * the product is small with a B seen before, not float32, of other batch shapes, or the GEMM is
+ * off: then the caller runs the backend's own BatchMatMul.
  */
-export function wasmGemmProduct(a: tf.TensorInfo, b: tf.TensorInfo, backend: unknown): tf.TensorInfo | undefined {
-  if (!currentMode() || a.dtype !== 'float32' || b.dtype !== 'float32' || a.shape.length < 2 || b.shape.length < 2)
+export function wasmGemmProduct(
+  a: tf.TensorInfo,
+  b: tf.TensorInfo,
+  backend: unknown,
+): tf.TensorInfo | undefined {
+  if (
+    !currentMode() ||
+    a.dtype !== 'float32' ||
+    b.dtype !== 'float32' ||
+    a.shape.length < 2 ||
+    b.shape.length < 2
+  )
     return undefined;
   const [n, k] = a.shape.slice(-2);
   const [k2, m] = b.shape.slice(-2);

@@ -29,7 +29,8 @@ type Exports = Record<string, (...args: number[]) => void>;
  * Byte offset of the block (columns j…, rows p…) in a B packed whole: the column blocks one
  * after the other (each k × nc, padded to whole strips), the row blocks within one likewise.
  */
-const blockAt = (k: number, j: number, p: number, cols: number) => 4 * (j * k + p * Math.ceil(cols / NR) * NR);
+const blockAt = (k: number, j: number, p: number, cols: number) =>
+  4 * (j * k + p * Math.ceil(cols / NR) * NR);
 
 let compiled: WebAssembly.Module | undefined;
 const gemmModule = () => (compiled ??= new WebAssembly.Module(gemmModuleBytes()));
@@ -43,7 +44,8 @@ export class WasmGemm {
     private readonly malloc: (bytes: number) => number,
     private readonly blocking: Blocking = DEFAULT_BLOCKING,
   ) {
-    if (blocking.mc % MR || blocking.nc % NR) throw new Error('WasmGemm: mc must be a multiple of 6, nc of 8');
+    if (blocking.mc % MR || blocking.nc % NR)
+      throw new Error('WasmGemm: mc must be a multiple of 6, nc of 8');
     this.fns = new WebAssembly.Instance(gemmModule(), { env: { memory } }).exports as unknown as Exports;
   }
 
@@ -59,7 +61,10 @@ export class WasmGemm {
       for (let p = 0; p < k; p += kc) {
         const cols = Math.min(nc, n - j);
         const depth = Math.min(kc, k - p);
-        const pb = packed === undefined ? this.packB(b, p, j, depth, cols, this.buffers().b) : packed + blockAt(k, j, p, cols);
+        const pb =
+          packed === undefined
+            ? this.packB(b, p, j, depth, cols, this.buffers().b)
+            : packed + blockAt(k, j, p, cols);
         for (let i = 0; i < m; i += mc) {
           const rows = Math.min(mc, m - i);
           this.packA(a, i, p, rows, depth);
@@ -99,7 +104,15 @@ export class WasmGemm {
     if (b.colStride === 4) {
       if (full) this.fns.packB(src, b.rowStride, depth, full, dst);
       if (cols % NR)
-        this.fns.packBCols(src + 4 * NR * full, b.rowStride, 4, depth, 1, cols % NR, dst + 4 * NR * depth * full);
+        this.fns.packBCols(
+          src + 4 * NR * full,
+          b.rowStride,
+          4,
+          depth,
+          1,
+          cols % NR,
+          dst + 4 * NR * depth * full,
+        );
     } else {
       this.fns.packBCols(src, b.rowStride, b.colStride, depth, Math.ceil(cols / NR), cols % NR || NR, dst);
     }
@@ -112,11 +125,28 @@ export class WasmGemm {
     const dst = this.buffers().a;
     if (full) this.fns.packA(src, a.rowStride, a.colStride, full, depth, MR, dst);
     const rest = rows % MR;
-    if (rest) this.fns.packA(src + full * MR * a.rowStride, a.rowStride, a.colStride, 1, depth, rest, dst + 4 * full * MR * depth);
+    if (rest)
+      this.fns.packA(
+        src + full * MR * a.rowStride,
+        a.rowStride,
+        a.colStride,
+        1,
+        depth,
+        rest,
+        dst + 4 * full * MR * depth,
+      );
   }
 
   /** One packed block into C (ldc in bytes); the columns past the last full strip via a scratch tile. */
-  private block(rows: number, cols: number, depth: number, b: number, c: number, ldc: number, acc: boolean): void {
+  private block(
+    rows: number,
+    cols: number,
+    depth: number,
+    b: number,
+    c: number,
+    ldc: number,
+    acc: boolean,
+  ): void {
     const { a, c: tile } = this.buffers();
     const full = Math.floor(cols / NR);
     const edge = cols % NR;
@@ -126,11 +156,30 @@ export class WasmGemm {
     this.fns.copyCols(tile, 4 * NR, c + 4 * NR * full, ldc, rows, edge, acc ? 1 : 0);
   }
 
-  private tiles(rows: number, strips: number, depth: number, a: number, b: number, c: number, ldc: number, acc: boolean) {
+  private tiles(
+    rows: number,
+    strips: number,
+    depth: number,
+    a: number,
+    b: number,
+    c: number,
+    ldc: number,
+    acc: boolean,
+  ) {
     const full = Math.floor(rows / MR);
     const rest = rows % MR;
     const flag = acc ? 1 : 0;
     if (full) this.fns[macroName(MR)](full, strips, depth, a, b, c, ldc, flag);
-    if (rest) this.fns[macroName(rest)](1, strips, depth, a + 4 * full * MR * depth, b, c + full * MR * ldc, ldc, flag);
+    if (rest)
+      this.fns[macroName(rest)](
+        1,
+        strips,
+        depth,
+        a + 4 * full * MR * depth,
+        b,
+        c + full * MR * ldc,
+        ldc,
+        flag,
+      );
   }
 }

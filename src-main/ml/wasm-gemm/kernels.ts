@@ -129,7 +129,8 @@ function packBCols(): Fn {
       f.emit(op.get(src), op.get(s), op.i32(NR), op.mul, op.get(cn), op.mul, op.add);
       f.emit(op.get(k), op.get(rk), op.mul, op.add, op.set(p));
       f.forRange(j, op.i32(NR), () => {
-        f.emit(op.get(dst), op.get(j), op.get(width), op.ltU, op.ifF32, op.get(p), op.f32Load(), op.else, op.f32Zero, op.end);
+        f.emit(op.get(dst), op.get(j), op.get(width), op.ltU);
+        f.emit(op.ifF32, op.get(p), op.f32Load(), op.else, op.f32Zero, op.end); // zero past the edge
         f.emit(op.f32Store()).addTo(dst, op.i32(4)).addTo(p, op.get(cn));
       });
     });
