@@ -10,10 +10,12 @@ import { featWidth, hasCap, hasCls, hasMedi } from '../../ml/model.ts';
 
 /**
  * Sustained GFLOP/s of a training step (wasm: one thread; node: libtensorflow on 2 cores), fitted
- * to a quiet sitting's paper-width steps at B=32 (docs/model.md, "The quiet sitting of the previous release"):
- * node cam 1.47 s and medi 0.45 s, wasm (one worker) 9.2 s and 3.4 s. gpu: not measured.
+ * to quiet sittings' paper-width steps at B=32 (docs/model.md): node cam 1.47 s and medi 0.45 s
+ * ("The quiet sitting of the previous release"); wasm (one worker, with our own GEMM) cam 8.2 s and
+ * medi 2.7 s ("The latest quiet sitting"; 9.2 s and 3.4 s, i.e. 15 GFLOP/s, on XNNPACK alone).
+ * gpu: not measured.
  */
-const GFLOPS: Record<string, number> = { wasm: 15, node: 120, gpu: 50, cpu: 0.5 };
+const GFLOPS: Record<string, number> = { wasm: 17, node: 120, gpu: 50, cpu: 0.5 };
 
 /**
  * Seconds per captioner time step and pass beyond its multiply-adds, fitted to the default
