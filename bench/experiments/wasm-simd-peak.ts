@@ -22,35 +22,15 @@
  */
 import { Worker } from 'node:worker_threads';
 import { loadavg } from 'node:os';
+import { I32, V128, sleb, uleb } from '../../src-main/ml/wasm-gemm/wasm-asm.ts';
 
-// ---- a tiny wasm assembler: just what these kernels need ----
-const uleb = (n: number): number[] => {
-  const out: number[] = [];
-  do {
-    let b = n & 0x7f;
-    n >>>= 7;
-    if (n) b |= 0x80;
-    out.push(b);
-  } while (n);
-  return out;
-};
-const sleb = (n: number): number[] => {
-  const out: number[] = [];
-  for (;;) {
-    const b = n & 0x7f;
-    n >>= 7;
-    if ((n === 0 && !(b & 0x40)) || (n === -1 && b & 0x40)) return [...out, b];
-    out.push(b | 0x80);
-  }
-};
+// ---- a tiny wasm assembler: just what these kernels need (the LEB128 encodings are the GEMM's) ----
 const vec = (items: number[][]): number[] => [...uleb(items.length), ...items.flat()];
 const section = (id: number, body: number[]): number[] => [id, ...uleb(body.length), ...body];
 const str = (s: string): number[] => vec([...Buffer.from(s)].map((b) => [b]));
 const f32 = (x: number): number[] => [...new Uint8Array(new Float32Array([x]).buffer)];
 
-const I32 = 0x7f;
 const F32 = 0x7d;
-const V128 = 0x7b;
 const op = {
   localGet: (i: number) => [0x20, ...uleb(i)],
   localSet: (i: number) => [0x21, ...uleb(i)],
