@@ -64,6 +64,8 @@ describe('keyboard', () => {
   it('Esc closes the list, then leaves the field, and only then leaves the photo', async () => {
     const photo = new PhotoPage(page);
     await page.keyboard.press('s');
+    // as in the test above: the photo re-reads after the last edit, so wait for the field
+    await poll(focusedLabel).toBe('Species');
     await page.keyboard.type('a');
     const list = page.getByRole('listbox', { name: 'Species choices' });
     await list.waitFor();
