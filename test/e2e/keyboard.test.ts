@@ -63,8 +63,13 @@ describe('keyboard', () => {
 
   it('Esc closes the list, then leaves the field, and only then leaves the photo', async () => {
     const photo = new PhotoPage(page);
+    // The previous test's last edit re-reads the photo and the gallery's pages; let that land
+    // first (the accepted status on screen, then a moment for the page refresh), since a re-read
+    // landing mid-test re-renders the panel and takes the focus out of the field.
+    await poll(() => stored(fx.images[0].id).review).toBe('accepted');
+    await page.locator('button[aria-pressed="true"]', { hasText: 'accepted' }).waitFor();
+    await page.waitForTimeout(1000);
     await page.keyboard.press('s');
-    // as in the test above: the photo re-reads after the last edit, so wait for the field
     await poll(focusedLabel).toBe('Species');
     await page.keyboard.type('a');
     const list = page.getByRole('listbox', { name: 'Species choices' });
