@@ -8,7 +8,7 @@
 import { api, errorText } from '../lib/api.ts';
 import { PagedImages } from '../lib/pages.ts';
 import { clickSelect, emptySelection, selectAll, rangeIndices, type ClickMods, type Selection } from '../lib/selection.ts';
-import type { FileStatus, ImagePage, ImageQuery, ReviewStatus } from '../../../shared/types.ts';
+import type { FileStatus, ImagePage, ImageQuery, ImageSummary, ReviewStatus } from '../../../shared/types.ts';
 import { app, type PhotoList } from './app.svelte.ts';
 
 export interface Filters {
@@ -40,6 +40,14 @@ function noFilters(sort: Filters['sort']): Filters {
 class GalleryStore implements PhotoList {
   /** Index (in the current query) of the focused / opened photo. */
   focusIndex = $state(0);
+  /**
+   * The photo open in the photo view. The view follows this photo, not its place in the list: an
+   * edit that moves it, or takes it out of a filtered list (accepting a photo while the gallery
+   * shows "Unreviewed"), keeps it on screen instead of showing whichever photo slid into its place.
+   */
+  opened = $state.raw<ImageSummary | null>(null);
+  /** False while the opened photo is no longer in the list; focusIndex then marks where it was. */
+  openedInList = $state(true);
   selection = $state.raw<Selection>(emptySelection());
   filters = $state<Filters>(noFilters('path'));
   /** Bumped whenever the paged list changes, so derived views re-read it. */
@@ -103,13 +111,13 @@ class GalleryStore implements PhotoList {
     }
     if (i < 0) return app.say(`photo ${id} is not in the gallery`, true);
     await this.pages.ensureRange(i, i);
-    this.focusIndex = i;
+    this.show(i);
     app.view = 'photo';
   }
 
   /** Review queue: the next photo in "most disputed first" order after the open / focused one. */
   async nextDisputed(): Promise<void> {
-    const cur = this.pages.at(this.focusIndex)?.id;
+    const cur = app.view === 'photo' ? this.opened?.id : this.pages.at(this.focusIndex)?.id;
     try {
       const req: { afterId?: number; collectionId?: number } = {};
       if (app.view === 'photo' && cur != null) req.afterId = cur;
@@ -154,13 +162,50 @@ class GalleryStore implements PhotoList {
   }
 
   /** Re-reads the pages already loaded (after an edit or a job changed photos on screen). */
-  refresh(): Promise<void> {
-    return this.pages.refresh(this.pages.loadedPages());
+  async refresh(): Promise<void> {
+    await this.pages.refresh(this.pages.loadedPages());
+    await this.followOpened();
   }
 
   /** After an import: an empty gallery queries again (its total changes), otherwise the first page is re-read in place. */
-  afterImport(): Promise<void> {
-    return this.total === 0 ? this.applyFilters() : this.pages.refresh([0]);
+  async afterImport(): Promise<void> {
+    if (this.total === 0) return this.applyFilters();
+    await this.pages.refresh([0]);
+    await this.followOpened();
+  }
+
+  /** Marks a photo as the one the photo view shows (it is in the list, at `index`). */
+  private show(index: number): void {
+    this.focusIndex = index;
+    this.opened = this.pages.at(index) ?? null;
+    this.openedInList = true;
+  }
+
+  /** After the list was re-read: finds the opened photo's new place, or notes that it left the list. */
+  private async followOpened(): Promise<void> {
+    const id = this.opened?.id;
+    if (app.view !== 'photo' || id == null) return;
+    let index = this.pages.indexOf(id);
+    // Not among the pages on screen: it may have moved further (a new sort score after a job).
+    if (index < 0 && this.pages.loadedPages().length * this.pages.pageSize < this.total) index = (await this.pages.allIds()).indexOf(id);
+    if (this.opened?.id !== id) return; // the curator moved on meanwhile
+    if (index >= 0) return this.show(index);
+    this.openedInList = false;
+  }
+
+  /** Whether ‹ (-1) or › (+1) in the photo view leads to another photo. */
+  canStep(delta: number): boolean {
+    return this.stepTarget(delta) !== null;
+  }
+
+  /**
+   * The index ‹ / › lead to. A photo that left the list gave its place to the next one, so from
+   * there › shows the photo now at focusIndex and ‹ the one before it.
+   */
+  private stepTarget(delta: number): number | null {
+    const from = this.openedInList ? this.focusIndex : delta > 0 ? this.focusIndex - 1 : this.focusIndex;
+    const next = from + delta;
+    return next >= 0 && next < this.total ? next : null;
   }
 
   // ── selection ──────────────────────────────────────────────────────────────
@@ -188,21 +233,24 @@ class GalleryStore implements PhotoList {
   // ── navigation between the gallery and the photo view ─────────────────────
   async open(index: number): Promise<void> {
     if (index < 0 || index >= this.total) return;
-    this.focusIndex = index;
+    await this.pages.ensureRange(index, index);
+    this.show(index);
     app.view = 'photo';
   }
 
   /** Back to the gallery, unless a pending caption could not be saved (the photo view keeps it). */
   async back(): Promise<void> {
     if (!(await app.flush())) return;
+    this.focusIndex = Math.max(0, Math.min(this.focusIndex, this.total - 1));
     app.view = 'gallery';
   }
 
   async step(delta: number): Promise<void> {
     if (!(await app.flush())) return;
-    const next = Math.max(0, Math.min(this.total - 1, this.focusIndex + delta));
+    const next = this.stepTarget(delta);
+    if (next === null) return;
     await this.pages.ensureRange(next, next);
-    this.focusIndex = next;
+    this.show(next);
   }
 }
 

@@ -1,0 +1,73 @@
+/**
+ * End-to-end: reviewing through a filtered gallery. Accepting a photo while the gallery shows
+ * "Unreviewed" takes it out of the list; the photo view keeps showing that photo (not whichever
+ * slid into its place, and never an endless "Loading…" when it was the last one), says it left
+ * the list, and ‹ / › go on from where it was. Undo brings it back into the list.
+ */
+import type { Page } from 'playwright-core';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { makeSynthCollection } from './fixture.ts';
+import { type Served } from './serve.ts';
+import { poll, readStored, useSession } from './session.ts';
+import { GalleryPage } from './pages/GalleryPage.ts';
+import { PhotoPage } from './pages/PhotoPage.ts';
+
+const spec = useSession('filtered', (home) => makeSynthCollection(home, 2, 3));
+let served: Served;
+let page: Page;
+let pageErrors: string[];
+beforeAll(() => void ({ served, page, pageErrors } = spec));
+
+const review = (fileName: string): string =>
+  readStored(spec.home, (db) => (db.prepare('SELECT review_status AS r FROM images WHERE file_name = ?').get(fileName) as { r: string }).r);
+
+describe('reviewing a filtered list', () => {
+  it('the photo an edit takes out of the list stays open; ‹ and › go on from its place', async () => {
+    const gallery = new GalleryPage(page);
+    const photo = new PhotoPage(page);
+    await gallery.goto(served.url);
+    await page.getByRole('combobox', { name: 'Filter by review status' }).selectOption('unreviewed');
+    await poll(() => gallery.photoCount()).toBe(6);
+    const names = await gallery.altTexts();
+    expect(names).toHaveLength(6);
+    const position = photo.details.getByText(/^[–\d]+ \/ \d+$/);
+    const left = photo.details.getByRole('status').filter({ hasText: 'No longer in the gallery' });
+
+    // A photo in the middle: accepted, it stays on screen, marked as out of the list.
+    await gallery.open(names[1]);
+    await page.keyboard.press('a');
+    await poll(() => review(names[1])).toBe('accepted');
+    await poll(() => position.textContent()).toBe('– / 5');
+    expect(await photo.title.textContent()).toBe(names[1]);
+    await left.waitFor();
+    await photo.details.locator('button[aria-pressed="true"]', { hasText: 'accepted' }).waitFor();
+    // › shows the photo that took its place, ‹ from there the one before.
+    await page.getByRole('button', { name: 'Next photo' }).click();
+    await poll(() => photo.title.textContent()).toBe(names[2]);
+    expect(await position.textContent()).toBe('2 / 5');
+    expect(await left.count()).toBe(0);
+    await page.getByRole('button', { name: 'Previous photo' }).click();
+    await poll(() => photo.title.textContent()).toBe(names[0]);
+    expect(await position.textContent()).toBe('1 / 5');
+
+    // The last photo of the list: accepted, it stays on screen (it used to leave "Loading…").
+    await photo.back();
+    await gallery.open(names[5]);
+    await page.keyboard.press('a');
+    await poll(() => position.textContent()).toBe('– / 4');
+    expect(await photo.title.textContent()).toBe(names[5]);
+    expect(await page.getByRole('button', { name: 'Next photo' }).isDisabled()).toBe(true);
+    // Undo puts it back in the list, at its place.
+    await page.keyboard.press('Control+z');
+    await poll(() => review(names[5])).toBe('unreviewed');
+    await poll(() => position.textContent()).toBe('5 / 5');
+    await page.keyboard.press('a');
+    await poll(() => position.textContent()).toBe('– / 4');
+    await page.getByRole('button', { name: 'Previous photo' }).click();
+    await poll(() => photo.title.textContent()).toBe(names[4]);
+    expect(await position.textContent()).toBe('4 / 4');
+    await photo.back();
+    expect(await gallery.photoCount()).toBe(4);
+    expect(pageErrors).toEqual([]);
+  });
+});
