@@ -2,7 +2,9 @@
  * End-to-end: reviewing through a filtered gallery. Accepting a photo while the gallery shows
  * "Unreviewed" takes it out of the list; the photo view keeps showing that photo (not whichever
  * slid into its place, and never an endless "Loading…" when it was the last one), says it left
- * the list, and ‹ / › go on from where it was. Undo brings it back into the list.
+ * the list, and ‹ / › go on from where it was. Undo brings it back into the list. A bulk edit that
+ * takes the selected photos out of the list takes them out of the selection too, so the next bulk
+ * edit changes only what is on screen.
  */
 import type { Page } from 'playwright-core';
 import { beforeAll, describe, expect, it } from 'vitest';
@@ -68,6 +70,37 @@ describe('reviewing a filtered list', () => {
     expect(await position.textContent()).toBe('4 / 4');
     await photo.back();
     expect(await gallery.photoCount()).toBe(4);
+    expect(pageErrors).toEqual([]);
+  });
+
+  it('selected photos a bulk edit takes out of the list leave the selection; the next bulk edit changes only what is shown', async () => {
+    const gallery = new GalleryPage(page);
+    await gallery.goto(served.url);
+    await page.getByRole('combobox', { name: 'Filter by review status' }).selectOption('unreviewed');
+    await poll(() => gallery.photoCount()).toBe(4);
+    const names = await gallery.altTexts();
+    expect(names).toHaveLength(4);
+    const bulk = page.getByRole('toolbar', { name: 'Bulk edit' });
+    const selected = async () => /(\d+) selected/.exec((await gallery.status.textContent()) ?? '')?.[1] ?? 'none';
+
+    await gallery.image(names[0]).click();
+    await gallery.image(names[2]).click({ modifiers: ['Shift'] });
+    await poll(selected).toBe('3');
+    await bulk.getByRole('button', { name: 'accepted' }).click();
+    await poll(() => gallery.photoCount()).toBe(1);
+    for (const n of names.slice(0, 3)) expect(review(n)).toBe('accepted');
+    // The three are gone from the list, so from the selection: no bulk bar counting photos not shown.
+    await poll(selected).toBe('none');
+    await poll(() => bulk.count()).toBe(0);
+    await page.getByRole('status', { name: 'Notifications' }).getByText('3 selected photos no longer match the filters').waitFor();
+
+    // Adding the one photo left (Ctrl-click) and rejecting it rejects that photo only.
+    await gallery.image(names[3]).click({ modifiers: ['Control'] });
+    await poll(selected).toBe('1');
+    await bulk.getByRole('button', { name: 'rejected' }).click();
+    await poll(() => review(names[3])).toBe('rejected');
+    for (const n of names.slice(0, 3)) expect(review(n)).toBe('accepted');
+    await page.getByText('No photos match these filters.').waitFor();
     expect(pageErrors).toEqual([]);
   });
 });

@@ -163,8 +163,39 @@ class GalleryStore implements PhotoList {
 
   /** Re-reads the pages already loaded (after an edit or a job changed photos on screen). */
   async refresh(): Promise<void> {
+    const selection = this.selection;
+    const anchorId = selection.anchor != null ? this.pages.idAt(selection.anchor) : undefined;
     await this.pages.refresh(this.pages.loadedPages());
+    await this.keepSelectionInList(selection, anchorId);
     await this.followOpened();
+  }
+
+  /**
+   * After the list was re-read: selected photos that no longer match the filters (a bulk
+   * "accepted" while the gallery shows "Unreviewed") leave the selection, so the bulk bar never
+   * counts, and a later bulk edit never changes, photos that are not on screen. The anchor of a
+   * Shift-click follows its photo to its new place.
+   */
+  private async keepSelectionInList(selection: Selection, anchorId: number | undefined): Promise<void> {
+    if (!selection.ids.size || this.pages.error) return;
+    const loaded = () => new Set([...this.pages.loadedItems()].map((it) => it.id));
+    let inList = loaded();
+    // A selected photo not on the pages read may still be further down the list: read them all.
+    const pageCount = Math.ceil(this.total / this.pages.pageSize);
+    const allRead = Array.from({ length: pageCount }, (_, p) => p).every((p) => this.pages.has(p));
+    if (!allRead && [...selection.ids].some((id) => !inList.has(id))) {
+      await this.pages.allIds().catch(() => {});
+      if (this.pages.error) return;
+      inList = loaded();
+    }
+    if (this.selection !== selection) return; // the curator changed the selection meanwhile
+    const ids = new Set([...selection.ids].filter((id) => inList.has(id)));
+    const anchorAt = anchorId != null && inList.has(anchorId) ? this.pages.indexOf(anchorId) : -1;
+    const anchor = anchorAt >= 0 ? anchorAt : null;
+    if (ids.size === selection.ids.size && anchor === selection.anchor) return;
+    this.selection = ids.size ? { ids, anchor } : emptySelection();
+    const gone = selection.ids.size - ids.size;
+    if (gone) app.say(`${gone === 1 ? '1 selected photo no longer matches' : `${gone} selected photos no longer match`} the filters: ${gone === 1 ? 'it left' : 'they left'} the list and the selection`);
   }
 
   /** After an import: an empty gallery queries again (its total changes), otherwise the first page is re-read in place. */
