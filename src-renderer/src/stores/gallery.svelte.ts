@@ -231,12 +231,14 @@ class GalleryStore implements PhotoList {
 
   /**
    * The index ‹ / › lead to. A photo that left the list gave its place to the next one, so from
-   * there › shows the photo now at focusIndex and ‹ the one before it.
+   * there › shows the photo now at focusIndex and ‹ the one before it. A step past an end stops
+   * at that end; none when there is no photo that way.
    */
   private stepTarget(delta: number): number | null {
+    if (delta === 0 || this.total === 0) return null;
     const from = this.openedInList ? this.focusIndex : delta > 0 ? this.focusIndex - 1 : this.focusIndex;
-    const next = from + delta;
-    return next >= 0 && next < this.total ? next : null;
+    const next = Math.max(0, Math.min(this.total - 1, from + delta));
+    return (delta > 0 ? next > from : next < from) ? next : null;
   }
 
   // ── selection ──────────────────────────────────────────────────────────────
