@@ -3,7 +3,8 @@
  * the fixture's scores are removed, as for a run from imported weights): the Runs screen's "Score
  * photos" button scores the collection with progress, and the photos' heat maps then show a colour legend, which
  * species the map explains and the photo's disagreement score (all checked against the database).
- * A photo whose species map is empty gets a sentence instead of a blank panel.
+ * An edit while painting (a review key re-reads the photo) leaves the unsaved strokes and the chosen
+ * caption word alone. A photo whose species map is empty gets a sentence instead of a blank panel.
  */
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -16,7 +17,7 @@ import { readSafetensors, writeSafetensors } from '../../src-main/ml/safetensors
 import { speciesName } from '../../src-renderer/src/lib/names.ts';
 import { makeTrainedCollection, type SynthPhoto } from './fixture.ts';
 import { ARTIFACTS, type Served } from './serve.ts';
-import { readStored, useSession } from './session.ts';
+import { readStored, steady, useSession } from './session.ts';
 import { GalleryPage } from './pages/GalleryPage.ts';
 import { HeatMapPage } from './pages/HeatMapPage.ts';
 import { RunsPage } from './pages/RunsPage.ts';
@@ -139,6 +140,47 @@ describe('scoring a run and reading its heat maps', () => {
     await page.keyboard.press('Escape');
     await poll(() => heat.controls.count()).toBe(0);
     await page.getByRole('textbox', { name: 'Caption' }).waitFor();
+    expect(pageErrors).toEqual([]);
+  });
+
+  it('an edit while painting (a review key) keeps the unsaved strokes and the chosen caption word', async () => {
+    const gallery = new GalleryPage(page);
+    const heat = new HeatMapPage(page);
+    const im = images[3];
+    const stored = () =>
+      readStored(spec.home, (db) => ({
+        review: (db.prepare('SELECT review_status AS r FROM images WHERE id = ?').get(im.id) as { r: string }).r,
+        masks: (db.prepare('SELECT count(*) AS n FROM masks WHERE image_id = ?').get(im.id) as { n: number }).n,
+      }));
+    await gallery.goto(served.url);
+    await gallery.open(im.fileName);
+    await page.keyboard.press('h');
+    const word = heat.words.getByRole('button').nth(1);
+    await word.click();
+    await poll(() => word.getAttribute('aria-pressed')).toBe('true');
+    const explains = await steady(() => page.getByTestId('explains').textContent(), (t) => !!t?.startsWith('Where the model looked for the word'));
+    await page.keyboard.press('b');
+    await heat.stroke(heat.stage(/^Heat map/).first(), [0.3, 0.3], [0.7, 0.6]);
+    const unsaved = heat.words.getByText(/1 unsaved stroke/);
+    await unsaved.waitFor();
+
+    // Accepting re-reads the photo: the stroke stays unsaved and the word map stays on screen.
+    await page.keyboard.press('a');
+    await poll(() => stored().review).toBe('accepted');
+    await page.getByRole('complementary', { name: 'Photo details' }).locator('button[aria-pressed="true"]', { hasText: 'accepted' }).waitFor();
+    expect(await unsaved.count()).toBe(1);
+    expect(await word.getAttribute('aria-pressed')).toBe('true');
+    expect(await page.getByTestId('explains').textContent()).toBe(explains);
+    // Ctrl-Z takes back the stroke first, then the review; no mask was ever saved.
+    await page.keyboard.press('Control+z');
+    await poll(() => unsaved.count()).toBe(0);
+    expect(stored().review).toBe('accepted');
+    await page.keyboard.press('Control+z');
+    await poll(() => stored().review).toBe('unreviewed');
+    expect(stored().masks).toBe(0);
+    expect(await page.getByRole('status', { name: 'Notifications' }).getByText('Saved the painted mask').count()).toBe(0);
+    await page.keyboard.press('Escape');
+    await poll(() => heat.controls.count()).toBe(0);
     expect(pageErrors).toEqual([]);
   });
 
