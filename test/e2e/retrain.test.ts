@@ -1,9 +1,10 @@
 /**
  * End-to-end Retrain lifecycle on a run trained by the CLI: buttons follow the job ("Training…"
  * while it runs, "Retrain" again when it ends), the finished panel compares before and after
- * (top-1, CIDEr, heat-map agreement, as stored), a second run with a name, notes and Advanced
- * settings stores them in its configuration; stopped, it is offered for Resume without a reload,
- * and the resumed run's curves start at its first round (read from the run's record).
+ * (top-1, CIDEr, heat-map agreement, as stored) and a heat map left open under the panel then
+ * shows the new run; a second run with a name, notes and Advanced settings stores them in its
+ * configuration; stopped, it is offered for Resume without a reload, and the resumed run's curves
+ * start at its first round (read from the run's record).
  */
 import { join } from 'node:path';
 import type { Locator, Page } from 'playwright-core';
@@ -58,8 +59,14 @@ async function shownRunId(panel: Locator): Promise<string> {
 }
 
 describe('Retrain lifecycle', () => {
-  it('buttons follow the job and the finished panel compares before and after', async () => {
-    await new GalleryPage(page).goto(served.url);
+  it('buttons follow the job and the finished panel compares before and after; an open heat map then shows the new run', async () => {
+    const gallery = new GalleryPage(page);
+    await gallery.goto(served.url);
+    // Retrain from a photo's heat map, as a curator who just painted masks would.
+    await gallery.open((await gallery.altTexts())[0]);
+    await page.keyboard.press('h');
+    const heatRun = page.getByLabel('Model caption').getByText(/model of run /);
+    await poll(() => heatRun.textContent()).toContain(`model of run ${firstRun}`);
     const retrain = page.getByRole('button', { name: 'Retrain', exact: true });
     const clicked = Date.now();
     await retrain.click();
@@ -88,6 +95,11 @@ describe('Retrain lifecycle', () => {
     await page.keyboard.press('Escape');
     await retrain.waitFor();
     await poll(() => page.getByRole('button', { name: 'Show training' }).count()).toBe(0);
+    // The heat map under the panel now explains the photo with the new run, not the one before.
+    await poll(() => heatRun.textContent()).toContain(`model of run ${runId}`);
+    await page.keyboard.press('Escape'); // heat maps off
+    await page.keyboard.press('Escape'); // back to the gallery
+    await gallery.region.waitFor();
     expect(pageErrors).toEqual([]);
   }, 320_000);
 

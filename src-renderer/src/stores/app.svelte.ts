@@ -64,6 +64,11 @@ class AppState {
   edits = $state<{ undo: string[]; redo: string[] }>({ undo: [], redo: [] });
   /** Bumped after edits/undo so an open photo view reloads its detail. */
   detailVersion = $state(0);
+  /**
+   * Bumped when a job finished that may have changed which run scores the photos (training,
+   * scoring, evaluation): an open heat map then shows the new run's maps.
+   */
+  scoresVersion = $state(0);
   /** Photo view mode: the Grad-CAM heat maps and the mask brush instead of the plain photo. */
   heatmap = $state(false);
   readonly undoClient = new UndoClient(api, (o) => this.afterEdit(o.imageIds, o.message));
@@ -222,6 +227,7 @@ class AppState {
     if (job.kind === 'train' || job.kind === 'predict' || job.kind === 'evaluate') {
       void this.photos.refresh();
       this.detailVersion++;
+      this.scoresVersion++;
     }
   }
 }
