@@ -14,6 +14,7 @@ import type { Browser, Locator, Page } from 'playwright-core';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { RETRAIN_ROUNDS } from '../../shared/ipc.ts';
 import { workspace } from '../../src-main/data/workspace.ts';
+import { speciesName } from '../../src-renderer/src/lib/names.ts';
 import { makePhotoFolder, makeTrainedCollection, type SynthPhoto } from './fixture.ts';
 import { ARTIFACTS, launchChromium, startServe, type Served } from './serve.ts';
 import { newAppPage, reportFailure, steady } from './session.ts';
@@ -274,6 +275,11 @@ describe('curation screens in browser mode', () => {
     // A thumbnail per result (alt = the file name), loaded through the batch route by ids.
     const names = Array.from({ length: 20 }, (_, i) => `field_${String(i).padStart(2, '0')}.jpg`);
     await poll(() => batch.region.getByRole('list', { name: 'Batch results' }).getByRole('img').evaluateAll((imgs) => imgs.map((i) => i.getAttribute('alt')))).toEqual(names);
+    // Each result's top-5 names its species as everywhere else in the app ("Green-crowned Shrike").
+    const displayNames = new Set(images.map((im) => speciesName(im.className)));
+    const top5 = await batch.results.nth(0).locator('.top5 span').evaluateAll((spans) => spans.map((s) => (s.firstChild?.textContent ?? '').trim()));
+    expect(top5.length).toBeGreaterThan(0);
+    for (const name of top5) expect(displayNames).toContain(name);
     await poll(() => batch.thumbnailWidth(names[0])).toBeGreaterThan(0);
     await batch.thumbnail(names[19]).scrollIntoViewIfNeeded(); // lazy: loads when scrolled to
     await poll(() => batch.thumbnailWidth(names[19])).toBeGreaterThan(0);
