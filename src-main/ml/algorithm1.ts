@@ -118,6 +118,8 @@ export interface Regularisation {
   captionSmoothing?: number;
   /** Dropout on the word embeddings and LSTM outputs of L_caption's forward pass, seeded. */
   dropout?: CaptionDropout;
+  /** Dropout on the shared layer's output h as the classifier's input, inside L_class only (medi/cam; seeded). */
+  classDropout?: CaptionDropout;
 }
 
 export interface Losses {
@@ -194,7 +196,8 @@ function objective(
   const terms: tf.Scalar[] = [];
   const onlyCam = o.terms === 'cam';
   if (hasCls(variant) && !onlyCam) {
-    keep.class = classLoss(classify(P, feat), batch.labels, o.regularise?.classSmoothing);
+    const clsIn = hasMedi(variant) ? classInput(feat, o.regularise?.classDropout) : feat;
+    keep.class = classLoss(classify(P, clsIn), batch.labels, o.regularise?.classSmoothing);
     terms.push(scaled(keep.class, w.cls * (o.classWeight ?? 1)));
   }
   if (hasCap(variant) && !onlyCam && !capGrads) {
@@ -330,10 +333,23 @@ function sliceBatch(b: Batch, start: number, size: number): Batch {
   };
 }
 
-/** A slice's options: its own dropout stream, so slices do not drop the same units. */
+/** A slice's options: its own dropout streams, so slices do not drop the same units. */
 function sliceOptions(o: StepOptions, start: number): StepOptions {
-  const d = o.regularise?.dropout;
-  return d ? { ...o, regularise: { ...o.regularise, dropout: { ...d, seed: mixSeed(d.seed, start) } } } : o;
+  const r = o.regularise;
+  if (!r?.dropout && !r?.classDropout) return o;
+  const own = (d: CaptionDropout | undefined) => (d ? { ...d, seed: mixSeed(d.seed, start) } : undefined);
+  return { ...o, regularise: { ...r, dropout: own(r.dropout), classDropout: own(r.classDropout) } };
+}
+
+/**
+ * The classifier's input inside L_class of a model with f_medi: h itself, or h with training-only
+ * dropout (inverted: the kept units scaled by 1/(1 − rate), so inference, which never drops, sees
+ * the same expected values). L_caption and the Grad-CAMs of L_cam / L_mask always see the
+ * undropped h, and so does the prediction that L_cam's pred class comes from. cnn has no shared
+ * layer and is never dropped.
+ */
+function classInput(feat: tf.Tensor2D, d: CaptionDropout | undefined): tf.Tensor2D {
+  return d && d.rate > 0 ? (tf.dropout(feat, d.rate, undefined, d.seed) as tf.Tensor2D) : feat;
 }
 
 function oneStep(

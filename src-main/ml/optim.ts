@@ -21,6 +21,11 @@ export interface OptimConfig {
    * (rank ≥ 2) that had a gradient is multiplied by 1 − lr·weightDecay; biases are not decayed.
    */
   weightDecay?: number;
+  /**
+   * Rate multipliers per module, by the parameter name's first part (e.g. `{ cls: 0.1 }`: the
+   * classifier's weights at a tenth of the rate; weight decay follows the scaled rate); others 1.
+   */
+  lrScale?: Record<string, number>;
 }
 
 export interface OptimState {
@@ -45,15 +50,16 @@ export function applyGrads(
   for (const [name, g] of Object.entries(grads)) {
     const p = params[name];
     if (!p) throw new Error(`gradient for unknown parameter ${name}`);
+    const lr = cfg.lr * (cfg.lrScale?.[name.split('.')[0]] ?? 1);
     tf.tidy(() => {
       // before the step, as torch.optim.AdamW does
-      if (cfg.weightDecay && p.rank >= 2) p.assign(tf.mul(p, 1 - cfg.lr * cfg.weightDecay));
+      if (cfg.weightDecay && p.rank >= 2) p.assign(tf.mul(p, 1 - lr * cfg.weightDecay));
       if (cfg.kind === 'sgd') {
-        p.assign(tf.sub(p, tf.mul(g, cfg.lr)));
+        p.assign(tf.sub(p, tf.mul(g, lr)));
       } else if (cfg.kind === 'momentum') {
         const prev = state.slots[name]?.[0];
         const buf = prev ? tf.add(tf.mul(prev, cfg.momentum ?? 0.9), g) : tf.clone(g);
-        p.assign(tf.sub(p, tf.mul(buf, cfg.lr)));
+        p.assign(tf.sub(p, tf.mul(buf, lr)));
         prev?.dispose();
         state.slots[name] = [tf.keep(buf)];
       } else {
@@ -65,7 +71,7 @@ export function applyGrads(
         const v = tf.add(tf.mul(v0, b2), tf.mul(tf.square(g), 1 - b2));
         const mHat = tf.div(m, 1 - Math.pow(b1, t));
         const vHat = tf.div(v, 1 - Math.pow(b2, t));
-        p.assign(tf.sub(p, tf.mul(tf.div(mHat, tf.add(tf.sqrt(vHat), eps)), cfg.lr)));
+        p.assign(tf.sub(p, tf.mul(tf.div(mHat, tf.add(tf.sqrt(vHat), eps)), lr)));
         m0.dispose();
         v0.dispose();
         state.slots[name] = [tf.keep(m), tf.keep(v)];

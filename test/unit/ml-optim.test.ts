@@ -90,6 +90,40 @@ describe('decoupled weight decay', () => {
   });
 });
 
+describe('rate multipliers per module (lrScale)', () => {
+  const params = (): Params => ({
+    'cls.weight': tf.variable(tf.tensor2d([1, -2, 0.5, 4], [2, 2])),
+    'medi.weight': tf.variable(tf.tensor2d([1, -2, 0.5, 4], [2, 2])),
+  });
+  const grads = () => ({ 'cls.weight': tf.tensor2d([0.5, -1, 2, 0], [2, 2]), 'medi.weight': tf.tensor2d([0.5, -1, 2, 0], [2, 2]) });
+  const at = (p: Params, n: string) => Array.from(p[n].dataSync());
+
+  it("sgd: the scaled module steps lr·s·g (its decay 1 − lr·s·wd), the others lr·g; 1 is no scale", () => {
+    const p = params();
+    applyGrads(p, grads(), { kind: 'sgd', lr: 0.1, weightDecay: 0.5, lrScale: { cls: 0.2 } }, createOptimState());
+    const g = [0.5, -1, 2, 0];
+    at(p, 'cls.weight').forEach((x, i) => expect(x).toBeCloseTo([1, -2, 0.5, 4][i] * (1 - 0.01) - 0.02 * g[i], 6));
+    at(p, 'medi.weight').forEach((x, i) => expect(x).toBeCloseTo([1, -2, 0.5, 4][i] * (1 - 0.05) - 0.1 * g[i], 6));
+    const one = params();
+    const plain = params();
+    applyGrads(one, grads(), { kind: 'adam', lr: 0.01, lrScale: { cls: 1 } }, createOptimState());
+    applyGrads(plain, grads(), { kind: 'adam', lr: 0.01 }, createOptimState());
+    for (const n of ['cls.weight', 'medi.weight']) expect(at(one, n)).toEqual(at(plain, n));
+  });
+
+  it('adam: the first step of the scaled module is lr·s·g/(|g|+ε), its moments those of plain Adam', () => {
+    const p = params();
+    const state = createOptimState();
+    applyGrads(p, grads(), { kind: 'adam', lr: 0.01, lrScale: { cls: 0.1 } }, state);
+    const g = [0.5, -1, 2, 0];
+    at(p, 'cls.weight').forEach((x, i) => expect(x).toBeCloseTo([1, -2, 0.5, 4][i] - 0.001 * Math.sign(g[i]), 6));
+    at(p, 'medi.weight').forEach((x, i) => expect(x).toBeCloseTo([1, -2, 0.5, 4][i] - 0.01 * Math.sign(g[i]), 6));
+    const plain = createOptimState();
+    applyGrads(params(), grads(), { kind: 'adam', lr: 0.01 }, plain);
+    for (const k of [0, 1]) expect(Array.from(state.slots['cls.weight'][k].dataSync())).toEqual(Array.from(plain.slots['cls.weight'][k].dataSync()));
+  });
+});
+
 describe('training lowers the losses', () => {
   it.each(['cnn', 'lrcn', 'medi', 'cam'] as Variant[])(
     '%s: 25 SGD steps on a tiny fixed batch',

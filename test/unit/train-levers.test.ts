@@ -1,7 +1,7 @@
 /**
  * Training levers beyond the paper, all off by default: every caption of a photo per epoch,
  * dropout on the captioner's embeddings and LSTM outputs, label smoothing of L_class and
- * L_caption, decoupled weight decay (its update rule is in ml-optim.test.ts), random windows of
+ * L_caption, dropout on the classifier's input, decoupled weight decay (its update rule is in ml-optim.test.ts), random windows of
  * the cached feature maps. Each does what it says, only while training, and leaves the contract's losses
  * and gradients exactly as they are when off.
  */
@@ -21,8 +21,11 @@ import { initBackend } from '../../src-main/ml/backend.ts';
 import {
   capPrep,
   captionLoss,
+  classify,
   classLoss,
   initParams,
+  medi,
+  pooled,
   teacherForced,
   type ModelDims,
 } from '../../src-main/ml/model.ts';
@@ -205,6 +208,59 @@ describe('caption dropout', () => {
   });
 });
 
+describe('classifier dropout', () => {
+  const batchOf = () => ({
+    A: tf.randomUniform([2, 2, 2, 6], 0, 1, 'float32', 9) as tf.Tensor4D,
+    labels: tf.tensor1d([0, 2], 'int32'),
+    captions: inputs().caps,
+  });
+  const values = (t: tf.Tensor) => Array.from(t.dataSync());
+
+  it("is L_class on the dropped classifier input (medi: h); rate 0 is the contract's, the same seed the same drop", () => {
+    const P = initParams('medi', dims, 5);
+    const batch = batchOf();
+    const d = { rate: 0.5, seed: 4 };
+    const plain = algorithm1Grads(P, 'medi', batch);
+    const on = algorithm1Grads(P, 'medi', batch, { regularise: { classDropout: d } });
+    // by hand: the classifier of the dropped h (tf.dropout with the same seed: inverted, kept units × 2)
+    const want = tf.tidy(() => {
+      const h = medi(P, pooled(batch.A)).h;
+      return classLoss(classify(P, tf.dropout(h, d.rate, undefined, d.seed) as tf.Tensor2D), batch.labels).dataSync()[0];
+    });
+    expect(on.losses.class).toBeCloseTo(want, 5);
+    expect(on.losses.class).not.toBe(plain.losses.class);
+    expect(values(on.grads['cls.weight'])).not.toEqual(values(plain.grads['cls.weight']));
+    expect(algorithm1Grads(P, 'medi', batch, { regularise: { classDropout: d } }).losses.class).toBe(on.losses.class);
+    const zero = algorithm1Grads(P, 'medi', batch, { regularise: { classDropout: { rate: 0, seed: 4 } } });
+    for (const n of Object.keys(plain.grads)) expect(values(zero.grads[n]), n).toEqual(values(plain.grads[n]));
+    // L_caption and the captioner's gradients never see the drop
+    expect(on.losses.caption).toBe(plain.losses.caption);
+    for (const n of Object.keys(plain.grads).filter((k) => k.startsWith('cap.')))
+      expect(values(on.grads[n]), n).toEqual(values(plain.grads[n]));
+    tf.dispose(Object.values(P));
+  });
+
+  it('leaves cnn alone: it has no shared layer, its step is the plain one', () => {
+    const P = initParams('cnn', dims, 5);
+    const batch = batchOf();
+    const plain = algorithm1Grads(P, 'cnn', batch);
+    const on = algorithm1Grads(P, 'cnn', batch, { regularise: { classDropout: { rate: 0.5, seed: 4 } } });
+    expect(on.losses.class).toBe(plain.losses.class);
+    for (const n of Object.keys(plain.grads)) expect(values(on.grads[n]), n).toEqual(values(plain.grads[n]));
+    tf.dispose(Object.values(P));
+  });
+
+  it('never touches the CAM terms: L_cam and its gradients are the same with or without it', () => {
+    const P = initParams('cam', dims, 5);
+    const batch = batchOf();
+    const on = algorithm1Grads(P, 'cam', batch, { terms: 'cam', regularise: { classDropout: { rate: 0.5, seed: 4 } } });
+    const off = algorithm1Grads(P, 'cam', batch, { terms: 'cam' });
+    for (const n of Object.keys(off.grads)) expect(values(on.grads[n]), n).toEqual(values(off.grads[n]));
+    expect(on.losses.cam).toBe(off.losses.cam);
+    tf.dispose(Object.values(P));
+  });
+});
+
 describe('feature-map crops', () => {
   it('cut the S×S window of each row at its offset out of a [B, H, W, C] batch', () => {
     // B 2, H 3, W 4, C 2: value = 1000·b + 100·h + 10·w + c
@@ -295,6 +351,7 @@ describe('the run configuration', () => {
       allCaptions: false,
       dropout: 0,
       classSmoothing: 0,
+      classDropout: 0,
       captionSmoothing: 0,
       weightDecay: 0,
       cropFeatures: 0,
@@ -314,6 +371,14 @@ describe('the run configuration', () => {
     expect(regularisation(cfg, 7)!.dropout!.seed).toBe(r.dropout!.seed);
     expect(regularisation(cfg, 8)!.dropout!.seed).not.toBe(r.dropout!.seed);
     expect(regularisation({ ...cfg, seed: 2 }, 7)!.dropout!.seed).not.toBe(r.dropout!.seed);
+    // the classifier's dropout: the same way, on a stream of its own
+    const c = regularisation({ ...cfg, classDropout: 0.2 }, 7)!;
+    expect(c.classDropout!.rate).toBe(0.2);
+    expect(c.dropout).toEqual(r.dropout);
+    expect(c.classDropout!.seed).not.toBe(r.dropout!.seed);
+    expect(regularisation({ ...cfg, classDropout: 0.2 }, 8)!.classDropout!.seed).not.toBe(c.classDropout!.seed);
+    expect(regularisation({ ...DEFAULT_CONFIG, variant: 'cnn', classDropout: 0.2 }, 7)!.classDropout!.rate).toBe(0.2);
+    expect(r.classDropout).toBeUndefined();
   });
 
   it('cancel then resume with every lever on ends at the weights of an uninterrupted run', async () => {
@@ -323,6 +388,7 @@ describe('the run configuration', () => {
       allCaptions: true,
       dropout: 0.3,
       classSmoothing: 0.1,
+      classDropout: 0.3,
       captionSmoothing: 0.1,
       weightDecay: 0.5,
       cropFeatures: 2,
@@ -341,7 +407,7 @@ describe('the run configuration', () => {
     const homeC = trainFixture();
     const c = await runTraining({
       home: homeC,
-      config: { ...cfg, dropout: 0, classSmoothing: 0, captionSmoothing: 0, weightDecay: 0, cropFeatures: 0 },
+      config: { ...cfg, dropout: 0, classSmoothing: 0, classDropout: 0, captionSmoothing: 0, weightDecay: 0, cropFeatures: 0 },
     });
     const wc = readSafetensors(checkpointPaths(workspace(homeC), c.run).resumeWeights).tensors;
     expect(Array.from(wc['cap.out.weight'].data)).not.toEqual(Array.from(wa['cap.out.weight'].data));
@@ -415,5 +481,27 @@ describe('the run configuration', () => {
     const heavy = await trained({ classWeight: 2 });
     expect(heavy.stored.classWeight).toBe(2);
     expect(heavy.cls).not.toEqual(plain.cls);
+  });
+
+  it("the classifier's dropout and rate scale reach the trainer, are recorded, and change what a run learns; off is the plain run", async () => {
+    const cfg = { ...tinyRun, variant: 'medi' as const };
+    const trained = async (extra: Partial<TrainConfig>) => {
+      const home = trainFixture();
+      const r = await runTraining({ home, config: { ...cfg, ...extra } });
+      const db = openDb(workspace(home).dbPath);
+      const stored = getRun(db, r.run)!.config as Partial<TrainConfig>;
+      db.close();
+      const w = readSafetensors(checkpointPaths(workspace(home), r.run).resumeWeights).tensors;
+      return { stored, cls: Array.from(w['cls.weight'].data), steps: r.steps };
+    };
+    const plain = await trained({});
+    expect((await trained({ classDropout: 0, classLrScale: 1 })).cls).toEqual(plain.cls);
+    const dropped = await trained({ classDropout: 0.5 });
+    expect(dropped.stored.classDropout).toBe(0.5);
+    expect(dropped.cls).not.toEqual(plain.cls);
+    expect(dropped.steps).toBe(plain.steps);
+    const slow = await trained({ classLrScale: 0.1 });
+    expect(slow.stored.classLrScale).toBe(0.1);
+    expect(slow.cls).not.toEqual(plain.cls);
   });
 });

@@ -53,6 +53,10 @@ export const trainRequest = z.strictObject({
   minPhotoPasses: z.number().int().min(0).max(10_000).optional(),
   dropout: finite.min(0).max(0.9).optional(),
   classSmoothing: finite.min(0).max(0.5).optional(),
+  /** Dropout on h as the classifier's input inside L_class (medi/cam, training only). */
+  classDropout: finite.min(0).max(0.9).optional(),
+  /** The classifier's learning rate as a multiple of lr (training only). */
+  classLrScale: finite.positive().max(100).optional(),
   captionSmoothing: finite.min(0).max(0.5).optional(),
   /** Decoupled weight decay (AdamW-style; ml/optim.ts). */
   weightDecay: finite.min(0).max(100).optional(),

@@ -64,6 +64,15 @@ export interface TrainConfig {
   dropout: number;
   /** Label smoothing ε of L_class: the target is (1 − ε)·one-hot + ε/C (0 = off). */
   classSmoothing: number;
+  /**
+   * Dropout rate on the shared layer's output h where it is the classifier's input, inside L_class
+   * only, while training (medi/cam; cnn has no shared layer and is unaffected; 0 = off; inverted,
+   * seeded by the run's seed and the global step). L_caption and L_cam see the undropped h;
+   * inference never drops.
+   */
+  classDropout: number;
+  /** The classifier's (cls.*) learning rate as a multiple of `lr` (1 = the same; ml/optim.ts lrScale). */
+  classLrScale: number;
   /** Label smoothing ε of L_caption: each target word (1 − ε)·one-hot + ε/V (0 = off). */
   captionSmoothing: number;
   /** Decoupled (AdamW-style) weight decay of the weight matrices and embeddings (ml/optim.ts; 0 = off). */
@@ -121,6 +130,8 @@ export const DEFAULT_CONFIG: Omit<TrainConfig, 'variant'> = {
   minPhotoPasses: 0,
   dropout: 0,
   classSmoothing: 0,
+  classDropout: 0,
+  classLrScale: 1,
   captionSmoothing: 0,
   weightDecay: 0,
   cropFeatures: 0,

@@ -157,10 +157,20 @@ function stepBatch(s: Session, items: TrainItem[]) {
  * The dropout seed depends only on the run's seed and the global step, so a resumed run drops the same units.
  */
 export function regularisation(cfg: TrainConfig, globalStep: number): Regularisation | undefined {
-  const { dropout = 0, classSmoothing = 0, captionSmoothing = 0 } = cfg;
-  if (!dropout && !classSmoothing && !captionSmoothing) return undefined;
-  return { classSmoothing, captionSmoothing, dropout: dropout > 0 ? { rate: dropout, seed: mixSeed(cfg.seed, globalStep) } : undefined };
+  const { dropout = 0, classSmoothing = 0, captionSmoothing = 0, classDropout = 0 } = cfg;
+  if (!dropout && !classSmoothing && !captionSmoothing && !classDropout) return undefined;
+  const seed = mixSeed(cfg.seed, globalStep);
+  return {
+    classSmoothing,
+    captionSmoothing,
+    dropout: dropout > 0 ? { rate: dropout, seed } : undefined,
+    // its own stream, so the classifier's units are not dropped with the captioner's
+    ...(classDropout > 0 ? { classDropout: { rate: classDropout, seed: mixSeed(seed, CLASS_DROPOUT_STREAM) } } : {}),
+  };
 }
+
+/** The classifier dropout's seed stream (the captioner's dropout uses streams 0 and 1 of the step's seed). */
+const CLASS_DROPOUT_STREAM = 2;
 
 /** One optimizer step on the next batch of the epoch's permutation; returns its losses. */
 async function trainStep(s: Session, grads: StepGrads): Promise<TrainLosses> {
@@ -179,7 +189,9 @@ async function trainStep(s: Session, grads: StepGrads): Promise<TrainLosses> {
   clipByModule(res.grads, cfg.clip);
   // The schedule depends only on the global step, so a resumed run gets the same rates.
   const lr = cfg.schedule === 'cosine' ? cfg.lr * 0.5 * (1 + Math.cos((Math.PI * state.globalStep) / s.totalSteps)) : cfg.lr;
-  applyGrads(s.params, res.grads, { kind: cfg.optimizer, lr, weightDecay: cfg.weightDecay }, s.opt);
+  // runs recorded before classLrScale existed have none (= 1)
+  const lrScale = (cfg.classLrScale ?? 1) !== 1 ? { cls: cfg.classLrScale } : undefined;
+  applyGrads(s.params, res.grads, { kind: cfg.optimizer, lr, weightDecay: cfg.weightDecay, lrScale }, s.opt);
   updateAverage(s);
   tf.dispose([...Object.values(res.grads), batch.A, batch.labels, batch.captions]);
   batch.masks?.dispose();
