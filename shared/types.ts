@@ -83,6 +83,8 @@ export interface ImageQuery {
   fileStatus?: FileStatus;
   /** Full-text search over captions (FTS5 syntax, words are ANDed). */
   search?: string;
+  /** Only these photos (a confusion-matrix cell's), with the other filters applied to them. */
+  ids?: number[];
   /** Review-queue orders: most disputed, least confident, least likely caption first (latest done run's predictions). */
   sort?: 'path' | 'disagreement' | 'confidence' | 'likelihood';
   offset?: number;

@@ -31,6 +31,7 @@ export const INVOKE_SCHEMAS = {
     reviewStatus: reviewStatus.optional(),
     fileStatus: z.enum(['ok', 'changed', 'missing']).optional(),
     search: z.string().max(LIMITS.search).optional(),
+    ids: z.array(id).max(LIMITS.ids).optional(),
     sort: z.enum(['path', 'disagreement', 'confidence', 'likelihood']).optional(),
     offset: z.number().int().min(0).max(Number.MAX_SAFE_INTEGER).optional(),
     limit: z.number().int().min(1).max(LIMITS.page).optional(),

@@ -80,6 +80,10 @@ function whereOf(q: ImageQuery): Where | null {
     clauses.push('i.file_status = @fileStatus');
     params.fileStatus = q.fileStatus;
   }
+  if (q.ids !== undefined) {
+    clauses.push('i.id IN (SELECT value FROM json_each(@ids))');
+    params.ids = JSON.stringify(q.ids);
+  }
   if (q.search !== undefined) {
     const match = ftsQuery(q.search);
     if (match === null && q.search.trim() !== '') return null; // only punctuation: matches nothing

@@ -80,7 +80,9 @@ export function photo(id: number): ImageSummary {
 export function pagedIds(ids: number[]): (q: ImageQuery) => ImagePage {
   return (q) => {
     const offset = q.offset ?? 0;
-    return { total: ids.length, offset, items: ids.slice(offset, offset + (q.limit ?? 200)).map(photo) };
+    // `ids` narrows the list to those photos, in the list's own order.
+    const shown = q.ids ? ids.filter((id) => q.ids!.includes(id)) : ids;
+    return { total: shown.length, offset, items: shown.slice(offset, offset + (q.limit ?? 200)).map(photo) };
   };
 }
 

@@ -4,7 +4,7 @@
  * fresh store modules, so no state leaks between tests.
  */
 import { beforeEach, describe, expect, it, vi } from 'vitest';
-import { pagedIds, photo } from './fake-api.ts';
+import { pagedIds } from './fake-api.ts';
 
 const fake = await vi.hoisted(async () => new (await import('./fake-api.ts')).FakeApi());
 vi.mock('../../src-renderer/src/lib/api.ts', async (importOriginal) => ({ ...(await importOriginal<object>()), api: fake }));
@@ -60,15 +60,21 @@ describe('filters', () => {
     expect(app.toasts.map((t) => [t.text, t.error])).toEqual([['the search is too long', true]]);
   });
 
-  it('an id filter (a confusion cell) shows exactly those photos, read one by one, until cleared', async () => {
-    fake.answer('images:get', ({ id }) => ({ ...photo(id), takenAt: null, gps: null, captions: [], labelHistory: [], suggestions: [] }));
+  it('an id filter (a confusion cell) shows exactly those photos, starting without other filters, which then narrow them, until cleared', async () => {
+    fake.answer('images:query', pagedIds([...range(1, 10), 42]));
+    Object.assign(gallery.filters, { reviewStatus: 'accepted', search: 'red', sort: 'disagreement' });
     app.view = 'runs';
     await gallery.showIds([42, 7], 'Cardinal taken for Blue Jay');
     expect(app.view).toBe('gallery');
     expect(gallery.filtered).toBe(true);
     expect(gallery.total).toBe(2);
-    expect([0, 1].map((i) => gallery.pages.idAt(i))).toEqual([42, 7]);
-    expect(fake.requests('images:get')).toEqual([{ id: 42 }, { id: 7 }]);
+    expect([0, 1].map((i) => gallery.pages.idAt(i))).toEqual([7, 42]);
+    // The toolbar's filters start empty (the order stays); the cell's ids go with the query.
+    expect(fake.requests('images:query').at(-1)).toEqual({ sort: 'disagreement', ids: [42, 7], offset: 0, limit: 240 });
+    gallery.filters.reviewStatus = 'unreviewed';
+    await gallery.applyFilters();
+    expect(fake.requests('images:query').at(-1)).toEqual({ sort: 'disagreement', reviewStatus: 'unreviewed', ids: [42, 7], offset: 0, limit: 240 });
+    fake.answer('images:query', pagedIds(range(1, 10)));
     await gallery.clearIds();
     expect(gallery.total).toBe(10);
     expect(gallery.pages.idAt(0)).toBe(1);

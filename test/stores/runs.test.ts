@@ -140,7 +140,7 @@ describe('confusion cells', () => {
     expect(fake.requests('runs:confusionCell').at(-1)).toEqual({ runId: 'r2', trueClass: 'Robin', predClass: 'Wren' });
     expect(app.view).toBe('gallery');
     expect(gallery.idsFilter?.label).toBe('Robin taken for Wren');
-    expect([0, 1].map((i) => gallery.pages.idAt(i))).toEqual([3, 1]);
+    expect([0, 1].map((i) => gallery.pages.idAt(i))).toEqual([1, 3]);
   });
 
   it('a cell that cannot be read is a notice, not a crash', async () => {

@@ -161,6 +161,20 @@ describe('annotations', () => {
     db.close();
   });
 
+  it('an id list narrows a query to those photos, with the other filters applied to them', () => {
+    const db = seeded();
+    db.prepare(
+      `INSERT INTO images(id, collection_id, rel_path, file_name, content_hash, bytes, mtime_ms, width, height, review_status)
+       VALUES (2, 1, 'a/c.jpg', 'c.jpg', 'h2', 1, 0, 10, 10, 'accepted'), (3, 1, 'a/d.jpg', 'd.jpg', 'h3', 1, 0, 10, 10, 'unreviewed')`,
+    ).run();
+    const ids = (q: Parameters<typeof queryImages>[1]) => queryImages(db, q).items.map((i) => i.id);
+    expect(ids({ ids: [3, 2] })).toEqual([2, 3]);
+    expect(ids({ ids: [3, 2], reviewStatus: 'unreviewed' })).toEqual([3]);
+    expect(queryImages(db, { ids: [3, 2], reviewStatus: 'fixed' }).total).toBe(0);
+    expect(ids({ ids: [] })).toEqual([]);
+    db.close();
+  });
+
   it('records label history and returns the previous label', () => {
     const db = seeded();
     expect(setLabel(db, 1, 1, 'imported')).toBeNull();

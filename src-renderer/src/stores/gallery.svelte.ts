@@ -60,8 +60,8 @@ class GalleryStore implements PhotoList {
   columns = 1;
   pageRows = 4;
   /**
-   * Client-side id filter (a confusion-matrix cell's misclassified photos): the gallery shows
-   * exactly these photos, read one by one with images:get, until the filter is cleared.
+   * Id filter (a confusion-matrix cell's misclassified photos): the gallery shows only these
+   * photos, with the toolbar's filters, search and order applied to them, until it is cleared.
    */
   idsFilter = $state.raw<{ ids: number[]; label: string } | null>(null);
 
@@ -78,18 +78,16 @@ class GalleryStore implements PhotoList {
     return this.pages.ready;
   }
 
-  /** images:query, or — under an id filter — the filtered ids read with images:get. */
+  /** images:query, narrowed to the id filter's photos while there is one. */
   private async fetchPage(q: ImageQuery): Promise<ImagePage> {
     const f = this.idsFilter;
-    if (!f) return api.invoke('images:query', q);
-    const offset = q.offset ?? 0;
-    const slice = f.ids.slice(offset, offset + (q.limit ?? PAGE_SIZE));
-    const items = await Promise.all(slice.map((id) => api.invoke('images:get', { id })));
-    return { total: f.ids.length, offset, items };
+    return api.invoke('images:query', f ? { ...q, ids: f.ids } : q);
   }
 
+  /** Shows exactly these photos (the toolbar's filters start empty; they then narrow them further). */
   async showIds(ids: number[], label: string): Promise<void> {
     this.idsFilter = { ids, label };
+    this.filters = noFilters(this.filters.sort);
     app.view = 'gallery';
     await this.applyFilters();
   }
