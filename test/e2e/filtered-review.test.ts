@@ -4,7 +4,7 @@
  * slid into its place, and never an endless "Loading…" when it was the last one), says it left
  * the list, and ‹ / › go on from where it was. Undo brings it back into the list. A bulk edit that
  * takes the selected photos out of the list takes them out of the selection too, so the next bulk
- * edit changes only what is on screen.
+ * edit changes only what is on screen. A list the filters leave empty offers "Show all photos".
  */
 import type { Page } from 'playwright-core';
 import { beforeAll, describe, expect, it } from 'vitest';
@@ -73,7 +73,7 @@ describe('reviewing a filtered list', () => {
     expect(pageErrors).toEqual([]);
   });
 
-  it('selected photos a bulk edit takes out of the list leave the selection; the next bulk edit changes only what is shown', async () => {
+  it('selected photos a bulk edit takes out of the list leave the selection; the next bulk edit changes only what is shown; an empty list offers every photo again', async () => {
     const gallery = new GalleryPage(page);
     await gallery.goto(served.url);
     await page.getByRole('combobox', { name: 'Filter by review status' }).selectOption('unreviewed');
@@ -101,6 +101,11 @@ describe('reviewing a filtered list', () => {
     await poll(() => review(names[3])).toBe('rejected');
     for (const n of names.slice(0, 3)) expect(review(n)).toBe('accepted');
     await page.getByText('No photos match these filters.').waitFor();
+    // The empty list offers the way back to every photo, and the filter says so.
+    await page.getByRole('button', { name: 'Show all photos' }).click();
+    await poll(() => gallery.photoCount()).toBe(6);
+    expect(await page.getByRole('combobox', { name: 'Filter by review status' }).inputValue()).toBe('');
+    await poll(() => page.evaluate(() => document.activeElement?.getAttribute('aria-label'))).toBe('Photos');
     expect(pageErrors).toEqual([]);
   });
 });

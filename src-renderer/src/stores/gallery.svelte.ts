@@ -97,6 +97,15 @@ class GalleryStore implements PhotoList {
     await this.applyFilters();
   }
 
+  /** Every photo again: no filter, no search, no confusion cell (the order stays). */
+  async clearFilters(): Promise<void> {
+    const collectionChanged = this.filters.collectionId != null;
+    this.idsFilter = null;
+    this.filters = noFilters(this.filters.sort);
+    if (collectionChanged) await app.loadClasses();
+    await this.applyFilters();
+  }
+
   /** Opens one photo by id: its index in the current list, or (not there) in "most disputed" order. */
   async openId(id: number): Promise<void> {
     if (!(await app.flush())) return;
