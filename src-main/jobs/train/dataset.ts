@@ -59,7 +59,11 @@ export function loadDataset(db: Db, cfg: Pick<TrainConfig, 'split' | 'collection
     className: string;
     part: string | null;
   }[];
-  if (!rows.length) throw unavailable('no labelled images in the workspace (import a dataset first)');
+  if (!rows.length) {
+    throw unavailable(
+      'no photo has a species yet: give some photos a species first (in the app: the Species field of a photo, or several selected in the gallery; or import a dataset with species)',
+    );
+  }
   const caps = new Map<number, string[]>();
   for (const r of db
     .prepare(`SELECT image_id, text FROM captions WHERE deleted = 0 AND accepted = 1 ORDER BY image_id, ord`)
