@@ -328,6 +328,13 @@ describe('curation screens in browser mode', () => {
     // Import accepted: the accepted and the edited photo join a collection.
     await batch.region.getByRole('button', { name: 'Import accepted' }).click();
     await batch.region.getByRole('status').filter({ hasText: /Imported 2 photos \(2 captions/ }).waitFor();
+    // Clicking Accept while editing accepts the typed text, not the model's caption under it.
+    await poll(() => batch.results.nth(3).getAttribute('aria-current')).toBe('true');
+    await page.keyboard.press('e');
+    await box.fill('a second test bird in the grass');
+    await batch.results.nth(3).getByRole('button', { name: 'Accept' }).click();
+    await poll(() => batch.results.nth(3).getAttribute('class')).toMatch(/edited/);
+    expect(await batch.results.nth(3).locator('.cap').textContent()).toMatch(/^a second test bird in the grass\(model: /);
     expect(pageErrors).toEqual([]);
   }, 240_000);
   // Training to round 3 (60 s), stopping (30 s) and the resumed run (150 s) fit in its own budget.
