@@ -92,6 +92,8 @@ describe('reviewing a filtered list', () => {
     // The three are gone from the list, so from the selection: no bulk bar counting photos not shown.
     await poll(selected).toBe('none');
     await poll(() => bulk.count()).toBe(0);
+    // The focus the bar's button held goes back to the photos (arrow keys, Enter), not to the page.
+    await poll(() => page.evaluate(() => document.activeElement?.getAttribute('aria-label'))).toBe('Photos');
     await page.getByRole('status', { name: 'Notifications' }).getByText('3 selected photos no longer match the filters').waitFor();
 
     // Adding the one photo left (Ctrl-click) and rejecting it rejects that photo only.
