@@ -1,7 +1,8 @@
 /**
  * End-to-end: feedback the curator can see and hear. Saves and errors arrive as toasts in one
  * role="status" live region (no error codes on screen); Undo / Redo are buttons whose tooltip says
- * what they will undo, and they change the database like Ctrl-Z / Ctrl-Shift-Z.
+ * what they will undo, and they change the database like Ctrl-Z / Ctrl-Shift-Z, also when Ctrl-Z
+ * follows an edit before its answer came.
  */
 import { join } from 'node:path';
 import type { Page } from 'playwright-core';
@@ -64,6 +65,29 @@ describe('notifications and undo buttons', () => {
     await redo.click();
     await poll(() => storedClass(im.id)).toBe(other.id);
     await poll(() => photo.species.inputValue()).toBe(other.label);
+    expect(pageErrors).toEqual([]);
+  });
+
+  it('Ctrl-Z pressed right after an edit undoes that edit, and the buttons name it', async () => {
+    const gallery = new GalleryPage(page);
+    const im = fx.images[0];
+    const undo = page.getByRole('button', { name: 'Undo', exact: true });
+    const redo = page.getByRole('button', { name: 'Redo', exact: true });
+    const review = () => readStored(spec.home, (db) => (db.prepare('SELECT review_status AS r FROM images WHERE id = ?').get(im.id) as { r: string }).r);
+    await gallery.goto(served.url);
+    await gallery.open(im.fileName);
+    // Both keys before the accept has been answered.
+    await page.evaluate(() => {
+      const key = (k: string, ctrlKey = false) => window.dispatchEvent(new KeyboardEvent('keydown', { key: k, ctrlKey, bubbles: true }));
+      key('a');
+      key('z', true);
+    });
+    await poll(() => redo.getAttribute('title')).toBe('Redo: Marked 1 photo accepted (Ctrl+Shift+Z)');
+    expect(review()).toBe('unreviewed');
+    expect(await undo.getAttribute('title')).toBe('Undo: the last edit (Ctrl+Z)'); // made before this page was loaded
+    await redo.click();
+    await poll(() => review()).toBe('accepted');
+    await poll(() => undo.getAttribute('title')).toBe('Undo: Marked 1 photo accepted (Ctrl+Z)');
     expect(pageErrors).toEqual([]);
   });
 });

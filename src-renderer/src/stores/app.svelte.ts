@@ -166,8 +166,25 @@ class AppState {
   }
 
   // ── edits ──────────────────────────────────────────────────────────────────
+  /** Edits sent but not yet answered: Undo / Redo wait for them, so they act on (and name) the edit just made. */
+  private pendingEdits = new Set<Promise<unknown>>();
+
+  private tracked<T>(edit: Promise<T>): Promise<T> {
+    this.pendingEdits.add(edit);
+    void edit.finally(() => this.pendingEdits.delete(edit)).catch(() => {});
+    return edit;
+  }
+
+  private async settled(): Promise<void> {
+    while (this.pendingEdits.size) await Promise.allSettled([...this.pendingEdits]);
+  }
+
   /** Sets the species of photos; false when the save failed (the open photo is then re-read). */
-  async setLabel(imageIds: number[], classId: number | null): Promise<boolean> {
+  setLabel(imageIds: number[], classId: number | null): Promise<boolean> {
+    return this.tracked(this.saveLabel(imageIds, classId));
+  }
+
+  private async saveLabel(imageIds: number[], classId: number | null): Promise<boolean> {
     if (!imageIds.length) return false;
     try {
       const r = await api.invoke('labels:set', { imageIds, classId });
@@ -183,7 +200,11 @@ class AppState {
     }
   }
 
-  async setReview(imageIds: number[], status: ReviewStatus): Promise<void> {
+  setReview(imageIds: number[], status: ReviewStatus): Promise<void> {
+    return this.tracked(this.saveReview(imageIds, status));
+  }
+
+  private async saveReview(imageIds: number[], status: ReviewStatus): Promise<void> {
     if (!imageIds.length) return;
     try {
       const r = await api.invoke('review:set', { imageIds, status });
@@ -197,12 +218,14 @@ class AppState {
 
   async undo(): Promise<void> {
     await this.flush();
+    await this.settled();
     const what = this.edits.undo.at(-1);
     const o = await this.undoClient.undo().catch((e) => void this.say(errorText(e), true));
     if (o?.applied) this.edits = { undo: this.edits.undo.slice(0, -1), redo: [...this.edits.redo, what ?? 'an earlier edit'] };
   }
 
   async redo(): Promise<void> {
+    await this.settled();
     const what = this.edits.redo.at(-1);
     const o = await this.undoClient.redo().catch((e) => void this.say(errorText(e), true));
     if (o?.applied) this.edits = { undo: [...this.edits.undo, what ?? 'an earlier edit'], redo: this.edits.redo.slice(0, -1) };
