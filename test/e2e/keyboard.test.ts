@@ -2,7 +2,7 @@
  * End-to-end: the keyboard never traps the curator. Choosing a species with Enter leaves the
  * field, so the next key is a shortcut again (not typed into the field); Esc steps back one layer
  * at a time (close the list, leave the field, then leave the photo); a shortcut pressed the moment
- * a dialog closes already reaches the app.
+ * a dialog closes already reaches the app; Esc on the Retrain panel loses nothing typed into it.
  */
 import { join } from 'node:path';
 import type { Page } from 'playwright-core';
@@ -147,6 +147,26 @@ describe('keyboard', () => {
     await poll(() => list.count()).toBe(0);
     await page.keyboard.press('Escape');
     await poll(focusedLabel).not.toBe('Species');
+    expect(pageErrors).toEqual([]);
+  });
+
+  it('Esc on the Retrain panel keeps what was typed into its settings for the next time it opens', async () => {
+    await new GalleryPage(page).goto(served.url);
+    const open = async () => {
+      await page.getByRole('button', { name: 'Training settings' }).click();
+      const form = page.getByRole('dialog', { name: 'Retrain' }).getByRole('form', { name: 'Training settings' });
+      await form.waitFor();
+      return form;
+    };
+    let form = await open();
+    await form.getByRole('textbox', { name: 'Run name' }).fill('after fixing the crows');
+    await form.getByRole('textbox', { name: 'Notes' }).fill('relabelled three crows as ravens');
+    await page.keyboard.press('Escape');
+    await poll(() => page.getByRole('dialog', { name: 'Retrain' }).count()).toBe(0);
+    form = await open();
+    expect(await form.getByRole('textbox', { name: 'Run name' }).inputValue()).toBe('after fixing the crows');
+    expect(await form.getByRole('textbox', { name: 'Notes' }).inputValue()).toBe('relabelled three crows as ravens');
+    await page.keyboard.press('Escape');
     expect(pageErrors).toEqual([]);
   });
 });
