@@ -22,6 +22,12 @@ const SENTENCES: Record<ErrorCode, string> = {
   internal: 'Something went wrong inside Plumage (details are in the log)',
 };
 
+/**
+ * What cams:get answers when no trained model covers the photo yet: a state of the workspace, not
+ * a failure, so the heat-map panel says it in its own words instead of as an error.
+ */
+export const NO_MODEL_FOR_PHOTO = 'no trained model covers this photo yet';
+
 /** A leading "channel:name: " (how the api prefixes validation failures) is not for people. */
 const CHANNEL_PREFIX = /^[a-z]+:[A-Za-z]+:\s*/;
 

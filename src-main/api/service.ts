@@ -4,6 +4,7 @@ import { dirname, isAbsolute, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { Envelope, InvokeChannel, PushChannels, Req, Res, SendChannels } from '../../shared/ipc.ts';
 import type { JobInfo, JobKind, JobResults } from '../../shared/types.ts';
+import { NO_MODEL_FOR_PHOTO } from '../../shared/errors.ts';
 import { redo, saveCaption, setLabels, setReview, undo } from '../data/edits.ts';
 import { createSpecies, mergeSpecies, renameSpecies } from '../data/species.ts';
 import {
@@ -318,7 +319,7 @@ export function createApi(opts: ApiOptions): PlumageApi {
          ORDER BY (r.variant IN ('cam', 'medi')) DESC, r.created_at DESC, r.id DESC LIMIT 1`,
       )
       .get(imageId) as { id: string } | undefined;
-    if (!row) throw new PlumageError('not_found', 'no finished run to explain this photo with: train one first');
+    if (!row) throw new PlumageError('not_found', NO_MODEL_FOR_PHOTO);
     return row.id;
   }
 

@@ -110,4 +110,20 @@ describe('reviewing a filtered list', () => {
     await poll(() => page.evaluate(() => document.activeElement?.getAttribute('aria-label'))).toBe('Photos');
     expect(pageErrors).toEqual([]);
   });
+
+  it('heat maps before any model is trained say so in plain words, with the way forward', async () => {
+    const gallery = new GalleryPage(page);
+    await gallery.goto(served.url);
+    const names = await gallery.altTexts();
+    await gallery.open(names[0]);
+    await page.keyboard.press('h');
+    const alert = page.getByRole('alert').filter({ hasText: 'heat maps' });
+    await alert.waitFor();
+    const text = (await alert.textContent()) ?? '';
+    expect(text).toMatch(/^No heat maps yet: .*Retrain/);
+    expect(text).not.toMatch(/could not find|run to explain/);
+    await page.keyboard.press('h');
+    await new PhotoPage(page).back();
+    expect(pageErrors).toEqual([]);
+  });
 });
