@@ -57,6 +57,17 @@ const tinyRun = {
   patience: 10,
 };
 
+/** Trains a tiny run on a fresh fixture: the config it recorded, its learned weights, its step count. */
+async function trainRecorded(config: Parameters<typeof runTraining>[0]['config']) {
+  const home = trainFixture();
+  const r = await runTraining({ home, config });
+  const db = openDb(workspace(home).dbPath);
+  const stored = getRun(db, r.run)!.config as Partial<TrainConfig>;
+  db.close();
+  const w = readSafetensors(checkpointPaths(workspace(home), r.run).resumeWeights).tensors;
+  return { stored, medi: Array.from(w['medi.weight'].data), cls: Array.from(w['cls.weight'].data), steps: r.steps };
+}
+
 describe('all captions per epoch', () => {
   const train = [ex(1, ['a', 'b', 'c']), ex(2, []), ex(3, ['d'])];
 
@@ -464,15 +475,7 @@ describe('the run configuration', () => {
 
   it('one-sided L_cam (camTarget) and a weighted L_class reach the trainer, are recorded, and change what a cam run learns', async () => {
     const cfg = { ...tinyRun, variant: 'cam' as const, lambda: 1 };
-    const trained = async (extra: Partial<TrainConfig>) => {
-      const home = trainFixture();
-      const r = await runTraining({ home, config: { ...cfg, ...extra } });
-      const db = openDb(workspace(home).dbPath);
-      const stored = getRun(db, r.run)!.config as Partial<TrainConfig>;
-      db.close();
-      const w = readSafetensors(checkpointPaths(workspace(home), r.run).resumeWeights).tensors;
-      return { stored, medi: Array.from(w['medi.weight'].data), cls: Array.from(w['cls.weight'].data) };
-    };
+    const trained = (extra: Partial<TrainConfig>) => trainRecorded({ ...cfg, ...extra });
     const plain = await trained({});
     expect(await trained({ camTarget: 'both', classWeight: 1 })).toEqual(plain);
     const held = await trained({ camTarget: 'class' });
@@ -485,15 +488,7 @@ describe('the run configuration', () => {
 
   it("the classifier's dropout and rate scale reach the trainer, are recorded, and change what a run learns; off is the plain run", async () => {
     const cfg = { ...tinyRun, variant: 'medi' as const };
-    const trained = async (extra: Partial<TrainConfig>) => {
-      const home = trainFixture();
-      const r = await runTraining({ home, config: { ...cfg, ...extra } });
-      const db = openDb(workspace(home).dbPath);
-      const stored = getRun(db, r.run)!.config as Partial<TrainConfig>;
-      db.close();
-      const w = readSafetensors(checkpointPaths(workspace(home), r.run).resumeWeights).tensors;
-      return { stored, cls: Array.from(w['cls.weight'].data), steps: r.steps };
-    };
+    const trained = (extra: Partial<TrainConfig>) => trainRecorded({ ...cfg, ...extra });
     const plain = await trained({});
     expect((await trained({ classDropout: 0, classLrScale: 1 })).cls).toEqual(plain.cls);
     const dropped = await trained({ classDropout: 0.5 });
