@@ -169,4 +169,19 @@ describe('keyboard', () => {
     await page.keyboard.press('Escape');
     expect(pageErrors).toEqual([]);
   });
+
+  it('opening a photo with Enter moves the focus to its details: Tab goes on from "← Gallery", not from the top of the page', async () => {
+    await page.keyboard.press('Escape');
+    await page.getByRole('region', { name: 'Gallery' }).waitFor();
+    await page.keyboard.press('Enter');
+    await page.getByRole('textbox', { name: 'Caption' }).waitFor();
+    await poll(focusedLabel).toBe('Photo details');
+    await page.keyboard.press('Tab');
+    expect(await page.evaluate(() => document.activeElement?.textContent?.trim())).toBe('← Gallery');
+    // the shortcuts still work from there
+    await page.keyboard.press('s');
+    await poll(focusedLabel).toBe('Species');
+    await page.keyboard.press('Escape');
+    expect(pageErrors).toEqual([]);
+  });
 });
