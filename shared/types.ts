@@ -388,6 +388,12 @@ export interface EvalResult extends HeadlineMetrics {
   run: string;
   variant: Variant;
   pointing: number | null;
+  /**
+   * Share of the classification test photos whose species heat map (Grad-CAM of the predicted
+   * class) is all zero: nothing in the photo counts for the guess (null without a classifier;
+   * absent in older evaluations).
+   */
+  empty_cls_cam?: number | null;
   /** The headline caption metrics are of the contract's greedy decoding (the paper metric). */
   decode: 'greedy';
   /** Repetition of the greedy captions (null without a captioner; absent in older evaluations). */

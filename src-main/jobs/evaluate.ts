@@ -114,6 +114,12 @@ export function pointingHit(
 const to2d = (a: ArrayLike<number>, H: number, W: number, at: number) =>
   Array.from({ length: H }, (_, r) => Array.from({ length: W }, (_, c) => Number(a[at + r * W + c].toPrecision(5))));
 
+/** Whether `len` values from `start` are all zero: a Grad-CAM whose weighted sum is negative everywhere (relu leaves nothing to show). */
+function isAllZero(values: Float32Array, start: number, len: number): boolean {
+  for (let i = start; i < start + len; i++) if (values[i] !== 0) return false;
+  return true;
+}
+
 export async function evaluateRun(opts: EvalOptions): Promise<EvalResult> {
   const ws = workspace(opts.home);
   const db = openDb(ws.dbPath);
@@ -207,6 +213,8 @@ export function evaluateWith(db: Db, ws: Workspace, run: RunRecord, model: RunMo
   let agreeN = 0;
   let pointN = 0;
   let pointHits = 0;
+  let camClsN = 0;
+  let camClsEmpty = 0;
   const examples: CamExample[] = [];
   const nExamples = opts.camExamples ?? 6;
   const B = opts.batchSize ?? 32;
@@ -255,6 +263,8 @@ export function evaluateWith(db: Db, ws: Workspace, run: RunRecord, model: RunMo
       let peak: [number, number] | null = null;
       let hit: boolean | null = null;
       if (camCls && isCls.has(im.id)) {
+        camClsN++;
+        if (isAllZero(camCls, b * H * W, H * W)) camClsEmpty++;
         const partsXY = (partsOf.all(im.id) as { x: number; y: number }[]).map((p) => [p.x, p.y] as [number, number]);
         if (partsXY.length) {
           const cell = camCls.subarray(b * H * W, (b + 1) * H * W);
@@ -319,6 +329,7 @@ export function evaluateWith(db: Db, ws: Workspace, run: RunRecord, model: RunMo
     cider: caps?.cider ?? null,
     cam_agreement: agreeN ? agreeSum / agreeN : null,
     pointing: pointN ? pointHits / pointN : null,
+    empty_cls_cam: camClsN ? camClsEmpty / camClsN : null,
     decode: 'greedy',
     repeated_bigram_share: repetition?.repeated_bigram_share ?? null,
     distinct2: repetition?.distinct2 ?? null,

@@ -15,6 +15,7 @@ export const EXPERIMENT_METRICS = [
   'repeated_bigram_share',
   'product_repeated_bigram_share',
   'product_distinct2',
+  'empty_cls_cam',
 ] as const;
 export type ExperimentMetric = (typeof EXPERIMENT_METRICS)[number];
 export type RunMetrics = Record<ExperimentMetric, number | null>;
@@ -35,6 +36,7 @@ const HEADERS: Record<ExperimentMetric, string> = {
   repeated_bigram_share: 'Rep. (greedy)',
   product_repeated_bigram_share: 'Rep. (beam)',
   product_distinct2: 'Dist-2 (beam)',
+  empty_cls_cam: 'Empty species maps',
 };
 
 const NAMES: Record<Variant, string> = {
@@ -140,6 +142,13 @@ export function formatExperiment(rows: VariantSummary[]): string[] {
     ...table(
       rows.filter((r) => r.stats.cider),
       decoding,
+      (r, m) => cell(r.stats[m]),
+    ),
+    '',
+    'Heat maps: CAM agreement of the two heads, and the share of test photos whose species heat map is all zero (nothing in the photo counts for the guess):',
+    ...table(
+      rows.filter((r) => r.stats.empty_cls_cam),
+      ['cam_agreement', 'empty_cls_cam'],
       (r, m) => cell(r.stats[m]),
     ),
   ];

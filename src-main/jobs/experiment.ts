@@ -129,6 +129,7 @@ export function runMetrics(ev: EvalResult): RunMetrics {
     product_cider: p?.cider ?? null,
     product_repeated_bigram_share: p?.repeated_bigram_share ?? null,
     product_distinct2: p?.distinct2 ?? null,
+    empty_cls_cam: ev.empty_cls_cam ?? null,
   };
   return m as RunMetrics;
 }

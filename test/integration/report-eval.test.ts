@@ -6,6 +6,7 @@ import { spawnSync } from 'node:child_process';
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import * as tf from '@tensorflow/tfjs';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { evaluateWith, pointingHit } from '../../src-main/jobs/evaluate.ts';
 import { loadRunModel } from '../../src-main/jobs/run-artifact.ts';
@@ -64,6 +65,24 @@ describe('plumage eval', () => {
     expect(res.cider).toBeCloseTo(s.cider, 12);
     expect(res.meteor).toBeCloseTo(s.meteor, 12);
     expect(res.worst[0].cider).toBeLessThanOrEqual(res.worst[res.worst.length - 1].cider);
+  });
+
+  it('counts the test photos whose species heat map is all zero', async () => {
+    await initBackend();
+    const ws = workspace(fx.home);
+    const db = openDb(ws.dbPath);
+    const run = getRun(db, fx.runs.cnn)!;
+    const model = loadRunModel(ws, run);
+    // logit_c = v_c: the predicted class's own channel is ≥ 1 everywhere, so no map is empty
+    expect(evaluateWith(db, ws, run, model).empty_cls_cam).toBe(0);
+    // logit_c = −v_c: the guess is a class whose channel is 0, its Grad-CAM relu(−A_c) is all zero
+    const weight = model.P['cls.weight'];
+    model.P['cls.weight'] = tf.neg(weight);
+    weight.dispose();
+    expect(evaluateWith(db, ws, run, model).empty_cls_cam).toBe(1);
+    const lrcn = getRun(db, fx.runs.lrcn)!;
+    expect(evaluateWith(db, ws, lrcn, loadRunModel(ws, lrcn)).empty_cls_cam).toBeNull();
+    db.close();
   });
 
   it('paper protocol: classification on paper/test, captions on the held-out paper-caption/caption_test classes', async () => {

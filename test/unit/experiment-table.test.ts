@@ -34,8 +34,8 @@ describe('experiment statistics', () => {
       { variant: 'cnn', metrics: metrics({ top1: 0.82 }) },
       { variant: 'lrcn', metrics: metrics({ cider: 0.1 }) },
       { variant: 'lrcn', metrics: metrics({ cider: 0.12 }) },
-      { variant: 'cam', metrics: metrics({ top1: 0.9, cider: 0.2 }) },
-      { variant: 'cam', metrics: metrics({ top1: 0.9, cider: 0.22 }) },
+      { variant: 'cam', metrics: metrics({ top1: 0.9, cider: 0.2, empty_cls_cam: 0.1 }) },
+      { variant: 'cam', metrics: metrics({ top1: 0.9, cider: 0.22, empty_cls_cam: 0 }) },
     ];
     const s = summarise(runs, ['cnn', 'lrcn', 'cam']);
     expect(s.map((r) => r.variant)).toEqual(['cnn', 'lrcn', 'cam']);
@@ -47,6 +47,10 @@ describe('experiment statistics', () => {
     const lines = formatExperiment(s);
     expect(lines.some((l) => l.startsWith('| Ours (L_cam) | 0.900 ± 0.000 |'))).toBe(true);
     expect(lines.some((l) => l.includes('+90.9%'))).toBe(true);
+    // the heat-map table lists only variants with a species heat map measured
+    const heat = lines.slice(lines.findIndex((l) => l.startsWith('Heat maps')));
+    expect(heat[1]).toBe('| Model | CAM agr. | Empty species maps |');
+    expect(heat.slice(3)).toEqual(['| Ours (L_cam) | — | 0.050 ± 0.071 |']);
   });
 });
 
