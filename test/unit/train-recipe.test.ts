@@ -14,7 +14,7 @@ const paper: ModelDims = { K: 1536, ...DIMS.paper, V: 5000, C: 200 };
 describe('recipes', () => {
   it('standard is the default of plumage train (and its old names fast and practical), paper the paper setting', () => {
     const standard = withRecipe('standard', { variant: 'cam' as const });
-    expect(standard).toMatchObject({ dims: 'small', optimizer: 'adam', lr: 0.002, batch: 32, clip: 2, allCaptions: true, epochs: 4, minPhotoPasses: 15, select: 'cider', classSmoothing: 0.1, captionSmoothing: 0.1 });
+    expect(standard).toMatchObject({ dims: 'small', optimizer: 'adam', lr: 0.002, batch: 32, clip: 2, allCaptions: true, epochs: 4, minPhotoPasses: 15, select: 'cider', classSmoothing: 0.1, captionSmoothing: 0.1, classDropout: 0.5 });
     expect(configOf(trainRequest.parse({ variant: 'cam' }))).toEqual(standard);
     for (const alias of ['fast', 'practical', 'standard']) expect(configOf(trainRequest.parse({ variant: 'cam', recipe: alias }))).toEqual(standard);
     expect(recipeNamed(undefined)).toBe(DEFAULT_RECIPE);

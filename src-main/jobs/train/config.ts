@@ -147,7 +147,10 @@ export const DEFAULT_CONFIG: Omit<TrainConfig, 'variant'> = {
  * settings that measured best on real CUB photos (docs/training.md, "Training levers for real
  * photos"), minutes on 2 cores. Its budget is 4 epochs of every caption but at least 15 passes
  * over every photo, so a collection with one caption per photo gets the 15 passes the old
- * one-caption default had. `paper` is the paper's setting (paper widths, SGD 0.1, batch 128),
+ * one-caption default had. Dropout 0.5 on the classifier's input: over twelve seeds on the real
+ * CUB photos it lifts both captioners' CIDEr by about one sd and cam's top-1 towards cnn's, ties
+ * the default without it on synthetic birds and the offline demo's data, and leaves no more
+ * species heat maps empty. `paper` is the paper's setting (paper widths, SGD 0.1, batch 128),
  * hours on the wasm backend. Options given explicitly override the recipe's.
  */
 export type RecipeName = 'standard' | 'paper';
@@ -166,6 +169,7 @@ export const RECIPES: Record<RecipeName, Partial<TrainConfig>> = {
     select: 'cider',
     classSmoothing: 0.1,
     captionSmoothing: 0.1,
+    classDropout: 0.5,
   },
   paper: { dims: 'paper', optimizer: 'sgd', lr: 0.1, batch: 128, clip: 0, epochs: 30, patience: 5 },
 };
