@@ -22,6 +22,8 @@ beforeAll(() => void ({ fx, served, page, pageErrors } = spec));
 
 const storedClass = (imageId: number): number | null =>
   readStored(spec.home, (db) => (db.prepare('SELECT class_id AS c FROM labels WHERE image_id = ?').get(imageId) as { c: number | null } | undefined)?.c ?? null);
+const storedCaption = (imageId: number): string =>
+  readStored(spec.home, (db) => (db.prepare('SELECT text FROM captions WHERE image_id = ? AND deleted = 0 ORDER BY ord LIMIT 1').get(imageId) as { text: string }).text);
 
 describe('notifications and undo buttons', () => {
   it('a save and an error appear as toasts in the live region, without error codes', async () => {
@@ -88,6 +90,49 @@ describe('notifications and undo buttons', () => {
     await redo.click();
     await poll(() => review()).toBe('accepted');
     await poll(() => undo.getAttribute('title')).toBe('Undo: Marked 1 photo accepted (Ctrl+Z)');
+    expect(pageErrors).toEqual([]);
+  });
+
+  it('Undo while a caption is being typed takes back that typing, never an earlier edit under it', async () => {
+    const gallery = new GalleryPage(page);
+    const photo = new PhotoPage(page);
+    const im = fx.images[2];
+    const other = anotherSpecies(fx, im);
+    const undo = page.getByRole('button', { name: 'Undo', exact: true });
+    await gallery.goto(served.url);
+    await gallery.open(im.fileName);
+    await photo.pickSpecies(other.label, other.label);
+    await poll(() => storedClass(im.id)).toBe(other.id);
+    const before = storedCaption(im.id);
+    // Typed, not yet saved: the button saves it (the field's blur) and undoes that save.
+    await photo.caption.click();
+    await photo.caption.fill('a bird typed a moment ago');
+    await undo.click();
+    await poll(() => photo.caption.inputValue()).toBe(before);
+    expect(storedCaption(im.id)).toBe(before);
+    expect(storedClass(im.id)).toBe(other.id);
+    // Typed text the api refuses: Undo stops, the species stays and so does the text.
+    const refused = 'x'.repeat(10_050);
+    await photo.caption.click();
+    await photo.caption.fill(refused);
+    await undo.click();
+    await page.getByRole('status', { name: 'Notifications' }).getByText(/^Problem: Caption not saved/).waitFor();
+    expect(await photo.caption.inputValue()).toBe(refused);
+    // Text the api takes: the next Undo saves it and takes it back, and the species set above is
+    // still there (undo calls run one at a time, so a refused Undo that had gone on would show here).
+    await photo.caption.fill('a second try at it');
+    await undo.click();
+    await poll(() => photo.caption.inputValue()).toBe(before);
+    expect(storedCaption(im.id)).toBe(before);
+    expect(storedClass(im.id)).toBe(other.id);
+    expect(await undo.getAttribute('title')).toBe(`Undo: Set ${other.label} on 1 photo (Ctrl+Z)`);
+    // Ctrl-Z in the field is the field's own undo.
+    await photo.caption.click();
+    await photo.caption.press('End');
+    await page.keyboard.type(' and more');
+    await photo.caption.press('Control+z');
+    expect(storedClass(im.id)).toBe(other.id);
+    await photo.caption.press('Escape');
     expect(pageErrors).toEqual([]);
   });
 });

@@ -84,6 +84,18 @@ describe('undo and redo bookkeeping', () => {
     expect(order).toEqual(['flush', 'undo']);
   });
 
+  it('a caption being typed that cannot be saved stops Undo and Redo: the earlier edit stays', async () => {
+    journal(1);
+    const journalCalls = () => fake.calls.filter((c) => c.channel === 'edits:undo' || c.channel === 'edits:redo').map((c) => c.channel);
+    app.flushEdits = async () => false; // the editor keeps the refused text and says why
+    await app.undo();
+    await app.redo();
+    expect(journalCalls()).toEqual([]);
+    app.flushEdits = async () => true;
+    await app.undo();
+    expect(journalCalls()).toEqual(['edits:undo']);
+  });
+
   it('keeps the names of the last 50 edits', () => {
     for (let i = 0; i < 60; i++) app.recordEdit(`edit ${i}`);
     expect(app.edits.undo).toHaveLength(50);

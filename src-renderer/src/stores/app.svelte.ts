@@ -216,8 +216,14 @@ class AppState {
     }
   }
 
+  /**
+   * Undo and Redo first save a caption being typed (the toolbar button takes the focus from the
+   * field, whose blur saves it), so they act on the journal's newest edit: that typed caption.
+   * A caption that could not be saved stops them: the earlier edit is not undone out from under
+   * the text, which stays in the field with the reason shown.
+   */
   async undo(): Promise<void> {
-    await this.flush();
+    if (!(await this.flush())) return;
     await this.settled();
     const what = this.edits.undo.at(-1);
     const o = await this.undoClient.undo().catch((e) => void this.say(errorText(e), true));
@@ -225,6 +231,7 @@ class AppState {
   }
 
   async redo(): Promise<void> {
+    if (!(await this.flush())) return;
     await this.settled();
     const what = this.edits.redo.at(-1);
     const o = await this.undoClient.redo().catch((e) => void this.say(errorText(e), true));
