@@ -252,6 +252,12 @@ describe('gallery in browser mode', () => {
     await page.keyboard.press('Escape');
     await poll(() => dlg.dialog.count()).toBe(0);
     await poll(() => gallery.photoCount()).toBe(N + 1);
+    // The import took its path with it: opened again, the dialog keeps the kind, not the path.
+    await dlg.open();
+    expect(await dlg.dialog.getByRole('radio', { name: /Plain folder/ }).isChecked()).toBe(true);
+    expect(await dlg.dialog.getByRole('textbox', { name: 'Path' }).inputValue()).toBe('');
+    await page.keyboard.press('Escape');
+    await poll(() => dlg.dialog.count()).toBe(0);
   });
 
   it('Retrain and Caption folder answer with progress or a structured error, never a crash', async () => {

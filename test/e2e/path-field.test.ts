@@ -76,6 +76,20 @@ describe('path fields', () => {
     expect(pageErrors).toEqual([]);
   });
 
+  it('Import keeps what was typed (kind, path, captions folder) when closed with Esc and opened again', async () => {
+    const dialog = new ImportDialogPage(page);
+    const captions = dialog.dialog.getByRole('textbox', { name: 'Captions folder (optional)' });
+    await captions.fill(join(spec.home, 'empty'));
+    await page.keyboard.press('Escape');
+    await poll(() => dialog.dialog.count()).toBe(0);
+    await dialog.open();
+    expect(await dialog.dialog.getByRole('radio', { name: /COCO captions JSON/ }).isChecked()).toBe(true);
+    expect(await dialog.dialog.getByRole('textbox', { name: 'Path' }).inputValue()).toBe(fx.photos);
+    expect(await captions.inputValue()).toBe(join(spec.home, 'empty'));
+    await poll(() => feedback(dialog.dialog.getByRole('group', { name: 'Path' }))).toBe('This is a folder: give the file itself.');
+    expect(pageErrors).toEqual([]);
+  });
+
   it('a folder dropped onto the field in a browser: a plain explanation, the field unchanged', async () => {
     const dialog = new ImportDialogPage(page);
     const field = dialog.dialog.getByRole('group', { name: 'Path' });
@@ -97,7 +111,8 @@ describe('path fields', () => {
     await poll(() => dialog.dialog.getByTestId('drop-note').textContent()).toBe(
       'Your browser does not tell Plumage where “field-trip” is on disk, so it cannot be dropped here: type or paste its full path instead.',
     );
-    await expect(dialog.dialog.getByRole('textbox', { name: 'Path' }).inputValue()).resolves.toBe('');
+    // A browser drop brings no path: the field keeps the one typed earlier in this session.
+    await expect(dialog.dialog.getByRole('textbox', { name: 'Path' }).inputValue()).resolves.toBe(fx.photos);
     await page.screenshot({ path: join(ARTIFACTS, 'window-drop-browser.png') });
     // A drop that opened the dialog is used once: opened again, the dialog starts plain.
     await page.keyboard.press('Escape');
