@@ -21,6 +21,8 @@ let page: Page;
 let pageErrors: string[];
 beforeAll(() => void ({ served, page, pageErrors } = spec));
 
+/** The chip's count: "(n)", or "(k of n)" while the toolbar's filters narrow the cell's photos. */
+const chipCount = async (page: Page) => /\(([^)]*)\)/.exec((await page.getByTitle('Only these photos are shown').textContent()) ?? '')?.[1];
 const stored = (sql: string): number => readStored(spec.home, (db) => (db.prepare(sql).get() as { n: number }).n);
 
 describe('a confusion cell in the gallery', () => {
@@ -47,6 +49,7 @@ describe('a confusion cell in the gallery', () => {
     await chip.waitFor();
     await poll(() => gallery.photoCount()).toBe(n);
     expect(await reviewFilter.inputValue()).toBe('');
+    expect(await chipCount(page)).toBe(String(n));
 
     // Accept one of the cell's photos, then ask for the cell's unreviewed photos: one fewer.
     const names = await gallery.altTexts();
@@ -58,10 +61,12 @@ describe('a confusion cell in the gallery', () => {
     await poll(() => gallery.photoCount()).toBe(n - 1);
     expect(await gallery.altTexts()).toEqual(names.slice(1));
     await chip.waitFor();
+    await poll(() => chipCount(page)).toBe(`${n - 1} of ${n}`);
     // None of the cell's photos is "fixed": the filter says so rather than showing them all.
     await reviewFilter.selectOption('fixed');
     await page.getByText('No photos match these filters.').waitFor();
     expect(await gallery.photoCount()).toBe(0);
+    await poll(() => chipCount(page)).toBe(`0 of ${n}`);
 
     // Clearing the chip keeps the toolbar's filter, now over every photo.
     await reviewFilter.selectOption('unreviewed');

@@ -79,6 +79,20 @@ describe('filters', () => {
     expect(gallery.total).toBe(10);
     expect(gallery.pages.idAt(0)).toBe(1);
   });
+
+  it("the cell's chip counts the photos the grid shows: the toolbar's filters narrow it", async () => {
+    const unreviewed = [42];
+    fake.answer('images:query', (q) => pagedIds(q.reviewStatus === 'unreviewed' ? unreviewed : [...range(1, 10), 42])(q));
+    await gallery.showIds([42, 7, 3], 'Cardinal taken for Blue Jay');
+    expect(gallery.idsCount).toBe('3');
+    gallery.filters.reviewStatus = 'unreviewed';
+    await gallery.applyFilters();
+    expect(gallery.total).toBe(1);
+    expect(gallery.idsCount).toBe('1 of 3');
+    gallery.filters.reviewStatus = '';
+    await gallery.applyFilters();
+    expect(gallery.idsCount).toBe('3');
+  });
 });
 
 describe('what the shell asks of the photo list', () => {

@@ -65,6 +65,16 @@ class GalleryStore implements PhotoList {
    */
   idsFilter = $state.raw<{ ids: number[]; label: string } | null>(null);
 
+  /**
+   * The confusion cell chip's count: the photos the grid shows, as "3 of 5" when the toolbar's
+   * filters narrow the cell's photos (the cell's own count until its first page has answered).
+   */
+  get idsCount(): string {
+    const cell = this.idsFilter?.ids.length ?? 0;
+    if (!this.loaded || this.total === cell) return String(cell);
+    return `${this.total} of ${cell}`;
+  }
+
   readonly pages = new PagedImages((q) => this.fetchPage(q), {}, PAGE_SIZE, () => this.version++);
 
   get total(): number {
