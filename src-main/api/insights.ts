@@ -234,6 +234,35 @@ export function planRetrain(
 }
 
 /**
+ * Refuses a Retrain the trainer would refuse, before any job starts, so the window can say why at
+ * once: no photo of the collection (of the workspace, when the plan names none) has a species (a
+ * plain folder imported without sub-folders), or, for a variant that learns to write captions
+ * (every one but cnn), none of those photos has a caption. The trainer checks again on its split.
+ */
+export function requireTrainable(db: Db, plan: RetrainPlan): void {
+  const collectionId = typeof plan.config.collectionId === 'number' ? plan.config.collectionId : null;
+  const { labelled, captioned } = db
+    .prepare(
+      `SELECT count(*) AS labelled,
+              coalesce(sum(EXISTS (SELECT 1 FROM captions c WHERE c.image_id = i.id AND c.deleted = 0 AND c.accepted = 1)), 0) AS captioned
+         FROM images i JOIN labels l ON l.image_id = i.id
+        WHERE ? IS NULL OR i.collection_id = ?`,
+    )
+    .get(collectionId, collectionId) as { labelled: number; captioned: number };
+  const where = collectionId === null ? 'in the workspace' : 'in this collection';
+  if (!labelled)
+    throw new PlumageError(
+      'unavailable',
+      `none of the photos ${where} has a species yet: give some photos a species first (the Species field of a photo, or several photos selected in the gallery), then retrain`,
+    );
+  if (!captioned && plan.variant !== 'cnn')
+    throw new PlumageError(
+      'unavailable',
+      `none of the photos ${where} that have a species has a caption yet, and the model learns to write captions from them: write or import captions for some of them first (the Caption box of a photo), then retrain`,
+    );
+}
+
+/**
  * Runs that can be resumed: interrupted (their process died: see jobs/run-owner.ts) or cancelled,
  * with a resume checkpoint that is not finished. `active` are run ids a live job is training right now.
  */

@@ -30,6 +30,7 @@ import {
   importAccepted,
   listBatchJobs,
   planRetrain,
+  requireTrainable,
   resumableRuns,
   reviewBatchResult,
   runDetail,
@@ -232,6 +233,7 @@ export function createApi(opts: ApiOptions): PlumageApi {
     'runs:list': () => listRuns(db),
     'train:start': (req) => {
       const plan = planRetrain(db, req);
+      requireTrainable(db, plan); // refused now, in words, rather than by the worker a moment later
       const from = plan.parent ? ` from ${plan.parent.id}` : '';
       return startOpJob('train', `train ${plan.variant}${from}`, (io) => train(ctx, plan.config, io));
     },

@@ -3,6 +3,7 @@ import { join } from 'node:path';
 import sharp from 'sharp';
 import { afterEach, describe, expect, it } from 'vitest';
 import { createApi, type PlumageApi } from '../../src-main/api/service.ts';
+import { planRetrain, requireTrainable } from '../../src-main/api/insights.ts';
 import { ftsQuery } from '../../src-main/data/queries.ts';
 import type { ImageDetail, ImagePage } from '../../shared/types.ts';
 import { makeFixture, type Fixture } from './api-fixture.ts';
@@ -83,6 +84,23 @@ describe('api validation at the boundary', () => {
     expect((await api.invoke('train:start', { variant: 'cam', warmStart: true })).error?.code).toBe('not_found');
     // batch captioning: no run to caption with (or, in a build without the job module, unavailable)
     expect(['not_found', 'unavailable']).toContain((await api.invoke('caption:start', { folder: '/tmp' })).error?.code);
+  });
+
+  it('refuses a Retrain on photos without a species, or without captions for a captioning model, before any job starts', async () => {
+    const { fx, api } = await setup(4);
+    api.db.prepare('DELETE FROM labels').run();
+    const noSpecies = await api.invoke('train:start', { collectionId: fx.collectionId, warmStart: false });
+    expect(noSpecies.error?.code).toBe('unavailable');
+    expect(noSpecies.error?.message).toMatch(/^none of the photos in this collection has a species yet: give some photos a species first/);
+    expect((await api.invoke('train:start', undefined)).error?.message).toMatch(/^none of the photos in the workspace has a species yet/);
+    // species now, but every caption gone: a model that writes captions has nothing to learn from
+    await ok(api, 'labels:set', { imageIds: fx.imageIds, classId: fx.classIds[0] });
+    api.db.prepare('UPDATE captions SET deleted = 1').run();
+    const noCaptions = await api.invoke('train:start', { collectionId: fx.collectionId, variant: 'medi' });
+    expect(noCaptions.error?.message).toMatch(/^none of the photos in this collection that have a species has a caption yet/);
+    expect(api.jobs.list()).toEqual([]);
+    // the species-only model needs no captions
+    expect(() => requireTrainable(api.db, planRetrain(api.db, { collectionId: fx.collectionId, variant: 'cnn' }))).not.toThrow();
   });
 
   it('imports a folder as a job with progress pushes', async () => {
