@@ -34,6 +34,8 @@ export interface InvokeChannels {
   'collections:list': { req: void; res: Collection[] };
   'classes:list': { req: { collectionId?: number }; res: ClassInfo[] };
   'images:query': { req: ImageQuery; res: ImagePage };
+  /** Every id images:query matches, in its order, without the pages (select all, the selection check). */
+  'images:ids': { req: Omit<ImageQuery, 'offset' | 'limit'>; res: { ids: number[] } };
   'images:get': { req: { id: number }; res: ImageDetail };
   'labels:set': { req: { imageIds: number[]; classId: number | null }; res: { changed: number } };
   'review:set': { req: { imageIds: number[]; status: ReviewStatus }; res: { changed: number } };

@@ -19,23 +19,27 @@ const reviewStatus = z.enum(['unreviewed', 'accepted', 'fixed', 'rejected']);
 const classRef = z.union([id, z.string().min(1).max(LIMITS.name)]);
 const speciesName = z.string().trim().min(1).max(LIMITS.name).refine(noControl, 'control character in name');
 
+/** A gallery query (images:query); images:ids takes the same filters and order without the paging. */
+const imageQuery = z.strictObject({
+  collectionId: id.optional(),
+  classId: id.optional(),
+  split: z.string().max(LIMITS.name).optional(),
+  provenance: z.string().max(LIMITS.name).optional(),
+  reviewStatus: reviewStatus.optional(),
+  fileStatus: z.enum(['ok', 'changed', 'missing']).optional(),
+  search: z.string().max(LIMITS.search).optional(),
+  ids: z.array(id).max(LIMITS.ids).optional(),
+  sort: z.enum(['path', 'disagreement', 'confidence', 'likelihood']).optional(),
+  offset: z.number().int().min(0).max(Number.MAX_SAFE_INTEGER).optional(),
+  limit: z.number().int().min(1).max(LIMITS.page).optional(),
+});
+
 export const INVOKE_SCHEMAS = {
   'app:info': none,
   'collections:list': none,
   'classes:list': z.union([z.undefined(), z.null(), z.strictObject({ collectionId: id.optional() })]).transform((v) => v ?? {}),
-  'images:query': z.strictObject({
-    collectionId: id.optional(),
-    classId: id.optional(),
-    split: z.string().max(LIMITS.name).optional(),
-    provenance: z.string().max(LIMITS.name).optional(),
-    reviewStatus: reviewStatus.optional(),
-    fileStatus: z.enum(['ok', 'changed', 'missing']).optional(),
-    search: z.string().max(LIMITS.search).optional(),
-    ids: z.array(id).max(LIMITS.ids).optional(),
-    sort: z.enum(['path', 'disagreement', 'confidence', 'likelihood']).optional(),
-    offset: z.number().int().min(0).max(Number.MAX_SAFE_INTEGER).optional(),
-    limit: z.number().int().min(1).max(LIMITS.page).optional(),
-  }),
+  'images:query': imageQuery,
+  'images:ids': imageQuery.omit({ offset: true, limit: true }),
   'images:get': z.strictObject({ id }),
   'labels:set': z.strictObject({ imageIds: z.array(id).min(1).max(LIMITS.ids), classId: id.nullable() }),
   'review:set': z.strictObject({ imageIds: z.array(id).min(1).max(LIMITS.ids), status: reviewStatus }),

@@ -12,6 +12,7 @@ import {
   listClasses,
   listCollections,
   listRuns,
+  queryImageIds,
   queryImages,
 } from '../data/queries.ts';
 import { openDb, type Db } from '../data/store.ts';
@@ -166,6 +167,7 @@ export function createApi(opts: ApiOptions): PlumageApi {
     'collections:list': () => listCollections(db),
     'classes:list': (req) => listClasses(db, req?.collectionId),
     'images:query': (req) => queryImages(db, req),
+    'images:ids': (req) => ({ ids: queryImageIds(db, req) }),
     'images:get': (req) => {
       const d = getImageDetail(db, req.id);
       if (!d) throw new PlumageError('not_found', `no image ${req.id}`);

@@ -153,6 +153,29 @@ const PRED_ORDER: Record<'disagreement' | 'confidence' | 'likelihood', string> =
   likelihood: '(p.likelihood IS NULL), p.likelihood ASC',
 };
 
+/** The gallery's order of a query: by path, or by the latest done run's predictions (`p`). */
+function galleryOrder(db: Db, q: ImageQuery): { predRun: string | null; byPrediction: boolean; order: string } {
+  const predRun = currentPredictionRun(db, q.collectionId);
+  const byPrediction = predRun !== null && q.sort !== undefined && q.sort !== 'path';
+  const path = 'i.collection_id, i.rel_path';
+  return { predRun, byPrediction, order: byPrediction ? `${PRED_ORDER[q.sort as keyof typeof PRED_ORDER]}, ${path}` : path };
+}
+
+/**
+ * Every id a query matches, in the gallery's order (images:query's without paging): select all
+ * and the selection check read these instead of every page of photo summaries.
+ */
+export function queryImageIds(db: Db, q: Omit<ImageQuery, 'offset' | 'limit'>): number[] {
+  const where = whereOf(q);
+  if (!where) return [];
+  const { predRun, byPrediction, order } = galleryOrder(db, q);
+  const join = byPrediction ? 'LEFT JOIN predictions p ON p.image_id = i.id AND p.run_id = @predRun' : '';
+  return db
+    .prepare(`SELECT i.id FROM images i ${join} ${where.sql} ORDER BY ${order}`)
+    .pluck()
+    .all({ ...where.params, ...(byPrediction ? { predRun } : {}) }) as number[];
+}
+
 /** One gallery page. Sorting by disagreement/confidence/likelihood uses the latest done run's predictions. */
 export function queryImages(db: Db, q: ImageQuery): ImagePage {
   const offset = q.offset ?? 0;
@@ -162,8 +185,7 @@ export function queryImages(db: Db, q: ImageQuery): ImagePage {
   const { total } = db.prepare(`SELECT count(*) AS total FROM images i ${where.sql}`).get(where.params) as {
     total: number;
   };
-  const predRun = currentPredictionRun(db, q.collectionId);
-  const byPrediction = predRun !== null && q.sort !== undefined && q.sort !== 'path';
+  const { predRun, byPrediction, order } = galleryOrder(db, q);
   // Pick the page's ids first (an index walk over (collection_id, rel_path), or the prediction
   // order), then join the details for those rows only, so a deep offset does not pay for the
   // joins of skipped rows.
@@ -171,8 +193,7 @@ export function queryImages(db: Db, q: ImageQuery): ImagePage {
     .prepare(
       byPrediction
         ? `WITH page AS (
-             SELECT i.id,
-                    row_number() OVER (ORDER BY ${PRED_ORDER[q.sort as keyof typeof PRED_ORDER]}, i.collection_id, i.rel_path) AS n
+             SELECT i.id, row_number() OVER (ORDER BY ${order}) AS n
                FROM images i LEFT JOIN predictions p ON p.image_id = i.id AND p.run_id = @predRun
                ${where.sql}
                ORDER BY n LIMIT @limit OFFSET @offset)

@@ -10,6 +10,7 @@ const invoke: Record<InvokeChannel, true> = {
   'collections:list': true,
   'classes:list': true,
   'images:query': true,
+  'images:ids': true,
   'images:get': true,
   'labels:set': true,
   'review:set': true,

@@ -26,6 +26,7 @@ const VALID: Record<InvokeChannel, Record<string, unknown> | undefined> = {
   'collections:list': undefined,
   'classes:list': { collectionId: 1 },
   'images:query': { limit: 10 },
+  'images:ids': { sort: 'path' },
   'images:get': { id: 1 },
   'labels:set': { imageIds: [1], classId: null },
   'review:set': { imageIds: [1], status: 'accepted' },

@@ -23,9 +23,19 @@ export class FakeApi implements Api {
 
   invoke<C extends InvokeChannel>(channel: C, req: Req<C>): Promise<Res<C>> {
     this.calls.push({ channel, req });
-    const handler = this.handlers.get(channel);
+    const handler = this.handlers.get(channel) ?? (channel === 'images:ids' ? this.idsOfQuery() : undefined);
     if (!handler) return Promise.reject(new ApiError(`the fake api has no answer for ${channel}`, 'internal'));
     return Promise.resolve().then(() => handler(req as never) as Res<C>);
+  }
+
+  /**
+   * images:ids where a test sets none: the ids images:query answers for the same query, all of
+   * them in its order, as the main side answers both from one query (that call is not logged).
+   */
+  private idsOfQuery(): Handler | undefined {
+    const pages = this.handlers.get('images:query') as ((q: ImageQuery) => ImagePage | Promise<ImagePage>) | undefined;
+    if (!pages) return undefined;
+    return (async (q: ImageQuery) => ({ ids: (await pages({ ...q, offset: 0, limit: Number.MAX_SAFE_INTEGER })).items.map((it) => it.id) })) as Handler;
   }
 
   send(): void {}

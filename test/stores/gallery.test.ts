@@ -4,7 +4,7 @@
  * fresh store modules, so no state leaks between tests.
  */
 import { beforeEach, describe, expect, it, vi } from 'vitest';
-import { pagedIds } from './fake-api.ts';
+import { later, pagedIds } from './fake-api.ts';
 
 const fake = await vi.hoisted(async () => new (await import('./fake-api.ts')).FakeApi());
 vi.mock('../../src-renderer/src/lib/api.ts', async (importOriginal) => ({ ...(await importOriginal<object>()), api: fake }));
@@ -136,12 +136,47 @@ describe('selection', () => {
     expect(gallery.selection.ids.size).toBe(0);
   });
 
-  it('select all takes every photo of the query, loading the pages not seen yet', async () => {
+  it('select all takes every photo of the query from one answer of ids, without reading the pages not seen yet', async () => {
+    fake.answer('images:query', pagedIds(range(1, 500)));
+    gallery.filters.reviewStatus = 'unreviewed';
+    await gallery.applyFilters();
+    await gallery.selectAll();
+    expect(gallery.selection.ids).toEqual(new Set(range(1, 500)));
+    expect(fake.requests('images:query').map((q) => q.offset)).toEqual([0, 0]);
+    expect(fake.requests('images:ids')).toEqual([{ sort: 'path', reviewStatus: 'unreviewed' }]);
+    // a confusion cell's photos: its ids go with the question
+    await gallery.showIds([7, 400], 'Cardinal taken for Blue Jay');
+    await gallery.selectAll();
+    expect(gallery.selection.ids).toEqual(new Set([7, 400]));
+    expect(fake.requests('images:ids').at(-1)).toEqual({ sort: 'path', ids: [7, 400] });
+  });
+
+  it('an answer of ids for a query that has changed since selects nothing', async () => {
+    fake.answer('images:query', pagedIds(range(1, 500)));
+    await gallery.applyFilters();
+    const late = later<{ ids: number[] }>();
+    fake.answer('images:ids', () => late.promise);
+    const selecting = gallery.selectAll();
+    gallery.filters.classId = 3;
+    await gallery.applyFilters();
+    late.resolve({ ids: range(1, 500) });
+    await selecting;
+    expect(gallery.selection.ids.size).toBe(0);
+  });
+
+  it('after an edit, selected photos further down the list than the pages read are checked against the ids, not by reading every page', async () => {
     fake.answer('images:query', pagedIds(range(1, 500)));
     await gallery.applyFilters();
     await gallery.selectAll();
-    expect(gallery.selection.ids.size).toBe(500);
-    expect(fake.requests('images:query').map((q) => q.offset)).toEqual([0, 0, 240, 480]);
+    // an edit takes photos 2 and 450 out of the filtered list
+    fake.answer('images:query', pagedIds(range(1, 500).filter((id) => id !== 2 && id !== 450)));
+    fake.calls.length = 0;
+    await gallery.refresh();
+    expect(fake.requests('images:query').map((q) => q.offset)).toEqual([0]);
+    expect(fake.requests('images:ids')).toHaveLength(1);
+    expect(gallery.selection.ids.size).toBe(498);
+    expect(gallery.selection.ids.has(450)).toBe(false);
+    expect(app.toasts.at(-1)?.text).toBe('2 selected photos no longer match the filters: they left the list and the selection');
   });
 });
 

@@ -5,6 +5,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { createApi, type PlumageApi } from '../../src-main/api/service.ts';
 import { planRetrain, requireTrainable } from '../../src-main/api/insights.ts';
 import { ftsQuery } from '../../src-main/data/queries.ts';
+import { createRun } from '../../src-main/data/runs.ts';
 import type { ImageDetail, ImagePage } from '../../shared/types.ts';
 import { makeFixture, type Fixture } from './api-fixture.ts';
 import { invokeOk } from '../helpers/invoke.ts';
@@ -173,6 +174,41 @@ describe('api gallery queries', () => {
     expect(ftsQuery('  ')).toBeNull();
   });
 
+  it("images:ids answers every id images:query's pages hold, in their order, for any filter and order", async () => {
+    const { fx, api } = await setup(9);
+    // a scored run: the review-queue orders follow its predictions
+    createRun(api.db, { id: 'r-scored', variant: 'cam', encoder: 'e', backend: 'cpu', datasetVersion: 'v', status: 'done', config: {} });
+    const score = api.db.prepare('INSERT INTO predictions(run_id, image_id, confidence, likelihood, disagreement) VALUES (?, ?, ?, ?, ?)');
+    fx.imageIds.slice(0, 7).forEach((id, k) => score.run('r-scored', id, ((k * 5) % 7) / 7, -k, ((k * 3) % 7) / 7));
+    await ok(api, 'review:set', { imageIds: fx.imageIds.slice(2, 6), status: 'accepted' });
+    const paged = async (q: object) => {
+      const ids: number[] = [];
+      for (let offset = 0; ; offset += 2) {
+        const page = await ok<ImagePage>(api, 'images:query', { ...q, offset, limit: 2 });
+        ids.push(...page.items.map((i) => i.id));
+        if (offset + 2 >= page.total) return ids;
+      }
+    };
+    const queries = [
+      {},
+      { sort: 'disagreement' },
+      { sort: 'confidence', reviewStatus: 'accepted' },
+      { sort: 'likelihood', collectionId: fx.collectionId },
+      { classId: fx.classIds[0], sort: 'disagreement' },
+      { ids: [fx.imageIds[8], fx.imageIds[1], fx.imageIds[4]], sort: 'disagreement' },
+      { search: 'red bird' },
+    ];
+    for (const q of queries) {
+      const { ids } = await ok<{ ids: number[] }>(api, 'images:ids', q);
+      expect(ids, JSON.stringify(q)).toEqual(await paged(q));
+      expect(ids.length, JSON.stringify(q)).toBeGreaterThan(0);
+    }
+    // the order really is the predictions' (not the path's) where asked
+    expect((await ok<{ ids: number[] }>(api, 'images:ids', { sort: 'disagreement' })).ids).not.toEqual((await ok<{ ids: number[] }>(api, 'images:ids', {})).ids);
+    // no paging on this channel
+    expect((await api.invoke('images:ids', { limit: 10 })).error?.code).toBe('invalid_request');
+  });
+
   it('answers a page in a few ms for 12,000 images', async () => {
     fx = await makeFixture(12_000, { files: false });
     api = createApi({ home: fx.home, log: () => {} });
@@ -192,6 +228,11 @@ describe('api gallery queries', () => {
     }
     console.log(`images:query over 12,000 images: ${times.map((t) => t.toFixed(1)).join(', ')} ms`);
     expect(Math.max(...times)).toBeLessThan(100);
+    // select all's one question: every id, instead of 50 pages of 240 photos
+    const t0 = performance.now();
+    const { ids } = await ok<{ ids: number[] }>(api, 'images:ids', { reviewStatus: 'unreviewed' });
+    console.log(`images:ids over 12,000 images: ${(performance.now() - t0).toFixed(1)} ms`);
+    expect(ids).toHaveLength(12_000);
   });
 });
 

@@ -211,7 +211,6 @@ describe('paged gallery list', () => {
     expect(p.total).toBe(11); // f99, f990..f999
     expect(p.at(0)?.fileName).toBe('f99.jpg');
     expect(p.has(5)).toBe(false);
-    expect(await p.allIds()).toHaveLength(11);
   });
 
   it('refresh keeps the old tiles until the new page arrives, then swaps them in', async () => {

@@ -130,16 +130,4 @@ export class PagedImages {
     for (let p = Math.floor(a / this.pageSize); p <= Math.floor(b / this.pageSize); p++) ps.push(p);
     await this.ensure(ps);
   }
-
-  /** Every id matching the query (for Ctrl/Cmd-A), loading all pages. */
-  async allIds(): Promise<number[]> {
-    if (!this.ready) await this.ensure([0]);
-    if (this.total > 0) await this.ensureRange(0, this.total - 1);
-    const out: number[] = [];
-    for (let i = 0; i < this.total; i++) {
-      const id = this.idAt(i);
-      if (id !== undefined) out.push(id);
-    }
-    return out;
-  }
 }

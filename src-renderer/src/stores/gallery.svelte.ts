@@ -37,6 +37,14 @@ function noFilters(sort: Filters['sort']): Filters {
   return { collectionId: null, classId: null, split: '', provenance: '', reviewStatus: '', fileStatus: '', search: '', sort };
 }
 
+/** A query without its paging: what images:ids takes. */
+function withoutPaging(q: ImageQuery): Omit<ImageQuery, 'offset' | 'limit'> {
+  const rest = { ...q };
+  delete rest.offset;
+  delete rest.limit;
+  return rest;
+}
+
 class GalleryStore implements PhotoList {
   /** Index (in the current query) of the focused / opened photo. */
   focusIndex = $state(0);
@@ -94,6 +102,24 @@ class GalleryStore implements PhotoList {
     return api.invoke('images:query', f ? { ...q, ids: f.ids } : q);
   }
 
+  /**
+   * Every id the current query matches, in the gallery's order: one images:ids answer instead of
+   * every page of photos. Null when the query changed before the answer came.
+   */
+  private async matchingIds(): Promise<number[] | null> {
+    const q = withoutPaging(this.pages.currentQuery());
+    const f = this.idsFilter;
+    const { ids } = await api.invoke('images:ids', f ? { ...q, ids: f.ids } : q);
+    const same = f === this.idsFilter && JSON.stringify(withoutPaging(this.pages.currentQuery())) === JSON.stringify(q);
+    return same ? ids : null;
+  }
+
+  /** Where a photo is in the current list: -1 when it is not there, null when that could not be read. */
+  private async indexInList(id: number): Promise<number | null> {
+    const ids = await this.matchingIds();
+    return ids ? ids.indexOf(id) : null;
+  }
+
   /** Shows exactly these photos (the toolbar's filters start empty; they then narrow them further). */
   async showIds(ids: number[], label: string): Promise<void> {
     this.idsFilter = { ids, label };
@@ -119,12 +145,14 @@ class GalleryStore implements PhotoList {
   /** Opens one photo by id: its index in the current list, or (not there) in "most disputed" order. */
   async openId(id: number): Promise<void> {
     if (!(await app.flush())) return;
-    let i = (await this.pages.allIds()).indexOf(id);
+    let i = await this.indexInList(id);
+    if (i === null) return;
     if (i < 0) {
       this.idsFilter = null;
       this.filters = noFilters('disagreement');
       await this.applyFilters();
-      i = (await this.pages.allIds()).indexOf(id);
+      i = await this.indexInList(id);
+      if (i === null) return;
     }
     if (i < 0) return app.say(`photo ${id} is not in the gallery`, true);
     await this.pages.ensureRange(i, i);
@@ -195,19 +223,20 @@ class GalleryStore implements PhotoList {
    */
   private async keepSelectionInList(selection: Selection, anchorId: number | undefined): Promise<void> {
     if (!selection.ids.size || this.pages.error) return;
-    const loaded = () => new Set([...this.pages.loadedItems()].map((it) => it.id));
-    let inList = loaded();
-    // A selected photo not on the pages read may still be further down the list: read them all.
+    let inList = new Set([...this.pages.loadedItems()].map((it) => it.id));
+    let indexOf = (id: number) => this.pages.indexOf(id);
+    // A selected photo not on the pages read may still be further down the list: ask for the ids of the whole list.
     const pageCount = Math.ceil(this.total / this.pages.pageSize);
     const allRead = Array.from({ length: pageCount }, (_, p) => p).every((p) => this.pages.has(p));
     if (!allRead && [...selection.ids].some((id) => !inList.has(id))) {
-      await this.pages.allIds().catch(() => {});
-      if (this.pages.error) return;
-      inList = loaded();
+      const all = await this.matchingIds().catch(() => null);
+      if (!all) return;
+      inList = new Set(all);
+      indexOf = (id) => all.indexOf(id);
     }
     if (this.selection !== selection) return; // the curator changed the selection meanwhile
     const ids = new Set([...selection.ids].filter((id) => inList.has(id)));
-    const anchorAt = anchorId != null && inList.has(anchorId) ? this.pages.indexOf(anchorId) : -1;
+    const anchorAt = anchorId != null && inList.has(anchorId) ? indexOf(anchorId) : -1;
     const anchor = anchorAt >= 0 ? anchorAt : null;
     if (ids.size === selection.ids.size && anchor === selection.anchor) return;
     this.selection = ids.size ? { ids, anchor } : emptySelection();
@@ -233,12 +262,15 @@ class GalleryStore implements PhotoList {
   private async followOpened(): Promise<void> {
     const id = this.opened?.id;
     if (app.view !== 'photo' || id == null) return;
-    let index = this.pages.indexOf(id);
+    let index: number | null = this.pages.indexOf(id);
     // Not among the pages on screen: it may have moved further (a new sort score after a job).
-    if (index < 0 && this.pages.loadedPages().length * this.pages.pageSize < this.total) index = (await this.pages.allIds()).indexOf(id);
-    if (this.opened?.id !== id) return; // the curator moved on meanwhile
-    if (index >= 0) return this.show(index);
-    this.openedInList = false;
+    if (index < 0 && this.pages.loadedPages().length * this.pages.pageSize < this.total) {
+      index = await this.indexInList(id).catch(() => null);
+      if (index !== null && index >= 0) await this.pages.ensureRange(index, index);
+    }
+    if (this.opened?.id !== id || index === null) return; // the curator moved on meanwhile, or the list could not be read
+    if (index >= 0 && this.pages.idAt(index) === id) return this.show(index);
+    if (index < 0) this.openedInList = false;
   }
 
   /** Whether ‹ (-1) or › (+1) in the photo view leads to another photo. */
@@ -270,7 +302,8 @@ class GalleryStore implements PhotoList {
 
   async selectAll(): Promise<void> {
     try {
-      this.selection = selectAll(await this.pages.allIds());
+      const ids = await this.matchingIds();
+      if (ids) this.selection = selectAll(ids);
     } catch (e) {
       app.say(errorText(e), true);
     }
