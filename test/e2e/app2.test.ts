@@ -126,11 +126,14 @@ describe('curation screens in browser mode', () => {
     await page.keyboard.press('b');
     await poll(() => heat.button('Brush').getAttribute('aria-pressed')).toBe('true');
     // A stroke through the middle of the photo (the photo is centred in the stage), plus one undone
-    // with Ctrl-Z; drawn once the stage has its final size (a stroke is placed by the stage's box).
+    // with Ctrl-Z and one with the toolbar's Undo; drawn once the stage has its final size (a
+    // stroke is placed by the stage's box).
     await settledBox(stage);
     await heat.stroke(stage, [0.35, 0.5], [0.65, 0.5]);
+    await heat.stroke(stage, [0.47, 0.85], [0.53, 0.85]);
     await heat.stroke(stage, [0.5, 0.1], [0.5, 0.2]);
     await page.keyboard.press('Control+z');
+    await page.getByRole('group', { name: 'Actions' }).getByRole('button', { name: 'Undo', exact: true }).click();
     await poll(() => heat.paintedPixels(stage, 'paint')).toBeGreaterThan(200);
     // The eraser (e) cuts the stroke in the middle (the stage's centre is the photo's centre).
     await page.keyboard.press('e');
@@ -146,7 +149,8 @@ describe('curation screens in browser mode', () => {
     const at = (fx: number, fy: number) => m!.grey[Math.floor(fy * m!.height) * m!.width + Math.floor(fx * m!.width)];
     expect(at(0.4, 0.5)).toBeGreaterThan(128);
     expect(at(0.6, 0.5)).toBeGreaterThan(128);
-    expect(at(0.5, 0.15)).toBe(0); // the undone stroke
+    expect(at(0.5, 0.15)).toBe(0); // the stroke undone with Ctrl-Z
+    expect(at(0.5, 0.85)).toBe(0); // the one undone with the toolbar's button
     expect(at(0.5, 0.5)).toBe(0); // erased
     expect(at(0.05, 0.05)).toBe(0);
 
