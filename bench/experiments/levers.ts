@@ -1,7 +1,7 @@
 /**
  * In-process, interleaved A/B timings of speed levers at the paper's sizes (CPU time of this
  * process, median; docs/model.md "Speed levers, measured"). Not part of `npm run bench`:
- *   node --import tsx bench/experiments/levers.ts [cls] [matmul] [share] [fused [--small]] [pick] [lse] [act [--medi]] [mm2d [--medi]] [gemm [--medi]] [--batch 32] [--reps 5]
+ *   node --import tsx bench/experiments/levers.ts [cls] [matmul] [share] [fused [--small]] [pick] [lse] [act [--medi]] [lstm2] [mm2d [--medi]] [gemm [--medi]] [--batch 32] [--reps 5]
  * cls:    the classifier Grad-CAM alphas (gt + pred) and their second-order gradient into f_medi,
  *         closed form (gradcam.ts) vs the nested tf.grad through f_medi and f_class it replaced.
  * matmul: a product with the transposeB flag vs a cached transpose, at the model's shapes.
@@ -20,6 +20,8 @@
  * act:    a whole cam training step with σ's and tanh's gradients as libtensorflow's SigmoidGrad /
  *         TanhGrad (ops.ts, tfjs-node only) vs built from mul/sub (useFusedActivationGrads); CPU
  *         and wall ms, and the largest difference between the two steps' gradients.
+ * lstm2:  a whole cam training step with the Grad-CAM pass's LSTM as lstm.ts's layer, whose
+ *         second-order pass is hand-written, vs step by step (useSecondOrderLstm); as act.
  */
 import * as tf from '@tensorflow/tfjs';
 import { loadavg } from 'node:os';
@@ -40,6 +42,7 @@ import {
   initParams,
   medi,
   useFusedLstm,
+  useSecondOrderLstm,
 } from '../../src-main/ml/model.ts';
 import { PAPER_DIMS } from '../train-step.ts';
 import { DIMS } from '../../src-main/jobs/train/config.ts';
@@ -265,16 +268,26 @@ function wasmGemmLever(variant: Variant, B: number, reps: number) {
   return abLine('wasm_gemm_for_big_products', ['own_gemm', 'xnnpack'], r, { variant, batch: B, own_gemm_per_step: perStep });
 }
 
-/** A cam step with σ's and tanh's gradients as one libtensorflow op each, or from mul/sub. */
-function actGradLever(variant: Variant, B: number, reps: number) {
+/**
+ * A training step with a switch on and off: the largest difference between the two steps'
+ * gradients (relative to each parameter's largest gradient), then CPU and wall time A/B.
+ */
+function switchLever(
+  lever: string,
+  sides: [string, string],
+  variant: Variant,
+  B: number,
+  reps: number,
+  set: (on: boolean | undefined) => void,
+) {
   const { P, batch, dispose } = paperStepInputs(variant, B);
   const step = (on: boolean) =>
     trainStep(P, variant, batch, () => {
-      useFusedActivationGrads(on);
+      set(on);
       return {};
     });
   const grads = (on: boolean) => {
-    useFusedActivationGrads(on);
+    set(on);
     const r = algorithm1Grads(P, variant, batch, {});
     const out = Object.fromEntries(Object.entries(r.grads).map(([n, g]) => [n, g.dataSync().slice()]));
     Object.values(r.grads).forEach((t) => t.dispose());
@@ -283,7 +296,6 @@ function actGradLever(variant: Variant, B: number, reps: number) {
     return out;
   };
   const [g1, g0] = [grads(true), grads(false)];
-  // the largest difference relative to the parameter's largest gradient
   let rel = 0;
   for (const n of Object.keys(g0)) {
     let d = 0;
@@ -295,10 +307,18 @@ function actGradLever(variant: Variant, B: number, reps: number) {
     rel = Math.max(rel, m > 0 ? d / m : d);
   }
   const r = interleavedWallAndCpu(step(true), step(false), reps);
-  useFusedActivationGrads(undefined);
+  set(undefined);
   dispose();
-  return abLine('fused_activation_gradients', ['fused', 'mul_sub'], r, { variant, batch: B, max_rel_diff: rel });
+  return abLine(lever, sides, r, { variant, batch: B, max_rel_diff: rel });
 }
+
+/** A cam step with σ's and tanh's gradients as one libtensorflow op each, or from mul/sub. */
+const actGradLever = (variant: Variant, B: number, reps: number) =>
+  switchLever('fused_activation_gradients', ['fused', 'mul_sub'], variant, B, reps, useFusedActivationGrads);
+
+/** A cam step with the Grad-CAM pass's LSTM as lstm.ts's layer (hand-written second order) or step by step. */
+const secondOrderLstmLever = (B: number, reps: number) =>
+  switchLever('second_order_lstm', ['layer', 'stepwise'], 'cam', B, reps, useSecondOrderLstm);
 
 /**
  * The target-token log-probs of a caption pass ([rows, V] word logits), forward and the gradient
@@ -357,7 +377,7 @@ function lseLever(rows: number, reps: number) {
 async function main() {
   const args = process.argv.slice(2);
   const opt = (n: string, d: number) => (args.includes(n) ? Number(args[args.indexOf(n) + 1]) : d);
-  const names = args.filter((a) => ['cls', 'matmul', 'share', 'fused', 'pick', 'lse', 'act', 'mm2d', 'gemm'].includes(a));
+  const names = args.filter((a) => ['cls', 'matmul', 'share', 'fused', 'pick', 'lse', 'act', 'mm2d', 'gemm', 'lstm2'].includes(a));
   const which = names.length ? names : ['cls', 'matmul'];
   const backend = await initBackend();
   const print = (o: object) =>
@@ -370,6 +390,7 @@ async function main() {
     print(wasmGemmLever((args.includes('--medi') ? 'medi' : 'cam') as Variant, opt('--batch', 32), opt('--reps', 3)));
   if (names.includes('act'))
     print(actGradLever((args.includes('--medi') ? 'medi' : 'cam') as Variant, opt('--batch', 32), opt('--reps', 3)));
+  if (names.includes('lstm2')) print(secondOrderLstmLever(opt('--batch', 32), opt('--reps', 3)));
   if (names.includes('share')) print(shareLever(opt('--batch', 32), opt('--reps', 3)));
   // `--small`: the product's default widths (D=E·2=Hd=128, V=800) instead of the paper's
   const small: ModelDims = { ...PAPER_DIMS, ...DIMS.small, V: 800 };

@@ -293,10 +293,26 @@ export function useFusedLstm(on?: boolean): void {
 }
 
 /**
+ * Whether a pass whose gradient is differentiated again (the Grad-CAM of a training step) runs
+ * the LSTM as lstm.ts's layer too, whose second-order pass is hand-written; undefined: on
+ * tfjs-node only (docs/model.md "Speed").
+ */
+let secondOrderLstm: boolean | undefined;
+export function useSecondOrderLstm(on?: boolean): void {
+  secondOrderLstm = on;
+}
+
+/** Whether teacher forcing runs lstm.ts's layer (see useFusedLstm, useSecondOrderLstm). */
+function layerLstm(firstOrder: boolean): boolean {
+  const native = tf.getBackend() === 'tensorflow';
+  return firstOrder ? (fusedLstm ?? native) : (secondOrderLstm ?? native);
+}
+
+/**
  * Teacher forcing: input captions[:, t], predicting captions[:, t+1], t = 0..T-2.
  * Returns word logits [B*(T-1), V] (row b*(T-1)+t). `dropout` only while training. `firstOrder`:
- * the result is differentiated at most once, so the LSTM may run as lstm.ts's layer (see
- * useFusedLstm), whose gradient cannot be differentiated again (not for Grad-CAM alphas).
+ * the result is differentiated at most once (L_caption's own pass); which passes run the LSTM as
+ * lstm.ts's layer rather than step by step is set per kind (useFusedLstm, useSecondOrderLstm).
  */
 export function teacherForced(
   cp: CapPrep,
@@ -312,10 +328,9 @@ export function teacherForced(
   const emb = dropped(embed(cp.embedW, inTok, perStep), dropout, 0);
   const xe = mmNT(emb, cp.We, cp.WeT, perStep).reshape([B, T - 1, 4 * cp.Hd]);
   const fg = featureGates(cp, feat);
-  const states =
-    firstOrder && (fusedLstm ?? tf.getBackend() === 'tensorflow')
-      ? lstmLayer(tf.add(xe, tf.expandDims(fg, 1)) as tf.Tensor3D, cp.Whh)
-      : stepwiseStates(cp, xe, fg);
+  const states = layerLstm(firstOrder)
+    ? lstmLayer(tf.add(xe, tf.expandDims(fg, 1)) as tf.Tensor3D, cp.Whh, trainedRows(cp))
+    : stepwiseStates(cp, xe, fg);
   const S = dropped(states.reshape([B * (T - 1), cp.Hd]), dropout, 1);
   return addBias(mmNT(S, cp.Wo, cp.WoT, perStep), cp.outB, perStep);
 }

@@ -74,6 +74,30 @@ describe('lstmLayer (hand-written BPTT)', () => {
     expect(maxDiff(gW, rW)).toBeLessThan(1e-5 * maxAbs(rW) + 1e-7);
   });
 
+  it('gives the step-by-step second-order gradients (a gradient of its gradient)', () => {
+    const xg = uniform(11, [B, T, 4 * Hd], 2) as tf.Tensor3D;
+    const Whh = uniform(12, [4 * Hd, Hd]) as tf.Tensor2D;
+    const wOut = uniform(13, [B, T, Hd]);
+    const rX = uniform(14, [B, T, 4 * Hd]);
+    const rW = uniform(15, [4 * Hd, Hd]);
+    // the inner upstream gradient depends on the states (as a caption score's does), so the
+    // outer gradient runs through the BPTT's upstream, its activations and its weight
+    const inner = (f: typeof stepwise) => (x: tf.Tensor, W: tf.Tensor) => {
+      const S = f(x as tf.Tensor3D, W as tf.Tensor2D);
+      return tf.sum(tf.mul(tf.mul(S, S), wOut)) as tf.Scalar;
+    };
+    const outer = (f: typeof stepwise) => (x: tf.Tensor, W: tf.Tensor) => {
+      const [gx, gW] = tf.grads(inner(f))([x, W]);
+      return tf.add(tf.sum(tf.mul(gx, rX)), tf.sum(tf.mul(gW, rW))) as tf.Scalar;
+    };
+    const [hx, hW] = tf.grads(outer(lstmLayer))([xg, Whh]);
+    const [sx, sW] = tf.grads(outer(stepwise))([xg, Whh]);
+    expect(maxAbs(sx)).toBeGreaterThan(1e-2);
+    expect(maxAbs(sW)).toBeGreaterThan(1e-2);
+    expect(maxDiff(hx, sx)).toBeLessThan(1e-5 * maxAbs(sx) + 1e-7);
+    expect(maxDiff(hW, sW)).toBeLessThan(1e-5 * maxAbs(sW) + 1e-7);
+  });
+
   it('teacher forcing with the fused layer matches the step-by-step one, value and gradients', () => {
     const P = initParams('lrcn', { K: 5, D: 0, E: 3, Hd, V: 9, C: 0 }, 3);
     const feat = uniform(6, [B, 5]);
