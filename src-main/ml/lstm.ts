@@ -142,7 +142,9 @@ function ensureKernels(): void {
         const e = { S: tf.unstack(dy, 1), ...(gc ? { C: tf.unstack(gc, 1) } : {}) };
         const G = ga ? { G: tf.unstack(throughActivations(co, ga), 1) } : {};
         const { dG, ds, dc } = reverse(W as tf.Tensor2D, perStep(co), { ...e, ...G });
-        return [tf.stack(dG, 1), tf.stack(ds, 1), tf.stack(dc, 1)];
+        // ds and dc are only read by the gradient, which exists only where this is recorded
+        const kept = recorded() ? [tf.stack(ds, 1), tf.stack(dc, 1)] : [tf.zeros([0]), tf.zeros([0])];
+        return [tf.stack(dG, 1), ...kept];
       }) as unknown as tf.TensorInfo[],
   });
   registered.add(backendName);
