@@ -24,6 +24,7 @@
  *         second-order pass is hand-written, vs step by step (useSecondOrderLstm); as act.
  */
 import * as tf from '@tensorflow/tfjs';
+import { readFileSync } from 'node:fs';
 import { loadavg } from 'node:os';
 import { initBackend } from '../../src-main/ml/backend.ts';
 import { type Batch, type StepOptions, algorithm1Grads } from '../../src-main/ml/algorithm1.ts';
@@ -75,16 +76,32 @@ function interleaved(a: () => void, b: () => void, reps: number, time = cpuMs) {
   return { a: median(ta), b: median(tb), ratio: Number((median(ta) / median(tb)).toFixed(3)) };
 }
 
-/** As interleaved, timing each run's wall and CPU time at once (pairs a, b, a, b, …). */
+/**
+ * On-CPU ms of the JavaScript thread (Linux; NaN elsewhere): JavaScript and the kernels run inline,
+ * not libtensorflow's pool. On a quiet 2-core machine a native step's wall time is about this plus
+ * half of the rest of its CPU time (docs/model.md "By CPU time and by thread").
+ */
+function mainThreadMs(): number {
+  try {
+    return Number(readFileSync(`/proc/self/task/${process.pid}/schedstat`, 'utf8').split(' ')[0]) / 1e6;
+  } catch {
+    return NaN;
+  }
+}
+
+/** As interleaved, timing each run's wall, CPU and JavaScript-thread time at once (pairs a, b, a, b, …). */
 function interleavedWallAndCpu(a: () => void, b: () => void, reps: number) {
   a();
   b();
-  const t = { a: { cpu: [] as number[], wall: [] as number[] }, b: { cpu: [] as number[], wall: [] as number[] } };
+  const side = () => ({ cpu: [] as number[], wall: [] as number[], main: [] as number[] });
+  const t = { a: side(), b: side() };
   for (let i = 0; i < reps; i++)
     for (const [k, f] of [['a', a], ['b', b]] as const) {
       const c0 = process.cpuUsage();
+      const m0 = mainThreadMs();
       t[k].wall.push(wallMs(f));
       const c = process.cpuUsage(c0);
+      t[k].main.push(mainThreadMs() - m0);
       t[k].cpu.push((c.user + c.system) / 1000);
     }
   const pair = (x: number[], y: number[]) => ({
@@ -92,7 +109,7 @@ function interleavedWallAndCpu(a: () => void, b: () => void, reps: number) {
     b: Math.round(median(y)),
     ratio: Number((median(x) / median(y)).toFixed(3)),
   });
-  return { cpu: pair(t.a.cpu, t.b.cpu), wall: pair(t.a.wall, t.b.wall) };
+  return { cpu: pair(t.a.cpu, t.b.cpu), wall: pair(t.a.wall, t.b.wall), main: pair(t.a.main, t.b.main) };
 }
 
 /** One A/B line: CPU and wall medians named after the two sides, their ratios, the load. */
@@ -111,6 +128,9 @@ function abLine(
     [`${a}_wall_ms`]: r.wall.a,
     [`${b}_wall_ms`]: r.wall.b,
     wall_ratio: r.wall.ratio,
+    [`${a}_js_thread_ms`]: r.main.a,
+    [`${b}_js_thread_ms`]: r.main.b,
+    js_thread_ratio: r.main.ratio,
     loadavg: loadavg().map((v) => Number(v.toFixed(2))),
   };
 }

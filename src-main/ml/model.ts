@@ -295,17 +295,21 @@ export function useFusedLstm(on?: boolean): void {
 /**
  * Whether a pass whose gradient is differentiated again (the Grad-CAM of a training step) runs
  * the LSTM as lstm.ts's layer too, whose second-order pass is hand-written; undefined: on
- * tfjs-node only (docs/model.md "Speed").
+ * tfjs-node for passes of at most SECOND_ORDER_LAYER_ROWS rows (docs/model.md "A hand-written
+ * second-order LSTM pass": it saves the JavaScript thread's dispatch of small kernels, but works
+ * on whole-sequence tensors, which at 256 rows cost more CPU than they save).
  */
 let secondOrderLstm: boolean | undefined;
 export function useSecondOrderLstm(on?: boolean): void {
   secondOrderLstm = on;
 }
+const SECOND_ORDER_LAYER_ROWS = 64;
 
-/** Whether teacher forcing runs lstm.ts's layer (see useFusedLstm, useSecondOrderLstm). */
-function layerLstm(firstOrder: boolean): boolean {
+/** Whether teacher forcing of `rows` captions runs lstm.ts's layer (see useFusedLstm, useSecondOrderLstm). */
+function layerLstm(firstOrder: boolean, rows: number): boolean {
   const native = tf.getBackend() === 'tensorflow';
-  return firstOrder ? (fusedLstm ?? native) : (secondOrderLstm ?? native);
+  if (firstOrder) return fusedLstm ?? native;
+  return secondOrderLstm ?? (native && rows <= SECOND_ORDER_LAYER_ROWS);
 }
 
 /**
@@ -328,7 +332,7 @@ export function teacherForced(
   const emb = dropped(embed(cp.embedW, inTok, perStep), dropout, 0);
   const xe = mmNT(emb, cp.We, cp.WeT, perStep).reshape([B, T - 1, 4 * cp.Hd]);
   const fg = featureGates(cp, feat);
-  const states = layerLstm(firstOrder)
+  const states = layerLstm(firstOrder, B)
     ? lstmLayer(tf.add(xe, tf.expandDims(fg, 1)) as tf.Tensor3D, cp.Whh, trainedRows(cp))
     : stepwiseStates(cp, xe, fg);
   const S = dropped(states.reshape([B * (T - 1), cp.Hd]), dropout, 1);
