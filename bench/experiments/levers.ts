@@ -1,7 +1,7 @@
 /**
  * In-process, interleaved A/B timings of speed levers at the paper's sizes (CPU time of this
  * process, median; docs/model.md "Speed levers, measured"). Not part of `npm run bench`:
- *   node --import tsx bench/experiments/levers.ts [cls] [matmul] [share] [fused [--small]] [pick] [lse] [act [--medi]] [lstm2] [mm2d [--medi]] [gemm [--medi]] [--batch 32] [--reps 5]
+ *   node --import tsx bench/experiments/levers.ts [cls] [matmul] [share] [fused [--small]] [pick] [lse] [act [--medi]] [lstm2 [--small]] [mm2d [--medi]] [gemm [--medi]] [--batch 32] [--reps 5]
  * cls:    the classifier Grad-CAM alphas (gt + pred) and their second-order gradient into f_medi,
  *         closed form (gradcam.ts) vs the nested tf.grad through f_medi and f_class it replaced.
  * matmul: a product with the transposeB flag vs a cached transpose, at the model's shapes.
@@ -21,7 +21,8 @@
  *         TanhGrad (ops.ts, tfjs-node only) vs built from mul/sub (useFusedActivationGrads); CPU
  *         and wall ms, and the largest difference between the two steps' gradients.
  * lstm2:  a whole cam training step with the Grad-CAM pass's LSTM as lstm.ts's layer, whose
- *         second-order pass is hand-written, vs step by step (useSecondOrderLstm); as act.
+ *         second-order pass is hand-written, vs step by step (useSecondOrderLstm); as act, and
+ *         also at the product's widths with --small.
  */
 import * as tf from '@tensorflow/tfjs';
 import { readFileSync } from 'node:fs';
@@ -299,8 +300,9 @@ function switchLever(
   B: number,
   reps: number,
   set: (on: boolean | undefined) => void,
+  dims: ModelDims = PAPER_DIMS,
 ) {
-  const { P, batch, dispose } = paperStepInputs(variant, B);
+  const { P, batch, dispose } = paperStepInputs(variant, B, dims);
   const step = (on: boolean) =>
     trainStep(P, variant, batch, () => {
       set(on);
@@ -329,7 +331,7 @@ function switchLever(
   const r = interleavedWallAndCpu(step(true), step(false), reps);
   set(undefined);
   dispose();
-  return abLine(lever, sides, r, { variant, batch: B, max_rel_diff: rel });
+  return abLine(lever, sides, r, { variant, batch: B, D: dims.D, V: dims.V, max_rel_diff: rel });
 }
 
 /** A cam step with σ's and tanh's gradients as one libtensorflow op each, or from mul/sub. */
@@ -337,8 +339,8 @@ const actGradLever = (variant: Variant, B: number, reps: number) =>
   switchLever('fused_activation_gradients', ['fused', 'mul_sub'], variant, B, reps, useFusedActivationGrads);
 
 /** A cam step with the Grad-CAM pass's LSTM as lstm.ts's layer (hand-written second order) or step by step. */
-const secondOrderLstmLever = (B: number, reps: number) =>
-  switchLever('second_order_lstm', ['layer', 'stepwise'], 'cam', B, reps, useSecondOrderLstm);
+const secondOrderLstmLever = (B: number, reps: number, dims: ModelDims) =>
+  switchLever('second_order_lstm', ['layer', 'stepwise'], 'cam', B, reps, useSecondOrderLstm, dims);
 
 /**
  * The target-token log-probs of a caption pass ([rows, V] word logits), forward and the gradient
@@ -410,10 +412,11 @@ async function main() {
     print(wasmGemmLever((args.includes('--medi') ? 'medi' : 'cam') as Variant, opt('--batch', 32), opt('--reps', 3)));
   if (names.includes('act'))
     print(actGradLever((args.includes('--medi') ? 'medi' : 'cam') as Variant, opt('--batch', 32), opt('--reps', 3)));
-  if (names.includes('lstm2')) print(secondOrderLstmLever(opt('--batch', 32), opt('--reps', 3)));
   if (names.includes('share')) print(shareLever(opt('--batch', 32), opt('--reps', 3)));
   // `--small`: the product's default widths (D=E·2=Hd=128, V=800) instead of the paper's
   const small: ModelDims = { ...PAPER_DIMS, ...DIMS.small, V: 800 };
+  if (names.includes('lstm2'))
+    print(secondOrderLstmLever(opt('--batch', 32), opt('--reps', 3), args.includes('--small') ? small : PAPER_DIMS));
   if (names.includes('fused'))
     print(fusedLstmLever(opt('--batch', 32), opt('--reps', 3), args.includes('--small') ? small : PAPER_DIMS));
   if (names.includes('pick')) print(pickLever(opt('--batch', 32) * 19 * 2, opt('--reps', 5)));

@@ -295,21 +295,23 @@ export function useFusedLstm(on?: boolean): void {
 /**
  * Whether a pass whose gradient is differentiated again (the Grad-CAM of a training step) runs
  * the LSTM as lstm.ts's layer too, whose second-order pass is hand-written; undefined: on
- * tfjs-node for passes of at most SECOND_ORDER_LAYER_ROWS rows (docs/model.md "A hand-written
- * second-order LSTM pass": it saves the JavaScript thread's dispatch of small kernels, but works
- * on whole-sequence tensors, which at 256 rows cost more CPU than they save).
+ * tfjs-node for passes whose gate pre-activations [rows, T, 4Hd] have at most
+ * SECOND_ORDER_LAYER_ELEMENTS entries (docs/model.md "A hand-written second-order LSTM pass": it
+ * saves the JavaScript thread's dispatch of small kernels, but works on whole-sequence tensors,
+ * which at the paper's widths and 256 rows cost more CPU than they save).
  */
 let secondOrderLstm: boolean | undefined;
 export function useSecondOrderLstm(on?: boolean): void {
   secondOrderLstm = on;
 }
-const SECOND_ORDER_LAYER_ROWS = 64;
+/** cam B=32 at the paper's widths: 64 rows × 19 steps × 4096 ≈ 5.0 M. */
+const SECOND_ORDER_LAYER_ELEMENTS = 6_000_000;
 
-/** Whether teacher forcing of `rows` captions runs lstm.ts's layer (see useFusedLstm, useSecondOrderLstm). */
-function layerLstm(firstOrder: boolean, rows: number): boolean {
+/** Whether teacher forcing runs lstm.ts's layer on gates [rows, T, 4Hd] (see useFusedLstm, useSecondOrderLstm). */
+function layerLstm(firstOrder: boolean, gates: number[]): boolean {
   const native = tf.getBackend() === 'tensorflow';
   if (firstOrder) return fusedLstm ?? native;
-  return secondOrderLstm ?? (native && rows <= SECOND_ORDER_LAYER_ROWS);
+  return secondOrderLstm ?? (native && gates.reduce((a, b) => a * b, 1) <= SECOND_ORDER_LAYER_ELEMENTS);
 }
 
 /**
@@ -332,7 +334,7 @@ export function teacherForced(
   const emb = dropped(embed(cp.embedW, inTok, perStep), dropout, 0);
   const xe = mmNT(emb, cp.We, cp.WeT, perStep).reshape([B, T - 1, 4 * cp.Hd]);
   const fg = featureGates(cp, feat);
-  const states = layerLstm(firstOrder, B)
+  const states = layerLstm(firstOrder, xe.shape)
     ? lstmLayer(tf.add(xe, tf.expandDims(fg, 1)) as tf.Tensor3D, cp.Whh, trainedRows(cp))
     : stepwiseStates(cp, xe, fg);
   const S = dropped(states.reshape([B * (T - 1), cp.Hd]), dropout, 1);
