@@ -151,6 +151,18 @@ function ensureKernels(): void {
   registerGradients();
 }
 
+/**
+ * Whether this TF.js engine keeps the gradient depth and the active tape where the layer's
+ * second-order pass reads them (engine internals of TF.js 4.x); without them the callers keep
+ * the step-by-step LSTM for passes that are differentiated twice.
+ */
+export function secondOrderLayerSupported(): boolean {
+  const state = tf.engine().state as unknown as { gradientDepth?: unknown; activeTape?: unknown };
+  if (typeof state.gradientDepth !== 'number') return false;
+  // the tape exists only while a gradient is being recorded (as it is when this is asked)
+  return state.gradientDepth === 0 || Array.isArray(state.activeTape);
+}
+
 /** Whether ops now run on a tape that is itself inside a gradient (a second order may follow). */
 const nested = () => (tf.engine().state as unknown as { gradientDepth: number }).gradientDepth >= 2;
 const recorded = () => (tf.engine().state as unknown as { gradientDepth: number }).gradientDepth > 0;

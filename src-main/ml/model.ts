@@ -11,7 +11,7 @@
  */
 import * as tf from '@tensorflow/tfjs';
 import { mixSeed, mulberry32 } from '../util/rng.ts';
-import { lstmLayer } from './lstm.ts';
+import { lstmLayer, secondOrderLayerSupported } from './lstm.ts';
 import { addBias, embed, linear, logSoftmax, mmNT, mmOperand, pickLogSoftmax, sigmoid, tanh } from './ops.ts';
 import { invalidRequest } from '../util/errors.ts';
 import type { Variant } from '../../shared/types.ts';
@@ -311,6 +311,7 @@ const SECOND_ORDER_LAYER_ELEMENTS = 6_000_000;
 function layerLstm(firstOrder: boolean, gates: number[]): boolean {
   const native = tf.getBackend() === 'tensorflow';
   if (firstOrder) return fusedLstm ?? native;
+  if (!secondOrderLayerSupported()) return false;
   return secondOrderLstm ?? (native && gates.reduce((a, b) => a * b, 1) <= SECOND_ORDER_LAYER_ELEMENTS);
 }
 
