@@ -38,27 +38,20 @@ function forward(xg: tf.Tensor3D, W: tf.Tensor2D) {
   return { S: tf.stack(S, 1) as tf.Tensor3D, acts: tf.stack(acts, 1), cells: tf.stack(cells, 1) };
 }
 
-/** x shifted one step later along time (axis 1): [0, x_0, …, x_{T−2}]. */
-function later(x: tf.Tensor): tf.Tensor {
+/** x shifted one step along time (axis 1), zero-filled: later [0, x_0, …, x_{T−2}], earlier [x_1, …, x_{T−1}, 0]. */
+function shifted(x: tf.Tensor, step: 'later' | 'earlier'): tf.Tensor {
   const [B, T, H] = x.shape as [number, number, number];
   if (T < 2) return tf.zerosLike(x);
-  return tf.pad(tf.slice(x, [0, 0, 0], [B, T - 1, H]), [
+  const isLater = step === 'later';
+  const kept = tf.slice(x, [0, isLater ? 0 : 1, 0], [B, T - 1, H]);
+  return tf.pad(kept, [
     [0, 0],
-    [1, 0],
+    isLater ? [1, 0] : [0, 1],
     [0, 0],
   ]);
 }
-
-/** x shifted one step earlier along time (axis 1): [x_1, …, x_{T−1}, 0]. */
-function earlier(x: tf.Tensor): tf.Tensor {
-  const [B, T, H] = x.shape as [number, number, number];
-  if (T < 2) return tf.zerosLike(x);
-  return tf.pad(tf.slice(x, [0, 1, 0], [B, T - 1, H]), [
-    [0, 0],
-    [0, 1],
-    [0, 0],
-  ]);
-}
+const later = (x: tf.Tensor) => shifted(x, 'later');
+const earlier = (x: tf.Tensor) => shifted(x, 'earlier');
 
 /** The activations and the BPTT's coefficients a and J (see the header), whole sequence. */
 function coefficients(acts: tf.Tensor, cells: tf.Tensor) {
