@@ -1,7 +1,7 @@
 /**
  * In-process, interleaved A/B timings of speed levers at the paper's sizes (CPU time of this
  * process, median; docs/model.md "Speed levers, measured"). Not part of `npm run bench`:
- *   node --import tsx bench/experiments/levers.ts [cls] [matmul] [share] [fused [--small]] [pick] [lse] [act [--medi]] [lstm2 [--small]] [mm2d [--medi]] [gemm [--medi]] [--batch 32] [--reps 5]
+ *   node --import tsx bench/experiments/levers.ts [cls] [matmul] [share] [fused [--small]] [pick] [lse] [act [--medi]] [lstm2 [--small]] [mm2d [--medi]] [gemm [--medi]] [fma [--medi]] [--batch 32] [--reps 5]
  * cls:    the classifier Grad-CAM alphas (gt + pred) and their second-order gradient into f_medi,
  *         closed form (gradcam.ts) vs the nested tf.grad through f_medi and f_class it replaced.
  * matmul: a product with the transposeB flag vs a cached transpose, at the model's shapes.
@@ -17,6 +17,8 @@
  *         ≥ 512) as libtensorflow's 2-D MatMul vs BatchMatMulV2 (ops.ts useMatMul2d); CPU and wall ms.
  * gemm:   a whole training step (cam, or medi with --medi) on wasm with its big products on our own
  *         SIMD GEMM (src-main/ml/wasm-gemm/) vs XNNPACK (useWasmGemm); CPU and wall ms.
+ * fma:    as gemm, our GEMM's microkernels on relaxed SIMD's f32x4.relaxed_madd vs f32x4.mul +
+ *         f32x4.add (useWasmFma; relaxed SIMD turned on in process where Node 20 needs the flag).
  * act:    a whole cam training step with σ's and tanh's gradients as libtensorflow's SigmoidGrad /
  *         TanhGrad (ops.ts, tfjs-node only) vs built from mul/sub (useFusedActivationGrads); CPU
  *         and wall ms, and the largest difference between the two steps' gradients.
@@ -32,6 +34,7 @@ import { type Batch, type StepOptions, algorithm1Grads } from '../../src-main/ml
 import { gradCamAlphas } from '../../src-main/ml/gradcam.ts';
 import { logSoftmax, logSumExp, pickLogSoftmax, useFusedActivationGrads, useMatMul2d } from '../../src-main/ml/ops.ts';
 import { useWasmGemm, wasmGemmStats } from '../../src-main/ml/wasm-gemm/batch-matmul.ts';
+import { allowRelaxedSimd, useWasmFma } from '../../src-main/ml/wasm-gemm/gemm.ts';
 import {
   BOS,
   EOS,
@@ -289,6 +292,21 @@ function wasmGemmLever(variant: Variant, B: number, reps: number) {
   return abLine('wasm_gemm_for_big_products', ['own_gemm', 'xnnpack'], r, { variant, batch: B, own_gemm_per_step: perStep });
 }
 
+/** A training step on wasm with our GEMM's microkernels on relaxed_madd or on mul + add. */
+function wasmFmaLever(variant: Variant, B: number, reps: number) {
+  if (!allowRelaxedSimd()) throw new Error('this engine has no relaxed SIMD');
+  const { P, batch, dispose } = paperStepInputs(variant, B);
+  const step = (on: boolean) =>
+    trainStep(P, variant, batch, () => {
+      useWasmFma(on);
+      return {};
+    });
+  const r = interleavedWallAndCpu(step(true), step(false), reps);
+  useWasmFma(undefined);
+  dispose();
+  return abLine('wasm_gemm_relaxed_madd', ['relaxed_madd', 'mul_add'], r, { variant, batch: B });
+}
+
 /**
  * A training step with a switch on and off: the largest difference between the two steps'
  * gradients (relative to each parameter's largest gradient), then CPU and wall time A/B.
@@ -399,7 +417,7 @@ function lseLever(rows: number, reps: number) {
 async function main() {
   const args = process.argv.slice(2);
   const opt = (n: string, d: number) => (args.includes(n) ? Number(args[args.indexOf(n) + 1]) : d);
-  const names = args.filter((a) => ['cls', 'matmul', 'share', 'fused', 'pick', 'lse', 'act', 'mm2d', 'gemm', 'lstm2'].includes(a));
+  const names = args.filter((a) => ['cls', 'matmul', 'share', 'fused', 'pick', 'lse', 'act', 'mm2d', 'gemm', 'fma', 'lstm2'].includes(a));
   const which = names.length ? names : ['cls', 'matmul'];
   const backend = await initBackend();
   const print = (o: object) =>
@@ -410,6 +428,8 @@ async function main() {
     print(matMul2dLever((args.includes('--medi') ? 'medi' : 'cam') as Variant, opt('--batch', 32), opt('--reps', 3)));
   if (names.includes('gemm'))
     print(wasmGemmLever((args.includes('--medi') ? 'medi' : 'cam') as Variant, opt('--batch', 32), opt('--reps', 3)));
+  if (names.includes('fma'))
+    print(wasmFmaLever((args.includes('--medi') ? 'medi' : 'cam') as Variant, opt('--batch', 32), opt('--reps', 3)));
   if (names.includes('act'))
     print(actGradLever((args.includes('--medi') ? 'medi' : 'cam') as Variant, opt('--batch', 32), opt('--reps', 3)));
   if (names.includes('share')) print(shareLever(opt('--batch', 32), opt('--reps', 3)));

@@ -13,18 +13,22 @@
  * One JSON line per shape [M,K,N] (the product [M,K]·[K,N]): the median of the rounds for each,
  * and their ratio (ours / XNNPACK).
  *
- *   node --import tsx bench/experiments/wasm-gemm.ts --own-heap [--blocking 120,256,512;120,128,1024] [--shapes …]
+ *   node --import tsx bench/experiments/wasm-gemm.ts --own-heap [--blocking 120,256,512;120,128,1024] [--shapes …] [--fma] [--hot]
  *
  * `--own-heap`: our GEMM alone on a heap of its own (no TF.js), each blocking (mc,kc,nc) given and
  * the first one with B packed once beforehand (`packed_once`, as the packed-B cache gives), 5
  * interleaved rounds; 64 MB are written between products so that B is not in cache (as in a step).
+ * `--fma`: every arm also with the microkernels on f32x4.relaxed_madd (the arm's name + ` fma`;
+ * turns on Node 20's --experimental-wasm-relaxed-simd in process). `--hot`: no 64 MB write between
+ * products (operands in cache: the kernel itself).
  */
 import * as tf from '@tensorflow/tfjs';
 import { loadavg } from 'node:os';
 import { initBackend } from '../../src-main/ml/backend.ts';
 import { mm } from '../../src-main/ml/ops.ts';
 import { useWasmGemm, wasmGemmStats } from '../../src-main/ml/wasm-gemm/batch-matmul.ts';
-import { WasmGemm } from '../../src-main/ml/wasm-gemm/gemm.ts';
+import { WasmGemm, allowRelaxedSimd } from '../../src-main/ml/wasm-gemm/gemm.ts';
+import type { Arithmetic } from '../../src-main/ml/wasm-gemm/kernels.ts';
 
 /** The cam step's biggest products as wasm runs them (docs/model.md "The wasm ceiling, measured"). */
 const BIG = [
@@ -75,9 +79,13 @@ function ownHeap() {
 }
 
 /** GFLOP/s per CPU second of each arm on each shape, on a heap of its own. */
-function ownHeapRuns(shapes: number[][], blockings: number[][]) {
+function ownHeapRuns(shapes: number[][], blockings: number[][], fma: boolean, hot: boolean) {
   const heap = ownHeap();
-  const gemms = blockings.map(([mc, kc, nc]) => new WasmGemm(heap.memory, heap.malloc, { mc, kc, nc }));
+  const kinds: Arithmetic[] = fma ? ['mul-add', 'fma'] : ['mul-add'];
+  const suffix = (kind: Arithmetic) => (kind === 'fma' ? ' fma' : '');
+  const gemms = kinds.map((kind) =>
+    blockings.map(([mc, kc, nc]) => new WasmGemm(heap.memory, heap.malloc, { mc, kc, nc }, kind)),
+  );
   const flush = heap.malloc(64 << 20);
   const base = heap.mark();
   for (const [m, k, n] of shapes) {
@@ -87,18 +95,21 @@ function ownHeapRuns(shapes: number[][], blockings: number[][]) {
     for (let i = 0; i < m * k + k * n; i++) f[A / 4 + i] = Math.random() * 2 - 1; // A and B lie back to back
     const a = { ptr: A, rowStride: 4 * k, colStride: 4 };
     const b = { ptr: B, rowStride: 4 * n, colStride: 4 };
-    gemms[0].packAll(k, n, b, P);
-    const arms: [string, () => void][] = [
-      ...gemms.map((g, i) => [blockings[i].join(','), () => g.run(m, n, k, a, b, C)] as [string, () => void]),
-      ['packed_once', () => gemms[0].run(m, n, k, a, b, C, P)],
-    ];
+    gemms[0][0].packAll(k, n, b, P);
+    const arms: [string, () => void][] = kinds.flatMap((kind, j) => [
+      ...gemms[j].map(
+        (g, i) =>
+          [blockings[i].join(',') + suffix(kind), () => g.run(m, n, k, a, b, C)] as [string, () => void],
+      ),
+      ['packed_once' + suffix(kind), () => gemms[j][0].run(m, n, k, a, b, C, P)] as [string, () => void],
+    ]);
     const reps = Math.max(1, Math.min(8, Math.round(5e8 / (2 * m * k * n)))); // each after a 64 MB write
     const times = arms.map(() => [] as number[]);
     for (let round = 0; round < 5; round++)
       arms.forEach(([, run], i) => {
         let us = 0;
         for (let r = 0; r < reps; r++) {
-          new Float32Array(heap.memory.buffer, flush, 16 << 20).fill(r);
+          if (!hot) new Float32Array(heap.memory.buffer, flush, 16 << 20).fill(r);
           const c0 = process.cpuUsage();
           run();
           const c = process.cpuUsage(c0);
@@ -110,6 +121,7 @@ function ownHeapRuns(shapes: number[][], blockings: number[][]) {
     const line = {
       bench: 'wasm_gemm_own_heap',
       shape: [m, k, n],
+      hot,
       gflops_per_cpu_s: gflops,
       loadavg: Number(loadavg()[0].toFixed(2)),
     };
@@ -121,8 +133,15 @@ async function main() {
   const args = process.argv.slice(2);
   const opt = (name: string, fallback: string) =>
     args.includes(name) ? args[args.indexOf(name) + 1] : fallback;
+  const fma = args.includes('--fma');
+  if (fma && !allowRelaxedSimd()) throw new Error('this engine has no relaxed SIMD');
   if (args.includes('--own-heap'))
-    return ownHeapRuns(parseShapes(opt('--shapes', 'big')), parseShapes(opt('--blocking', '120,256,512')));
+    return ownHeapRuns(
+      parseShapes(opt('--shapes', 'big')),
+      parseShapes(opt('--blocking', '120,256,512')),
+      fma,
+      args.includes('--hot'),
+    );
   const rounds = Number(opt('--rounds', '3'));
   const fresh = args.includes('--fresh');
   const info = await initBackend();

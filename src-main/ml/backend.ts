@@ -8,6 +8,7 @@ import * as tf from '@tensorflow/tfjs';
 import { createRequire } from 'node:module';
 import { dirname } from 'node:path';
 import { announceBackend } from './backend-announce.ts';
+import { allowRelaxedSimd, defaultArithmetic } from './wasm-gemm/gemm.ts';
 import { NATIVE_PACKAGES, nativeMissing } from './backend-probe.ts';
 import { invalidRequest, unavailable } from '../util/errors.ts';
 
@@ -66,9 +67,11 @@ async function tryBackend(name: BackendName): Promise<BackendInfo> {
       await tf.ready();
       registerWasmGaps();
       const simd = await tf.env().getAsync('WASM_HAS_SIMD_SUPPORT');
+      // our GEMM's microkernels on relaxed SIMD's fused multiply-add: Node 20's V8 needs a flag
+      const fma = allowRelaxedSimd() && defaultArithmetic() === 'fma';
       return {
         name,
-        detail: `tfjs-backend-wasm (${simd ? 'SIMD' : 'no SIMD'}, 1 thread)`,
+        detail: `tfjs-backend-wasm (${simd ? 'SIMD' : 'no SIMD'}${fma ? ', relaxed-SIMD FMA' : ''}, 1 thread)`,
         version: `tfjs-backend-wasm ${wasm.version_wasm}`,
       };
     }

@@ -2,14 +2,16 @@
  * Our wasm SIMD GEMM (src-main/ml/wasm-gemm/): on a heap of its own against a float64 reference
  * for shapes that exercise every edge path (rows not a multiple of 6, columns not a multiple of 8,
  * K across blocks, transposed operands); and, on the wasm backend, as the backend's product against
- * XNNPACK, including a product whose output grows the heap.
+ * XNNPACK, including a product whose output grows the heap. Each with both microkernel
+ * arithmetics where the engine has relaxed SIMD (turned on here as the backend turns it on).
  */
 import * as tf from '@tensorflow/tfjs';
-import { beforeAll, describe, expect, it } from 'vitest';
+import { afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { initBackend } from '../../src-main/ml/backend.ts';
 import { rng } from '../../src-main/ml/model.ts';
 import { mm, mmNN, mmNT, untrackedTranspose } from '../../src-main/ml/ops.ts';
-import { WasmGemm, type Operand } from '../../src-main/ml/wasm-gemm/gemm.ts';
+import { WasmGemm, type Operand, allowRelaxedSimd, useWasmFma } from '../../src-main/ml/wasm-gemm/gemm.ts';
+import type { Arithmetic } from '../../src-main/ml/wasm-gemm/kernels.ts';
 import { PackedCache } from '../../src-main/ml/wasm-gemm/packed-cache.ts';
 import { useWasmGemm, wasmGemmStats } from '../../src-main/ml/wasm-gemm/batch-matmul.ts';
 
@@ -60,10 +62,12 @@ function worstError(
   return worst;
 }
 
-describe('WasmGemm on a heap of its own', () => {
+const arithmetics: Arithmetic[] = allowRelaxedSimd() ? ['mul-add', 'fma'] : ['mul-add'];
+
+describe.each(arithmetics)('WasmGemm (%s) on a heap of its own', (arithmetic) => {
   const { memory, malloc } = heap(1024);
   // small blocks, so that these shapes cross block edges in M, N and K too
-  const gemm = new WasmGemm(memory, malloc, { mc: 12, kc: 16, nc: 24 });
+  const gemm = new WasmGemm(memory, malloc, { mc: 12, kc: 16, nc: 24 }, arithmetic);
   const shapes = [
     [1, 1, 1],
     [5, 7, 13],
@@ -153,7 +157,7 @@ describe('WasmGemm on a heap of its own', () => {
   });
 
   it('the default blocking at sizes past 1000, and K = 0 gives zeros', () => {
-    const big = new WasmGemm(memory, malloc);
+    const big = new WasmGemm(memory, malloc, undefined, arithmetic);
     const [m, n, k] = [7, 1003, 1100];
     const [A, B, C] = [malloc(4 * m * k), malloc(4 * k * n), malloc(4 * m * n)];
     fill(memory, A, m * k, 1);
@@ -167,10 +171,12 @@ describe('WasmGemm on a heap of its own', () => {
   });
 });
 
-describe('the wasm backend’s big products on our GEMM', () => {
+describe.each(arithmetics)('the wasm backend’s big products on our GEMM (%s)', (arithmetic) => {
   beforeAll(async () => {
     await initBackend();
   });
+  beforeEach(() => useWasmFma(arithmetic === 'fma'));
+  afterEach(() => useWasmFma(undefined));
   const rand = (shape: number[], seed: number) => {
     const r = rng(seed);
     return tf.tensor(

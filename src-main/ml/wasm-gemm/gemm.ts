@@ -5,7 +5,8 @@
  * packing buffers are allocated once in the heap; the module imports the heap's Memory itself,
  * so growing the heap never invalidates anything here (no JS views are kept).
  */
-import { MR, NR, gemmModuleBytes, macroName } from './kernels.ts';
+import v8 from 'node:v8';
+import { type Arithmetic, MR, NR, gemmModuleBytes, hasRelaxedMadd, macroName } from './kernels.ts';
 
 /** A matrix operand in the heap: byte address and byte strides of its rows and columns. */
 export interface Operand {
@@ -32,21 +33,66 @@ type Exports = Record<string, (...args: number[]) => void>;
 const blockAt = (k: number, j: number, p: number, cols: number) =>
   4 * (j * k + p * Math.ceil(cols / NR) * NR);
 
-let compiled: WebAssembly.Module | undefined;
-const gemmModule = () => (compiled ??= new WebAssembly.Module(gemmModuleBytes()));
+let relaxedMadd: boolean | undefined;
+let fmaChoice: boolean | undefined;
+
+/**
+ * Turns relaxed SIMD on where V8 has it behind a flag (Node 20's V8 11.3; shipped from 11.4, so
+ * Electron's V8 needs nothing): V8 reads its wasm feature flags when it validates a module, so
+ * setting the flag before our module is compiled is enough, for worker threads too (the flags are
+ * per process). Returns whether the engine now accepts f32x4.relaxed_madd.
+ */
+export function allowRelaxedSimd(): boolean {
+  if (!hasRelaxedMadd()) v8.setFlagsFromString('--experimental-wasm-relaxed-simd');
+  return (relaxedMadd = hasRelaxedMadd());
+}
+
+/**
+ * Whether the microkernels use f32x4.relaxed_madd: true or false, or undefined (the default):
+ * wherever the engine accepts it, unless PLUMAGE_WASM_FMA=0 in the environment.
+ */
+export function useWasmFma(on?: boolean): void {
+  fmaChoice = on;
+}
+const envFma = () => (typeof process !== 'undefined' ? process.env?.PLUMAGE_WASM_FMA : undefined) !== '0';
+
+/** The arithmetic of the products run now: fma only where the engine validates relaxed_madd. */
+export function defaultArithmetic(): Arithmetic {
+  relaxedMadd ??= hasRelaxedMadd();
+  return (fmaChoice ?? envFma()) && relaxedMadd ? 'fma' : 'mul-add';
+}
+
+const compiled = new Map<Arithmetic, WebAssembly.Module>();
+function gemmModule(arithmetic: Arithmetic): WebAssembly.Module {
+  let m = compiled.get(arithmetic);
+  if (!m) compiled.set(arithmetic, (m = new WebAssembly.Module(gemmModuleBytes(arithmetic))));
+  return m;
+}
 
 export class WasmGemm {
-  private readonly fns: Exports;
+  private readonly instances = new Map<Arithmetic, Exports>();
   private scratch?: { a: number; b: number; c: number };
 
+  /** `arithmetic`: the microkernels' (fixed), else defaultArithmetic() at each product. */
   constructor(
     private readonly memory: WebAssembly.Memory,
     private readonly malloc: (bytes: number) => number,
     private readonly blocking: Blocking = DEFAULT_BLOCKING,
+    private readonly arithmetic?: Arithmetic,
   ) {
     if (blocking.mc % MR || blocking.nc % NR)
       throw new Error('WasmGemm: mc must be a multiple of 6, nc of 8');
-    this.fns = new WebAssembly.Instance(gemmModule(), { env: { memory } }).exports as unknown as Exports;
+  }
+
+  /** The functions of the current arithmetic's module, instantiated on this heap once. */
+  private get fns(): Exports {
+    const arithmetic = this.arithmetic ?? defaultArithmetic();
+    let fns = this.instances.get(arithmetic);
+    if (!fns) {
+      const instance = new WebAssembly.Instance(gemmModule(arithmetic), { env: { memory: this.memory } });
+      this.instances.set(arithmetic, (fns = instance.exports as unknown as Exports));
+    }
+    return fns;
   }
 
   /**

@@ -1,8 +1,8 @@
 /**
  * The GEMM's wasm functions, generated: register-blocked SIMD microkernels (MR rows × 8 columns of
- * C in 2·MR f32x4 accumulators, mul then add: tfjs-backend-wasm 4.22's wasm has no fused
- * multiply-add), a macro loop over a packed block, and the packing and edge routines. All
- * addresses and strides are in bytes, into the imported heap.
+ * C in 2·MR f32x4 accumulators, each step f32x4.mul then f32x4.add, or relaxed SIMD's
+ * f32x4.relaxed_madd where the engine has it: see gemm.ts), a macro loop over a packed block, and
+ * the packing and edge routines. All addresses and strides are in bytes, into the imported heap.
  *
  * Packed layouts: A in strips of MR rows, each kc groups of MR floats (k-major); B in strips of 8
  * columns, each kc groups of 8 floats. So a microkernel reads both operands sequentially.
@@ -13,6 +13,9 @@ import { Fn, I32, V128, assemble, op } from './wasm-asm.ts';
 export const MR = 6;
 export const NR = 8;
 
+/** How a microkernel multiplies and accumulates: f32x4.mul + f32x4.add, or f32x4.relaxed_madd. */
+export type Arithmetic = 'mul-add' | 'fma';
+
 /** Export names, in function-index order (a microkernel's index is mr − 1: the macros call them). */
 export const kernelName = (mr: number) => `k${mr}`;
 export const macroName = (mr: number) => `macro${mr}`;
@@ -21,7 +24,7 @@ export const macroName = (mr: number) => `macro${mr}`;
  * k{mr}(pa, pb, kc, c, ldc, acc): C[mr×8] (+)= Apacked[mr×kc]·Bpacked[kc×8]; kc ≥ 1; C at c with
  * row stride ldc; acc = 0 overwrites C, else adds to it (the later blocks of K).
  */
-function microkernel(mr: number): Fn {
+function microkernel(mr: number, arithmetic: Arithmetic): Fn {
   const f = new Fn(kernelName(mr), [I32, I32, I32, I32, I32, I32]);
   const [pa, pb, kc, c, ldc, acc] = [0, 1, 2, 3, 4, 5];
   const b = [f.local(V128), f.local(V128)];
@@ -34,7 +37,8 @@ function microkernel(mr: number): Fn {
     f.emit(op.get(pa), op.load32Splat(4 * r), op.set(a));
     for (const j of [0, 1]) {
       const s = sums[2 * r + j];
-      f.emit(op.get(s), op.get(a), op.get(b[j]), op.f32x4Mul, op.f32x4Add, op.set(s));
+      if (arithmetic === 'fma') f.emit(op.get(a), op.get(b[j]), op.get(s), op.f32x4RelaxedMadd, op.set(s));
+      else f.emit(op.get(s), op.get(a), op.get(b[j]), op.f32x4Mul, op.f32x4Add, op.set(s));
     }
   }
   f.addTo(pa, op.i32(4 * mr)).addTo(pb, op.i32(4 * NR));
@@ -156,7 +160,15 @@ function copyCols(): Fn {
 }
 
 /** The module's bytes: microkernels k1…k6 (indices 0…5), macros, packing, edges. */
-export function gemmModuleBytes(): Uint8Array<ArrayBuffer> {
+export function gemmModuleBytes(arithmetic: Arithmetic = 'mul-add'): Uint8Array<ArrayBuffer> {
   const rows = Array.from({ length: MR }, (_, i) => i + 1);
-  return assemble([...rows.map(microkernel), ...rows.map(macro), packA(), packB(), packBCols(), copyCols()]);
+  const kernels = rows.map((mr) => microkernel(mr, arithmetic));
+  return assemble([...kernels, ...rows.map(macro), packA(), packB(), packBCols(), copyCols()]);
+}
+
+/** Whether this engine accepts relaxed SIMD's f32x4.relaxed_madd (V8 ≥ 11.4 by default; Node 20 behind a flag). */
+export function hasRelaxedMadd(): boolean {
+  const f = new Fn('madd', [V128, V128, V128]);
+  f.emit(op.get(0), op.get(1), op.get(2), op.f32x4RelaxedMadd, op.drop);
+  return WebAssembly.validate(assemble([f]));
 }

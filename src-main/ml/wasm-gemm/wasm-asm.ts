@@ -1,7 +1,8 @@
 /**
  * A tiny WebAssembly assembler: just the encodings the GEMM kernels need (i32 arithmetic, f32 and
- * v128 loads and stores, f32x4 mul/add, structured loops), so the module is built in TypeScript at
- * load time with no tool and no dependency. Functions import one memory: tfjs-backend-wasm's heap.
+ * v128 loads and stores, f32x4 mul/add and relaxed multiply-add, structured loops), so the module
+ * is built in TypeScript at load time with no tool and no dependency. Functions import one memory:
+ * tfjs-backend-wasm's heap.
  */
 
 export const I32 = 0x7f;
@@ -47,6 +48,7 @@ export const op = {
   geU: [0x4f],
   ltU: [0x49],
   eqz: [0x45],
+  drop: [0x1a],
   f32Add: [0x92],
   call: (f: number) => [0x10, ...uleb(f)],
   br: (d: number) => [0x0c, ...uleb(d)],
@@ -67,6 +69,8 @@ export const op = {
   v128Zero: simd(0x0c, ...new Array(16).fill(0)),
   f32x4Add: simd(0xe4),
   f32x4Mul: simd(0xe6),
+  /** relaxed SIMD (0xfd 0x105): a·b + c, fused or not as the engine and CPU have it */
+  f32x4RelaxedMadd: simd(0x105),
 };
 
 /** One function: parameters and locals by index, a body of instructions. */
