@@ -6,6 +6,8 @@
  * arithmetics where the engine has relaxed SIMD (turned on here as the backend turns it on).
  */
 import * as tf from '@tensorflow/tfjs';
+import { execFileSync } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
 import { afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { initBackend } from '../../src-main/ml/backend.ts';
 import { rng } from '../../src-main/ml/model.ts';
@@ -168,6 +170,32 @@ describe.each(arithmetics)('WasmGemm (%s) on a heap of its own', (arithmetic) =>
     expect(worstError(memory, m, n, k, a, b, C)).toBeLessThan(2e-6);
     big.run(m, n, 0, a, b, C);
     expect(new Float32Array(memory.buffer, C, m * n).every((x) => x === 0)).toBe(true);
+  });
+});
+
+describe('relaxed SIMD in a fresh process', () => {
+  // as a CLI command or a training worker starts: the flag Node 20 needs is the backend's to set
+  const code = `import { initBackend } from './src-main/ml/backend.ts';
+    import { defaultArithmetic } from './src-main/ml/wasm-gemm/gemm.ts';
+    initBackend().then((i) => console.log(JSON.stringify({ detail: i.detail, arithmetic: defaultArithmetic() })));`;
+  const start = (env: Record<string, string>) =>
+    JSON.parse(
+      execFileSync(process.execPath, ['--import', 'tsx', '--input-type=module', '-e', code], {
+        cwd: fileURLToPath(new URL('../..', import.meta.url)),
+        env: { ...process.env, PLUMAGE_BACKEND: 'wasm', ...env },
+        encoding: 'utf8',
+      }),
+    ) as { detail: string; arithmetic: Arithmetic };
+
+  it('the wasm backend uses the fused multiply-add wherever this engine can, unless PLUMAGE_WASM_FMA=0', () => {
+    const fma = arithmetics.includes('fma');
+    expect(start({})).toEqual({
+      detail: expect.stringMatching(fma ? /relaxed-SIMD FMA/ : /^((?!FMA).)*$/),
+      arithmetic: fma ? 'fma' : 'mul-add',
+    });
+    const off = start({ PLUMAGE_WASM_FMA: '0' });
+    expect(off.arithmetic).toBe('mul-add');
+    expect(off.detail).not.toMatch(/FMA/);
   });
 });
 
