@@ -67,7 +67,7 @@ async function tryBackend(name: BackendName): Promise<BackendInfo> {
       await tf.ready();
       registerWasmGaps();
       const simd = await tf.env().getAsync('WASM_HAS_SIMD_SUPPORT');
-      // our GEMM's microkernels on relaxed SIMD's fused multiply-add: Node 20's V8 needs a flag
+      // our GEMM's microkernels on relaxed SIMD's fused multiply-add when asked: Node 20's V8 needs a flag
       const fma = allowRelaxedSimd() && defaultArithmetic() === 'fma';
       return {
         name,

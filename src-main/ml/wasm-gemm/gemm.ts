@@ -49,12 +49,15 @@ export function allowRelaxedSimd(): boolean {
 
 /**
  * Whether the microkernels use f32x4.relaxed_madd: true or false, or undefined (the default):
- * wherever the engine accepts it, unless PLUMAGE_WASM_FMA=0 in the environment.
+ * with PLUMAGE_WASM_FMA=1 in the environment, where the engine accepts it. Off by default: its
+ * products round differently from XNNPACK's, and which of the two runs a small product depends on
+ * whether XNNPACK has seen its weights before, so a step split over worker threads (or resumed)
+ * would no longer give the one-thread step's bits.
  */
 export function useWasmFma(on?: boolean): void {
   fmaChoice = on;
 }
-const envFma = () => (typeof process !== 'undefined' ? process.env?.PLUMAGE_WASM_FMA : undefined) !== '0';
+const envFma = () => (typeof process !== 'undefined' ? process.env?.PLUMAGE_WASM_FMA : undefined) === '1';
 
 /** The arithmetic of the products run now: fma only where the engine validates relaxed_madd. */
 export function defaultArithmetic(): Arithmetic {
