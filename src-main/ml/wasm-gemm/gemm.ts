@@ -57,7 +57,9 @@ export function allowRelaxedSimd(): boolean {
 export function useWasmFma(on?: boolean): void {
   fmaChoice = on;
 }
-const envFma = () => (typeof process !== 'undefined' ? process.env?.PLUMAGE_WASM_FMA : undefined) === '1';
+// Read once: the kernels ask for every packing and macro-kernel call, and process.env is slow to read.
+let envFmaValue: boolean | undefined;
+const envFma = () => (envFmaValue ??= (typeof process !== 'undefined' ? process.env?.PLUMAGE_WASM_FMA : undefined) === '1');
 
 /** The arithmetic of the products run now: fma only where the engine validates relaxed_madd. */
 export function defaultArithmetic(): Arithmetic {
@@ -87,15 +89,24 @@ export class WasmGemm {
       throw new Error('WasmGemm: mc must be a multiple of 6, nc of 8');
   }
 
-  /** The functions of the current arithmetic's module, instantiated on this heap once. */
-  private get fns(): Exports {
+  /** The functions of the arithmetic bound for the product being run (see bind). */
+  private fns!: Exports;
+  private bound?: Arithmetic;
+
+  /**
+   * Binds the functions of the current arithmetic's module (instantiated on this heap once), once
+   * per product: the packing and macro-kernel calls read a plain field, which a getter per call
+   * made 15–20% slower in a wasm cam step.
+   */
+  private bind(): void {
     const arithmetic = this.arithmetic ?? defaultArithmetic();
+    if (arithmetic === this.bound) return;
     let fns = this.instances.get(arithmetic);
     if (!fns) {
       const instance = new WebAssembly.Instance(gemmModule(arithmetic), { env: { memory: this.memory } });
       this.instances.set(arithmetic, (fns = instance.exports as unknown as Exports));
     }
-    return fns;
+    [this.fns, this.bound] = [fns, arithmetic];
   }
 
   /**
@@ -105,6 +116,7 @@ export class WasmGemm {
   run(m: number, n: number, k: number, a: Operand, b: Operand, c: number, packed?: number): void {
     if (m === 0 || n === 0) return;
     if (k === 0) return void new Float32Array(this.memory.buffer, c, m * n).fill(0);
+    this.bind();
     const { mc, kc, nc } = this.blocking;
     for (let j = 0; j < n; j += nc)
       for (let p = 0; p < k; p += kc) {
@@ -129,6 +141,7 @@ export class WasmGemm {
 
   /** Packs all of B [k,n] at dst (packedBytes(k, n) bytes), in the blocks run reads. */
   packAll(k: number, n: number, b: Operand, dst: number): void {
+    this.bind();
     const { kc, nc } = this.blocking;
     for (let j = 0; j < n; j += nc)
       for (let p = 0; p < k; p += kc) {
