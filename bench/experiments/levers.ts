@@ -292,21 +292,6 @@ function wasmGemmLever(variant: Variant, B: number, reps: number) {
   return abLine('wasm_gemm_for_big_products', ['own_gemm', 'xnnpack'], r, { variant, batch: B, own_gemm_per_step: perStep });
 }
 
-/** A training step on wasm with our GEMM's microkernels on relaxed_madd or on mul + add. */
-function wasmFmaLever(variant: Variant, B: number, reps: number) {
-  if (!allowRelaxedSimd()) throw new Error('this engine has no relaxed SIMD');
-  const { P, batch, dispose } = paperStepInputs(variant, B);
-  const step = (on: boolean) =>
-    trainStep(P, variant, batch, () => {
-      useWasmFma(on);
-      return {};
-    });
-  const r = interleavedWallAndCpu(step(true), step(false), reps);
-  useWasmFma(undefined);
-  dispose();
-  return abLine('wasm_gemm_relaxed_madd', ['relaxed_madd', 'mul_add'], r, { variant, batch: B });
-}
-
 /**
  * A training step with a switch on and off: the largest difference between the two steps'
  * gradients (relative to each parameter's largest gradient), then CPU and wall time A/B.
@@ -350,6 +335,12 @@ function switchLever(
   set(undefined);
   dispose();
   return abLine(lever, sides, r, { variant, batch: B, D: dims.D, V: dims.V, max_rel_diff: rel });
+}
+
+/** A training step on wasm with our GEMM's microkernels on relaxed_madd or on mul + add. */
+function wasmFmaLever(variant: Variant, B: number, reps: number) {
+  if (!allowRelaxedSimd()) throw new Error('this engine has no relaxed SIMD');
+  return switchLever('wasm_gemm_relaxed_madd', ['relaxed_madd', 'mul_add'], variant, B, reps, useWasmFma);
 }
 
 /** A cam step with σ's and tanh's gradients as one libtensorflow op each, or from mul/sub. */
