@@ -1,7 +1,7 @@
 /**
  * In-process, interleaved A/B timings of speed levers at the paper's sizes (CPU time of this
  * process, median; docs/model.md "Speed levers, measured"). Not part of `npm run bench`:
- *   node --import tsx bench/experiments/levers.ts [cls] [matmul] [share] [fused [--small]] [pick] [lse] [act [--medi]] [lstm2 [--small]] [mm2d [--medi]] [gemm [--medi]] [fma [--medi]] [--batch 32] [--reps 5]
+ *   node --import tsx bench/experiments/levers.ts [cls] [matmul] [share] [fused [--small]] [pick] [lse] [act [--medi]] [lstm2 [--small]] [mm2d [--medi]] [gemm [--medi]] [fma [--medi] [--small]] [--batch 32] [--reps 5]
  * cls:    the classifier Grad-CAM alphas (gt + pred) and their second-order gradient into f_medi,
  *         closed form (gradcam.ts) vs the nested tf.grad through f_medi and f_class it replaced.
  * matmul: a product with the transposeB flag vs a cached transpose, at the model's shapes.
@@ -337,10 +337,13 @@ function switchLever(
   return abLine(lever, sides, r, { variant, batch: B, D: dims.D, V: dims.V, max_rel_diff: rel });
 }
 
-/** A training step on wasm with our GEMM's microkernels on relaxed_madd or on mul + add. */
-function wasmFmaLever(variant: Variant, B: number, reps: number) {
+/**
+ * A training step on wasm with our GEMM's microkernels on relaxed_madd (and so every product on
+ * our GEMM: batch-matmul.ts's routing) or on mul + add (small products with a B seen before on XNNPACK).
+ */
+function wasmFmaLever(variant: Variant, B: number, reps: number, dims: ModelDims) {
   if (!allowRelaxedSimd()) throw new Error('this engine has no relaxed SIMD');
-  return switchLever('wasm_gemm_relaxed_madd', ['relaxed_madd', 'mul_add'], variant, B, reps, useWasmFma);
+  return switchLever('wasm_gemm_relaxed_madd', ['relaxed_madd', 'mul_add'], variant, B, reps, useWasmFma, dims);
 }
 
 /** A cam step with σ's and tanh's gradients as one libtensorflow op each, or from mul/sub. */
@@ -419,13 +422,13 @@ async function main() {
     print(matMul2dLever((args.includes('--medi') ? 'medi' : 'cam') as Variant, opt('--batch', 32), opt('--reps', 3)));
   if (names.includes('gemm'))
     print(wasmGemmLever((args.includes('--medi') ? 'medi' : 'cam') as Variant, opt('--batch', 32), opt('--reps', 3)));
-  if (names.includes('fma'))
-    print(wasmFmaLever((args.includes('--medi') ? 'medi' : 'cam') as Variant, opt('--batch', 32), opt('--reps', 3)));
   if (names.includes('act'))
     print(actGradLever((args.includes('--medi') ? 'medi' : 'cam') as Variant, opt('--batch', 32), opt('--reps', 3)));
   if (names.includes('share')) print(shareLever(opt('--batch', 32), opt('--reps', 3)));
   // `--small`: the product's default widths (D=E·2=Hd=128, V=800) instead of the paper's
   const small: ModelDims = { ...PAPER_DIMS, ...DIMS.small, V: 800 };
+  if (names.includes('fma'))
+    print(wasmFmaLever(args.includes('--medi') ? 'medi' : 'cam', opt('--batch', 32), opt('--reps', 3), args.includes('--small') ? small : PAPER_DIMS));
   if (names.includes('lstm2'))
     print(secondOrderLstmLever(opt('--batch', 32), opt('--reps', 3), args.includes('--small') ? small : PAPER_DIMS));
   if (names.includes('fused'))

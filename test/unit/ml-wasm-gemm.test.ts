@@ -182,18 +182,20 @@ describe('relaxed SIMD in a fresh process', () => {
     JSON.parse(
       execFileSync(process.execPath, ['--import', 'tsx', '--input-type=module', '-e', code], {
         cwd: fileURLToPath(new URL('../..', import.meta.url)),
-        env: { ...process.env, PLUMAGE_BACKEND: 'wasm', ...env },
+        // this run's own PLUMAGE_WASM_FMA (if any) is not the case under test
+        env: { ...process.env, PLUMAGE_WASM_FMA: undefined, PLUMAGE_BACKEND: 'wasm', ...env },
         encoding: 'utf8',
       }),
     ) as { detail: string; arithmetic: Arithmetic };
 
-  it('the wasm backend uses the fused multiply-add with PLUMAGE_WASM_FMA=1 wherever this engine can, else mul + add', () => {
+  it('the wasm backend uses the fused multiply-add wherever this engine can, and mul + add with PLUMAGE_WASM_FMA=0', () => {
     const fma = arithmetics.includes('fma');
-    expect(start({ PLUMAGE_WASM_FMA: '1' })).toEqual({
-      detail: expect.stringMatching(fma ? /relaxed-SIMD FMA/ : /^((?!FMA).)*$/),
-      arithmetic: fma ? 'fma' : 'mul-add',
-    });
-    const off = start({ PLUMAGE_WASM_FMA: '' });
+    for (const env of [{}, { PLUMAGE_WASM_FMA: '' }, { PLUMAGE_WASM_FMA: '1' }])
+      expect(start(env)).toEqual({
+        detail: expect.stringMatching(fma ? /relaxed-SIMD FMA/ : /^((?!FMA).)*$/),
+        arithmetic: fma ? 'fma' : 'mul-add',
+      });
+    const off = start({ PLUMAGE_WASM_FMA: '0' });
     expect(off.arithmetic).toBe('mul-add');
     expect(off.detail).not.toMatch(/FMA/);
   });
@@ -253,6 +255,17 @@ describe.each(arithmetics)('the wasm backend’s big products on our GEMM (%s)',
       const g = tf.grads(loss)([a, W]);
       const want = xnnpack(() => tf.grads(loss)([a, W]));
       g.forEach((x, i) => expect(maxRel(x.dataSync(), want[i].dataSync())).toBeLessThan(1e-5));
+    });
+  });
+
+  it('a small product with a B seen before stays on XNNPACK with mul + add only: with the fused multiply-add every product is ours', () => {
+    if (tf.getBackend() !== 'wasm') return;
+    tf.tidy(() => {
+      const [a, b] = [rand([8, 64], 7), rand([64, 64], 8)]; // 32 K multiply-adds: far below the threshold
+      mm(a, b); // b is new: ours either way
+      const before = wasmGemmStats.products;
+      mm(a, b);
+      expect(wasmGemmStats.products - before).toBe(arithmetic === 'fma' ? 1 : 0);
     });
   });
 

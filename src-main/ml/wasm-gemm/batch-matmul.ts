@@ -9,7 +9,7 @@
  * `PLUMAGE_WASM_GEMM=all` runs every product on it, however small (to test it under every model test).
  */
 import type * as tf from '@tensorflow/tfjs';
-import { WasmGemm } from './gemm.ts';
+import { WasmGemm, defaultArithmetic } from './gemm.ts';
 import { PackedCache } from './packed-cache.ts';
 
 interface WasmBackendLike {
@@ -45,11 +45,17 @@ const currentMode = (): Mode => mode ?? envMode();
 /** The B operands (by data id) products have been asked for before: XNNPACK may hold them packed. */
 const seenB = new WeakSet<object>();
 
-/** Whether this product is ours, and whether its B was seen before (then noted as seen). */
+/**
+ * Whether this product is ours, and whether its B was seen before (then noted as seen). With the
+ * fused multiply-add every product is ours: its bits differ from XNNPACK's, so a rule that depends
+ * on which B this thread has seen would make a worker's step (fresh copies of the weights) or a
+ * resumed run round differently from the one-thread, uninterrupted run.
+ */
 function route(n: number, k: number, m: number, b: tf.TensorInfo): { ours: boolean; seen: boolean } {
   const seen = seenB.has(b.dataId);
   seenB.add(b.dataId);
-  return { ours: currentMode() === 'all' || !seen || n * k * m >= GEMM_MIN_MACS_SEEN_B, seen };
+  const everything = currentMode() === 'all' || defaultArithmetic() === 'fma';
+  return { ours: everything || !seen || n * k * m >= GEMM_MIN_MACS_SEEN_B, seen };
 }
 
 /**

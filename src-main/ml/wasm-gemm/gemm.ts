@@ -48,18 +48,16 @@ export function allowRelaxedSimd(): boolean {
 }
 
 /**
- * Whether the microkernels use f32x4.relaxed_madd: true or false, or undefined (the default):
- * with PLUMAGE_WASM_FMA=1 in the environment, where the engine accepts it. Off by default: its
- * products round differently from XNNPACK's, and which of the two runs a small product depends on
- * whether XNNPACK has seen its weights before, so a step split over worker threads (or resumed)
- * would no longer give the one-thread step's bits.
+ * Whether the microkernels use f32x4.relaxed_madd: true or false, or undefined (the default): yes
+ * where the engine accepts it, unless PLUMAGE_WASM_FMA=0 is in the environment. With it every
+ * product runs here (batch-matmul.ts), so a step's bits do not depend on which operands XNNPACK saw.
  */
 export function useWasmFma(on?: boolean): void {
   fmaChoice = on;
 }
-// Read once: the kernels ask for every packing and macro-kernel call, and process.env is slow to read.
+// Read once: the kernels ask for every product, and process.env is slow to read.
 let envFmaValue: boolean | undefined;
-const envFma = () => (envFmaValue ??= (typeof process !== 'undefined' ? process.env?.PLUMAGE_WASM_FMA : undefined) === '1');
+const envFma = () => (envFmaValue ??= (typeof process !== 'undefined' ? process.env?.PLUMAGE_WASM_FMA : undefined) !== '0');
 
 /** The arithmetic of the products run now: fma only where the engine validates relaxed_madd. */
 export function defaultArithmetic(): Arithmetic {
@@ -86,7 +84,7 @@ export class WasmGemm {
     private readonly arithmetic?: Arithmetic,
   ) {
     if (blocking.mc % MR || blocking.nc % NR)
-      throw new Error('WasmGemm: mc must be a multiple of 6, nc of 8');
+      throw new Error(`WasmGemm: mc must be a multiple of ${MR}, nc of ${NR}`);
   }
 
   /** The functions of the arithmetic bound for the product being run (see bind). */
