@@ -92,10 +92,10 @@ describe('duration estimate', () => {
     // the one-caption default cam run measured on the 5 real CUB classes: 105 steps, small widths, a few hundred words
     const cub: ModelDims = { ...paper, ...DIMS.small, K: 1280, V: 400, C: 5 };
     const d = { batch: 32, T: 20, steps: 105 };
-    const multiplyAdds = (105 * stepFlops('cam', cub, 32, 20)) / 11e9;
+    const multiplyAdds = (105 * stepFlops('cam', cub, 32, 20)) / 25e9; // at wasm's sustained rate
     const est = estimateSeconds('wasm', 'cam', cub, d)!;
     expect(est).toBeGreaterThan(3 * multiplyAdds);
-    expect(est).toBeGreaterThan(60);
+    expect(est).toBeGreaterThan(30); // 62 such steps took 29 s on wasm (docs/model.md)
     expect(est).toBeLessThan(245); // the measured wall time on loaded cores, validation and scoring included
     expect(estimateSeconds('wasm', 'cnn', cub, d)!).toBeLessThan(1);
   });

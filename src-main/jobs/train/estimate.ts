@@ -11,19 +11,20 @@ import { featWidth, hasCap, hasCls, hasMedi } from '../../ml/model.ts';
 /**
  * Sustained GFLOP/s of a training step (wasm: one thread; node: libtensorflow on 2 cores), fitted
  * to quiet sittings' paper-width steps at B=32 (docs/model.md): node cam 1.47 s and medi 0.45 s
- * ("The quiet sitting of the previous release"); wasm (one worker, with our own GEMM) cam 8.2 s and
- * medi 2.7 s ("The latest quiet sitting"; 9.2 s and 3.4 s, i.e. 15 GFLOP/s, on XNNPACK alone).
- * gpu: not measured.
+ * ("The quiet sitting of the previous release"); wasm (one worker, our own GEMM with 4-row FMA
+ * kernels) cam 5.9 s CPU ("Four-row microkernels"; 8.2 s with 6-row mul + add ones, 9.2 s on
+ * XNNPACK alone). gpu: not measured.
  */
-const GFLOPS: Record<string, number> = { wasm: 17, node: 120, gpu: 50, cpu: 0.5 };
+const GFLOPS: Record<string, number> = { wasm: 25, node: 120, gpu: 50, cpu: 0.5 };
 
 /**
  * Seconds per captioner time step and pass beyond its multiply-adds, fitted to the default
  * `plumage train --variant cam` on the 5 CUB classes in the same sitting (small widths, 62 steps
  * per epoch, validation included): medi 0.089 s and cam's fine-tune 0.32 s per step on node,
- * 0.22 s and 0.73 s on wasm. The estimates before this fit were 2× (node) and 1.4× (wasm) long.
+ * 0.125 s and 0.47 s on wasm (31 s and 29 s of a 60 s run; before the 4-row kernels 0.22 s and
+ * 0.73 s, fitted by 3 ms here, which then made the estimate 1.7× long).
  */
-const PASS_STEP_S: Record<string, number> = { wasm: 3e-3, node: 1.5e-3, gpu: 3e-3, cpu: 4e-3 };
+const PASS_STEP_S: Record<string, number> = { wasm: 1.75e-3, node: 1.5e-3, gpu: 3e-3, cpu: 4e-3 };
 
 /** Captioner passes of a step, as counted in stepFlops (forward, backward, CAM terms). */
 const captionerPasses = (variant: Variant) => (!hasCap(variant) ? 0 : variant === 'cam' ? 11 : 3);
