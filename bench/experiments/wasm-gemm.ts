@@ -21,6 +21,12 @@
  * `--fma`: every arm also with the microkernels on f32x4.relaxed_madd (the arm's name + ` fma`;
  * turns on Node 20's --experimental-wasm-relaxed-simd in process). `--hot`: no 64 MB write between
  * products (operands in cache: the kernel itself).
+ *
+ *   node --import tsx bench/experiments/wasm-gemm.ts --macro [--rounds 2]
+ *
+ * `--macro`: each generated macro kernel (1…MR rows × 8 columns per tile) on one 120×256×512
+ * block of operands already packed and hot, both arithmetics: the register blocking alone, with no
+ * packing or memory traffic (how MR was chosen: docs/model.md "Four-row microkernels").
  */
 import * as tf from '@tensorflow/tfjs';
 import { loadavg } from 'node:os';
@@ -28,7 +34,7 @@ import { initBackend } from '../../src-main/ml/backend.ts';
 import { mm } from '../../src-main/ml/ops.ts';
 import { useWasmGemm, wasmGemmStats } from '../../src-main/ml/wasm-gemm/batch-matmul.ts';
 import { WasmGemm, allowRelaxedSimd } from '../../src-main/ml/wasm-gemm/gemm.ts';
-import type { Arithmetic } from '../../src-main/ml/wasm-gemm/kernels.ts';
+import { type Arithmetic, MR, gemmModuleBytes, macroName } from '../../src-main/ml/wasm-gemm/kernels.ts';
 
 /** The cam step's biggest products as wasm runs them (docs/model.md "The wasm ceiling, measured"). */
 const BIG = [
@@ -129,12 +135,40 @@ function ownHeapRuns(shapes: number[][], blockings: number[][], fma: boolean, ho
   }
 }
 
+/** GFLOP/s per CPU second of each macro kernel width on one packed, hot block, per arithmetic. */
+function macroRuns(rounds: number) {
+  const memory = new WebAssembly.Memory({ initial: 400 });
+  const f = new Float32Array(memory.buffer);
+  for (let i = 0; i < f.length; i++) f[i] = (i % 97) / 97 - 0.5;
+  const [kc, nc, pa, pb, c, ldc] = [256, 512, 1 << 20, 4 << 20, 16 << 20, 4 * 512];
+  const kinds: Arithmetic[] = allowRelaxedSimd() ? ['mul-add', 'fma'] : ['mul-add'];
+  for (let round = 0; round < rounds; round++)
+    for (const kind of kinds) {
+      const fns = new WebAssembly.Instance(new WebAssembly.Module(gemmModuleBytes(kind)), { env: { memory } })
+        .exports as Record<string, (...a: number[]) => void>;
+      for (let mr = MR; mr >= 1; mr--) {
+        const strips = Math.floor(120 / mr);
+        const block = () => fns[macroName(mr)](strips, nc / 8, kc, pa, pb, c, ldc, 1);
+        block(); // tier-up
+        let calls = 0;
+        const [c0, t0] = [process.cpuUsage(), performance.now()];
+        while (performance.now() - t0 < 500) (block(), calls++);
+        const cpu = process.cpuUsage(c0);
+        const gflops = (2 * strips * mr * kc * nc * calls) / ((cpu.user + cpu.system) / 1e6) / 1e9;
+        process.stdout.write(
+          JSON.stringify({ bench: 'wasm_gemm_macro', round, arithmetic: kind, rows: mr, gflops_per_cpu_s: Number(gflops.toFixed(1)), loadavg: Number(loadavg()[0].toFixed(2)) }) + '\n',
+        );
+      }
+    }
+}
+
 async function main() {
   const args = process.argv.slice(2);
   const opt = (name: string, fallback: string) =>
     args.includes(name) ? args[args.indexOf(name) + 1] : fallback;
   const fma = args.includes('--fma');
   if (fma && !allowRelaxedSimd()) throw new Error('this engine has no relaxed SIMD');
+  if (args.includes('--macro')) return macroRuns(Number(opt('--rounds', '2')));
   if (args.includes('--own-heap'))
     return ownHeapRuns(
       parseShapes(opt('--shapes', 'big')),
