@@ -190,7 +190,8 @@ describe('relaxed SIMD in a fresh process', () => {
 
   it('the wasm backend uses the fused multiply-add wherever this engine can, and mul + add with PLUMAGE_WASM_FMA=0', () => {
     const fma = arithmetics.includes('fma');
-    for (const env of [{}, { PLUMAGE_WASM_FMA: '' }, { PLUMAGE_WASM_FMA: '1' }])
+    const cases: Record<string, string>[] = [{}, { PLUMAGE_WASM_FMA: '' }, { PLUMAGE_WASM_FMA: '1' }];
+    for (const env of cases)
       expect(start(env)).toEqual({
         detail: expect.stringMatching(fma ? /relaxed-SIMD FMA/ : /^((?!FMA).)*$/),
         arithmetic: fma ? 'fma' : 'mul-add',
