@@ -80,8 +80,7 @@ describe('path fields', () => {
     const dialog = new ImportDialogPage(page);
     const captions = dialog.dialog.getByRole('textbox', { name: 'Captions folder (optional)' });
     await captions.fill(join(spec.home, 'empty'));
-    await page.keyboard.press('Escape');
-    await poll(() => dialog.dialog.count()).toBe(0);
+    await dialog.close();
     await dialog.open();
     expect(await dialog.dialog.getByRole('radio', { name: /COCO captions JSON/ }).isChecked()).toBe(true);
     expect(await dialog.dialog.getByRole('textbox', { name: 'Path' }).inputValue()).toBe(fx.photos);
@@ -99,8 +98,7 @@ describe('path fields', () => {
     );
     expect(await field.getByRole('textbox', { name: 'Path' }).inputValue()).toBe(fx.photos);
     await page.screenshot({ path: join(ARTIFACTS, 'import-drop-browser.png') });
-    await page.keyboard.press('Escape');
-    await poll(() => dialog.dialog.count()).toBe(0);
+    await dialog.close();
     expect(pageErrors).toEqual([]);
   });
 
@@ -115,12 +113,10 @@ describe('path fields', () => {
     await expect(dialog.dialog.getByRole('textbox', { name: 'Path' }).inputValue()).resolves.toBe(fx.photos);
     await page.screenshot({ path: join(ARTIFACTS, 'window-drop-browser.png') });
     // A drop that opened the dialog is used once: opened again, the dialog starts plain.
-    await page.keyboard.press('Escape');
-    await poll(() => dialog.dialog.count()).toBe(0);
+    await dialog.close();
     await dialog.open();
     await expect(dialog.dialog.getByTestId('drop-note').count()).resolves.toBe(0);
-    await page.keyboard.press('Escape');
-    await poll(() => dialog.dialog.count()).toBe(0);
+    await dialog.close();
     expect(pageErrors).toEqual([]);
   });
 
