@@ -261,13 +261,18 @@ describe.each(arithmetics)('the wasm backend’s big products on our GEMM (%s)',
 
   it('a small product with a B seen before stays on XNNPACK with mul + add only: with the fused multiply-add every product is ours', () => {
     if (tf.getBackend() !== 'wasm') return;
-    tf.tidy(() => {
-      const [a, b] = [rand([8, 64], 7), rand([64, 64], 8)]; // 32 K multiply-adds: far below the threshold
-      mm(a, b); // b is new: ours either way
-      const before = wasmGemmStats.products;
-      mm(a, b);
-      expect(wasmGemmStats.products - before).toBe(arithmetic === 'fma' ? 1 : 0);
-    });
+    useWasmGemm(true); // the product's rule, whatever PLUMAGE_WASM_GEMM this run has
+    try {
+      tf.tidy(() => {
+        const [a, b] = [rand([8, 64], 7), rand([64, 64], 8)]; // 32 K multiply-adds: far below the threshold
+        mm(a, b); // b is new: ours either way
+        const before = wasmGemmStats.products;
+        mm(a, b);
+        expect(wasmGemmStats.products - before).toBe(arithmetic === 'fma' ? 1 : 0);
+      });
+    } finally {
+      useWasmGemm(undefined);
+    }
   });
 
   it('a product whose output grows the heap', () => {
