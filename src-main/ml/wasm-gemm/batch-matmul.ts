@@ -1,9 +1,10 @@
 /**
- * Our GEMM (gemm.ts) as tfjs-backend-wasm's matrix product for big operands, in place on the
- * backend's heap: the operands are read at their heap offsets and the output is a tensor the
- * backend allocates, so nothing is copied. XNNPACK (the backend's BatchMatMul) keeps the small
- * products with a B it has already packed (GEMM_MIN_MACS_SEEN_B). One GEMM per backend instance
- * (every training worker has its own heap and thread).
+ * Our GEMM (gemm.ts) as tfjs-backend-wasm's matrix product, in place on the backend's heap: the
+ * operands are read at their heap offsets and the output is a tensor the backend allocates, so
+ * nothing is copied. With the fused multiply-add (the default where the engine has it) every
+ * product runs here; with mul + add, XNNPACK (the backend's BatchMatMul) keeps the small products
+ * with a B it has already packed (GEMM_MIN_MACS_SEEN_B). One GEMM per backend instance (every
+ * training worker has its own heap and thread).
  *
  * `PLUMAGE_WASM_GEMM=0` in the environment (or useWasmGemm(false)) turns it off, for A/B timings;
  * `PLUMAGE_WASM_GEMM=all` runs every product on it, however small (to test it under every model test).
@@ -21,9 +22,10 @@ interface WasmBackendLike {
 /**
  * XNNPACK (through tfjs-backend-wasm) packs B into an operator of its own the first time it sees
  * that B and keeps it while the tensor lives: products with a B it has seen run at up to
- * 25–28 GFLOP/s there, while a new B costs it 3–8 GFLOP/s. Ours packs every time (13–24). So a B
- * seen before stays on XNNPACK below this many multiply-adds (where its cached packing wins), and
- * every product with a new B runs here (docs/model.md "Our own wasm GEMM").
+ * 25–28 GFLOP/s there, while a new B costs it 3–8 GFLOP/s. So, with mul + add, a B seen before
+ * stays on XNNPACK below this many multiply-adds (where its cached packing won against our 6-row
+ * kernels), and every product with a new B runs here (docs/model.md "Our own wasm GEMM"). With
+ * the fused multiply-add the threshold does not apply (see route).
  */
 export const GEMM_MIN_MACS_SEEN_B = 1 << 21;
 
