@@ -119,6 +119,73 @@ const pct = (d: Delta | undefined) => {
   return d.tie ? `tie (${p})` : p;
 };
 
+/** One metric of a paired comparison: the per-seed differences (variant − against). */
+export interface PairedStat extends Stat {
+  /** Seeds where the variant scored higher / lower than the one it is compared with. */
+  higher: number;
+  lower: number;
+  /** |mean| > 2 standard errors (sd/√n), n ≥ 3: a difference the seeds show, not noise. */
+  clear: boolean;
+}
+
+export interface PairedComparison {
+  variant: Variant;
+  against: Variant;
+  seeds: number[];
+  stats: Partial<Record<ExperimentMetric, PairedStat>>;
+}
+
+export function pairedStat(diffs: number[]): PairedStat {
+  const s = stat(diffs);
+  const se = s.n > 1 ? s.sd / Math.sqrt(s.n) : Infinity;
+  return {
+    ...s,
+    higher: diffs.filter((d) => d > 0).length,
+    lower: diffs.filter((d) => d < 0).length,
+    clear: s.n >= 3 && Math.abs(s.mean) > 2 * se,
+  };
+}
+
+/**
+ * Differences seed by seed. cam's fine-tune starts from the same seed's medi run, so most of the
+ * seed-to-seed spread (which photos the split and the shuffles favour) is shared by the two; the
+ * differences show an effect that the one-sd rule of unpaired means hides. Null when fewer than
+ * two seeds have both variants.
+ */
+export function pairedComparison(
+  runs: { variant: Variant; seed: number; metrics: RunMetrics }[],
+  variant: Variant,
+  against: Variant,
+): PairedComparison | null {
+  const bySeed = (v: Variant) => new Map(runs.filter((r) => r.variant === v).map((r) => [r.seed, r.metrics]));
+  const [mine, theirs] = [bySeed(variant), bySeed(against)];
+  const seeds = [...mine.keys()].filter((s) => theirs.has(s)).sort((a, b) => a - b);
+  if (seeds.length < 2) return null;
+  const stats: Partial<Record<ExperimentMetric, PairedStat>> = {};
+  for (const m of EXPERIMENT_METRICS) {
+    const diffs = seeds.map((s) => mine.get(s)![m]! - theirs.get(s)![m]!);
+    if (seeds.every((s) => mine.get(s)![m] !== null && theirs.get(s)![m] !== null) && diffs.every(Number.isFinite)) stats[m] = pairedStat(diffs);
+  }
+  return { variant, against, seeds, stats };
+}
+
+const PAIRED_METRICS: ExperimentMetric[] = ['top1', 'bleu4', 'meteor', 'cider', 'product_bleu4', 'product_cider', 'cam_agreement'];
+
+/** The paired comparison as a table: one row per metric. */
+export function formatPaired(p: PairedComparison): string[] {
+  const sign = (x: number) => `${x >= 0 ? '+' : '−'}${Math.abs(x).toFixed(3)}`;
+  const rows = PAIRED_METRICS.filter((m) => p.stats[m]).map((m) => {
+    const s = p.stats[m]!;
+    return `| ${HEADERS[m]} | ${sign(s.mean)} ± ${s.sd.toFixed(3)} | ${s.higher} / ${s.lower} | ${s.clear ? 'yes' : 'no'} |`;
+  });
+  return [
+    `Paired by seed, ${NAMES[p.variant]} − ${NAMES[p.against]} over ${p.seeds.length} seeds (the same seed's runs; cam starts from that seed's medi): mean ± sd of the differences, seeds higher / lower, "clear" = mean beyond 2 standard errors:`,
+    `| Metric | Difference | Higher / lower | Clear |`,
+    '|---|---|---|---|',
+    ...rows,
+  ];
+}
+
 /** Markdown table lines (also readable in a terminal): one row per variant. */
 function table(rows: VariantSummary[], metrics: readonly ExperimentMetric[], value: (r: VariantSummary, m: ExperimentMetric) => string): string[] {
   const lines = [`| Model | ${metrics.map((m) => HEADERS[m]).join(' | ')} |`, `|---|${metrics.map(() => '---').join('|')}|`];

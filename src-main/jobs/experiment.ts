@@ -12,7 +12,7 @@ import { invalidRequest, unavailable } from '../util/errors.ts';
 import { CAM_FINE_TUNE, DEFAULT_CONFIG, DEFAULT_RECIPE, RECIPE_ALIASES, RECIPES as TRAIN_RECIPES, type TrainConfig } from './train/config.ts';
 import { runTraining, type TrainEvent } from './train/loop.ts';
 import { evaluateRun, type EvalResult } from './evaluate.ts';
-import { EXPERIMENT_METRICS, summarise, type RunMetrics, type VariantSummary } from './experiment-table.ts';
+import { EXPERIMENT_METRICS, pairedComparison, summarise, type PairedComparison, type RunMetrics, type VariantSummary } from './experiment-table.ts';
 
 export type ConfigOverrides = Partial<Omit<TrainConfig, 'variant'>>;
 
@@ -106,6 +106,11 @@ export interface ExperimentResult {
   seeds: number[];
   runs: ExperimentRun[];
   summary: VariantSummary[];
+  /**
+   * cam − medi seed by seed (null without both or with one seed). With equalBudget the medi runs
+   * are the continued ones, so the differences are L_cam's alone.
+   */
+  paired: PairedComparison | null;
   seconds: number;
   warnings: string[];
 }
@@ -254,6 +259,7 @@ export async function runExperiment(o: ExperimentOptions): Promise<ExperimentRes
     seeds: o.seeds,
     runs,
     summary: summarise(runs, o.variants),
+    paired: pairedComparison(runs, 'cam', 'medi'),
     seconds: (Date.now() - t0) / 1000,
     warnings,
   };

@@ -64,6 +64,12 @@ describe('plumage experiment (tiny)', () => {
       const medi = res.runs.find((r) => r.variant === 'medi' && r.seed === seed)!;
       expect(res.runs.find((r) => r.variant === 'cam' && r.seed === seed)!.warm_start).toBe(medi.run);
     }
+    // cam − medi seed by seed, from those runs
+    expect(res.paired!.seeds).toEqual([1, 2]);
+    const [cam1, medi1, cam2, medi2] = [['cam', 1], ['medi', 1], ['cam', 2], ['medi', 2]].map(
+      ([v, s]) => res.runs.find((r) => r.variant === v && r.seed === s)!.metrics.cider!,
+    );
+    expect(res.paired!.stats.cider!.mean).toBeCloseTo((cam1 - medi1 + cam2 - medi2) / 2, 12);
     // the two seeds trained different weights for every variant
     const ws = workspace(home);
     // the tensors, not the file bytes (the metadata names the run)
@@ -90,6 +96,7 @@ describe('plumage experiment (tiny)', () => {
     const plain = (v: string) => res.runs.find((r) => r.variant === v && r.seed === 1)!.metrics;
     expect(medi.before!.metrics).toEqual(plain('medi'));
     expect(cam.metrics).toEqual(plain('cam'));
+    expect(eq.paired).toBeNull(); // one seed: nothing to pair
     // the continued medi is another model (one more epoch)
     expect(readSafetensors(checkpointPaths(ws, medi.run).weights).tensors['cap.out.weight'].data).not.toEqual(
       readSafetensors(checkpointPaths(ws, medi.before!.run).weights).tensors['cap.out.weight'].data,

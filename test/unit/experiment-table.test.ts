@@ -3,7 +3,17 @@
  * top-5) and LRCN (caption metrics), ties within one sd, and the key=value training settings.
  */
 import { describe, expect, it } from 'vitest';
-import { EXPERIMENT_METRICS, delta, formatExperiment, stat, summarise, type RunMetrics } from '../../src-main/jobs/experiment-table.ts';
+import {
+  EXPERIMENT_METRICS,
+  delta,
+  formatExperiment,
+  formatPaired,
+  pairedComparison,
+  pairedStat,
+  stat,
+  summarise,
+  type RunMetrics,
+} from '../../src-main/jobs/experiment-table.ts';
 import { parseOverrides } from '../../src-main/jobs/experiment.ts';
 import type { Variant } from '../../src-main/ml/model.ts';
 
@@ -51,6 +61,46 @@ describe('experiment statistics', () => {
     const heat = lines.slice(lines.findIndex((l) => l.startsWith('Heat maps')));
     expect(heat[1]).toBe('| Model | CAM agr. | Empty species maps |');
     expect(heat.slice(3)).toEqual(['| Ours (L_cam) | — | 0.050 ± 0.071 |']);
+  });
+});
+
+describe('paired comparison of cam and medi seed by seed', () => {
+  it('differences of the same seed, whatever order the runs come in', () => {
+    // medi's seeds spread widely, cam is medi + 0.01 on every seed: unpaired a tie, paired clear
+    const medi = [0.7, 0.9, 0.8, 0.75];
+    const runs = [
+      ...medi.map((x, i) => ({ variant: 'cam' as Variant, seed: 4 - i, metrics: metrics({ cider: medi[3 - i] + 0.01, top1: 0.5 }) })),
+      ...medi.map((x, i) => ({ variant: 'medi' as Variant, seed: i + 1, metrics: metrics({ cider: x, top1: 0.5 + (i % 2 ? 0.01 : -0.01) }) })),
+      { variant: 'cam' as Variant, seed: 9, metrics: metrics({ cider: 0 }) }, // no medi of seed 9: left out
+    ];
+    const p = pairedComparison(runs, 'cam', 'medi')!;
+    expect(p.seeds).toEqual([1, 2, 3, 4]);
+    expect(p.stats.cider!.mean).toBeCloseTo(0.01, 12);
+    expect(p.stats.cider!.sd).toBeCloseTo(0, 12);
+    expect(p.stats.cider).toMatchObject({ higher: 4, lower: 0, clear: true });
+    expect(p.stats.top1).toMatchObject({ higher: 2, lower: 2, clear: false });
+    expect(p.stats.bleu4).toBeUndefined();
+    const unpaired = summarise(runs.filter((r) => r.seed < 9), ['medi', 'cam']);
+    expect(delta(unpaired[1].stats.cider!, unpaired[0].stats.cider!).tie).toBe(true);
+    const lines = formatPaired(p);
+    expect(lines).toContain('| CIDEr | +0.010 ± 0.000 | 4 / 0 | yes |');
+    expect(lines).toContain('| Top-1 | +0.000 ± 0.012 | 2 / 2 | no |');
+  });
+
+  it('clear only beyond two standard errors and with at least three seeds', () => {
+    expect(pairedStat([0.02, 0.03]).clear).toBe(false);
+    expect(pairedStat([0.01, 0.02, 0.03]).clear).toBe(true); // mean 0.02, se 0.0058
+    expect(pairedStat([-0.01, 0.02, 0.05]).clear).toBe(false); // mean 0.02, se 0.017
+    expect(pairedStat([-0.02, -0.03, -0.025])).toMatchObject({ higher: 0, lower: 3, clear: true });
+  });
+
+  it('needs both variants on at least two seeds', () => {
+    const one = [
+      { variant: 'cam' as Variant, seed: 1, metrics: metrics({ cider: 0.2 }) },
+      { variant: 'medi' as Variant, seed: 1, metrics: metrics({ cider: 0.1 }) },
+    ];
+    expect(pairedComparison(one, 'cam', 'medi')).toBeNull();
+    expect(pairedComparison([...one, { ...one[0], seed: 2 }], 'cam', 'medi')).toBeNull();
   });
 });
 

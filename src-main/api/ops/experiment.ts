@@ -6,7 +6,7 @@ import type { JobIo, OpContext } from './context.ts';
 import { id, LIMITS, name, path, variant } from './schemas.ts';
 
 export type { ExperimentResult };
-export { formatExperiment } from '../../jobs/experiment-table.ts';
+export { formatExperiment, formatPaired } from '../../jobs/experiment-table.ts';
 
 const setting = z.string().min(1).max(LIMITS.name);
 

@@ -1,6 +1,6 @@
 import type { OpEvent } from '../../api/ops/context.ts';
 import { withOpContext } from '../../api/ops/context.ts';
-import { experiment, experimentRequest, formatExperiment } from '../../api/ops/experiment.ts';
+import { experiment, experimentRequest, formatExperiment, formatPaired } from '../../api/ops/experiment.ts';
 import type { Command } from '../context.ts';
 import { formatDuration, stagePrinter } from '../progress.ts';
 import { parseRequest } from '../request.ts';
@@ -28,6 +28,7 @@ export const run: Command = async (ctx) => {
   if (Object.keys(res.cam_set).length) ctx.log(`cam fine-tune settings: ${JSON.stringify(res.cam_set)}`);
   if (res.equal_budget) ctx.log("Equal budget: every other variant continued with cam's fine-tune settings too");
   for (const l of formatExperiment(res.summary)) ctx.log(l);
+  if (res.paired) for (const l of ['', ...formatPaired(res.paired)]) ctx.log(l);
   ctx.log(`(${res.runs.length} runs in ${formatDuration(res.seconds)}: ${res.runs.map((r) => `${r.variant}/${r.seed}=${r.run}`).join(', ')})`);
   for (const w of res.warnings) ctx.err(`WARNING: ${w}`);
   return { ...res };
