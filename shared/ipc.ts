@@ -138,6 +138,9 @@ export interface InvokeChannels {
  */
 export const RETRAIN_ROUNDS = { fineTune: 1, fromScratch: 4 } as const;
 
+/** The weight λ of the heat-map agreement term L_cam a Retrain trains with when the request names none (the settings form's placeholder). */
+export const RETRAIN_LAMBDA = 0.03;
+
 /**
  * Retrain settings. recipe is the optimiser choice on top of the default recipe: 'paper' = SGD
  * with a constant learning rate (the paper's), 'practical' = Adam with cosine decay (the form

@@ -160,7 +160,7 @@ export const RETRAIN_DEFAULTS = { epochs: RECIPES.standard.epochs! } as const;
 
 /**
  * A warm-started Retrain is a fine-tune of its parent with the recipe's cam fine-tune settings:
- * one epoch of every caption (at least 5 photo passes), λ 0.1, at half the rate the parent was
+ * one epoch of every caption (at least 5 photo passes), λ 0.03, at half the rate the parent was
  * trained from scratch with (a parent that is itself a fine-tune passes its rate on). Only what
  * the request leaves open.
  */

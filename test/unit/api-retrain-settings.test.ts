@@ -5,7 +5,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { FINE_TUNE, planRetrain, RETRAIN_DEFAULTS, runDetail } from '../../src-main/api/insights.ts';
 import { configOf } from '../../src-main/api/ops/train.ts';
 import { CAM_FINE_TUNE, RECIPES } from '../../src-main/jobs/train/config.ts';
-import { RETRAIN_ROUNDS } from '../../shared/ipc.ts';
+import { RETRAIN_LAMBDA, RETRAIN_ROUNDS } from '../../shared/ipc.ts';
 import { createRun, updateRun } from '../../src-main/data/runs.ts';
 import { listRuns } from '../../src-main/data/queries.ts';
 import { INVOKE_SCHEMAS } from '../../src-main/api/schemas.ts';
@@ -48,6 +48,7 @@ describe('retrain settings', () => {
     expect(configOf(scratch.config)).toMatchObject({ epochs: RETRAIN_DEFAULTS.epochs, minPhotoPasses: RECIPES.standard.minPhotoPasses, allCaptions: true });
     // the settings form's placeholder says the same rounds
     expect(RETRAIN_ROUNDS).toEqual({ fineTune: FINE_TUNE.epochs, fromScratch: RETRAIN_DEFAULTS.epochs });
+    expect(RETRAIN_LAMBDA).toBe(FINE_TUNE.lambda);
     createRun(db, { id: 'r-first', variant: 'medi', encoder: 'e', backend: 'cpu', datasetVersion: 'v', status: 'done', config: { ...configOf(scratch.config), variant: 'medi', lambda: 1 } });
     updateRun(db, 'r-first', { checkpoint: 'r-first.safetensors' });
     const fineTune = planRetrain(db, {});

@@ -46,7 +46,7 @@ describe('recipes', () => {
   });
 
   it("cam's fine-tune of medi: the recipe's settings, an explicit λ wins and an explicit rate is halved like the recipe's", () => {
-    expect(camFineTune('standard', {})).toEqual({ lr: 0.001, epochs: 1, minPhotoPasses: 5, lambda: 0.1 });
+    expect(camFineTune('standard', {})).toEqual({ lr: 0.001, epochs: 1, minPhotoPasses: 5, lambda: 0.03 });
     expect(camFineTune('standard', { lr: 0.004, lambda: 1 })).toMatchObject({ lr: 0.002, lambda: 1 });
     expect(camFineTune('paper', {})).toBeNull();
   });
