@@ -8,15 +8,13 @@
  */
 import * as tf from '@tensorflow/tfjs';
 import { initBackend } from '../../src-main/ml/backend.ts';
-import { openDb } from '../../src-main/data/store.ts';
 import { workspace } from '../../src-main/data/workspace.ts';
 import { algorithm1Grads } from '../../src-main/ml/algorithm1.ts';
-import { FeatureCache } from '../../src-main/ml/feature-cache.ts';
 import { paramsFromTensors } from '../../src-main/ml/model.ts';
-import { readSafetensors } from '../../src-main/ml/safetensors.ts';
-import { checkpointPaths, readSidecar } from '../../src-main/jobs/run-artifact.ts';
-import { encodeCaption, loadDataset } from '../../src-main/jobs/train/dataset.ts';
+import { loadRunWeights } from '../../src-main/jobs/run-artifact.ts';
+import { encodeCaption } from '../../src-main/jobs/train/dataset.ts';
 import { regularisation } from '../../src-main/jobs/train/loop.ts';
+import { runData } from './run-data.ts';
 
 const args = process.argv.slice(2);
 const json = args.includes('--json');
@@ -28,15 +26,8 @@ const sumSq = (gs: tf.Tensor[]) => gs.reduce((s, g) => s + tf.tidy(() => tf.sum(
 const dot = (a: tf.Tensor[], b: tf.Tensor[]) => a.reduce((s, g, i) => s + tf.tidy(() => tf.sum(tf.mul(g, b[i])).dataSync()[0]), 0);
 
 function balanceOf(run: string) {
-  const side = readSidecar(ws, run);
-  const db = openDb(ws.dbPath);
-  const data = loadDataset(db, side.config);
-  db.close();
-  const cache = new FeatureCache(ws.features, side.encoder);
-  const index = new Map(side.vocab.map((w, i) => [w, i]));
-  const f = readSafetensors(checkpointPaths(ws, run).weights);
-  const tensors: Record<string, tf.Tensor> = {};
-  for (const [n, t] of Object.entries(f.tensors)) tensors[n] = tf.tensor(t.data, t.shape, t.dtype === 'F32' ? 'float32' : 'int32');
+  const { side, data, cache, index } = runData(ws, run);
+  const tensors = loadRunWeights(ws, run);
   const { params } = paramsFromTensors(tensors, 'cam');
   const cfg = { ...side.config, variant: 'cam' as const };
   const rows = [];

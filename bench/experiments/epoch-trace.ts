@@ -10,17 +10,15 @@
 import * as tf from '@tensorflow/tfjs';
 import { copyFileSync, existsSync } from 'node:fs';
 import { loadavg } from 'node:os';
-import { openDb } from '../../src-main/data/store.ts';
 import { workspace } from '../../src-main/data/workspace.ts';
-import { FeatureCache } from '../../src-main/ml/feature-cache.ts';
 import { paramsFromTensors, type Variant } from '../../src-main/ml/model.ts';
 import { readSafetensors } from '../../src-main/ml/safetensors.ts';
 import { parseOverrides } from '../../src-main/jobs/experiment.ts';
 import { RECIPES } from '../../src-main/jobs/train/config.ts';
-import { loadDataset } from '../../src-main/jobs/train/dataset.ts';
 import { runTraining } from '../../src-main/jobs/train/loop.ts';
 import { evaluateSplit, selectionScore } from '../../src-main/jobs/train/validation.ts';
-import { checkpointPaths, readSidecar } from '../../src-main/jobs/run-artifact.ts';
+import { checkpointPaths } from '../../src-main/jobs/run-artifact.ts';
+import { runData } from './run-data.ts';
 
 const args = process.argv.slice(2);
 const json = args.includes('--json');
@@ -50,12 +48,7 @@ for (const seed of seedList.split(',').map(Number)) {
   copyFileSync(checkpointPaths(ws, run).resumeWeights, dst);
   saved[res.epochs_run - 1] = dst;
   const cpu = process.cpuUsage(c0);
-  const side = readSidecar(ws, run);
-  const db = openDb(ws.dbPath);
-  const data = loadDataset(db, side.config);
-  db.close();
-  const cache = new FeatureCache(ws.features, side.encoder);
-  const index = new Map(side.vocab.map((w, i) => [w, i]));
+  const { side, data, cache, index } = runData(ws, run);
   const epochs = [];
   for (let ep = 0; ep < saved.length; ep++) {
     if (!saved[ep] || !existsSync(saved[ep])) continue;
