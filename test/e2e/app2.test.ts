@@ -12,7 +12,7 @@ import Database from 'better-sqlite3';
 import sharp from 'sharp';
 import type { Browser, Locator, Page } from 'playwright-core';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { RETRAIN_ROUNDS } from '../../shared/ipc.ts';
+import { RETRAIN_LAMBDA, RETRAIN_ROUNDS } from '../../shared/ipc.ts';
 import { workspace } from '../../src-main/data/workspace.ts';
 import { speciesName } from '../../src-renderer/src/lib/names.ts';
 import { makePhotoFolder, makeTrainedCollection, type SynthPhoto } from './fixture.ts';
@@ -349,6 +349,8 @@ describe('curation screens in browser mode', () => {
     const panel = page.getByRole('dialog', { name: 'Retrain' });
     const form = panel.getByRole('form', { name: 'Training settings' });
     await form.getByText('Advanced settings').click();
+    // the empty λ field shows the weight a Retrain trains with
+    expect(await form.getByRole('spinbutton', { name: 'Heat-map weight (λ)' }).getAttribute('placeholder')).toBe(String(RETRAIN_LAMBDA));
     await form.getByRole('spinbutton', { name: 'Rounds' }).fill(String(RETRAIN_ROUNDS.fromScratch));
     await form.getByRole('button', { name: 'Start training' }).click();
     // Round 3 or later but not the last, so Cancel lands mid-training (a pattern such as 3–9 could be
