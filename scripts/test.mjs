@@ -46,15 +46,35 @@ function vitest(title, backend, args) {
     ['run', ...args, '--reporter=default', '--reporter=json', `--outputFile.json=${out}`],
     { PLUMAGE_BACKEND: backend },
   );
-  const counts = { title, backend, passed: 0, failed: 0, skipped: 0, ok, seconds: 0 };
+  const counts = { title, backend, passed: 0, failed: 0, skipped: 0, ok, seconds: 0, failedTests: [] };
   if (existsSync(out)) {
     const j = JSON.parse(readFileSync(out, 'utf8'));
     counts.passed = j.numPassedTests ?? 0;
     counts.failed = j.numFailedTests ?? 0;
     counts.skipped = (j.numPendingTests ?? 0) + (j.numTodoTests ?? 0);
+    counts.failedTests = failedTestLines(j);
   } else counts.ok = false; // vitest did not get as far as reporting
   counts.seconds = Math.round((Date.now() - started) / 1000);
   return counts;
+}
+
+/**
+ * `file > test: first line of the error` for each failed test (or file that failed to load), so
+ * the end of a long CI log names what failed without scrolling back through every phase.
+ */
+function failedTestLines(report) {
+  const lines = [];
+  for (const file of report.testResults ?? []) {
+    const name = file.name?.startsWith(root) ? file.name.slice(root.length + 1) : file.name;
+    const failed = (file.assertionResults ?? []).filter((a) => a.status === 'failed');
+    for (const a of failed) lines.push(`${name} > ${a.fullName}: ${firstLine(a.failureMessages?.[0])}`);
+    if (!failed.length && file.status === 'failed') lines.push(`${name}: ${firstLine(file.message)}`);
+  }
+  return lines;
+}
+
+function firstLine(text) {
+  return String(text ?? '').split('\n').find((l) => l.trim())?.trim().slice(0, 300) ?? '';
 }
 
 /**
@@ -104,6 +124,8 @@ for (const p of phases)
   process.stderr.write(
     `${p.title} on ${p.backend}: ${p.passed} passed, ${p.failed} failed, ${p.skipped} skipped (${p.seconds} s)\n`,
   );
+for (const p of phases)
+  for (const line of p.failedTests) process.stderr.write(`  failed on ${p.backend}: ${line}\n`);
 if (failures.length) process.stderr.write(`\nfailed: ${failures.join(', ')}\n`);
 console.log(`Tests: ${sum('passed')} passed, ${sum('failed')} failed, ${sum('skipped')} skipped`);
 console.log(faultSummaryLine(sumFaultTotals(existsSync(faultFile) ? readFileSync(faultFile, 'utf8') : '')));

@@ -8,6 +8,7 @@ import sharp from 'sharp';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import WebSocket from 'ws';
 import { makeFixture, type Fixture } from '../unit/api-fixture.ts';
+import { waitUntil } from '../helpers/wait.ts';
 
 /**
  * Browser mode end to end: the real `node bin/plumage.js serve --home H --json` as a child process,
@@ -272,8 +273,9 @@ describe('plumage serve: WebSocket api', () => {
 
     const set = await api.invoke('labels:set', { imageIds: [fx.imageIds[0]], classId: fx.classIds[1] });
     expect(set.result).toEqual({ changed: 1 });
-    await new Promise((r) => setTimeout(r, 50));
-    expect(api.pushes).toContainEqual({ kind: 'push', channel: 'images:changed', msg: { imageIds: [fx.imageIds[0]] } });
+    const pushedLabel = { kind: 'push', channel: 'images:changed', msg: { imageIds: [fx.imageIds[0]] } };
+    await waitUntil(() => api.pushes.some((p) => JSON.stringify(p) === JSON.stringify(pushedLabel)), 'the images:changed push');
+    expect(api.pushes).toContainEqual(pushedLabel);
     const undo = await api.invoke('edits:undo');
     expect(undo.result.undone).toBe(true);
 
@@ -283,9 +285,8 @@ describe('plumage serve: WebSocket api', () => {
     writeFileSync(join(incoming, 'r1.png'), readFileSync(join(fx.root, 'a', 'img00000.png')));
     const started = await api.invoke('import:start', { kind: 'folder', path: join(fx.dir, 'incoming') });
     const jobId = started.result.jobId;
-    for (let i = 0; i < 100 && !api.pushes.some((p) => p.channel === 'job:progress' && p.msg.id === jobId && p.msg.status !== 'running'); i++) {
-      await new Promise((r) => setTimeout(r, 50));
-    }
+    const ended = () => api.pushes.some((p) => p.channel === 'job:progress' && p.msg.id === jobId && p.msg.status !== 'running');
+    await waitUntil(ended, 'the import job to end');
     const progress = api.pushes.filter((p) => p.channel === 'job:progress' && p.msg.id === jobId);
     expect(progress[0].msg).toMatchObject({ kind: 'import', status: 'running' });
     expect(progress.at(-1).msg).toMatchObject({ status: 'done', result: { images: 1, added: 1 } });

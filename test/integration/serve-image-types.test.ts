@@ -9,6 +9,7 @@ import { sniffFormat } from '../../src-main/util/image-sniff.ts';
 import { createApi, type PlumageApi } from '../../src-main/api/service.ts';
 import { startServer, type RunningServer } from '../../src-main/serve/server.ts';
 import { makeFixture, type Fixture } from '../unit/api-fixture.ts';
+import { waitUntil } from '../helpers/wait.ts';
 
 /** The image routes serve images only: right extension AND right first bytes; a changed photo is 410 and marked. */
 
@@ -92,7 +93,8 @@ describe('image routes serve images only', () => {
     expect(await status(`/thumb/${fx.imageIds[3]}`)).toBe(410);
     expect(fileStatus(fx.imageIds[3])).toBe('changed');
     // The window is told once, so the gallery re-reads the photo and shows its badge.
-    await new Promise((r) => setTimeout(r, 400));
+    await waitUntil(() => pushed.length > 0, 'the images:changed push');
+    await new Promise((r) => setTimeout(r, 400)); // twice the burst window: a second push would be here by now
     off();
     expect(pushed).toHaveLength(1); // one push for the burst (it may also carry the photos marked just before)
     expect(pushed[0]).toContain(fx.imageIds[3]);

@@ -4,6 +4,7 @@ import { createWsApi, fromElectronBridge, mediaUrls, unwrapResult, wsUrlFor, typ
 import { UndoClient } from '../../src-renderer/src/lib/undo.ts';
 import { PagedImages } from '../../src-renderer/src/lib/pages.ts';
 import type { ImageQuery, ImageSummary } from '../../shared/types.ts';
+import { waitUntil } from '../helpers/wait.ts';
 
 /** A WebSocket stand-in that records frames and lets the test play the server. */
 class FakeSocket implements SocketLike {
@@ -93,7 +94,7 @@ describe('Api client envelope handling', () => {
     const p = api.invoke('collections:list', undefined);
     sockets[0].close();
     await expect(p).rejects.toMatchObject({ code: 'disconnected' });
-    await new Promise((r) => setTimeout(r, 10));
+    await waitUntil(() => sockets.length > 1, 'the reconnect (1 ms back-off)');
     expect(sockets.length).toBe(2);
     api.close();
   });
