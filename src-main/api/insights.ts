@@ -5,7 +5,7 @@
  * service.ts wires these to channels; the ML work (predict, CAMs, evaluate, caption) lives in
  * jobs/ and runs in a worker (jobs/worker-insights.ts) or, for one image, in-process.
  */
-import { existsSync, mkdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import { mkdirSync, statSync, writeFileSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import { basename, dirname, join, relative, resolve, sep } from 'node:path';
 import sharp from 'sharp';
@@ -26,6 +26,7 @@ import { sha256 } from '../data/hashing.ts';
 import { getRun, listRuns, runName, type RunRecord } from '../data/runs.ts';
 import { tx, type Db } from '../data/store.ts';
 import type { Workspace } from '../data/workspace.ts';
+import { readResumeState } from '../jobs/run-artifact.ts';
 import { markInterruptedRuns } from '../jobs/run-owner.ts';
 import { CAM_FINE_TUNE, RECIPES } from '../jobs/train/config.ts';
 import { PlumageError } from '../util/errors.ts';
@@ -282,24 +283,20 @@ export function resumableRuns(db: Db, ws: Workspace, active: Set<string>): Resum
   const out: ResumableRun[] = [];
   for (const r of rows) {
     if (active.has(r.id)) continue;
-    const p = join(ws.checkpoints, `${r.id}.resume.json`);
-    if (!existsSync(p)) continue;
     try {
-      const s = JSON.parse(readFileSync(p, 'utf8')) as {
-        epoch?: number;
-        globalStep?: number;
-        finished?: boolean;
-      };
-      if (s.finished) continue;
+      // The position the trainer itself resumes from (kept inside the checkpoint's weights file),
+      // so a run is offered exactly when `train:resume` can continue it.
+      const s = readResumeState(ws, r.id);
+      if (!s || s.finished) continue;
       const cfg = JSON.parse(r.config) as { epochs?: number };
       out.push({
         id: r.id,
         variant: r.variant,
         status: r.status,
         createdAt: r.created_at,
-        epoch: s.epoch ?? 0,
+        epoch: s.epoch,
         epochs: cfg.epochs ?? 0,
-        globalStep: s.globalStep ?? 0,
+        globalStep: s.globalStep,
       });
     } catch {
       // a damaged resume state is not offered

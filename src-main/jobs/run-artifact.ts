@@ -18,7 +18,7 @@ import type { RunRecord } from '../data/runs.ts';
 import type { Workspace } from '../data/workspace.ts';
 import { hasCap, hasCls, paramsFromTensors, type ModelDims, type Params, type ParamView, type Variant } from '../ml/model.ts';
 import { optimStateFromTensors, optimStateTensors, type OptimState } from '../ml/optim.ts';
-import { readSafetensors, writeSafetensors } from '../ml/safetensors.ts';
+import { readSafetensors, readSafetensorsMetadata, writeSafetensors } from '../ml/safetensors.ts';
 import { conflict, ioError, unavailable } from '../util/errors.ts';
 import type { TrainConfig } from './train/config.ts';
 
@@ -173,7 +173,7 @@ export function hasResume(ws: Workspace, run: string): boolean {
 export function readResumeState(ws: Workspace, run: string): ResumeState | null {
   const p = checkpointPaths(ws, run);
   if (!existsSync(p.resumeWeights)) return null;
-  const inWeights = readSafetensors(p.resumeWeights).metadata.resume_state;
+  const inWeights = readSafetensorsMetadata(p.resumeWeights).resume_state;
   // Checkpoints of earlier versions keep the position only in the .json file.
   if (inWeights) return JSON.parse(inWeights) as ResumeState;
   return existsSync(p.resumeState) ? (JSON.parse(readFileSync(p.resumeState, 'utf8')) as ResumeState) : null;

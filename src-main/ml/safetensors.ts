@@ -5,7 +5,7 @@
  * Tensors are looked up by name (writers order them differently). Reads F32, I32 and I64 (I64 is
  * narrowed to I32 and rejected if out of range); writes F32 and I32.
  */
-import { readFileSync, writeFileSync } from 'node:fs';
+import { closeSync, fstatSync, openSync, readFileSync, readSync, writeFileSync } from 'node:fs';
 import { invalidRequest } from '../util/errors.ts';
 
 export type SafeDtype = 'F32' | 'I32' | 'I64';
@@ -82,6 +82,27 @@ export function parseSafetensors(buf: Uint8Array): SafeFile {
 
 export function readSafetensors(path: string): SafeFile {
   return parseSafetensors(readFileSync(path));
+}
+
+/** A file's `__metadata__`, reading only its header: listing checkpoints need not load their tensors. */
+export function readSafetensorsMetadata(path: string): Record<string, string> {
+  const fd = openSync(path, 'r');
+  try {
+    const size = fstatSync(fd).size;
+    const lengthBytes = Buffer.alloc(8);
+    if (readSync(fd, lengthBytes, 0, 8, 0) < 8) throw invalidRequest('safetensors: file shorter than its 8-byte header length');
+    const n = Number(lengthBytes.readBigUInt64LE(0));
+    if (8 + n > size) throw invalidRequest(`safetensors: header length ${n} exceeds the file`);
+    const header = Buffer.alloc(n);
+    readSync(fd, header, 0, n, 8);
+    try {
+      return (JSON.parse(header.toString('utf8')).__metadata__ ?? {}) as Record<string, string>;
+    } catch {
+      throw invalidRequest('safetensors: header is not valid JSON');
+    }
+  } finally {
+    closeSync(fd);
+  }
 }
 
 /** Serialises tensors in the given order (F32/I32 only), header padded to a multiple of 8. */

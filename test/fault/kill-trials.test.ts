@@ -18,7 +18,7 @@ import { openDb } from '../../src-main/data/store.ts';
 import { workspace } from '../../src-main/data/workspace.ts';
 import { runCaption } from '../../src-main/jobs/caption.ts';
 import type { LoadedEncoder } from '../../src-main/ml/encoders/load.ts';
-import { checkpointPaths } from '../../src-main/jobs/run-artifact.ts';
+import { checkpointPaths, hasResume } from '../../src-main/jobs/run-artifact.ts';
 import { runTraining } from '../../src-main/jobs/train/loop.ts';
 import { readSafetensors } from '../../src-main/ml/safetensors.ts';
 import { mulberry32 } from '../../src-main/util/rng.ts';
@@ -35,7 +35,7 @@ const env = { ...process.env, PLUMAGE_BACKEND: 'wasm' };
 const rand = mulberry32(20261201);
 const totals = { cases: 0, lostEdits: 0, crashes: 0 };
 /** How many trials of each kind the kill landed in (the others finished first), reported at the end. */
-const killed: Record<string, number> = { import: 0, edits: 0, training: 0, captioning: 0 };
+const killed: Record<string, number> = { import: 0, edits: 0, training: 0, beforeCheckpoint: 0, captioning: 0 };
 
 
 let root = '';
@@ -116,6 +116,28 @@ function counts(home: string) {
 }
 
 /** What the app's Resume button does: the api lists the run as interrupted, train:resume finishes it. */
+/**
+ * A run killed before its first resume checkpoint has nothing to resume from: the api marks it
+ * interrupted (with the reason), leaves it off the resumable list and refuses to resume it in words.
+ */
+async function expectNothingToResume(home: string, run: string): Promise<void> {
+  const api = createApi({ home, log: () => {} });
+  try {
+    const list = await invokeOk<ResumableRun[]>(api, 'train:resumable');
+    expect(list.map((r) => r.id)).not.toContain(run);
+    const refused = await api.invoke('train:resume', { runId: run });
+    expect(refused.error).toMatchObject({ code: 'not_found', message: `run ${run} has no resumable checkpoint (or is training now)` });
+  } finally {
+    api.close();
+  }
+  const db = openDb(workspace(home).dbPath);
+  try {
+    expect(getRun(db, run)).toMatchObject({ status: 'interrupted', error: expect.stringMatching(/^the training process \(pid \d+\) stopped before the run finished$/) });
+  } finally {
+    db.close();
+  }
+}
+
 async function resumeThroughApi(home: string, run: string): Promise<void> {
   const api = createApi({ home, log: () => {} });
   try {
@@ -215,6 +237,13 @@ describe('kill -9 trials', () => {
           db.close();
         }
       };
+      if (c.killed && !finished() && !hasResume(workspace(home), run!)) {
+        // The kill landed before the first checkpoint's weights file was complete (written right
+        // after the run starts, so rarely): there is nothing to resume from.
+        await expectNothingToResume(home, run!);
+        killed.beforeCheckpoint++;
+        continue;
+      }
       if (c.killed && !finished()) {
         interrupted++;
         killed.training++;

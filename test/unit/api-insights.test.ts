@@ -12,6 +12,8 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { createApi, type PlumageApi } from '../../src-main/api/service.ts';
 import { openDb } from '../../src-main/data/store.ts';
 import { workspace } from '../../src-main/data/workspace.ts';
+import { checkpointPaths } from '../../src-main/jobs/run-artifact.ts';
+import { writeSafetensors } from '../../src-main/ml/safetensors.ts';
 import type {
   BatchJobInfo,
   BatchResultItem,
@@ -319,27 +321,29 @@ describe('resumable runs', () => {
     add('r-finished', 'cancelled');
     add('r-live', 'running');
     add('r-dead', 'running');
+    add('r-nojson', 'cancelled');
+    add('r-noweights', 'cancelled');
     db.close();
     // r-live is trained by a live process (this one, beating now); r-dead's process is gone.
     const owner = (pid: number) => JSON.stringify({ pid, host: hostname(), heartbeatAt: Date.now() });
     writeFileSync(join(ws.checkpoints, 'r-live.owner.json'), owner(process.pid));
     writeFileSync(join(ws.checkpoints, 'r-dead.owner.json'), owner(deadPid()));
-    for (const id of ['r-live', 'r-dead'])
-      writeFileSync(join(ws.checkpoints, `${id}.resume.json`), JSON.stringify({ epoch: 1, globalStep: 5, finished: false }));
-    writeFileSync(
-      join(ws.checkpoints, 'r-left.resume.json'),
-      JSON.stringify({ epoch: 2, globalStep: 40, finished: false }),
-    );
-    writeFileSync(
-      join(ws.checkpoints, 'r-done.resume.json'),
-      JSON.stringify({ epoch: 7, globalStep: 99, finished: false }),
-    );
-    writeFileSync(
-      join(ws.checkpoints, 'r-finished.resume.json'),
-      JSON.stringify({ epoch: 7, globalStep: 99, finished: true }),
-    );
+    // A checkpoint as the trainer writes it: the position inside the weights file, and beside it.
+    const checkpointAt = (id: string, position: { epoch: number; globalStep: number; finished: boolean }, json = true) => {
+      const paths = checkpointPaths(ws, id);
+      writeSafetensors(paths.resumeWeights, { w: { shape: [1], data: [0] } }, { format: 'pt', resume_state: JSON.stringify(position) });
+      if (json) writeFileSync(paths.resumeState, JSON.stringify(position));
+    };
+    for (const id of ['r-live', 'r-dead']) checkpointAt(id, { epoch: 1, globalStep: 5, finished: false });
+    checkpointAt('r-left', { epoch: 2, globalStep: 40, finished: false });
+    checkpointAt('r-done', { epoch: 7, globalStep: 99, finished: false });
+    checkpointAt('r-finished', { epoch: 7, globalStep: 99, finished: true });
+    // Killed between writing the weights and the .json beside them: resumable all the same.
+    checkpointAt('r-nojson', { epoch: 0, globalStep: 0, finished: false }, false);
+    // A position file without weights cannot be resumed, so it is not offered.
+    writeFileSync(checkpointPaths(ws, 'r-noweights').resumeState, JSON.stringify({ epoch: 1, globalStep: 3, finished: false }));
     const list = await ok<ResumableRun[]>(api, 'train:resumable');
-    expect(list.map((r) => r.id).sort()).toEqual(['r-dead', 'r-left']);
+    expect(list.map((r) => r.id).sort()).toEqual(['r-dead', 'r-left', 'r-nojson']);
     expect(list.find((r) => r.id === 'r-left')).toEqual(
       expect.objectContaining({ variant: 'cam', status: 'interrupted', epoch: 2, epochs: 7, globalStep: 40 }),
     );
@@ -348,5 +352,6 @@ describe('resumable runs', () => {
     expect([status('r-live'), status('r-dead'), status('r-nockpt'), status('r-done')]).toEqual(['running', 'interrupted', 'interrupted', 'done']);
     check.close();
     expect((await api.invoke('train:resume', { runId: 'r-done' })).error?.code).toBe('not_found');
+    expect((await api.invoke('train:resume', { runId: 'r-noweights' })).error?.code).toBe('not_found');
   });
 });

@@ -1,5 +1,6 @@
-import { readFileSync } from 'node:fs';
-import { resolve } from 'node:path';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import * as tf from '@tensorflow/tfjs';
 import { initBackend } from '../../src-main/ml/backend.ts';
@@ -10,7 +11,7 @@ import {
   paramsFromTensors,
   paramsToArrays,
 } from '../../src-main/ml/model.ts';
-import { parseSafetensors, serializeSafetensors } from '../../src-main/ml/safetensors.ts';
+import { parseSafetensors, readSafetensorsMetadata, serializeSafetensors } from '../../src-main/ml/safetensors.ts';
 import { sharedPath } from '../helpers/shared.ts';
 
 const ref = sharedPath('ref/interop_public');
@@ -28,6 +29,28 @@ function build(header: object, data: Uint8Array): Uint8Array {
 }
 
 describe('safetensors', () => {
+  it('reads the metadata from the header alone, and refuses a header longer than the file or not JSON', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'plumage-st-'));
+    try {
+      const bytes = serializeSafetensors({ w: { shape: [2], data: [1, 2] } }, { format: 'pt', resume_state: '{"epoch":3}' });
+      const path = join(dir, 'a.safetensors');
+      writeFileSync(path, bytes);
+      expect(readSafetensorsMetadata(path)).toEqual(parseSafetensors(bytes).metadata);
+      expect(readSafetensorsMetadata(path).resume_state).toBe('{"epoch":3}');
+      writeFileSync(path, bytes.subarray(0, 12));
+      expect(() => readSafetensorsMetadata(path)).toThrow(/header length \d+ exceeds the file/);
+      const notJson = Buffer.alloc(16, 0x20);
+      notJson.writeBigUInt64LE(8n, 0);
+      notJson.write('{not json', 8);
+      writeFileSync(path, notJson);
+      expect(() => readSafetensorsMetadata(path)).toThrow(/header is not valid JSON/);
+      writeFileSync(path, Buffer.alloc(3));
+      expect(() => readSafetensorsMetadata(path)).toThrow(/shorter than its 8-byte header length/);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
   it('round-trips F32 and I32 tensors with metadata, header padded to 8 bytes', () => {
     const a = Float32Array.from([1.5, -2, 3.25, 0, 1e-7, -1e30]);
     const b = Int32Array.from([0, 1, -5, 2147483647]);
