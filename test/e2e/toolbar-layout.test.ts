@@ -11,6 +11,8 @@ import Database from 'better-sqlite3';
 import type { Page } from 'playwright-core';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { workspace } from '../../src-main/data/workspace.ts';
+import { checkpointPaths } from '../../src-main/jobs/run-artifact.ts';
+import { writeSafetensors } from '../../src-main/ml/safetensors.ts';
 import { addEvaluatedRun, makePhotoFolder, makeSynthCollection, plumage } from './fixture.ts';
 import { ARTIFACTS, type Served } from './serve.ts';
 import { steady, useSession } from './session.ts';
@@ -36,7 +38,11 @@ function leaveInterruptedRun(home: string, from: string): string {
   } finally {
     db.close();
   }
-  writeFileSync(join(ws.checkpoints, `${id}.resume.json`), JSON.stringify({ epoch: 0, globalStep: 2, finished: false }));
+  // The position lives in the checkpoint's weights file (only the bar is tested: one tensor will do).
+  const position = JSON.stringify({ epoch: 0, globalStep: 2, finished: false });
+  const paths = checkpointPaths(ws, id);
+  writeSafetensors(paths.resumeWeights, { w: { shape: [1], data: [0] } }, { format: 'pt', resume_state: position });
+  writeFileSync(paths.resumeState, position);
   return id;
 }
 
