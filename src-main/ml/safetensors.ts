@@ -22,17 +22,26 @@ export interface SafeFile {
 
 const BYTES: Record<string, number> = { F32: 4, I32: 4, I64: 8 };
 
-export function parseSafetensors(buf: Uint8Array): SafeFile {
-  if (buf.byteLength < 8) throw invalidRequest('safetensors: file shorter than its 8-byte header length');
-  const dv = new DataView(buf.buffer, buf.byteOffset, buf.byteLength);
-  const n = Number(dv.getBigUint64(0, true));
-  if (8 + n > buf.byteLength) throw invalidRequest(`safetensors: header length ${n} exceeds the file`);
-  let header: Record<string, unknown>;
+/** The header's length N from the file's first bytes (u64 LE), checked against the file's size. */
+function headerLength(first: Uint8Array, fileSize: number): number {
+  if (first.byteLength < 8) throw invalidRequest('safetensors: file shorter than its 8-byte header length');
+  const n = Number(new DataView(first.buffer, first.byteOffset, 8).getBigUint64(0, true));
+  if (8 + n > fileSize) throw invalidRequest(`safetensors: header length ${n} exceeds the file`);
+  return n;
+}
+
+function parseHeader(bytes: Uint8Array): Record<string, unknown> {
   try {
-    header = JSON.parse(new TextDecoder().decode(buf.subarray(8, 8 + n)));
+    return JSON.parse(new TextDecoder().decode(bytes));
   } catch {
     throw invalidRequest('safetensors: header is not valid JSON');
   }
+}
+
+export function parseSafetensors(buf: Uint8Array): SafeFile {
+  const n = headerLength(buf, buf.byteLength);
+  const dv = new DataView(buf.buffer, buf.byteOffset, buf.byteLength);
+  const header = parseHeader(buf.subarray(8, 8 + n));
   const dataStart = 8 + n;
   const dataLen = buf.byteLength - dataStart;
   const metadata = (header.__metadata__ ?? {}) as Record<string, string>;
@@ -88,18 +97,11 @@ export function readSafetensors(path: string): SafeFile {
 export function readSafetensorsMetadata(path: string): Record<string, string> {
   const fd = openSync(path, 'r');
   try {
-    const size = fstatSync(fd).size;
-    const lengthBytes = Buffer.alloc(8);
-    if (readSync(fd, lengthBytes, 0, 8, 0) < 8) throw invalidRequest('safetensors: file shorter than its 8-byte header length');
-    const n = Number(lengthBytes.readBigUInt64LE(0));
-    if (8 + n > size) throw invalidRequest(`safetensors: header length ${n} exceeds the file`);
+    const first = Buffer.alloc(8);
+    const n = headerLength(first.subarray(0, readSync(fd, first, 0, 8, 0)), fstatSync(fd).size);
     const header = Buffer.alloc(n);
     readSync(fd, header, 0, n, 8);
-    try {
-      return (JSON.parse(header.toString('utf8')).__metadata__ ?? {}) as Record<string, string>;
-    } catch {
-      throw invalidRequest('safetensors: header is not valid JSON');
-    }
+    return (parseHeader(header).__metadata__ ?? {}) as Record<string, string>;
   } finally {
     closeSync(fd);
   }
