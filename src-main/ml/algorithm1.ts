@@ -116,6 +116,8 @@ export interface Regularisation {
   classSmoothing?: number;
   /** Label smoothing ε of L_caption. */
   captionSmoothing?: number;
+  /** Weight of the unlikelihood of words a caption already wrote, inside L_caption (unlikelihood.ts). */
+  unlikelihood?: number;
   /** Dropout on the word embeddings and LSTM outputs of L_caption's forward pass, seeded. */
   dropout?: CaptionDropout;
   /** Dropout on the shared layer's output h as the classifier's input, inside L_class only (medi/cam; seeded). */
@@ -165,9 +167,9 @@ const scaled = (x: tf.Scalar, k: number): tf.Scalar => (k === 1 ? x : (tf.mul(x,
  * CAM term needs that pass anyway and L_caption, as the contract defines it, is in the objective.
  */
 function sharesCaption(variant: Variant, need: { cam: boolean; mask: boolean }, o: StepOptions): boolean {
-  // dropout or label smoothing make L_caption's pass differ from the contract's Grad-CAM pass
+  // dropout, label smoothing or unlikelihood make L_caption differ from the contract's Grad-CAM pass
   const r = o.regularise;
-  const plainCaption = !r?.dropout && !r?.captionSmoothing;
+  const plainCaption = !r?.dropout && !r?.captionSmoothing && !r?.unlikelihood;
   // the given and the greedy captions still run as one stacked pass of 2B rows (gradcam.ts), so
   // the step does strictly less work: ~13-16% less CPU on tfjs-node (docs/model.md, "Speed levers")
   const wanted = o.shareCaptionPass ?? true;
@@ -205,6 +207,7 @@ function objective(
     keep.caption = captionLoss(capPrep(P), feat, batch.captions, {
       dropout: r?.dropout,
       smoothing: r?.captionSmoothing,
+      unlikelihood: r?.unlikelihood,
     });
     terms.push(scaled(keep.caption, w.cap));
   }

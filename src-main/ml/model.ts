@@ -14,6 +14,7 @@ import { mixSeed, mulberry32 } from '../util/rng.ts';
 import { lstmLayer, secondOrderLayerSupported } from './lstm.ts';
 import { addBias, embed, linear, logSoftmax, mmNT, mmOperand, pickLogSoftmax, sigmoid, tanh } from './ops.ts';
 import { invalidRequest } from '../util/errors.ts';
+import { unlikelihoodSum } from './unlikelihood.ts';
 import type { Variant } from '../../shared/types.ts';
 
 export const PAD = 0;
@@ -411,16 +412,23 @@ export interface CaptionTraining {
   dropout?: CaptionDropout;
   /** Label smoothing ε of each target word. */
   smoothing?: number;
+  /** Weight α of the token-level unlikelihood of words the caption already wrote (unlikelihood.ts). */
+  unlikelihood?: number;
 }
 
 /**
- * L_caption: mean cross-entropy over all non-PAD target tokens of the batch. Differentiated once
+ * L_caption: mean cross-entropy over all non-PAD target tokens of the batch (plus, while training,
+ * the unlikelihood of repeated words where asked). Differentiated once
  * (training), so its LSTM may be lstm.ts's layer (teacherForced's `firstOrder`).
  */
 export function captionLoss(cp: CapPrep, feat: tf.Tensor, caps: tf.Tensor2D, training: CaptionTraining = {}): tf.Scalar {
   const logits = teacherForced(cp, feat, caps, training.dropout, true);
   const { tok, mask } = tokenLogprobs(logits, caps, training.smoothing);
-  return tf.neg(tf.div(tf.sum(tf.mul(tok, mask)), tf.maximum(tf.sum(mask), 1)));
+  const crossEntropy = tf.neg(tf.sum(tf.mul(tok, mask)));
+  const alpha = training.unlikelihood ?? 0;
+  // the unlikelihood terms sit at the same non-PAD positions, so both share the token count
+  const total = alpha > 0 ? tf.add(crossEntropy, tf.mul(unlikelihoodSum(logits, caps), alpha)) : crossEntropy;
+  return tf.div(total, tf.maximum(tf.sum(mask), 1)) as tf.Scalar;
 }
 
 /** Greedy decode (contract): from BOS, T−1 steps, argmax without PAD/BOS, PAD after EOS. [B,T] int32. */

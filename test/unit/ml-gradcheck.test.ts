@@ -222,17 +222,20 @@ describe('second-order gradients of the CAM terms w.r.t. f_medi', () => {
 
 describe('micro-batches', () => {
   it.each([
-    ['cam', 2, 0],
-    ['cam', 1, 1],
-    ['medi', 2, 1],
-    ['lrcn', 2, 0],
-  ] as [Variant, number, number][])(
-    '%s in slices of %i (μ = %i) gives the full-batch gradients and losses',
-    (variant, mb, mu) => {
+    ['cam', 2, 0, 0],
+    ['cam', 1, 1, 0],
+    ['medi', 2, 1, 0],
+    ['lrcn', 2, 0, 0],
+    ['lrcn', 1, 0, 2],
+    ['cam', 2, 0, 2],
+  ] as [Variant, number, number, number][])(
+    '%s in slices of %i (μ = %i, unlikelihood %i) gives the full-batch gradients and losses',
+    (variant, mb, mu, unlikelihood) => {
       const P = initParams(variant, dims, 23);
       const batch = makeBatch(29, true);
-      const full = algorithm1Grads(P, variant, batch, { mu, microBatch: Infinity });
-      const parts = algorithm1Grads(P, variant, batch, { mu, microBatch: mb });
+      const regularise = unlikelihood ? { unlikelihood } : undefined;
+      const full = algorithm1Grads(P, variant, batch, { mu, regularise, microBatch: Infinity });
+      const parts = algorithm1Grads(P, variant, batch, { mu, regularise, microBatch: mb });
       for (const k of ['class', 'caption', 'cam', 'mask', 'total'] as const)
         expect(parts.losses[k]).toBeCloseTo(full.losses[k], 5);
       for (const [n, g] of Object.entries(full.grads)) {
@@ -375,6 +378,25 @@ describe('one-sided L_cam (camTarget)', () => {
       expect(Array.from(one.grads[n].dataSync()), n).toEqual(Array.from(both.grads[n].dataSync()));
     expect(Array.from(one.grads['medi.weight'].dataSync())).not.toEqual(Array.from(both.grads['medi.weight'].dataSync()));
     expect(one.losses.total).toBeCloseTo(both.losses.total, 6);
+  });
+});
+
+describe('unlikelihood in L_caption (a training option)', () => {
+  it.each(['lrcn', 'cam'] as Variant[])('%s: every gradient matches finite differences of the objective with it', (variant) => {
+    const { P, batch } = hasMedi(variant)
+      ? wellConditioned(variant, 7)
+      : { P: initParams(variant, dims, 7), batch: makeBatch(11) };
+    const opts: StepOptions = { lambda: 1, regularise: { unlikelihood: 2 } };
+    const first = algorithm1Grads(P, variant, batch, opts);
+    const fixed: StepOptions = { ...opts, classPred: first.classPred, predCaptions: first.predCaptions };
+    const step = algorithm1Grads(P, variant, batch, fixed);
+    // the term is there: the caption loss is larger than without it
+    expect(step.losses.caption).toBeGreaterThan(algorithm1Losses(P, variant, batch, { ...fixed, regularise: undefined }).caption + 1e-3);
+    for (const [name, g] of Object.entries(step.grads)) {
+      const res = check(P, name, g, () => algorithm1Losses(P, variant, batch, fixed)[objectiveFor(name)], 5);
+      expect(res.err, `${variant} ${name}\n${res.detail}`).toBeLessThan(TOL);
+      expect(res.errWrong, `${variant} ${name}: a 10% wrong gradient must fail`).toBeGreaterThan(TOL);
+    }
   });
 });
 

@@ -30,6 +30,7 @@ import {
   type ModelDims,
 } from '../../src-main/ml/model.ts';
 import { readSafetensors } from '../../src-main/ml/safetensors.ts';
+import { repeatCandidates } from '../../src-main/ml/unlikelihood.ts';
 import { trainFixture } from '../helpers/train-fixture.ts';
 
 beforeAll(async () => {
@@ -155,6 +156,62 @@ describe('label smoothing', () => {
     expect(captionLoss(cp, feat, caps).dataSync()[0]).toBeCloseTo(plain / n, 5);
     expect(captionLoss(cp, feat, caps, { smoothing: eps }).dataSync()[0]).toBeCloseTo(smooth / n, 5);
     tf.dispose(Object.values(P));
+  });
+});
+
+describe('unlikelihood of words a caption already wrote', () => {
+  // BOS a b a c EOS PAD, with a=4 b=5 c=6 and UNK=3 in the second row
+  const caps = Int32Array.from([1, 4, 5, 4, 6, 2, 0, 1, 3, 4, 3, 4, 2, 0]);
+  const V = 8;
+  const pairs = (idx: Int32Array) => Array.from(idx, (i) => [Math.floor(i / V), i % V]);
+
+  it('penalises, at each position, the earlier words other than the one due next', () => {
+    expect(pairs(repeatCandidates(caps, 2, 7, V))).toEqual([
+      [1, 4], // a b: a already written
+      [2, 5], // a b a: b (a is due, so free)
+      [3, 4], [3, 5], // a b a c
+      [4, 4], [4, 5], [4, 6], // … EOS: every word written
+      // row 2: UNK is never a candidate, and a is due again at its second place
+      [6 + 2, 4], // BOS UNK a UNK: a
+      [6 + 4, 4], // … EOS
+    ]);
+  });
+
+  it('adds α·Σ −log(1 − p) over those words to L_caption, per non-PAD target word; α = 0 is the plain loss', () => {
+    const P = initParams('lrcn', { ...dims, K: 5 }, 11);
+    const { feat, caps: c } = inputs();
+    const cp = capPrep(P);
+    const lp = tf.logSoftmax(teacherForced(cp, feat, c)).arraySync() as number[][];
+    const ids = c.arraySync() as number[][];
+    let plain = 0;
+    let n = 0;
+    ids.forEach((row, b) =>
+      row.slice(1).forEach((y, t) => {
+        if (y === 0) return;
+        plain -= lp[b * 5 + t][y];
+        n++;
+      }),
+    );
+    const [B, T] = c.shape;
+    const idx = repeatCandidates(c.dataSync() as Int32Array, B, T, dims.V);
+    expect(idx.length).toBeGreaterThan(0);
+    const ul = Array.from(idx).reduce((s, i) => s - Math.log(1 - Math.exp(lp[Math.floor(i / dims.V)][i % dims.V])), 0);
+    expect(captionLoss(cp, feat, c, { unlikelihood: 0 }).dataSync()[0]).toBe(captionLoss(cp, feat, c).dataSync()[0]);
+    expect(captionLoss(cp, feat, c, { unlikelihood: 2 }).dataSync()[0]).toBeCloseTo((plain + 2 * ul) / n, 5);
+    tf.dispose(Object.values(P));
+  });
+
+  it('reaches the step, is recorded and changes what a run learns; off is the plain run', async () => {
+    const cfg: TrainConfig = { ...DEFAULT_CONFIG, variant: 'lrcn', unlikelihood: 1.5 };
+    expect(regularisation(cfg, 3)).toEqual({ classSmoothing: 0, captionSmoothing: 0, unlikelihood: 1.5, dropout: undefined });
+    expect(regularisation({ ...cfg, unlikelihood: 0 }, 3)).toBeUndefined();
+    const run = { ...tinyRun, variant: 'medi' as const };
+    const plain = await trainRecorded(run);
+    expect((await trainRecorded({ ...run, unlikelihood: 0 })).medi).toEqual(plain.medi);
+    const ul = await trainRecorded({ ...run, unlikelihood: 1 });
+    expect(ul.stored.unlikelihood).toBe(1);
+    expect(ul.medi).not.toEqual(plain.medi);
+    expect(ul.steps).toBe(plain.steps);
   });
 });
 
@@ -364,6 +421,7 @@ describe('the run configuration', () => {
       classSmoothing: 0,
       classDropout: 0,
       captionSmoothing: 0,
+      unlikelihood: 0,
       weightDecay: 0,
       cropFeatures: 0,
       flipPhotos: false,

@@ -58,6 +58,8 @@ export const trainRequest = z.strictObject({
   /** The classifier's learning rate as a multiple of lr (training only). */
   classLrScale: finite.positive().max(100).optional(),
   captionSmoothing: finite.min(0).max(0.5).optional(),
+  /** Weight of the unlikelihood of words a caption already wrote (training only; 0 = off). */
+  unlikelihood: finite.min(0).max(10).optional(),
   /** Decoupled weight decay (AdamW-style; ml/optim.ts). */
   weightDecay: finite.min(0).max(100).optional(),
   /** Train on random S×S windows of the cached feature maps (cells; 0 = whole maps). */

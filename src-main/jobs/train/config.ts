@@ -75,6 +75,11 @@ export interface TrainConfig {
   classLrScale: number;
   /** Label smoothing ε of L_caption: each target word (1 − ε)·one-hot + ε/V (0 = off). */
   captionSmoothing: number;
+  /**
+   * Weight α of token-level unlikelihood in L_caption (ml/unlikelihood.ts): words a caption already
+   * wrote, other than the one due next, are pushed down by α·(−log(1 − p)) (0 = off).
+   */
+  unlikelihood: number;
   /** Decoupled (AdamW-style) weight decay of the weight matrices and embeddings (ml/optim.ts; 0 = off). */
   weightDecay: number;
   /** Train on a random S×S window of each image's cached feature map per step (augment.ts; 0 = the whole map). */
@@ -133,6 +138,7 @@ export const DEFAULT_CONFIG: Omit<TrainConfig, 'variant'> = {
   classDropout: 0,
   classLrScale: 1,
   captionSmoothing: 0,
+  unlikelihood: 0,
   weightDecay: 0,
   cropFeatures: 0,
   flipPhotos: false,

@@ -157,12 +157,13 @@ function stepBatch(s: Session, items: TrainItem[]) {
  * The dropout seed depends only on the run's seed and the global step, so a resumed run drops the same units.
  */
 export function regularisation(cfg: TrainConfig, globalStep: number): Regularisation | undefined {
-  const { dropout = 0, classSmoothing = 0, captionSmoothing = 0, classDropout = 0 } = cfg;
-  if (!dropout && !classSmoothing && !captionSmoothing && !classDropout) return undefined;
+  const { dropout = 0, classSmoothing = 0, captionSmoothing = 0, classDropout = 0, unlikelihood = 0 } = cfg;
+  if (!dropout && !classSmoothing && !captionSmoothing && !classDropout && !unlikelihood) return undefined;
   const seed = mixSeed(cfg.seed, globalStep);
   return {
     classSmoothing,
     captionSmoothing,
+    ...(unlikelihood > 0 ? { unlikelihood } : {}),
     dropout: dropout > 0 ? { rate: dropout, seed } : undefined,
     // its own stream, so the classifier's units are not dropped with the captioner's
     ...(classDropout > 0 ? { classDropout: { rate: classDropout, seed: mixSeed(seed, CLASS_DROPOUT_STREAM) } } : {}),
