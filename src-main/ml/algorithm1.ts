@@ -17,6 +17,7 @@ import { camMaps, captionAlphasWithGrads, gradCamAlphas, type ScoreRequest } fro
 import { leaf, stopGradient } from './ops.ts';
 import { mixSeed } from '../util/rng.ts';
 import { camLoss, maskLoss } from './losses.ts';
+import type { RepeatUnit } from './unlikelihood.ts';
 import {
   type CaptionDropout,
   PAD,
@@ -116,8 +117,10 @@ export interface Regularisation {
   classSmoothing?: number;
   /** Label smoothing ε of L_caption. */
   captionSmoothing?: number;
-  /** Weight of the unlikelihood of words a caption already wrote, inside L_caption (unlikelihood.ts). */
+  /** Weight of the unlikelihood of repeats of what a caption already wrote, inside L_caption (unlikelihood.ts). */
   unlikelihood?: number;
+  /** What counts as a repeat there: earlier words (default) or earlier bigrams. */
+  unlikelihoodOf?: RepeatUnit;
   /** Dropout on the word embeddings and LSTM outputs of L_caption's forward pass, seeded. */
   dropout?: CaptionDropout;
   /** Dropout on the shared layer's output h as the classifier's input, inside L_class only (medi/cam; seeded). */
@@ -208,6 +211,7 @@ function objective(
       dropout: r?.dropout,
       smoothing: r?.captionSmoothing,
       unlikelihood: r?.unlikelihood,
+      unlikelihoodOf: r?.unlikelihoodOf,
     });
     terms.push(scaled(keep.caption, w.cap));
   }

@@ -14,7 +14,7 @@ import { mixSeed, mulberry32 } from '../util/rng.ts';
 import { lstmLayer, secondOrderLayerSupported } from './lstm.ts';
 import { addBias, embed, linear, logSoftmax, mmNT, mmOperand, pickLogSoftmax, sigmoid, tanh } from './ops.ts';
 import { invalidRequest } from '../util/errors.ts';
-import { unlikelihoodSum } from './unlikelihood.ts';
+import { type RepeatUnit, unlikelihoodSum } from './unlikelihood.ts';
 import type { Variant } from '../../shared/types.ts';
 
 export const PAD = 0;
@@ -412,8 +412,10 @@ export interface CaptionTraining {
   dropout?: CaptionDropout;
   /** Label smoothing ε of each target word. */
   smoothing?: number;
-  /** Weight α of the token-level unlikelihood of words the caption already wrote (unlikelihood.ts). */
+  /** Weight α of the token-level unlikelihood of repeats of what the caption already wrote (unlikelihood.ts). */
   unlikelihood?: number;
+  /** What counts as a repeat there: any earlier word (default) or an earlier bigram's continuation. */
+  unlikelihoodOf?: RepeatUnit;
 }
 
 /**
@@ -427,7 +429,7 @@ export function captionLoss(cp: CapPrep, feat: tf.Tensor, caps: tf.Tensor2D, tra
   const crossEntropy = tf.neg(tf.sum(tf.mul(tok, mask)));
   const alpha = training.unlikelihood ?? 0;
   // the unlikelihood terms sit at the same non-PAD positions, so both share the token count
-  const total = alpha > 0 ? tf.add(crossEntropy, tf.mul(unlikelihoodSum(logits, caps), alpha)) : crossEntropy;
+  const total = alpha > 0 ? tf.add(crossEntropy, tf.mul(unlikelihoodSum(logits, caps, training.unlikelihoodOf), alpha)) : crossEntropy;
   return tf.div(total, tf.maximum(tf.sum(mask), 1)) as tf.Scalar;
 }
 

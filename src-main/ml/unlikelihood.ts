@@ -1,8 +1,9 @@
 /**
  * Token-level unlikelihood (Welleck et al., "Neural text generation with unlikelihood training",
  * 2019), a training option of L_caption beyond the contract: at each position of a teacher-forced
- * caption, the words already written earlier in that caption, other than the word due next, are
- * pushed down by −log(1 − p(word)). Greedy decoding loops ("a white and a and a …") because the
+ * caption, the words that would repeat what the caption already wrote (any earlier word, or the
+ * continuation of an earlier bigram), other than the word due next, are pushed down by
+ * −log(1 − p(word)). Greedy decoding loops ("a white and a and a …") because the
  * captioner gives words it has just written high probability again; this term penalises exactly
  * that, and leaves a word that the reference itself repeats ("a … and a …") free where it is due.
  * Inference is unchanged.
@@ -11,23 +12,33 @@ import * as tf from '@tensorflow/tfjs';
 import { FIRST_WORD, PAD } from './model.ts';
 import { logSoftmax } from './ops.ts';
 
+/** What counts as a repeat: any earlier word, or a word that would write an earlier bigram again. */
+export const REPEAT_UNITS = ['words', 'bigrams'] as const;
+export type RepeatUnit = (typeof REPEAT_UNITS)[number];
+
 /**
- * Flat indices row·V + word of every (position, earlier word) pair to penalise, for captions
- * [B, T] (BOS words EOS PAD…): row b·(T−1)+t predicts caps[b, t+1]; its candidates are the
- * distinct words among caps[b, 1..t] other than caps[b, t+1]. Special tokens (PAD, BOS, EOS,
- * UNK) are never candidates, and a position whose target is PAD has none.
+ * Flat indices row·V + word of every (position, repeat) pair to penalise, for captions [B, T]
+ * (BOS words EOS PAD…): row b·(T−1)+t predicts caps[b, t+1]. With `words` its candidates are the
+ * distinct words among caps[b, 1..t]; with `bigrams` the words that followed caps[b, t] earlier in
+ * the caption (so "a" stays free after "and" once, but "and a and a" is caught). Never the word
+ * due next, never a special token (PAD, BOS, EOS, UNK), none where the target is PAD.
  */
-export function repeatCandidates(caps: Int32Array, B: number, T: number, V: number): Int32Array {
+export function repeatCandidates(caps: Int32Array, B: number, T: number, V: number, unit: RepeatUnit = 'words'): Int32Array {
   const out: number[] = [];
+  const isWord = (w: number) => w >= FIRST_WORD && w < V;
   for (let b = 0; b < B; b++) {
+    const at = (t: number) => caps[b * T + t];
     const seen = new Set<number>();
+    const followers = new Map<number, Set<number>>();
     for (let t = 0; t < T - 1; t++) {
-      const prev = caps[b * T + t];
-      if (t > 0 && prev >= FIRST_WORD && prev < V) seen.add(prev);
-      const target = caps[b * T + t + 1];
+      if (t > 0 && isWord(at(t))) seen.add(at(t));
+      // the bigram that ends at t, once both of its words are written ones
+      if (t > 1 && isWord(at(t))) followers.set(at(t - 1), (followers.get(at(t - 1)) ?? new Set()).add(at(t)));
+      const target = at(t + 1);
       if (target === PAD) continue;
+      const candidates = unit === 'words' ? seen : (followers.get(at(t)) ?? []);
       const row = b * (T - 1) + t;
-      for (const w of seen) if (w !== target) out.push(row * V + w);
+      for (const w of candidates) if (w !== target) out.push(row * V + w);
     }
   }
   return Int32Array.from(out);
@@ -37,10 +48,10 @@ export function repeatCandidates(caps: Int32Array, B: number, T: number, V: numb
  * Σ over the candidates of −log(1 − p(word)) under word logits [B·(T−1), V]; 1 − p is kept at
  * least 1e-6 so a word the captioner is sure of gives a large but finite penalty.
  */
-export function unlikelihoodSum(wordLogits: tf.Tensor2D, caps: tf.Tensor2D): tf.Scalar {
+export function unlikelihoodSum(wordLogits: tf.Tensor2D, caps: tf.Tensor2D, unit: RepeatUnit = 'words'): tf.Scalar {
   const [B, T] = caps.shape;
   const V = wordLogits.shape[1];
-  const idx = repeatCandidates(caps.dataSync() as Int32Array, B, T, V);
+  const idx = repeatCandidates(caps.dataSync() as Int32Array, B, T, V, unit);
   if (!idx.length) return tf.scalar(0);
   const p = tf.exp(tf.gather(tf.reshape(logSoftmax(wordLogits), [-1]), tf.tensor1d(idx, 'int32')));
   return tf.neg(tf.sum(tf.log(tf.maximum(tf.sub(1, p), 1e-6)))) as tf.Scalar;

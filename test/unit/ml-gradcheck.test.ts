@@ -22,6 +22,7 @@ import {
 } from '../../src-main/ml/algorithm1.ts';
 import { camMaps, gradCamAlphas, type ScoreRequest } from '../../src-main/ml/gradcam.ts';
 import { camLoss } from '../../src-main/ml/losses.ts';
+import type { RepeatUnit } from '../../src-main/ml/unlikelihood.ts';
 import {
   capPrep,
   captionLoss,
@@ -382,11 +383,15 @@ describe('one-sided L_cam (camTarget)', () => {
 });
 
 describe('unlikelihood in L_caption (a training option)', () => {
-  it.each(['lrcn', 'cam'] as Variant[])('%s: every gradient matches finite differences of the objective with it', (variant) => {
+  it.each([
+    ['lrcn', 'words'],
+    ['cam', 'words'],
+    ['lrcn', 'bigrams'],
+  ] as [Variant, RepeatUnit][])('%s, repeats of %s: every gradient matches finite differences of the objective with it', (variant, unit) => {
     const { P, batch } = hasMedi(variant)
       ? wellConditioned(variant, 7)
       : { P: initParams(variant, dims, 7), batch: makeBatch(11) };
-    const opts: StepOptions = { lambda: 1, regularise: { unlikelihood: 2 } };
+    const opts: StepOptions = { lambda: 1, regularise: { unlikelihood: 2, unlikelihoodOf: unit } };
     const first = algorithm1Grads(P, variant, batch, opts);
     const fixed: StepOptions = { ...opts, classPred: first.classPred, predCaptions: first.predCaptions };
     const step = algorithm1Grads(P, variant, batch, fixed);

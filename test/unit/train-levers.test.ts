@@ -159,7 +159,7 @@ describe('label smoothing', () => {
   });
 });
 
-describe('unlikelihood of words a caption already wrote', () => {
+describe('unlikelihood of repeats of what a caption already wrote', () => {
   // BOS a b a c EOS PAD, with a=4 b=5 c=6 and UNK=3 in the second row
   const caps = Int32Array.from([1, 4, 5, 4, 6, 2, 0, 1, 3, 4, 3, 4, 2, 0]);
   const V = 8;
@@ -177,7 +177,21 @@ describe('unlikelihood of words a caption already wrote', () => {
     ]);
   });
 
-  it('adds α·Σ −log(1 − p) over those words to L_caption, per non-PAD target word; α = 0 is the plain loss', () => {
+  it('with bigrams, penalises only a word that would write an earlier bigram again', () => {
+    // BOS a b and a b and a EOS: after the second "a", b is due (free); after the second "b", "and"
+    // is due (free); after the third "a", EOS is due and b would repeat "a b"
+    const loop = Int32Array.from([1, 4, 5, 6, 4, 5, 6, 4, 2]);
+    expect(pairs(repeatCandidates(loop, 1, 9, V, 'bigrams'))).toEqual([[7, 5]]);
+    // BOS a b and a c and a c EOS (c = 7): "a" after "and" is due both times, so free
+    const twice = Int32Array.from([1, 4, 5, 6, 4, 7, 6, 4, 7, 2]);
+    expect(pairs(repeatCandidates(twice, 1, 10, V, 'bigrams'))).toEqual([
+      [4, 5], // a → b was written, c is due
+      [7, 5], // a → b and a → c were written, c is due
+      [8, 6], // c → and was written, EOS is due
+    ]);
+  });
+
+  it('adds α·Σ −log(1 − p) over those repeats to L_caption, per non-PAD target word; α = 0 is the plain loss', () => {
     const P = initParams('lrcn', { ...dims, K: 5 }, 11);
     const { feat, caps: c } = inputs();
     const cp = capPrep(P);
@@ -203,7 +217,14 @@ describe('unlikelihood of words a caption already wrote', () => {
 
   it('reaches the step, is recorded and changes what a run learns; off is the plain run', async () => {
     const cfg: TrainConfig = { ...DEFAULT_CONFIG, variant: 'lrcn', unlikelihood: 1.5 };
-    expect(regularisation(cfg, 3)).toEqual({ classSmoothing: 0, captionSmoothing: 0, unlikelihood: 1.5, dropout: undefined });
+    expect(regularisation(cfg, 3)).toEqual({
+      classSmoothing: 0,
+      captionSmoothing: 0,
+      unlikelihood: 1.5,
+      unlikelihoodOf: 'words',
+      dropout: undefined,
+    });
+    expect(regularisation({ ...cfg, unlikelihoodOf: 'bigrams' }, 3)!.unlikelihoodOf).toBe('bigrams');
     expect(regularisation({ ...cfg, unlikelihood: 0 }, 3)).toBeUndefined();
     const run = { ...tinyRun, variant: 'medi' as const };
     const plain = await trainRecorded(run);
@@ -212,6 +233,9 @@ describe('unlikelihood of words a caption already wrote', () => {
     expect(ul.stored.unlikelihood).toBe(1);
     expect(ul.medi).not.toEqual(plain.medi);
     expect(ul.steps).toBe(plain.steps);
+    const bigrams = await trainRecorded({ ...run, unlikelihood: 1, unlikelihoodOf: 'bigrams' });
+    expect(bigrams.stored.unlikelihoodOf).toBe('bigrams');
+    expect(bigrams.medi).not.toEqual(ul.medi);
   });
 });
 

@@ -4,6 +4,7 @@ import { camFineTune, DIMS, RECIPE_CHOICES, recipeNamed, requestSettings, type D
 import type { TrainEvent, TrainResult } from '../../jobs/train/loop.ts';
 import { getRun } from '../../data/runs.ts';
 import { CAM_TARGETS } from '../../ml/algorithm1.ts';
+import { REPEAT_UNITS } from '../../ml/unlikelihood.ts';
 import { notFound, PlumageError } from '../../util/errors.ts';
 import { cancelOnAbort, type JobIo, type OpContext } from './context.ts';
 import { epochs, id, name, path, positiveInt, runId, variant } from './schemas.ts';
@@ -59,7 +60,9 @@ export const trainRequest = z.strictObject({
   classLrScale: finite.positive().max(100).optional(),
   captionSmoothing: finite.min(0).max(0.5).optional(),
   /** Weight of the unlikelihood of words a caption already wrote (training only; 0 = off). */
-  unlikelihood: finite.min(0).max(10).optional(),
+  unlikelihood: finite.min(0).max(100).optional(),
+  /** What counts as a repeat there: any earlier word, or the continuation of an earlier bigram. */
+  unlikelihoodOf: z.enum(REPEAT_UNITS).optional(),
   /** Decoupled weight decay (AdamW-style; ml/optim.ts). */
   weightDecay: finite.min(0).max(100).optional(),
   /** Train on random S×S windows of the cached feature maps (cells; 0 = whole maps). */

@@ -1,6 +1,7 @@
 /** Training configuration: the options of a run, their defaults and the model-size presets. */
 import { PART_SIGMA } from '../../data/masks.ts';
 import type { CamTarget } from '../../ml/algorithm1.ts';
+import type { RepeatUnit } from '../../ml/unlikelihood.ts';
 import type { Variant } from '../../ml/model.ts';
 
 export type OptimizerName = 'sgd' | 'momentum' | 'adam';
@@ -80,6 +81,8 @@ export interface TrainConfig {
    * wrote, other than the one due next, are pushed down by α·(−log(1 − p)) (0 = off).
    */
   unlikelihood: number;
+  /** What counts as a repeat for `unlikelihood`: any earlier word, or the continuation of an earlier bigram. */
+  unlikelihoodOf: RepeatUnit;
   /** Decoupled (AdamW-style) weight decay of the weight matrices and embeddings (ml/optim.ts; 0 = off). */
   weightDecay: number;
   /** Train on a random S×S window of each image's cached feature map per step (augment.ts; 0 = the whole map). */
@@ -139,6 +142,7 @@ export const DEFAULT_CONFIG: Omit<TrainConfig, 'variant'> = {
   classLrScale: 1,
   captionSmoothing: 0,
   unlikelihood: 0,
+  unlikelihoodOf: 'words',
   weightDecay: 0,
   cropFeatures: 0,
   flipPhotos: false,

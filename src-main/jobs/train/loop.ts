@@ -163,7 +163,7 @@ export function regularisation(cfg: TrainConfig, globalStep: number): Regularisa
   return {
     classSmoothing,
     captionSmoothing,
-    ...(unlikelihood > 0 ? { unlikelihood } : {}),
+    ...(unlikelihood > 0 ? { unlikelihood, unlikelihoodOf: cfg.unlikelihoodOf ?? 'words' } : {}),
     dropout: dropout > 0 ? { rate: dropout, seed } : undefined,
     // its own stream, so the classifier's units are not dropped with the captioner's
     ...(classDropout > 0 ? { classDropout: { rate: classDropout, seed: mixSeed(seed, CLASS_DROPOUT_STREAM) } } : {}),
