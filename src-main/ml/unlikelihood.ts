@@ -4,8 +4,8 @@
  * caption, the words that would repeat what the caption already wrote (any earlier word, or the
  * continuation of an earlier bigram), other than the word due next, are pushed down by
  * −log(1 − p(word)). Greedy decoding loops ("a white and a and a …") because the
- * captioner gives words it has just written high probability again; this term penalises exactly
- * that, and leaves a word that the reference itself repeats ("a … and a …") free where it is due.
+ * captioner gives what it has just written high probability again; this term penalises that, and
+ * leaves a word that the reference itself repeats ("a … and a …") free where it is due.
  * Inference is unchanged.
  */
 import * as tf from '@tensorflow/tfjs';
@@ -20,7 +20,7 @@ export type RepeatUnit = (typeof REPEAT_UNITS)[number];
  * Flat indices row·V + word of every (position, repeat) pair to penalise, for captions [B, T]
  * (BOS words EOS PAD…): row b·(T−1)+t predicts caps[b, t+1]. With `words` its candidates are the
  * distinct words among caps[b, 1..t]; with `bigrams` the words that followed caps[b, t] earlier in
- * the caption (so "a" stays free after "and" once, but "and a and a" is caught). Never the word
+ * the caption (so a word may come back, but not after the same word: "and a and a" is caught). Never the word
  * due next, never a special token (PAD, BOS, EOS, UNK), none where the target is PAD.
  */
 export function repeatCandidates(caps: Int32Array, B: number, T: number, V: number, unit: RepeatUnit = 'words'): Int32Array {

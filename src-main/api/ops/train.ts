@@ -59,7 +59,7 @@ export const trainRequest = z.strictObject({
   /** The classifier's learning rate as a multiple of lr (training only). */
   classLrScale: finite.positive().max(100).optional(),
   captionSmoothing: finite.min(0).max(0.5).optional(),
-  /** Weight of the unlikelihood of words a caption already wrote (training only; 0 = off). */
+  /** Weight of the unlikelihood of repeats of what a caption already wrote (training only; 0 = off). */
   unlikelihood: finite.min(0).max(100).optional(),
   /** What counts as a repeat there: any earlier word, or the continuation of an earlier bigram. */
   unlikelihoodOf: z.enum(REPEAT_UNITS).optional(),

@@ -77,8 +77,8 @@ export interface TrainConfig {
   /** Label smoothing ε of L_caption: each target word (1 − ε)·one-hot + ε/V (0 = off). */
   captionSmoothing: number;
   /**
-   * Weight α of token-level unlikelihood in L_caption (ml/unlikelihood.ts): words a caption already
-   * wrote, other than the one due next, are pushed down by α·(−log(1 − p)) (0 = off).
+   * Weight α of token-level unlikelihood in L_caption (ml/unlikelihood.ts): words that would repeat
+   * what a caption already wrote, other than the one due next, are pushed down by α·(−log(1 − p)) (0 = off).
    */
   unlikelihood: number;
   /** What counts as a repeat for `unlikelihood`: any earlier word, or the continuation of an earlier bigram. */
