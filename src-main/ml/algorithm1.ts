@@ -18,6 +18,7 @@ import { leaf, stopGradient } from './ops.ts';
 import { mixSeed } from '../util/rng.ts';
 import { camLoss, maskLoss } from './losses.ts';
 import type { RepeatUnit } from './unlikelihood.ts';
+import type { ScheduledSampling } from './scheduled-sampling.ts';
 import {
   type CaptionDropout,
   PAD,
@@ -121,6 +122,10 @@ export interface Regularisation {
   unlikelihood?: number;
   /** What counts as a repeat there: earlier words (default) or earlier bigrams. */
   unlikelihoodOf?: RepeatUnit;
+  /** Feed L_caption's pass a share of the captioner's own guesses instead of reference words (scheduled-sampling.ts). */
+  sampling?: ScheduledSampling;
+  /** Weight of the unlikelihood of the loops of the captioner's own greedy captions, inside L_caption (unlikelihood.ts). */
+  loopUnlikelihood?: number;
   /** Dropout on the word embeddings and LSTM outputs of L_caption's forward pass, seeded. */
   dropout?: CaptionDropout;
   /** Dropout on the shared layer's output h as the classifier's input, inside L_class only (medi/cam; seeded). */
@@ -170,9 +175,9 @@ const scaled = (x: tf.Scalar, k: number): tf.Scalar => (k === 1 ? x : (tf.mul(x,
  * CAM term needs that pass anyway and L_caption, as the contract defines it, is in the objective.
  */
 function sharesCaption(variant: Variant, need: { cam: boolean; mask: boolean }, o: StepOptions): boolean {
-  // dropout, label smoothing or unlikelihood make L_caption differ from the contract's Grad-CAM pass
+  // dropout, label smoothing, unlikelihood or sampled inputs make L_caption differ from the contract's Grad-CAM pass
   const r = o.regularise;
-  const plainCaption = !r?.dropout && !r?.captionSmoothing && !r?.unlikelihood;
+  const plainCaption = !r?.dropout && !r?.captionSmoothing && !r?.unlikelihood && !r?.sampling && !r?.loopUnlikelihood;
   // the given and the greedy captions still run as one stacked pass of 2B rows (gradcam.ts), so
   // the step does strictly less work: ~13-16% less CPU on tfjs-node (docs/model.md, "Speed levers")
   const wanted = o.shareCaptionPass ?? true;
@@ -212,6 +217,8 @@ function objective(
       smoothing: r?.captionSmoothing,
       unlikelihood: r?.unlikelihood,
       unlikelihoodOf: r?.unlikelihoodOf,
+      sampling: r?.sampling,
+      loopUnlikelihood: r?.loopUnlikelihood,
     });
     terms.push(scaled(keep.caption, w.cap));
   }
@@ -343,9 +350,11 @@ function sliceBatch(b: Batch, start: number, size: number): Batch {
 /** A slice's options: its own dropout streams, so slices do not drop the same units. */
 function sliceOptions(o: StepOptions, start: number): StepOptions {
   const r = o.regularise;
-  if (!r?.dropout && !r?.classDropout) return o;
+  if (!r?.dropout && !r?.classDropout && !r?.sampling) return o;
   const own = (d: CaptionDropout | undefined) => (d ? { ...d, seed: mixSeed(d.seed, start) } : undefined);
-  return { ...o, regularise: { ...r, dropout: own(r.dropout), classDropout: own(r.classDropout) } };
+  // sampled inputs draw per row of the whole batch, so a part draws what the whole would
+  const sampling = r.sampling ? { ...r.sampling, firstRow: start } : undefined;
+  return { ...o, regularise: { ...r, dropout: own(r.dropout), classDropout: own(r.classDropout), sampling } };
 }
 
 /**

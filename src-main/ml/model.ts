@@ -14,7 +14,8 @@ import { mixSeed, mulberry32 } from '../util/rng.ts';
 import { lstmLayer, secondOrderLayerSupported } from './lstm.ts';
 import { addBias, embed, linear, logSoftmax, mmNT, mmOperand, pickLogSoftmax, sigmoid, tanh } from './ops.ts';
 import { invalidRequest } from '../util/errors.ts';
-import { type RepeatUnit, unlikelihoodSum } from './unlikelihood.ts';
+import { type RepeatUnit, ownLoopUnlikelihood, unlikelihoodSum } from './unlikelihood.ts';
+import { type ScheduledSampling, ownGuessInputs } from './scheduled-sampling.ts';
 import type { Variant } from '../../shared/types.ts';
 
 export const PAD = 0;
@@ -318,7 +319,8 @@ function layerLstm(firstOrder: boolean, gates: number[]): boolean {
 
 /**
  * Teacher forcing: input captions[:, t], predicting captions[:, t+1], t = 0..T-2.
- * Returns word logits [B*(T-1), V] (row b*(T-1)+t). `dropout` only while training. `firstOrder`:
+ * Returns word logits [B*(T-1), V] (row b*(T-1)+t). `dropout` and other `inputs` [B,T-1] than
+ * captions[:, :T-1] only while training. `firstOrder`:
  * the result is differentiated at most once (L_caption's own pass); which passes run the LSTM as
  * lstm.ts's layer rather than step by step is set per kind (useFusedLstm, useSecondOrderLstm).
  */
@@ -328,9 +330,10 @@ export function teacherForced(
   caps: tf.Tensor2D,
   dropout?: CaptionDropout,
   firstOrder = false,
+  inputs?: tf.Tensor2D,
 ): tf.Tensor2D {
   const [B, T] = caps.shape;
-  const inTok = tf.slice(caps, [0, 0], [B, T - 1]);
+  const inTok = inputs ?? tf.slice(caps, [0, 0], [B, T - 1]);
   // rows are image-major (row b·(T−1)+t), so an image's rows train the weights or none of them do
   const perStep = trainedRows(cp, T - 1);
   const emb = dropped(embed(cp.embedW, inTok, perStep), dropout, 0);
@@ -416,6 +419,10 @@ export interface CaptionTraining {
   unlikelihood?: number;
   /** What counts as a repeat there: any earlier word (default) or an earlier bigram's continuation. */
   unlikelihoodOf?: RepeatUnit;
+  /** Feed a share of the captioner's own guesses instead of reference words (scheduled-sampling.ts). */
+  sampling?: ScheduledSampling;
+  /** Weight of the unlikelihood of the loops in the captioner's own greedy captions (unlikelihood.ts). */
+  loopUnlikelihood?: number;
 }
 
 /**
@@ -424,27 +431,37 @@ export interface CaptionTraining {
  * (training), so its LSTM may be lstm.ts's layer (teacherForced's `firstOrder`).
  */
 export function captionLoss(cp: CapPrep, feat: tf.Tensor, caps: tf.Tensor2D, training: CaptionTraining = {}): tf.Scalar {
-  const logits = teacherForced(cp, feat, caps, training.dropout, true);
+  const inputs = training.sampling && training.sampling.rate > 0 ? ownGuessInputs(cp, feat, caps, training.sampling) : undefined;
+  const logits = teacherForced(cp, feat, caps, training.dropout, true, inputs);
   const { tok, mask } = tokenLogprobs(logits, caps, training.smoothing);
   const crossEntropy = tf.neg(tf.sum(tf.mul(tok, mask)));
   const alpha = training.unlikelihood ?? 0;
-  // the unlikelihood terms sit at the same non-PAD positions, so both share the token count
-  const total = alpha > 0 ? tf.add(crossEntropy, tf.mul(unlikelihoodSum(logits, caps, training.unlikelihoodOf), alpha)) : crossEntropy;
+  const loops = training.loopUnlikelihood ?? 0;
+  // every term shares L_caption's divisor, the references' non-PAD target words, so a batch's
+  // slices add up to the whole batch's loss
+  let total: tf.Tensor = crossEntropy;
+  if (alpha > 0) total = tf.add(total, tf.mul(unlikelihoodSum(logits, caps, training.unlikelihoodOf), alpha));
+  if (loops > 0) total = tf.add(total, tf.mul(ownLoopUnlikelihood(cp, feat, caps.shape[1]), loops));
   return tf.div(total, tf.maximum(tf.sum(mask), 1)) as tf.Scalar;
+}
+
+/** A row [V] to add to word logits so that an argmax never picks PAD or BOS. */
+export function padBosBan(V: number): tf.Tensor1D {
+  return tf.tensor1d(Array.from({ length: V }, (_, i) => (i === PAD || i === BOS ? -Infinity : 0)), 'float32');
 }
 
 /** Greedy decode (contract): from BOS, T−1 steps, argmax without PAD/BOS, PAD after EOS. [B,T] int32. */
 export function greedyDecode(P: ParamView, feat: tf.Tensor, T: number): tf.Tensor2D {
+  return tf.tidy(() => greedyCaptions(capPrep(P), feat, T));
+}
+
+/** greedyDecode on prepared captioner weights (also what training's own-caption terms decode with). */
+export function greedyCaptions(cp: CapPrep, feat: tf.Tensor, T: number): tf.Tensor2D {
   return tf.tidy(() => {
-    const cp = capPrep(P);
     const B = feat.shape[0];
     const fg = featureGates(cp, feat);
-    const ban = tf.tensor1d(
-      Array.from({ length: cp.V }, (_, i) => (i === PAD || i === BOS ? -Infinity : 0)),
-      'float32',
-    );
     // the output bias and the ban in one row, added once per step
-    const outBan = tf.add(cp.outB, ban);
+    const outBan = tf.add(cp.outB, padBosBan(cp.V));
     let tok = tf.fill([B], BOS, 'int32') as tf.Tensor1D;
     let done = tf.zeros([B], 'bool') as tf.Tensor1D;
     const out: tf.Tensor1D[] = [tok];

@@ -9,7 +9,7 @@
  * Inference is unchanged.
  */
 import * as tf from '@tensorflow/tfjs';
-import { FIRST_WORD, PAD } from './model.ts';
+import { type CapPrep, EOS, FIRST_WORD, PAD, greedyCaptions, teacherForced } from './model.ts';
 import { logSoftmax } from './ops.ts';
 
 /** What counts as a repeat: any earlier word, or a word that would write an earlier bigram again. */
@@ -50,9 +50,49 @@ export function repeatCandidates(caps: Int32Array, B: number, T: number, V: numb
  */
 export function unlikelihoodSum(wordLogits: tf.Tensor2D, caps: tf.Tensor2D, unit: RepeatUnit = 'words'): tf.Scalar {
   const [B, T] = caps.shape;
-  const V = wordLogits.shape[1];
-  const idx = repeatCandidates(caps.dataSync() as Int32Array, B, T, V, unit);
+  return unlikelihoodAt(wordLogits, repeatCandidates(caps.dataSync() as Int32Array, B, T, wordLogits.shape[1], unit));
+}
+
+/** Σ −log(1 − p) at flat indices row·V + word of word logits [rows, V]. */
+function unlikelihoodAt(wordLogits: tf.Tensor2D, idx: Int32Array): tf.Scalar {
   if (!idx.length) return tf.scalar(0);
   const p = tf.exp(tf.gather(tf.reshape(logSoftmax(wordLogits), [-1]), tf.tensor1d(idx, 'int32')));
   return tf.neg(tf.sum(tf.log(tf.maximum(tf.sub(1, p), 1e-6)))) as tf.Scalar;
+}
+
+/**
+ * Sequence-level unlikelihood (Welleck et al. 2019, §5.2), on the captioner's own greedy
+ * captions rather than the references: token-level unlikelihood only ever sees the reference's
+ * prefixes, while the loops happen after the captioner's own words. Flat indices row·V + word of
+ * own greedy captions [B, T] (BOS words EOS PAD…; row b·(T−1)+t wrote caps[b, t+1]) at each
+ * place where the word written next repeats a bigram of two words that the caption already wrote,
+ * up to its EOS.
+ */
+export function loopCandidates(own: Int32Array, B: number, T: number, V: number): Int32Array {
+  const out: number[] = [];
+  for (let b = 0; b < B; b++) {
+    const written = new Set<number>();
+    for (let t = 1; t < T - 1; t++) {
+      const [prev, next] = [own[b * T + t], own[b * T + t + 1]];
+      if (next === EOS || next === PAD) break;
+      if (prev < FIRST_WORD || next < FIRST_WORD) continue;
+      const bigram = prev * V + next;
+      if (written.has(bigram)) out.push((b * (T - 1) + t) * V + next);
+      else written.add(bigram);
+    }
+  }
+  return Int32Array.from(out);
+}
+
+/**
+ * Σ −log(1 − p(word)) over the loop candidates of the captioner's own greedy captions of `feat`
+ * (T tokens, as the batch's captions), each word's probability from a teacher-forced pass over that
+ * caption; the decoding itself is an argmax, so no gradient flows through it.
+ */
+export function ownLoopUnlikelihood(cp: CapPrep, feat: tf.Tensor, T: number): tf.Scalar {
+  const own = greedyCaptions(cp, feat, T);
+  const idx = loopCandidates(own.dataSync() as Int32Array, own.shape[0], T, cp.V);
+  const sum = idx.length ? unlikelihoodAt(teacherForced(cp, feat, own, undefined, true), idx) : tf.scalar(0);
+  own.dispose();
+  return sum;
 }

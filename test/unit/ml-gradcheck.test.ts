@@ -18,6 +18,7 @@ import {
   algorithm1Grads,
   algorithm1Losses,
   type Batch,
+  type Regularisation,
   type StepOptions,
 } from '../../src-main/ml/algorithm1.ts';
 import { camMaps, gradCamAlphas, type ScoreRequest } from '../../src-main/ml/gradcam.ts';
@@ -33,6 +34,7 @@ import {
   hasMedi,
   medi,
   pooled,
+  teacherForced,
 } from '../../src-main/ml/model.ts';
 import {
   BOS,
@@ -229,12 +231,18 @@ describe('micro-batches', () => {
     ['lrcn', 2, 0, 0],
     ['lrcn', 1, 0, 2],
     ['cam', 2, 0, 2],
+    ['lrcn', 1, 0, -1],
+    ['cam', 2, 0, -1],
+    ['lrcn', 1, 0, -2],
+    ['cam', 2, 0, -2],
   ] as [Variant, number, number, number][])(
-    '%s in slices of %i (μ = %i, unlikelihood %i) gives the full-batch gradients and losses',
+    '%s in slices of %i (μ = %i, unlikelihood %i; −1: scheduled sampling, −2: of greedy loops) gives the full-batch gradients and losses',
     (variant, mb, mu, unlikelihood) => {
       const P = initParams(variant, dims, 23);
       const batch = makeBatch(29, true);
-      const regularise = unlikelihood ? { unlikelihood } : undefined;
+      // sampled inputs draw per row of the whole batch, so every slice must draw what the whole did
+      const own: Record<number, Regularisation> = { [-1]: { sampling: { rate: 0.5, seed: 5 } }, [-2]: { loopUnlikelihood: 2 } };
+      const regularise = unlikelihood > 0 ? { unlikelihood } : own[unlikelihood];
       const full = algorithm1Grads(P, variant, batch, { mu, regularise, microBatch: Infinity });
       const parts = algorithm1Grads(P, variant, batch, { mu, regularise, microBatch: mb });
       for (const k of ['class', 'caption', 'cam', 'mask', 'total'] as const)
@@ -397,6 +405,75 @@ describe('unlikelihood in L_caption (a training option)', () => {
     const step = algorithm1Grads(P, variant, batch, fixed);
     // the term is there: the caption loss is larger than without it
     expect(step.losses.caption).toBeGreaterThan(algorithm1Losses(P, variant, batch, { ...fixed, regularise: undefined }).caption + 1e-3);
+    for (const [name, g] of Object.entries(step.grads)) {
+      const res = check(P, name, g, () => algorithm1Losses(P, variant, batch, fixed)[objectiveFor(name)], 5);
+      expect(res.err, `${variant} ${name}\n${res.detail}`).toBeLessThan(TOL);
+      expect(res.errWrong, `${variant} ${name}: a 10% wrong gradient must fail`).toBeGreaterThan(TOL);
+    }
+  });
+});
+
+/**
+ * The smallest gap between the best and the second-best word (PAD and BOS banned) where the
+ * captioner picks its own words: the teacher-forced guesses for the reference captions (scheduled
+ * sampling) and every step of its greedy captions up to EOS (the greedy step's logits are those of
+ * teacher forcing on the greedy caption).
+ */
+function ownWordsMargin(P: ParamView, variant: Variant, batch: Batch): number {
+  return tf.tidy(() => {
+    const cp = capPrep(P);
+    const feat = feature(P, variant, pooled(batch.A!));
+    const own = greedyDecode(P, feat, T);
+    const gap = (caps: tf.Tensor2D) => {
+      const logits = teacherForced(cp, feat, caps).arraySync() as number[][];
+      const ids = caps.arraySync() as number[][];
+      let min = Infinity;
+      logits.forEach((row, r) => {
+        if (ids[Math.floor(r / (T - 1))][(r % (T - 1)) + 1] === PAD) return;
+        const [a, b] = row.filter((_, w) => w !== PAD && w !== BOS).sort((x, y) => y - x);
+        min = Math.min(min, a - b);
+      });
+      return min;
+    };
+    return Math.min(gap(batch.captions), gap(own));
+  });
+}
+
+/**
+ * An instance on which the captioner's own words stay the same under the check's steps (every
+ * gap of ownWordsMargin at least 3 steps), well conditioned as well where the model has f_medi.
+ */
+function ownWordsStable(variant: Variant, start: number) {
+  for (let seed = start; seed < start + 200; seed++) {
+    const inst = hasMedi(variant) ? wellConditioned(variant, seed) : { P: initParams(variant, dims, seed), batch: makeBatch(seed + 1000), seed };
+    if (ownWordsMargin(inst.P, variant, inst.batch) > 3 * H) return inst;
+    Object.values(inst.P).forEach((t) => t.dispose());
+    seed = inst.seed;
+  }
+  throw new Error('no instance with stable own words found');
+}
+
+describe("L_caption on the captioner's own words (training options)", () => {
+  const own: Record<string, Regularisation> = {
+    'scheduled sampling': { sampling: { rate: 0.6, seed: 3 } },
+    'unlikelihood of its greedy loops': { loopUnlikelihood: 2 },
+  };
+  it.each([
+    ['lrcn', 'scheduled sampling'],
+    ['cam', 'scheduled sampling'],
+    ['lrcn', 'unlikelihood of its greedy loops'],
+    ['cam', 'unlikelihood of its greedy loops'],
+  ] as [Variant, string][])('%s, %s: every gradient matches finite differences of the objective', (variant, option) => {
+    const { P, batch } = ownWordsStable(variant, 7);
+    const opts: StepOptions = { lambda: 1, regularise: own[option] };
+    const first = algorithm1Grads(P, variant, batch, opts);
+    const fixed: StepOptions = { ...opts, classPred: first.classPred, predCaptions: first.predCaptions };
+    const step = algorithm1Grads(P, variant, batch, fixed);
+    // the option acts: the caption loss is not the plain one
+    const plain = algorithm1Losses(P, variant, batch, { ...fixed, regularise: undefined }).caption;
+    expect(Math.abs(step.losses.caption - plain)).toBeGreaterThan(1e-4);
+    // the captioner's own words are argmaxes, here constant under the small steps of the check
+    // (ownWordsStable), so the objective is smooth there: its gradient is that of teacher forcing on them
     for (const [name, g] of Object.entries(step.grads)) {
       const res = check(P, name, g, () => algorithm1Losses(P, variant, batch, fixed)[objectiveFor(name)], 5);
       expect(res.err, `${variant} ${name}\n${res.detail}`).toBeLessThan(TOL);

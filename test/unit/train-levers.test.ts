@@ -23,6 +23,7 @@ import {
   captionLoss,
   classify,
   classLoss,
+  greedyDecode,
   initParams,
   medi,
   pooled,
@@ -30,7 +31,8 @@ import {
   type ModelDims,
 } from '../../src-main/ml/model.ts';
 import { readSafetensors } from '../../src-main/ml/safetensors.ts';
-import { repeatCandidates } from '../../src-main/ml/unlikelihood.ts';
+import { loopCandidates, ownLoopUnlikelihood, repeatCandidates } from '../../src-main/ml/unlikelihood.ts';
+import { sampledInputs } from '../../src-main/ml/scheduled-sampling.ts';
 import { trainFixture } from '../helpers/train-fixture.ts';
 
 beforeAll(async () => {
@@ -236,6 +238,101 @@ describe('unlikelihood of repeats of what a caption already wrote', () => {
     const bigrams = await trainRecorded({ ...run, unlikelihood: 1, unlikelihoodOf: 'bigrams' });
     expect(bigrams.stored.unlikelihoodOf).toBe('bigrams');
     expect(bigrams.medi).not.toEqual(ul.medi);
+  });
+});
+
+describe("unlikelihood of the loops in the captioner's own greedy captions", () => {
+  const V = 9;
+  const pairs = (idx: Int32Array) => Array.from(idx, (i) => [Math.floor(i / V), i % V]);
+
+  it('marks each word that writes again a bigram of two words the caption already wrote, up to its EOS', () => {
+    // BOS a b a b a EOS a b: the second "a b" and "b a" repeat; nothing after EOS counts
+    // BOS UNK a UNK a c: UNK is no word, so "UNK a" never counts
+    const own = Int32Array.from([1, 4, 5, 4, 5, 4, 2, 4, 5, 1, 3, 4, 3, 4, 6, 0, 0, 0]);
+    expect(pairs(loopCandidates(own, 2, 9, V))).toEqual([
+      [3, 5], // a b a b: b writes "a b" again
+      [4, 4], // … b a: "b a" again
+    ]);
+    // a caption that never loops has none
+    expect(loopCandidates(Int32Array.from([1, 4, 5, 6, 7, 2]), 1, 6, V).length).toBe(0);
+  });
+
+  it("is Σ −log(1 − p) of those words, each p from teacher forcing on the captioner's own greedy caption", () => {
+    const P = initParams('lrcn', { ...dims, K: 5 }, 11);
+    const { feat } = inputs();
+    const cp = capPrep(P);
+    const own = greedyDecode(P, feat, 8);
+    const ids = own.dataSync() as Int32Array;
+    const idx = loopCandidates(ids, 2, 8, dims.V);
+    // an untrained captioner loops, so there is something to sum
+    expect(idx.length).toBeGreaterThan(0);
+    const lp = tf.logSoftmax(teacherForced(cp, feat, own)).arraySync() as number[][];
+    const want = Array.from(idx).reduce((s, i) => s - Math.log(1 - Math.exp(lp[Math.floor(i / dims.V)][i % dims.V])), 0);
+    expect(ownLoopUnlikelihood(cp, feat, 8).dataSync()[0]).toBeCloseTo(want, 5);
+    tf.dispose(Object.values(P));
+  });
+});
+
+describe('scheduled sampling (the captioner fed a share of its own guesses)', () => {
+  // BOS a b c EOS PAD and BOS UNK a EOS PAD PAD; the guesses g[b, t] are for caps[b, t+1]
+  const caps = Int32Array.from([1, 4, 5, 6, 2, 0, 1, 3, 4, 2, 0, 0]);
+  const guesses = Int32Array.from([7, 8, 8, 2, 2, 8, 8, 2, 2, 2]);
+
+  it('replaces only words, each by the guess for its own position, and nothing at rate 0', () => {
+    const at = (rate: number, seed = 1, firstRow = 0) => Array.from(sampledInputs(caps, guesses, 2, 6, { rate, seed, firstRow }));
+    expect(at(0)).toEqual([1, 4, 5, 6, 2, 1, 3, 4, 2, 0]);
+    // rate 1: every word (UNK included) becomes the guess made one step before; BOS, EOS, PAD stay
+    expect(at(1)).toEqual([1, 7, 8, 8, 2, 1, 8, 8, 2, 0]);
+    // in between, some of each: over many seeds about the rate of the 5 word places
+    let replaced = 0;
+    for (let seed = 0; seed < 400; seed++) replaced += at(0.3, seed).filter((w, i) => w !== at(0)[i]).length;
+    expect(replaced / (400 * 5)).toBeGreaterThan(0.25);
+    expect(replaced / (400 * 5)).toBeLessThan(0.35);
+    // the same seed draws the same; each row its own stream, so the second row alone, as a part
+    // starting at row 1, draws what it drew in the whole batch
+    expect(at(0.5, 9)).toEqual(at(0.5, 9));
+    const part = Array.from(sampledInputs(caps.slice(6), guesses.slice(5), 1, 6, { rate: 0.5, seed: 9, firstRow: 1 }));
+    expect(part).toEqual(at(0.5, 9).slice(5));
+  });
+
+  it("is L_caption of teacher forcing on those inputs, the guesses the captioner's own argmax (never PAD or BOS)", () => {
+    const P = initParams('lrcn', { ...dims, K: 5 }, 11);
+    const { feat, caps: c } = inputs();
+    const cp = capPrep(P);
+    const sampling = { rate: 0.7, seed: 4 };
+    const logits = teacherForced(cp, feat, c).arraySync() as number[][];
+    const own = Int32Array.from(logits, (row) => row.reduce((best, x, w) => (w > 1 && x > row[best] ? w : best), 2));
+    const fed = tf.tensor2d(sampledInputs(c.dataSync() as Int32Array, own, 2, 6, sampling), [2, 5], 'int32');
+    expect(Array.from(fed.dataSync())).not.toEqual(Array.from(tf.slice(c, [0, 0], [2, 5]).dataSync()));
+    const lp = tf.logSoftmax(teacherForced(cp, feat, c, undefined, false, fed)).arraySync() as number[][];
+    let nll = 0;
+    let n = 0;
+    (c.arraySync() as number[][]).forEach((row, b) =>
+      row.slice(1).forEach((y, t) => {
+        if (y === 0) return;
+        nll -= lp[b * 5 + t][y];
+        n++;
+      }),
+    );
+    expect(captionLoss(cp, feat, c, { sampling }).dataSync()[0]).toBeCloseTo(nll / n, 5);
+    expect(captionLoss(cp, feat, c, { sampling: { rate: 0, seed: 4 } }).dataSync()[0]).toBe(captionLoss(cp, feat, c).dataSync()[0]);
+    tf.dispose(Object.values(P));
+  });
+
+  it('reaches the step on a stream of its own, is recorded and changes what a run learns; off is the plain run', async () => {
+    const cfg: TrainConfig = { ...DEFAULT_CONFIG, variant: 'lrcn', scheduledSampling: 0.25 };
+    const r = regularisation(cfg, 3)!;
+    expect(r.sampling!.rate).toBe(0.25);
+    expect(regularisation(cfg, 4)!.sampling!.seed).not.toBe(r.sampling!.seed);
+    expect(regularisation({ ...cfg, dropout: 0.3 }, 3)!.dropout!.seed).not.toBe(r.sampling!.seed);
+    expect(regularisation({ ...cfg, scheduledSampling: 0 }, 3)).toBeUndefined();
+    const run = { ...tinyRun, variant: 'medi' as const };
+    const plain = await trainRecorded(run);
+    expect((await trainRecorded({ ...run, scheduledSampling: 0 })).medi).toEqual(plain.medi);
+    const sampled = await trainRecorded({ ...run, scheduledSampling: 0.5 });
+    expect(sampled.stored.scheduledSampling).toBe(0.5);
+    expect(sampled.medi).not.toEqual(plain.medi);
+    expect(sampled.steps).toBe(plain.steps);
   });
 });
 
@@ -446,6 +543,7 @@ describe('the run configuration', () => {
       classDropout: 0,
       captionSmoothing: 0,
       unlikelihood: 0,
+      scheduledSampling: 0,
       weightDecay: 0,
       cropFeatures: 0,
       flipPhotos: false,
@@ -483,6 +581,7 @@ describe('the run configuration', () => {
       classSmoothing: 0.1,
       classDropout: 0.3,
       captionSmoothing: 0.1,
+      scheduledSampling: 0.3,
       weightDecay: 0.5,
       cropFeatures: 2,
       averageWeights: 0.9,
@@ -500,7 +599,7 @@ describe('the run configuration', () => {
     const homeC = trainFixture();
     const c = await runTraining({
       home: homeC,
-      config: { ...cfg, dropout: 0, classSmoothing: 0, classDropout: 0, captionSmoothing: 0, weightDecay: 0, cropFeatures: 0 },
+      config: { ...cfg, dropout: 0, classSmoothing: 0, classDropout: 0, captionSmoothing: 0, scheduledSampling: 0, weightDecay: 0, cropFeatures: 0 },
     });
     const wc = readSafetensors(checkpointPaths(workspace(homeC), c.run).resumeWeights).tensors;
     expect(Array.from(wc['cap.out.weight'].data)).not.toEqual(Array.from(wa['cap.out.weight'].data));

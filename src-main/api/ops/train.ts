@@ -63,6 +63,10 @@ export const trainRequest = z.strictObject({
   unlikelihood: finite.min(0).max(100).optional(),
   /** What counts as a repeat there: any earlier word, or the continuation of an earlier bigram. */
   unlikelihoodOf: z.enum(REPEAT_UNITS).optional(),
+  /** Share of caption input words replaced by the captioner's own guesses (training only; 0 = off). */
+  scheduledSampling: finite.min(0).max(0.9).optional(),
+  /** Weight of the unlikelihood of loops in the captioner's own greedy captions (training only; 0 = off). */
+  loopUnlikelihood: finite.min(0).max(100).optional(),
   /** Decoupled weight decay (AdamW-style; ml/optim.ts). */
   weightDecay: finite.min(0).max(100).optional(),
   /** Train on random S×S windows of the cached feature maps (cells; 0 = whole maps). */

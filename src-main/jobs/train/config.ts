@@ -83,6 +83,17 @@ export interface TrainConfig {
   unlikelihood: number;
   /** What counts as a repeat for `unlikelihood`: any earlier word, or the continuation of an earlier bigram. */
   unlikelihoodOf: RepeatUnit;
+  /**
+   * Share ρ of L_caption's input words replaced by the captioner's own greedy guess at that
+   * position (ml/scheduled-sampling.ts: it trains on its own slips, as greedy decoding meets them; 0 = off).
+   */
+  scheduledSampling: number;
+  /**
+   * Weight α of sequence-level unlikelihood in L_caption (ml/unlikelihood.ts): each word of the
+   * captioner's own greedy caption of a training photo that repeats a bigram it already wrote is
+   * pushed down by α·(−log(1 − p)) (0 = off).
+   */
+  loopUnlikelihood: number;
   /** Decoupled (AdamW-style) weight decay of the weight matrices and embeddings (ml/optim.ts; 0 = off). */
   weightDecay: number;
   /** Train on a random S×S window of each image's cached feature map per step (augment.ts; 0 = the whole map). */
@@ -143,6 +154,8 @@ export const DEFAULT_CONFIG: Omit<TrainConfig, 'variant'> = {
   captionSmoothing: 0,
   unlikelihood: 0,
   unlikelihoodOf: 'words',
+  scheduledSampling: 0,
+  loopUnlikelihood: 0,
   weightDecay: 0,
   cropFeatures: 0,
   flipPhotos: false,

@@ -157,13 +157,17 @@ function stepBatch(s: Session, items: TrainItem[]) {
  * The dropout seed depends only on the run's seed and the global step, so a resumed run drops the same units.
  */
 export function regularisation(cfg: TrainConfig, globalStep: number): Regularisation | undefined {
-  const { dropout = 0, classSmoothing = 0, captionSmoothing = 0, classDropout = 0, unlikelihood = 0 } = cfg;
-  if (!dropout && !classSmoothing && !captionSmoothing && !classDropout && !unlikelihood) return undefined;
+  const { dropout = 0, classSmoothing = 0, captionSmoothing = 0, classDropout = 0 } = cfg;
+  const { unlikelihood = 0, scheduledSampling = 0, loopUnlikelihood = 0 } = cfg;
+  if (!dropout && !classSmoothing && !captionSmoothing && !classDropout && !unlikelihood && !scheduledSampling && !loopUnlikelihood)
+    return undefined;
   const seed = mixSeed(cfg.seed, globalStep);
   return {
     classSmoothing,
     captionSmoothing,
     ...(unlikelihood > 0 ? { unlikelihood, unlikelihoodOf: cfg.unlikelihoodOf ?? 'words' } : {}),
+    ...(scheduledSampling > 0 ? { sampling: { rate: scheduledSampling, seed: mixSeed(seed, SAMPLING_STREAM) } } : {}),
+    ...(loopUnlikelihood > 0 ? { loopUnlikelihood } : {}),
     dropout: dropout > 0 ? { rate: dropout, seed } : undefined,
     // its own stream, so the classifier's units are not dropped with the captioner's
     ...(classDropout > 0 ? { classDropout: { rate: classDropout, seed: mixSeed(seed, CLASS_DROPOUT_STREAM) } } : {}),
@@ -172,6 +176,8 @@ export function regularisation(cfg: TrainConfig, globalStep: number): Regularisa
 
 /** The classifier dropout's seed stream (the captioner's dropout uses streams 0 and 1 of the step's seed). */
 const CLASS_DROPOUT_STREAM = 2;
+/** The seed stream of scheduled sampling's draws of which input words to replace. */
+const SAMPLING_STREAM = 3;
 
 /** One optimizer step on the next batch of the epoch's permutation; returns its losses. */
 async function trainStep(s: Session, grads: StepGrads): Promise<TrainLosses> {
