@@ -71,6 +71,21 @@ async function trainRecorded(config: Parameters<typeof runTraining>[0]['config']
   return { stored, medi: Array.from(w['medi.weight'].data), cls: Array.from(w['cls.weight'].data), steps: r.steps };
 }
 
+/**
+ * A training option reaches the run: `on` is recorded in its config and the run learns other
+ * weights in as many steps, while `off` (the option at 0) trains exactly the plain run.
+ */
+async function expectOptionActs(on: Partial<TrainConfig>, off: Partial<TrainConfig>, base: Partial<TrainConfig> = {}) {
+  const run = { ...tinyRun, variant: 'medi' as const, ...base };
+  const plain = await trainRecorded(run);
+  expect((await trainRecorded({ ...run, ...off })).medi).toEqual(plain.medi);
+  const acted = await trainRecorded({ ...run, ...on });
+  expect(acted.stored).toMatchObject(on);
+  expect(acted.medi).not.toEqual(plain.medi);
+  expect(acted.steps).toBe(plain.steps);
+  return acted;
+}
+
 describe('all captions per epoch', () => {
   const train = [ex(1, ['a', 'b', 'c']), ex(2, []), ex(3, ['d'])];
 
@@ -228,14 +243,8 @@ describe('unlikelihood of repeats of what a caption already wrote', () => {
     });
     expect(regularisation({ ...cfg, unlikelihoodOf: 'bigrams' }, 3)!.unlikelihoodOf).toBe('bigrams');
     expect(regularisation({ ...cfg, unlikelihood: 0 }, 3)).toBeUndefined();
-    const run = { ...tinyRun, variant: 'medi' as const };
-    const plain = await trainRecorded(run);
-    expect((await trainRecorded({ ...run, unlikelihood: 0 })).medi).toEqual(plain.medi);
-    const ul = await trainRecorded({ ...run, unlikelihood: 1 });
-    expect(ul.stored.unlikelihood).toBe(1);
-    expect(ul.medi).not.toEqual(plain.medi);
-    expect(ul.steps).toBe(plain.steps);
-    const bigrams = await trainRecorded({ ...run, unlikelihood: 1, unlikelihoodOf: 'bigrams' });
+    const ul = await expectOptionActs({ unlikelihood: 1 }, { unlikelihood: 0 });
+    const bigrams = await trainRecorded({ ...tinyRun, variant: 'medi', unlikelihood: 1, unlikelihoodOf: 'bigrams' });
     expect(bigrams.stored.unlikelihoodOf).toBe('bigrams');
     expect(bigrams.medi).not.toEqual(ul.medi);
   });
@@ -270,6 +279,15 @@ describe("unlikelihood of the loops in the captioner's own greedy captions", () 
     const want = Array.from(idx).reduce((s, i) => s - Math.log(1 - Math.exp(lp[Math.floor(i / dims.V)][i % dims.V])), 0);
     expect(ownLoopUnlikelihood(cp, feat, 8).dataSync()[0]).toBeCloseTo(want, 5);
     tf.dispose(Object.values(P));
+  });
+
+  it('reaches the step, is recorded and changes what a run learns; off is the plain run', async () => {
+    const cfg: TrainConfig = { ...DEFAULT_CONFIG, variant: 'lrcn', loopUnlikelihood: 2 };
+    expect(regularisation(cfg, 3)!.loopUnlikelihood).toBe(2);
+    expect(regularisation({ ...cfg, loopUnlikelihood: 0 }, 3)).toBeUndefined();
+    // the tiny run's seed 3 starts with a captioner that says "BOS w EOS", which cannot loop;
+    // seed 2's starts by looping on one word ("BOS w w w …")
+    await expectOptionActs({ loopUnlikelihood: 2 }, { loopUnlikelihood: 0 }, { seed: 2 });
   });
 });
 
@@ -326,13 +344,7 @@ describe('scheduled sampling (the captioner fed a share of its own guesses)', ()
     expect(regularisation(cfg, 4)!.sampling!.seed).not.toBe(r.sampling!.seed);
     expect(regularisation({ ...cfg, dropout: 0.3 }, 3)!.dropout!.seed).not.toBe(r.sampling!.seed);
     expect(regularisation({ ...cfg, scheduledSampling: 0 }, 3)).toBeUndefined();
-    const run = { ...tinyRun, variant: 'medi' as const };
-    const plain = await trainRecorded(run);
-    expect((await trainRecorded({ ...run, scheduledSampling: 0 })).medi).toEqual(plain.medi);
-    const sampled = await trainRecorded({ ...run, scheduledSampling: 0.5 });
-    expect(sampled.stored.scheduledSampling).toBe(0.5);
-    expect(sampled.medi).not.toEqual(plain.medi);
-    expect(sampled.steps).toBe(plain.steps);
+    await expectOptionActs({ scheduledSampling: 0.5 }, { scheduledSampling: 0 });
   });
 });
 
@@ -544,6 +556,7 @@ describe('the run configuration', () => {
       captionSmoothing: 0,
       unlikelihood: 0,
       scheduledSampling: 0,
+      loopUnlikelihood: 0,
       weightDecay: 0,
       cropFeatures: 0,
       flipPhotos: false,
