@@ -6,7 +6,8 @@
  * −log(1 − p(word)). Greedy decoding loops ("a white and a and a …") because the
  * captioner gives what it has just written high probability again; this term penalises that, and
  * leaves a word that the reference itself repeats ("a … and a …") free where it is due.
- * Inference is unchanged.
+ * The sequence-level form (ownLoopUnlikelihood) pushes down the same kind of repeat where greedy
+ * decoding meets it: in the captioner's own greedy captions. Inference is unchanged.
  */
 import * as tf from '@tensorflow/tfjs';
 import { type CapPrep, EOS, FIRST_WORD, PAD, greedyCaptions, teacherForced } from './model.ts';
