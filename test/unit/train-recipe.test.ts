@@ -5,7 +5,7 @@
 import { describe, expect, it } from 'vitest';
 import { camFineTune, DEFAULT_RECIPE, DIMS, RECIPES, recipeNamed, withRecipe } from '../../src-main/jobs/train/config.ts';
 import { epochBudget } from '../../src-main/jobs/train/sampling.ts';
-import { estimateSeconds, stepFlops } from '../../src-main/jobs/train/estimate.ts';
+import { estimateSeconds, optionPasses, stepFlops } from '../../src-main/jobs/train/estimate.ts';
 import type { ModelDims } from '../../src-main/ml/model.ts';
 import { configOf, resumeRequest, trainRequest } from '../../src-main/api/ops/train.ts';
 
@@ -86,6 +86,23 @@ describe('duration estimate', () => {
     expect(estimateSeconds('wasm', 'cam', small, d)!).toBeLessThan(one / 5);
     expect(estimateSeconds('node', 'cam', paper, d)!).toBeLessThan(one);
     expect(estimateSeconds('quantum', 'cam', paper, d)).toBeNull();
+  });
+
+  it("counts the captioner passes that training options add: the loop unlikelihood's decoding and teacher-forced pass, scheduled sampling's guesses", () => {
+    expect(optionPasses({})).toBe(0);
+    expect(optionPasses({ loopUnlikelihood: 0, scheduledSampling: 0 })).toBe(0);
+    expect(optionPasses({ loopUnlikelihood: 3 })).toBe(4);
+    expect(optionPasses({ loopUnlikelihood: 3, scheduledSampling: 0.1 })).toBe(5);
+    const small: ModelDims = { ...paper, ...DIMS.small, K: 1280, V: 400, C: 5 };
+    const d = { batch: 32, T: 20, steps: 100 };
+    for (const variant of ['medi', 'cam'] as const) {
+      const plain = estimateSeconds('node', variant, small, d)!;
+      const withLoop = estimateSeconds('node', variant, small, { ...d, extraPasses: optionPasses({ loopUnlikelihood: 3 }) })!;
+      expect(withLoop).toBeGreaterThan(plain);
+      expect(stepFlops(variant, small, 32, 20, 4)).toBeGreaterThan(stepFlops(variant, small, 32, 20));
+    }
+    // a classifier has no captioner to add passes to
+    expect(estimateSeconds('node', 'cnn', small, { ...d, extraPasses: 4 })).toBe(estimateSeconds('node', 'cnn', small, d));
   });
 
   it('counts each op dispatch, which small models mostly spend: a small-width cam run on 5 CUB classes is minutes, not seconds', () => {

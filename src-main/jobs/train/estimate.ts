@@ -29,6 +29,16 @@ const PASS_STEP_S: Record<string, number> = { wasm: 1.75e-3, node: 1.5e-3, gpu: 
 /** Captioner passes of a step, as counted in stepFlops (forward, backward, CAM terms). */
 const captionerPasses = (variant: Variant) => (!hasCap(variant) ? 0 : variant === 'cam' ? 11 : 3);
 
+/**
+ * Captioner passes that training options add to a step: the loop unlikelihood decodes the batch
+ * greedily (one forward) and scores those captions teacher-forced (forward and backward: three);
+ * scheduled sampling guesses every input word in one more forward. The token-level unlikelihood
+ * rides on L_caption's own pass.
+ */
+export function optionPasses(o: { loopUnlikelihood?: number; scheduledSampling?: number }): number {
+  return (o.loopUnlikelihood ? 4 : 0) + (o.scheduledSampling ? 1 : 0);
+}
+
 /** FLOPs of one teacher-forced captioner forward pass over `rows` captions of length T. */
 function captionForwardFlops(d: ModelDims, F: number, rows: number, T: number): number {
   const perToken = d.E * 4 * d.Hd + d.Hd * 4 * d.Hd + d.Hd * d.V;
@@ -40,24 +50,28 @@ function captionForwardFlops(d: ModelDims, F: number, rows: number, T: number): 
  * forward), the captioner alphas of the given and the greedy caption (forward and backward over
  * 2B rows) and the second-order pass through both (≈ 2× that again): ≈ 11 forwards in all.
  */
-export function stepFlops(variant: Variant, d: ModelDims, B: number, T: number): number {
+export function stepFlops(variant: Variant, d: ModelDims, B: number, T: number, extraPasses = 0): number {
   const F = featWidth(variant, d);
   let fwd = 0;
   if (hasMedi(variant)) fwd += 2 * B * d.K * d.D;
   if (hasCls(variant)) fwd += 2 * B * F * d.C;
-  const cap = hasCap(variant) ? captionForwardFlops(d, F, B, T) : 0;
-  return 3 * fwd + (variant === 'cam' ? 11 : 3) * cap;
+  if (!hasCap(variant)) return 3 * fwd;
+  return 3 * fwd + (captionerPasses(variant) + extraPasses) * captionForwardFlops(d, F, B, T);
 }
 
-/** Estimated seconds for `steps` training steps on this backend (null if the backend is unknown). */
+/**
+ * Estimated seconds for `steps` training steps on this backend (null if the backend is unknown);
+ * `extraPasses`: what the run's options add (optionPasses).
+ */
 export function estimateSeconds(
   backend: string,
   variant: Variant,
   d: ModelDims,
-  o: { batch: number; T: number; steps: number },
+  o: { batch: number; T: number; steps: number; extraPasses?: number },
 ): number | null {
   const rate = GFLOPS[backend];
   if (!rate) return null;
-  const overhead = captionerPasses(variant) * (o.T - 1) * PASS_STEP_S[backend];
-  return o.steps * (stepFlops(variant, d, o.batch, o.T) / (rate * 1e9) + overhead);
+  const passes = hasCap(variant) ? captionerPasses(variant) + (o.extraPasses ?? 0) : 0;
+  const overhead = passes * (o.T - 1) * PASS_STEP_S[backend];
+  return o.steps * (stepFlops(variant, d, o.batch, o.T, o.extraPasses) / (rate * 1e9) + overhead);
 }

@@ -28,7 +28,7 @@ import { epochBudget, itemCaption, trainItems, type TrainItem } from './sampling
 import { cropMaps, cropOffsets, mirrorMasks, mirrorRows } from './augment.ts';
 import type { Example } from './dataset.ts';
 import { mirroredKey } from '../../ml/feature-cache.ts';
-import { estimateSeconds, stepFlops } from './estimate.ts';
+import { estimateSeconds, optionPasses, stepFlops } from './estimate.ts';
 import { markInterruptedRuns, type RunClaim } from '../run-owner.ts';
 import { openSession, reporter, type Reporter, type Session } from './setup.ts';
 import { evaluateSplit, selectionScore } from './validation.ts';
@@ -399,7 +399,7 @@ export function nextStageEstimate(backend: string, s: Pick<Session, 'cfg' | 'dat
   const cfg = newRunConfig(requestSettings(req));
   const epochs = epochBudget(cfg, s.data.train);
   const steps = Math.ceil(trainItems(s.data.train, cfg.allCaptions).length / cfg.batch) * epochs;
-  const estimateSec = estimateSeconds(backend, 'cam', { ...s.dims, ...DIMS[cfg.dims] }, { batch: cfg.batch, T: cfg.maxLen, steps });
+  const estimateSec = estimateSeconds(backend, 'cam', { ...s.dims, ...DIMS[cfg.dims] }, { batch: cfg.batch, T: cfg.maxLen, steps, extraPasses: optionPasses(cfg) });
   return estimateSec === null ? null : { variant: 'cam', estimateSec };
 }
 
@@ -415,14 +415,14 @@ export async function runTraining(opts: TrainOptions): Promise<TrainResult> {
     // A run left 'running' by a process that died is 'interrupted' from now on (resumable).
     markInterruptedRuns(db, ws);
     const s = await openSession(ws, db, backend.name, opts, report, (id, c) => ([runId, claim] = [id, c]));
-    const left = { batch: s.cfg.batch, T: s.cfg.maxLen, steps: s.totalSteps - s.state.globalStep };
+    const left = { batch: s.cfg.batch, T: s.cfg.maxLen, steps: s.totalSteps - s.state.globalStep, extraPasses: optionPasses(s.cfg) };
     const estimateSec = estimateSeconds(backend.name, s.cfg.variant, s.dims, left) ?? undefined;
     const nextStage = nextStageEstimate(backend.name, s);
     report.emit({
       type: 'start', phase: 'train', run: s.runId, epochs: s.cfg.epochs, steps: s.stepsPerEpoch, totalSteps: s.totalSteps, estimateSec,
       ...(nextStage ? { nextStage } : {}),
     });
-    const flops = stepFlops(s.cfg.variant, s.dims, s.cfg.batch, s.cfg.maxLen);
+    const flops = stepFlops(s.cfg.variant, s.dims, s.cfg.batch, s.cfg.maxLen, left.extraPasses);
     const workers = stepWorkers(backend.name, s.cfg.batch, flops, opts.workers);
     if (workers > 1) {
       report.emit({ type: 'log', phase: 'train', message: `each step is computed in ${workers} parts on ${workers} worker threads` });
