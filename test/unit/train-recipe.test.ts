@@ -14,7 +14,7 @@ const paper: ModelDims = { K: 1536, ...DIMS.paper, V: 5000, C: 200 };
 describe('recipes', () => {
   it('standard is the default of plumage train (and its old names fast and practical), paper the paper setting', () => {
     const standard = withRecipe('standard', { variant: 'cam' as const });
-    expect(standard).toMatchObject({ dims: 'small', optimizer: 'adam', lr: 0.002, batch: 32, clip: 2, allCaptions: true, epochs: 4, minPhotoPasses: 15, select: 'cider', classSmoothing: 0.1, captionSmoothing: 0.1, classDropout: 0.5 });
+    expect(standard).toMatchObject({ dims: 'small', optimizer: 'adam', lr: 0.002, batch: 32, clip: 2, allCaptions: true, epochs: 4, minPhotoPasses: 15, select: 'cider', classSmoothing: 0.1, captionSmoothing: 0.1, classDropout: 0.5, unlikelihood: 10, unlikelihoodOf: 'bigrams', loopUnlikelihood: 3 });
     expect(configOf(trainRequest.parse({ variant: 'cam' }))).toEqual(standard);
     for (const alias of ['fast', 'practical', 'standard']) expect(configOf(trainRequest.parse({ variant: 'cam', recipe: alias }))).toEqual(standard);
     expect(recipeNamed(undefined)).toBe(DEFAULT_RECIPE);
@@ -22,6 +22,9 @@ describe('recipes', () => {
     const p = withRecipe('paper', { variant: 'cam' as const });
     expect(p).toMatchObject({ dims: 'paper', optimizer: 'sgd', lr: 0.1, batch: 128, clip: 0 });
     expect(p).not.toHaveProperty('allCaptions');
+    expect(p).not.toHaveProperty('loopUnlikelihood');
+    // an explicit 0 turns a recipe's option off
+    expect(configOf(trainRequest.parse({ variant: 'cam', loopUnlikelihood: 0, unlikelihood: 0 }))).toMatchObject({ loopUnlikelihood: 0, unlikelihood: 0 });
   });
 
   it('explicit options win over the recipe, undefined ones do not erase it; explicit epochs drop the photo-pass floor', () => {
@@ -97,7 +100,7 @@ describe('duration estimate', () => {
     const d = { batch: 32, T: 20, steps: 100 };
     for (const variant of ['medi', 'cam'] as const) {
       const plain = estimateSeconds('node', variant, small, d)!;
-      const withLoop = estimateSeconds('node', variant, small, { ...d, extraPasses: optionPasses({ loopUnlikelihood: 3 }) })!;
+      const withLoop = estimateSeconds('node', variant, small, { ...d, extraPasses: optionPasses(RECIPES.standard) })!;
       expect(withLoop).toBeGreaterThan(plain);
       expect(stepFlops(variant, small, 32, 20, 4)).toBeGreaterThan(stepFlops(variant, small, 32, 20));
     }
