@@ -29,8 +29,9 @@ export const RECIPES: Record<string, Recipe> = {
   // its fine-tune (train/config.ts RECIPES.standard, CAM_FINE_TUNE.standard). Every caption of a
   // photo per epoch, selection by validation CIDEr-D, label smoothing 0.1 and dropout on the
   // classifier's input and the unlikelihood of repeated bigrams are the levers that paid on real
-  // CUB photos (docs/training.md: Training levers for real photos); λ 0.03 in cam's fine-tune (1 at first, then 0.3, then 0.1): a larger
-  // λ lets L_cam steer f_medi at the cost of the product's captions (config.ts CAM_FINE_TUNE).
+  // CUB photos (docs/training.md: Training levers for real photos); λ 0.03 in cam's fine-tune (1
+  // at first, then 0.3, then 0.1): a larger λ lets L_cam steer f_medi at the cost of the
+  // product's captions (config.ts CAM_FINE_TUNE).
   standard: {
     description:
       "plumage train's default (--recipe standard): dims small, Adam lr 0.002, batch 32, clip 2, every caption per epoch, 4 epochs but at least 15 photo passes, best by validation CIDEr-D, label smoothing 0.1, dropout 0.5 on the classifier's input, unlikelihood of repeated bigrams (α 10 in the references, α 3 in its own greedy captions); cam fine-tuned from medi (lr 0.001, 1 epoch but at least 5 photo passes, λ 0.03)",
