@@ -19,6 +19,7 @@ import { mixSeed } from '../util/rng.ts';
 import { camLoss, maskLoss } from './losses.ts';
 import type { RepeatUnit } from './unlikelihood.ts';
 import type { ScheduledSampling } from './scheduled-sampling.ts';
+import type { SelfCritical } from './self-critical.ts';
 import {
   type CaptionDropout,
   PAD,
@@ -49,6 +50,8 @@ export interface Batch {
   masks?: tf.Tensor3D;
   /** [B] 1 where the image has a mask, else 0 */
   maskRows?: tf.Tensor1D;
+  /** [B,R,T] int32: every reference caption of each row's image (all-PAD rows pad R); self-critical training only */
+  references?: tf.Tensor3D;
 }
 
 export interface StepOptions {
@@ -126,6 +129,8 @@ export interface Regularisation {
   sampling?: ScheduledSampling;
   /** Weight of the unlikelihood of the loops of the captioner's own greedy captions, inside L_caption (unlikelihood.ts). */
   loopUnlikelihood?: number;
+  /** Self-critical training on sampled captions, inside L_caption (self-critical.ts; needs batch.references). */
+  selfCritical?: SelfCritical;
   /** Dropout on the word embeddings and LSTM outputs of L_caption's forward pass, seeded. */
   dropout?: CaptionDropout;
   /** Dropout on the shared layer's output h as the classifier's input, inside L_class only (medi/cam; seeded). */
@@ -177,7 +182,8 @@ const scaled = (x: tf.Scalar, k: number): tf.Scalar => (k === 1 ? x : (tf.mul(x,
 function sharesCaption(variant: Variant, need: { cam: boolean; mask: boolean }, o: StepOptions): boolean {
   // dropout, label smoothing, unlikelihood or sampled inputs make L_caption differ from the contract's Grad-CAM pass
   const r = o.regularise;
-  const plainCaption = !r?.dropout && !r?.captionSmoothing && !r?.unlikelihood && !r?.sampling && !r?.loopUnlikelihood;
+  const plainCaption =
+    !r?.dropout && !r?.captionSmoothing && !r?.unlikelihood && !r?.sampling && !r?.loopUnlikelihood && !r?.selfCritical;
   // the given and the greedy captions still run as one stacked pass of 2B rows (gradcam.ts), so
   // the step does strictly less work: ~13-16% less CPU on tfjs-node (docs/model.md, "Speed levers")
   const wanted = o.shareCaptionPass ?? true;
@@ -219,6 +225,7 @@ function objective(
       unlikelihoodOf: r?.unlikelihoodOf,
       sampling: r?.sampling,
       loopUnlikelihood: r?.loopUnlikelihood,
+      selfCritical: r?.selfCritical ? { ...r.selfCritical, references: referencesOf(batch) } : undefined,
     });
     terms.push(scaled(keep.caption, w.cap));
   }
@@ -344,17 +351,24 @@ function sliceBatch(b: Batch, start: number, size: number): Batch {
     captions: rows(b.captions)!,
     masks: rows(b.masks),
     maskRows: rows(b.maskRows),
+    references: rows(b.references),
   };
+}
+
+function referencesOf(batch: Batch): tf.Tensor3D {
+  if (!batch.references) throw new Error('self-critical training needs the references of the batch (batch.references)');
+  return batch.references;
 }
 
 /** A slice's options: its own dropout streams, so slices do not drop the same units. */
 function sliceOptions(o: StepOptions, start: number): StepOptions {
   const r = o.regularise;
-  if (!r?.dropout && !r?.classDropout && !r?.sampling) return o;
+  if (!r?.dropout && !r?.classDropout && !r?.sampling && !r?.selfCritical) return o;
   const own = (d: CaptionDropout | undefined) => (d ? { ...d, seed: mixSeed(d.seed, start) } : undefined);
   // sampled inputs draw per row of the whole batch, so a part draws what the whole would
   const sampling = r.sampling ? { ...r.sampling, firstRow: start } : undefined;
-  return { ...o, regularise: { ...r, dropout: own(r.dropout), classDropout: own(r.classDropout), sampling } };
+  const selfCritical = r.selfCritical ? { ...r.selfCritical, firstRow: start } : undefined;
+  return { ...o, regularise: { ...r, dropout: own(r.dropout), classDropout: own(r.classDropout), sampling, selfCritical } };
 }
 
 /**

@@ -16,6 +16,7 @@ import { addBias, embed, linear, logSoftmax, mmNT, mmOperand, pickLogSoftmax, si
 import { invalidRequest } from '../util/errors.ts';
 import { type RepeatUnit, ownLoopUnlikelihood, unlikelihoodSum } from './unlikelihood.ts';
 import { type ScheduledSampling, ownGuessInputs } from './scheduled-sampling.ts';
+import { type SelfCritical, selfCriticalSum } from './self-critical.ts';
 import type { Variant } from '../../shared/types.ts';
 
 export const PAD = 0;
@@ -423,6 +424,8 @@ export interface CaptionTraining {
   sampling?: ScheduledSampling;
   /** Weight of the unlikelihood of the loops in the captioner's own greedy captions (unlikelihood.ts). */
   loopUnlikelihood?: number;
+  /** Self-critical training on sampled captions (self-critical.ts), with each row's references [B,R,T]. */
+  selfCritical?: SelfCritical & { references: tf.Tensor3D };
 }
 
 /**
@@ -442,6 +445,8 @@ export function captionLoss(cp: CapPrep, feat: tf.Tensor, caps: tf.Tensor2D, tra
   let total: tf.Tensor = crossEntropy;
   if (alpha > 0) total = tf.add(total, tf.mul(unlikelihoodSum(logits, caps, training.unlikelihoodOf), alpha));
   if (loops > 0) total = tf.add(total, tf.mul(ownLoopUnlikelihood(cp, feat, caps.shape[1]), loops));
+  const sc = training.selfCritical;
+  if (sc && sc.weight > 0) total = tf.add(total, tf.mul(selfCriticalSum(cp, feat, sc.references, caps.shape[1], sc), sc.weight));
   return tf.div(total, tf.maximum(tf.sum(mask), 1)) as tf.Scalar;
 }
 
@@ -457,6 +462,19 @@ export function greedyDecode(P: ParamView, feat: tf.Tensor, T: number): tf.Tenso
 
 /** greedyDecode on prepared captioner weights (also what training's own-caption terms decode with). */
 export function greedyCaptions(cp: CapPrep, feat: tf.Tensor, T: number): tf.Tensor2D {
+  return stepwiseCaptions(cp, feat, T, (logits) => tf.argMax(logits, 1).toInt() as tf.Tensor1D);
+}
+
+/**
+ * Captions [B,T] written word by word from BOS, T−1 steps, `pick` choosing each next word from
+ * the step's word logits [B,V] (PAD and BOS banned: −∞); PAD after EOS.
+ */
+export function stepwiseCaptions(
+  cp: CapPrep,
+  feat: tf.Tensor,
+  T: number,
+  pick: (logits: tf.Tensor2D) => tf.Tensor1D,
+): tf.Tensor2D {
   return tf.tidy(() => {
     const B = feat.shape[0];
     const fg = featureGates(cp, feat);
@@ -469,8 +487,8 @@ export function greedyCaptions(cp: CapPrep, feat: tf.Tensor, T: number): tf.Tens
     let c: tf.Tensor | null = null;
     for (let t = 0; t < T - 1; t++) {
       ({ s, c } = lstmStep(cp, mmNT(embed(cp.embedW, tok), cp.We, cp.WeT), s, c, fg));
-      const logits = tf.add(mmNT(s, cp.Wo, cp.WoT), outBan);
-      const next = tf.where(done, tf.zerosLike(tok), tf.argMax(logits, 1).toInt()) as tf.Tensor1D;
+      const logits = tf.add(mmNT(s, cp.Wo, cp.WoT), outBan) as tf.Tensor2D;
+      const next = tf.where(done, tf.zerosLike(tok), pick(logits)) as tf.Tensor1D;
       out.push(next);
       done = tf.logicalOr(done, tf.equal(next, EOS)) as tf.Tensor1D;
       tok = next;

@@ -24,6 +24,7 @@ import {
 import { camMaps, gradCamAlphas, type ScoreRequest } from '../../src-main/ml/gradcam.ts';
 import { camLoss } from '../../src-main/ml/losses.ts';
 import type { RepeatUnit } from '../../src-main/ml/unlikelihood.ts';
+import { advantages, captionWords, docFreq, sampledCaptions, sampleSurrogate, type SelfCritical } from '../../src-main/ml/self-critical.ts';
 import {
   capPrep,
   captionLoss,
@@ -79,6 +80,19 @@ function makeBatch(seed: number, withMasks = false): Batch {
     batch.maskRows = tf.tensor1d([1, 0, 1]);
   }
   return batch;
+}
+
+/** The batch with references [B,2,T] for self-critical training: each row's own caption and the caption of the row opposite. */
+function withReferences(batch: Batch): Batch {
+  const caps = batch.captions.arraySync() as number[][];
+  batch.references = tf.tensor3d(caps.map((c, b) => [c, caps[B - 1 - b]]), [B, 2, T], 'int32');
+  return batch;
+}
+
+/** Self-critical training of weight β, scored with the document frequencies of the batch's own references. */
+function selfCriticalOf(batch: Batch, weight: number): SelfCritical {
+  const refs = batch.references!.arraySync() as number[][][];
+  return { weight, seed: 9, docFreq: docFreq(refs.map((rows) => rows.map(captionWords).filter((w) => w.length))) };
 }
 
 /**
@@ -235,13 +249,20 @@ describe('micro-batches', () => {
     ['cam', 2, 0, -1],
     ['lrcn', 1, 0, -2],
     ['cam', 2, 0, -2],
+    ['lrcn', 1, 0, -3],
+    ['cam', 2, 0, -3],
   ] as [Variant, number, number, number][])(
-    '%s in slices of %i (μ = %i, unlikelihood %i; −1: scheduled sampling, −2: of greedy loops) gives the full-batch gradients and losses',
+    '%s in slices of %i (μ = %i, unlikelihood %i; −1: scheduled sampling, −2: of greedy loops, −3: self-critical) gives the full-batch gradients and losses',
     (variant, mb, mu, unlikelihood) => {
       const P = initParams(variant, dims, 23);
       const batch = makeBatch(29, true);
       // sampled inputs draw per row of the whole batch, so every slice must draw what the whole did
-      const own: Record<number, Regularisation> = { [-1]: { sampling: { rate: 0.5, seed: 5 } }, [-2]: { loopUnlikelihood: 2 } };
+      if (unlikelihood === -3) withReferences(batch);
+      const own: Record<number, Regularisation> = {
+        [-1]: { sampling: { rate: 0.5, seed: 5 } },
+        [-2]: { loopUnlikelihood: 2 },
+        [-3]: { selfCritical: unlikelihood === -3 ? selfCriticalOf(batch, 2) : undefined },
+      };
       const regularise = unlikelihood > 0 ? { unlikelihood } : own[unlikelihood];
       const full = algorithm1Grads(P, variant, batch, { mu, regularise, microBatch: Infinity });
       const parts = algorithm1Grads(P, variant, batch, { mu, regularise, microBatch: mb });
@@ -508,4 +529,68 @@ describe('weighted L_class (classWeight)', () => {
     expect(heavy.losses.class).toBeCloseTo(plain.losses.class, 6);
     expect(heavy.losses.total).toBeCloseTo(plain.losses.total + 2 * plain.losses.class, 5);
   });
+});
+
+describe('self-critical training (sampled captions scored by CIDEr-D)', () => {
+  const trainedBy = (variant: Variant, P: ParamView) =>
+    Object.keys(P).filter((n) => n.startsWith('cap.') || (hasMedi(variant) && n.startsWith('medi.')));
+
+  it.each(['lrcn', 'cam'] as Variant[])(
+    "%s: the surrogate's gradient at fixed samples and advantages matches finite differences",
+    (variant) => {
+      const { P, batch } = hasMedi(variant) ? wellConditioned(variant, 7) : { P: initParams(variant, dims, 7), batch: makeBatch(11) };
+      const feat = () => feature(P, variant, pooled(batch.A!));
+      const sample = sampledCaptions(capPrep(P), feat(), T, { seed: 4 });
+      const adv = tf.tensor1d([1, -0.5, 0.7]);
+      const f = () => sampleSurrogate(capPrep(P), feat(), sample, adv);
+      const names = trainedBy(variant, P);
+      const gs = tf.grads(f)(names.map((n) => P[n]));
+      names.forEach((name, i) => {
+        const res = check(P, name, gs[i], () => f().dataSync()[0], 5);
+        expect(res.err, `${variant} ${name}\n${res.detail}`).toBeLessThan(TOL);
+        expect(res.errWrong, `${variant} ${name}: a 10% wrong gradient must fail`).toBeGreaterThan(TOL);
+      });
+    },
+  );
+
+  it.each(['lrcn', 'cam'] as Variant[])(
+    "%s: Algorithm 1 adds β / (target words) times that gradient, at the step's own samples and advantages",
+    (variant) => {
+      const P = initParams(variant, dims, 41);
+      const batch = withReferences(makeBatch(43));
+      const first = algorithm1Grads(P, variant, batch, {});
+      const fixed: StepOptions = { classPred: first.classPred, predCaptions: first.predCaptions, lambda: 0.5 };
+      const sc = selfCriticalOf(batch, 2);
+      const plain = algorithm1Grads(P, variant, batch, fixed);
+      const trained = algorithm1Grads(P, variant, batch, { ...fixed, regularise: { selfCritical: sc } });
+      // the same draws and scores, rebuilt outside the step
+      const cp = capPrep(P);
+      const feat = () => feature(P, variant, pooled(batch.A!));
+      const sample = sampledCaptions(cp, feat(), T, sc);
+      const greedy = greedyDecode(P, feat(), T);
+      const adv = advantages(
+        sample.dataSync() as Int32Array,
+        greedy.dataSync() as Int32Array,
+        batch.references!.dataSync() as Int32Array,
+        [B, 2, T],
+        sc.docFreq,
+      );
+      expect(Array.from(adv).some((a) => Math.abs(a) > 1e-3)).toBe(true);
+      const tokens = (batch.captions.arraySync() as number[][]).flatMap((c) => c.slice(1)).filter((w) => w !== PAD).length;
+      const names = trainedBy(variant, P);
+      const extra = tf.grads(() => tf.mul(sampleSurrogate(capPrep(P), feat(), sample, tf.tensor1d(adv)), sc.weight / tokens))(
+        names.map((n) => P[n]),
+      );
+      names.forEach((n, i) => {
+        const want = tf.add(plain.grads[n], extra[i]).dataSync();
+        const got = trained.grads[n].dataSync();
+        const scale = Math.max(...Array.from(extra[i].dataSync(), Math.abs));
+        expect(scale, n).toBeGreaterThan(1e-6);
+        expect(Math.max(...Array.from(want, (x, j) => Math.abs(x - got[j]))) / scale, n).toBeLessThan(1e-3);
+      });
+      // cls.* sees none of it
+      for (const n of Object.keys(P).filter((k) => k.startsWith('cls.')))
+        expect(Array.from(trained.grads[n].dataSync())).toEqual(Array.from(plain.grads[n].dataSync()));
+    },
+  );
 });

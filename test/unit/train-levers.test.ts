@@ -291,6 +291,12 @@ describe("unlikelihood of the loops in the captioner's own greedy captions", () 
   });
 });
 
+describe('self-critical training (the rest: ml-self-critical.test.ts)', () => {
+  it('is recorded and changes what a run learns; at 0 the run is the plain one', async () => {
+    await expectOptionActs({ selfCritical: 2 }, { selfCritical: 0 }, { seed: 2 });
+  });
+});
+
 describe('scheduled sampling (the captioner fed a share of its own guesses)', () => {
   // BOS a b c EOS PAD and BOS UNK a EOS PAD PAD; the guesses g[b, t] are for caps[b, t+1]
   const caps = Int32Array.from([1, 4, 5, 6, 2, 0, 1, 3, 4, 2, 0, 0]);
@@ -557,6 +563,7 @@ describe('the run configuration', () => {
       unlikelihood: 0,
       scheduledSampling: 0,
       loopUnlikelihood: 0,
+      selfCritical: 0,
       weightDecay: 0,
       cropFeatures: 0,
       flipPhotos: false,
@@ -595,6 +602,7 @@ describe('the run configuration', () => {
       classDropout: 0.3,
       captionSmoothing: 0.1,
       scheduledSampling: 0.3,
+      selfCritical: 1,
       weightDecay: 0.5,
       cropFeatures: 2,
       averageWeights: 0.9,
@@ -612,7 +620,7 @@ describe('the run configuration', () => {
     const homeC = trainFixture();
     const c = await runTraining({
       home: homeC,
-      config: { ...cfg, dropout: 0, classSmoothing: 0, classDropout: 0, captionSmoothing: 0, scheduledSampling: 0, weightDecay: 0, cropFeatures: 0 },
+      config: { ...cfg, dropout: 0, classSmoothing: 0, classDropout: 0, captionSmoothing: 0, scheduledSampling: 0, selfCritical: 0, weightDecay: 0, cropFeatures: 0 },
     });
     const wc = readSafetensors(checkpointPaths(workspace(homeC), c.run).resumeWeights).tensors;
     expect(Array.from(wc['cap.out.weight'].data)).not.toEqual(Array.from(wa['cap.out.weight'].data));

@@ -91,11 +91,13 @@ describe('duration estimate', () => {
     expect(estimateSeconds('quantum', 'cam', paper, d)).toBeNull();
   });
 
-  it("counts the captioner passes that training options add: the loop unlikelihood's decoding and teacher-forced pass, scheduled sampling's guesses", () => {
+  it("counts the captioner passes that training options add: the loop unlikelihood's decoding and teacher-forced pass, scheduled sampling's guesses, self-critical training's two decodings and teacher-forced pass", () => {
     expect(optionPasses({})).toBe(0);
     expect(optionPasses({ loopUnlikelihood: 0, scheduledSampling: 0 })).toBe(0);
     expect(optionPasses({ loopUnlikelihood: 3 })).toBe(4);
     expect(optionPasses({ loopUnlikelihood: 3, scheduledSampling: 0.1 })).toBe(5);
+    expect(optionPasses({ selfCritical: 1 })).toBe(5);
+    expect(optionPasses({ loopUnlikelihood: 3, selfCritical: 1 })).toBe(9);
     const small: ModelDims = { ...paper, ...DIMS.small, K: 1280, V: 400, C: 5 };
     const d = { batch: 32, T: 20, steps: 100 };
     for (const variant of ['medi', 'cam'] as const) {

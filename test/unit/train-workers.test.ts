@@ -133,6 +133,26 @@ describe('data parallelism over worker threads', () => {
     });
   }
 
+  it("a self-critical step over 2 workers gives the one-thread gradients: each row's references travel with it", async () => {
+    const pool = await GradientWorkers.start(P, 2, backend);
+    pools.push(pool);
+    const caps = batch.captions.arraySync() as number[][];
+    const withRefs: Batch = { ...batch, references: tf.tensor3d(caps.map((c, b) => [c, caps[(b + 3) % B]]), [B, 2, T], 'int32') };
+    const docFreq = { counts: new Map([['4', 2], ['5,6', 1]]), photos: 3 };
+    const o: StepOptions = { ...opts, regularise: { selfCritical: { weight: 2, seed: 5, docFreq } } };
+    const one = algorithm1Grads(P, 'cam', withRefs, { ...o, microBatch: Infinity });
+    const many = await pool.grads(P, 'cam', withRefs, o);
+    const plain = algorithm1Grads(P, 'cam', withRefs, { ...opts, microBatch: Infinity });
+    try {
+      for (const name of Object.keys(one.grads)) expect(relErr(one.grads[name], many.grads[name]), name).toBeLessThan(TOL);
+      // the term acted
+      expect(relErr(one.grads['cap.out.weight'], plain.grads['cap.out.weight'])).toBeGreaterThan(1e-3);
+    } finally {
+      [one, many, plain].forEach(dispose);
+      withRefs.references!.dispose();
+    }
+  });
+
   it('a part left out is caught by the tolerance', async () => {
     const one = algorithm1Grads(P, 'cam', batch, { ...opts, microBatch: Infinity });
     const [a, b] = splitRows(B, 2);

@@ -67,6 +67,8 @@ export const trainRequest = z.strictObject({
   scheduledSampling: finite.min(0).max(0.9).optional(),
   /** Weight of the unlikelihood of loops in the captioner's own greedy captions (training only; 0 = off). */
   loopUnlikelihood: finite.min(0).max(100).optional(),
+  /** Weight of self-critical training on sampled captions scored by CIDEr-D (training only; 0 = off). */
+  selfCritical: finite.min(0).max(100).optional(),
   /** Decoupled weight decay (AdamW-style; ml/optim.ts). */
   weightDecay: finite.min(0).max(100).optional(),
   /** Train on random S×S windows of the cached feature maps (cells; 0 = whole maps). */

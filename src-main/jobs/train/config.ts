@@ -94,6 +94,12 @@ export interface TrainConfig {
    * pushed down by α·(−log(1 − p)) (0 = off).
    */
   loopUnlikelihood: number;
+  /**
+   * Weight β of self-critical training in L_caption (ml/self-critical.ts): the captioner samples
+   * a caption of each training photo, whose log-probability is raised by how far its CIDEr-D
+   * against the photo's references beats the greedy caption's, lowered where it falls short (0 = off).
+   */
+  selfCritical: number;
   /** Decoupled (AdamW-style) weight decay of the weight matrices and embeddings (ml/optim.ts; 0 = off). */
   weightDecay: number;
   /** Train on a random S×S window of each image's cached feature map per step (augment.ts; 0 = the whole map). */
@@ -156,6 +162,7 @@ export const DEFAULT_CONFIG: Omit<TrainConfig, 'variant'> = {
   unlikelihoodOf: 'words',
   scheduledSampling: 0,
   loopUnlikelihood: 0,
+  selfCritical: 0,
   weightDecay: 0,
   cropFeatures: 0,
   flipPhotos: false,

@@ -87,6 +87,7 @@ export interface WireBatch {
   captions: WireTensor<Int32Array>;
   masks?: WireTensor<Float32Array>;
   maskRows?: WireTensor<Float32Array>;
+  references?: WireTensor<Int32Array>;
 }
 
 /** StepOptions without tensors (the fixed predictions travel as wire tensors). */
@@ -171,6 +172,7 @@ function readBatch(batch: Batch, opts: StepOptions) {
     captions: read<Int32Array>(batch.captions)!,
     masks: read<Float32Array>(batch.masks),
     maskRows: read<Float32Array>(batch.maskRows),
+    references: read<Int32Array>(batch.references),
     classPred: read<Int32Array>(opts.classPred),
     predCaptions: read<Int32Array>(opts.predCaptions),
   };
@@ -358,6 +360,7 @@ export class GradientWorkers {
           captions: rows(whole.captions)!,
           masks: rows(whole.masks),
           maskRows: rows(whole.maskRows),
+          references: rows(whole.references),
         };
         const o: WireOptions = {
           ...plain,

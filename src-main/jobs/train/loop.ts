@@ -35,6 +35,7 @@ import { evaluateSplit, selectionScore } from './validation.ts';
 import { lambdaAt } from './lambda-schedule.ts';
 import { invalidRequest } from '../../util/errors.ts';
 import { GradientWorkers, stepWorkers } from './grad-workers.ts';
+import { captionWords, docFreq, type DocFreq } from '../../ml/self-critical.ts';
 
 export type { TrainEvent };
 
@@ -119,6 +120,14 @@ function stepMaps(s: Session, exs: Example[]) {
   return { feats, H, W, mirror, windows, size };
 }
 
+/** Every reference caption of each image [B,R,T] (R: the most any image has; the rest all PAD). */
+function referenceRows(exs: Example[], index: Map<string, number>, T: number): tf.Tensor3D {
+  const R = Math.max(1, ...exs.map((e) => e.captions.length));
+  const rows = new Int32Array(exs.length * R * T);
+  exs.forEach((e, j) => e.captions.forEach((c, r) => rows.set(encodeCaption(c, index, T), (j * R + r) * T)));
+  return tf.tensor3d(rows, [exs.length, R, T], 'int32');
+}
+
 /** The tensors of one step: features, labels, each item's caption (sampling.ts), and masks where known. */
 function stepBatch(s: Session, items: TrainItem[]) {
   const T = s.cfg.maxLen;
@@ -136,6 +145,7 @@ function stepBatch(s: Session, items: TrainItem[]) {
     captions: tf.tensor2d(caps, [exs.length, T], 'int32'),
     masks: undefined as tf.Tensor3D | undefined,
     maskRows: undefined as tf.Tensor1D | undefined,
+    references: (s.cfg.selfCritical ?? 0) > 0 ? referenceRows(exs, s.index, T) : undefined,
   };
   if (s.masks.size && exs.some((e) => s.masks.has(e.imageId))) {
     const m = new Float32Array(exs.length * H * W);
@@ -155,12 +165,13 @@ function stepBatch(s: Session, items: TrainItem[]) {
 /**
  * The run's training-only regularisation at a step (runs recorded before these options have none).
  * The dropout seed depends only on the run's seed and the global step, so a resumed run drops the same units.
+ * `references` gives the training references' document frequencies, which self-critical training scores with.
  */
-export function regularisation(cfg: TrainConfig, globalStep: number): Regularisation | undefined {
+export function regularisation(cfg: TrainConfig, globalStep: number, references?: () => DocFreq): Regularisation | undefined {
   const { dropout = 0, classSmoothing = 0, captionSmoothing = 0, classDropout = 0 } = cfg;
-  const { unlikelihood = 0, scheduledSampling = 0, loopUnlikelihood = 0 } = cfg;
-  if (!dropout && !classSmoothing && !captionSmoothing && !classDropout && !unlikelihood && !scheduledSampling && !loopUnlikelihood)
-    return undefined;
+  const { unlikelihood = 0, scheduledSampling = 0, loopUnlikelihood = 0, selfCritical = 0 } = cfg;
+  const captionOptions = unlikelihood || scheduledSampling || loopUnlikelihood || selfCritical;
+  if (!dropout && !classSmoothing && !captionSmoothing && !classDropout && !captionOptions) return undefined;
   const seed = mixSeed(cfg.seed, globalStep);
   return {
     classSmoothing,
@@ -168,16 +179,35 @@ export function regularisation(cfg: TrainConfig, globalStep: number): Regularisa
     ...(unlikelihood > 0 ? { unlikelihood, unlikelihoodOf: cfg.unlikelihoodOf ?? 'words' } : {}),
     ...(scheduledSampling > 0 ? { sampling: { rate: scheduledSampling, seed: mixSeed(seed, SAMPLING_STREAM) } } : {}),
     ...(loopUnlikelihood > 0 ? { loopUnlikelihood } : {}),
+    ...(selfCritical > 0 ? { selfCritical: selfCriticalAt(selfCritical, seed, references) } : {}),
     dropout: dropout > 0 ? { rate: dropout, seed } : undefined,
     // its own stream, so the classifier's units are not dropped with the captioner's
     ...(classDropout > 0 ? { classDropout: { rate: classDropout, seed: mixSeed(seed, CLASS_DROPOUT_STREAM) } } : {}),
   };
 }
 
+function selfCriticalAt(weight: number, stepSeed: number, references?: () => DocFreq) {
+  if (!references) throw new Error("self-critical training needs the training references' document frequencies");
+  return { weight, seed: mixSeed(stepSeed, SELF_CRITICAL_STREAM), docFreq: references() };
+}
+
+/** CIDEr-D's document frequencies over the training photos' references, counted once per session. */
+const sessionFreqs = new WeakMap<Session, DocFreq>();
+function referenceFreq(s: Session): DocFreq {
+  let df = sessionFreqs.get(s);
+  if (!df) {
+    df = docFreq(s.data.train.map((e) => e.captions.map((c) => captionWords(encodeCaption(c, s.index, s.cfg.maxLen)))));
+    sessionFreqs.set(s, df);
+  }
+  return df;
+}
+
 /** The classifier dropout's seed stream (the captioner's dropout uses streams 0 and 1 of the step's seed). */
 const CLASS_DROPOUT_STREAM = 2;
 /** The seed stream of scheduled sampling's draws of which input words to replace. */
 const SAMPLING_STREAM = 3;
+/** The seed stream of self-critical training's sampled captions. */
+const SELF_CRITICAL_STREAM = 4;
 
 /** One optimizer step on the next batch of the epoch's permutation; returns its losses. */
 async function trainStep(s: Session, grads: StepGrads): Promise<TrainLosses> {
@@ -189,7 +219,7 @@ async function trainStep(s: Session, grads: StepGrads): Promise<TrainLosses> {
   const res = await grads(s.params, cfg.variant, batch, {
     lambda,
     mu: cfg.mu,
-    regularise: regularisation(cfg, state.globalStep),
+    regularise: regularisation(cfg, state.globalStep, () => referenceFreq(s)),
     camTarget: cfg.camTarget,
     classWeight: cfg.classWeight,
   });
@@ -201,6 +231,7 @@ async function trainStep(s: Session, grads: StepGrads): Promise<TrainLosses> {
   applyGrads(s.params, res.grads, { kind: cfg.optimizer, lr, weightDecay: cfg.weightDecay, lrScale }, s.opt);
   updateAverage(s);
   tf.dispose([...Object.values(res.grads), batch.A, batch.labels, batch.captions]);
+  batch.references?.dispose();
   batch.masks?.dispose();
   batch.maskRows?.dispose();
   res.classPred?.dispose();

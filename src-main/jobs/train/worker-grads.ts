@@ -85,6 +85,7 @@ function toBatch(b: WireBatch): Batch {
     captions: toTensor(b.captions, 'int32') as tf.Tensor2D,
     masks: toTensor(b.masks, 'float32') as tf.Tensor3D | undefined,
     maskRows: toTensor(b.maskRows, 'float32') as tf.Tensor1D | undefined,
+    references: toTensor(b.references, 'int32') as tf.Tensor3D | undefined,
   };
 }
 
