@@ -5,7 +5,10 @@
  * wrote itself, by CIDEr-D. Here the captioner samples a caption of each photo, and the sample's
  * log-probability is pushed up by how far its CIDEr-D against the photo's references beats that of
  * the captioner's own greedy caption (the baseline), and down where it scores worse: a policy
- * gradient whose baseline is the decoding the contract evaluates. Inference is unchanged.
+ * gradient whose baseline is the decoding the contract evaluates. With several samples per photo,
+ * each sample's baseline is instead the mean score of the photo's other samples (Luo, "A better
+ * variant of self-critical sequence training", 2020), so the advantages of a photo's samples are
+ * centred however much worse than the greedy caption sampling is. Inference is unchanged.
  */
 import * as tf from '@tensorflow/tfjs';
 import { mixSeed, mulberry32 } from '../util/rng.ts';
@@ -27,6 +30,8 @@ export interface SelfCritical {
    * a batch split into parts samples as the whole does. */
   firstRow?: number;
   docFreq: DocFreq;
+  /** Captions sampled per photo: 1 (default) scores against the greedy caption, k ≥ 2 against the mean of the other k − 1. */
+  samples?: number;
 }
 
 const ORDERS = 4;
@@ -133,23 +138,45 @@ function drawWord(p: Float32Array, u: number): number {
   return last;
 }
 
-/**
- * Per row: CIDEr-D of the sampled caption minus that of the greedy one, both against the row's
- * references (references [B,R,T]: R caption rows per photo, all-PAD rows unused).
- */
-export function advantages(sample: Int32Array, greedy: Int32Array, references: Int32Array, shape: [number, number, number], df: DocFreq): Float32Array {
-  const [B, R, T] = shape;
-  const out = new Float32Array(B);
-  for (let b = 0; b < B; b++) {
+/** The reference word lists of each row (references [B,R,T]: R caption rows per photo, all-PAD rows unused). */
+function rowReferences(references: Int32Array, [B, R, T]: [number, number, number]): number[][][] {
+  return Array.from({ length: B }, (_, b) => {
     const refs: number[][] = [];
     for (let r = 0; r < R; r++) {
       const words = captionWords(references.subarray((b * R + r) * T, (b * R + r + 1) * T));
       if (words.length) refs.push(words);
     }
-    const row = (a: Int32Array) => captionWords(a.subarray(b * T, (b + 1) * T));
-    out[b] = ciderDOf(row(sample), refs, df) - ciderDOf(row(greedy), refs, df);
-  }
-  return out;
+    return refs;
+  });
+}
+
+/** CIDEr-D of each row of captions [B,T] against that row's references. */
+function rowScores(captions: Int32Array, refs: number[][][], T: number, df: DocFreq): Float32Array {
+  return Float32Array.from(refs, (r, b) => ciderDOf(captionWords(captions.subarray(b * T, (b + 1) * T)), r, df));
+}
+
+/**
+ * Per row: CIDEr-D of the sampled caption minus that of the greedy one, both against the row's
+ * references (references [B,R,T]: R caption rows per photo, all-PAD rows unused).
+ */
+export function advantages(sample: Int32Array, greedy: Int32Array, references: Int32Array, shape: [number, number, number], df: DocFreq): Float32Array {
+  const refs = rowReferences(references, shape);
+  const s = rowScores(sample, refs, shape[2], df);
+  const g = rowScores(greedy, refs, shape[2], df);
+  return s.map((x, b) => x - g[b]);
+}
+
+/**
+ * Per sample and row: its CIDEr-D minus the mean CIDEr-D of the row's other samples (k ≥ 2
+ * samples, each [B,T]; references [B,R,T] as for `advantages`).
+ */
+export function leaveOneOutAdvantages(samples: Int32Array[], references: Int32Array, shape: [number, number, number], df: DocFreq): Float32Array[] {
+  const k = samples.length;
+  if (k < 2) throw new Error('leave-one-out advantages need at least 2 samples per photo');
+  const refs = rowReferences(references, shape);
+  const scores = samples.map((c) => rowScores(c, refs, shape[2], df));
+  const totals = refs.map((_, b) => scores.reduce((a, s) => a + s[b], 0));
+  return scores.map((s) => s.map((x, b) => x - (totals[b] - x) / (k - 1)));
 }
 
 /**
@@ -162,11 +189,13 @@ export function sampleSurrogate(cp: CapPrep, feat: tf.Tensor, sample: tf.Tensor2
 }
 
 /**
- * The self-critical term of a batch (references [B,R,T]): samples and greedy captions of `feat`
- * with the current weights (no gradient through either), their CIDEr-D advantages, and the
- * surrogate on the samples.
+ * The self-critical term of a batch (references [B,R,T]): samples (and, with one sample per photo,
+ * greedy captions) of `feat` with the current weights, no gradient through any, their CIDEr-D
+ * advantages, and the surrogate on the samples, averaged over a photo's samples.
  */
 export function selfCriticalSum(cp: CapPrep, feat: tf.Tensor, references: tf.Tensor3D, T: number, sc: SelfCritical): tf.Scalar {
+  const k = sc.samples ?? 1;
+  if (k > 1) return meanBaselineSum(cp, feat, references, T, sc, k);
   const sample = sampledCaptions(cp, feat, T, sc);
   const greedy = greedyCaptions(cp, feat, T);
   const adv = advantages(
@@ -178,4 +207,21 @@ export function selfCriticalSum(cp: CapPrep, feat: tf.Tensor, references: tf.Ten
   );
   greedy.dispose();
   return sampleSurrogate(cp, feat, sample, tf.tensor1d(adv));
+}
+
+/** The draws of a photo's j-th sample: sample 0 draws as a single sample does, the others from streams of their own. */
+export function sampleSeed(seed: number, j: number): number {
+  return j === 0 ? seed : mixSeed(seed, j);
+}
+
+function meanBaselineSum(cp: CapPrep, feat: tf.Tensor, references: tf.Tensor3D, T: number, sc: SelfCritical, k: number): tf.Scalar {
+  const samples = Array.from({ length: k }, (_, j) => sampledCaptions(cp, feat, T, { seed: sampleSeed(sc.seed, j), firstRow: sc.firstRow }));
+  const adv = leaveOneOutAdvantages(
+    samples.map((c) => c.dataSync() as Int32Array),
+    references.dataSync() as Int32Array,
+    references.shape,
+    sc.docFreq,
+  );
+  const terms = samples.map((c, j) => sampleSurrogate(cp, feat, c, tf.tensor1d(adv[j])));
+  return tf.div(tf.addN(terms), k) as tf.Scalar;
 }

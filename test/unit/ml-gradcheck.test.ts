@@ -24,7 +24,7 @@ import {
 import { camMaps, gradCamAlphas, type ScoreRequest } from '../../src-main/ml/gradcam.ts';
 import { camLoss } from '../../src-main/ml/losses.ts';
 import type { RepeatUnit } from '../../src-main/ml/unlikelihood.ts';
-import { advantages, captionWords, docFreq, sampledCaptions, sampleSurrogate, type SelfCritical } from '../../src-main/ml/self-critical.ts';
+import { advantages, captionWords, docFreq, leaveOneOutAdvantages, sampledCaptions, sampleSeed, sampleSurrogate, type SelfCritical } from '../../src-main/ml/self-critical.ts';
 import {
   capPrep,
   captionLoss,
@@ -251,17 +251,20 @@ describe('micro-batches', () => {
     ['cam', 2, 0, -2],
     ['lrcn', 1, 0, -3],
     ['cam', 2, 0, -3],
+    ['lrcn', 1, 0, -4],
+    ['cam', 2, 0, -4],
   ] as [Variant, number, number, number][])(
-    '%s in slices of %i (μ = %i, unlikelihood %i; −1: scheduled sampling, −2: of greedy loops, −3: self-critical) gives the full-batch gradients and losses',
+    '%s in slices of %i (μ = %i, unlikelihood %i; −1: scheduled sampling, −2: of greedy loops, −3: self-critical, −4: with 3 samples) gives the full-batch gradients and losses',
     (variant, mb, mu, unlikelihood) => {
       const P = initParams(variant, dims, 23);
       const batch = makeBatch(29, true);
       // sampled inputs draw per row of the whole batch, so every slice must draw what the whole did
-      if (unlikelihood === -3) withReferences(batch);
+      if (unlikelihood <= -3) withReferences(batch);
       const own: Record<number, Regularisation> = {
         [-1]: { sampling: { rate: 0.5, seed: 5 } },
         [-2]: { loopUnlikelihood: 2 },
         [-3]: { selfCritical: unlikelihood === -3 ? selfCriticalOf(batch, 2) : undefined },
+        [-4]: { selfCritical: unlikelihood === -4 ? { ...selfCriticalOf(batch, 2), samples: 3 } : undefined },
       };
       const regularise = unlikelihood > 0 ? { unlikelihood } : own[unlikelihood];
       const full = algorithm1Grads(P, variant, batch, { mu, regularise, microBatch: Infinity });
@@ -591,6 +594,40 @@ describe('self-critical training (sampled captions scored by CIDEr-D)', () => {
       // cls.* sees none of it
       for (const n of Object.keys(P).filter((k) => k.startsWith('cls.')))
         expect(Array.from(trained.grads[n].dataSync())).toEqual(Array.from(plain.grads[n].dataSync()));
+    },
+  );
+
+  it.each(['lrcn', 'cam'] as Variant[])(
+    "%s with 3 samples per photo: Algorithm 1 adds β / (target words) times the mean of the samples' gradients at their leave-one-out advantages",
+    (variant) => {
+      const P = initParams(variant, dims, 41);
+      const batch = withReferences(makeBatch(43));
+      const first = algorithm1Grads(P, variant, batch, {});
+      const fixed: StepOptions = { classPred: first.classPred, predCaptions: first.predCaptions, lambda: 0.5 };
+      const sc = { ...selfCriticalOf(batch, 2), samples: 3 };
+      const plain = algorithm1Grads(P, variant, batch, fixed);
+      const trained = algorithm1Grads(P, variant, batch, { ...fixed, regularise: { selfCritical: sc } });
+      const cp = capPrep(P);
+      const feat = () => feature(P, variant, pooled(batch.A!));
+      const samples = [0, 1, 2].map((j) => sampledCaptions(cp, feat(), T, { seed: sampleSeed(sc.seed, j) }));
+      const adv = leaveOneOutAdvantages(
+        samples.map((s) => s.dataSync() as Int32Array),
+        batch.references!.dataSync() as Int32Array,
+        [B, 2, T],
+        sc.docFreq,
+      );
+      expect(adv.flatMap((a) => Array.from(a)).some((a) => Math.abs(a) > 1e-3)).toBe(true);
+      const tokens = (batch.captions.arraySync() as number[][]).flatMap((c) => c.slice(1)).filter((w) => w !== PAD).length;
+      const names = trainedBy(variant, P);
+      const surrogates = () => tf.addN(samples.map((s, j) => sampleSurrogate(capPrep(P), feat(), s, tf.tensor1d(adv[j]))));
+      const extra = tf.grads(() => tf.mul(surrogates(), sc.weight / 3 / tokens))(names.map((n) => P[n]));
+      names.forEach((n, i) => {
+        const want = tf.add(plain.grads[n], extra[i]).dataSync();
+        const got = trained.grads[n].dataSync();
+        const scale = Math.max(...Array.from(extra[i].dataSync(), Math.abs));
+        expect(scale, n).toBeGreaterThan(1e-6);
+        expect(Math.max(...Array.from(want, (x, j) => Math.abs(x - got[j]))) / scale, n).toBeLessThan(1e-3);
+      });
     },
   );
 });

@@ -11,7 +11,7 @@ import { initBackend } from '../../src-main/ml/backend.ts';
 import { ciderD } from '../../src-main/ml/metrics/cider.ts';
 import { NgramInterner } from '../../src-main/ml/metrics/ngrams.ts';
 import { BOS, EOS, PAD, UNK, capPrep, initParams, pooled, teacherForced, type ModelDims } from '../../src-main/ml/model.ts';
-import { advantages, captionWords, ciderDOf, docFreq, sampledCaptions } from '../../src-main/ml/self-critical.ts';
+import { advantages, captionWords, ciderDOf, docFreq, leaveOneOutAdvantages, sampledCaptions, sampleSeed } from '../../src-main/ml/self-critical.ts';
 import { rng } from '../../src-main/ml/model.ts';
 
 beforeAll(async () => {
@@ -127,6 +127,43 @@ describe('advantages', () => {
     expect(got[0]).toBeGreaterThan(0);
     expect(got[1]).toBeLessThan(0);
   });
+
+  it("with several samples per photo, are each sample's CIDEr-D minus the mean of the photo's other samples", () => {
+    const T = 6;
+    const row = (...ids: number[]) => [...ids, ...Array(T - ids.length).fill(PAD)];
+    const refs = [
+      [row(BOS, 4, 5, 6, EOS), row(BOS, 4, 7, EOS)],
+      [row(BOS, 8, 9, EOS), row()],
+    ];
+    const samples = [
+      [row(BOS, 4, 5, 6, EOS), row(BOS, 9, EOS)],
+      [row(BOS, 7, 7, EOS), row(BOS, 8, 9, EOS)],
+      [row(BOS, 4, 7, EOS), row(BOS, 10, EOS)],
+    ];
+    const df = docFreq([[[4, 5, 6], [4, 7]], [[8, 9]], [[10]]]);
+    const got = leaveOneOutAdvantages(samples.map((s) => Int32Array.from(s.flat())), Int32Array.from(refs.flat(2)), [2, 2, T], df);
+    const score = [
+      [[4, 5, 6], [7, 7], [4, 7]].map((c) => ciderDOf(c, [[4, 5, 6], [4, 7]], df)),
+      [[9], [8, 9], [10]].map((c) => ciderDOf(c, [[8, 9]], df)),
+    ];
+    for (let j = 0; j < 3; j++)
+      for (let b = 0; b < 2; b++) {
+        const others = score[b].filter((_, i) => i !== j);
+        expect(got[j][b], `sample ${j}, row ${b}`).toBeCloseTo(score[b][j] - (others[0] + others[1]) / 2, 5);
+      }
+    // a photo's advantages sum to zero, however good or bad its samples are
+    for (let b = 0; b < 2; b++) expect(got[0][b] + got[1][b] + got[2][b]).toBeCloseTo(0, 5);
+    expect(() => leaveOneOutAdvantages([Int32Array.from(samples[0].flat())], Int32Array.from(refs.flat(2)), [2, 2, T], df)).toThrow(/2 samples/);
+  });
+});
+
+describe("a photo's several samples", () => {
+  it('draw the first as a single sample does, the others from streams of their own', () => {
+    expect(sampleSeed(7, 0)).toBe(7);
+    const seeds = [0, 1, 2, 3].map((j) => sampleSeed(7, j));
+    expect(new Set(seeds).size).toBe(4);
+    expect(sampleSeed(8, 1)).not.toBe(sampleSeed(7, 1));
+  });
 });
 
 describe('the option in a run (that it changes what a run learns: train-levers.test.ts)', () => {
@@ -140,6 +177,9 @@ describe('the option in a run (that it changes what a run learns: train-levers.t
     expect(r.selfCritical!.seed).not.toBe(r.sampling!.seed);
     expect(() => regularisation(cfg, 3)).toThrow(/references/);
     expect(regularisation({ ...cfg, selfCritical: 0, scheduledSampling: 0 }, 3)).toBeUndefined();
+    // one sample per photo (the greedy baseline) unless asked for more
+    expect(r.selfCritical!.samples).toBeUndefined();
+    expect(regularisation({ ...cfg, selfCriticalSamples: 4 }, 3, () => df)!.selfCritical).toMatchObject({ weight: 2, samples: 4 });
   });
 
 });

@@ -295,6 +295,10 @@ describe('self-critical training (the rest: ml-self-critical.test.ts)', () => {
   it('is recorded and changes what a run learns; at 0 the run is the plain one', async () => {
     await expectOptionActs({ selfCritical: 2 }, { selfCritical: 0 }, { seed: 2 });
   });
+
+  it("with 3 samples per photo and their mean as baseline is recorded and learns other weights than the greedy baseline; 1 sample is the greedy one's run", async () => {
+    await expectOptionActs({ selfCriticalSamples: 3 }, { selfCriticalSamples: 1 }, { seed: 2, selfCritical: 2 });
+  });
 });
 
 describe('scheduled sampling (the captioner fed a share of its own guesses)', () => {
@@ -603,6 +607,7 @@ describe('the run configuration', () => {
       captionSmoothing: 0.1,
       scheduledSampling: 0.3,
       selfCritical: 1,
+      selfCriticalSamples: 2,
       weightDecay: 0.5,
       cropFeatures: 2,
       averageWeights: 0.9,

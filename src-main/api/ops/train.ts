@@ -69,6 +69,8 @@ export const trainRequest = z.strictObject({
   loopUnlikelihood: finite.min(0).max(100).optional(),
   /** Weight of self-critical training on sampled captions scored by CIDEr-D (training only; 0 = off). */
   selfCritical: finite.min(0).max(100).optional(),
+  /** Captions sampled per photo by self-critical training: 1 scores against the greedy caption, more against each other's mean. */
+  selfCriticalSamples: z.number().int().min(1).max(16).optional(),
   /** Decoupled weight decay (AdamW-style; ml/optim.ts). */
   weightDecay: finite.min(0).max(100).optional(),
   /** Train on random S×S windows of the cached feature maps (cells; 0 = whole maps). */

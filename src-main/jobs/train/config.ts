@@ -100,6 +100,11 @@ export interface TrainConfig {
    * against the photo's references beats the greedy caption's, lowered where it falls short (0 = off).
    */
   selfCritical: number;
+  /**
+   * Captions self-critical training samples per photo: 1 takes the greedy caption as each
+   * sample's baseline; k ≥ 2 takes the mean CIDEr-D of the photo's other samples instead.
+   */
+  selfCriticalSamples: number;
   /** Decoupled (AdamW-style) weight decay of the weight matrices and embeddings (ml/optim.ts; 0 = off). */
   weightDecay: number;
   /** Train on a random S×S window of each image's cached feature map per step (augment.ts; 0 = the whole map). */
@@ -163,6 +168,7 @@ export const DEFAULT_CONFIG: Omit<TrainConfig, 'variant'> = {
   scheduledSampling: 0,
   loopUnlikelihood: 0,
   selfCritical: 0,
+  selfCriticalSamples: 1,
   weightDecay: 0,
   cropFeatures: 0,
   flipPhotos: false,

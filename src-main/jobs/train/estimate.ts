@@ -33,11 +33,14 @@ const captionerPasses = (variant: Variant) => (!hasCap(variant) ? 0 : variant ==
  * Captioner passes that training options add to a step: the loop unlikelihood decodes the batch
  * greedily (one forward) and scores those captions teacher-forced (forward and backward: three);
  * scheduled sampling guesses every input word in one more forward; self-critical training samples
- * and decodes the batch (two forwards) and scores the samples teacher-forced (three). The
+ * and decodes the batch (two forwards) and scores the samples teacher-forced (three); with k
+ * samples per photo and no greedy caption, k samplings and k teacher-forced passes (4k). The
  * token-level unlikelihood rides on L_caption's own pass.
  */
-export function optionPasses(o: { loopUnlikelihood?: number; scheduledSampling?: number; selfCritical?: number }): number {
-  return (o.loopUnlikelihood ? 4 : 0) + (o.scheduledSampling ? 1 : 0) + (o.selfCritical ? 5 : 0);
+export function optionPasses(o: { loopUnlikelihood?: number; scheduledSampling?: number; selfCritical?: number; selfCriticalSamples?: number }): number {
+  const k = o.selfCriticalSamples ?? 1;
+  const selfCritical = !o.selfCritical ? 0 : k > 1 ? 4 * k : 5;
+  return (o.loopUnlikelihood ? 4 : 0) + (o.scheduledSampling ? 1 : 0) + selfCritical;
 }
 
 /** FLOPs of one teacher-forced captioner forward pass over `rows` captions of length T. */

@@ -179,16 +179,17 @@ export function regularisation(cfg: TrainConfig, globalStep: number, references?
     ...(unlikelihood > 0 ? { unlikelihood, unlikelihoodOf: cfg.unlikelihoodOf ?? 'words' } : {}),
     ...(scheduledSampling > 0 ? { sampling: { rate: scheduledSampling, seed: mixSeed(seed, SAMPLING_STREAM) } } : {}),
     ...(loopUnlikelihood > 0 ? { loopUnlikelihood } : {}),
-    ...(selfCritical > 0 ? { selfCritical: selfCriticalAt(selfCritical, seed, references) } : {}),
+    ...(selfCritical > 0 ? { selfCritical: selfCriticalAt(cfg, seed, references) } : {}),
     dropout: dropout > 0 ? { rate: dropout, seed } : undefined,
     // its own stream, so the classifier's units are not dropped with the captioner's
     ...(classDropout > 0 ? { classDropout: { rate: classDropout, seed: mixSeed(seed, CLASS_DROPOUT_STREAM) } } : {}),
   };
 }
 
-function selfCriticalAt(weight: number, stepSeed: number, references?: () => DocFreq) {
+function selfCriticalAt(cfg: TrainConfig, stepSeed: number, references?: () => DocFreq) {
   if (!references) throw new Error("self-critical training needs the training references' document frequencies");
-  return { weight, seed: mixSeed(stepSeed, SELF_CRITICAL_STREAM), docFreq: references() };
+  const samples = cfg.selfCriticalSamples ?? 1;
+  return { weight: cfg.selfCritical, seed: mixSeed(stepSeed, SELF_CRITICAL_STREAM), docFreq: references(), ...(samples > 1 ? { samples } : {}) };
 }
 
 /** CIDEr-D's document frequencies over the training photos' references, counted once per session. */
