@@ -103,16 +103,18 @@ describe('sampled captions', () => {
 });
 
 describe('advantages', () => {
+  // two photos' references [2,2,T], the second photo's second row unused (all PAD)
+  const T = 6;
+  const row = (...ids: number[]) => [...ids, ...Array(T - ids.length).fill(PAD)];
+  const refs = [
+    [row(BOS, 4, 5, 6, EOS), row(BOS, 4, 7, EOS)],
+    [row(BOS, 8, 9, EOS), row()],
+  ];
+  const df = docFreq([[[4, 5, 6], [4, 7]], [[8, 9]], [[10]]]);
+
   it("are each row's sample's CIDEr-D minus its greedy caption's, all-PAD reference rows left out", () => {
-    const T = 6;
-    const row = (...ids: number[]) => [...ids, ...Array(T - ids.length).fill(PAD)];
-    const refs = [
-      [row(BOS, 4, 5, 6, EOS), row(BOS, 4, 7, EOS)],
-      [row(BOS, 8, 9, EOS), row()],
-    ];
     const sample = [row(BOS, 4, 5, 6, EOS), row(BOS, 9, EOS)];
     const greedy = [row(BOS, 7, 7, EOS), row(BOS, 8, 9, EOS)];
-    const df = docFreq([[[4, 5, 6], [4, 7]], [[8, 9]], [[10]]]);
     const got = advantages(
       Int32Array.from(sample.flat()),
       Int32Array.from(greedy.flat()),
@@ -129,18 +131,11 @@ describe('advantages', () => {
   });
 
   it("with several samples per photo, are each sample's CIDEr-D minus the mean of the photo's other samples", () => {
-    const T = 6;
-    const row = (...ids: number[]) => [...ids, ...Array(T - ids.length).fill(PAD)];
-    const refs = [
-      [row(BOS, 4, 5, 6, EOS), row(BOS, 4, 7, EOS)],
-      [row(BOS, 8, 9, EOS), row()],
-    ];
     const samples = [
       [row(BOS, 4, 5, 6, EOS), row(BOS, 9, EOS)],
       [row(BOS, 7, 7, EOS), row(BOS, 8, 9, EOS)],
       [row(BOS, 4, 7, EOS), row(BOS, 10, EOS)],
     ];
-    const df = docFreq([[[4, 5, 6], [4, 7]], [[8, 9]], [[10]]]);
     const got = leaveOneOutAdvantages(samples.map((s) => Int32Array.from(s.flat())), Int32Array.from(refs.flat(2)), [2, 2, T], df);
     const score = [
       [[4, 5, 6], [7, 7], [4, 7]].map((c) => ciderDOf(c, [[4, 5, 6], [4, 7]], df)),
