@@ -129,7 +129,10 @@ export async function probeImage(path: string, knownHash?: string): Promise<Prob
     height = meta.height ?? 0;
   } catch (e) {
     if (looksLikeText(buf)) return { ok: false, reason: 'not an image (a text file)' };
-    return { ok: false, reason: `not a decodable image (${firstLine(e)})` };
+    // sharp's own words, without the libvips detail after them: libvips appends its thread's
+    // error buffer, which holds the decoder's message on one call and is empty on the next, so
+    // reruns would list the same damaged file with different reasons
+    return { ok: false, reason: `not a decodable image (${firstLine(e).split(':')[0].trim()})` };
   }
   if (!(width > 0 && height > 0)) return { ok: false, reason: 'image has no dimensions' };
   if (width * height > MAX_PIXELS) {
