@@ -71,6 +71,8 @@ export function docFreq(photos: number[][][]): DocFreq {
   return { counts, photos: photos.length };
 }
 
+type TfIdf = ReturnType<typeof tfIdf>;
+
 /** tf-idf weights of a caption's n-grams per order, and each order's norm. */
 function tfIdf(words: number[], df: DocFreq) {
   const logN = Math.log(Math.max(1, df.photos));
@@ -89,11 +91,18 @@ function tfIdf(words: number[], df: DocFreq) {
  * document frequencies given rather than counted over the scored captions' own references.
  */
 export function ciderDOf(cand: number[], refs: number[][], df: DocFreq): number {
-  if (!refs.length) return 0;
-  const c = tfIdf(cand, df);
+  return ciderDScorer(refs, df)(cand);
+}
+
+/** CIDEr-D against fixed references, their tf-idf weights computed once for every candidate scored. */
+function ciderDScorer(refs: number[][], df: DocFreq): (cand: number[]) => number {
+  const weighted = refs.map((ref) => tfIdf(ref, df));
+  return (cand) => (refs.length ? ciderDAgainst(tfIdf(cand, df), weighted) : 0);
+}
+
+function ciderDAgainst(c: TfIdf, refs: TfIdf[]): number {
   let total = 0;
-  for (const ref of refs) {
-    const r = tfIdf(ref, df);
+  for (const r of refs) {
     const delta = c.bigrams - r.bigrams;
     const penalty = Math.exp(-(delta * delta) / (2 * SIGMA * SIGMA));
     for (let k = 0; k < ORDERS; k++) {
@@ -138,21 +147,23 @@ function drawWord(p: Float32Array, u: number): number {
   return last;
 }
 
-/** The reference word lists of each row (references [B,R,T]: R caption rows per photo, all-PAD rows unused). */
-function rowReferences(references: Int32Array, [B, R, T]: [number, number, number]): number[][][] {
+type Scorer = (cand: number[]) => number;
+
+/** A CIDEr-D scorer per row, against its references (references [B,R,T]: R caption rows per photo, all-PAD rows unused). */
+function rowScorers(references: Int32Array, [B, R, T]: [number, number, number], df: DocFreq): Scorer[] {
   return Array.from({ length: B }, (_, b) => {
     const refs: number[][] = [];
     for (let r = 0; r < R; r++) {
       const words = captionWords(references.subarray((b * R + r) * T, (b * R + r + 1) * T));
       if (words.length) refs.push(words);
     }
-    return refs;
+    return ciderDScorer(refs, df);
   });
 }
 
-/** CIDEr-D of each row of captions [B,T] against that row's references. */
-function rowScores(captions: Int32Array, refs: number[][][], T: number, df: DocFreq): Float32Array {
-  return Float32Array.from(refs, (r, b) => ciderDOf(captionWords(captions.subarray(b * T, (b + 1) * T)), r, df));
+/** CIDEr-D of each row of captions [B,T] by that row's scorer. */
+function rowScores(captions: Int32Array, scorers: Scorer[], T: number): Float32Array {
+  return Float32Array.from(scorers, (score, b) => score(captionWords(captions.subarray(b * T, (b + 1) * T))));
 }
 
 /**
@@ -160,9 +171,9 @@ function rowScores(captions: Int32Array, refs: number[][][], T: number, df: DocF
  * references (references [B,R,T]: R caption rows per photo, all-PAD rows unused).
  */
 export function advantages(sample: Int32Array, greedy: Int32Array, references: Int32Array, shape: [number, number, number], df: DocFreq): Float32Array {
-  const refs = rowReferences(references, shape);
-  const s = rowScores(sample, refs, shape[2], df);
-  const g = rowScores(greedy, refs, shape[2], df);
+  const scorers = rowScorers(references, shape, df);
+  const s = rowScores(sample, scorers, shape[2]);
+  const g = rowScores(greedy, scorers, shape[2]);
   return s.map((x, b) => x - g[b]);
 }
 
@@ -173,9 +184,9 @@ export function advantages(sample: Int32Array, greedy: Int32Array, references: I
 export function leaveOneOutAdvantages(samples: Int32Array[], references: Int32Array, shape: [number, number, number], df: DocFreq): Float32Array[] {
   const k = samples.length;
   if (k < 2) throw new Error('leave-one-out advantages need at least 2 samples per photo');
-  const refs = rowReferences(references, shape);
-  const scores = samples.map((c) => rowScores(c, refs, shape[2], df));
-  const totals = refs.map((_, b) => scores.reduce((a, s) => a + s[b], 0));
+  const scorers = rowScorers(references, shape, df);
+  const scores = samples.map((c) => rowScores(c, scorers, shape[2]));
+  const totals = scorers.map((_, b) => scores.reduce((a, s) => a + s[b], 0));
   return scores.map((s) => s.map((x, b) => x - (totals[b] - x) / (k - 1)));
 }
 
@@ -189,39 +200,29 @@ export function sampleSurrogate(cp: CapPrep, feat: tf.Tensor, sample: tf.Tensor2
 }
 
 /**
- * The self-critical term of a batch (references [B,R,T]): samples (and, with one sample per photo,
- * greedy captions) of `feat` with the current weights, no gradient through any, their CIDEr-D
- * advantages, and the surrogate on the samples, averaged over a photo's samples.
+ * The self-critical term of a batch (references [B,R,T]): k samples of each photo with the current
+ * weights (no gradient through them), their CIDEr-D advantages (against the greedy caption when
+ * k = 1, against the mean of the photo's other samples otherwise), and the surrogate on the
+ * samples, averaged over a photo's samples.
  */
 export function selfCriticalSum(cp: CapPrep, feat: tf.Tensor, references: tf.Tensor3D, T: number, sc: SelfCritical): tf.Scalar {
   const k = sc.samples ?? 1;
-  if (k > 1) return meanBaselineSum(cp, feat, references, T, sc, k);
-  const sample = sampledCaptions(cp, feat, T, sc);
+  const samples = Array.from({ length: k }, (_, j) => sampledCaptions(cp, feat, T, { seed: sampleSeed(sc.seed, j), firstRow: sc.firstRow }));
+  const drawn = samples.map((c) => c.dataSync() as Int32Array);
+  const refs = references.dataSync() as Int32Array;
+  const adv = k > 1 ? leaveOneOutAdvantages(drawn, refs, references.shape, sc.docFreq) : [againstGreedy(cp, feat, T, drawn[0], refs, references.shape, sc.docFreq)];
+  const terms = samples.map((c, j) => sampleSurrogate(cp, feat, c, tf.tensor1d(adv[j])));
+  return tf.div(tf.addN(terms), k) as tf.Scalar;
+}
+
+function againstGreedy(cp: CapPrep, feat: tf.Tensor, T: number, sample: Int32Array, refs: Int32Array, shape: [number, number, number], df: DocFreq): Float32Array {
   const greedy = greedyCaptions(cp, feat, T);
-  const adv = advantages(
-    sample.dataSync() as Int32Array,
-    greedy.dataSync() as Int32Array,
-    references.dataSync() as Int32Array,
-    references.shape,
-    sc.docFreq,
-  );
+  const adv = advantages(sample, greedy.dataSync() as Int32Array, refs, shape, df);
   greedy.dispose();
-  return sampleSurrogate(cp, feat, sample, tf.tensor1d(adv));
+  return adv;
 }
 
 /** The draws of a photo's j-th sample: sample 0 draws as a single sample does, the others from streams of their own. */
 export function sampleSeed(seed: number, j: number): number {
   return j === 0 ? seed : mixSeed(seed, j);
-}
-
-function meanBaselineSum(cp: CapPrep, feat: tf.Tensor, references: tf.Tensor3D, T: number, sc: SelfCritical, k: number): tf.Scalar {
-  const samples = Array.from({ length: k }, (_, j) => sampledCaptions(cp, feat, T, { seed: sampleSeed(sc.seed, j), firstRow: sc.firstRow }));
-  const adv = leaveOneOutAdvantages(
-    samples.map((c) => c.dataSync() as Int32Array),
-    references.dataSync() as Int32Array,
-    references.shape,
-    sc.docFreq,
-  );
-  const terms = samples.map((c, j) => sampleSurrogate(cp, feat, c, tf.tensor1d(adv[j])));
-  return tf.div(tf.addN(terms), k) as tf.Scalar;
 }
