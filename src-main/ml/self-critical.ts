@@ -162,8 +162,8 @@ function rowScorers(references: Int32Array, [B, R, T]: [number, number, number],
 }
 
 /** CIDEr-D of each row of captions [B,T] by that row's scorer. */
-function rowScores(captions: Int32Array, scorers: Scorer[], T: number): Float32Array {
-  return Float32Array.from(scorers, (score, b) => score(captionWords(captions.subarray(b * T, (b + 1) * T))));
+function rowScores(captions: Int32Array, scorers: Scorer[], T: number): Float64Array {
+  return Float64Array.from(scorers, (score, b) => score(captionWords(captions.subarray(b * T, (b + 1) * T))));
 }
 
 /**
@@ -174,7 +174,8 @@ export function advantages(sample: Int32Array, greedy: Int32Array, references: I
   const scorers = rowScorers(references, shape, df);
   const s = rowScores(sample, scorers, shape[2]);
   const g = rowScores(greedy, scorers, shape[2]);
-  return s.map((x, b) => x - g[b]);
+  // the difference in double precision, rounded once, as when the option was introduced: recorded runs reproduce
+  return Float32Array.from(s, (x, b) => x - g[b]);
 }
 
 /**
@@ -185,7 +186,8 @@ export function leaveOneOutAdvantages(samples: Int32Array[], references: Int32Ar
   const k = samples.length;
   if (k < 2) throw new Error('leave-one-out advantages need at least 2 samples per photo');
   const scorers = rowScorers(references, shape, df);
-  const scores = samples.map((c) => rowScores(c, scorers, shape[2]));
+  // rounded to float32 before the baselines are taken, as when the option was introduced: runs recorded with it reproduce
+  const scores = samples.map((c) => Float32Array.from(rowScores(c, scorers, shape[2])));
   const totals = scorers.map((_, b) => scores.reduce((a, s) => a + s[b], 0));
   return scores.map((s) => s.map((x, b) => x - (totals[b] - x) / (k - 1)));
 }

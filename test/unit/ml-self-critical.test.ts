@@ -128,6 +128,9 @@ describe('advantages', () => {
     expect(got[1]).toBeCloseTo(want1, 5);
     expect(got[0]).toBeGreaterThan(0);
     expect(got[1]).toBeLessThan(0);
+    // to the bit: the difference taken in double precision and rounded once, so recorded runs reproduce
+    expect(got[0]).toBe(Math.fround(want0));
+    expect(got[1]).toBe(Math.fround(want1));
   });
 
   it("with several samples per photo, are each sample's CIDEr-D minus the mean of the photo's other samples", () => {
@@ -146,6 +149,10 @@ describe('advantages', () => {
         const others = score[b].filter((_, i) => i !== j);
         expect(got[j][b], `sample ${j}, row ${b}`).toBeCloseTo(score[b][j] - (others[0] + others[1]) / 2, 5);
       }
+    // to the bit: each score rounded to float32 before the baseline is taken, so recorded runs reproduce
+    const f = score.map((row) => row.map(Math.fround));
+    const total = f.map((row) => row[0] + row[1] + row[2]);
+    for (let j = 0; j < 3; j++) for (let b = 0; b < 2; b++) expect(got[j][b]).toBe(Math.fround(f[b][j] - (total[b] - f[b][j]) / 2));
     // a photo's advantages sum to zero, however good or bad its samples are
     for (let b = 0; b < 2; b++) expect(got[0][b] + got[1][b] + got[2][b]).toBeCloseTo(0, 5);
     expect(() => leaveOneOutAdvantages([Int32Array.from(samples[0].flat())], Int32Array.from(refs.flat(2)), [2, 2, T], df)).toThrow(/2 samples/);
