@@ -13,7 +13,7 @@ import { workspace } from '../../src-main/data/workspace.ts';
 import { checkpointPaths } from '../../src-main/jobs/run-artifact.ts';
 import { DEFAULT_CONFIG, type TrainConfig } from '../../src-main/jobs/train/config.ts';
 import type { Example } from '../../src-main/jobs/train/dataset.ts';
-import { regularisation, runTraining } from '../../src-main/jobs/train/loop.ts';
+import { optionsAtStep, regularisation, runTraining } from '../../src-main/jobs/train/loop.ts';
 import { itemCaption, trainItems } from '../../src-main/jobs/train/sampling.ts';
 import { cropMaps, cropOffsets, mirrorMasks, mirrorRows } from '../../src-main/jobs/train/augment.ts';
 import { algorithm1Grads } from '../../src-main/ml/algorithm1.ts';
@@ -298,6 +298,27 @@ describe('self-critical training (the rest: ml-self-critical.test.ts)', () => {
 
   it("with 3 samples per photo and their mean as baseline is recorded and learns other weights than the greedy baseline; 1 sample is the greedy one's run", async () => {
     await expectOptionActs({ selfCriticalSamples: 3 }, { selfCriticalSamples: 1 }, { seed: 2, selfCritical: 2 });
+  });
+
+  it("starts after the given share of the run's steps: before, the step trains without it", () => {
+    const cfg: TrainConfig = { ...DEFAULT_CONFIG, variant: 'lrcn', selfCritical: 2, selfCriticalFrom: 0.45 };
+    // 10 steps: 4.5 of them without the term, rounded up
+    expect(optionsAtStep(cfg, 4, 10).selfCritical).toBe(0);
+    expect(optionsAtStep(cfg, 5, 10)).toBe(cfg);
+    expect(optionsAtStep({ ...cfg, selfCriticalFrom: 0 }, 0, 10).selfCritical).toBe(2);
+    const df = () => ({ counts: new Map(), photos: 1 });
+    expect(regularisation(optionsAtStep(cfg, 4, 10), 4, df)).toBeUndefined();
+    expect(regularisation(optionsAtStep(cfg, 5, 10), 5, df)!.selfCritical!.weight).toBe(2);
+  });
+
+  it('started part-way, is recorded and learns other weights than from the first step; started after the last step, the run is the plain one', async () => {
+    const run = { seed: 2, selfCritical: 2 };
+    await expectOptionActs({ selfCriticalFrom: 0.5 }, { selfCriticalFrom: 0 }, run);
+    const never = await trainRecorded({ ...tinyRun, variant: 'medi', ...run, selfCriticalFrom: 0.99 });
+    const plain = await trainRecorded({ ...tinyRun, variant: 'medi', ...run, selfCritical: 0 });
+    expect(never.medi).toEqual(plain.medi);
+    const half = await trainRecorded({ ...tinyRun, variant: 'medi', ...run, selfCriticalFrom: 0.5 });
+    expect(half.medi).not.toEqual(plain.medi);
   });
 });
 
@@ -608,6 +629,7 @@ describe('the run configuration', () => {
       scheduledSampling: 0.3,
       selfCritical: 1,
       selfCriticalSamples: 2,
+      selfCriticalFrom: 0.5,
       weightDecay: 0.5,
       cropFeatures: 2,
       averageWeights: 0.9,
@@ -616,6 +638,8 @@ describe('the run configuration', () => {
     const a = await runTraining({ home: homeA, config: cfg });
     const b1 = await runTraining({ home: homeB, config: cfg, stopAfterSteps: 3 });
     expect(b1.status).toBe('cancelled');
+    // self-critical training starts after the resume
+    expect(Math.ceil(cfg.selfCriticalFrom * a.steps)).toBeGreaterThan(3);
     const b2 = await runTraining({ home: homeB, config: { variant: 'medi' }, resume: b1.run });
     expect(b2.steps).toBe(a.steps);
     const wa = readSafetensors(checkpointPaths(workspace(homeA), a.run).resumeWeights).tensors;

@@ -101,6 +101,8 @@ describe('duration estimate', () => {
     // k samples per photo: k samplings and k teacher-forced passes, no greedy decoding
     expect(optionPasses({ selfCritical: 1, selfCriticalSamples: 4 })).toBe(16);
     expect(optionPasses({ selfCritical: 0, selfCriticalSamples: 4 })).toBe(0);
+    // started halfway: half the steps carry it
+    expect(optionPasses({ loopUnlikelihood: 3, selfCritical: 1, selfCriticalSamples: 4, selfCriticalFrom: 0.5 })).toBe(12);
     const small: ModelDims = { ...paper, ...DIMS.small, K: 1280, V: 400, C: 5 };
     const d = { batch: 32, T: 20, steps: 100 };
     for (const variant of ['medi', 'cam'] as const) {

@@ -71,6 +71,8 @@ export const trainRequest = z.strictObject({
   selfCritical: finite.min(0).max(100).optional(),
   /** Captions sampled per photo by self-critical training: 1 scores against the greedy caption, more against each other's mean. */
   selfCriticalSamples: z.number().int().min(1).max(16).optional(),
+  /** Share of the run's steps trained before self-critical training starts (0 = from the first step). */
+  selfCriticalFrom: finite.min(0).lt(1).optional(),
   /** Decoupled weight decay (AdamW-style; ml/optim.ts). */
   weightDecay: finite.min(0).max(100).optional(),
   /** Train on random S×S windows of the cached feature maps (cells; 0 = whole maps). */

@@ -105,6 +105,12 @@ export interface TrainConfig {
    * sample's baseline; k ≥ 2 takes the mean CIDEr-D of the photo's other samples instead.
    */
   selfCriticalSamples: number;
+  /**
+   * Share of the run's steps trained before self-critical training starts (0 = from the first
+   * step): the term then refines a captioner that cross-entropy has already taught to describe,
+   * instead of rewarding the samples of one that still writes noise.
+   */
+  selfCriticalFrom: number;
   /** Decoupled (AdamW-style) weight decay of the weight matrices and embeddings (ml/optim.ts; 0 = off). */
   weightDecay: number;
   /** Train on a random S×S window of each image's cached feature map per step (augment.ts; 0 = the whole map). */
@@ -169,6 +175,7 @@ export const DEFAULT_CONFIG: Omit<TrainConfig, 'variant'> = {
   loopUnlikelihood: 0,
   selfCritical: 0,
   selfCriticalSamples: 1,
+  selfCriticalFrom: 0,
   weightDecay: 0,
   cropFeatures: 0,
   flipPhotos: false,

@@ -35,11 +35,18 @@ const captionerPasses = (variant: Variant) => (!hasCap(variant) ? 0 : variant ==
  * scheduled sampling guesses every input word in one more forward; self-critical training samples
  * and decodes the batch (two forwards) and scores the samples teacher-forced (three); with k
  * samples per photo and no greedy caption, k samplings and k teacher-forced passes (4k). The
- * token-level unlikelihood rides on L_caption's own pass.
+ * token-level unlikelihood rides on L_caption's own pass. Self-critical training that starts
+ * part-way (selfCriticalFrom) counts as its mean over the run's steps.
  */
-export function optionPasses(o: { loopUnlikelihood?: number; scheduledSampling?: number; selfCritical?: number; selfCriticalSamples?: number }): number {
+export function optionPasses(o: {
+  loopUnlikelihood?: number;
+  scheduledSampling?: number;
+  selfCritical?: number;
+  selfCriticalSamples?: number;
+  selfCriticalFrom?: number;
+}): number {
   const k = o.selfCriticalSamples ?? 1;
-  const selfCritical = !o.selfCritical ? 0 : k > 1 ? 4 * k : 5;
+  const selfCritical = !o.selfCritical ? 0 : (k > 1 ? 4 * k : 5) * (1 - (o.selfCriticalFrom ?? 0));
   return (o.loopUnlikelihood ? 4 : 0) + (o.scheduledSampling ? 1 : 0) + selfCritical;
 }
 

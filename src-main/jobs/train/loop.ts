@@ -129,7 +129,7 @@ function referenceRows(exs: Example[], index: Map<string, number>, T: number): t
 }
 
 /** The tensors of one step: features, labels, each item's caption (sampling.ts), and masks where known. */
-function stepBatch(s: Session, items: TrainItem[]) {
+function stepBatch(s: Session, items: TrainItem[], withReferences: boolean) {
   const T = s.cfg.maxLen;
   const exs = items.map((it) => it.example);
   const { feats, H, W, mirror, windows, size } = stepMaps(s, exs);
@@ -145,7 +145,7 @@ function stepBatch(s: Session, items: TrainItem[]) {
     captions: tf.tensor2d(caps, [exs.length, T], 'int32'),
     masks: undefined as tf.Tensor3D | undefined,
     maskRows: undefined as tf.Tensor1D | undefined,
-    references: (s.cfg.selfCritical ?? 0) > 0 ? referenceRows(exs, s.index, T) : undefined,
+    references: withReferences ? referenceRows(exs, s.index, T) : undefined,
   };
   if (s.masks.size && exs.some((e) => s.masks.has(e.imageId))) {
     const m = new Float32Array(exs.length * H * W);
@@ -186,6 +186,16 @@ export function regularisation(cfg: TrainConfig, globalStep: number, references?
   };
 }
 
+/**
+ * The run's options in force at a step: self-critical training is off until the share
+ * `selfCriticalFrom` of the run's steps is done (a function of the global step only, so a resumed
+ * run switches it on at the same step).
+ */
+export function optionsAtStep(cfg: TrainConfig, globalStep: number, totalSteps: number): TrainConfig {
+  const start = Math.ceil((cfg.selfCriticalFrom ?? 0) * totalSteps);
+  return globalStep < start && cfg.selfCritical ? { ...cfg, selfCritical: 0 } : cfg;
+}
+
 function selfCriticalAt(cfg: TrainConfig, stepSeed: number, references?: () => DocFreq) {
   if (!references) throw new Error("self-critical training needs the training references' document frequencies");
   const samples = cfg.selfCriticalSamples ?? 1;
@@ -214,13 +224,14 @@ const SELF_CRITICAL_STREAM = 4;
 async function trainStep(s: Session, grads: StepGrads): Promise<TrainLosses> {
   const { cfg, state } = s;
   const idx = state.perm.slice(state.stepInEpoch * cfg.batch, (state.stepInEpoch + 1) * cfg.batch);
-  const batch = stepBatch(s, idx.map((i) => s.items[i]));
+  const now = optionsAtStep(cfg, state.globalStep, s.totalSteps);
+  const batch = stepBatch(s, idx.map((i) => s.items[i]), (now.selfCritical ?? 0) > 0);
   const lambda = lambdaAt(cfg, state.globalStep, s.stepsPerEpoch);
   // runs recorded before camTarget / classWeight existed have neither: the contract's objective
   const res = await grads(s.params, cfg.variant, batch, {
     lambda,
     mu: cfg.mu,
-    regularise: regularisation(cfg, state.globalStep, () => referenceFreq(s)),
+    regularise: regularisation(now, state.globalStep, () => referenceFreq(s)),
     camTarget: cfg.camTarget,
     classWeight: cfg.classWeight,
   });
