@@ -197,7 +197,7 @@ export interface SplitScores {
   top1: number | null;
   top5: number | null;
   captionLoss: number | null;
-  /** CIDEr-D of the greedy captions against all references (only when model selection uses it). */
+  /** CIDEr-D of the validation captions (greedy, or the product decoding's) against all references (only when model selection uses it). */
   cider?: number | null;
 }
 

@@ -58,9 +58,9 @@ for (const seed of seedList.split(',').map(Number)) {
       if (!n.startsWith('opt.')) tensors[n] = tf.tensor(t.data, t.shape, t.dtype === 'F32' ? 'float32' : 'int32');
     const { params } = paramsFromTensors(tensors, side.variant);
     tf.dispose(Object.values(tensors));
-    const val = evaluateSplit(params, side.variant, data.val, cache, index, side.maxLen, 64, true);
-    const test = evaluateSplit(params, side.variant, data.test, cache, index, side.maxLen, 64, true);
-    const train = evaluateSplit(params, side.variant, data.train, cache, index, side.maxLen, 64, false);
+    const val = evaluateSplit(params, side.variant, data.val, cache, index, side.maxLen, 64, 'greedy');
+    const test = evaluateSplit(params, side.variant, data.test, cache, index, side.maxLen, 64, 'greedy');
+    const train = evaluateSplit(params, side.variant, data.train, cache, index, side.maxLen, 64, null);
     tf.dispose(Object.values(params));
     epochs.push({
       epoch: ep,

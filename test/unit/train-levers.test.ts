@@ -291,6 +291,20 @@ describe("unlikelihood of the loops in the captioner's own greedy captions", () 
   });
 });
 
+describe("model selection by the product decoding's validation CIDEr-D (the rest: train-options.test.ts)", () => {
+  it('is recorded, and every epoch of the run carries the CIDEr-D it chose by', async () => {
+    const home = trainFixture();
+    const r = await runTraining({ home, config: { ...tinyRun, variant: 'medi', select: 'product' } });
+    const db = openDb(workspace(home).dbPath);
+    const run = getRun(db, r.run)!;
+    db.close();
+    expect((run.config as Partial<TrainConfig>).select).toBe('product');
+    const vals = run.epochs.map((e) => e.val as { cider?: number; top1: number; score: number });
+    expect(vals.length).toBe(2);
+    for (const v of vals) expect(v.score).toBeCloseTo(v.top1 + v.cider!, 12);
+  });
+});
+
 describe('self-critical training (the rest: ml-self-critical.test.ts)', () => {
   it('is recorded and changes what a run learns; at 0 the run is the plain one', async () => {
     await expectOptionActs({ selfCritical: 2 }, { selfCritical: 0 }, { seed: 2 });

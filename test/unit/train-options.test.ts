@@ -1,10 +1,23 @@
 /**
  * Training options: the λ schedule of L_cam (0 during the warm-up, a linear rise over the ramp,
- * then λ) and model selection by validation caption loss or CIDEr-D.
+ * then λ) and model selection by validation caption loss or CIDEr-D of either decoding.
  */
-import { describe, expect, it } from 'vitest';
+import * as tf from '@tensorflow/tfjs';
+import { beforeAll, describe, expect, it } from 'vitest';
+import type { Example } from '../../src-main/jobs/train/dataset.ts';
+import { decodeCaption } from '../../src-main/jobs/train/dataset.ts';
 import { lambdaAt } from '../../src-main/jobs/train/lambda-schedule.ts';
-import { selectionScore } from '../../src-main/jobs/train/validation.ts';
+import { evaluateSplit, selectionScore } from '../../src-main/jobs/train/validation.ts';
+import { initBackend } from '../../src-main/ml/backend.ts';
+import { productDecode } from '../../src-main/ml/decode.ts';
+import type { FeatureCache } from '../../src-main/ml/feature-cache.ts';
+import { feature, greedyDecode, initParams, pooled, type ModelDims } from '../../src-main/ml/model.ts';
+import { scoreCaptions } from '../../src-main/ml/metrics/index.ts';
+
+beforeAll(async () => {
+  process.env.PLUMAGE_BACKEND = process.env.PLUMAGE_BACKEND || 'wasm';
+  await initBackend();
+});
 
 describe('λ schedule', () => {
   it('is λ from the first step without warm-up or ramp (the paper, and runs recorded before the schedule)', () => {
@@ -41,5 +54,57 @@ describe('model selection score', () => {
     // lrcn has no top-1; without a CIDEr value it falls back to the loss
     expect(selectionScore({ top1: null, top5: null, captionLoss: 2, cider: 0.2 }, V, 'cider')).toBeCloseTo(0.2, 12);
     expect(selectionScore({ top1: null, top5: null, captionLoss: 2 }, V, 'cider')).toBeCloseTo(-1, 12);
+  });
+});
+
+describe('validation CIDEr-D for model selection', () => {
+  const dims: ModelDims = { K: 6, D: 5, E: 4, Hd: 5, V: 9, C: 3 };
+  const words = ['<pad>', '<bos>', '<eos>', '<unk>', 'red', 'bird', 'small', 'wings', 'a'];
+  const index = new Map(words.map((w, i) => [w, i]));
+  const T = 7;
+  // six photos with 2×2 feature maps, each a pseudo-random but fixed pattern
+  const maps = Float32Array.from({ length: 6 * 2 * 2 * dims.K }, (_, i) => Math.sin(i * 1.7) * 2);
+  const data: Example[] = Array.from({ length: 6 }, (_, i) => ({
+    imageId: i,
+    hash: `h${i}`,
+    label: i % 3,
+    captions: [['a red bird', 'small red wings'], ['a small bird'], ['red wings']][i % 3],
+  }));
+  const cache = {
+    getBatch: (hashes: string[]) => {
+      const per = 2 * 2 * dims.K;
+      const out = new Float32Array(hashes.length * per);
+      hashes.forEach((h, j) => out.set(maps.subarray(Number(h.slice(1)) * per, (Number(h.slice(1)) + 1) * per), j * per));
+      return { data: out, shape: [hashes.length, 2, 2, dims.K] as [number, number, number, number] };
+    },
+  } as unknown as FeatureCache;
+
+  /** CIDEr-D of the captions a decoder writes for the six photos, scored as validation scores them. */
+  function ciderOf(decode: (feat: tf.Tensor2D) => tf.Tensor2D, P: ReturnType<typeof initParams>): number {
+    const { data: A, shape } = cache.getBatch(data.map((e) => e.hash));
+    const ids = tf.tidy(() => decode(feature(P, 'medi', pooled(tf.tensor4d(A, shape))) as tf.Tensor2D).arraySync() as number[][]);
+    const refs = Object.fromEntries(data.map((e, i) => [String(i), e.captions]));
+    const cands = Object.fromEntries(data.map((_, i) => [String(i), decodeCaption(ids[i], words)]));
+    return scoreCaptions(refs, cands, { meteor: false }).cider;
+  }
+
+  it("scores the greedy captions for 'greedy' and the product decoding's for 'product'; top-1 and loss are the same either way", () => {
+    const P = initParams('medi', dims, 5);
+    const greedy = evaluateSplit(P, 'medi', data, cache, index, T, 4, 'greedy');
+    const product = evaluateSplit(P, 'medi', data, cache, index, T, 4, 'product');
+    const none = evaluateSplit(P, 'medi', data, cache, index, T, 4, null);
+    expect(greedy.cider).toBeCloseTo(ciderOf((f) => greedyDecode(P, f, T), P), 12);
+    expect(product.cider).toBeCloseTo(ciderOf((f) => productDecode(P, f, T), P), 12);
+    // an untrained captioner repeats itself, which the product decoding blocks: the two differ
+    expect(product.cider).not.toBeCloseTo(greedy.cider!, 6);
+    expect(none.cider).toBeUndefined();
+    expect([product.top1, product.captionLoss]).toEqual([greedy.top1, greedy.captionLoss]);
+    tf.dispose(Object.values(P));
+  });
+
+  it("selects by top-1 + that CIDEr-D for 'product' as for 'cider'", () => {
+    const r = { top1: 0.8, top5: 1, captionLoss: 1.2, cider: 0.3 };
+    expect(selectionScore(r, 9, 'product')).toBeCloseTo(1.1, 12);
+    expect(selectionScore({ ...r, cider: undefined }, 9, 'product')).toBe(selectionScore(r, 9, 'loss'));
   });
 });

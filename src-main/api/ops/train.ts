@@ -42,8 +42,8 @@ export const trainRequest = z.strictObject({
   split: name.optional(),
   collectionId: id.optional(),
   patience: positiveInt(10_000).optional(),
-  /** Best checkpoint by validation caption loss (default) or validation CIDEr-D. */
-  select: z.enum(['loss', 'cider']).optional(),
+  /** Best checkpoint by validation caption loss (default) or validation CIDEr-D of the greedy or the product decoding's captions. */
+  select: z.enum(['loss', 'cider', 'product']).optional(),
   maxLen: z.number().int().min(3).max(1000).optional(),
   minCount: positiveInt(1_000_000).optional(),
   clip: nonNegative.optional(),

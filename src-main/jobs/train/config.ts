@@ -3,6 +3,7 @@ import { PART_SIGMA } from '../../data/masks.ts';
 import type { CamTarget } from '../../ml/algorithm1.ts';
 import type { RepeatUnit } from '../../ml/unlikelihood.ts';
 import type { Variant } from '../../ml/model.ts';
+import type { Selection } from './validation.ts';
 
 export type OptimizerName = 'sgd' | 'momentum' | 'adam';
 export type DimsPreset = 'paper' | 'medium' | 'small' | 'tiny';
@@ -48,8 +49,11 @@ export interface TrainConfig {
   minCount: number;
   /** Early stopping: epochs without a better validation score. */
   patience: number;
-  /** Best checkpoint by validation caption loss (the default) or by validation CIDEr-D (validation.ts). */
-  select: 'loss' | 'cider';
+  /**
+   * Best checkpoint by validation caption loss (the default), or by validation CIDEr-D of the
+   * greedy captions ('cider') or of the product decoding's ('product'; validation.ts).
+   */
+  select: Selection;
   /** Gradient clipping by global norm per module (0 = off). */
   clip: number;
   /** Learning-rate schedule over all steps: constant (the paper's) or cosine decay to 0. */

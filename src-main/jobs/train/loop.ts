@@ -31,7 +31,7 @@ import { mirroredKey } from '../../ml/feature-cache.ts';
 import { estimateSeconds, optionPasses, stepFlops } from './estimate.ts';
 import { markInterruptedRuns, type RunClaim } from '../run-owner.ts';
 import { openSession, reporter, type Reporter, type Session } from './setup.ts';
-import { evaluateSplit, selectionScore } from './validation.ts';
+import { evaluateSplit, selectionDecoding, selectionScore } from './validation.ts';
 import { lambdaAt } from './lambda-schedule.ts';
 import { invalidRequest } from '../../util/errors.ts';
 import { GradientWorkers, stepWorkers } from './grad-workers.ts';
@@ -317,7 +317,7 @@ function saveBest(s: Session, epoch: number, score: number | null): void {
 /** End of an epoch: validation, the epoch's record, best checkpoint, early stopping. Returns whether to stop. */
 function endEpoch(s: Session, sums: TrainLosses, nSteps: number): boolean {
   const { cfg, state } = s;
-  const ev = evaluateSplit(modelWeights(s), cfg.variant, s.data.val, s.cache, s.index, cfg.maxLen, 64, cfg.select === 'cider');
+  const ev = evaluateSplit(modelWeights(s), cfg.variant, s.data.val, s.cache, s.index, cfg.maxLen, 64, selectionDecoding(cfg.select));
   const score = selectionScore(ev, s.dims.V, cfg.select);
   const val = (s.lastVal = { ...ev, score });
   const improved = state.bestScore === null || score > state.bestScore;

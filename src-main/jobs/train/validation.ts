@@ -1,10 +1,11 @@
 /**
- * Validation during training (top-1, top-5, caption loss, optionally CIDEr-D of the greedy
- * captions) and the model-selection score.
+ * Validation during training (top-1, top-5, caption loss, optionally CIDEr-D of the greedy or the
+ * product decoding's captions) and the model-selection score.
  */
 import * as tf from '@tensorflow/tfjs';
 import type { SplitScores } from '../../../shared/types.ts';
 import type { FeatureCache } from '../../ml/feature-cache.ts';
+import { productDecode } from '../../ml/decode.ts';
 import { scoreCaptions } from '../../ml/metrics/index.ts';
 import {
   capPrep,
@@ -20,8 +21,16 @@ import {
 } from '../../ml/model.ts';
 import { decodeCaption, encodeCaption, type Example } from './dataset.ts';
 
-/** What the best checkpoint is chosen by: caption loss (with top-1) or validation CIDEr-D (with top-1). */
-export type Selection = 'loss' | 'cider';
+/**
+ * What the best checkpoint is chosen by: caption loss (with top-1), or validation CIDEr-D (with
+ * top-1) of the greedy captions ('cider') or of the product decoding's ('product').
+ */
+export type Selection = 'loss' | 'cider' | 'product';
+
+/** The decoding whose validation captions a selection scores (null: none). */
+export function selectionDecoding(by: Selection): 'greedy' | 'product' | null {
+  return by === 'cider' ? 'greedy' : by === 'product' ? 'product' : null;
+}
 
 export function evaluateSplit(
   params: Params | Record<string, tf.Tensor>,
@@ -31,10 +40,10 @@ export function evaluateSplit(
   index: Map<string, number>,
   T: number,
   batch = 64,
-  withCider = false,
+  ciderOf: 'greedy' | 'product' | null = null,
 ): SplitScores {
   if (!data.length) return { top1: null, top5: null, captionLoss: null };
-  const words = withCider && hasCap(variant) ? wordsOf(index) : null;
+  const words = ciderOf && hasCap(variant) ? wordsOf(index) : null;
   const refs: Record<string, string[]> = {};
   const cands: Record<string, string> = {};
   let c1 = 0;
@@ -57,7 +66,8 @@ export function evaluateSplit(
         });
       }
       if (words) {
-        const ids = greedyDecode(params, feat, T).arraySync() as number[][];
+        const decoded = ciderOf === 'product' ? productDecode(params, feat as tf.Tensor2D, T) : greedyDecode(params, feat, T);
+        const ids = decoded.arraySync() as number[][];
         chunk.forEach((e, j) => {
           if (!e.captions.length) return;
           refs[String(i + j)] = e.captions;
@@ -108,7 +118,7 @@ function wordsOf(index: Map<string, number>): string[] {
  */
 export function selectionScore(r: SplitScores, V: number, by: Selection = 'loss'): number {
   // by CIDEr-D: lrcn → CIDEr; medi/cam → top-1 + CIDEr (CIDEr-D of these captioners is 0–1 too)
-  if (by === 'cider' && r.cider !== undefined && r.cider !== null) return (r.top1 ?? 0) + r.cider;
+  if (selectionDecoding(by) && r.cider !== undefined && r.cider !== null) return (r.top1 ?? 0) + r.cider;
   const cap = r.captionLoss !== null ? r.captionLoss / Math.log(Math.max(V, 2)) : 0;
   return (r.top1 ?? 0) - cap;
 }
