@@ -27,8 +27,11 @@ import { decodeCaption, encodeCaption, type Example } from './dataset.ts';
  */
 export type Selection = 'loss' | 'cider' | 'product';
 
+/** A decoding whose validation captions are scored: the contract's greedy one or the product's. */
+export type ValidationDecoding = 'greedy' | 'product';
+
 /** The decoding whose validation captions a selection scores (null: none). */
-export function selectionDecoding(by: Selection): 'greedy' | 'product' | null {
+export function selectionDecoding(by: Selection): ValidationDecoding | null {
   return by === 'cider' ? 'greedy' : by === 'product' ? 'product' : null;
 }
 
@@ -40,7 +43,7 @@ export function evaluateSplit(
   index: Map<string, number>,
   T: number,
   batch = 64,
-  ciderOf: 'greedy' | 'product' | null = null,
+  ciderOf: ValidationDecoding | null = null,
 ): SplitScores {
   if (!data.length) return { top1: null, top5: null, captionLoss: null };
   const words = ciderOf && hasCap(variant) ? wordsOf(index) : null;
