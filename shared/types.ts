@@ -377,9 +377,9 @@ export interface RepetitionScores {
   distinct2: number;
 }
 
-/** Caption metrics of the product's decoding (beam search with repetition blocking). */
+/** Caption metrics of the product's decoding (beam search with repetition blocking and the contrastive ranking). */
 export interface ProductCaptionMetrics extends CaptionScores, RepetitionScores {
-  /** The decoding's settings in words ("beam 3, α 1, no repeated 2-grams"). */
+  /** The decoding's settings in words ("beam 3, α 1, no repeated 2-grams, contrast 0.3"). */
   decode: string;
 }
 

@@ -1,7 +1,7 @@
 /**
  * Batch captioning: every file under a folder that sharp can decode goes through the run's
  * encoder and model; each gets a caption (the product decoding: beam search, width 3 by default,
- * no repeated bigram), the top-5 species
+ * no repeated bigram, words ranked against the run's prior feature), the top-5 species
  * with probabilities and the run id. Progress is recorded per file in batch_jobs/batch_results,
  * so a rerun of the same folder with the same run skips the files already done (resumable);
  * undecodable files are recorded with their reason and listed, and so are entries of the folder
@@ -17,7 +17,7 @@ import { workspace, type Workspace } from '../data/workspace.ts';
 import { csvRow } from '../util/csv.ts';
 import { invalidRequest, ioError, notFound } from '../util/errors.ts';
 import { initBackend } from '../ml/backend.ts';
-import { PRODUCT_DECODING, productDecode } from '../ml/decode.ts';
+import { PRODUCT_DECODING, productDecode, type BeamOptions } from '../ml/decode.ts';
 import { isCached, resolveEncoder, type LoadedEncoder } from '../ml/encoders/load.ts';
 import { splitTiledId } from '../ml/encoders/tiles.ts';
 import { encoderEntry } from '../ml/encoders/registry.ts';
@@ -33,6 +33,8 @@ export interface CaptionOptions {
   run: string;
   out?: string;
   beam?: number;
+  /** γ of the product decoding's contrastive ranking (0 = off; default PRODUCT_DECODING's). */
+  contrast?: number;
   batchSize?: number;
   encoderPath?: string;
   /** --encoder: a registry id (must be the run's encoder). */
@@ -228,14 +230,14 @@ function openBatchJob(db: Db, folder: string, run: string): { job: number; done:
 type ChunkRow = { caption: string | null; top5: CaptionRow['top5'] };
 
 /** Caption and top-5 species of decoded images (by their index in the chunk). */
-function captionImages(m: CaptionModel, images: Uint8Array[], beam: number): ChunkRow[] {
+function captionImages(m: CaptionModel, images: Uint8Array[], decoding: BeamOptions): ChunkRow[] {
   const A = embedImages(m.enc, images);
   const feat = tf.tidy(() => feature(m.params, m.variant, pooled(A)));
   A.dispose();
   const probs = hasCls(m.variant) ? (tf.tidy(() => tf.softmax(classify(m.params, feat))).arraySync() as number[][]) : null;
   let caps: number[][] | null = null;
   if (hasCap(m.variant)) {
-    const ids = productDecode(m.params, feat, m.side.maxLen ?? 20, { width: beam });
+    const ids = productDecode(m.params, feat, m.side.maxLen ?? 20, decoding, m.side.captionPrior);
     caps = ids.arraySync() as number[][];
     ids.dispose();
   }
@@ -303,7 +305,8 @@ async function captionFolderWith(db: Db, m: CaptionModel, folder: string, opts: 
     const okIdx = decodedIndices(decoded);
     const rows = new Map<number, ChunkRow>();
     if (okIdx.length) {
-      const captions = captionImages(m, okIdx.map((j) => decoded[j] as Uint8Array), opts.beam ?? PRODUCT_DECODING.width);
+      const decoding = { width: opts.beam ?? PRODUCT_DECODING.width, contrast: opts.contrast ?? PRODUCT_DECODING.contrast };
+      const captions = captionImages(m, okIdx.map((j) => decoded[j] as Uint8Array), decoding);
       okIdx.forEach((j, k) => rows.set(j, captions[k]));
     }
     db.transaction(() => {

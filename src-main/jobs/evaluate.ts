@@ -14,7 +14,7 @@ import { workspace, type Workspace } from '../data/workspace.ts';
 import { initBackend } from '../ml/backend.ts';
 import { FeatureCache } from '../ml/feature-cache.ts';
 import { camsFor } from '../ml/gradcam.ts';
-import { describeDecoding, productDecode, type BeamOptions } from '../ml/decode.ts';
+import { describeDecoding, productDecode, productSettings, type BeamOptions } from '../ml/decode.ts';
 import { repetitionScores, scoreCaptions } from '../ml/metrics/index.ts';
 import { feature, hasCap, hasCls, pooled, predict } from '../ml/model.ts';
 import type { CamExample, EvalResult, PerClassAccuracy, ProductCaptionMetrics } from '../../shared/types.ts';
@@ -144,7 +144,7 @@ export async function evaluateRun(opts: EvalOptions): Promise<EvalResult> {
 function productCaptionIds(model: RunModel, A: tf.Tensor4D, o: BeamOptions): number[][] {
   const feat = tf.tidy(() => feature(model.P, model.variant, pooled(A)));
   try {
-    const ids = productDecode(model.P, feat, model.T, o);
+    const ids = productDecode(model.P, feat, model.T, o, model.prior);
     const rows = ids.arraySync() as number[][];
     ids.dispose();
     return rows;
@@ -295,7 +295,7 @@ export function evaluateWith(db: Db, ws: Workspace, run: RunRecord, model: RunMo
   const nCap = Object.keys(cands).length;
   const caps = nCap ? scoreCaptions(refs, cands) : null;
   const repetition = nCap ? repetitionScores(Object.values(cands)) : null;
-  const product = nCap && productOpts ? productMetrics(refs, productCands, productOpts) : null;
+  const product = nCap && productOpts ? productMetrics(refs, productCands, productSettings(productOpts, model.prior)) : null;
   const per_class: PerClassAccuracy[] = [];
   if (confusion)
     classIds.forEach((id, i) => {

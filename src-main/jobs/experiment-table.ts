@@ -205,7 +205,7 @@ export function formatExperiment(rows: VariantSummary[]): string[] {
     'Relative to CNN (top-1, top-5) and LRCN (caption metrics); "tie" = difference within one sd:',
     ...table(rows, main, (r, m) => pct(r.deltas[m])),
     '',
-    'Greedy (contract) vs product decoding (beam search, repetition blocking); Rep. = share of captions with a repeated word bigram:',
+    'Greedy (contract) vs product decoding (beam search, repetition blocking, contrastive ranking); Rep. = share of captions with a repeated word bigram:',
     ...table(
       rows.filter((r) => r.stats.cider),
       decoding,

@@ -24,6 +24,17 @@ export interface ImportWeightsOptions {
   encoder?: string;
   collectionId?: number;
   maxLen?: number;
+  /** The captioner's prior feature for the product decoding (W.json's), if the weights come with one. */
+  captionPrior?: number[] | null;
+}
+
+/** The caption prior given with the weights, checked against the captioner's input width (null: none). */
+function importedPrior(o: ImportWeightsOptions, variant: Variant, tensors: Record<string, tf.Tensor>): number[] | null {
+  if (!o.captionPrior || !hasCap(variant)) return null;
+  const width = tensors['cap.lstm.weight_ih_l0'].shape[1]! - tensors['cap.embed.weight'].shape[1]!;
+  if (o.captionPrior.length !== width)
+    throw invalidRequest(`caption_prior has ${o.captionPrior.length} values, the captioner's feature ${width}`);
+  return o.captionPrior;
 }
 
 /** The variant, sizes and encoder of the weights, checked against the vocabulary, classes and encoder given. */
@@ -83,7 +94,8 @@ export async function importWeights(o: ImportWeightsOptions) {
       const id = newRunId();
       saveWeights(checkpointPaths(ws, id).weights, tensors, { run: id, variant });
       const vocab = o.vocab ?? [];
-      saveSidecar(ws, { run: id, variant, dims, vocab, classes, encoder, encoderPath: null, featureShape, maxLen, config: cfg, epoch: -1, bestScore: null });
+      const captionPrior = importedPrior(o, variant, tensors);
+      saveSidecar(ws, { run: id, variant, dims, vocab, classes, encoder, encoderPath: null, featureShape, maxLen, config: cfg, epoch: -1, bestScore: null, ...(captionPrior ? { captionPrior } : {}) });
       createRun(db, {
         id,
         collectionId: o.collectionId ?? null,

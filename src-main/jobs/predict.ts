@@ -79,7 +79,7 @@ function productCaptions(model: RunModel, A: tf.Tensor4D): tf.Tensor2D | undefin
   if (!hasCap(model.variant)) return undefined;
   const feat = tf.tidy(() => feature(model.P, model.variant, pooled(A)));
   try {
-    return productDecode(model.P, feat, model.T);
+    return productDecode(model.P, feat, model.T, {}, model.prior);
   } finally {
     feat.dispose();
   }

@@ -37,6 +37,12 @@ export interface Sidecar {
   config: TrainConfig;
   epoch: number;
   bestScore: number | null;
+  /**
+   * The captioner's prior feature under the best weights (jobs/train/caption-prior.ts), for the
+   * product decoding's contrastive ranking. Absent for cnn, imported weights and runs trained
+   * before it was kept: those decode without it.
+   */
+  captionPrior?: number[];
 }
 
 /** Where a run stands: enough to continue it exactly (with the weights and optimizer state). */
@@ -131,6 +137,13 @@ export interface RunModel {
   classIds: number[];
   /** Caption length incl. <bos>/<eos> used for decoding. */
   T: number;
+  /** The captioner's prior feature for the product decoding (null: the run has none). */
+  prior: number[] | null;
+}
+
+/** The captioner's input width: its LSTM input less the word embedding. */
+function captionerFeatureWidth(P: ParamView): number {
+  return P['cap.lstm.weight_ih_l0'].shape[1]! - P['cap.embed.weight'].shape[1]!;
 }
 
 /** Loads a run's best weights and sidecar, checking the vocabulary and class list against the tensors. */
@@ -146,7 +159,10 @@ export function loadRunModel(ws: Workspace, run: RunRecord): RunModel {
     throw conflict(`run ${run.id}: vocabulary has ${words.length} words, the model ${params['cap.embed.weight'].shape[0]}`);
   if (hasCls(run.variant) && classIds.length !== params['cls.weight'].shape[0])
     throw conflict(`run ${run.id}: class list has ${classIds.length} classes, the model ${params['cls.weight'].shape[0]}`);
-  return { P: params, variant: run.variant, words, classIds, T: side.maxLen };
+  const prior = hasCap(run.variant) ? (side.captionPrior ?? null) : null;
+  if (prior && prior.length !== captionerFeatureWidth(params))
+    throw conflict(`run ${run.id}: caption prior has ${prior.length} values, the captioner's feature ${captionerFeatureWidth(params)}`);
+  return { P: params, variant: run.variant, words, classIds, T: side.maxLen, prior };
 }
 
 // ---------------------------------------------------------------------------------------------

@@ -11,7 +11,7 @@ import type { CaptionOptions } from './caption.ts';
 export type InsightTask =
   | { task: 'predict'; home: string; runId: string }
   | { task: 'evaluate'; home: string; runId: string; scheme?: string; part?: string; batchSize?: number }
-  | ({ task: 'caption' } & Pick<CaptionOptions, 'home' | 'folder' | 'run' | 'out' | 'beam' | 'batchSize' | 'encoder' | 'encoderPath'>);
+  | ({ task: 'caption' } & Pick<CaptionOptions, 'home' | 'folder' | 'run' | 'out' | 'beam' | 'contrast' | 'batchSize' | 'encoder' | 'encoderPath'>);
 
 const port = parentPort!;
 const ac = new AbortController();
@@ -31,8 +31,8 @@ async function main(t: InsightTask): Promise<unknown> {
     return evaluateRun({ home: t.home, runId: t.runId, scheme: t.scheme, part: t.part, batchSize: t.batchSize, onProgress });
   }
   const { runCaption } = await import('./caption.ts');
-  const { home, folder, run, out, beam, batchSize, encoder, encoderPath } = t;
-  return runCaption({ home, folder, run, out, beam, batchSize, encoder, encoderPath, signal: ac.signal, onProgress, onWarning });
+  const { home, folder, run, out, beam, contrast, batchSize, encoder, encoderPath } = t;
+  return runCaption({ home, folder, run, out, beam, contrast, batchSize, encoder, encoderPath, signal: ac.signal, onProgress, onWarning });
 }
 
 main(workerData as InsightTask)

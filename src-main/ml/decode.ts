@@ -5,11 +5,19 @@
  * caption`, the app): hypotheses ranked by log-prob / length^α, and optionally no word n-gram may
  * occur twice in a caption — small captioners trained on few photos otherwise loop ("a white and
  * a and a"). With width 1, α and no blocking it returns exactly the greedy caption.
+ *
+ * Contrastive ranking (on by default in the product decoding): a captioner trained on few photos
+ * writes nearly the same caption for every photo of a species, the words any bird gets. Ranking
+ * each next word by log p(w | photo) − γ·log p(w | prior), where the prior is the captioner's
+ * mean feature over its training photos (what it says of "a typical photo"), prefers the words
+ * this photo makes likelier than usual. Only words with p ≥ 0.1 of the best word's probability
+ * may be chosen, so the penalty never promotes a word the photo makes unlikely (the plausibility
+ * constraint of contrastive decoding, Li et al. 2023).
  */
 import * as tf from '@tensorflow/tfjs';
 import { BOS, EOS, PAD, type ParamView, capPrep, featureGates, greedyDecode, lstmStep } from './model.ts';
 import { embed, logSoftmax, mmNT } from './ops.ts';
-import { invalidRequest } from '../util/errors.ts';
+import { conflict, invalidRequest } from '../util/errors.ts';
 
 export { greedyDecode };
 
@@ -23,19 +31,33 @@ export interface BeamOptions {
   lengthAlpha?: number;
   /** Forbid a word n-gram of this size from occurring twice in one caption; 0 = off. */
   noRepeatNgram?: number;
+  /**
+   * γ of the contrastive ranking against the captioner's prior feature; 0 = off. Applies only
+   * when the caller passes a prior (runs trained before it was kept decode without it).
+   */
+  contrast?: number;
 }
+
+/** A word may be chosen by the contrastive ranking only if p ≥ this share of the best word's p. */
+export const CONTRAST_PLAUSIBILITY = 0.1;
 
 /**
  * The product's decoding: `plumage caption`, the app and eval's "product" metrics use it.
  * Chosen on real CUB photos (docs/evaluation.md): bigram blocking removes the loops at no cost
  * in CIDEr; α = 1 is the mean per-token log-prob.
  */
-export const PRODUCT_DECODING: Required<BeamOptions> = { width: 3, lengthAlpha: 1, noRepeatNgram: 2 };
+export const PRODUCT_DECODING: Required<BeamOptions> = { width: 3, lengthAlpha: 1, noRepeatNgram: 2, contrast: 0.3 };
 
 /** Short description of decoding options, for reports ("beam 3, α 1, no repeated 2-grams"). */
 export function describeDecoding(o: BeamOptions): string {
-  const { width, lengthAlpha, noRepeatNgram } = { ...PRODUCT_DECODING, ...o };
-  return `beam ${width}, α ${lengthAlpha}${noRepeatNgram ? `, no repeated ${noRepeatNgram}-grams` : ''}`;
+  const { width, lengthAlpha, noRepeatNgram, contrast } = { ...PRODUCT_DECODING, ...o };
+  return `beam ${width}, α ${lengthAlpha}${noRepeatNgram ? `, no repeated ${noRepeatNgram}-grams` : ''}${contrast ? `, contrast ${contrast}` : ''}`;
+}
+
+/** The product decoding's settings as they apply to a run with or without a prior feature. */
+export function productSettings(o: BeamOptions, prior: ArrayLike<number> | null | undefined): Required<BeamOptions> {
+  const all = { ...PRODUCT_DECODING, ...o };
+  return prior ? all : { ...all, contrast: 0 };
 }
 
 /** Ranking score of a finished hypothesis: log-prob / length^α (length = tokens after BOS). */
@@ -70,12 +92,31 @@ interface Candidate {
   logp: number;
 }
 
-/** The best `width` allowed next tokens of one hypothesis (enough to find the best `width` overall). */
-function bestTokens(lp: Float32Array, at: number, V: number, width: number, blocked: Set<number>) {
+/** Where a hypothesis' next-token log-probs under the prior feature are, and their weight γ. */
+interface PriorRow {
+  at: number;
+  gamma: number;
+}
+
+const allowed = (k: number, blocked: Set<number>) => k !== PAD && k !== BOS && !blocked.has(k);
+
+/** The lowest log-prob a word may have to be ranked contrastively: the plausibility floor. */
+function plausibleFloor(lp: Float32Array, at: number, V: number, blocked: Set<number>): number {
+  let top = -Infinity;
+  for (let k = 0; k < V; k++) if (allowed(k, blocked) && lp[at + k] > top) top = lp[at + k];
+  return top + Math.log(CONTRAST_PLAUSIBILITY);
+}
+
+/**
+ * The best `width` allowed next tokens of one hypothesis (enough to find the best `width`
+ * overall), by log-prob, or by the contrastive score among the plausible tokens given a prior row.
+ */
+function bestTokens(lp: Float32Array, at: number, V: number, width: number, blocked: Set<number>, prior?: PriorRow) {
   const best: { tok: number; v: number }[] = [];
+  const floor = prior ? plausibleFloor(lp, at, V, blocked) : -Infinity;
   for (let k = 0; k < V; k++) {
-    if (k === PAD || k === BOS || blocked.has(k)) continue;
-    const x = lp[at + k];
+    if (!allowed(k, blocked) || lp[at + k] < floor) continue;
+    const x = prior ? lp[at + k] - prior.gamma * lp[prior.at + k] : lp[at + k];
     if (best.length < width || x > best[best.length - 1].v) {
       best.push({ tok: k, v: x });
       best.sort((a, z) => z.v - a.v || a.tok - z.tok);
@@ -118,15 +159,17 @@ class ImageSearch {
   }
 
   /**
-   * One token more, from the log-probs of its alive hypotheses (rows from `row` of lp [·, V]);
-   * returns, for each new alive hypothesis, the index of the old one it extends.
+   * One token more, from the log-probs of its alive hypotheses (rows from `row` of lp [·, V];
+   * with contrast, their rows under the prior feature from `priorRow`); returns, for each new
+   * alive hypothesis, the index of the old one it extends.
    */
-  advance(lp: Float32Array, row: number, V: number): number[] {
-    const { width, noRepeatNgram } = this.o;
+  advance(lp: Float32Array, row: number, V: number, priorRow?: number): number[] {
+    const { width, noRepeatNgram, contrast } = this.o;
     const cands: Candidate[] = [];
     this.alive.forEach((h, i) => {
       const blocked = noRepeatNgram > 0 ? blockedTokens(h.tokens, noRepeatNgram) : new Set<number>();
-      const best = bestTokens(lp, (row + i) * V, V, width, blocked);
+      const prior = priorRow === undefined ? undefined : { at: (priorRow + i) * V, gamma: contrast };
+      const best = bestTokens(lp, (row + i) * V, V, width, blocked, prior);
       // every continuation blocked (only possible with a vocabulary of a few words): it ends here
       if (!best.length) this.finished.push(h);
       for (const q of best) cands.push({ parent: i, tok: q.tok, logp: h.logp + q.v });
@@ -178,15 +221,22 @@ function stepRows(cp: ReturnType<typeof capPrep>, fg: tf.Tensor, rowImage: numbe
   return { lp, V, s: out.s, c: out.c };
 }
 
-/** Beam search of all images at once; returns each image's token row (BOS first, unpadded). */
-function searchAll(cp: ReturnType<typeof capPrep>, fg: tf.Tensor, B: number, T: number, o: Required<BeamOptions>): number[][] {
+/**
+ * Beam search of all images at once; returns each image's token row (BOS first, unpadded). With
+ * `withPrior`, row B of fg is the prior feature's: every hypothesis is stepped twice, under its
+ * photo (rows 0..R−1) and under the prior (rows R..2R−1, the same order), for the contrastive ranking.
+ */
+function searchAll(cp: ReturnType<typeof capPrep>, fg: tf.Tensor, B: number, T: number, o: Required<BeamOptions>, withPrior: boolean): number[][] {
   const searches = Array.from({ length: B }, () => new ImageSearch(o));
   let st: BatchState = { s: null, c: null };
   let growing = searches.map((_, b) => b).filter((b) => searches[b].growing(0, T));
   for (let t = 0; growing.length > 0; t++) {
     const rowImage = growing.flatMap((b) => searches[b].alive.map(() => b));
     const lastTokens = growing.flatMap((b) => searches[b].alive.map((h) => h.tokens[h.tokens.length - 1]));
-    const step = stepRows(cp, fg, rowImage, lastTokens, st);
+    const R = rowImage.length;
+    const step = withPrior
+      ? stepRows(cp, fg, [...rowImage, ...rowImage.map(() => B)], [...lastTokens, ...lastTokens], st)
+      : stepRows(cp, fg, rowImage, lastTokens, st);
     tf.dispose([st.s, st.c].filter((x): x is tf.Tensor => x !== null));
     // rows of the next state: each image's new hypotheses' parents, if it still grows
     const keep: number[] = [];
@@ -194,14 +244,14 @@ function searchAll(cp: ReturnType<typeof capPrep>, fg: tf.Tensor, B: number, T: 
     const still: number[] = [];
     for (const b of growing) {
       const rows = searches[b].alive.length;
-      const parents = searches[b].advance(step.lp, row, step.V);
+      const parents = searches[b].advance(step.lp, row, step.V, withPrior ? R + row : undefined);
       if (searches[b].growing(t + 1, T)) {
         still.push(b);
         for (const p of parents) keep.push(row + p);
       }
       row += rows;
     }
-    st = keep.length ? gatherState(step, keep) : { s: null, c: null };
+    st = keep.length ? gatherState(step, withPrior ? [...keep, ...keep.map((k) => k + R)] : keep) : { s: null, c: null };
     tf.dispose([step.s, step.c]);
     growing = still;
   }
@@ -220,22 +270,27 @@ function gatherState(step: { s: tf.Tensor; c: tf.Tensor }, rows: number[]): Batc
  * Candidates never include PAD or BOS; a hypothesis ends at EOS, after T−1 tokens, or when
  * blocking leaves it no token. `opts` may be just the width (then no blocking, α = 1). All
  * images are searched together: one LSTM step per token for every alive hypothesis of every
- * image (the per-step cost is the ops' dispatch, not their arithmetic).
+ * image (the per-step cost is the ops' dispatch, not their arithmetic). `prior` (the captioner's
+ * prior feature, F values) turns on the contrastive ranking when `contrast` > 0.
  */
-export function beamSearch(P: ParamView, feat: tf.Tensor2D, T: number, opts: BeamOptions | number = {}): tf.Tensor2D {
+export function beamSearch(P: ParamView, feat: tf.Tensor2D, T: number, opts: BeamOptions | number = {}, prior?: ArrayLike<number> | null): tf.Tensor2D {
   const o: Required<BeamOptions> =
     typeof opts === 'number'
-      ? { width: opts, lengthAlpha: 1, noRepeatNgram: 0 }
-      : { width: opts.width ?? 3, lengthAlpha: opts.lengthAlpha ?? 1, noRepeatNgram: opts.noRepeatNgram ?? 0 };
+      ? { width: opts, lengthAlpha: 1, noRepeatNgram: 0, contrast: 0 }
+      : { width: opts.width ?? 3, lengthAlpha: opts.lengthAlpha ?? 1, noRepeatNgram: opts.noRepeatNgram ?? 0, contrast: opts.contrast ?? 0 };
   if (!(o.width >= 1) || !Number.isInteger(o.width)) throw invalidRequest('beam width must be a whole number ≥ 1');
   if (!(o.noRepeatNgram >= 0) || !Number.isInteger(o.noRepeatNgram))
     throw invalidRequest('the repeated n-gram size must be a whole number ≥ 0');
   if (!Number.isFinite(o.lengthAlpha)) throw invalidRequest('the length exponent must be a number');
+  if (!(o.contrast >= 0) || !Number.isFinite(o.contrast)) throw invalidRequest('the contrast must be a number ≥ 0');
   const B = feat.shape[0];
+  const F = feat.shape[1];
+  const withPrior = o.contrast > 0 && prior != null;
+  if (withPrior && prior.length !== F) throw conflict(`the caption prior has ${prior.length} values, the captioner's feature ${F}`);
   const cp = capPrep(P);
-  const fg = featureGates(cp, feat);
+  const fg = tf.tidy(() => featureGates(cp, withPrior ? tf.concat([feat, tf.tensor2d(Array.from(prior), [1, F])], 0) : feat));
   try {
-    const rows = searchAll(cp, fg, B, T, o);
+    const rows = searchAll(cp, fg, B, T, o, withPrior);
     for (const row of rows) while (row.length < T) row.push(PAD);
     return tf.tensor2d(rows, [B, T], 'int32');
   } finally {
@@ -244,7 +299,10 @@ export function beamSearch(P: ParamView, feat: tf.Tensor2D, T: number, opts: Bea
   }
 }
 
-/** Captions by the product's decoding (PRODUCT_DECODING unless overridden). */
-export function productDecode(P: ParamView, feat: tf.Tensor2D, T: number, opts: BeamOptions = {}): tf.Tensor2D {
-  return beamSearch(P, feat, T, { ...PRODUCT_DECODING, ...opts });
+/**
+ * Captions by the product's decoding (PRODUCT_DECODING unless overridden); its contrastive
+ * ranking needs the run's prior feature (without one the search ranks by log-prob alone).
+ */
+export function productDecode(P: ParamView, feat: tf.Tensor2D, T: number, opts: BeamOptions = {}, prior?: ArrayLike<number> | null): tf.Tensor2D {
+  return beamSearch(P, feat, T, { ...PRODUCT_DECODING, ...opts }, prior);
 }

@@ -152,10 +152,16 @@ describe('plumage caption', () => {
       ra.map((r: { caption: string }) => r.caption),
     );
     expect(rb.map((r: { top5: unknown }) => r.top5)).toEqual(ra.map((r: { top5: unknown }) => r.top5));
+    // The captioner's prior feature travels in W.json, so the imported run decodes the same way.
+    const described = JSON.parse(readFileSync(w.replace(/\.safetensors$/, '.json'), 'utf8'));
+    expect(described.caption_prior).toHaveLength(exported['medi.weight'].shape[0]);
     // Missing vocabulary: a clear one-line error.
     const bare = join(home, 'bare.safetensors');
     copyFileSync(w, bare);
     expect(() => cli(['import-weights', bare, '--home', home])).toThrow(/vocabulary/);
+    // A prior that does not fit the captioner: refused, not decoded with.
+    writeFileSync(bare.replace(/\.safetensors$/, '.json'), JSON.stringify({ ...described, caption_prior: [1] }));
+    expect(() => cli(['import-weights', bare, '--home', home])).toThrow(/caption_prior has 1 values/);
   });
 
   it('the command line and the app caption a folder with the same operation: the same stored results', async () => {

@@ -5,7 +5,16 @@
 import * as tf from '@tensorflow/tfjs';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { initBackend } from '../../src-main/ml/backend.ts';
-import { beamSearch, blockedTokens, normalisedScore, productDecode } from '../../src-main/ml/decode.ts';
+import {
+  CONTRAST_PLAUSIBILITY,
+  PRODUCT_DECODING,
+  beamSearch,
+  blockedTokens,
+  describeDecoding,
+  normalisedScore,
+  productDecode,
+  productSettings,
+} from '../../src-main/ml/decode.ts';
 import { repetitionScores } from '../../src-main/ml/metrics/index.ts';
 import {
   BOS,
@@ -19,6 +28,7 @@ import {
   greedyDecode,
   initParams,
   rng,
+  teacherForced,
 } from '../../src-main/ml/model.ts';
 import { buildVocab, decode, encode, tokenize, vocabFromJSON, vocabToJSON } from '../../src-main/ml/vocab.ts';
 
@@ -222,6 +232,139 @@ function hasRepeatedBigram(row: number[]): boolean {
   }
   return false;
 }
+
+/** A float64 LSTM captioner straight from the PyTorch-layout weights: one step → log-probs over V. */
+function jsCaptioner(P: Params) {
+  const get = (n: string) => ({ d: Array.from(P[n].dataSync()), s: P[n].shape });
+  const emb = get('cap.embed.weight');
+  const wih = get('cap.lstm.weight_ih_l0');
+  const whh = get('cap.lstm.weight_hh_l0');
+  const bih = get('cap.lstm.bias_ih_l0').d;
+  const bhh = get('cap.lstm.bias_hh_l0').d;
+  const wo = get('cap.out.weight');
+  const bo = get('cap.out.bias').d;
+  const [V, E] = emb.s as [number, number];
+  const Hd = whh.s[1] as number;
+  const In = wih.s[1] as number;
+  const sig = (x: number) => 1 / (1 + Math.exp(-x));
+  return (tok: number, f: number[], st: { s: number[]; c: number[] }) => {
+    const x = [...emb.d.slice(tok * E, tok * E + E), ...f];
+    const g = Array.from({ length: 4 * Hd }, (_, r) => {
+      let z = bih[r] + bhh[r];
+      for (let k = 0; k < In; k++) z += wih.d[r * In + k] * x[k];
+      for (let k = 0; k < Hd; k++) z += whh.d[r * Hd + k] * st.s[k];
+      return z;
+    });
+    const c = st.c.map((cv, k) => sig(g[Hd + k]) * cv + sig(g[k]) * Math.tanh(g[2 * Hd + k]));
+    const s = c.map((cv, k) => sig(g[3 * Hd + k]) * Math.tanh(cv));
+    const z = Array.from({ length: V }, (_, w) => bo[w] + s.reduce((a, sk, k) => a + wo.d[w * Hd + k] * sk, 0));
+    const m = Math.max(...z);
+    const lse = m + Math.log(z.reduce((a, v) => a + Math.exp(v - m), 0));
+    return { lp: z.map((v) => v - lse), st: { s, c } };
+  };
+}
+
+/** Greedy contrastive decoding in float64: argmax of lp(photo) − γ·lp(prior) among plausible words. */
+function jsContrastGreedy(P: Params, feat: number[][], prior: number[], gamma: number): number[][] {
+  const step = jsCaptioner(P);
+  const Hd = P['cap.lstm.weight_hh_l0'].shape[1] as number;
+  const zero = () => ({ s: new Array(Hd).fill(0), c: new Array(Hd).fill(0) });
+  return feat.map((f) => {
+    let a = zero();
+    let b = zero();
+    let tok = BOS;
+    const out = [BOS];
+    while (out.length < T && tok !== EOS) {
+      const x = step(tok, f, a);
+      const y = step(tok, prior, b);
+      [a, b] = [x.st, y.st];
+      const ok = (w: number) => w !== PAD && w !== BOS;
+      const floor = Math.max(...x.lp.filter((_, w) => ok(w))) + Math.log(CONTRAST_PLAUSIBILITY);
+      let best = -1;
+      for (let w = 0; w < x.lp.length; w++) {
+        if (!ok(w) || x.lp[w] < floor) continue;
+        if (best < 0 || x.lp[w] - gamma * y.lp[w] > x.lp[best] - gamma * y.lp[best]) best = w;
+      }
+      out.push((tok = best));
+    }
+    while (out.length < T) out.push(PAD);
+    return out;
+  });
+}
+
+/** A captioner with sharpened output layer (some words fall below the plausibility floor). */
+function sharpCaptioner(seed: number): Params {
+  const P = initParams('lrcn', dims, seed);
+  P['cap.out.weight'].assign(tf.mul(P['cap.out.weight'], 12));
+  P['cap.out.bias'].assign(tf.mul(P['cap.out.bias'], 12));
+  return P;
+}
+
+const randomFeat = (seed: number, n: number) => {
+  const r = rng(seed);
+  return tf.tensor2d(Float32Array.from({ length: n * dims.K }, () => 2 * r()), [n, dims.K]);
+};
+
+describe('contrastive ranking against the prior feature', () => {
+  it('with width 1 is greedy on lp(photo) − γ·lp(prior) among the plausible words (an independent float64 decoder)', () => {
+    let changed = 0;
+    for (const seed of [31, 32, 33]) {
+      const P = sharpCaptioner(seed);
+      const feat = randomFeat(seed, 6);
+      const prior = Array.from(tf.mean(feat, 0).dataSync());
+      for (const gamma of [0.3, 1]) {
+        const got = beamSearch(P, feat, T, { width: 1, contrast: gamma }, prior).arraySync();
+        expect(got).toEqual(jsContrastGreedy(P, feat.arraySync(), prior, gamma));
+        const plain = greedyDecode(P, feat, T).arraySync();
+        changed += got.filter((row, i) => JSON.stringify(row) !== JSON.stringify(plain[i])).length;
+      }
+    }
+    // the ranking is not a no-op on these captioners
+    expect(changed).toBeGreaterThan(0);
+  });
+
+  it('never chooses a word below the plausibility floor, however large γ (checked by teacher forcing)', () => {
+    for (const seed of [41, 42]) {
+      const P = sharpCaptioner(seed);
+      const feat = randomFeat(seed, 5);
+      const prior = Array.from(randomFeat(seed + 1, 1).dataSync());
+      const caps = beamSearch(P, feat, T, { width: 3, contrast: 50 }, prior);
+      const lp = tf.logSoftmax(teacherForced(capPrep(P), feat, caps)).arraySync() as number[][];
+      caps.arraySync().forEach((row, b) => {
+        for (let t = 1; t < T && row[t - 1] !== EOS; t++) {
+          const dist = lp[b * (T - 1) + t - 1];
+          const top = Math.max(...dist.filter((_, w) => w !== PAD && w !== BOS));
+          expect(dist[row[t]]).toBeGreaterThanOrEqual(top + Math.log(CONTRAST_PLAUSIBILITY) - 1e-4);
+        }
+      });
+    }
+  });
+
+  it('γ 0 or no prior is the plain beam search, bit for bit; the product decoding applies γ only with a prior', () => {
+    const P = sharpCaptioner(51);
+    const feat = randomFeat(51, 4);
+    const prior = Array.from(tf.mean(feat, 0).dataSync());
+    const plain = beamSearch(P, feat, T, { width: 3, noRepeatNgram: 2 }).arraySync();
+    expect(beamSearch(P, feat, T, { width: 3, noRepeatNgram: 2, contrast: 0 }, prior).arraySync()).toEqual(plain);
+    expect(beamSearch(P, feat, T, { width: 3, noRepeatNgram: 2, contrast: 0.3 }).arraySync()).toEqual(plain);
+    expect(productDecode(P, feat, T).arraySync()).toEqual(beamSearch(P, feat, T, { ...PRODUCT_DECODING, contrast: 0 }).arraySync());
+    expect(productDecode(P, feat, T, {}, prior).arraySync()).toEqual(beamSearch(P, feat, T, PRODUCT_DECODING, prior).arraySync());
+    expect(productSettings({}, null).contrast).toBe(0);
+    expect(productSettings({}, prior).contrast).toBe(PRODUCT_DECODING.contrast);
+    expect(describeDecoding(productSettings({}, prior))).toBe('beam 3, α 1, no repeated 2-grams, contrast 0.3');
+  });
+
+  it('searches many photos at once exactly as one by one, and refuses a prior of the wrong width or a negative γ', () => {
+    const P = sharpCaptioner(61);
+    const feat = randomFeat(61, 7);
+    const prior = Array.from(tf.mean(feat, 0).dataSync());
+    const o = { width: 3, noRepeatNgram: 2, contrast: 0.5 };
+    const alone = Array.from({ length: 7 }, (_, b) => beamSearch(P, tf.slice(feat, [b, 0], [1, -1]) as tf.Tensor2D, T, o, prior).arraySync()[0]);
+    expect(beamSearch(P, feat, T, o, prior).arraySync()).toEqual(alone);
+    expect(() => beamSearch(P, feat, T, o, prior.slice(1))).toThrow(/caption prior has 5 values, the captioner's feature 6/);
+    expect(() => beamSearch(P, feat, T, { contrast: -1 }, prior)).toThrow(/contrast must be a number ≥ 0/);
+  });
+});
 
 describe('n-gram repetition blocking', () => {
   it('lists the tokens that would repeat an n-gram', () => {

@@ -13,6 +13,8 @@ export const captionRequest = z.strictObject({
   /** Also write the results to this .csv or .json file. */
   out: path.optional(),
   beam: z.number().int().min(1).max(20).optional(),
+  /** γ of the contrastive ranking (0 = plain beam search). */
+  contrast: z.number().min(0).max(2).optional(),
   batchSize: z.number().int().min(1).max(LIMITS.page).optional(),
   encoder: name.optional(),
   encoderPath: path.optional(),
@@ -26,9 +28,9 @@ export type CaptionRequest = z.infer<typeof captionRequest>;
 export async function captionFolder(ctx: OpContext, req: CaptionRequest, io: JobIo): Promise<CaptionResult> {
   if (req.out && !/\.(csv|json)$/i.test(req.out)) throw invalidRequest('the output file must end in .csv or .json');
   const run = runOrLatest(ctx.db, req.runId, 'caption');
-  const { folder, out, beam, batchSize, encoder, encoderPath } = req; // beam and batch size default in the job (3; 32 photos at 224 px)
+  const { folder, out, beam, contrast, batchSize, encoder, encoderPath } = req; // decoding and batch size default in the job (the product decoding; 32 photos at 224 px)
   return inWorker<CaptionResult>(
-    { task: 'caption', home: ctx.ws.home, run, folder, out, beam, batchSize, encoder, encoderPath },
+    { task: 'caption', home: ctx.ws.home, run, folder, out, beam, contrast, batchSize, encoder, encoderPath },
     io,
     'caption',
   );

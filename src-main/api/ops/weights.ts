@@ -19,7 +19,7 @@ export type ExportWeightsRequest = z.infer<typeof exportWeightsRequest>;
 /**
  * A run's best weights in the PyTorch layout (docs/design.md: Weights interop with PyTorch), plus
  * W.json beside them: vocabulary, classes, dims and encoder, what `import-weights` and PyTorch
- * users need to read the outputs.
+ * users need to read the outputs, and the captioner's prior feature of the product decoding.
  */
 export function exportWeights(ctx: OpContext, req: ExportWeightsRequest) {
   const r = getRun(ctx.db, req.run);
@@ -40,6 +40,7 @@ export function exportWeights(ctx: OpContext, req: ExportWeightsRequest) {
     encoder: r.encoder,
     feature_shape: side.featureShape,
     max_len: side.maxLen,
+    ...(side.captionPrior ? { caption_prior: side.captionPrior } : {}),
   };
   writeFileSync(sidecar, JSON.stringify(description, null, 2));
   return { run: r.id, variant: r.variant, out, sidecar, tensors: Object.keys(file.tensors).sort() };
@@ -76,6 +77,11 @@ function readList(file: string): string[] {
     .filter(Boolean);
 }
 
+/** A list of finite numbers, or null for anything else. */
+function numberList(x: unknown): number[] | null {
+  return Array.isArray(x) && x.every((v) => typeof v === 'number' && Number.isFinite(v)) ? (x as number[]) : null;
+}
+
 /** W.json beside the weights (as `export weights` writes it), or nothing. */
 function readWeightsSidecar(file: string): Record<string, unknown> {
   const p = file.replace(/\.safetensors$/, '.json');
@@ -100,6 +106,7 @@ export function importWeightsFile(ctx: OpContext, req: ImportWeightsRequest) {
     encoder: req.encoder ?? (typeof side.encoder === 'string' ? side.encoder : undefined),
     collectionId: req.collectionId,
     maxLen: req.maxLen ?? (typeof side.max_len === 'number' ? side.max_len : undefined),
+    captionPrior: numberList(side.caption_prior),
   });
 }
 

@@ -4,10 +4,10 @@ import type { Command } from '../context.ts';
 import { jobPrinter } from '../progress.ts';
 import { parseRequest } from '../request.ts';
 
-const USAGE = 'usage: plumage caption FOLDER --run ID --out F.csv|F.json [--beam 3] [--batch N]';
+const USAGE = 'usage: plumage caption FOLDER --run ID --out F.csv|F.json [--beam 3] [--contrast 0.3] [--batch N]';
 
 /**
- * `plumage caption FOLDER --run ID --out F.csv|F.json [--beam 3] [--batch N] [--encoder-path DIR] --json`:
+ * `plumage caption FOLDER --run ID --out F.csv|F.json [--beam 3] [--contrast 0.3] [--batch N] [--encoder-path DIR] --json`:
  * caption + top-5 species for every photo under FOLDER (the batch-caption operation the app's
  * review uses); rerunning skips files already done.
  */

@@ -22,6 +22,7 @@ import { initBackend } from '../../ml/backend.ts';
 import type { Params, Variant } from '../../ml/model.ts';
 import { applyGrads, disposeOptimState } from '../../ml/optim.ts';
 import { checkpointPaths, loadRunWeights, saveResume, saveSidecar, saveWeights } from '../run-artifact.ts';
+import { captionPrior } from './caption-prior.ts';
 import { DEFAULT_CONFIG, DIMS, newRunConfig, requestSettings, type TrainConfig } from './config.ts';
 import { encodeCaption } from './dataset.ts';
 import { epochBudget, itemCaption, trainItems, type TrainItem } from './sampling.ts';
@@ -317,7 +318,11 @@ function saveBest(s: Session, epoch: number, score: number | null): void {
 /** End of an epoch: validation, the epoch's record, best checkpoint, early stopping. Returns whether to stop. */
 function endEpoch(s: Session, sums: TrainLosses, nSteps: number): boolean {
   const { cfg, state } = s;
-  const ev = evaluateSplit(modelWeights(s), cfg.variant, s.data.val, s.cache, s.index, cfg.maxLen, 64, selectionDecoding(cfg.select));
+  const decoding = selectionDecoding(cfg.select);
+  const weights = modelWeights(s);
+  // the product decoding ranks against the prior of the weights it decodes with
+  const prior = decoding === 'product' ? captionPrior(weights, cfg.variant, s.data.train, s.cache) : null;
+  const ev = evaluateSplit(weights, cfg.variant, s.data.val, s.cache, s.index, cfg.maxLen, 64, decoding, prior);
   const score = selectionScore(ev, s.dims.V, cfg.select);
   const val = (s.lastVal = { ...ev, score });
   const improved = state.bestScore === null || score > state.bestScore;
@@ -383,6 +388,14 @@ async function trainEpochs(s: Session, grads: StepGrads): Promise<boolean> {
 }
 
 /** The resume checkpoint, test scores of the best weights, the run's final record and the result. */
+/** The best weights' prior feature into the sidecar, for the product decoding of the run. */
+function keepCaptionPrior(s: Session, best: Record<string, tf.Tensor>): void {
+  const prior = captionPrior(best, s.cfg.variant, s.data.train, s.cache);
+  if (!prior) return;
+  s.sidecar.captionPrior = prior;
+  saveSidecar(s.ws, s.sidecar);
+}
+
 function finishRun(s: Session, cancelled: boolean, backend: { name: string; detail: string; version: string }): TrainResult {
   const { cfg, state } = s;
   state.rng = s.rng.state;
@@ -391,11 +404,13 @@ function finishRun(s: Session, cancelled: boolean, backend: { name: string; deta
   saveResume(s.ws, s.runId, s.params, s.opt, state);
   // Cancelled before the first epoch ended: keep the current weights as the run's model.
   if (state.bestEpoch < 0) saveBest(s, -1, null);
-  // Test accuracy of the best checkpoint (the full report is `plumage eval`).
+  const best = loadRunWeights(s.ws, s.runId);
   let test: SplitScores | null = null;
-  if (!cancelled && s.data.test.length) {
-    const best = loadRunWeights(s.ws, s.runId);
-    test = evaluateSplit(best, cfg.variant, s.data.test, s.cache, s.index, cfg.maxLen);
+  try {
+    keepCaptionPrior(s, best);
+    // Test accuracy of the best checkpoint (the full report is `plumage eval`).
+    if (!cancelled && s.data.test.length) test = evaluateSplit(best, cfg.variant, s.data.test, s.cache, s.index, cfg.maxLen);
+  } finally {
     tf.dispose(Object.values(best));
   }
   const seconds = state.elapsedMs / 1000;

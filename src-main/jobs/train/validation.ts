@@ -44,6 +44,8 @@ export function evaluateSplit(
   T: number,
   batch = 64,
   ciderOf: ValidationDecoding | null = null,
+  /** The captioner's prior feature for the product decoding's contrastive ranking. */
+  prior: number[] | null = null,
 ): SplitScores {
   if (!data.length) return { top1: null, top5: null, captionLoss: null };
   const words = ciderOf && hasCap(variant) ? wordsOf(index) : null;
@@ -69,7 +71,7 @@ export function evaluateSplit(
         });
       }
       if (words) {
-        const decoded = ciderOf === 'product' ? productDecode(params, feat as tf.Tensor2D, T) : greedyDecode(params, feat, T);
+        const decoded = ciderOf === 'product' ? productDecode(params, feat as tf.Tensor2D, T, {}, prior) : greedyDecode(params, feat, T);
         const ids = decoded.arraySync() as number[][];
         chunk.forEach((e, j) => {
           if (!e.captions.length) return;
