@@ -39,47 +39,20 @@ beforeAll(async () => {
   await initBackend();
 });
 
-/** Plain-JS greedy decode straight from the PyTorch-layout weights (float64). */
+/** Plain-JS greedy decode straight from the PyTorch-layout weights (float64, jsCaptioner below). */
 function jsGreedy(P: Params, feat: number[][]): number[][] {
-  const get = (n: string) => ({ d: Array.from(P[n].dataSync()), s: P[n].shape });
-  const emb = get('cap.embed.weight');
-  const wih = get('cap.lstm.weight_ih_l0');
-  const whh = get('cap.lstm.weight_hh_l0');
-  const bih = get('cap.lstm.bias_ih_l0').d;
-  const bhh = get('cap.lstm.bias_hh_l0').d;
-  const wo = get('cap.out.weight');
-  const bo = get('cap.out.bias').d;
-  const { E, Hd, V } = dims;
-  const In = wih.s[1] as number;
-  const sig = (x: number) => 1 / (1 + Math.exp(-x));
+  const step = jsCaptioner(P);
+  const Hd = P['cap.lstm.weight_hh_l0'].shape[1] as number;
   return feat.map((f) => {
-    let s = new Array(Hd).fill(0);
-    let c = new Array(Hd).fill(0);
+    let st = { s: new Array(Hd).fill(0), c: new Array(Hd).fill(0) };
     let tok = BOS;
     let done = false;
     const out = [BOS];
     for (let t = 0; t < T - 1; t++) {
-      const x = [...emb.d.slice(tok * E, tok * E + E), ...f];
-      const g = Array.from({ length: 4 * Hd }, (_, r) => {
-        let z = bih[r] + bhh[r];
-        for (let k = 0; k < In; k++) z += wih.d[r * In + k] * x[k];
-        for (let k = 0; k < Hd; k++) z += whh.d[r * Hd + k] * s[k];
-        return z;
-      });
-      const i = g.slice(0, Hd).map(sig);
-      const fg = g.slice(Hd, 2 * Hd).map(sig);
-      const gg = g.slice(2 * Hd, 3 * Hd).map(Math.tanh);
-      const o = g.slice(3 * Hd).map(sig);
-      c = c.map((cv, k) => fg[k] * cv + i[k] * gg[k]);
-      s = c.map((cv, k) => o[k] * Math.tanh(cv));
+      const x = step(tok, f, st);
+      st = x.st;
       let best = -1;
-      let bestV = -Infinity;
-      for (let w = 0; w < V; w++) {
-        if (w === PAD || w === BOS) continue;
-        let z = bo[w];
-        for (let k = 0; k < Hd; k++) z += wo.d[w * Hd + k] * s[k];
-        if (z > bestV) [best, bestV] = [w, z];
-      }
+      for (let w = 0; w < x.lp.length; w++) if (w !== PAD && w !== BOS && (best < 0 || x.lp[w] > x.lp[best])) best = w;
       const next = done ? PAD : best;
       out.push(next);
       if (next === EOS) done = true;
