@@ -387,7 +387,6 @@ async function trainEpochs(s: Session, grads: StepGrads): Promise<boolean> {
   return false;
 }
 
-/** The resume checkpoint, test scores of the best weights, the run's final record and the result. */
 /** The best weights' prior feature into the sidecar, for the product decoding of the run. */
 function keepCaptionPrior(s: Session, best: Record<string, tf.Tensor>): void {
   const prior = captionPrior(best, s.cfg.variant, s.data.train, s.cache);
@@ -396,6 +395,7 @@ function keepCaptionPrior(s: Session, best: Record<string, tf.Tensor>): void {
   saveSidecar(s.ws, s.sidecar);
 }
 
+/** The resume checkpoint, the caption prior and test scores of the best weights, the run's final record and the result. */
 function finishRun(s: Session, cancelled: boolean, backend: { name: string; detail: string; version: string }): TrainResult {
   const { cfg, state } = s;
   state.rng = s.rng.state;
