@@ -287,6 +287,7 @@ export function beamSearch(P: ParamView, feat: tf.Tensor2D, T: number, opts: Bea
   const F = feat.shape[1];
   const withPrior = o.contrast > 0 && prior != null;
   if (withPrior && prior.length !== F) throw conflict(`the caption prior has ${prior.length} values, the captioner's feature ${F}`);
+  if (withPrior && !Array.prototype.every.call(prior, Number.isFinite)) throw conflict('the caption prior holds a value that is not a finite number');
   const cp = capPrep(P);
   const fg = tf.tidy(() => featureGates(cp, withPrior ? tf.concat([feat, tf.tensor2d(Array.from(prior), [1, F])], 0) : feat));
   try {

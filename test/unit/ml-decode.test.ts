@@ -336,6 +336,7 @@ describe('contrastive ranking against the prior feature', () => {
     expect(beamSearch(P, feat, T, o, prior).arraySync()).toEqual(alone);
     expect(() => beamSearch(P, feat, T, o, prior.slice(1))).toThrow(/caption prior has 5 values, the captioner's feature 6/);
     expect(() => beamSearch(P, feat, T, { contrast: -1 }, prior)).toThrow(/contrast must be a number ≥ 0/);
+    expect(() => beamSearch(P, feat, T, o, prior.map((x, k) => (k === 2 ? NaN : x)))).toThrow(/not a finite number/);
   });
 });
 
