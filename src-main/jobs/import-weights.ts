@@ -9,7 +9,7 @@ import { createRun, newRunId, updateRun } from '../data/runs.ts';
 import { openDb, type Db } from '../data/store.ts';
 import { workspace } from '../data/workspace.ts';
 import { initBackend } from '../ml/backend.ts';
-import { hasCap, hasCls, paramsFromTensors, type Variant } from '../ml/model.ts';
+import { captionerFeatureWidth, hasCap, hasCls, paramsFromTensors, type Variant } from '../ml/model.ts';
 import { readSafetensors } from '../ml/safetensors.ts';
 import { checkpointPaths, saveSidecar, saveWeights } from './run-artifact.ts';
 import { DEFAULT_CONFIG, type TrainConfig } from './train/config.ts';
@@ -31,7 +31,7 @@ export interface ImportWeightsOptions {
 /** The caption prior given with the weights, checked against the captioner's input width (null: none). */
 function importedPrior(o: ImportWeightsOptions, variant: Variant, tensors: Record<string, tf.Tensor>): number[] | null {
   if (!o.captionPrior || !hasCap(variant)) return null;
-  const width = tensors['cap.lstm.weight_ih_l0'].shape[1]! - tensors['cap.embed.weight'].shape[1]!;
+  const width = captionerFeatureWidth(tensors);
   if (o.captionPrior.length !== width)
     throw invalidRequest(`caption_prior has ${o.captionPrior.length} values, the captioner's feature ${width}`);
   return o.captionPrior;

@@ -16,7 +16,7 @@ import { join } from 'node:path';
 import * as tf from '@tensorflow/tfjs';
 import type { RunRecord } from '../data/runs.ts';
 import type { Workspace } from '../data/workspace.ts';
-import { hasCap, hasCls, paramsFromTensors, type ModelDims, type Params, type ParamView, type Variant } from '../ml/model.ts';
+import { captionerFeatureWidth, hasCap, hasCls, paramsFromTensors, type ModelDims, type Params, type ParamView, type Variant } from '../ml/model.ts';
 import { optimStateFromTensors, optimStateTensors, type OptimState } from '../ml/optim.ts';
 import { readSafetensors, readSafetensorsMetadata, writeSafetensors } from '../ml/safetensors.ts';
 import { conflict, ioError, unavailable } from '../util/errors.ts';
@@ -139,11 +139,6 @@ export interface RunModel {
   T: number;
   /** The captioner's prior feature for the product decoding (null: the run has none). */
   prior: number[] | null;
-}
-
-/** The captioner's input width: its LSTM input less the word embedding. */
-function captionerFeatureWidth(P: ParamView): number {
-  return P['cap.lstm.weight_ih_l0'].shape[1]! - P['cap.embed.weight'].shape[1]!;
 }
 
 /** Loads a run's best weights and sidecar, checking the vocabulary and class list against the tensors. */

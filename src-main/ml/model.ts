@@ -136,6 +136,11 @@ export function inferDims(P: ParamView, variant: Variant): ModelDims {
   return d;
 }
 
+/** The width of the captioner's image feature (h, or v for lrcn): its LSTM input less the word embedding. */
+export function captionerFeatureWidth(P: ParamView): number {
+  return P['cap.lstm.weight_ih_l0'].shape[1]! - P['cap.embed.weight'].shape[1]!;
+}
+
 /** Checks that every parameter of the variant is present with the contract's shape. */
 export function checkParams(P: ParamView, variant: Variant, dims: ModelDims): void {
   for (const [name, shape] of Object.entries(paramShapes(variant, dims))) {
