@@ -12,8 +12,8 @@ import { DIMS } from '../src-main/jobs/train/config.ts';
 import { backendInfo, initBackend } from '../src-main/ml/backend.ts';
 import { PRODUCT_DECODING, productDecode } from '../src-main/ml/decode.ts';
 import { feature, initParams, rng } from '../src-main/ml/model.ts';
+import { median } from './lib/stats.ts';
 
-const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
 
 export async function benchProductDecoding(quick = false) {
   await initBackend();

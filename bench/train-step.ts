@@ -40,6 +40,7 @@ import { applyGrads, createOptimState } from '../src-main/ml/optim.ts';
 import { DIMS, type DimsPreset } from '../src-main/jobs/train/config.ts';
 import { GradientWorkers } from '../src-main/jobs/train/grad-workers.ts';
 import { type TorchReference, torchMissing, torchReference } from './lib/torch-ref.ts';
+import { median } from './lib/stats.ts';
 
 export const PAPER_DIMS: ModelDims = { K: 1536, D: 1024, E: 512, Hd: 1024, V: 5000, C: 200 };
 /** The flatness check's model: small enough for 100 steps in seconds, every code path of a cam step. */
@@ -101,7 +102,6 @@ function trainingSetup(o: TrainStepBench) {
   return { P, step, stepOn, dispose };
 }
 
-const median = (x: number[]) => [...x].sort((a, b) => a - b)[Math.floor(x.length / 2)];
 
 /** Median ms of `steps` timed training steps after `warmup` untimed ones. */
 export async function benchTrainStep(o: TrainStepBench) {

@@ -51,8 +51,8 @@ import {
 } from '../../src-main/ml/model.ts';
 import { PAPER_DIMS } from '../train-step.ts';
 import { DIMS } from '../../src-main/jobs/train/config.ts';
+import { median } from '../lib/stats.ts';
 
-const median = (x: number[]) => [...x].sort((a, b) => a - b)[Math.floor(x.length / 2)];
 
 function cpuMs(f: () => void): number {
   const c0 = process.cpuUsage();

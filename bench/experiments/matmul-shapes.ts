@@ -8,8 +8,8 @@
 import * as tf from '@tensorflow/tfjs';
 import { readFileSync } from 'node:fs';
 import { initBackend } from '../../src-main/ml/backend.ts';
+import { median } from '../lib/stats.ts';
 
-const median = (x: number[]) => [...x].sort((a, b) => a - b)[Math.floor(x.length / 2)];
 
 async function main() {
   const args = process.argv.slice(2);

@@ -13,8 +13,8 @@ import * as tf from '@tensorflow/tfjs';
 import { initBackend } from '../../src-main/ml/backend.ts';
 import { useLeanGradients } from '../../src-main/ml/lean-grads.ts';
 import { option, randomStep } from './random-step.ts';
+import { median } from '../lib/stats.ts';
 
-const median = (x: number[]) => [...x].sort((a, b) => a - b)[Math.floor(x.length / 2)];
 
 interface KernelStat {
   count: number;

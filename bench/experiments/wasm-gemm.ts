@@ -35,6 +35,7 @@ import { mm } from '../../src-main/ml/ops.ts';
 import { useWasmGemm, wasmGemmStats } from '../../src-main/ml/wasm-gemm/batch-matmul.ts';
 import { WasmGemm, allowRelaxedSimd } from '../../src-main/ml/wasm-gemm/gemm.ts';
 import { type Arithmetic, MR, gemmModuleBytes, macroName } from '../../src-main/ml/wasm-gemm/kernels.ts';
+import { median } from '../lib/stats.ts';
 
 /** The cam step's biggest products as wasm runs them (docs/model.md "The wasm ceiling, measured"). */
 const BIG = [
@@ -59,7 +60,6 @@ const SMALL = [
   [256, 256, 256],
 ];
 
-const median = (x: number[]) => [...x].sort((a, b) => a - b)[Math.floor(x.length / 2)];
 
 /** CPU ms of a product by each of bs. */
 function cpuOf(a: tf.Tensor, bs: tf.Tensor[], ours: boolean): number {

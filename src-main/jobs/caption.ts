@@ -300,12 +300,12 @@ async function captionFolderWith(db: Db, m: CaptionModel, folder: string, opts: 
   const t0 = Date.now();
   let captioned = 0;
   const pathOf = (rel: string) => join(folder, ...rel.split('/'));
+  const decoding = { width: opts.beam ?? PRODUCT_DECODING.width, contrast: opts.contrast ?? PRODUCT_DECODING.contrast };
   const { cancelled } = await forEachDecodedChunk(todo, pathOf, m.enc.inputSize, opts, async (chunk, got) => {
     const decoded = got.map((d) => d || 'cannot decode');
     const okIdx = decodedIndices(decoded);
     const rows = new Map<number, ChunkRow>();
     if (okIdx.length) {
-      const decoding = { width: opts.beam ?? PRODUCT_DECODING.width, contrast: opts.contrast ?? PRODUCT_DECODING.contrast };
       const captions = captionImages(m, okIdx.map((j) => decoded[j] as Uint8Array), decoding);
       okIdx.forEach((j, k) => rows.set(j, captions[k]));
     }
